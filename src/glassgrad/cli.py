@@ -1,0 +1,94 @@
+"""The ``glassgrad`` command line: ``glassgrad demo`` tabulates the seed article's gradients."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Sequence
+
+EXPLANATION = (
+    "Each column runs the article's graph y = a*x + b, z = c*y + d, w = e*z + f on fresh leaves "
+    "and calls w.backward(); each cell is that leaf's .grad afterwards, and None means no "
+    "gradient reached it (the article prints tensor(0.) there only because it zeroed .grad "
+    "between runs). detach() and no_grad() both cut the graph: every leaf upstream of the cut "
+    "(a, b, x behind y; c, d as well behind z) gets nothing, while the leaves that join after "
+    "the cut still get theirs. requires_grad=False on leaves cuts nothing: the frozen leaves "
+    "alone get no gradient, and it still flows through them to everything upstream, which is "
+    "why a frozen pretrained block in the middle of a model still trains the layers before it. "
+    "On a computed tensor such as y, PyTorch refuses with the RuntimeError above and points to "
+    "detach() instead."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``glassgrad`` command line and return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glassgrad",
+        description="Automatic differentiation on NumPy with PyTorch's API, made of glass.",
+    )
+    commands = parser.add_subparsers(title="commands", dest="command", required=True)
+    # Each subcommand sets `run` to the function that runs it; `explain` joins here later.
+    demo = commands.add_parser(
+        "demo",
+        help="replay the seed article's eight experiments and print every gradient in one table",
+        description="Replay the seed article's eight experiments (.detach(), no_grad(), "
+        "requires_grad=False) with glassgrad and print the gradient of every leaf.",
+    )
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import glassgrad
+    from glassgrad import seed
+
+    print(render(seed.run_all(glassgrad)))
+    return 0
+
+
+def render(outcomes: list) -> str:
+    """Format seed-experiment outcomes as the demo's table, error notes and explanation.
+
+    Args:
+        outcomes: ``glassgrad.seed.Outcome`` objects, one per column, in order.
+
+    Returns:
+        The text the demo prints.
+    """
+    from glassgrad.seed import NAMES, VALUES
+
+    values = ", ".join(f"{name}={VALUES[name]:g}" for name in NAMES)
+    lines = [
+        "The seed article's experiments on y = a*x + b, z = c*y + d, w = e*z + f",
+        f"with {values}: the gradient of w with respect to each leaf.",
+        "",
+    ]
+    header = ["grad"] + [outcome.experiment.header for outcome in outcomes]
+    rows = [header] + [[name] + [_cell(o, name) for o in outcomes] for name in NAMES]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [
+            text.rjust(width) for text, width in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    errors = [o for o in outcomes if o.error is not None]
+    if errors:
+        lines.append("")
+    for outcome in errors:
+        error = outcome.error
+        lines.append(f"{outcome.experiment.header}: {type(error).__name__}: {error}")
+    lines += ["", textwrap.fill(EXPLANATION, width=100)]
+    return "\n".join(lines)
+
+
+def _cell(outcome, name: str) -> str:
+    if outcome.error is not None:
+        return type(outcome.error).__name__
+    grad = outcome.grads[name]
+    return "None" if grad is None else f"{grad:g}"
