@@ -12,11 +12,11 @@ EXPLANATION = (
     "gradient reached it (the article prints tensor(0.) there only because it zeroed .grad "
     "between runs). detach() and no_grad() both cut the graph: every leaf upstream of the cut "
     "(a, b, x behind y; c, d as well behind z) gets nothing, while the leaves that join after "
-    "the cut still get theirs. requires_grad=False on leaves cuts nothing: the frozen leaves "
-    "alone get no gradient, and it still flows through them to everything upstream, which is "
-    "why a frozen pretrained block in the middle of a model still trains the layers before it. "
-    "On a computed tensor such as y, PyTorch refuses with the RuntimeError above and points to "
-    "detach() instead."
+    "the cut still get theirs. requires_grad=False on leaves cuts nothing: only the frozen "
+    "leaves go without, and the gradient still flows past them to everything upstream, which is "
+    "why a frozen pretrained block in the middle of a model still lets the layers before it "
+    "train. Setting requires_grad on a computed tensor such as y is refused with the "
+    "RuntimeError above, PyTorch's message word for word, which points to detach() instead."
 )
 
 
