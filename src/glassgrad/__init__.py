@@ -1,0 +1,72 @@
+"""glassgrad: automatic differentiation on NumPy with PyTorch's API, made of glass.
+
+``import glassgrad as torch`` runs PyTorch code unchanged; ``glassgrad.glass`` shows where
+gradients flow, where they stop, and why.
+"""
+
+from glassgrad import dtypes as _dtypes
+from glassgrad._tensor_str import get_printoptions, set_printoptions
+from glassgrad.autograd.grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
+from glassgrad.creation import (
+    Generator, arange, as_tensor, default_generator, device, empty, empty_like, eye, from_numpy,
+    full, full_like, get_rng_state, initial_seed, linspace, manual_seed, ones, ones_like, rand,
+    rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state, tensor,
+    zeros, zeros_like,
+)
+from glassgrad.dtypes import (
+    bool_ as bool,  # noqa: A004 - PyTorch's name
+    double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32,
+    int64, long, set_default_dtype, short, uint8,
+)
+from glassgrad.dtypes import dtype, promote_types
+from glassgrad.tensor import Size, Tensor
+from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
+from glassgrad import autograd, nn, optim, utils  # noqa: E402, F401
+
+__version__ = "0.1.0"
+
+
+def _export_ops():
+    namespace = globals()
+    for info in _ops.OPS.values():
+        for name in info.functions:
+            namespace.setdefault(name, info.fn)
+
+
+_export_ops()
+
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is a glassgrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> bool:
+    """True if ``input`` has a floating-point dtype."""
+    return input.is_floating_point()
+
+
+def numel(input) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
+def equal(input, other) -> bool:
+    """True if both tensors have the same shape and elements."""
+    import numpy as _np
+
+    return input.shape == other.shape and bool(_np.array_equal(input._data, other._data))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True if all elements are close (``|a - b| <= atol + rtol * |b|``)."""
+    import numpy as _np
+
+    return bool(_np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def get_default_device():
+    return device("cpu")

@@ -1,0 +1,175 @@
+"""The graph record: ``Node`` (a ``grad_fn``), saved tensors, and ``AccumulateGrad``.
+
+A node holds the edges to the nodes of its inputs (``next_functions``), the input metadata the
+engine needs to undo broadcasting and dtype promotion (``_meta``), and whatever its backward rule
+saved. Nodes never hold their own output tensor (that would be a reference cycle): a saved output
+is kept as its array plus a weak reference, and rebuilt as a tensor only under ``create_graph``.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+__all__ = ["Node", "AccumulateGrad", "node_class", "FREED"]
+
+FREED = ("<freed>",)  # the value of ``_saved`` once backward released the buffers
+
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+class Node:
+    """A recorded operation: what PyTorch calls a ``grad_fn``."""
+
+    __slots__ = (
+        "next_functions", "_meta", "_saved", "_vars", "_args", "_pre_hooks", "_retain",
+        "metadata", "__weakref__", "_prov",
+    )
+    _backward = None  # the rule, set on each generated subclass
+    _n_outputs = 1
+
+    def __init__(self) -> None:
+        self._saved = None
+        self._vars = None
+        self._args = None
+        self._pre_hooks = None
+        self._retain = None
+        self._prov = None
+
+    def name(self) -> str:
+        """The node's class name, as PyTorch shows it (``MulBackward0``)."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+    def __call__(self, *grads):
+        return self.apply(grads[0] if len(grads) == 1 else grads, False)
+
+    def apply(self, grad, create_graph: bool):
+        """Run this node's backward rule: one gradient per ``next_functions`` entry.
+
+        The rule is ``rule(ctx, grad, *saved)``: ``ctx`` is this node (its ``_args`` hold
+        non-tensor metadata that is never freed), ``saved`` what the forward saved.
+        """
+        if self._saved is None:
+            return self._backward(grad)
+        return self._backward(grad, *self.saved(create_graph))
+
+    # -- saved tensors -------------------------------------------------------------------------
+    def saved(self, create_graph: bool = False):
+        """The saved values: arrays normally, tensors under ``create_graph`` (for double backward).
+
+        Raises the RuntimeErrors PyTorch raises when the buffers were freed or a saved tensor was
+        modified in place since it was saved.
+        """
+        values = self._saved
+        if values is FREED:
+            raise RuntimeError(_SECOND_BACKWARD)
+        records = self._vars
+        if records is not None:
+            for record in records:
+                if record[0][0] != record[1]:
+                    _raise_modified(self, record)
+            if create_graph:
+                return _as_tensors(self, values, records)
+        return values
+
+    def release(self) -> None:
+        """Free what backward needed (called after backward unless ``retain_graph``)."""
+        if self._saved is not None:
+            self._saved = FREED
+            self._vars = None
+
+    def register_prehook(self, hook):
+        """Register ``hook(grad_outputs) -> grad_outputs | None`` run before this node."""
+        from glassgrad.utils.hooks import RemovableHandle
+
+        hooks = self._pre_hooks
+        if hooks is None:
+            hooks = self._pre_hooks = {}
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (None, hook)
+        return handle
+
+    @property
+    def _saved_tensors_bytes(self) -> int:
+        values = self._saved
+        if values is None or values is FREED:
+            return 0
+        return sum(getattr(v, "nbytes", 0) for v in values)
+
+
+def _raise_modified(node: Node, record) -> None:
+    from glassgrad.tensor import Tensor
+
+    counter, version, owner, index = record
+    tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
+    data = node._saved[index]
+    shape = ", ".join(str(n) for n in data.shape)
+    from glassgrad.dtypes import from_numpy_dtype
+
+    legacy = from_numpy_dtype(data.dtype)._legacy
+    where = ""
+    grad_fn = tensor._grad_fn if isinstance(tensor, Tensor) else node
+    if grad_fn is not None:
+        name = type(grad_fn).__name__
+        name = name[: name.rindex("Backward")] if "Backward" in name else name
+        where = f", which is output {tensor._output_nr if tensor is not None else 0} of {name},"
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [torch.{legacy} [{shape}]]{where} is at version {counter[0]}; expected "
+        "version "
+        f"{version} instead. Hint: enable anomaly detection to find the operation that failed to "
+        "compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
+
+
+def _as_tensors(node: Node, values, records):
+    from glassgrad.tensor import Tensor, _make
+
+    out = list(values)
+    for counter, version, owner, index in records:
+        if isinstance(owner, weakref.ReferenceType):  # a saved output: rebuild it on this node
+            out[index] = _make(values[index], node, 0)
+        else:
+            out[index] = owner
+    for index, value in enumerate(out):
+        if value is not None and value.__class__.__module__ == "numpy":
+            out[index] = Tensor._from_array(value)
+    return tuple(out)
+
+
+_CLASSES: dict = {}
+
+
+def node_class(name: str, backward, n_outputs: int = 1) -> type:
+    """Create the ``grad_fn`` class ``name`` (``MulBackward0``) whose rule is ``backward(ctx, grad)``.
+
+    One class per name: ops that PyTorch gives the same node name share it only if they share the
+    rule, so asking twice for a name with a different rule is an error.
+    """
+    existing = _CLASSES.get(name)
+    if existing is not None:
+        raise ValueError(f"grad_fn class {name} is defined twice")
+    cls = type(name, (Node,), {"__slots__": (), "_backward": backward, "_n_outputs": n_outputs,
+                               "__module__": "glassgrad.autograd.graph"})
+    _CLASSES[name] = cls
+    return cls
+
+
+class AccumulateGrad(Node):
+    """The node at a leaf that requires grad: adds the incoming gradient into ``leaf.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        Node.__init__(self)
+        self.variable = variable
+        self.next_functions = ()
+        self._meta = ()

@@ -1,0 +1,120 @@
+"""Operations that accept NumPy arrays or tensors, so that one backward rule serves both.
+
+The engine feeds rules arrays for first-order backward (fast) and tensors under
+``create_graph=True`` (so the rule's own operations are recorded for double backward). Python
+operators already work on both; the few functions rules need beyond them live here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_ndarray = np.ndarray
+
+
+def _is_array(x) -> bool:
+    return x.__class__ is _ndarray or not hasattr(x, "_data")
+
+
+def exp(x):
+    return np.exp(x) if _is_array(x) else x.exp()
+
+
+def log(x):
+    return np.log(x) if _is_array(x) else x.log()
+
+
+def where(cond, x, y):
+    """``cond ? x : y``; ``cond`` is a bool array or tensor (never differentiated)."""
+    if _is_array(cond) and _is_array(x) and _is_array(y):
+        return np.where(cond, x, y)
+    from glassgrad.ops.binary import where as twhere
+
+    return twhere(cond, x, y)
+
+
+def zeros_like(x):
+    if _is_array(x):
+        return np.zeros_like(x)
+    from glassgrad.creation import zeros_like as tzeros
+
+    return tzeros(x)
+
+
+def sum_dims(x, dims, keepdim=False):
+    if _is_array(x):
+        return x.sum(axis=dims, keepdims=keepdim)
+    return x.sum(dim=dims, keepdim=keepdim)
+
+
+def reshape(x, shape):
+    return x.reshape(shape)
+
+
+def expand(x, shape):
+    if _is_array(x):
+        return np.broadcast_to(x, shape)
+    return x.expand(shape)
+
+
+def permute(x, axes):
+    if _is_array(x):
+        return x.transpose(axes)
+    return x.permute(axes)
+
+
+def swapaxes(x, d0, d1):
+    if _is_array(x):
+        return x.swapaxes(d0, d1)
+    return x.transpose(d0, d1)
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def outer(a, b):
+    if _is_array(a) and _is_array(b):
+        return np.multiply.outer(a, b)
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def astype(x, np_dtype):
+    if _is_array(x):
+        return x.astype(np_dtype, copy=False)
+    return x.to(np_dtype)
+
+
+def new_zeros(x, shape):
+    if _is_array(x):
+        return np.zeros(shape, dtype=x.dtype)
+    from glassgrad.creation import zeros
+
+    return zeros(shape, dtype=x.dtype)
+
+
+def index_put_zero(grad, key):
+    """A copy of ``grad`` with ``grad[key] = 0`` (CopySlices' gradient for the overwritten base)."""
+    if _is_array(grad):
+        out = grad.copy()
+        out[key] = 0
+        return out
+    from glassgrad.ops.indexing import index_fill_zero
+
+    return index_fill_zero(grad, key)
+
+
+def scatter_into(shape, key, grad):
+    """Zeros of ``shape`` with ``grad`` added at ``key`` (the gradient of indexing)."""
+    if _is_array(grad):
+        out = np.zeros(shape, dtype=grad.dtype)
+        np.add.at(out, key, grad)
+        return out
+    from glassgrad.ops.indexing import index_scatter
+
+    return index_scatter(shape, key, grad)
+
+
+def call(name, x):
+    """``np.<name>(x)`` for an array, ``x.<name>()`` for a tensor (sign, sin, cos, ...)."""
+    return getattr(np, name)(x) if _is_array(x) else getattr(x, name)()

@@ -1,0 +1,317 @@
+"""Binary elementwise ops: arithmetic with PyTorch's type promotion, and comparisons.
+
+Python scalars are weak (``float32_tensor * 2.5`` stays float32), a 0-d tensor only raises the
+category of a dimensioned one, and integer true division gives the default float dtype. The
+operands are cast to the result dtype before the NumPy call, so the arithmetic happens in the
+dtype PyTorch would use. Gradients are summed back to each input's shape by the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad.ops import _dual as D
+from glassgrad.ops.registry import Tensor, node_class, register, result
+
+_ndarray = np.ndarray
+_SCALARS = (int, float, bool, np.generic)
+
+
+def _promote(a, b):
+    """Arrays (or Python scalars) of ``a`` and ``b``, cast to PyTorch's result dtype."""
+    ad = a._data
+    if b.__class__ is Tensor or isinstance(b, Tensor):
+        bd = b._data
+        if ad.dtype is not bd.dtype and ad.dtype != bd.dtype:
+            target = _dt.result_type(_dt.from_numpy_dtype(ad.dtype), ad.ndim,
+                                     _dt.from_numpy_dtype(bd.dtype), bd.ndim).np
+            if ad.dtype != target:
+                ad = ad.astype(target)
+            if bd.dtype != target:
+                bd = bd.astype(target)
+        return ad, bd
+    if isinstance(b, np.generic):
+        b = b.item()
+    if ad.dtype.kind != "f":
+        target = _dt.result_type_scalar(_dt.from_numpy_dtype(ad.dtype), b).np
+        if ad.dtype != target:
+            ad = ad.astype(target)
+    return ad, b
+
+
+def _other(b):
+    """``b`` if it is a usable operand, else None (the caller returns NotImplemented)."""
+    if isinstance(b, (Tensor, *_SCALARS)):
+        return b
+    if isinstance(b, (list, tuple, np.ndarray)):
+        from glassgrad.creation import tensor
+
+        return tensor(b)
+    return None
+
+
+def _tensor_or_none(b):
+    return b if isinstance(b, Tensor) else None
+
+
+def _needs(t) -> bool:
+    return t is not None and t._requires_grad
+
+
+# -- add / sub -------------------------------------------------------------------------------
+AddBackward0 = node_class("AddBackward0", lambda ctx, grad: (
+    grad, grad if ctx._args is None else grad * ctx._args))
+
+
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other``, broadcasting."""
+    other = _other(other)
+    if other is None:
+        return NotImplemented
+    ad, bd = _promote(input, other)
+    if alpha != 1:
+        bd = bd * alpha
+    return result(np.add(ad, bd), AddBackward0, (input, _tensor_or_none(other)),
+                  args=None if alpha == 1 else alpha)
+
+
+SubBackward0 = node_class("SubBackward0", lambda ctx, grad: (
+    grad, -grad if ctx._args is None else grad * -ctx._args))
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other``, broadcasting."""
+    other = _other(other)
+    if other is None:
+        return NotImplemented
+    ad, bd = _promote(input, other)
+    if alpha != 1:
+        bd = bd * alpha
+    return result(np.subtract(ad, bd), SubBackward0, (input, _tensor_or_none(other)),
+                  args=None if alpha == 1 else alpha)
+
+
+RsubBackward1 = node_class("RsubBackward1", lambda ctx, grad: (-grad,))
+
+
+def _rsub(input, other):
+    """``other - input`` for a scalar ``other`` (PyTorch's ``RsubBackward1``)."""
+    if not isinstance(other, _SCALARS):
+        other = _other(other)
+        return NotImplemented if other is None else sub(other, input)
+    ad, bd = _promote(input, other)
+    return result(np.subtract(bd, ad), RsubBackward1, (input,))
+
+
+# -- mul / div -------------------------------------------------------------------------------
+def _mul_backward(ctx, grad, a, b):
+    return (grad * b if ctx.next_functions[0][0] is not None else None,
+            grad * a if a is not None else None)
+
+
+MulBackward0 = node_class("MulBackward0", _mul_backward)
+
+
+def mul(input, other, *, out=None):
+    """Elementwise product, broadcasting."""
+    other = _other(other)
+    if other is None:
+        return NotImplemented
+    ad, bd = _promote(input, other)
+    if other.__class__ is Tensor or isinstance(other, Tensor):
+        # Save each operand only if the other one needs its gradient (as PyTorch does).
+        saved = (input if other._requires_grad else None, other if input._requires_grad else None)
+        if ad is not input._data or bd is not other._data:
+            saved = _cast_saved(saved, ad, bd)
+        return result(np.multiply(ad, bd), MulBackward0, (input, other), saved)
+    return result(np.multiply(ad, bd), MulBackward0, (input, None), (None, bd))
+
+
+def _cast_saved(saved, ad, bd):
+    """Promotion copied an operand: save the promoted copy (a fresh leaf), not the original."""
+    from glassgrad.tensor import _make
+
+    return tuple(None if s is None else _make(d) for s, d in zip(saved, (ad, bd)))
+
+
+def _div_backward(ctx, grad, a, b):
+    grad_a = grad / b if ctx.next_functions[0][0] is not None else None
+    grad_b = -grad * a / (b * b) if a is not None else None
+    return grad_a, grad_b
+
+
+DivBackward0 = node_class("DivBackward0", _div_backward)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """Elementwise true division (``rounding_mode`` 'trunc' or 'floor' for integer-style)."""
+    other = _other(other)
+    if other is None:
+        return NotImplemented
+    if rounding_mode is not None:
+        return _div_rounding(input, other, rounding_mode)
+    ad, bd = _promote(input, other)
+    if ad.dtype.kind != "f":
+        ad = ad.astype(_dt.get_default_dtype().np)
+        if isinstance(bd, _ndarray):
+            bd = bd.astype(ad.dtype)
+    if isinstance(other, Tensor):
+        if isinstance(bd, _ndarray) and bd.dtype != ad.dtype:
+            bd = bd.astype(ad.dtype)
+        saved = (input if other._requires_grad else None, other)
+        if ad is not input._data or bd is not other._data:
+            saved = _cast_saved((saved[0], other), ad, bd)
+        return result(np.true_divide(ad, bd), DivBackward0, (input, other), saved)
+    return result(np.true_divide(ad, bd), DivBackward0, (input, None), (None, bd))
+
+
+def _div_rounding(input, other, mode):
+    from glassgrad.ops.registry import OPS
+
+    if mode == "trunc":
+        return OPS["trunc"].fn(div(input, other)) if _is_float(input, other) else \
+            _int_div(input, other, np.trunc)
+    if mode == "floor":
+        return OPS["floor_divide"].fn(input, other)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{mode}'")
+
+
+def _is_float(a, b):
+    return a.is_floating_point() or (isinstance(b, Tensor) and b.is_floating_point()) or \
+        isinstance(b, float)
+
+
+def _int_div(a, b, rounder):
+    ad, bd = _promote(a, b)
+    return result(rounder(np.true_divide(ad, bd)).astype(ad.dtype), None, (None,))
+
+
+def _rtruediv(input, other):
+    """``other / input`` for a scalar: PyTorch computes ``input.reciprocal() * other``."""
+    from glassgrad.ops.unary import reciprocal
+
+    if not isinstance(other, _SCALARS):
+        other = _other(other)
+        return NotImplemented if other is None else div(other, input)
+    if input._data.dtype.kind != "f":
+        input = input.to(_dt.get_default_dtype())
+    return mul(reciprocal(input), other)
+
+
+# -- pow -------------------------------------------------------------------------------------
+def _pow0_backward(ctx, grad, a, exponent):
+    if exponent == 0:
+        return (grad * 0,)
+    return (grad * exponent * a ** (exponent - 1),)
+
+
+PowBackward0 = node_class("PowBackward0", _pow0_backward)
+
+
+def _pow1_backward(ctx, grad, a, b, out):
+    grad_a = grad * b * a ** (b - 1) if ctx.next_functions[0][0] is not None else None
+    grad_b = None
+    if ctx.next_functions[1][0] is not None:
+        # 0 ** b with b >= 0 has gradient 0 w.r.t. b (PyTorch masks the log(0) there)
+        grad_b = D.where((a == 0) & (b >= 0), D.zeros_like(out), grad * out * D.log(a))
+    return grad_a, grad_b
+
+
+PowBackward1 = node_class("PowBackward1", _pow1_backward)
+PowBackward2 = node_class("PowBackward2", lambda ctx, grad, out, base: (
+    grad * out * float(np.log(base)),))
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
+    """``input ** exponent`` (tensor or scalar on either side)."""
+    if not isinstance(input, Tensor):
+        return _rpow(exponent, input)
+    exponent = _other(exponent)
+    if exponent is None:
+        return NotImplemented
+    ad, bd = _promote(input, exponent)
+    if isinstance(exponent, Tensor):
+        from glassgrad.ops.registry import OUT
+
+        return result(np.power(ad, bd), PowBackward1, (input, exponent), (input, exponent, OUT))
+    if ad.dtype.kind in "iu" and isinstance(bd, int) and bd < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return result(np.power(ad, bd), PowBackward0, (input,), (input, bd))
+
+
+def _rpow(input, base):
+    """``base ** input`` for a scalar base."""
+    from glassgrad.ops.registry import OUT
+
+    if not isinstance(base, _SCALARS):
+        base = _other(base)
+        return NotImplemented if base is None else pow(base, input)
+    ad, bd = _promote(input, base)
+    return result(np.power(bd, ad), PowBackward2, (input,), (OUT, bd))
+
+
+# -- comparisons and logic (never differentiable) ---------------------------------------------
+def _compare(ufunc):
+    def compare(input, other, *, out=None):
+        other = _other(other)
+        if other is None:
+            return NotImplemented
+        ad, bd = _promote(input, other)
+        return result(ufunc(ad, bd), None, ())
+
+    compare.__doc__ = f"Elementwise ``{ufunc.__name__}``, as a bool tensor."
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_compare(u) for u in (
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+
+WhereBackward0 = node_class("WhereBackward0", lambda ctx, grad, cond: (
+    None, D.where(cond, grad, 0 * grad), D.where(cond, 0 * grad, grad)))
+
+
+def where(condition, input=None, other=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
+    from glassgrad.ops.registry import as_tensor_arg
+
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    cond = as_tensor_arg(condition)
+    if not isinstance(input, Tensor):
+        input = as_tensor_arg(input, other if isinstance(other, Tensor) else None)
+    if not isinstance(other, Tensor):
+        other = as_tensor_arg(other, input)
+    if cond._data.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {_dt.from_numpy_dtype(cond._data.dtype).name.title()}")
+    ad, bd = _promote(input, other)
+    return result(np.where(cond._data, ad, bd), WhereBackward0, (cond, input, other),
+                  (cond._data,))
+
+
+def _install():
+    """Python operators and method names for the ops in this file."""
+    for name, fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div), ("pow", pow),
+                     ("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
+                     ("where", where)):
+        register(name, fn, aliases={"sub": ("subtract",), "mul": ("multiply",),
+                                    "div": ("divide", "true_divide"), "gt": ("greater",),
+                                    "lt": ("less",), "ge": ("greater_equal",),
+                                    "le": ("less_equal",), "ne": ("not_equal",)}.get(name, ()),
+                 nin=2, differentiable=name in ("add", "sub", "mul", "div", "pow", "where"))
+    Tensor.__add__ = Tensor.__radd__ = add
+    Tensor.__sub__ = sub
+    Tensor.__rsub__ = _rsub
+    Tensor.__mul__ = Tensor.__rmul__ = mul
+    Tensor.__truediv__ = div
+    Tensor.__rtruediv__ = _rtruediv
+    Tensor.__pow__ = pow
+    Tensor.__rpow__ = _rpow
+    Tensor.__eq__, Tensor.__ne__ = eq, ne
+    Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
+    Tensor.__hash__ = lambda self: id(self)
+
+
+_install()

@@ -1,0 +1,70 @@
+"""In-place methods (``add_``, ``mul_``, ``zero_``, ``+=``, ...), each its out-of-place op run
+through ``indexing.inplace`` so that version counters and the graph stay right."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.ops import binary, unary
+from glassgrad.ops.indexing import inplace
+from glassgrad.ops.registry import Tensor, node_class, register, result
+
+FillBackward0 = node_class("FillBackward0", lambda ctx, grad, *s: (grad * 0, None))
+
+
+def _filled(self, value):
+    value_data = value._data if isinstance(value, Tensor) else value
+    out = np.full_like(self._data, value_data)
+    return result(out, FillBackward0, (self, value if isinstance(value, Tensor) else None))
+
+
+CopyBackwards = node_class("CopyBackwards0", lambda ctx, grad: (grad * 0, grad))
+
+
+def _copied(self, src):
+    if not isinstance(src, Tensor):
+        from glassgrad.creation import tensor
+
+        src = tensor(src)
+    try:
+        data = np.broadcast_to(src._data, self._data.shape).astype(self._data.dtype)
+    except ValueError:
+        from glassgrad.ops.registry import broadcast_error
+
+        raise broadcast_error(self._data.shape, src._data.shape) from None
+    return result(data, CopyBackwards, (self, src))
+
+
+def _clamped(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+    from glassgrad.ops.registry import OPS
+
+    return OPS["clamp"].fn(self, min, max)
+
+
+def _method(outplace):
+    def method(self, *args, **kwargs):
+        return inplace(self, outplace, *args, **kwargs)
+
+    return method
+
+
+_INPLACE = {
+    "add_": binary.add, "sub_": binary.sub, "mul_": binary.mul, "div_": binary.div,
+    "pow_": binary.pow, "neg_": unary.neg, "exp_": unary.exp, "log_": unary.log,
+    "tanh_": unary.tanh, "sigmoid_": unary.sigmoid, "relu_": unary.relu, "sqrt_": unary.sqrt,
+    "abs_": unary.abs, "reciprocal_": unary.reciprocal, "sin_": unary.sin, "cos_": unary.cos,
+    "fill_": _filled, "copy_": _copied, "clamp_": _clamped,
+}
+for _name, _fn in _INPLACE.items():
+    setattr(Tensor, _name, _method(_fn))
+Tensor.subtract_ = Tensor.sub_
+Tensor.multiply_ = Tensor.mul_
+Tensor.divide_ = Tensor.div_
+Tensor.clip_ = Tensor.clamp_
+Tensor.zero_ = lambda self: inplace(self, _filled, 0)
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+Tensor.__ipow__ = Tensor.pow_
+register("zero_", Tensor.zero_, function=False, differentiable=False)

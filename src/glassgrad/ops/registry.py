@@ -1,0 +1,184 @@
+"""The op table and the machinery every op uses to wrap its result and record its node.
+
+An op is one block in its family file (``unary``, ``binary``, ``reduce``, ``shape``, ...): the
+public function (forward on arrays, then ``result(...)``), its backward rule as a node class made
+by ``node_class``, and a ``register(...)`` entry that names it, installs it as a ``Tensor``
+method and a ``glassgrad.`` function, and tells the table-driven tests how to check it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import node_class
+from glassgrad.tensor import Tensor, _make
+
+__all__ = ["OPS", "OpInfo", "register", "result", "results", "node_class", "OUT",
+           "broadcast_error", "as_tensor_arg", "Tensor"]
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+OUT = object()  # in a ``saved`` tuple: save the op's own output
+
+
+@dataclass
+class OpInfo:
+    """One entry of the op table: what the op is called and how the tests check it."""
+
+    name: str
+    fn: object
+    methods: tuple = ()
+    functions: tuple = ()
+    reference: object = None  # NumPy reference (arrays in, array out) for the forward test
+    domain: tuple = (-2.0, 2.0)  # input range for central-difference gradient checks
+    shapes: tuple = ((3,), (2, 3))  # sample input shapes for the table tests
+    nin: int = 1  # number of tensor inputs the samples need
+    differentiable: bool = True
+    second_order: bool = True
+    kwargs: dict = field(default_factory=dict)
+
+
+OPS: dict[str, OpInfo] = {}
+
+
+def register(name, fn=None, *, method=True, function=True, aliases=(), **info):
+    """Add an op to the table; install it as ``Tensor.name`` and ``glassgrad.name``."""
+
+    def add(fn):
+        names = (name, *aliases)
+        OPS[name] = OpInfo(name, fn, names if method else (), names if function else (), **info)
+        if method:
+            for alias in names:
+                setattr(Tensor, alias, fn)
+        return fn
+
+    return add if fn is None else add(fn)
+
+
+def _edge(t):
+    node = t._grad_fn
+    if node is not None:
+        return (node, t._output_nr)
+    if t._requires_grad:
+        return (t._accumulator(), 0)
+    return (None, 0)
+
+
+def result(out, cls, inputs, saved=None, args=None):
+    """Wrap ``out`` (an array) as the op's result, recording ``cls`` if a gradient can flow.
+
+    Args:
+        cls: the node class (``MulBackward0``).
+        inputs: the op's tensor inputs, in the order of the rule's gradients (None for a
+            non-tensor argument, which gets no edge).
+        saved: what the backward rule needs: tensors (tracked by version), ``OUT`` for the
+            result itself, anything else as is. Freed after backward.
+        args: metadata the rule needs that is never freed (dims, shapes).
+    """
+    if out.__class__ is not _ndarray:
+        out = _asarray(out)
+    if state.record and cls is not None:
+        for t in inputs:
+            if t is not None and t._requires_grad:
+                break
+        else:
+            return _make(out)
+        node = cls()
+        node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
+        node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None
+                            for t in inputs])
+        node._args = args
+        res = _make(out, node, 0)
+        if saved is not None:
+            _save(node, saved, res)
+        return res
+    return _stopped(out, inputs, cls)
+
+
+def _stopped(out, inputs, cls):
+    """A result computed without recording: note it when a gradient was actually stopped."""
+    from glassgrad.autograd import provenance
+
+    res = _make(out)
+    if provenance.enabled:
+        provenance.on_not_recorded(res, inputs, cls is None)
+    return res
+
+
+def results(outs, cls, inputs, saved=None, args=None, differentiable=None):
+    """Like ``result`` for an op with several outputs sharing one node (``unbind``, ``max``)."""
+    outs = [o if o.__class__ is _ndarray else _asarray(o) for o in outs]
+    if not state.record or not any(t is not None and t._requires_grad for t in inputs):
+        return tuple(_stopped(o, inputs, cls) for o in outs)
+    node = cls()
+    node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
+    node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None
+                        for t in inputs])
+    node._args = args
+    made = []
+    for index, out in enumerate(outs):
+        if differentiable is None or differentiable[index]:
+            made.append(_make(out, node, index))
+        else:
+            made.append(_make(out))
+    if saved is not None:
+        _save(node, saved, made[0])
+    return tuple(made)
+
+
+_INFERENCE_SAVE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a clone "
+    "to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`."
+)
+
+
+def _save(node, saved, res):
+    values = []
+    records = []
+    for index, item in enumerate(saved):
+        if item.__class__ is Tensor or isinstance(item, Tensor):
+            counter = item._vc
+            if counter is None:
+                raise RuntimeError(_INFERENCE_SAVE)
+            values.append(item._data)
+            records.append((counter, counter[0], item, index))
+        elif item is OUT:
+            values.append(res._data)
+            records.append((res._vc, res._vc[0], weakref.ref(res), index))
+        else:
+            values.append(item)
+    node._saved = tuple(values)
+    node._vars = tuple(records) if records else None
+
+
+def broadcast_error(a_shape, b_shape) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast."""
+    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
+    ndim = max(len(a_shape), len(b_shape))
+    a_full = (1,) * (ndim - len(a_shape)) + a_shape
+    b_full = (1,) * (ndim - len(b_shape)) + b_shape
+    for dim in range(ndim - 1, -1, -1):
+        x, y = a_full[dim], b_full[dim]
+        if x != y and x != 1 and y != 1:
+            return RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                f"non-singleton dimension {dim}"
+            )
+    return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} cannot be broadcast")
+
+
+def as_tensor_arg(value, like: Tensor | None = None) -> Tensor:
+    """Turn a non-tensor argument (list, array, number) into a tensor, as PyTorch functions do."""
+    if isinstance(value, Tensor):
+        return value
+    from glassgrad.creation import tensor
+
+    if like is not None and isinstance(value, (int, float, bool)):
+        return tensor(value, dtype=like.dtype)
+    return tensor(value)

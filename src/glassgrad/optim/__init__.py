@@ -1,0 +1,1 @@
+"""``glassgrad.optim``: optimizers and learning-rate schedulers (filled by the optim work)."""

@@ -1,0 +1,545 @@
+"""The Tensor: an ndarray, its dtype, and its place in the autograd graph.
+
+Only the autograd surface lives here (``grad``, ``requires_grad``, ``backward``, ``detach``, hooks,
+``.data``, conversions, printing). Arithmetic and every other op are defined once in
+``glassgrad.ops`` and installed as methods from the op table.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad.autograd import grad_mode as _gm
+from glassgrad.autograd.node import AccumulateGrad
+
+__all__ = ["Tensor", "Size"]
+
+_state = _gm.state
+_ndarray = np.ndarray
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+    "github.com/pytorch/pytorch/pull/30531 for more information."
+)
+_LEAF_ONLY = (
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+)
+_INFERENCE_VERSION = "Inference tensors do not track version counter."
+
+
+class Size(tuple):
+    """A shape: a tuple that prints as ``torch.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+    def __getitem__(self, key):
+        result = tuple.__getitem__(self, key)
+        return Size(result) if isinstance(key, slice) else result
+
+
+class _Extra:
+    """Rarely used per-tensor state, kept off the hot path: hooks, views, names, provenance."""
+
+    __slots__ = ("hooks", "retains_grad", "base", "view_key", "view_no_grad", "prov", "__dict__")
+
+    def __init__(self) -> None:
+        self.hooks = None
+        self.retains_grad = False
+        self.base = None
+        self.view_key = None
+        self.view_no_grad = False
+        self.prov = None
+
+
+def _make(data, grad_fn=None, output_nr=0):
+    """Wrap an ndarray as a Tensor (the one constructor the ops use)."""
+    t = _new(Tensor)
+    t._data = data
+    t._grad = None
+    t._grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._requires_grad = grad_fn is not None
+    t._accum = None
+    t._extra = None
+    t._vc = None if _state.inference and grad_fn is None else [0]
+    return t
+
+
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("_data", "_grad", "_grad_fn", "_output_nr", "_requires_grad", "_accum",
+                 "_extra", "_vc", "__weakref__")
+    __array_priority__ = 1000  # make ``ndarray * tensor`` defer to Tensor.__rmul__
+
+    def __new__(cls, *args, **kwargs):
+        return _new(cls)
+
+    def __init__(self, *args, dtype=None, requires_grad=False) -> None:
+        from glassgrad.creation import _legacy_constructor
+
+        _legacy_constructor(self, args, dtype, requires_grad)
+
+    @classmethod
+    def _from_array(cls, data):
+        return _make(data if data.__class__ is _ndarray else np.asarray(data))
+
+    # -- autograd surface ----------------------------------------------------------------------
+    @property
+    def grad_fn(self):
+        """The node that created this tensor, or None for leaves."""
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not created by a recorded operation."""
+        return self._grad_fn is None
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients are computed for this tensor."""
+        if self._requires_grad:
+            return True
+        extra = self._extra
+        # PyTorch quirk kept: a view without grad_fn reports its base's flag.
+        return extra is not None and extra.base is not None and extra.base.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag) -> None:
+        if self._grad_fn is not None:
+            raise RuntimeError(_LEAF_ONLY if not flag else
+                               "you can only change requires_grad flags of leaf variables.")
+        self._set_requires_grad(bool(flag), "only Tensors of floating point and complex dtype "
+                                "can require gradients")
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf and return ``self``."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(_LEAF_ONLY)
+            return self
+        self._set_requires_grad(bool(requires_grad),
+                                "only Tensors of floating point dtype can require gradients")
+        return self
+
+    def _set_requires_grad(self, flag: bool, message: str) -> None:
+        if flag and not self.dtype.is_floating_point:
+            raise RuntimeError(message)
+        if flag and self._vc is None and not _state.inference:
+            raise RuntimeError(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                "allowed."
+            )
+        self._requires_grad = flag
+        from glassgrad.autograd import provenance
+
+        provenance.on_requires_grad(self, flag)
+
+    @property
+    def grad(self):
+        """The accumulated gradient (leaves, and non-leaves that called ``retain_grad()``)."""
+        if self._grad_fn is not None and not self.retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError("assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_c_name(value.dtype)}' to a "
+                    f"tensor with grad_dtype '{_c_type(self.dtype)}'. The gradient must match the "
+                    "tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+                    "tensor's grad_dtype attribute with a specific dtype, or None to allow any "
+                    "dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its "
+                    "gradient may break downstream systems that assume they match."
+                )
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf on which ``retain_grad()`` was called."""
+        extra = self._extra
+        return extra is not None and extra.retains_grad and self._grad_fn is not None
+
+    def retain_grad(self) -> None:
+        """Make backward populate ``.grad`` of this non-leaf tensor."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None:
+            return
+        self._x().retains_grad = True
+        node = self._grad_fn
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._output_nr] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Register ``hook(grad) -> grad | None``, run when this tensor's gradient is computed."""
+        from glassgrad.utils.hooks import RemovableHandle
+
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is None:
+            extra = self._x()
+            if extra.hooks is None:
+                extra.hooks = {}
+            handle = RemovableHandle(extra.hooks)
+            extra.hooks[handle.id] = hook
+            return handle
+        node = self._grad_fn
+        if node._pre_hooks is None:
+            node._pre_hooks = {}
+        handle = RemovableHandle(node._pre_hooks)
+        node._pre_hooks[handle.id] = (self._output_nr, hook)
+        return handle
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor w.r.t. graph leaves and accumulate it in ``.grad``."""
+        from glassgrad.autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing storage and version counter with this tensor, outside the graph."""
+        out = _make(self._data)
+        out._vc = self._vc
+        from glassgrad.autograd import provenance
+
+        if provenance.enabled and self.requires_grad:
+            provenance.on_detach(self, out)
+        return out
+
+    def detach_(self) -> Tensor:
+        """Detach this tensor from the graph in place, making it a leaf."""
+        extra = self._extra
+        if extra is not None and extra.base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be called "
+                "on these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
+                "function in torch/optim/optimizer.py as the solution."
+            )
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing storage (with its own version counter), invisible to autograd."""
+        return _make(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        if self._requires_grad and not value.dtype.is_floating_point:
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
+        self._data = value._data
+
+    @property
+    def _version(self) -> int:
+        if self._vc is None:
+            raise RuntimeError(_INFERENCE_VERSION)
+        return self._vc[0]
+
+    @property
+    def _base(self):
+        extra = self._extra
+        return None if extra is None else extra.base
+
+    def _is_view(self) -> bool:
+        return self._base is not None
+
+    def is_inference(self) -> bool:
+        """True for tensors created inside ``inference_mode()``."""
+        return self._vc is None
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is."""
+        return self._output_nr
+
+    def _x(self) -> _Extra:
+        extra = self._extra
+        if extra is None:
+            extra = self._extra = _Extra()
+        return extra
+
+    def _edge(self):
+        """The graph edge a consumer of this tensor points at: ``(node, output_nr)``."""
+        node = self._grad_fn
+        if node is not None:
+            return (node, self._output_nr)
+        if self._requires_grad:
+            return (self._accumulator(), 0)
+        return (None, 0)
+
+    def _accumulator(self) -> AccumulateGrad:
+        # The leaf holds its AccumulateGrad weakly and the graph holds it strongly (as PyTorch
+        # does), so a graph dropped by the user is freed at once, with no cycle to collect.
+        ref = self._accum
+        node = ref() if ref is not None else None
+        if node is None:
+            node = AccumulateGrad(self)
+            self._accum = weakref.ref(node)
+        return node
+
+    # -- shape and metadata --------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        """The tensor's shape, as a ``Size``."""
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        """The element type."""
+        return _dt.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self._data.ndim
+
+    def dim(self) -> int:
+        """The number of dimensions."""
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def device(self):
+        """Where the data lives (always the CPU with the NumPy backend)."""
+        from glassgrad.creation import device
+
+        return device("cpu")
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def data_ptr(self) -> int:
+        """Address of the first element (equal for tensors that share storage)."""
+        return self._data.__array_interface__["data"][0]
+
+    def untyped_storage(self):
+        return self._data.base if self._data.base is not None else self._data
+
+    def is_floating_point(self) -> bool:
+        """True for float16/32/64 tensors."""
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements are laid out in row-major order without gaps."""
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        """Strides in elements, as PyTorch reports them."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self) -> int:
+        return 0
+
+    # -- conversions ---------------------------------------------------------------------------
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
+
+    def tolist(self):
+        """The data as (nested) Python lists of numbers."""
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as an ndarray sharing memory; refused for tensors that require grad."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        data = self.numpy()
+        if dtype is not None and data.dtype != dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def _scalar(self, kind):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return kind(self._data.reshape(()).item())
+
+    def __float__(self) -> float:
+        if self.requires_grad:
+            warnings.warn(
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=2
+            )
+        return self._scalar(float)
+
+    def __int__(self) -> int:
+        return self._scalar(int)
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()).item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous"
+            )
+        return bool(self._data.reshape(()).item())
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
+
+    def __repr__(self) -> str:
+        from glassgrad._tensor_str import tensor_repr
+
+        if self._grad_fn is not None:
+            suffixes = [f"grad_fn=<{type(self._grad_fn).__name__}>"]
+        elif self.requires_grad:
+            suffixes = ["requires_grad=True"]
+        else:
+            suffixes = []
+        return tensor_repr(self._data, self.dtype, suffixes)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        from glassgrad.creation import _rebuild
+
+        return (_rebuild, (self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        new = type(self).__new__(type(self))
+        Tensor.__init_from(new, self._data.copy(), self._requires_grad)
+        memo[id(self)] = new
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        return new
+
+    def __init_from(self, data, requires_grad):
+        self._data = data
+        self._grad = None
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = requires_grad
+        self._accum = None
+        self._extra = None
+        self._vc = [0]
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """Normalise a possibly negative dim; raise PyTorch's IndexError when out of range."""
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got "
+            f"{dim})"
+        )
+    return dim + size if dim < 0 else dim
+
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}
+_C_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _c_name(dtype) -> str:
+    return _C_NAMES[dtype.name]
+
+
+def _c_type(dtype) -> str:
+    return _C_TYPES[dtype.name]

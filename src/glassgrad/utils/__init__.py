@@ -1,0 +1,3 @@
+"""``glassgrad.utils``: hooks, data loading."""
+
+from glassgrad.utils import hooks  # noqa: F401
