@@ -46,9 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _demo(args: argparse.Namespace) -> int:
     import glassgrad
-    from glassgrad import seed
+    from glassgrad import seed_experiments
 
-    print(render(seed.run_all(glassgrad)))
+    print(render(seed_experiments.run_all(glassgrad)))
     return 0
 
 
@@ -56,12 +56,12 @@ def render(outcomes: list) -> str:
     """Format seed-experiment outcomes as the demo's table, error notes and explanation.
 
     Args:
-        outcomes: ``glassgrad.seed.Outcome`` objects, one per column, in order.
+        outcomes: ``glassgrad.seed_experiments.Outcome`` objects, one per column, in order.
 
     Returns:
         The text the demo prints.
     """
-    from glassgrad.seed import NAMES, VALUES
+    from glassgrad.seed_experiments import NAMES, VALUES
 
     values = ", ".join(f"{name}={VALUES[name]:g}" for name in NAMES)
     lines = [

@@ -8,6 +8,8 @@ the way a PyTorch user writes it, so that ``glassgrad demo`` can tabulate the gr
 Unlike the article, every experiment runs on fresh leaves: the article zeroes ``.grad`` between
 runs, so it prints ``tensor(0.)`` where no gradient arrived; here such a leaf keeps
 ``.grad is None``, which says what actually happened.
+
+Named ``seed_experiments``, not ``seed``: ``glassgrad.seed()`` is PyTorch's RNG function.
 """
 
 from __future__ import annotations

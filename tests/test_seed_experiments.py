@@ -1,4 +1,4 @@
-"""glassgrad.seed's experiments give the gradients the article shows, on both backends."""
+"""The seed experiments give the gradients the article shows, on both backends."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from glassgrad import seed
+from glassgrad import seed_experiments as seed
 from seed_article import CELLS, Raises
 from seed_expected import article_grads
 
