@@ -78,12 +78,6 @@ GLASSGRAD_DIFFERENCES = {
             "type(h).__module__ is the module that defines RemovableHandle",
         ),
     },
-    "5.4-set-grad-enabled": {
-        "torch.autograd.grad_mode.set_grad_enabled(mode=True)": (
-            r"glassgrad(\.\w+)*\.set_grad_enabled\(mode=True\)",
-            "the repr is torch.typename(self): the defining module's dotted path",
-        ),
-    },
 }
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
