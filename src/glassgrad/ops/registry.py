@@ -40,6 +40,10 @@ class OpInfo:
     differentiable: bool = True
     second_order: bool = True
     kwargs: dict = field(default_factory=dict)
+    # ``samples(rng) -> [(args, kwargs), ...]`` for ops that need non-tensor arguments (dims,
+    # indices): NumPy arrays in ``args`` become tensors, the rest is passed as is, and the
+    # ``reference`` is called with the same arguments.
+    samples: object = None
 
 
 OPS: dict[str, OpInfo] = {}
