@@ -141,6 +141,8 @@ class Tensor:
             if not requires_grad:
                 raise RuntimeError(_LEAF_ONLY)
             return self
+        if self._extra is not None and self._extra.view_no_grad:
+            return self  # PyTorch ignores this on a view taken under no_grad
         self._set_requires_grad(bool(requires_grad),
                                 "only Tensors of floating point dtype can require gradients")
         return self
@@ -306,6 +308,9 @@ class Tensor:
         if node is not None:
             return (node, self._output_nr)
         if self._requires_grad:
+            extra = self._extra
+            if extra is not None and extra.view_no_grad:
+                return (None, 0)  # PyTorch quirk: a no_grad view of a leaf passes grad nowhere
             return (self._accumulator(), 0)
         return (None, 0)
 
@@ -435,9 +440,11 @@ class Tensor:
 
     def __float__(self) -> float:
         if self.requires_grad:
+            # Warned from this fixed line, so the default filter shows it once per process, as
+            # PyTorch's C++ warning is.
             warnings.warn(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=2
+                "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=1
             )
         return self._scalar(float)
 

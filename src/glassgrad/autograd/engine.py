@@ -39,30 +39,52 @@ def _fit(grad, meta, create_graph):
     if create_graph:
         if grad._data.dtype != dtype:
             grad = grad.to(dtype)
-    elif grad.dtype != dtype:
+    elif grad.dtype is not dtype and grad.dtype != dtype:
         grad = grad.astype(dtype)
     return grad
 
 
-def _collect(roots):
-    """Count, for every node reachable from ``roots``, how many edges point at it."""
+def _collect(roots, reach):
+    """Count, for every node that will run, how many edges from running nodes point at it."""
     deps: dict = {}
-    stack = [node for node in roots]
+    stack = list(roots)
     seen = set(stack)
     while stack:
         node = stack.pop()
-        for edge in node.next_functions:
-            nxt = edge[0]
+        if reach is not None and not reach.get(node, False):
+            continue
+        for nxt, _ in node.next_functions:
             if nxt is None:
                 continue
             if nxt in deps:
                 deps[nxt] += 1
             else:
                 deps[nxt] = 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
     return deps
+
+
+def _reachable(roots, capture):
+    """For ``autograd.grad``: which nodes lead to a captured input (only those need to run)."""
+    targets = {node for node, _ in capture}
+    reach: dict = {}
+    stack = [(node, False) for node in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            reach[node] = any(nxt in targets or reach.get(nxt, False)
+                              for nxt, _ in node.next_functions if nxt is not None)
+            continue
+        if node in reach:
+            continue
+        reach[node] = False  # provisional, also guards against revisiting
+        stack.append((node, True))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and nxt not in reach:
+                stack.append((nxt, False))
+    return reach
 
 
 def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None,
@@ -75,8 +97,10 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None,
         accumulate: whether ``AccumulateGrad`` nodes add into ``.grad``; with a ``capture`` and
             ``accumulate=True`` only captured leaves accumulate.
     """
-    prev = (grad_mode.state.grad_enabled, grad_mode.state.inference)
-    grad_mode._set(create_graph, prev[1])
+    state = grad_mode.state
+    prev = (state.grad_enabled, state.inference)
+    if create_graph != prev[0] or prev[1]:
+        grad_mode._set(create_graph, False)
     try:
         _execute(roots, retain_graph, create_graph, capture, accumulate)
     finally:
@@ -87,29 +111,35 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
     buffers: dict = {}
     for node, output_nr, grad in roots:
         _add_to_buffer(buffers, node, output_nr, grad)
-    deps = _collect(list(buffers))
+    reach = _reachable(list(buffers), capture) if capture is not None and not accumulate else None
+    deps = _collect(list(buffers), reach)
     ready = [node for node in buffers if node not in deps]
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
         if node._pre_hooks is not None or node._retain is not None:
             grads = _run_tensor_hooks(node, grads, create_graph)
+        if node.__class__ is AccumulateGrad:
+            _leaf(node, grads, create_graph, capture, accumulate)
+            continue
         if capture is not None:
             _capture(capture, node, grads)
-        if node.__class__ is AccumulateGrad:
-            if accumulate and (capture is None or (node, 0) in capture):
-                _accumulate(node.variable, grads, create_graph)
-            continue
+            if reach is not None and not reach.get(node, False):
+                continue
         outputs = node.apply(grads, create_graph)
         if not retain_graph:
             node.release()
-        for edge, grad, meta in zip(node.next_functions, outputs, node._meta):
-            nxt = edge[0]
+        for (nxt, output_nr), grad, meta in zip(node.next_functions, outputs, node._meta):
             if nxt is None:
                 continue
             if grad is not None:
-                grad = _fit(grad, meta, create_graph)
-                _add_to_buffer(buffers, nxt, edge[1], grad)
+                if grad.shape != meta[0] or grad.dtype is not meta[1]:
+                    grad = _fit(grad, meta, create_graph)
+                if nxt._n_outputs == 1:
+                    held = buffers.get(nxt)
+                    buffers[nxt] = grad if held is None else held + grad
+                else:
+                    _add_to_buffer(buffers, nxt, output_nr, grad)
             left = deps[nxt] - 1
             deps[nxt] = left
             if left == 0:
@@ -119,13 +149,34 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     _skip(nxt, deps, buffers, ready)
 
 
+def _leaf(node, grad, create_graph, capture, accumulate):
+    """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``."""
+    variable = node.variable
+    extra = variable._extra
+    if extra is not None and extra.hooks:
+        for hook in list(extra.hooks.values()):
+            grad = _call_hook(hook, grad, create_graph)
+    if capture is not None:
+        slot = capture.get((node, 0))
+        if slot is not None:
+            slot.append(grad)
+        if not accumulate or slot is None:
+            return
+    _store_grad(variable, grad, create_graph, _Tensor())
+
+
+def _Tensor():  # noqa: N802 - returns the class; imported late to keep layers acyclic
+    from glassgrad.tensor import Tensor
+
+    return Tensor
+
+
 def _skip(node, deps, buffers, ready):
     """A node that received no gradient at all: release its successors' dependency counts."""
     stack = [node]
     while stack:
-        for edge in stack.pop().next_functions:
-            nxt = edge[0]
-            if nxt is None:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is None or nxt not in deps:
                 continue
             left = deps[nxt] - 1
             deps[nxt] = left
@@ -204,17 +255,6 @@ def _capture(capture, node, grads):
         slot = capture.get((node, output_nr))
         if slot is not None and grad is not None:
             slot.append(grad)
-
-
-def _accumulate(variable, grad, create_graph):
-    """AccumulateGrad: leaf hooks first, then add into ``.grad`` (in place after the first)."""
-    from glassgrad.tensor import Tensor
-
-    extra = variable._extra
-    if extra is not None and extra.hooks:
-        for hook in list(extra.hooks.values()):
-            grad = _call_hook(hook, grad, create_graph)
-    _store_grad(variable, grad, create_graph, Tensor)
 
 
 CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (grad,))

@@ -116,7 +116,9 @@ def _raise_modified(node: Node, record) -> None:
 
     legacy = from_numpy_dtype(data.dtype)._legacy
     where = ""
-    grad_fn = tensor._grad_fn if isinstance(tensor, Tensor) else node
+    is_output = isinstance(owner, weakref.ReferenceType)
+    # a saved output names the node that saved it; a saved input its tensor's current grad_fn
+    grad_fn = node if is_output else (tensor._grad_fn if isinstance(tensor, Tensor) else None)
     if grad_fn is not None:
         name = type(grad_fn).__name__
         name = name[: name.rindex("Backward")] if "Backward" in name else name

@@ -143,6 +143,8 @@ def check_inplace(self, through_view=False):
     if state.record:
         extra = self._extra
         base = extra.base if extra is not None else None
+        if extra is not None and extra.view_no_grad:
+            raise RuntimeError(_NO_GRAD_VIEW)
         if base is not None and base._grad_fn is None and base._requires_grad:
             raise RuntimeError(_VIEW_LEAF_INPLACE)
         if self._grad_fn is None and self._requires_grad:

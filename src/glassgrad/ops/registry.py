@@ -63,13 +63,7 @@ def register(name, fn=None, *, method=True, function=True, aliases=(), **info):
     return add if fn is None else add(fn)
 
 
-def _edge(t):
-    node = t._grad_fn
-    if node is not None:
-        return (node, t._output_nr)
-    if t._requires_grad:
-        return (t._accumulator(), 0)
-    return (None, 0)
+_edge = Tensor._edge
 
 
 def result(out, cls, inputs, saved=None, args=None):

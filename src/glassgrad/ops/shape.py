@@ -21,6 +21,11 @@ def as_view(res, base, key=None):
     extra = res._x()
     extra.base = root
     extra.view_key = key if root is base else None
+    if res._grad_fn is None and root.requires_grad:
+        # PyTorch quirk kept: a view taken under no_grad of a grad-requiring tensor reports
+        # requires_grad=True, takes part in graphs, and passes its gradient nowhere.
+        extra.view_no_grad = True
+        res._requires_grad = True
     return res
 
 
