@@ -1,1 +1,11 @@
-"""``glassgrad.optim``: optimizers and learning-rate schedulers (filled by the optim work)."""
+"""``glassgrad.optim``: optimizers and learning-rate schedulers."""
+
+from glassgrad.optim import lr_scheduler
+from glassgrad.optim.adagrad import Adagrad
+from glassgrad.optim.adam import Adam
+from glassgrad.optim.adamw import AdamW
+from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.rmsprop import RMSprop
+from glassgrad.optim.sgd import SGD
+
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]

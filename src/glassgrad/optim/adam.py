@@ -1,0 +1,137 @@
+"""``Adam`` (and, through ``decoupled_weight_decay``, ``AdamW``'s update)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    _grad_of,
+    _lerp,
+    _step_tensor,
+    _to_scalar,
+    _with_grad,
+    _write,
+)
+from glassgrad.tensor import Tensor
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam, PyTorch's single-tensor (``foreach=False``, not capturable) algorithm."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+        fused=None,
+        decoupled_weight_decay=False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        _check_adam_args(lr, betas, eps, weight_decay)
+        betas = tuple(_to_scalar(b) for b in betas)
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _after_load(self) -> None:
+        for group in self.param_groups:
+            for key, value in (
+                ("amsgrad", False),
+                ("maximize", False),
+                ("foreach", None),
+                ("capturable", False),
+                ("differentiable", False),
+                ("decoupled_weight_decay", False),
+                ("fused", None),
+            ):
+                group.setdefault(key, value)
+            _steps_to_tensors(self.state, group)
+
+    def _init_state(self, param, group) -> dict:
+        state = self.state[param]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            state["exp_avg"] = Tensor._from_array(np.zeros_like(param._data))
+            state["exp_avg_sq"] = Tensor._from_array(np.zeros_like(param._data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = Tensor._from_array(np.zeros_like(param._data))
+        return state
+
+    def _update_group(self, group) -> None:
+        for param in _with_grad(group):
+            self._update_param(param, self._init_state(param, group), group)
+
+    def _update_param(self, param, state, group) -> None:
+        lr = _to_scalar(group["lr"])
+        beta1, beta2 = group["betas"]
+        weight_decay = group["weight_decay"]
+        grad = _grad_of(param, group["maximize"])
+        step_t = state["step"]
+        _write(step_t, step_t._data + 1)
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                _write(param, param._data * (1 - lr * weight_decay))
+            else:
+                grad = grad + weight_decay * param._data
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
+        _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * grad * grad)
+        step = step_t.item()
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        second = exp_avg_sq
+        if group["amsgrad"]:
+            second = state["max_exp_avg_sq"]
+            _write(second, np.maximum(second._data, exp_avg_sq._data))
+        denom = np.sqrt(second._data) / bias_correction2_sqrt + group["eps"]
+        # ATen's addcdiv evaluates ``value * tensor1 / tensor2`` left to right.
+        _write(param, param._data + (-step_size) * exp_avg._data / denom)
+
+
+def _check_adam_args(lr, betas, eps, weight_decay) -> None:
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if not (
+        (isinstance(betas[0], float) and isinstance(betas[1], float))
+        or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))
+    ):
+        raise ValueError("betas must be either both floats or both Tensors")
+
+
+def _steps_to_tensors(state, group) -> None:
+    """State dicts from older code (or JSON) may hold ``step`` as a number; PyTorch converts it."""
+    for param in group["params"]:
+        param_state = state.get(param, [])
+        if len(param_state) != 0 and not isinstance(param_state["step"], Tensor):
+            param_state["step"] = _step_tensor(float(param_state["step"]))

@@ -1,0 +1,111 @@
+"""``RMSprop``: squared-gradient running average, optionally centered and with momentum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.optim.adam import _steps_to_tensors
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    _grad_of,
+    _lerp,
+    _step_tensor,
+    _to_scalar,
+    _with_grad,
+    _write,
+)
+from glassgrad.tensor import Tensor
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop, PyTorch's single-tensor algorithm."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0,
+        momentum=0,
+        centered=False,
+        capturable=False,
+        foreach=None,
+        maximize=False,
+        differentiable=False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        for value, message in (
+            (lr, "Invalid learning rate"),
+            (eps, "Invalid epsilon value"),
+            (momentum, "Invalid momentum value"),
+            (weight_decay, "Invalid weight_decay value"),
+            (alpha, "Invalid alpha value"),
+        ):
+            if not 0.0 <= value:
+                raise ValueError(f"{message}: {value}")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def _after_load(self) -> None:
+        for group in self.param_groups:
+            for key, value in (
+                ("momentum", 0),
+                ("centered", False),
+                ("foreach", None),
+                ("maximize", False),
+                ("differentiable", False),
+                ("capturable", False),
+            ):
+                group.setdefault(key, value)
+            _steps_to_tensors(self.state, group)
+
+    def _init_state(self, param, group) -> dict:
+        state = self.state[param]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            state["square_avg"] = Tensor._from_array(np.zeros_like(param._data))
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = Tensor._from_array(np.zeros_like(param._data))
+            if group["centered"]:
+                state["grad_avg"] = Tensor._from_array(np.zeros_like(param._data))
+        return state
+
+    def _update_group(self, group) -> None:
+        lr = _to_scalar(group["lr"])
+        alpha, momentum = group["alpha"], group["momentum"]
+        for param in _with_grad(group):
+            state = self._init_state(param, group)
+            grad = _grad_of(param, group["maximize"])
+            _write(state["step"], state["step"]._data + 1)
+            if group["weight_decay"] != 0:
+                grad = grad + group["weight_decay"] * param._data
+            square_avg = state["square_avg"]
+            _write(square_avg, square_avg._data * alpha + (1 - alpha) * grad * grad)
+            if group["centered"]:
+                grad_avg = state["grad_avg"]
+                _write(grad_avg, _lerp(grad_avg._data, grad, 1 - alpha))
+                avg = np.sqrt(square_avg._data + (-1) * grad_avg._data * grad_avg._data)
+            else:
+                avg = np.sqrt(square_avg._data)
+            avg = avg + group["eps"]
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                _write(buf, buf._data * momentum + 1 * grad / avg)
+                _write(param, param._data + (-lr) * buf._data)
+            else:
+                _write(param, param._data + (-lr) * grad / avg)

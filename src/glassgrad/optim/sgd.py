@@ -1,0 +1,78 @@
+"""``SGD``: stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+from glassgrad.optim.optimizer import Optimizer, _grad_of, _to_scalar, _with_grad, _write
+from glassgrad.tensor import Tensor
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's single-tensor algorithm step for step."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        momentum=0,
+        dampening=0,
+        weight_decay=0,
+        nesterov=False,
+        *,
+        maximize=False,
+        foreach=None,
+        differentiable=False,
+        fused=None,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def _after_load(self) -> None:
+        for group in self.param_groups:
+            for key, value in (
+                ("nesterov", False),
+                ("maximize", False),
+                ("foreach", None),
+                ("differentiable", False),
+                ("fused", False),
+            ):
+                group.setdefault(key, value)
+
+    def _update_group(self, group) -> None:
+        lr = _to_scalar(group["lr"])
+        momentum, dampening = group["momentum"], group["dampening"]
+        weight_decay = group["weight_decay"]
+        for param in _with_grad(group):
+            grad = _grad_of(param, group["maximize"])
+            if weight_decay != 0:
+                grad = grad + weight_decay * param._data
+            if momentum != 0:
+                state = self.state[param]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = Tensor._from_array(grad.copy())
+                else:
+                    _write(buf, buf._data * momentum + (1 - dampening) * grad)
+                grad = grad + momentum * buf._data if group["nesterov"] else buf._data
+            _write(param, param._data + (-lr) * grad)
