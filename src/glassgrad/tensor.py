@@ -230,8 +230,16 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves and accumulate it in ``.grad``."""
-        from glassgrad.autograd import backward
+        from glassgrad.autograd import _one, backward
+        from glassgrad.autograd.engine import run_backward
 
+        node = self._grad_fn
+        if (gradient is None and inputs is None and not create_graph and node is not None
+                and not self._data.ndim):
+            # the common loss.backward(): checks that cannot fail here are skipped
+            root = (node, self._output_nr, _one(self._data.dtype))
+            run_backward([root], bool(retain_graph), False)
+            return
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
@@ -312,6 +320,12 @@ class Tensor:
             if extra is not None and extra.view_no_grad:
                 return (None, 0)  # PyTorch quirk: a no_grad view of a leaf passes grad nowhere
             return (self._accumulator(), 0)
+        extra = self._extra
+        if extra is not None and extra.prov is not None:
+            # A stopped gradient path: still PyTorch's (None, 0), carrying the glass record.
+            from glassgrad.autograd.provenance import cut_edge
+
+            return cut_edge(self)
         return (None, 0)
 
     def _accumulator(self) -> AccumulateGrad:
@@ -524,6 +538,16 @@ class Tensor:
         self._accum = None
         self._extra = None
         self._vc = [0]
+
+
+def _register_with_engine() -> None:
+    from glassgrad.autograd import engine
+
+    engine._tensor_class[0] = Tensor
+    engine._make_tensor = _make
+
+
+_register_with_engine()
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

@@ -43,13 +43,20 @@ def _roots(outputs, grad_outputs, create_graph):
     roots = []
     for index, (out, grad) in enumerate(zip(outputs, grads)):
         if not out.requires_grad or (out._grad_fn is None and not out._requires_grad):
-            raise RuntimeError(f"element {index} of tensors does not require grad and does not "
-                               "have a grad_fn")
+            from glassgrad.autograd.provenance import note_error
+
+            raise note_error(RuntimeError(f"element {index} of tensors does not require grad and "
+                                          "does not have a grad_fn"), out)
         if grad is None:
-            if out._data.size != 1:
+            data = out._data
+            if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            data = np.ones(out._data.shape, dtype=out._data.dtype)
-            grad = Tensor._from_array(data) if create_graph else data
+            if create_graph:
+                grad = Tensor._from_array(np.ones(data.shape, dtype=data.dtype))
+            elif data.ndim:
+                grad = np.ones(data.shape, dtype=data.dtype)
+            else:
+                grad = _one(data.dtype)
         else:
             if not isinstance(grad, Tensor):
                 from glassgrad.creation import tensor
@@ -69,6 +76,17 @@ def _roots(outputs, grad_outputs, create_graph):
         node, output_nr = out._edge()
         roots.append((node, output_nr, grad))
     return roots
+
+
+_ONES: dict = {}
+
+
+def _one(dtype):
+    """A cached NumPy scalar 1 (immutable, so sharing it is safe): the implicit 0-d gradient."""
+    found = _ONES.get(dtype)
+    if found is None:
+        found = _ONES[dtype] = dtype.type(1)
+    return found
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,

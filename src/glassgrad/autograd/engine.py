@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd import grad_mode
+from glassgrad.autograd import grad_mode, provenance
 from glassgrad.autograd.node import AccumulateGrad, node_class
 
 __all__ = ["run_backward", "sum_to"]
@@ -48,7 +48,7 @@ def _collect(roots, reach):
     """Count, for every node that will run, how many edges from running nodes point at it."""
     deps: dict = {}
     stack = list(roots)
-    seen = set(stack)
+    expanded_roots = set(stack)  # a root reachable from another root is not expanded twice
     while stack:
         node = stack.pop()
         if reach is not None and not reach.get(node, False):
@@ -60,8 +60,7 @@ def _collect(roots, reach):
                 deps[nxt] += 1
             else:
                 deps[nxt] = 1
-                if nxt not in seen:
-                    seen.add(nxt)
+                if nxt not in expanded_roots:
                     stack.append(nxt)
     return deps
 
@@ -114,6 +113,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
     reach = _reachable(list(buffers), capture) if capture is not None and not accumulate else None
     deps = _collect(list(buffers), reach)
     ready = [node for node in buffers if node not in deps]
+    plain = capture is None  # the common case: no autograd.grad, no backward(inputs=...)
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
@@ -122,7 +122,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
         if node.__class__ is AccumulateGrad:
             _leaf(node, grads, create_graph, capture, accumulate)
             continue
-        if capture is not None:
+        if not plain:
             _capture(capture, node, grads)
             if reach is not None and not reach.get(node, False):
                 continue
@@ -135,12 +135,23 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
             if grad is not None:
                 if grad.shape != meta[0] or grad.dtype is not meta[1]:
                     grad = _fit(grad, meta, create_graph)
+                left = deps[nxt] - 1
+                if left == 0 and plain and nxt.__class__ is AccumulateGrad and nxt not in buffers:
+                    # a leaf reached for the last time: accumulate now, skip the queue
+                    del deps[nxt]
+                    if nxt._pre_hooks is None:
+                        _leaf(nxt, grad, create_graph, None, accumulate)
+                        continue
+                    buffers[nxt] = grad
+                    ready.append(nxt)
+                    continue
                 if nxt._n_outputs == 1:
                     held = buffers.get(nxt)
                     buffers[nxt] = grad if held is None else held + grad
                 else:
                     _add_to_buffer(buffers, nxt, output_nr, grad)
-            left = deps[nxt] - 1
+            else:
+                left = deps[nxt] - 1
             deps[nxt] = left
             if left == 0:
                 if nxt in buffers:
@@ -162,13 +173,11 @@ def _leaf(node, grad, create_graph, capture, accumulate):
             slot.append(grad)
         if not accumulate or slot is None:
             return
-    _store_grad(variable, grad, create_graph, _Tensor())
+    _store_grad(variable, grad, create_graph, _tensor_class[0])
 
 
-def _Tensor():  # noqa: N802 - returns the class; imported late to keep layers acyclic
-    from glassgrad.tensor import Tensor
-
-    return Tensor
+_tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
+_make_tensor = None  # glassgrad.tensor._make, set likewise
 
 
 def _skip(node, deps, buffers, ready):
@@ -269,9 +278,10 @@ def _store_grad(tensor, grad, create_graph, Tensor):
             tensor._grad = held + grad
         return
     if held is None:
-        if grad.dtype != tensor._data.dtype:
-            grad = grad.astype(tensor._data.dtype)
-        tensor._grad = Tensor._from_array(np.array(grad, copy=True))
+        dtype = tensor._data.dtype
+        if grad.dtype is not dtype and grad.dtype != dtype:
+            grad = grad.astype(dtype)
+        tensor._grad = _make_tensor(np.array(grad, copy=True))  # never alias a shared gradient
         return
     data = held._data
     try:

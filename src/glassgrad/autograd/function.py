@@ -30,8 +30,6 @@ class FunctionCtx:
 class _FunctionNode(Node):
     """The node of a custom Function: calls the user's ``backward`` with tensors."""
 
-    __slots__ = ("ctx", "fn", "_n_outputs")
-
     def apply(self, grad, create_graph):
         from glassgrad.tensor import Tensor
 
@@ -55,7 +53,7 @@ class _FunctionNode(Node):
 class FunctionMeta(type):
     def __init__(cls, name, bases, attrs):
         super().__init__(name, bases, attrs)
-        cls._node_cls = type(f"{name}Backward", (_FunctionNode,), {"__slots__": ()})
+        cls._node_cls = type(f"{name}Backward", (_FunctionNode,), {})
 
 
 class Function(metaclass=FunctionMeta):

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
+_ndarray = np.ndarray
+
 __all__ = ["Node", "AccumulateGrad", "node_class", "FREED"]
 
 FREED = ("<freed>",)  # the value of ``_saved`` once backward released the buffers
@@ -24,22 +28,30 @@ _SECOND_BACKWARD = (
 
 
 class Node:
-    """A recorded operation: what PyTorch calls a ``grad_fn``."""
+    """A recorded operation: what PyTorch calls a ``grad_fn``.
 
-    __slots__ = (
-        "next_functions", "_meta", "_saved", "_vars", "_args", "_pre_hooks", "_retain",
-        "metadata", "__weakref__", "_prov",
-    )
+    Nodes use class-level defaults instead of ``__slots__``: creating one then costs a single
+    object allocation and the three assignments every node needs (``next_functions``, ``_meta``,
+    and, when it saves anything, ``_saved``), which matters on small graphs.
+    """
+
     _backward = None  # the rule, set on each generated subclass
     _n_outputs = 1
+    _saved = None  # what the rule needs (tensors' arrays, scalars); FREED after backward
+    _vars = None  # (version counter, version at save, owner, index) per saved tensor
+    _scalars = False  # some saved value is a 0-d array: hand it to the rule as a NumPy scalar
+    _args = None  # metadata the rule needs that is never freed (dims, shapes)
+    _pre_hooks = None
+    _retain = None
+    _prov = None
 
-    def __init__(self) -> None:
-        self._saved = None
-        self._vars = None
-        self._args = None
-        self._pre_hooks = None
-        self._retain = None
-        self._prov = None
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node."""
+        found = self.__dict__.get("_metadata")
+        if found is None:
+            found = self.__dict__["_metadata"] = {}
+        return found
 
     def name(self) -> str:
         """The node's class name, as PyTorch shows it (``MulBackward0``)."""
@@ -76,8 +88,12 @@ class Node:
             for record in records:
                 if record[0][0] != record[1]:
                     _raise_modified(self, record)
-            if create_graph:
-                return _as_tensors(self, values, records)
+        if create_graph:
+            return _as_tensors(self, values, records or ())
+        if self._scalars:
+            # NumPy mixes 0-d arrays and scalars ten times slower than scalars alone; reading the
+            # scalar at backward time still sees writes made through ``.data``, as PyTorch does.
+            return tuple([v[()] if v.__class__ is _ndarray and not v.ndim else v for v in values])
         return values
 
     def release(self) -> None:
@@ -159,7 +175,7 @@ def node_class(name: str, backward, n_outputs: int = 1) -> type:
     existing = _CLASSES.get(name)
     if existing is not None:
         raise ValueError(f"grad_fn class {name} is defined twice")
-    cls = type(name, (Node,), {"__slots__": (), "_backward": backward, "_n_outputs": n_outputs,
+    cls = type(name, (Node,), {"_backward": backward, "_n_outputs": n_outputs,
                                "__module__": "glassgrad.autograd.graph"})
     _CLASSES[name] = cls
     return cls
@@ -168,10 +184,8 @@ def node_class(name: str, backward, n_outputs: int = 1) -> type:
 class AccumulateGrad(Node):
     """The node at a leaf that requires grad: adds the incoming gradient into ``leaf.grad``."""
 
-    __slots__ = ("variable",)
+    next_functions = ()
+    _meta = ()
 
     def __init__(self, variable) -> None:
-        Node.__init__(self)
         self.variable = variable
-        self.next_functions = ()
-        self._meta = ()
