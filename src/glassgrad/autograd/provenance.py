@@ -1,22 +1,254 @@
-"""Provenance: the small record left where a gradient stops (filled in by the glass work).
+"""Provenance: the small record left where a gradient stops.
 
-Records are taken only when a gradient actually stops (an input required grad), and hold weak
-references so that the memory ``no_grad`` saves stays saved.
+A record is taken only when a gradient actually stops (an input required grad, or itself carried
+a record): a ``detach()``, an op run under ``no_grad``/``inference_mode``, a non-differentiable op
+(``argmax``, comparisons, integer casts), a leaf switched to ``requires_grad=False``. It names the
+mechanism and the user's source line, and holds the tensors and nodes it came from only through
+weak references, so the memory that ``no_grad`` saves stays saved. A record made under
+``no_grad`` links strongly to the records of its inputs (small objects, no arrays), so the chain
+behind a no-grad result survives its temporaries.
+
+The graph reaches a record through its edges: an input that does not require grad but carries a
+record becomes a ``CutEdge``, a tuple equal to PyTorch's ``(None, 0)`` that also holds the record.
+``glassgrad.glass`` reads these; nothing here is needed for gradients to be right.
 """
 
 from __future__ import annotations
 
-enabled = False
+import os
+import sys
+import weakref
+
+from glassgrad.autograd import grad_mode as _gm
+
+__all__ = ["Record", "CutEdge", "enabled", "set_enabled", "describe", "cut_edge", "note_error"]
+
+enabled = True
+"""Whether records are taken (``glassgrad.glass.provenance(False)`` switches them off)."""
+
+flow_norms = False
+"""Whether backward keeps the norm of every non-scalar gradient (``glass.record_flows()``)."""
+
+_state = _gm.state
+_ref = weakref.ref
+_getframe = sys._getframe
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_internal: dict = {}  # code object -> whether it belongs to glassgrad (the frame walk's cache)
+
+
+def set_enabled(flag: bool) -> bool:
+    """Switch record taking on or off; return the previous setting."""
+    global enabled
+    previous, enabled = enabled, bool(flag)
+    return previous
+
+
+class Record:
+    """Why a tensor carries no gradient path: the mechanism, where it happened, what it came from.
+
+    Attributes:
+        kind: ``"detach"``, ``"no_grad"``, ``"inference_mode"``, ``"non_differentiable"``,
+            ``"frozen"`` (``requires_grad=False`` on a leaf) or ``"by_hand"``
+            (``requires_grad=True`` set on a tensor by hand).
+        op: the function that made the tensor (``mul``, ``argmax``, ``detach``, ...).
+        code, line: the user's code object and line number (outside glassgrad).
+        tensor: weak reference to the tensor that carries this record.
+        inputs: what the tensor came from, one link per input: a ``Record`` (strong), or a weak
+            reference to a ``Node`` (a non-leaf that required grad) or to a leaf tensor.
+    """
+
+    __slots__ = ("kind", "op", "code", "line", "tensor", "inputs", "__weakref__")
+
+    def __init__(self, kind, op, code, line, tensor, inputs=()) -> None:
+        self.kind = kind
+        self.op = op
+        self.code = code
+        self.line = line
+        self.tensor = tensor
+        self.inputs = inputs
+
+    @property
+    def where(self) -> str:
+        """``file.py:12``: the user's source line, or ``?`` when it is unknown."""
+        if self.code is None:
+            return "?"
+        return f"{os.path.basename(self.code.co_filename)}:{self.line}"
+
+    def __repr__(self) -> str:
+        return f"<Record {self.kind} {self.op} at {self.where}>"
+
+
+class CutEdge(tuple):
+    """``(None, 0)`` as PyTorch shows it, carrying the record of the input whose path stopped."""
+
+    record: Record
+
+    def __new__(cls, record: Record):
+        edge = tuple.__new__(cls, (None, 0))
+        edge.record = record
+        return edge
+
+    def __repr__(self) -> str:
+        return "(None, 0)"
+
+
+def cut_edge(tensor):
+    """The edge a recorded op gets for an input that does not require grad (``(None, 0)``)."""
+    extra = tensor._extra
+    if extra is not None and extra.prov is not None and enabled:
+        return CutEdge(extra.prov)
+    return (None, 0)
+
+
+def _user_frame(depth: int):
+    """The first frame outside glassgrad, starting ``depth`` frames up; and the op's name."""
+    frame = _getframe(depth)
+    op = None
+    while frame is not None:
+        code = frame.f_code
+        inside = _internal.get(code)
+        if inside is None:
+            inside = _internal[code] = code.co_filename.startswith(_PACKAGE)
+        if not inside:
+            return frame, op
+        op = code.co_name
+        frame = frame.f_back
+    return None, op
+
+
+def _link(tensor):
+    """What a record keeps of one input: its record, or a weak reference into the live graph."""
+    if tensor._requires_grad or tensor._grad_fn is not None:
+        node = tensor._grad_fn
+        return _ref(node) if node is not None else _ref(tensor)
+    extra = tensor._extra
+    return extra.prov if extra is not None else None
+
+
+def _record(tensor, kind, op, inputs=()) -> Record:
+    frame, name = _user_frame(3)
+    if frame is None:
+        record = Record(kind, op or name, None, 0, _ref(tensor), inputs)
+    else:
+        record = Record(kind, op or name, frame.f_code, frame.f_lineno, _ref(tensor), inputs)
+    tensor._x().prov = record
+    return record
 
 
 def on_detach(source, out) -> None:
-    """Record that ``out`` was made by ``source.detach()``."""
+    """Record that ``out`` was made by ``source.detach()`` (``source`` requires grad)."""
+    _record(out, "detach", "detach", (_link(source),))
 
 
 def on_requires_grad(tensor, flag: bool) -> None:
-    """Record who switched ``requires_grad`` of a leaf."""
+    """Record who switched ``requires_grad`` of a leaf, and where."""
+    if not enabled:
+        return
+    _record(tensor, "by_hand" if flag else "frozen", "requires_grad")
 
 
 def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
     """Record that ``result`` was computed without recording (no_grad, inference_mode, or a
-    non-differentiable op such as a comparison)."""
+    non-differentiable op such as a comparison), if one of its inputs had a gradient path."""
+    for t in inputs:
+        if t is not None and (t._requires_grad or t._grad_fn is not None or (
+                t._extra is not None and t._extra.prov is not None)):
+            break
+    else:
+        return
+    links = tuple([_link(t) for t in inputs if t is not None])
+    state = _state
+    if state.inference:
+        kind = "inference_mode"
+    elif not state.grad_enabled:
+        kind = "no_grad"
+    else:
+        kind = "non_differentiable"
+    _record(result, kind, None, links)
+
+
+def describe(record: Record, name: str | None = None) -> str:
+    """One clause saying how ``record``'s tensor lost its gradient path, with the source line."""
+    subject = name or "the tensor"
+    kind = record.kind
+    if kind == "detach":
+        source = _source_name(record) or "a tensor"
+        return f"passes `{source}.detach()` at {record.where}"
+    if kind == "no_grad":
+        return f"computed inside `no_grad()` at {record.where} (by {record.op})"
+    if kind == "inference_mode":
+        return f"computed inside `inference_mode()` at {record.where} (by {record.op})"
+    if kind == "non_differentiable":
+        return f"reaches it only through {record.op} (not differentiable) at {record.where}"
+    if kind == "frozen":
+        return f"frozen: requires_grad=False (set at {record.where})"
+    return f"{subject} had requires_grad=True set by hand at {record.where}"
+
+
+def _source_name(record: Record) -> str | None:
+    """The variable name of a detached tensor's source, found in the user's frames if alive."""
+    link = record.inputs[0] if record.inputs else None
+    target = link() if isinstance(link, weakref.ReferenceType) else None
+    if target is None:
+        return None
+    return _find_name(target)
+
+
+_names: dict = {}  # id(tensor or node) -> name, filled by whoever knows names (glass.draw)
+
+
+def _find_name(target) -> str | None:
+    name = _names.get(id(target))
+    if name is not None:
+        return name
+    frame = _getframe(1)
+    while frame is not None:
+        for key, value in frame.f_locals.items():
+            if value is target or getattr(value, "_grad_fn", 0) is target:
+                return key
+        frame = frame.f_back
+    return None
+
+
+def note_error(exc: BaseException, tensor) -> BaseException:
+    """Add glassgrad's explanation of why ``tensor`` has no gradient path as an exception note."""
+    extra = tensor._extra
+    record = extra.prov if extra is not None else None
+    if record is None:
+        if tensor._grad_fn is None and not tensor._requires_grad:
+            exc.add_note("glassgrad: this tensor depends on no tensor that requires grad (it is "
+                         "a leaf with requires_grad=False, or made only from such leaves).")
+        return exc
+    exc.add_note(f"glassgrad: this tensor has no gradient path: {describe(record)}.")
+    return exc
+
+
+flow_watch = None
+"""Called by the engine with ``(node, grad)`` for every node backward reaches, or None (off)."""
+
+
+def _summary(grad):
+    """What an edge label needs of a gradient: the value of a scalar, else shape and norm."""
+    data = getattr(grad, "_data", grad)
+    if data is None:
+        return None
+    if data.size == 1:
+        return float(data.reshape(()))
+    import numpy as np
+
+    return (tuple(data.shape), float(np.sqrt(np.vdot(data, data).real)))
+
+
+def _watch(node, grads) -> None:
+    if node._n_outputs == 1:
+        node._prov = _summary(grads)
+    else:
+        node._prov = tuple([None if g is None else _summary(g) for g in grads])
+
+
+def record_flows(flag: bool = True):
+    """Make backward keep a summary of the gradient reaching every node (for drawing)."""
+    global flow_watch
+    previous = flow_watch is not None
+    flow_watch = _watch if flag else None
+    return previous
