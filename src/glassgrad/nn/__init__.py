@@ -1,3 +1,10 @@
-"""``glassgrad.nn``: modules, parameters, layers and losses (filled by the nn work)."""
+"""``glassgrad.nn``: modules, parameters, layers, losses, initialisation and utilities."""
 
-from glassgrad.nn import functional  # noqa: F401
+from glassgrad.nn import (
+    functional,  # noqa: F401
+    init,  # noqa: F401
+    utils,  # noqa: F401, E402
+)
+from glassgrad.nn.modules import *  # noqa: F403
+from glassgrad.nn.modules import Module  # noqa: F401
+from glassgrad.nn.parameter import Parameter  # noqa: F401

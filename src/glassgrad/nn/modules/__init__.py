@@ -1,0 +1,12 @@
+"""The layers of ``glassgrad.nn``."""
+
+from glassgrad.nn.modules.activation import *  # noqa: F403
+from glassgrad.nn.modules.container import *  # noqa: F403
+from glassgrad.nn.modules.conv import *  # noqa: F403
+from glassgrad.nn.modules.dropout import *  # noqa: F403
+from glassgrad.nn.modules.linear import *  # noqa: F403
+from glassgrad.nn.modules.loss import *  # noqa: F403
+from glassgrad.nn.modules.module import Module  # noqa: F401
+from glassgrad.nn.modules.normalization import *  # noqa: F403
+from glassgrad.nn.modules.pooling import *  # noqa: F403
+from glassgrad.nn.modules.sparse import *  # noqa: F403

@@ -1,0 +1,178 @@
+"""Running a module's forward hooks and wiring its full backward hooks into the graph.
+
+A full backward hook needs the gradients with respect to the module's inputs and outputs. As in
+PyTorch, inputs and outputs pass through an identity node (``BackwardHookFunctionBackward``)
+whose incoming gradients are exactly those, so nothing else in the graph changes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from glassgrad.autograd.grad_mode import is_grad_enabled
+from glassgrad.ops.registry import node_class, results
+from glassgrad.tensor import Tensor
+
+_identity_classes: dict = {}
+
+
+def _identity_rule(ctx, grad):
+    return tuple(grad) if isinstance(grad, list) else (grad,)
+
+
+def _identity_class(n_outputs: int):
+    cls = _identity_classes.get(n_outputs)
+    if cls is None:
+        if not _identity_classes:
+            base = node_class("BackwardHookFunctionBackward", _identity_rule)
+            _identity_classes[1] = base
+            if n_outputs == 1:
+                return base
+        base = _identity_classes[1]
+        cls = type(
+            base.__name__,
+            (base,),
+            {"__slots__": (), "_n_outputs": n_outputs, "__module__": base.__module__},
+        )
+        _identity_classes[n_outputs] = cls
+    return cls
+
+
+def _wrap(args, on_node):
+    """Pass the tensors in ``args`` through one identity node; ``on_node(node)`` sets it up."""
+    index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    tensors = [args[i] for i in index]
+    if not (is_grad_enabled() and any(t.requires_grad for t in tensors)):
+        return args, None
+    made = results([t._data for t in tensors], _identity_class(len(tensors)), tensors)
+    on_node(made[0].grad_fn)
+    out = list(args)
+    for i, tensor in zip(index, made, strict=True):
+        out[i] = tensor
+    return tuple(out), index
+
+
+class _BackwardHook:
+    """One forward call's bookkeeping: output gradients wait here for the input gradients."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.grad_outputs = None
+        self.n_inputs = self.n_outputs = -1
+        self.input_index = self.output_index = None
+
+    @staticmethod
+    def _pack(index, values, size):
+        packed = [None] * size
+        for i, value in zip(index, values, strict=True):
+            packed[i] = value
+        return tuple(packed)
+
+    def setup_input(self, args):
+        def on_node(node):
+            node.register_prehook(self._input_hook)
+
+        wrapped, self.input_index = _wrap(args, on_node)
+        self.n_inputs = len(args)
+        return wrapped
+
+    def _input_hook(self, grad_input):
+        if self.grad_outputs is None:
+            return None
+        packed = self._pack(self.input_index, grad_input, self.n_inputs)
+        for hook in self.module._backward_hooks.values():
+            out = hook(self.module, packed, self.grad_outputs)
+            if out is None:
+                continue
+            if len(out) != len(packed):
+                raise RuntimeError(
+                    "Backward hook returned an invalid number of grad_input, "
+                    f"got {len(out)}, but expected {len(packed)}"
+                )
+            packed = out
+        self.grad_outputs = None
+        return tuple(packed[i] for i in self.input_index)
+
+    def setup_output(self, output):
+        single = not isinstance(output, tuple)
+        args = (output,) if single else output
+
+        def on_node(node):
+            node.register_prehook(self._output_hook)
+
+        wrapped, self.output_index = _wrap(args, on_node)
+        self.n_outputs = len(args)
+        return wrapped[0] if single else wrapped
+
+    def _output_hook(self, grad_output):
+        self.grad_outputs = self._pack(self.output_index, grad_output, self.n_outputs)
+        for hook in self.module._backward_pre_hooks.values():
+            replaced = hook(self.module, self.grad_outputs)
+            if replaced is None:
+                continue
+            if len(replaced) != len(self.grad_outputs):
+                raise RuntimeError(
+                    "Backward pre hook returned an invalid number of grad_output, "
+                    f"got {len(replaced)}, but expected {len(self.grad_outputs)}"
+                )
+            self.grad_outputs = tuple(replaced)
+        local = self.grad_outputs
+        if self.input_index is None:
+            self._fire_without_inputs()
+        return tuple(local[i] for i in self.output_index)
+
+    def _fire_without_inputs(self):
+        warnings.warn(
+            "Full backward hook is firing when gradients are computed with respect to "
+            "module outputs since no inputs require gradients. See "
+            "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+            "#torch.nn.Module.register_full_backward_hook for more details.",
+            stacklevel=5,
+        )
+        grad_inputs = (None,) * self.n_inputs
+        for hook in self.module._backward_hooks.values():
+            out = hook(self.module, grad_inputs, self.grad_outputs)
+            if out is not None and not (isinstance(out, tuple) and all(g is None for g in out)):
+                raise RuntimeError(
+                    "Backward hook for Modules where no input requires gradient "
+                    "should always return None or None for all gradients."
+                )
+        self.grad_outputs = None
+
+
+def _run_pre_hooks(module, args, kwargs):
+    for key, hook in list(module._forward_pre_hooks.items()):
+        if key in module._forward_pre_hooks_with_kwargs:
+            out = hook(module, args, kwargs)
+            if out is not None:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError(
+                        "forward pre-hook must return None or a tuple of "
+                        f"(new_args, new_kwargs), but got {out}."
+                    )
+                args, kwargs = out
+        else:
+            out = hook(module, args)
+            if out is not None:
+                args = out if isinstance(out, tuple) else (out,)
+    return args, kwargs
+
+
+def call_with_hooks(module, args, kwargs):
+    """``module(*args, **kwargs)`` with its forward pre-hooks, forward hooks and backward hooks."""
+    args, kwargs = _run_pre_hooks(module, args, kwargs)
+    backward = None
+    if module._backward_hooks or module._backward_pre_hooks:
+        backward = _BackwardHook(module)
+        args = backward.setup_input(args)
+    output = module.forward(*args, **kwargs)
+    for key, hook in list(module._forward_hooks.items()):
+        if key in module._forward_hooks_with_kwargs:
+            out = hook(module, args, kwargs, output)
+        else:
+            out = hook(module, args, output)
+        if out is not None:
+            output = out
+    if backward is not None:
+        output = backward.setup_output(output)
+    return output

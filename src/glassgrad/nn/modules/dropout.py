@@ -1,0 +1,34 @@
+"""``Dropout`` and ``Dropout2d``: active in training mode, the identity in eval mode."""
+
+from __future__ import annotations
+
+from glassgrad.nn import functional as F
+from glassgrad.nn.modules.module import Module
+
+__all__ = ["Dropout", "Dropout2d"]
+
+
+class _DropoutNd(Module):
+    _fn = "dropout"
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of a ``(N, C, H, W)`` input with probability ``p``."""
+
+    _fn = "dropout2d"

@@ -1,0 +1,62 @@
+"""``nn.Parameter``: a leaf tensor that a Module registers as one of its learnable weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.tensor import Tensor
+
+__all__ = ["Parameter"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module parameter: a leaf that requires grad (even under ``no_grad``)."""
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            array = np.empty((0,), dtype=np.float32)
+        elif isinstance(data, Tensor):
+            array = data._data
+        else:
+            raise TypeError(
+                f"Parameter.__new__() got an unexpected data of type {type(data).__name__}"
+            )
+        self = Tensor.__new__(cls)
+        # A parameter shares its storage with ``data``, as PyTorch's ``_make_subclass`` does.
+        self._data = array
+        self._grad = None
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        self._accum = None
+        self._extra = None
+        self._vc = [0]
+        if requires_grad:
+            self._set_requires_grad(
+                True, "Only Tensors of floating point and complex dtype can require gradients"
+            )
+        return self
+
+    def __init__(self, data=None, requires_grad=True) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_parameter, (self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        new = Parameter(Tensor._from_array(self._data.copy()), self._requires_grad)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+
+def _rebuild_parameter(data, requires_grad):
+    return Parameter(Tensor._from_array(data), requires_grad)
