@@ -33,6 +33,8 @@ _state = _gm.state
 _ref = weakref.ref
 _getframe = sys._getframe
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# glassgrad modules that play the user (the article's experiments): their lines are reported.
+_USER_CODE = ("seed_experiments.py",)
 _internal: dict = {}  # code object -> whether it belongs to glassgrad (the frame walk's cache)
 
 
@@ -108,7 +110,10 @@ def _user_frame(depth: int):
         code = frame.f_code
         inside = _internal.get(code)
         if inside is None:
-            inside = _internal[code] = code.co_filename.startswith(_PACKAGE)
+            filename = code.co_filename
+            inside = _internal[code] = filename.startswith(_PACKAGE) and not filename.endswith(
+                _USER_CODE
+            )
         if not inside:
             return frame, op
         op = code.co_name
@@ -151,8 +156,11 @@ def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
     """Record that ``result`` was computed without recording (no_grad, inference_mode, or a
     non-differentiable op such as a comparison), if one of its inputs had a gradient path."""
     for t in inputs:
-        if t is not None and (t._requires_grad or t._grad_fn is not None or (
-                t._extra is not None and t._extra.prov is not None)):
+        if t is not None and (
+            t._requires_grad
+            or t._grad_fn is not None
+            or (t._extra is not None and t._extra.prov is not None)
+        ):
             break
     else:
         return
@@ -216,15 +224,13 @@ def note_error(exc: BaseException, tensor) -> BaseException:
     record = extra.prov if extra is not None else None
     if record is None:
         if tensor._grad_fn is None and not tensor._requires_grad:
-            exc.add_note("glassgrad: this tensor depends on no tensor that requires grad (it is "
-                         "a leaf with requires_grad=False, or made only from such leaves).")
+            exc.add_note(
+                "glassgrad: this tensor depends on no tensor that requires grad (it is "
+                "a leaf with requires_grad=False, or made only from such leaves)."
+            )
         return exc
     exc.add_note(f"glassgrad: this tensor has no gradient path: {describe(record)}.")
     return exc
-
-
-flow_watch = None
-"""Called by the engine with ``(node, grad)`` for every node backward reaches, or None (off)."""
 
 
 def _summary(grad):
@@ -239,16 +245,55 @@ def _summary(grad):
     return (tuple(data.shape), float(np.sqrt(np.vdot(data, data).real)))
 
 
-def _watch(node, grads) -> None:
-    if node._n_outputs == 1:
-        node._prov = _summary(grads)
-    else:
-        node._prov = tuple([None if g is None else _summary(g) for g in grads])
+_FLOW_KEY = "glassgrad.flow"  # the pre-hook slot this module uses on every node it watches
 
 
-def record_flows(flag: bool = True):
-    """Make backward keep a summary of the gradient reaching every node (for drawing)."""
-    global flow_watch
-    previous = flow_watch is not None
-    flow_watch = _watch if flag else None
+def _flow_hook(node_ref):
+    def hook(grads):
+        node = node_ref()
+        if node is not None:
+            summaries = tuple([None if g is None else _summary(g) for g in grads])
+            node._prov = summaries[0] if len(summaries) == 1 else summaries
+
+    return hook
+
+
+def _watch(roots) -> None:
+    """Give every node reachable from ``roots`` a pre-hook that keeps its incoming gradient."""
+    stack = [root[0] for root in roots if root[0] is not None]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        hooks = node._pre_hooks
+        if hooks is None or _FLOW_KEY not in hooks:
+            node._pre_hooks = {**(hooks or {}), _FLOW_KEY: (None, _flow_hook(_ref(node)))}
+        stack += [edge[0] for edge in node.next_functions if edge[0] is not None]
+
+
+_plain_run_backward = None
+
+
+def record_flows(flag: bool = True) -> bool:
+    """Make backward keep a summary of the gradient reaching every node; return the old setting.
+
+    Off by default so that backward pays nothing: while on, each backward first walks its graph
+    and hooks every node (a debugging mode, for ``glass.draw``).
+    """
+    global _plain_run_backward
+    from glassgrad.autograd import engine
+
+    previous = _plain_run_backward is not None
+    if flag and not previous:
+        _plain_run_backward = engine.run_backward
+
+        def run_backward(roots, *args, **kwargs):
+            _watch(roots)
+            return _plain_run_backward(roots, *args, **kwargs)
+
+        engine.run_backward = run_backward
+    elif not flag and previous:
+        engine.run_backward, _plain_run_backward = _plain_run_backward, None
     return previous

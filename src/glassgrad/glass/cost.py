@@ -1,0 +1,66 @@
+"""``cost``: what a graph holds in memory for backward, and what ``detach()`` shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glassgrad.autograd.node import FREED, AccumulateGrad
+from glassgrad.autograd.provenance import Record
+from glassgrad.glass._walk import walk
+from glassgrad.tensor import Tensor
+
+__all__ = ["cost", "Cost"]
+
+
+@dataclass
+class Cost:
+    """Graph size and memory: nodes, bytes saved for backward, bytes ``detach()`` shared."""
+
+    nodes: int
+    saved_bytes: int
+    detach_shared_bytes: int
+    detach_copied_bytes: int = 0  # detach() never copies: kept so the answer is in the data
+
+    def __str__(self) -> str:
+        return (
+            f"{self.nodes} graph nodes, {self.saved_bytes:,} bytes held for backward, "
+            f"{self.detach_shared_bytes:,} bytes shared by detach() "
+            f"({self.detach_copied_bytes} bytes copied)"
+        )
+
+
+def cost(output: Tensor) -> Cost:
+    """Count the nodes of ``output``'s graph and the bytes it holds for backward.
+
+    Saved arrays are counted once even when several nodes keep the same array, and arrays that
+    are views of one buffer count that buffer once.
+    """
+    found = walk([output])
+    nodes = 0
+    buffers: dict = {}
+    shared = 0
+    for item in found.items.values():
+        if isinstance(item, (Tensor, Record)):
+            continue
+        nodes += 1
+        if item.__class__ is AccumulateGrad:
+            continue
+        values = item._saved
+        if values is None or values is FREED:
+            continue
+        for value in values:
+            nbytes = getattr(value, "nbytes", None)
+            if nbytes is None:
+                continue
+            base = value.base if getattr(value, "base", None) is not None else value
+            buffers[id(base)] = max(buffers.get(id(base), 0), base.nbytes)
+    seen = set()
+    for edge in found.edges:
+        record = edge.cut
+        if record is None or record.kind != "detach" or id(record) in seen:
+            continue
+        seen.add(id(record))
+        tensor = record.tensor()
+        if tensor is not None:
+            shared += tensor._data.nbytes
+    return Cost(nodes, sum(buffers.values()), shared)

@@ -1,0 +1,363 @@
+"""``draw``: the graph as the seed article draws it, with what PyTorch's graph cannot show.
+
+Leaves and named tensors are circles, ops are small circles with their symbol, and after
+``backward()`` every edge carries the gradient that flowed along it (``∂w/∂θ``). What stops a
+gradient is drawn too: a ``detach()`` is a red cut edge, ops run under ``no_grad`` sit in a grey
+region labelled with the mechanism and the source line, and frozen leaves are grey.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from glassgrad.autograd.provenance import Record
+from glassgrad.glass._dot import Graph, attrs, quote
+from glassgrad.glass._walk import Walk, _deref, walk
+from glassgrad.glass.explain import _caller_names, named_tensors
+from glassgrad.tensor import Tensor
+
+__all__ = ["draw"]
+
+SYMBOLS = {
+    "Mul": "×",
+    "Add": "+",
+    "Sub": "−",
+    "Div": "÷",
+    "Mm": "@",
+    "Matmul": "@",
+    "Neg": "−x",
+    "Pow": "^",
+    "mul": "×",
+    "add": "+",
+    "sub": "−",
+    "div": "÷",
+    "matmul": "@",
+    "mm": "@",
+    "neg": "−x",
+    "pow": "^",
+}
+REGION = {
+    "no_grad": "no_grad()",
+    "inference_mode": "inference_mode()",
+    "non_differentiable": "not differentiable",
+}
+LEGEND = (
+    '<<table border="0" cellborder="1" cellspacing="0" cellpadding="4">'
+    '<tr><td colspan="2"><b>legend</b></td></tr>'
+    "<tr><td>○ white circle</td><td>leaf that requires grad</td></tr>"
+    '<tr><td bgcolor="grey80">○ grey circle</td><td>frozen leaf (requires_grad=False)</td></tr>'
+    "<tr><td>edge label</td><td>gradient that flowed (∂out/∂θ; shape and norm if not scalar)</td>"
+    '</tr><tr><td><font color="red">✂ red dashed</font></td><td>cut by detach()</td></tr>'
+    '<tr><td bgcolor="grey90">grey region</td><td>computed without a graph (no_grad)</td></tr>'
+    "</table>>"
+)
+
+
+def draw(
+    *outputs: Tensor,
+    params=None,
+    depth: int | None = None,
+    legend: bool = True,
+    rankdir: str = "LR",
+) -> Graph:
+    """Draw the graph behind ``outputs``, with its cuts, grey regions and gradient labels.
+
+    Args:
+        outputs: the tensors to draw back from (a loss, or the article's ``w``).
+        params: names: a dict of tensors (leaves or not), an ``nn.Module`` or a list; tensors
+            not named here are named after the caller's variables where they can be found.
+        depth: with a module's parameter names, collapse everything below this many name
+            components (``encoder.0``) into one box per module.
+        legend: add the legend explaining the marks.
+        rankdir: Graphviz layout direction.
+
+    Returns:
+        A ``Graph``: ``.source`` (DOT), ``.render(path, format=...)``, ``_repr_svg_``.
+    """
+    names = _caller_names(sys._getframe(1))
+    values = {}
+    for name, tensor in named_tensors(params).items():
+        for key in _keys(tensor):
+            names[key] = name
+            values[key] = tensor
+    found = walk(list(outputs))
+    out_name = next((names[k] for k in found.roots if k in names), "out")
+    builder = _Builder(found, names, out_name, depth)
+    builder.values = values
+    return Graph(builder.source(rankdir, legend), builder.summary)
+
+
+class _Builder:
+    def __init__(self, found: Walk, names: dict, out_name: str, depth) -> None:
+        self.found, self.names, self.out_name = found, names, out_name
+        self.ids = {key: f"n{index}" for index, key in enumerate(found.items)}
+        self.group = _modules(found, names, depth) if depth is not None else {}
+        self.summary = {"cut": [], "grey": [], "frozen": [], "labels": {}}
+        self.values: dict = {}
+
+    def source(self, rankdir: str, legend: bool) -> str:
+        lines = [
+            "digraph glassgrad {",
+            f"  rankdir={rankdir}; compound=true; nodesep=0.4;",
+            '  node [fontname="Helvetica", fontsize=12];',
+            '  edge [fontname="Helvetica", fontsize=10];',
+        ]
+        regions = _regions(self.found)
+        clustered = {key for members in regions.values() for key in members}
+        for key, item in self.found.items.items():
+            if key not in clustered and key not in self.group:
+                lines += self._node(key, item)
+        for index, (root, members) in enumerate(regions.items()):
+            lines += self._region(index, self.found.items[root], members)
+        lines += self._modules_boxes()
+        lines += self._edges()
+        if legend:
+            lines.append(f"  legend [shape=plaintext, label={LEGEND}];")
+        lines.append("}")
+        return "\n".join(lines)
+
+    def _name(self, key) -> str | None:
+        return self.names.get(key)
+
+    def _node(self, key, item, indent="  ") -> list:
+        node_id = self.ids[key]
+        if isinstance(item, Tensor):
+            return [indent + node_id + self._leaf(key, item) + ";"]
+        if isinstance(item, Record) and item.kind in ("detach", "frozen", "by_hand"):
+            label = f"{self._name(key) or 'tensor'}\n(freed)"
+            return [f"{indent}{node_id}{attrs(label=label, shape='box', style='dashed')};"]
+        op = item.op if isinstance(item, Record) else type(item).__name__
+        short = op.split("Backward")[0] if "Backward" in op else op
+        symbol = SYMBOLS.get(short, short)
+        lines = [
+            f"{indent}{node_id}"
+            + attrs(
+                label=symbol,
+                tooltip=op,
+                shape="circle",
+                width="0.35",
+                fixedsize="false",
+                class_=f"op {op}",
+            )
+            + ";"
+        ]
+        name = self._name(key)
+        if name is not None:
+            tensor = self.values.get(key)
+            value = _value_text(tensor if tensor is not None else _tensor_of(item))
+            root = key in self.found.roots
+            lines.append(
+                f"{indent}{node_id}_v"
+                + attrs(
+                    label=f"{name}{value}",
+                    shape="doublecircle" if root else "circle",
+                    class_="tensor",
+                    style="filled" if isinstance(item, Record) else None,
+                    fillcolor="grey90" if isinstance(item, Record) else None,
+                )
+                + ";"
+            )
+            lines.append(f"{indent}{node_id} -> {node_id}_v [arrowhead=none];")
+        return lines
+
+    def _leaf(self, key, tensor: Tensor) -> str:
+        name = self._name(key) or "leaf"
+        label = f"{name}{_value_text(tensor)}"
+        if tensor.requires_grad:
+            return attrs(label=label, shape="circle", class_="leaf")
+        self.summary["frozen"].append(name)
+        return attrs(
+            label=label,
+            xlabel="requires_grad=False",
+            shape="circle",
+            style="filled",
+            fillcolor="grey80",
+            fontcolor="grey25",
+            class_="leaf frozen",
+        )
+
+    def _region(self, index: int, root: Record, members) -> list:
+        where = sorted({self.found.items[k].where for k in members})
+        label = f"{REGION.get(root.kind, root.kind)} at {', '.join(where)}"
+        lines = [
+            f"  subgraph cluster_nograd{index} {{",
+            f"    label={quote(label)}; style=filled; fillcolor=grey90; color=grey60;",
+        ]
+        for key in members:
+            lines += self._node(key, self.found.items[key], "    ")
+            self.summary["grey"].append(self._name(key) or self.found.items[key].op)
+        lines.append("  }")
+        return lines
+
+    def _modules_boxes(self) -> list:
+        boxes: dict = {}
+        for key, module in self.group.items():
+            boxes.setdefault(module, []).append(key)
+        lines = []
+        for module, keys in boxes.items():
+            ops = sum(not isinstance(self.found.items[k], Tensor) for k in keys)
+            label = f"{module}\n{len(keys) - ops} parameters, {ops} ops"
+            lines.append(
+                f"  {_module_id(module)}" + attrs(label=label, shape="box3d", class_="module") + ";"
+            )
+        return lines
+
+    def _endpoint(self, key, source: bool) -> str:
+        if key in self.group:
+            return _module_id(self.group[key])
+        node_id = self.ids[key]
+        item = self.found.items[key]
+        named = (
+            not isinstance(item, Tensor)
+            and self._name(key) is not None
+            and not (isinstance(item, Record) and item.kind in ("detach", "frozen", "by_hand"))
+        )
+        return f"{node_id}_v" if source and named else node_id
+
+    def _edges(self) -> list:
+        lines, seen = [], set()
+        for edge in self.found.edges:
+            src, dst = self._endpoint(edge.src, True), self._endpoint(edge.dst, False)
+            if src == dst or (src, dst) in seen:
+                continue
+            seen.add((src, dst))
+            lines.append(f"  {src} -> {dst}{self._edge_attrs(edge)};")
+        return lines
+
+    def _edge_attrs(self, edge) -> str:
+        record = edge.cut
+        src_name = self._name(edge.src) or self._source_name(record)
+        if record is not None and record.kind == "detach":
+            label = f"✂ {src_name or 'tensor'}.detach()\n{record.where}"
+            self.summary["cut"].append(src_name or "tensor")
+            return attrs(
+                label=label,
+                style="dashed",
+                color="red",
+                fontcolor="red",
+                arrowhead="tee",
+                penwidth="2",
+                class_="cut detach",
+            )
+        if record is not None or edge.shadow:
+            return attrs(
+                color="grey55",
+                style="dotted" if edge.shadow else None,
+                class_="nograd" if record is None or record.kind != "frozen" else "frozen",
+            )
+        label = self._flow_label(edge, src_name)
+        if label:
+            self.summary["labels"][src_name or self.ids[edge.src]] = label
+        return attrs(label=label, penwidth="1.5", class_="flow")
+
+    def _source_name(self, record) -> str | None:
+        if record is None or not record.inputs:
+            return None
+        source = _deref(record.inputs[0])
+        return None if source is None else self._name(id(source))
+
+    def _flow_label(self, edge, src_name) -> str | None:
+        flow = _flow(self.found.items[edge.src], edge.output_nr)
+        if flow is None:
+            return None
+        value = (
+            f"{flow:g}"
+            if isinstance(flow, float)
+            else (
+                f"{list(flow[0])}, ‖g‖={flow[1]:.4g}" if flow[1] is not None else f"{list(flow[0])}"
+            )
+        )
+        return f"∂{self.out_name}/∂{src_name} = {value}" if src_name else value
+
+
+def _flow(item, output_nr: int):
+    """The gradient summary that flowed out of ``item`` (None if backward has not run)."""
+    if isinstance(item, Tensor):
+        ref = item._accum
+        node = ref() if ref is not None else None
+        if node is not None and node._prov is not None:
+            return node._prov
+        grad = item._grad
+        if grad is None:
+            return None
+        data = grad._data
+        if data.size == 1:
+            return float(data.reshape(()))
+        return (tuple(data.shape), float(np.sqrt(np.vdot(data, data).real)))
+    if isinstance(item, Record):
+        return None
+    flow = item._prov
+    if isinstance(flow, tuple) and item._n_outputs > 1:
+        return flow[output_nr]
+    return flow
+
+
+def _keys(tensor) -> list:
+    """The walk keys under which a named tensor can appear: itself, its node, its record."""
+    keys = [id(tensor)]
+    if tensor._grad_fn is not None:
+        keys.append(id(tensor._grad_fn))
+    extra = tensor._extra
+    if extra is not None and extra.prov is not None:
+        keys.append(id(extra.prov))
+    return keys
+
+
+def _tensor_of(item):
+    if isinstance(item, Record):
+        return item.tensor()
+    return None
+
+
+def _value_text(tensor) -> str:
+    if tensor is None:
+        return ""
+    data = tensor._data
+    if data.size == 1:
+        return f"\n{float(data.reshape(())):g}"
+    return f"\n{list(data.shape)}"
+
+
+def _regions(found: Walk) -> dict:
+    """Records of ops run without a graph, grouped into connected regions: root key -> keys."""
+    parent: dict = {}
+
+    def root(key):
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for key, item in found.items.items():
+        if isinstance(item, Record) and item.kind in REGION:
+            parent[key] = key
+    for edge in found.edges:
+        if edge.src in parent and edge.dst in parent:
+            a, b = root(edge.src), root(edge.dst)
+            if a != b and found.items[a].kind == found.items[b].kind:
+                parent[a] = b
+    regions: dict = {}
+    for key in parent:
+        regions.setdefault(root(key), []).append(key)
+    return regions
+
+
+def _modules(found: Walk, names: dict, depth: int) -> dict:
+    """Item key -> module prefix, for parameters named ``a.b.c`` and the ops that use them."""
+    group = {}
+    for key, item in found.items.items():
+        name = names.get(key)
+        if isinstance(item, Tensor) and name and "." in name:
+            parts = name.split(".")[:-1][:depth]
+            if parts:
+                group[key] = ".".join(parts)
+    for edge in found.edges:
+        if edge.src in group and not isinstance(found.items[edge.dst], (Tensor, Record)):
+            group.setdefault(edge.dst, group[edge.src])
+    return group
+
+
+def _module_id(module: str) -> str:
+    return quote(f"module:{module}")
