@@ -1,0 +1,233 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` (multi-layer, bidirectional, batch_first).
+
+Each time step is built from primitives (``linear``, ``sigmoid``, ``tanh``); the loop runs over
+time steps, never over elements. Parameter names are PyTorch's (``weight_ih_l0_reverse``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import glassgrad
+from glassgrad import creation
+from glassgrad.nn import functional as F
+from glassgrad.nn import init
+from glassgrad.nn.modules.module import Module
+from glassgrad.nn.parameter import Parameter
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RNNBase(Module):
+    """Shared parameters, initialisation and layer/direction loop of the recurrent layers."""
+
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the "
+                "probability of an element being zeroed"
+            )
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size = 0
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so "
+                "non-zero dropout expects num_layers greater than 1, but got "
+                f"dropout={dropout} and num_layers={num_layers}",
+                stacklevel=3,
+            )
+        directions = 2 if bidirectional else 1
+        gate_size = _GATES[mode] * hidden_size
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                shapes = [
+                    ("weight_ih", (gate_size, layer_input)),
+                    ("weight_hh", (gate_size, hidden_size)),
+                ]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                for name, shape in shapes:
+                    setattr(self, name + suffix, Parameter(creation.empty(shape, dtype=dtype)))
+                    self._flat_weights_names.append(name + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def extra_repr(self) -> str:
+        text = "{input_size}, {hidden_size}"
+        if self.num_layers != 1:
+            text += ", num_layers={num_layers}"
+        if self.bias is not True:
+            text += ", bias={bias}"
+        if self.batch_first is not False:
+            text += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            text += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            text += ", bidirectional={bidirectional}"
+        return text.format(**self.__dict__)
+
+    def _weights(self, layer: int, direction: int):
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return [
+            getattr(self, n + suffix) if self.bias or n.startswith("weight") else None
+            for n in names
+        ]
+
+    def _cell(self, x, state, weights):
+        raise NotImplementedError
+
+    def _run(self, input, state):
+        """``input``: (L, N, H_in); ``state``: a tuple of (layers * dirs, N, H) tensors."""
+        directions = 2 if self.bidirectional else 1
+        finals = []
+        layer_input = input
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                hidden = tuple(s[index] for s in state)
+                weights = self._weights(layer, direction)
+                steps = range(layer_input.shape[0])
+                seq = [None] * len(steps)
+                for t in reversed(steps) if direction == 1 else steps:
+                    hidden = self._cell(layer_input[t], hidden, weights)
+                    seq[t] = hidden[0]
+                outputs.append(glassgrad.stack(seq, 0))
+                finals.append(hidden)
+            layer_input = outputs[0] if directions == 1 else glassgrad.cat(outputs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        state = tuple(glassgrad.stack([f[i] for f in finals], 0) for i in range(len(state)))
+        return layer_input, state
+
+    def _forward(self, input, hx, n_states: int):
+        batched = input.dim() == 3
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        directions = 2 if self.bidirectional else 1
+        shape = (self.num_layers * directions, input.shape[1], self.hidden_size)
+        if hx is None:
+            hx = tuple(creation.zeros(shape, dtype=input.dtype) for _ in range(n_states))
+        else:
+            hx = hx if isinstance(hx, tuple) else (hx,)
+            if not batched:
+                hx = tuple(h.unsqueeze(1) for h in hx)
+        output, state = self._run(input, hx)
+        if not batched:
+            output = output.squeeze(1)
+            state = tuple(s.squeeze(1) for s in state)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, state
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`` (or ``relu``)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
+        self.nonlinearity = nonlinearity
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+        )
+
+    def _cell(self, x, state, weights):
+        w_ih, w_hh, b_ih, b_hh = weights
+        pre = F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)
+        return (pre.tanh() if self.nonlinearity == "tanh" else pre.relu(),)
+
+    def forward(self, input, hx=None):
+        output, state = self._forward(input, hx, 1)
+        return output, state[0]
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; returns ``output, (h_n, c_n)``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("LSTM", *args, **kwargs)
+
+    def _cell(self, x, state, weights):
+        w_ih, w_hh, b_ih, b_hh = weights
+        gates = F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)
+        i, f, g, o = gates.chunk(4, -1)
+        cell = f.sigmoid() * state[1] + i.sigmoid() * g.tanh()
+        return (o.sigmoid() * cell.tanh(), cell)
+
+    def forward(self, input, hx=None):
+        output, state = self._forward(input, hx, 2)
+        return output, state
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("GRU", *args, **kwargs)
+
+    def _cell(self, x, state, weights):
+        w_ih, w_hh, b_ih, b_hh = weights
+        x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
+        h_r, h_z, h_n = F.linear(state[0], w_hh, b_hh).chunk(3, -1)
+        reset = (x_r + h_r).sigmoid()
+        update = (x_z + h_z).sigmoid()
+        new = (x_n + reset * h_n).tanh()
+        return ((1 - update) * new + update * state[0],)
+
+    def forward(self, input, hx=None):
+        output, state = self._forward(input, hx, 1)
+        return output, state[0]
