@@ -56,9 +56,7 @@ SHIMMED = {
 # of these is a strict xfail for glassgrad, so the day the feature lands its cases XPASS and fail:
 # then delete the entry here.
 MISSING_FEATURES = {
-    "nn": "issue 4",
-    "optim": "optim issue",
-    "ops": "ops beyond the core set",
+    "ops": "ops beyond the core set (issue 3)",
     "rng": "PyTorch-identical random streams after manual_seed",
 }
 
@@ -67,6 +65,8 @@ MISSING_FEATURES = {
 LANDED_EARLY = {
     "7.2-sum-mean-expand": "expand landed with the core",
     "8.5-hooks-and-inplace": "sin and cos_ landed with the core",
+    "1.3-dtype-promotion": "floor_divide landed",
+    "2.2-requires-grad-propagation": "argmax and round landed",
 }
 
 # Lines where glassgrad may legitimately print something else, because PyTorch prints the name

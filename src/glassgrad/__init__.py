@@ -4,27 +4,73 @@
 gradients flow, where they stop, and why.
 """
 
+from glassgrad import autograd, nn, optim, utils  # noqa: E402, F401
 from glassgrad import dtypes as _dtypes
+from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
 from glassgrad._tensor_str import get_printoptions, set_printoptions
 from glassgrad.autograd.grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
     set_grad_enabled,
 )
 from glassgrad.creation import (
-    Generator, arange, as_tensor, default_generator, device, empty, empty_like, eye, from_numpy,
-    full, full_like, get_rng_state, initial_seed, linspace, manual_seed, ones, ones_like, rand,
-    rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state, tensor,
-    zeros, zeros_like,
+    Generator,
+    arange,
+    as_tensor,
+    default_generator,
+    device,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    get_rng_state,
+    initial_seed,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from glassgrad.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's name
-    double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32,
-    int64, long, set_default_dtype, short, uint8,
 )
-from glassgrad.dtypes import dtype, promote_types
+from glassgrad.dtypes import (
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
 from glassgrad.tensor import Size, Tensor
-from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
-from glassgrad import autograd, nn, optim, utils  # noqa: E402, F401
 
 __version__ = "0.1.0"
 
@@ -70,3 +116,6 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
 def get_default_device():
     return device("cpu")
+
+
+from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)

@@ -14,10 +14,35 @@ from glassgrad import dtypes as _dt
 from glassgrad.tensor import Size, Tensor, _make
 
 __all__ = [
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
-    "eye", "zeros_like", "ones_like", "full_like", "empty_like", "rand", "randn", "randint",
-    "rand_like", "randn_like", "randint_like", "randperm", "manual_seed", "seed", "initial_seed",
-    "Generator", "default_generator", "device", "get_rng_state", "set_rng_state",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "linspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand",
+    "randn",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "randperm",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "Generator",
+    "default_generator",
+    "device",
+    "get_rng_state",
+    "set_rng_state",
 ]
 
 
@@ -121,12 +146,15 @@ def _size(size):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1):
-            raise TypeError(f"{'zeros'}(): argument 'size' must be tuple of ints, but found "
-                            f"element of type {type(s).__name__}")
+            raise TypeError(
+                f"{'zeros'}(): argument 'size' must be tuple of ints, but found "
+                f"element of type {type(s).__name__}"
+            )
     size = tuple(int(s) for s in size)
     if any(s < 0 for s in size):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: "
-                           f"{list(size)}")
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(size)}: {list(size)}"
+        )
     return size
 
 
@@ -178,7 +206,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use "
             "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True), "
-            "rather than torch.tensor(sourceTensor).", UserWarning, stacklevel=2
+            "rather than torch.tensor(sourceTensor).",
+            UserWarning,
+            stacklevel=2,
         )
         array = np.array(data._data, dtype=_dt.to_dtype(dtype).np if dtype else None)
     elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
@@ -220,8 +250,9 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=N
     return _finish(np.ones(_size(size), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          memory_format=None) -> Tensor:
+def empty(
+    *size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None
+) -> Tensor:
     """An uninitialised tensor (zeros here: NumPy's uninitialised memory helps no one)."""
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
@@ -231,8 +262,10 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     target = _dt.to_dtype(dtype).np if dtype is not None else _infer_dtype(fill_value)
-    return _finish(np.full(_size((size,) if isinstance(size, int) else (size,)), fill_value,
-                           dtype=target), requires_grad)
+    return _finish(
+        np.full(_size((size,) if isinstance(size, int) else (size,)), fill_value, dtype=target),
+        requires_grad,
+    )
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
@@ -240,8 +273,9 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) ->
     return _finish(np.eye(n, n if m is None else m, dtype=_float(dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           out=None) -> Tensor:
+def arange(
+    start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
+) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``."""
     if end is None:
         start, end = 0, start
@@ -255,14 +289,17 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     else:
         target = _dt.to_dtype(dtype).np
     count = max(math.ceil((end - start) / step), 0)
-    data = (start + step * np.arange(count, dtype=np.float64)).astype(target) if \
-        np.dtype(target).kind == "f" or any(isinstance(v, float) for v in values) else \
-        np.arange(start, end, step, dtype=target)
+    data = (
+        (start + step * np.arange(count, dtype=np.float64)).astype(target)
+        if np.dtype(target).kind == "f" or any(isinstance(v, float) for v in values)
+        else np.arange(start, end, step, dtype=target)
+    )
     return _finish(data, requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
-             out=None) -> Tensor:
+def linspace(
+    start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
@@ -288,8 +325,9 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
-              memory_format=None):
+def full_like(
+    input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None
+):
     """``fill_value`` everywhere, with the shape (and dtype) of ``input``."""
     target, shape = _like(input, dtype)
     return _finish(np.full(shape, fill_value, dtype=target), requires_grad)
@@ -309,8 +347,17 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
     return _finish(data, requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, out=None):
+def randint(
+    low=0,
+    high=None,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+):
     """Uniform integers in ``[low, high)``."""
     if size is None:
         low, high, size = 0, low, high
@@ -327,14 +374,16 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype)
-    return rand(shape, dtype=_dt.from_numpy_dtype(target), generator=generator,
-                requires_grad=requires_grad)
+    return rand(
+        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
+    )
 
 
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype)
-    return randn(shape, dtype=_dt.from_numpy_dtype(target), generator=generator,
-                 requires_grad=requires_grad)
+    return randn(
+        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
+    )
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **kwargs):

@@ -5,8 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-    "bool_", "get_default_dtype", "set_default_dtype", "promote_types", "to_dtype",
+    "dtype",
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool_",
+    "get_default_dtype",
+    "set_default_dtype",
+    "promote_types",
+    "to_dtype",
 ]
 
 

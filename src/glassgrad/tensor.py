@@ -91,8 +91,17 @@ _new = object.__new__
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("_data", "_grad", "_grad_fn", "_output_nr", "_requires_grad", "_accum",
-                 "_extra", "_vc", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_grad",
+        "_grad_fn",
+        "_output_nr",
+        "_requires_grad",
+        "_accum",
+        "_extra",
+        "_vc",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # make ``ndarray * tensor`` defer to Tensor.__rmul__
 
     def __new__(cls, *args, **kwargs):
@@ -130,10 +139,14 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag) -> None:
         if self._grad_fn is not None:
-            raise RuntimeError(_LEAF_ONLY if not flag else
-                               "you can only change requires_grad flags of leaf variables.")
-        self._set_requires_grad(bool(flag), "only Tensors of floating point and complex dtype "
-                                "can require gradients")
+            raise RuntimeError(
+                _LEAF_ONLY
+                if not flag
+                else "you can only change requires_grad flags of leaf variables."
+            )
+        self._set_requires_grad(
+            bool(flag), "only Tensors of floating point and complex dtype can require gradients"
+        )
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf and return ``self``."""
@@ -143,8 +156,9 @@ class Tensor:
             return self
         if self._extra is not None and self._extra.view_no_grad:
             return self  # PyTorch ignores this on a view taken under no_grad
-        self._set_requires_grad(bool(requires_grad),
-                                "only Tensors of floating point dtype can require gradients")
+        self._set_requires_grad(
+            bool(requires_grad), "only Tensors of floating point dtype can require gradients"
+        )
         return self
 
     def _set_requires_grad(self, flag: bool, message: str) -> None:
@@ -171,8 +185,10 @@ class Tensor:
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError("assigned grad expected to be a Tensor or None but got grad of "
-                                f"type {type(value).__name__}")
+                raise TypeError(
+                    "assigned grad expected to be a Tensor or None but got grad of "
+                    f"type {type(value).__name__}"
+                )
             if value._data.shape != self._data.shape:
                 raise RuntimeError(
                     f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
@@ -229,13 +245,18 @@ class Tensor:
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Compute the gradient of this tensor w.r.t. graph leaves and accumulate it in ``.grad``."""
+        """Compute the gradient of this tensor w.r.t. graph leaves; accumulate it in ``.grad``."""
         from glassgrad.autograd import _one, backward
         from glassgrad.autograd.engine import run_backward
 
         node = self._grad_fn
-        if (gradient is None and inputs is None and not create_graph and node is not None
-                and not self._data.ndim):
+        if (
+            gradient is None
+            and inputs is None
+            and not create_graph
+            and node is not None
+            and not self._data.ndim
+        ):
             # the common loss.backward(): checks that cannot fail here are skipped
             root = (node, self._output_nr, _one(self._data.dtype))
             run_backward([root], bool(retain_graph), False)
@@ -277,8 +298,10 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
         if self._requires_grad and not value.dtype.is_floating_point:
-            raise RuntimeError("data set to a tensor that requires gradients must be floating "
-                               "point or complex dtype")
+            raise RuntimeError(
+                "data set to a tensor that requires gradients must be floating "
+                "point or complex dtype"
+            )
         self._data = value._data
 
     @property
@@ -329,13 +352,9 @@ class Tensor:
         return (None, 0)
 
     def _accumulator(self) -> AccumulateGrad:
-        # The leaf holds its AccumulateGrad weakly and the graph holds it strongly (as PyTorch
-        # does), so a graph dropped by the user is freed at once, with no cycle to collect.
-        ref = self._accum
-        node = ref() if ref is not None else None
+        node = self._accum
         if node is None:
-            node = AccumulateGrad(self)
-            self._accum = weakref.ref(node)
+            node = self._accum = AccumulateGrad(self)
         return node
 
     # -- shape and metadata --------------------------------------------------------------------
@@ -437,8 +456,10 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as an ndarray sharing memory; refused for tensors that require grad."""
         if self.requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
-                               "tensor.detach().numpy() instead.")
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use "
+                "tensor.detach().numpy() instead."
+            )
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -458,7 +479,9 @@ class Tensor:
             # PyTorch's C++ warning is.
             warnings.warn(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=1
+                "behavior.\nConsider using tensor.detach() first.",
+                UserWarning,
+                stacklevel=1,
             )
         return self._scalar(float)
 
@@ -472,9 +495,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
-            )
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __len__(self) -> int:
@@ -517,11 +538,13 @@ class Tensor:
 
     def __deepcopy__(self, memo):
         if self._grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol at the moment.  If you were "
-                               "attempting to deepcopy a module, this may be because of a "
-                               "torch.nn.utils.weight_norm usage, see "
-                               "https://github.com/pytorch/pytorch/pull/103001")
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) "
+                "support the deepcopy protocol at the moment.  If you were "
+                "attempting to deepcopy a module, this may be because of a "
+                "torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001"
+            )
         new = type(self).__new__(type(self))
         Tensor.__init_from(new, self._data.copy(), self._requires_grad)
         memo[id(self)] = new
@@ -561,11 +584,28 @@ def _wrap_dim(dim: int, ndim: int) -> int:
     return dim + size if dim < 0 else dim
 
 
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool"}
-_C_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_C_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+_C_TYPES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 def _c_name(dtype) -> str:

@@ -7,12 +7,26 @@ import warnings
 import numpy as np
 
 from glassgrad.autograd.grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
     set_grad_enabled,
 )
 
-__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "is_inference_mode_enabled", "Function", "graph"]
+__all__ = [
+    "backward",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "Function",
+    "graph",
+]
 
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter "
@@ -38,15 +52,21 @@ def _roots(outputs, grad_outputs, create_graph):
 
     grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
     if len(grads) != len(outputs):
-        raise RuntimeError(f"grad requires one gradient per output: got {len(grads)} gradients "
-                           f"for {len(outputs)} outputs")
+        raise RuntimeError(
+            f"grad requires one gradient per output: got {len(grads)} gradients "
+            f"for {len(outputs)} outputs"
+        )
     roots = []
-    for index, (out, grad) in enumerate(zip(outputs, grads)):
+    for index, (out, grad) in enumerate(zip(outputs, grads, strict=True)):
         if not out.requires_grad or (out._grad_fn is None and not out._requires_grad):
             from glassgrad.autograd.provenance import note_error
 
-            raise note_error(RuntimeError(f"element {index} of tensors does not require grad and "
-                                          "does not have a grad_fn"), out)
+            raise note_error(
+                RuntimeError(
+                    f"element {index} of tensors does not require grad and does not have a grad_fn"
+                ),
+                out,
+            )
         if grad is None:
             data = out._data
             if data.size != 1:
@@ -69,8 +89,11 @@ def _roots(outputs, grad_outputs, create_graph):
                     f"{Size(out._data.shape)}."
                 )
             if grad._data.dtype != out._data.dtype:
-                grad = grad.to(out.dtype) if create_graph else \
-                    Tensor._from_array(grad._data.astype(out._data.dtype))
+                grad = (
+                    grad.to(out.dtype)
+                    if create_graph
+                    else Tensor._from_array(grad._data.astype(out._data.dtype))
+                )
             if not create_graph:
                 grad = grad._data
         node, output_nr = out._edge()
@@ -89,8 +112,14 @@ def _one(dtype):
     return found
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
-             grad_variables=None, inputs=None) -> None:
+def backward(
+    tensors,
+    grad_tensors=None,
+    retain_graph=None,
+    create_graph=False,
+    grad_variables=None,
+    inputs=None,
+) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
     from glassgrad.autograd.engine import run_backward
 
@@ -125,8 +154,17 @@ def _store_captured(tensor, grads, create_graph):
         _store_grad(tensor, value, create_graph, Tensor)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
     """Return the gradients of ``outputs`` w.r.t. ``inputs`` (a tuple), leaving ``.grad`` alone."""
     from glassgrad.autograd.engine import run_backward
     from glassgrad.tensor import Tensor
@@ -145,7 +183,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     capture = {edge: [] for edge in edges}
     run_backward(roots, retain_graph, create_graph, capture, accumulate=False)
     found = []
-    for index, (tensor, edge) in enumerate(zip(inputs, edges)):
+    for index, (tensor, edge) in enumerate(zip(inputs, edges, strict=True)):
         values = capture[edge]
         if not values:
             if not allow_unused:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd import grad_mode, provenance
+from glassgrad.autograd import grad_mode
 from glassgrad.autograd.node import AccumulateGrad, node_class
 
 __all__ = ["run_backward", "sum_to"]
@@ -73,8 +73,11 @@ def _reachable(roots, capture):
     while stack:
         node, expanded = stack.pop()
         if expanded:
-            reach[node] = any(nxt in targets or reach.get(nxt, False)
-                              for nxt, _ in node.next_functions if nxt is not None)
+            reach[node] = any(
+                nxt in targets or reach.get(nxt, False)
+                for nxt, _ in node.next_functions
+                if nxt is not None
+            )
             continue
         if node in reach:
             continue
@@ -86,8 +89,7 @@ def _reachable(roots, capture):
     return reach
 
 
-def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None,
-                 accumulate=True):
+def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, accumulate=True):
     """Propagate ``roots`` (a list of ``(node, output_nr, grad)``) back through the graph.
 
     Args:
@@ -129,7 +131,9 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
         outputs = node.apply(grads, create_graph)
         if not retain_graph:
             node.release()
-        for (nxt, output_nr), grad, meta in zip(node.next_functions, outputs, node._meta):
+        for (nxt, output_nr), grad, meta in zip(
+            node.next_functions, outputs, node._meta, strict=True
+        ):
             if nxt is None:
                 continue
             if grad is not None:
@@ -162,7 +166,9 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
 
 def _leaf(node, grad, create_graph, capture, accumulate):
     """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``."""
-    variable = node.variable
+    variable = node._variable()
+    if variable is None:
+        return
     extra = variable._extra
     if extra is not None and extra.hooks:
         for hook in list(extra.hooks.values()):
@@ -236,7 +242,8 @@ def _call_hook(hook, grad, create_graph):
     if result is None:
         return grad
     if tuple(result.shape) != tuple(grad.shape):
-        raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value")
+        name = getattr(hook, "__name__", hook)
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
     return _unwrap(result, create_graph)
 
 

@@ -39,8 +39,9 @@ class _FunctionNode(Node):
             s if s is None or isinstance(s, Tensor) else Tensor._from_array(s) for s in saved
         )
         grads = grad if isinstance(grad, list) else [grad]
-        wrapped = [g if g is None or isinstance(g, Tensor) else Tensor._from_array(g)
-                   for g in grads]
+        wrapped = [
+            g if g is None or isinstance(g, Tensor) else Tensor._from_array(g) for g in grads
+        ]
         with grad_mode.set_grad_enabled(create_graph):
             out = self.fn.backward(ctx, *wrapped)
         out = out if isinstance(out, tuple) else (out,)
@@ -61,13 +62,16 @@ class Function(metaclass=FunctionMeta):
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("You must implement the forward function for custom "
-                                  "autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("You must implement either the backward or vjp method for your "
-                                  "custom autograd.Function to use it with backward mode AD.")
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your "
+            "custom autograd.Function to use it with backward mode AD."
+        )
 
     @classmethod
     def apply(cls, *args, **kwargs):

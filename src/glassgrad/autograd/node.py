@@ -152,7 +152,7 @@ def _as_tensors(node: Node, values, records):
     from glassgrad.tensor import Tensor, _make
 
     out = list(values)
-    for counter, version, owner, index in records:
+    for _counter, _version, owner, index in records:
         if isinstance(owner, weakref.ReferenceType):  # a saved output: rebuild it on this node
             out[index] = _make(values[index], node, 0)
         else:
@@ -167,7 +167,7 @@ _CLASSES: dict = {}
 
 
 def node_class(name: str, backward, n_outputs: int = 1) -> type:
-    """Create the ``grad_fn`` class ``name`` (``MulBackward0``) whose rule is ``backward(ctx, grad)``.
+    """Create the ``grad_fn`` class ``name`` (``MulBackward0``) with the rule ``backward``.
 
     One class per name: ops that PyTorch gives the same node name share it only if they share the
     rule, so asking twice for a name with a different rule is an error.
@@ -175,8 +175,11 @@ def node_class(name: str, backward, n_outputs: int = 1) -> type:
     existing = _CLASSES.get(name)
     if existing is not None:
         raise ValueError(f"grad_fn class {name} is defined twice")
-    cls = type(name, (Node,), {"_backward": backward, "_n_outputs": n_outputs,
-                               "__module__": "glassgrad.autograd.graph"})
+    cls = type(
+        name,
+        (Node,),
+        {"_backward": backward, "_n_outputs": n_outputs, "__module__": "glassgrad.autograd.graph"},
+    )
     _CLASSES[name] = cls
     return cls
 
@@ -188,4 +191,12 @@ class AccumulateGrad(Node):
     _meta = ()
 
     def __init__(self, variable) -> None:
-        self.variable = variable
+        # The leaf holds this node and the node holds the leaf weakly: one node per leaf for its
+        # whole life (no allocation per forward pass), and no reference cycle. A leaf the user
+        # dropped while its graph lives has no ``.grad`` anyone could read, so nothing is lost.
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into."""
+        return self._variable()

@@ -78,6 +78,9 @@ def draw(
     """
     names = _caller_names(sys._getframe(1))
     values = {}
+    for value in list(sys._getframe(1).f_locals.values()):
+        if isinstance(value, Tensor):
+            values.update(dict.fromkeys(_keys(value), value))
     for name, tensor in named_tensors(params).items():
         for key in _keys(tensor):
             names[key] = name
@@ -275,8 +278,7 @@ class _Builder:
 def _flow(item, output_nr: int):
     """The gradient summary that flowed out of ``item`` (None if backward has not run)."""
     if isinstance(item, Tensor):
-        ref = item._accum
-        node = ref() if ref is not None else None
+        node = item._accum  # the leaf holds its AccumulateGrad strongly
         if node is not None and node._prov is not None:
             return node._prov
         grad = item._grad

@@ -49,11 +49,25 @@ def _method(outplace):
 
 
 _INPLACE = {
-    "add_": binary.add, "sub_": binary.sub, "mul_": binary.mul, "div_": binary.div,
-    "pow_": binary.pow, "neg_": unary.neg, "exp_": unary.exp, "log_": unary.log,
-    "tanh_": unary.tanh, "sigmoid_": unary.sigmoid, "relu_": unary.relu, "sqrt_": unary.sqrt,
-    "abs_": unary.abs, "reciprocal_": unary.reciprocal, "sin_": unary.sin, "cos_": unary.cos,
-    "fill_": _filled, "copy_": _copied, "clamp_": _clamped,
+    "add_": binary.add,
+    "sub_": binary.sub,
+    "mul_": binary.mul,
+    "div_": binary.div,
+    "pow_": binary.pow,
+    "neg_": unary.neg,
+    "exp_": unary.exp,
+    "log_": unary.log,
+    "tanh_": unary.tanh,
+    "sigmoid_": unary.sigmoid,
+    "relu_": unary.relu,
+    "sqrt_": unary.sqrt,
+    "abs_": unary.abs,
+    "reciprocal_": unary.reciprocal,
+    "sin_": unary.sin,
+    "cos_": unary.cos,
+    "fill_": _filled,
+    "copy_": _copied,
+    "clamp_": _clamped,
 }
 for _name, _fn in _INPLACE.items():
     setattr(Tensor, _name, _method(_fn))
