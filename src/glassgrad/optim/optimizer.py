@@ -258,6 +258,7 @@ class Optimizer:
         for key, value in state_dict["state"].items():
             if key in id_map:
                 param = id_map[key]
+                _check_shapes(param, value)
                 state[param] = _cast(param, value)
             else:
                 state[key] = value
@@ -285,6 +286,31 @@ def _tensor_typename(tensor: Tensor) -> str:
         "bool": "BoolTensor",
     }
     return "torch." + names.get(tensor.dtype.name, "Tensor")
+
+
+_PARAM_SHAPED = (
+    "momentum_buffer",
+    "exp_avg",
+    "exp_avg_sq",
+    "max_exp_avg_sq",
+    "square_avg",
+    "grad_avg",
+    "sum",
+)
+
+
+def _check_shapes(param: Tensor, entry) -> None:
+    """Refuse, before anything changes, state that cannot belong to ``param`` (a checkpoint of
+    another model); PyTorch would accept it and fail at the next ``step()``."""
+    if not isinstance(entry, dict):
+        return
+    for key in _PARAM_SHAPED:
+        value = entry.get(key)
+        if isinstance(value, Tensor) and value.shape != param.shape:
+            raise ValueError(
+                f"loaded state dict holds '{key}' of shape {list(value.shape)} for a parameter "
+                f"of shape {list(param.shape)}"
+            )
 
 
 def _split_names(param_group: dict[str, Any]) -> None:
