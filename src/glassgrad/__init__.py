@@ -119,6 +119,3 @@ def get_default_device():
 
 
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
-
-
-from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
