@@ -1,43 +1,66 @@
-"""Indexing (``t[key]``), index assignment (``t[key] = v``) and the in-place op machinery.
+"""Indexing (``t[key]``), index assignment (``t[key] = v``), ``index_put``, narrow and select.
 
 Basic keys (ints, slices, None, ...) give views, as in PyTorch; advanced keys (integer or bool
-tensors and lists) give copies whose gradient accumulates over repeated indices. In-place ops on
-tensors in the graph are recorded as their out-of-place op plus a rebase of the tensor onto the
-new node, so gradients stay right and the version counter catches stale saved tensors.
+tensors and lists) give copies whose gradient accumulates over repeated indices. Index
+assignment is an in-place write recorded as ``CopySlices`` (see ``inplace_core``).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, result
+from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace re-exported
+    _bump,
+    _rebase,
+    _snapshot,
+    check_inplace,
+    inplace,
+)
+from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.ops.shape import as_view
-from glassgrad.tensor import _make
+from glassgrad.tensor import _wrap_dim
+
+_BASIC = (int, slice, np.integer)
 
 
-def _convert_key(key):
-    """Tensors in a key become arrays; returns (key, is_basic)."""
-    parts = key if isinstance(key, tuple) else (key,)
-    out = []
-    basic = True
-    for part in parts:
-        if isinstance(part, Tensor):
-            part = part._data
-            if part.dtype.kind == "f":
+def _convert_part(part):
+    """One key entry as NumPy understands it, PyTorch's way (0-d int tensors are ints)."""
+    if isinstance(part, Tensor):
+        data = part._data
+        if data.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if data.dtype == np.uint8:  # PyTorch's legacy byte mask
+            return data.astype(bool)
+        if data.ndim == 0 and data.dtype.kind in "iu":
+            return int(data)
+        return data.astype(np.int64, copy=False) if data.dtype.kind in "iu" else data
+    if isinstance(part, (list, tuple)):
+        data = np.asarray([p._data if isinstance(p, Tensor) else p for p in part])
+        if data.dtype.kind not in "biu":
+            if data.size:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        elif isinstance(part, list):
-            part = np.asarray(part)
-        if isinstance(part, np.ndarray) or isinstance(part, (bool, np.bool_)):
-            basic = False
-        elif not (part is None or part is Ellipsis or isinstance(part, (int, slice, np.integer))):
-            raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got " + type(part).__name__ + ")"
-            )
-        out.append(part)
-    return (tuple(out) if isinstance(key, tuple) or len(out) != 1 else out[0]), basic
+            data = data.astype(np.int64)
+        return data
+    if part is None or part is Ellipsis or isinstance(part, (*_BASIC, bool, np.bool_)):
+        return part
+    if isinstance(part, str):
+        raise TypeError("new(): invalid data type 'str'")
+    raise IndexError(
+        "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+        f"Variables are valid indices (got {type(part).__name__})"
+    )
+
+
+def convert_key(key):
+    """Tensors and lists in a key become arrays; returns (key, is_basic)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out = tuple(_convert_part(p) for p in parts)
+    basic = not any(isinstance(p, (np.ndarray, bool, np.bool_)) for p in out)
+    return (out if isinstance(key, tuple) else out[0]), basic
 
 
 def _basic_backward(ctx, grad):
@@ -52,59 +75,155 @@ def _basic_backward(ctx, grad):
 SelectBackward0 = node_class("SelectBackward0", _basic_backward)
 SliceBackward0 = node_class("SliceBackward0", _basic_backward)
 AliasBackward0 = node_class("AliasBackward0", _basic_backward)
-IndexBackward0 = node_class("IndexBackward0", lambda ctx, grad: (
-    D.scatter_into(ctx._args[0], ctx._args[1], grad),))
+_UnsqueezeIndex = node_class("UnsqueezeBackward0_index", _basic_backward)
+_UnsqueezeIndex.__name__ = _UnsqueezeIndex.__qualname__ = "UnsqueezeBackward0"
+IndexBackward0 = node_class(
+    "IndexBackward0", lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),)
+)
 
 
-def _node_for(key):
-    parts = key if isinstance(key, tuple) else (key,)
-    last = [p for p in parts if p is not None and p is not Ellipsis]
-    if not last:
-        return AliasBackward0
-    return SelectBackward0 if isinstance(last[-1], (int, np.integer)) else SliceBackward0
-
-
-def _check_bounds(data, key):
-    parts = key if isinstance(key, tuple) else (key,)
-    dim = 0
-    for part in parts:
-        if part is Ellipsis:
-            dim = data.ndim - (len([p for p in parts if p is not None]) - 1 - dim)
+def _node_for(key, shape):
+    """The node PyTorch ends a basic index with: the last step that does something."""
+    if not isinstance(key, tuple):
+        return {int: SelectBackward0, slice: SliceBackward0}.get(
+            slice if isinstance(key, slice) else int if isinstance(key, _BASIC) else None,
+            _UnsqueezeIndex if key is None else AliasBackward0,
+        )
+    cls, dim = AliasBackward0, 0
+    for part in _expand_ellipsis(key, len(shape)):
+        if part is None:
+            cls = _UnsqueezeIndex
             continue
+        if isinstance(part, slice):
+            if part.indices(shape[dim]) != (0, shape[dim], 1):
+                cls = SliceBackward0
+        elif isinstance(part, _BASIC):
+            cls = SelectBackward0
+        dim += 1
+    return cls
+
+
+def _expand_ellipsis(key, ndim):
+    if Ellipsis not in key:
+        return key
+    at = key.index(Ellipsis)
+    used = len([p for p in key if p is not None and p is not Ellipsis])
+    return key[:at] + (slice(None),) * (ndim - used) + key[at + 1 :]
+
+
+def _check_bounds(shape, key):
+    parts = key if isinstance(key, tuple) else (key,)
+    used = len([p for p in parts if p is not None and p is not Ellipsis])
+    if used > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    dim = 0
+    for part in _expand_ellipsis(parts, len(shape)):
         if part is None:
             continue
-        if isinstance(part, (int, np.integer)) and dim < data.ndim:
-            size = data.shape[dim]
+        if isinstance(part, _BASIC) and not isinstance(part, slice):
+            size = shape[dim]
             if not -size <= part < size:
-                raise IndexError(f"index {part} is out of bounds for dimension {dim} with size "
-                                 f"{size}")
+                raise IndexError(
+                    f"index {part} is out of bounds for dimension {dim} with size {size}"
+                )
         dim += 1
-    if dim > data.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {data.ndim}")
+
+
+def _check_masks(shape, key):
+    """PyTorch's message for a bool mask whose shape does not match the indexed dims."""
+    parts = key if isinstance(key, tuple) else (key,)
+    dim = 0
+    for part in _expand_ellipsis(parts, len(shape)):
+        if part is None:
+            continue
+        if isinstance(part, np.ndarray) and part.dtype == np.bool_:
+            for j, n in enumerate(part.shape):
+                if dim + j < len(shape) and n != shape[dim + j]:
+                    raise IndexError(
+                        f"The shape of the mask {list(part.shape)} at index {j} does not match "
+                        f"the shape of the indexed tensor {list(shape)} at index {dim + j}"
+                    )
+            dim += part.ndim
+        else:
+            dim += 1
+
+
+def _advanced(data, key):
+    _check_bounds(data.shape, key)
+    _check_masks(data.shape, key)
+    try:
+        return data[key]
+    except IndexError as exc:
+        text = str(exc).strip()
+        found = re.match(
+            r"shape mismatch: indexing arrays could not be broadcast together with "
+            r"shapes (.*)",
+            text,
+        )
+        if found:
+            shapes = ", ".join(str(list(eval(s))) for s in found.group(1).split())
+            text = (
+                f"shape mismatch: indexing tensors could not be broadcast together with "
+                f"shapes {shapes}"
+            )
+        raise IndexError(text.replace("axis", "dimension")) from None
 
 
 def getitem(self, key):
     """``self[key]`` with PyTorch's semantics (views for basic keys, copies otherwise)."""
-    key, basic = _convert_key(key)
+    key, basic = convert_key(key)
     data = self._data
     if basic:
-        _check_bounds(data, key)
-        res = result(data[key], _node_for(key), (self,), args=(data.shape, key))
+        _check_bounds(data.shape, key)
+        res = result(data[key], _node_for(key, data.shape), (self,), args=(data.shape, key))
         return as_view(res, self, key)
-    try:
-        out = data[key]
-    except IndexError as exc:
-        raise IndexError(str(exc).replace("axis", "dimension")) from None
+    out = _advanced(data, key)
     return result(np.array(out, copy=True), IndexBackward0, (self,), args=(data.shape, key))
+
+
+def _index_put_backward(ctx, grad):
+    key, accumulate = ctx._args
+    nexts = ctx.next_functions
+    grad_input = None
+    if nexts[0][0] is not None:
+        grad_input = grad if accumulate else D.index_put_zero(grad, key)
+    grad_values = None
+    if nexts[1][0] is not None:
+        grad_values = _fit_value(grad[key], ctx._meta[1][0])
+    return grad_input, grad_values
+
+
+IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_backward)
+
+
+def _fit_value(grad, shape):
+    """PyTorch drops a value's leading 1-dims before broadcasting; put them back."""
+    missing = len(shape) - grad.ndim
+    return D.reshape(grad, (1,) * missing + tuple(grad.shape)) if missing > 0 else grad
+
+
+def _put(input, key, values, accumulate):
+    """``index_put`` on a converted key: a copy of ``input`` with ``values`` put at ``key``."""
+    out = input._data.copy()
+    data = values._data.astype(out.dtype, copy=False)
+    if accumulate:
+        np.add.at(out, key, _strip(data, out[key].ndim))
+    else:
+        _write(out, key, data)
+    return result(out, IndexPutBackward0, (input, values), args=(key, accumulate))
+
+
+def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``values`` at ``input[indices]`` (added if ``accumulate``)."""
+    key, _ = convert_key(tuple(indices))
+    return _put(input, key, values, accumulate)
 
 
 def index_scatter(shape, key, grad):
     """Zeros of ``shape`` with the tensor ``grad`` added at ``key`` (differentiable in ``grad``)."""
     from glassgrad.creation import zeros
 
-    base = zeros(shape, dtype=grad.dtype)
-    base[key] = grad
-    return base
+    return _put(zeros(shape, dtype=grad.dtype), key, grad, True)
 
 
 def index_fill_zero(grad, key):
@@ -116,144 +235,151 @@ def index_fill_zero(grad, key):
 
 def _copy_slices_backward(ctx, grad):
     key = ctx._args
-    return D.index_put_zero(grad, key), grad[key]
+    grad_value = None
+    if ctx.next_functions[1][0] is not None:
+        grad_value = _fit_value(grad[key], ctx._meta[1][0])
+    return D.index_put_zero(grad, key), grad_value
 
 
 CopySlices = node_class("CopySlices", _copy_slices_backward)
 
-_LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
-_VIEW_LEAF_INPLACE = ("a view of a leaf Variable that requires grad is being used in an in-place "
-                      "operation.")
-_INFERENCE_INPLACE = (
-    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone "
-    "to get a normal tensor before doing inplace update.See "
-    "https://github.com/pytorch/rfcs/pull/17 for more details."
-)
-_NO_GRAD_VIEW = (
-    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
-    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
-    "code by moving both the view and the inplace either both inside the no_grad block (if you "
-    "don't want the inplace to be tracked) or both outside (if you want the inplace to be "
-    "tracked)."
-)
-
-
-def check_inplace(self, through_view=False):
-    """Refuse an in-place op PyTorch refuses; return the view's base when it matters."""
-    if state.record:
-        extra = self._extra
-        base = extra.base if extra is not None else None
-        if extra is not None and extra.view_no_grad:
-            raise RuntimeError(_NO_GRAD_VIEW)
-        if base is not None and base._grad_fn is None and base._requires_grad:
-            raise RuntimeError(_VIEW_LEAF_INPLACE)
-        if self._grad_fn is None and self._requires_grad:
-            raise RuntimeError(_VIEW_LEAF_INPLACE if through_view else _LEAF_INPLACE)
-        if base is not None and base.requires_grad and self._grad_fn is None:
-            raise RuntimeError(_NO_GRAD_VIEW)
-        return base
-    return None
-
-
-def _bump(self):
-    counter = self._vc
-    if counter is None:
-        if not state.inference:
-            raise RuntimeError(_INFERENCE_INPLACE)
-        return
-    counter[0] += 1
-
 
 def setitem(self, key, value):
     """``self[key] = value``: an in-place write, recorded as ``CopySlices`` when in the graph."""
-    key, basic = _convert_key(key)
+    key, basic = convert_key(key)
     check_inplace(self, through_view=True)
     is_tensor = isinstance(value, Tensor)
+    if isinstance(value, str):
+        raise TypeError(f"can't assign a str to a torch.{self.dtype._legacy}")
+    if not is_tensor and isinstance(value, (list, tuple, np.ndarray)):
+        from glassgrad.creation import tensor
+
+        value, is_tensor = tensor(value, dtype=self.dtype), True
     values = value._data if is_tensor else value
     if basic:
-        _check_bounds(self._data, key)
+        _check_bounds(self._data.shape, key)
+    else:
+        _check_masks(self._data.shape, key)
     if state.record and (self._requires_grad or (is_tensor and value._requires_grad)):
         snapshot = _snapshot(self)
         node_input = value if is_tensor else None
         res = result(self._data.copy(), CopySlices, (snapshot, node_input), args=key)
-        _write(self, key, values)
+        _write(self._data, key, values, basic)
         _rebase(self, res._grad_fn)
     else:
-        _write(self, key, values)
+        _write(self._data, key, values, basic)
     _bump(self)
 
 
-def _write(self, key, values):
+def _strip(values, ndim):
+    """Drop leading 1-dims beyond ``ndim`` (PyTorch lets ``t[0] = v[None]`` through)."""
+    while getattr(values, "ndim", 0) > ndim and values.shape[0] == 1:
+        values = values[0]
+    return values
+
+
+def _write(data, key, values, basic=True):
     try:
-        self._data[key] = values
-    except ValueError as exc:
-        raise RuntimeError(str(exc)) from None
+        target = data[key] if basic else None
+        data[key] = values
+    except IndexError:
+        _advanced(data, key)
+        raise
+    except ValueError:
+        if basic:
+            from glassgrad.ops.shape import expand
+            from glassgrad.tensor import _make
+
+            stripped = _strip(np.asarray(values), target.ndim)
+            expand(
+                _make(np.broadcast_to(np.zeros((), stripped.dtype), stripped.shape)), target.shape
+            )
+        shape = list(np.shape(values))
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {shape} cannot be broadcast to "
+            f"indexing result of shape {list(_advanced(data, key).shape)}"
+        ) from None
 
 
-def _snapshot(self):
-    """A stand-in for ``self`` before an in-place write: same graph edge, private copy."""
-    snap = _make(self._data.copy(), self._grad_fn, self._output_nr)
-    snap._requires_grad = self._requires_grad
-    if self._grad_fn is None and self._requires_grad:
-        snap._accum = None
-    return snap
+def narrow(input, dim, start, length):
+    """The ``length`` entries of ``dim`` from ``start`` on, as a view."""
+    shape = input._data.shape
+    dim = _wrap_dim(dim, len(shape))
+    size = shape[dim]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
+    start = start + size if start < 0 else start
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    key = (slice(None),) * dim + (slice(start, start + length),)
+    res = result(input._data[key], SliceBackward0, (input,), args=(shape, key))
+    return as_view(res, input, key)
 
 
-def _rebase(self, node):
-    """Point ``self`` at ``node`` after an in-place op (``retain_grad`` follows the tensor)."""
-    old = self._grad_fn
-    self._grad_fn = node
-    self._output_nr = 0
-    self._requires_grad = True
-    if old is not None and old._retain and self.retains_grad:
-        ref = old._retain.pop(self._output_nr, None)
-        if ref is not None:
-            node._retain = {0: ref}
+def select(input, dim, index):
+    """The slice at ``index`` of dimension ``dim``, as a view without that dimension."""
+    shape = input._data.shape
+    dim = _wrap_dim(dim, len(shape))
+    if not -shape[dim] <= index < shape[dim]:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(shape)} "
+            f"at dimension {dim}"
+        )
+    key = (slice(None),) * dim + (int(index),)
+    res = result(input._data[key], SelectBackward0, (input,), args=(shape, key))
+    return as_view(res, input, key)
 
 
-def inplace(self, outplace, *args, **kwargs):
-    """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
-    base = check_inplace(self)
-    others = [a for a in args if isinstance(a, Tensor)]
-    if state.record and (self._requires_grad or any(a._requires_grad for a in others)):
-        res = outplace(_snapshot(self), *args, **kwargs)
-        _cast_check(res, self)
-        if base is not None and self._extra.view_key is not None and base.requires_grad:
-            base[self._extra.view_key] = res
-            self._data = base._data[self._extra.view_key]
-            fresh = getitem(base, self._extra.view_key)
-            self._grad_fn, self._output_nr = fresh._grad_fn, 0
-            return self
-        np.copyto(self._data, res._data)
-        _rebase(self, res._grad_fn)
+def _index_put_(self, indices, values, accumulate=False):
+    """In-place ``index_put``."""
+    return inplace(self, index_put, indices, values, accumulate)
+
+
+def _ref_index_put(x, indices, values, accumulate=False):
+    out = x.copy()
+    key = tuple(indices)
+    if accumulate:
+        np.add.at(out, key, values)
     else:
-        with _NoRecord():
-            res = outplace(self, *args, **kwargs)
-        _cast_check(res, self)
-        np.copyto(self._data, res._data)
-    _bump(self)
-    return self
+        out[key] = values
+    return out
 
 
-def _cast_check(res, self):
-    src, dst = res._data.dtype, self._data.dtype
-    if src != dst and not np.can_cast(src, dst, casting="same_kind"):
-        from glassgrad.tensor import _c_type
-
-        raise RuntimeError(f"result type {_c_type(res.dtype)} can't be cast to the desired output "
-                           f"type {_c_type(self.dtype)}")
-
-
-class _NoRecord:
-    """Compute an in-place op's value without recording it (the grad mode stays as it is)."""
-
-    def __enter__(self):
-        self.prev = state.record
-        state.record = False
-
-    def __exit__(self, *exc):
-        state.record = self.prev
-
-
+register(
+    "narrow",
+    narrow,
+    reference=lambda x, d, s, n: np.take(x, range(s, s + n), d),
+    samples=lambda rng: [((rng.standard_normal((3, 4)), 1, 1, 2), {})],
+)
+register(
+    "select",
+    select,
+    reference=lambda x, d, i: np.take(x, i, d),
+    samples=lambda rng: [((rng.standard_normal((3, 4)), 1, -1), {})],
+)
+register(
+    "index_put",
+    index_put,
+    nin=2,
+    reference=_ref_index_put,
+    samples=lambda rng: [
+        (
+            (rng.standard_normal((3, 4)), (np.array([0, 2, 0]),), rng.standard_normal((3, 4))),
+            {"accumulate": True},
+        ),
+        (
+            (
+                rng.standard_normal((3, 4)),
+                (np.array([0, 2]), np.array([1, 1])),
+                rng.standard_normal(2),
+            ),
+            {},
+        ),
+    ],
+)
+Tensor.index_put_ = _index_put_
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem

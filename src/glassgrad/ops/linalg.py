@@ -1,4 +1,5 @@
-"""Matrix products: ``matmul`` (``@``) in every broadcasting form, ``mm``, ``mv``, ``dot``."""
+"""Matrix products: ``matmul`` (``@``) in every broadcasting form, ``mm``, ``mv``, ``bmm``,
+``dot``, ``outer``, ``addmm``, ``baddbmm`` and ``einsum``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.shape import UnsafeViewBackward0, unsqueeze
 from glassgrad.tensor import _C_NAMES
 
 
@@ -36,32 +38,41 @@ def _matmul_backward(ctx, grad, a, b):
 DotBackward0 = node_class("DotBackward0", _matmul_backward)
 MmBackward0 = node_class("MmBackward0", _matmul_backward)
 MvBackward0 = node_class("MvBackward0", _matmul_backward)
+BmmBackward0 = node_class("BmmBackward0", _matmul_backward)
 SqueezeBackward4 = node_class("SqueezeBackward4", _matmul_backward)
-UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _matmul_backward)
-_NODES = {(1, 1): DotBackward0, (2, 2): MmBackward0, (2, 1): MvBackward0,
-          (1, 2): SqueezeBackward4}
+# Batched forms end in PyTorch's ``_unsafe_view`` node, shared with copying reshapes (shape.py).
+_NODES = {(1, 1): DotBackward0, (2, 2): MmBackward0, (2, 1): MvBackward0, (1, 2): SqueezeBackward4}
+
+
+def _same_dtype(a, b):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+        )
 
 
 def _check(a, b, name):
     ad, bd = a._data, b._data
     if ad.ndim == 0 or bd.ndim == 0:
-        raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are "
-                           f"{ad.ndim}D and {bd.ndim}D")
-    if ad.dtype != bd.dtype:
         raise RuntimeError(
-            "expected m1 and m2 to have the same dtype, but got: "
-            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+            f"both arguments to {name} need to be at least 1D, but they are "
+            f"{ad.ndim}D and {bd.ndim}D"
         )
+    _same_dtype(a, b)
     k_a = ad.shape[-1]
     k_b = bd.shape[0] if bd.ndim == 1 else bd.shape[-2]
     if k_a != k_b:
         if ad.ndim == 1 and bd.ndim == 1:
-            raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to "
-                               "have the same number of elements, but got {} and {} elements "
-                               "respectively".format(k_a, k_b, k_a, k_b))
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{k_a}] and src [{k_b}] to "
+                f"have the same number of elements, but got {k_a} and {k_b} elements "
+                "respectively"
+            )
         if ad.ndim == 2 and bd.ndim == 1:
-            raise RuntimeError(f"size mismatch, got input ({ad.shape[0]}), mat ({ad.shape[0]}x"
-                               f"{k_a}), vec ({k_b})")
+            raise RuntimeError(
+                f"size mismatch, got input ({ad.shape[0]}), mat ({ad.shape[0]}x{k_a}), vec ({k_b})"
+            )
         left = "x".join(str(n) for n in (ad.shape if ad.ndim > 1 else (1, k_a))[-2:])
         right = "x".join(str(n) for n in (bd.shape if bd.ndim > 1 else (k_b, 1))[-2:])
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
@@ -73,8 +84,17 @@ def matmul(input, other, *, out=None):
         return NotImplemented
     _check(input, other, "matmul")
     ad, bd = input._data, other._data
+    if ad.ndim > 2 or bd.ndim > 2:
+        try:
+            out = np.matmul(ad, bd)
+        except ValueError:
+            from glassgrad.ops.registry import broadcast_error
+
+            raise broadcast_error(ad.shape[:-2], bd.shape[: -2 if bd.ndim > 1 else 0]) from None
+    else:
+        out = np.matmul(ad, bd)
     cls = _NODES.get((ad.ndim, bd.ndim), UnsafeViewBackward0)
-    return result(np.matmul(ad, bd), cls, (input, other), (input, other))
+    return result(out, cls, (input, other), (input, other))
 
 
 def mm(input, mat2):
@@ -87,23 +107,152 @@ def mm(input, mat2):
 def mv(input, vec):
     """Matrix-vector product."""
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError("vector + matrix @ vector expected, got "
-                           f"{input.ndim}, {input.ndim}, {vec.ndim}")
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {input.ndim}, {vec.ndim}"
+        )
     return matmul(input, vec)
 
 
 def dot(input, tensor):
     """Dot product of two 1-D tensors."""
     if input.ndim != 1 or tensor.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
-                           "tensors")
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input._data.dtype != tensor._data.dtype:
+        raise RuntimeError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{input.dtype._legacy[:-6]} and {tensor.dtype._legacy[:-6]}"
+        )
     return matmul(input, tensor)
 
 
-register("matmul", matmul, nin=2, shapes=((2, 3),))
-register("mm", mm, nin=2)
-register("mv", mv, nin=2)
-register("dot", dot, nin=2)
+def bmm(input, mat2):
+    """Batched product of two 3-D tensors (no broadcasting)."""
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    a, b = input._data.shape, mat2._data.shape
+    if b[:2] != (a[0], a[2]):
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{a[0]}, {a[2]}] but got: [{b[0]}, {b[1]}]."
+        )
+    _same_dtype(input, mat2)
+    return result(np.matmul(input._data, mat2._data), BmmBackward0, (input, mat2), (input, mat2))
+
+
+def outer(input, vec2):
+    """Outer product of two vectors (PyTorch computes it as a broadcast multiply)."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+    return unsqueeze(input, 1) * vec2
+
+
+def _addmm_backward(ctx, grad, mat1, mat2):
+    beta, alpha = ctx._args
+    nexts = ctx.next_functions
+    grad_input = None if nexts[0][0] is None else (grad if beta == 1 else grad * beta)
+    scaled = grad if alpha == 1 else grad * alpha
+    grad1 = None if nexts[1][0] is None else scaled @ D.swapaxes(mat2, -1, -2)
+    grad2 = None if nexts[2][0] is None else D.swapaxes(mat1, -1, -2) @ scaled
+    return grad_input, grad1, grad2
+
+
+AddmmBackward0 = node_class("AddmmBackward0", _addmm_backward)
+BaddbmmBackward0 = node_class("BaddbmmBackward0", _addmm_backward)
+
+
+def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
+    """``beta * input + alpha * product``: the input broadcasts to the product (as expand)."""
+    from glassgrad.ops.shape import expand
+
+    with _no_record():
+        expand(input, product.shape)  # PyTorch's shape check and message
+    out = product * alpha if alpha != 1 else product
+    if beta != 0:
+        out = out + (input._data * beta if beta != 1 else input._data)
+    return result(
+        out.astype(product.dtype, copy=False),
+        cls,
+        (input, mat1, mat2),
+        (mat1, mat2),
+        args=(beta, alpha),
+    )
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` in one node (what ``nn.Linear`` records)."""
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    _check(mat1, mat2, "addmm")
+    product = np.matmul(mat1._data, mat2._data)
+    return _fused_add(input, product, AddmmBackward0, mat1, mat2, beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)`` in one node."""
+    from glassgrad.autograd.grad_mode import no_grad
+
+    with no_grad():
+        product = bmm(batch1, batch2)._data
+    return _fused_add(input, product, BaddbmmBackward0, batch1, batch2, beta, alpha)
+
+
+def _no_record():
+    from glassgrad.autograd.grad_mode import no_grad
+
+    return no_grad()
+
+
+def _mats(*shapes):
+    return lambda rng: [(tuple(rng.standard_normal(s) for s in shapes), {})]
+
+
+register(
+    "matmul",
+    matmul,
+    nin=2,
+    reference=np.matmul,
+    samples=lambda rng: [
+        ((rng.standard_normal(a), rng.standard_normal(b)), {})
+        for a, b in (
+            ((3,), (3,)),
+            ((2, 3), (3, 4)),
+            ((2, 3), (3,)),
+            ((3,), (3, 2)),
+            ((2, 2, 3), (3, 4)),
+            ((3,), (2, 3, 4)),
+            ((2, 1, 2, 3), (3, 3, 2)),
+        )
+    ],
+)
+register("mm", mm, nin=2, reference=np.matmul, samples=_mats((2, 3), (3, 4)))
+register("mv", mv, nin=2, reference=np.matmul, samples=_mats((2, 3), (3,)))
+register("dot", dot, nin=2, reference=np.dot, samples=_mats((3,), (3,)))
+register("bmm", bmm, nin=2, reference=np.matmul, samples=_mats((2, 2, 3), (2, 3, 4)))
+register("outer", outer, aliases=("ger",), nin=2, reference=np.outer, samples=_mats((3,), (2,)))
+register(
+    "addmm",
+    addmm,
+    nin=3,
+    reference=lambda i, a, b, beta=1, alpha=1: beta * i + alpha * (a @ b),
+    samples=lambda rng: [
+        ((rng.standard_normal(4), rng.standard_normal((2, 3)), rng.standard_normal((3, 4))), {}),
+        (
+            (rng.standard_normal((2, 4)), rng.standard_normal((2, 3)), rng.standard_normal((3, 4))),
+            {"beta": 0.5, "alpha": 2.0},
+        ),
+    ],
+)
+register(
+    "baddbmm",
+    baddbmm,
+    nin=3,
+    reference=lambda i, a, b, beta=1, alpha=1: beta * i + alpha * (a @ b),
+    samples=_mats((3, 4), (2, 3, 2), (2, 2, 4)),
+)
 Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self) if isinstance(other, Tensor) \
-    else NotImplemented
+Tensor.__rmatmul__ = lambda self, other: (
+    matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+)

@@ -1,7 +1,8 @@
-"""Shape ops: reshape/view, transpose/permute/t/T, squeeze/unsqueeze, expand.
+"""Shape ops that make views: reshape/view/flatten, transpose/permute/movedim, squeeze, expand.
 
 The results are NumPy views of their input (sharing memory, as PyTorch's views share storage)
-and remember their base, which PyTorch's in-place checks on views need.
+and remember their base, which PyTorch's in-place checks on views need. ``reshape`` copies only
+where no view is possible, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ def as_view(res, base, key=None):
 
 
 def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Tensor)):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
 
 
-def _infer(shape, numel, input_shape):
+def _infer(shape, numel):
     if list(shape).count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
     if -1 in shape:
@@ -46,47 +47,117 @@ def _infer(shape, numel, input_shape):
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape = tuple(numel // known if s == -1 else s for s in shape)
-    count = 1
-    for s in shape:
-        count *= s
-    if count != numel:
+    if int(np.prod(shape, dtype=np.int64)) != numel or any(s < 0 for s in shape):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return shape
+
+
+def _no_copy_reshape(data, shape):
+    """The reshaped view of ``data``, or None where the strides forbid a view."""
+    try:
+        return np.reshape(data, shape, copy=False)
+    except ValueError:
+        return None
 
 
 ViewBackward0 = node_class("ViewBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),))
 
 
+def _unsafe_view_backward(ctx, grad, *saved):
+    """PyTorch ends two composites with ``_unsafe_view``: a copying reshape (no saved values;
+    ``_args`` is the input shape) and batched matmul (saved operands, rule in ``linalg``)."""
+    if saved:
+        from glassgrad.ops.linalg import _matmul_backward
+
+        return _matmul_backward(ctx, grad, *saved)
+    return (D.reshape(grad, ctx._args),)
+
+
+UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_backward)
+
+
 def reshape(input, *shape):
     """``input`` with a new shape (a view when the layout allows; ``-1`` is inferred)."""
     data = input._data
-    shape = _infer(_shape_arg(shape), data.size, data.shape)
-    return as_view(result(data.reshape(shape), ViewBackward0, (input,), args=data.shape), input)
+    shape = _infer(_shape_arg(shape), data.size)
+    out = _no_copy_reshape(data, shape)
+    if out is None:  # PyTorch copies (``clone`` + ``_unsafe_view``): the result is no view
+        return result(data.reshape(shape), UnsafeViewBackward0, (input,), args=data.shape)
+    return as_view(result(out, ViewBackward0, (input,), args=data.shape), input)
 
 
 def view(input, *shape):
-    """``input`` with a new shape, sharing its data."""
-    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
+    """``input`` with a new shape, sharing its data (``view(dtype)`` reinterprets the dtype)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer, Tensor)):
         from glassgrad.ops.unary import to_dtype
 
         return to_dtype(input, shape[0])
-    return reshape(input, *shape)
+    data = input._data
+    shape = _infer(_shape_arg(shape), data.size)
+    out = _no_copy_reshape(data, shape)
+    if out is None:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return as_view(result(out, ViewBackward0, (input,), args=data.shape), input)
 
 
-TransposeBackward0 = node_class("TransposeBackward0", lambda ctx, grad: (
-    D.swapaxes(grad, *ctx._args),))
+def view_as(input, other):
+    """``input.view(other.shape)``."""
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    """``input.reshape(other.shape)``."""
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
+    shape = input._data.shape
+    if not shape:
+        return reshape(input, 1)
+    start, end = _wrap_dim(start_dim, len(shape)), _wrap_dim(end_dim, len(shape))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    return reshape(input, shape[:start] + (-1,) + shape[end + 1 :])
+
+
+def unflatten(input, dim, sizes):
+    """Split dimension ``dim`` into ``sizes`` (one of them may be ``-1``)."""
+    shape = input._data.shape
+    dim = _wrap_dim(dim, len(shape))
+    sizes = tuple(int(s) for s in sizes)
+    known = int(np.prod([s for s in sizes if s != -1], dtype=np.int64))
+    if (-1 in sizes and (known == 0 or shape[dim] % known)) or (
+        -1 not in sizes and known != shape[dim]
+    ):
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size "
+            f"of dim {dim} ({shape[dim]}) in the input tensor"
+        )
+    return reshape(input, shape[:dim] + sizes + shape[dim + 1 :])
+
+
+TransposeBackward0 = node_class(
+    "TransposeBackward0", lambda ctx, grad: (D.swapaxes(grad, *ctx._args),)
+)
 
 
 def transpose(input, dim0, dim1):
     """Swap two dimensions."""
     ndim = input._data.ndim
     d0, d1 = _wrap_dim(dim0, ndim), _wrap_dim(dim1, ndim)
-    out = input._data.swapaxes(d0, d1) if ndim else input._data
+    out = input._data.swapaxes(d0, d1) if ndim else input._data.view()
     return as_view(result(out, TransposeBackward0, (input,), args=(d0, d1)), input)
 
 
-TBackward0 = node_class("TBackward0", lambda ctx, grad: (
-    D.swapaxes(grad, 0, 1) if ctx._args == 2 else grad,))
+TBackward0 = node_class(
+    "TBackward0", lambda ctx, grad: (D.swapaxes(grad, 0, 1) if ctx._args == 2 else grad,)
+)
 
 
 def t(input):
@@ -94,31 +165,60 @@ def t(input):
     ndim = input._data.ndim
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
-    out = input._data.T
+    out = input._data.T if ndim == 2 else input._data.view()
     return as_view(result(out, TBackward0, (input,), args=ndim), input)
 
 
-PermuteBackward0 = node_class("PermuteBackward0", lambda ctx, grad: (
-    D.permute(grad, tuple(np.argsort(ctx._args))),))
+PermuteBackward0 = node_class(
+    "PermuteBackward0", lambda ctx, grad: (D.permute(grad, tuple(np.argsort(ctx._args))),)
+)
 
 
 def permute(input, *dims):
     """Reorder the dimensions."""
     ndim = input._data.ndim
-    dims = tuple(_wrap_dim(d, ndim) for d in _shape_arg(dims))
-    if sorted(dims) != list(range(ndim)):
+    dims = _shape_arg(dims)
+    if len(dims) != ndim:
         raise RuntimeError(
-            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
-            f"length of the desired ordering of dimensions i.e. input.dim() = {ndim} is not equal "
-            f"to len(dims) = {len(dims)}" if len(dims) != ndim else "permute(): duplicate dims are "
-            "not allowed."
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            "length of the desired ordering of dimensions i.e. input.dim() = "
+            f"{ndim} is not equal to len(dims) = {len(dims)}"
         )
-    return as_view(result(input._data.transpose(dims), PermuteBackward0, (input,), args=dims),
-                   input)
+    dims = tuple(_wrap_dim(d, ndim) for d in dims)
+    if len(set(dims)) != ndim:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return as_view(
+        result(input._data.transpose(dims), PermuteBackward0, (input,), args=dims), input
+    )
 
 
-UnsqueezeBackward0 = node_class("UnsqueezeBackward0", lambda ctx, grad: (
-    D.reshape(grad, ctx._args),))
+def _dims_list(dims):
+    return [int(d) for d in dims] if isinstance(dims, (tuple, list)) else [int(dims)]
+
+
+def movedim(input, source, destination):
+    """Move the dimensions ``source`` to the positions ``destination`` (a permute)."""
+    ndim = input._data.ndim
+    src, dst = _dims_list(source), _dims_list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the "
+            f"same number of dims as destination ({dst} dims)"
+        )
+    src_w = [_wrap_dim(d, ndim) for d in src]
+    dst_w = [_wrap_dim(d, ndim) for d in dst]
+    for name, given, wrapped in (("source", src, src_w), ("destination", dst, dst_w)):
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
+    rest = iter(d for d in range(ndim) if d not in src_w)
+    placed = dict(zip(dst_w, src_w, strict=False))
+    order = tuple(placed[i] if i in placed else next(rest) for i in range(ndim))
+    return permute(input, order)
+
+
+UnsqueezeBackward0 = node_class(
+    "UnsqueezeBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),)
+)
 
 
 def unsqueeze(input, dim):
@@ -129,10 +229,13 @@ def unsqueeze(input, dim):
     return as_view(result(out, UnsqueezeBackward0, (input,), args=data.shape), input)
 
 
-SqueezeBackward0 = node_class("SqueezeBackward0", lambda ctx, grad: (
-    D.reshape(grad, ctx._args),))
-SqueezeBackward1 = node_class("SqueezeBackward1", lambda ctx, grad: (
-    D.reshape(grad, ctx._args),))
+def _unsqueeze_rule(ctx, grad):
+    return (D.reshape(grad, ctx._args),)
+
+
+SqueezeBackward0 = node_class("SqueezeBackward0", _unsqueeze_rule)
+SqueezeBackward1 = node_class("SqueezeBackward1", _unsqueeze_rule)
+SqueezeBackward2 = node_class("SqueezeBackward2", _unsqueeze_rule)
 
 
 def squeeze(input, dim=None):
@@ -140,11 +243,13 @@ def squeeze(input, dim=None):
     data = input._data
     if dim is None:
         return as_view(result(data.squeeze(), SqueezeBackward0, (input,), args=data.shape), input)
+    cls = SqueezeBackward2 if isinstance(dim, (tuple, list)) else SqueezeBackward1
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    axes = tuple(d for d in (_wrap_dim(d, data.ndim) for d in dims) if data.ndim and
-                 data.shape[d] == 1)
-    return as_view(result(data.squeeze(axes) if axes else data, SqueezeBackward1, (input,),
-                          args=data.shape), input)
+    axes = tuple(
+        d for d in (_wrap_dim(d, data.ndim) for d in dims) if data.ndim and data.shape[d] == 1
+    )
+    out = data.squeeze(axes) if axes else data.view()
+    return as_view(result(out, cls, (input,), args=data.shape), input)
 
 
 ExpandBackward0 = node_class("ExpandBackward0", lambda ctx, grad: (grad,))  # engine sums back
@@ -162,8 +267,9 @@ def expand(input, *sizes):
             f"({data.ndim})"
         )
     lead = len(sizes) - data.ndim
-    target = tuple(data.shape[i - lead] if s == -1 and i >= lead else s
-                   for i, s in enumerate(sizes))
+    target = tuple(
+        data.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)
+    )
     for i in range(data.ndim):
         if data.shape[i] != 1 and data.shape[i] != target[i + lead]:
             raise RuntimeError(
@@ -180,14 +286,147 @@ def expand_as(input, other):
     return expand(input, other.shape)
 
 
-register("reshape", reshape, shapes=((6,),))
-register("view", view, function=False)
-register("transpose", transpose, aliases=("swapaxes", "swapdims"))
-register("t", t, shapes=((2, 3),))
-register("permute", permute)
-register("unsqueeze", unsqueeze)
-register("squeeze", squeeze)
-register("expand", expand, function=False)
-register("expand_as", expand_as, function=False)
-Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
+def broadcast_to(input, size):
+    """``input.expand(size)``."""
+    return expand(input, size)
+
+
+def contiguous(input, memory_format=None):
+    """``input`` itself if its elements are laid out row-major, else a row-major copy."""
+    if input._data.flags.c_contiguous:
+        return input
+    from glassgrad.ops.unary import clone
+
+    return clone(input)
+
+
+def _t_property(self):
+    return permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+
+def _mt_property(self):
+    if self._data.ndim < 2:
+        raise RuntimeError(
+            f"tensor.mT is only supported on matrices or batches of matrices. "
+            f"Got {self._data.ndim}-D tensor."
+        )
+    return transpose(self, -2, -1)
+
+
+def _ref_reshape(x, *shape):
+    return np.reshape(x, shape)
+
+
+def _samples(*calls):
+    """A ``samples`` function for the op table: fixed argument lists after random inputs."""
+
+    def samples(rng):
+        return [
+            (
+                tuple(
+                    rng.standard_normal(a) if isinstance(a, tuple) and i < nin else a
+                    for i, a in enumerate(args)
+                ),
+                kwargs,
+            )
+            for nin, args, kwargs in calls
+        ]
+
+    return samples
+
+
+register(
+    "reshape",
+    reshape,
+    reference=_ref_reshape,
+    samples=_samples((1, ((2, 3), 3, 2), {}), (1, ((2, 3), -1), {})),
+)
+register(
+    "view", view, function=False, reference=_ref_reshape, samples=_samples((1, ((2, 3), 6), {}))
+)
+register(
+    "view_as",
+    view_as,
+    function=False,
+    nin=2,
+    reference=lambda x, y: x.reshape(y.shape),
+    samples=_samples((1, ((2, 3), np.zeros((3, 2))), {})),
+)
+register(
+    "reshape_as",
+    reshape_as,
+    function=False,
+    nin=2,
+    reference=lambda x, y: x.reshape(y.shape),
+    samples=_samples((1, ((2, 3), np.zeros((6,))), {})),
+)
+register(
+    "flatten",
+    flatten,
+    reference=lambda x, s=0, e=-1: x.reshape(x.shape[:s] + (-1,) + x.shape[e % x.ndim + 1 :]),
+    samples=_samples((1, ((2, 3, 4),), {}), (1, ((2, 3, 4), 1), {})),
+)
+register(
+    "unflatten",
+    unflatten,
+    reference=lambda x, d, s: x.reshape(x.shape[:d] + tuple(s) + x.shape[d + 1 :]),
+    samples=_samples((1, ((2, 6), 1, (3, 2)), {})),
+)
+register(
+    "transpose",
+    transpose,
+    aliases=("swapaxes", "swapdims"),
+    reference=np.swapaxes,
+    samples=_samples((1, ((2, 3, 4), 0, 2), {})),
+)
+register("t", t, shapes=((2, 3), (3,)), reference=np.transpose)
+register(
+    "permute",
+    permute,
+    reference=lambda x, *d: np.transpose(x, d),
+    samples=_samples((1, ((2, 3, 4), 2, 0, 1), {})),
+)
+register(
+    "movedim",
+    movedim,
+    aliases=("moveaxis",),
+    reference=np.moveaxis,
+    samples=_samples((1, ((2, 3, 4), 0, 2), {}), (1, ((2, 3, 4), (0, 1), (2, 0)), {})),
+)
+register(
+    "unsqueeze",
+    unsqueeze,
+    reference=np.expand_dims,
+    samples=_samples((1, ((2, 3), 1), {}), (1, ((3,), -1), {})),
+)
+register(
+    "squeeze",
+    squeeze,
+    shapes=((1, 3, 1),),
+    reference=lambda x, dim=None: np.squeeze(x, dim),
+    samples=_samples((1, ((1, 3, 1),), {}), (1, ((1, 3, 1), 2), {})),
+)
+register(
+    "expand",
+    expand,
+    function=False,
+    reference=np.broadcast_to,
+    samples=_samples((1, ((3, 1), (2, 3, 4)), {})),
+)
+register(
+    "expand_as",
+    expand_as,
+    function=False,
+    nin=2,
+    reference=lambda x, y: np.broadcast_to(x, y.shape),
+    samples=_samples((1, ((3, 1), np.zeros((2, 3, 4))), {})),
+)
+register(
+    "broadcast_to",
+    broadcast_to,
+    reference=np.broadcast_to,
+    samples=_samples((1, ((3, 1), (2, 3, 4)), {})),
+)
+register("contiguous", contiguous, function=False, reference=np.ascontiguousarray)
+Tensor.T = property(_t_property)
+Tensor.mT = property(_mt_property)

@@ -1,0 +1,124 @@
+"""The in-place op machinery: PyTorch's checks, version counters, and the graph rebase.
+
+In-place ops on tensors in the graph are recorded as their out-of-place op plus a rebase of the
+tensor onto the new node, so gradients stay right and the version counter catches stale saved
+tensors. ``add_``, ``mul_``... (``ops.inplace``) and index assignment (``ops.indexing``) use it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.autograd.grad_mode import state
+from glassgrad.ops.registry import Tensor
+from glassgrad.tensor import _make
+
+_LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+_VIEW_LEAF_INPLACE = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
+_INFERENCE_INPLACE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone "
+    "to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details."
+)
+_NO_GRAD_VIEW = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+    "code by moving both the view and the inplace either both inside the no_grad block (if you "
+    "don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+    "tracked)."
+)
+
+
+def check_inplace(self, through_view=False):
+    """Refuse an in-place op PyTorch refuses; return the view's base when it matters."""
+    if state.record:
+        extra = self._extra
+        base = extra.base if extra is not None else None
+        if extra is not None and extra.view_no_grad:
+            raise RuntimeError(_NO_GRAD_VIEW)
+        if base is not None and base._grad_fn is None and base._requires_grad:
+            raise RuntimeError(_VIEW_LEAF_INPLACE)
+        if self._grad_fn is None and self._requires_grad:
+            raise RuntimeError(_VIEW_LEAF_INPLACE if through_view else _LEAF_INPLACE)
+        if base is not None and base.requires_grad and self._grad_fn is None:
+            raise RuntimeError(_NO_GRAD_VIEW)
+        return base
+    return None
+
+
+def _bump(self):
+    counter = self._vc
+    if counter is None:
+        if not state.inference:
+            raise RuntimeError(_INFERENCE_INPLACE)
+        return
+    counter[0] += 1
+
+
+def _snapshot(self):
+    """A stand-in for ``self`` before an in-place write: same graph edge, private copy."""
+    snap = _make(self._data.copy(), self._grad_fn, self._output_nr)
+    snap._requires_grad = self._requires_grad
+    if self._grad_fn is None and self._requires_grad:
+        snap._accum = None
+    return snap
+
+
+def _rebase(self, node):
+    """Point ``self`` at ``node`` after an in-place op (``retain_grad`` follows the tensor)."""
+    old = self._grad_fn
+    self._grad_fn = node
+    self._output_nr = 0
+    self._requires_grad = True
+    if old is not None and old._retain and self.retains_grad:
+        ref = old._retain.pop(self._output_nr, None)
+        if ref is not None:
+            node._retain = {0: ref}
+
+
+def inplace(self, outplace, *args, **kwargs):
+    """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
+    base = check_inplace(self)
+    others = [a for a in args if isinstance(a, Tensor)]
+    if state.record and (self._requires_grad or any(a._requires_grad for a in others)):
+        res = outplace(_snapshot(self), *args, **kwargs)
+        _cast_check(res, self)
+        if base is not None and self._extra.view_key is not None and base.requires_grad:
+            base[self._extra.view_key] = res
+            self._data = base._data[self._extra.view_key]
+            fresh = base[self._extra.view_key]
+            self._grad_fn, self._output_nr = fresh._grad_fn, 0
+            return self
+        np.copyto(self._data, res._data)
+        _rebase(self, res._grad_fn)
+    else:
+        with _NoRecord():
+            res = outplace(self, *args, **kwargs)
+        _cast_check(res, self)
+        np.copyto(self._data, res._data)
+    _bump(self)
+    return self
+
+
+def _cast_check(res, self):
+    src, dst = res._data.dtype, self._data.dtype
+    if src != dst and not np.can_cast(src, dst, casting="same_kind"):
+        from glassgrad.tensor import _c_type
+
+        raise RuntimeError(
+            f"result type {_c_type(res.dtype)} can't be cast to the desired output "
+            f"type {_c_type(self.dtype)}"
+        )
+
+
+class _NoRecord:
+    """Compute an in-place op's value without recording it (the grad mode stays as it is)."""
+
+    def __enter__(self):
+        self.prev = state.record
+        state.record = False
+
+    def __exit__(self, *exc):
+        state.record = self.prev
