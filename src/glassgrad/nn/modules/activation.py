@@ -53,9 +53,13 @@ class _Inplace(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        fn = getattr(F, self._fn)
-        # Only pass the flag when set: the plain op table functions take no ``inplace``.
-        return fn(input, inplace=True) if self.inplace else fn(input)
+        if not self.inplace:
+            return getattr(F, self._fn)(input)
+        # The in-place Tensor method (``relu_``) is what ``F.relu(inplace=True)`` runs.
+        method = getattr(type(input), self._fn + "_", None)
+        if method is not None:
+            return method(input)
+        return getattr(F, self._fn)(input, inplace=True)
 
     def extra_repr(self) -> str:
         return _inplace(self.inplace)
