@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import node_class
 from glassgrad.tensor import Tensor, _make
@@ -84,6 +85,10 @@ def result(out, cls, inputs, saved=None, args=None):
             if t is not None and t._requires_grad:
                 break
         else:
+            if _provenance.enabled:  # carry a stopped path's record on (glass.explain)
+                for t in inputs:
+                    if t is not None and t._extra is not None and t._extra.prov is not None:
+                        return _provenance.on_propagate(_make(out), inputs)
             return _make(out)
         node = cls()
         node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
