@@ -33,14 +33,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Automatic differentiation on NumPy with PyTorch's API, made of glass.",
     )
     commands = parser.add_subparsers(title="commands", dest="command", required=True)
-    # Each subcommand sets `run` to the function that runs it; `explain` joins here later.
+    # Each subcommand sets `run` to the function that runs it.
     demo = commands.add_parser(
         "demo",
         help="replay the seed article's eight experiments and print every gradient in one table",
         description="Replay the seed article's eight experiments (.detach(), no_grad(), "
         "requires_grad=False) with glassgrad and print the gradient of every leaf.",
     )
+    demo.add_argument("--out", default="glassgrad-demo", help="folder for the pictures "
+                      "(default: ./glassgrad-demo/)")
+    demo.add_argument("--no-pictures", action="store_true", help="print the table only")
     demo.set_defaults(run=_demo)
+    explain = commands.add_parser(
+        "explain",
+        help="run a PyTorch training script on glassgrad and explain its gradient flow",
+        description="Run SCRIPT.py unmodified, with `import torch` resolving to glassgrad, and "
+        "after its first backward() print, for every nn.Module it created, which parameters "
+        "received a gradient and why the others did not.",
+    )
+    explain.add_argument("script", help="the Python script to run")
+    explain.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    explain.set_defaults(run=_explain)
     return parser
 
 
@@ -48,8 +61,27 @@ def _demo(args: argparse.Namespace) -> int:
     import glassgrad
     from glassgrad import seed_experiments
 
-    print(render(seed_experiments.run_all(glassgrad)))
+    outcomes = seed_experiments.run_all(glassgrad)
+    print(render(outcomes))
+    if args.no_pictures:
+        return 0
+    from pathlib import Path
+
+    from glassgrad.glass import demo
+
+    written = demo.pictures(outcomes, Path(args.out))
+    pictures = [p for p in written if p.suffix != ".dot"]
+    print(f"\nPictures of the {len(outcomes)} experiments: {len(pictures)} files in {args.out}/")
+    if not pictures:
+        print(demo.missing_dot_hint())
+    print("\n" + demo.answers(glassgrad))
     return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from glassgrad.glass.script import run_script
+
+    return run_script(args.script, args.args)
 
 
 def render(outcomes: list) -> str:

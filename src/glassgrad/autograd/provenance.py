@@ -52,7 +52,8 @@ class Record:
         kind: ``"detach"``, ``"no_grad"``, ``"inference_mode"``, ``"non_differentiable"``,
             ``"frozen"`` (``requires_grad=False`` on a leaf) or ``"by_hand"``
             (``requires_grad=True`` set on a tensor by hand).
-        op: the function that made the tensor (``mul``, ``argmax``, ``detach``, ...).
+        op: the function that made the tensor (``mul``, ``argmax``, ...); for ``detach`` the
+            source's variable name where it was found (else ``"detach"``).
         code, line: the user's code object and line number (outside glassgrad).
         tensor: weak reference to the tensor that carries this record.
         inputs: what the tensor came from, one link per input: a ``Record`` (strong), or a weak
@@ -142,7 +143,14 @@ def _record(tensor, kind, op, inputs=()) -> Record:
 
 def on_detach(source, out) -> None:
     """Record that ``out`` was made by ``source.detach()`` (``source`` requires grad)."""
-    _record(out, "detach", "detach", (_link(source),))
+    record = _record(out, "detach", "detach", (_link(source),))
+    frame, _ = _user_frame(2)
+    if frame is not None:
+        # The variable name is looked up now: the user's frame may be gone when explaining.
+        for key, value in frame.f_locals.items():
+            if value is source:
+                record.op = key
+                break
 
 
 def on_requires_grad(tensor, flag: bool) -> None:
@@ -175,6 +183,20 @@ def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
     _record(result, kind, None, links)
 
 
+def on_propagate(result, inputs):
+    """An op on a tensor whose path had stopped: ``result`` inherits the cause, linked back."""
+    for t in inputs:
+        if t is not None and t._extra is not None and t._extra.prov is not None:
+            cause = t._extra.prov
+            break
+    links = tuple([_link(t) for t in inputs if t is not None])
+    record = Record(cause.kind, cause.op, cause.code, cause.line, _ref(result), links)
+    if cause.kind == "detach":
+        record.inputs = (cause,)
+    result._x().prov = record
+    return result
+
+
 def describe(record: Record, name: str | None = None) -> str:
     """One clause saying how ``record``'s tensor lost its gradient path, with the source line."""
     subject = name or "the tensor"
@@ -195,6 +217,8 @@ def describe(record: Record, name: str | None = None) -> str:
 
 def _source_name(record: Record) -> str | None:
     """The variable name of a detached tensor's source, found in the user's frames if alive."""
+    if record.op != "detach":
+        return record.op
     link = record.inputs[0] if record.inputs else None
     target = link() if isinstance(link, weakref.ReferenceType) else None
     if target is None:
@@ -209,7 +233,7 @@ def _find_name(target) -> str | None:
     name = _names.get(id(target))
     if name is not None:
         return name
-    frame = _getframe(1)
+    frame, _ = _user_frame(2)
     while frame is not None:
         for key, value in frame.f_locals.items():
             if value is target or getattr(value, "_grad_fn", 0) is target:

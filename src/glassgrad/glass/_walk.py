@@ -67,7 +67,8 @@ def _deref(link):
 def _item(obj):
     """Canonical item: a leaf's AccumulateGrad is drawn as the leaf tensor itself."""
     if obj.__class__ is AccumulateGrad or isinstance(obj, AccumulateGrad):
-        return obj.variable
+        variable = obj.variable
+        return obj if variable is None else variable
     return obj
 
 

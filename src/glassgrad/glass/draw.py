@@ -231,7 +231,15 @@ class _Builder:
 
     def _edge_attrs(self, edge) -> str:
         record = edge.cut
-        src_name = self._name(edge.src) or self._source_name(record)
+        src_name = (
+            self._name(edge.src)
+            or self._source_name(record)
+            or (
+                record.op
+                if record is not None and record.kind == "detach" and record.op != "detach"
+                else None
+            )
+        )
         if record is not None and record.kind == "detach":
             label = f"✂ {src_name or 'tensor'}.detach()\n{record.where}"
             self.summary["cut"].append(src_name or "tensor")
