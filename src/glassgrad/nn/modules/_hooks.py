@@ -8,10 +8,12 @@ whose incoming gradients are exactly those, so nothing else in the graph changes
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.ops.registry import node_class, results
 from glassgrad.tensor import Tensor
+from glassgrad.utils.hooks import RemovableHandle
 
 _identity_classes: dict = {}
 
@@ -176,3 +178,42 @@ def call_with_hooks(module, args, kwargs):
     if backward is not None:
         output = backward.setup_output(output)
     return output
+
+
+class HookMixin:
+    """Registration of forward, forward-pre, full backward and backward-pre hooks."""
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Run ``hook(module, args)`` before ``forward``; it may return replacement args."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        _insert(self._forward_pre_hooks, handle.id, hook, prepend)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Run ``hook(module, args, output)`` after ``forward``; it may replace the output."""
+        handle = RemovableHandle(self._forward_hooks)
+        _insert(self._forward_hooks, handle.id, hook, prepend)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """Run ``hook(module, grad_input, grad_output)`` once the inputs' gradients are known."""
+        handle = RemovableHandle(self._backward_hooks)
+        _insert(self._backward_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """Run ``hook(module, grad_output)`` before the module's gradients are computed."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _insert(self._backward_pre_hooks, handle.id, hook, prepend)
+        return handle
+
+
+def _insert(table: OrderedDict, key, hook, prepend: bool) -> None:
+    table[key] = hook
+    if prepend:
+        table.move_to_end(key, last=False)

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections import OrderedDict
 
-from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.modules import _hooks
+from glassgrad.nn.modules._state import StateMixin, _IncompatibleKeys  # noqa: F401
 from glassgrad.nn.parameter import Parameter
 from glassgrad.tensor import Tensor
-from glassgrad.utils.hooks import RemovableHandle
 
 __all__ = ["Module"]
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -43,7 +30,7 @@ def typename(obj) -> str:
     return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
-class Module:
+class Module(_hooks.HookMixin, StateMixin):
     """Base class for all neural network modules."""
 
     _version = 1
@@ -360,171 +347,6 @@ class Module:
                         param.grad.requires_grad_(False)
                     param.grad.zero_()
 
-    def to(self, *args, **kwargs) -> Module:
-        """Convert floating-point parameters and buffers to a dtype (devices are all the CPU)."""
-        from glassgrad.dtypes import dtype as _dtype
-
-        target = kwargs.get("dtype")
-        for arg in args:
-            if isinstance(arg, _dtype):
-                target = arg
-        if target is None:
-            return self
-        return self._apply(lambda t: t.to(target) if t.is_floating_point() else t)
-
-    def _apply(self, fn) -> Module:
-        for module in self.children():
-            module._apply(fn)
-        for param in self._parameters.values():
-            if param is not None:
-                param._data = fn(param)._data
-                if param._grad is not None:
-                    param._grad._data = fn(param._grad)._data
-        for key, buf in self._buffers.items():
-            if buf is not None:
-                self._buffers[key] = fn(buf)
-        return self
-
-    def float(self) -> Module:
-        """Cast floating-point parameters and buffers to float32."""
-        from glassgrad import dtypes
-
-        return self.to(dtypes.float32)
-
-    def double(self) -> Module:
-        """Cast floating-point parameters and buffers to float64."""
-        from glassgrad import dtypes
-
-        return self.to(dtypes.float64)
-
-    def cpu(self) -> Module:
-        """Nothing to move: the NumPy backend lives on the CPU."""
-        return self
-
-    def type(self, dst_type) -> Module:
-        """Cast all parameters and buffers to ``dst_type``."""
-        return self._apply(lambda t: t.to(dst_type))
-
-    # -- state dict ------------------------------------------------------------------------------
-    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
-
-    def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False):
-        """An ordered dict of every parameter and persistent buffer, by dotted name."""
-        if destination is None:
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = {"version": self._version}
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(
-                    destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars
-                )
-        return destination
-
-    def _load_from_state_dict(
-        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
-    ) -> None:
-        persistent = {
-            k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set
-        }
-        local_state = {
-            k: v for k, v in [*self._parameters.items(), *persistent.items()] if v is not None
-        }
-        for name, param in local_state.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            _copy_into(param, state_dict[key], key, error_msgs)
-        if strict:
-            for key in state_dict:
-                if key.startswith(prefix):
-                    parts = key[len(prefix) :].split(".", 1)
-                    if len(parts) > 1:
-                        if parts[0] not in self._modules:
-                            unexpected_keys.append(key)
-                    elif parts[0] not in local_state:
-                        unexpected_keys.append(key)
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy parameters and buffers from ``state_dict``; report missing and unexpected keys."""
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
-        metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
-        stack = [(self, state_dict, "")]
-        while stack:
-            module, local, prefix = stack.pop(0)
-            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
-            module._load_from_state_dict(
-                local, prefix, local_metadata, True, missing, unexpected, errors
-            )
-            children = []
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    children.append(
-                        (
-                            child,
-                            {k: v for k, v in local.items() if k.startswith(child_prefix)},
-                            child_prefix,
-                        )
-                    )
-            stack[0:0] = children  # depth first, children in order, as PyTorch recurses
-        if strict:
-            if unexpected:
-                keys = ", ".join(f'"{k}"' for k in unexpected)
-                errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
-            if missing:
-                keys = ", ".join(f'"{k}"' for k in missing)
-                errors.insert(0, f"Missing key(s) in state_dict: {keys}. ")
-        if errors:
-            raise RuntimeError(
-                "Error(s) in loading state_dict for {}:\n\t{}".format(
-                    type(self).__name__, "\n\t".join(errors)
-                )
-            )
-        return _IncompatibleKeys(missing, unexpected)
-
-    # -- hooks -----------------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        """Run ``hook(module, args)`` before ``forward``; it may return replacement args."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        _insert(self._forward_pre_hooks, handle.id, hook, prepend)
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        return handle
-
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
-        """Run ``hook(module, args, output)`` after ``forward``; it may replace the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        _insert(self._forward_hooks, handle.id, hook, prepend)
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        return handle
-
-    def register_full_backward_hook(self, hook, prepend: bool = False):
-        """Run ``hook(module, grad_input, grad_output)`` once the inputs' gradients are known."""
-        handle = RemovableHandle(self._backward_hooks)
-        _insert(self._backward_hooks, handle.id, hook, prepend)
-        return handle
-
-    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
-        """Run ``hook(module, grad_output)`` before the module's gradients are computed."""
-        handle = RemovableHandle(self._backward_pre_hooks)
-        _insert(self._backward_pre_hooks, handle.id, hook, prepend)
-        return handle
-
     # -- printing --------------------------------------------------------------------------------
     def _get_name(self) -> str:
         return type(self).__name__
@@ -545,29 +367,3 @@ class Module:
             else:
                 text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
-
-
-def _insert(table: OrderedDict, key, hook, prepend: bool) -> None:
-    table[key] = hook
-    if prepend:
-        table.move_to_end(key, last=False)
-
-
-def _copy_into(param, value, key, error_msgs) -> None:
-    """Copy a state-dict entry into a parameter or buffer in place, or record why not."""
-    if not isinstance(value, Tensor):
-        error_msgs.append(
-            f'While copying the parameter named "{key}", expected torch.Tensor or '
-            f"Tensor-like object from checkpoint but received {type(value)}"
-        )
-        return
-    if param.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
-        value = value[0]
-    if value.shape != param.shape:
-        error_msgs.append(
-            f"size mismatch for {key}: copying a param with shape {value.shape} "
-            f"from checkpoint, the shape in current model is {param.shape}."
-        )
-        return
-    with no_grad():
-        param.copy_(value)
