@@ -73,7 +73,7 @@ def _collate_sequence(elem, batch):
     size = len(elem)
     if not all(len(sample) == size for sample in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
-    columns = [default_collate(list(samples)) for samples in zip(*batch, strict=False)]
+    columns = [default_collate(samples) for samples in zip(*batch, strict=False)]
     if isinstance(elem, tuple):
         return columns  # PyTorch returns tuples of fields as a list
     try:
