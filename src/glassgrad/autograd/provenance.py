@@ -60,7 +60,7 @@ class Record:
             reference to a ``Node`` (a non-leaf that required grad) or to a leaf tensor.
     """
 
-    __slots__ = ("kind", "op", "code", "line", "tensor", "inputs", "__weakref__")
+    __slots__ = ("kind", "op", "code", "line", "tensor", "inputs", "behind", "__weakref__")
 
     def __init__(self, kind, op, code, line, tensor, inputs=()) -> None:
         self.kind = kind
@@ -69,6 +69,7 @@ class Record:
         self.line = line
         self.tensor = tensor
         self.inputs = inputs
+        self.behind = ()
 
     @property
     def where(self) -> str:
@@ -144,6 +145,7 @@ def _record(tensor, kind, op, inputs=()) -> Record:
 def on_detach(source, out) -> None:
     """Record that ``out`` was made by ``source.detach()`` (``source`` requires grad)."""
     record = _record(out, "detach", "detach", (_link(source),))
+    record.behind = _leaves_behind(source._grad_fn)
     frame, _ = _user_frame(2)
     if frame is not None:
         # The variable name is looked up now: the user's frame may be gone when explaining.
@@ -151,6 +153,27 @@ def on_detach(source, out) -> None:
             if value is source:
                 record.op = key
                 break
+
+
+_BEHIND_LIMIT = 10_000  # nodes walked per detach; beyond it explain may say "not used"
+
+
+def _leaves_behind(node) -> tuple:
+    """Weak references to the leaves behind ``node``: the graph itself may be freed before
+    anyone asks what a ``detach()`` cut off (``model(x).detach()`` drops it at once)."""
+    if node is None:
+        return ()
+    leaves, stack, seen = [], [node], set()
+    while stack and len(seen) < _BEHIND_LIMIT:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.append(_ref(variable))
+        stack += [edge[0] for edge in node.next_functions if edge[0] is not None]
+    return tuple(leaves)
 
 
 def on_requires_grad(tensor, flag: bool) -> None:

@@ -128,6 +128,11 @@ def _inputs(item):
             src = _deref(link)
             if src is not None:
                 yield src, Edge(0, 0, shadow=shadow)
+        if item.kind == "detach" and item.inputs and _deref(item.inputs[0]) is None:
+            for link in item.behind:  # the detached graph is gone; its leaves are known
+                src = link()
+                if src is not None:
+                    yield src, Edge(0, 0)
         return
     if isinstance(item, Tensor):
         return

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from glassgrad.autograd.node import FREED, AccumulateGrad
 from glassgrad.autograd.provenance import Record
-from glassgrad.glass._walk import walk
+from glassgrad.glass._walk import LIVE, walk
 from glassgrad.tensor import Tensor
 
 __all__ = ["cost", "Cost"]
@@ -39,8 +39,12 @@ def cost(output: Tensor) -> Cost:
     nodes = 0
     buffers: dict = {}
     shared = 0
-    for item in found.items.values():
-        if isinstance(item, (Tensor, Record)):
+    for key, item in found.items.items():
+        # Only the live graph is held by ``output``; what lies behind a cut is held by others.
+        if isinstance(item, Record) or found.first_cut[key] is not LIVE:
+            continue
+        if isinstance(item, Tensor):  # a leaf: its AccumulateGrad node, if it requires grad
+            nodes += item.requires_grad
             continue
         nodes += 1
         if item.__class__ is AccumulateGrad:
