@@ -4,6 +4,9 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     binary, gather, indexing, inplace, linalg, reduce, shape, shape_join, shape_tri, unary,
 )
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
+from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, after the core ops
+    activation, conv, loss, norm, pool, resize, softmax,
+)
 from glassgrad.ops.registry import OPS
 
 __all__ = ["OPS"]

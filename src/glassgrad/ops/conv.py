@@ -1,0 +1,329 @@
+"""``linear``, ``bilinear`` and the convolutions (``conv1d``, ``conv2d``, ``conv_transpose2d``).
+
+Convolutions are fused primitives (one ``ConvolutionBackward0`` node, as in PyTorch): recording
+im2col, a matmul and a reshape separately would save the (C*kh*kw, N*OH*OW) column matrix in
+the graph and cost three nodes per layer. A 1-D convolution runs as a 2-D one of height 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.autograd.node import _CLASSES
+from glassgrad.ops import _dual as D
+from glassgrad.ops import conv_kernels as K
+from glassgrad.ops import nn_ops as N
+from glassgrad.ops.registry import OPS, Tensor, node_class, register, result
+
+
+# -- linear ------------------------------------------------------------------------------------
+def _addmm_backward(ctx, grad, x, weight):
+    grad_x = grad @ weight if ctx.next_functions[1][0] is not None else None
+    grad_w = D.swapaxes(grad, 0, 1) @ x if ctx.next_functions[2][0] is not None else None
+    grad_b = D.sum_dims(grad, (0,)) if ctx.next_functions[0][0] is not None else None
+    return grad_b, grad_x, grad_w
+
+
+# ``linear`` on a matrix is PyTorch's ``addmm(bias, x, weight.t())``. Until ``ops.linalg``
+# provides ``addmm``, a fused node of that name stands in; it takes ``weight`` untransposed.
+_LinearAddmm = (
+    None if "AddmmBackward0" in _CLASSES else node_class("AddmmBackward0", _addmm_backward)
+)
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``."""
+    if input.ndim == 2 and bias is not None:
+        if "addmm" in OPS:
+            return OPS["addmm"].fn(bias, input, weight.t())
+        if _LinearAddmm is not None and input._data.dtype == weight._data.dtype:
+            _check_linear(input, weight)
+            out = input._data @ weight._data.T + bias._data
+            return result(out, _LinearAddmm, (bias, input, weight), (input, weight))
+    if input.ndim == 2 or input.ndim == 1:
+        out = input @ weight.t()
+    else:
+        flat = input.reshape(-1, input.shape[-1])
+        out = linear(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
+        return out
+    return out if bias is None else out + bias
+
+
+def _check_linear(input, weight):
+    if input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
+            f"{input.shape[1]} and {weight.shape[1]}x{weight.shape[0]})"
+        )
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``x1^T A x2 + b`` for each output feature (``weight``: (out, in1, in2))."""
+    left = input1.reshape(-1, 1, 1, input1.shape[-1]) @ weight.unsqueeze(0)
+    out = (left.squeeze(2) * input2.reshape(-1, 1, input2.shape[-1])).sum(-1)
+    out = out.reshape(*input1.shape[:-1], weight.shape[0])
+    return out if bias is None else out + bias
+
+
+# -- convolution -------------------------------------------------------------------------------
+def _conv_backward(ctx, grad, x, weight):
+    transposed, params, x_shape, w_shape, flat = ctx._args
+    if not D._is_array(grad):
+        return _conv_backward_tensor(ctx, grad, x, weight)
+    g = grad.reshape(grad.shape[0], grad.shape[1], 1, -1) if flat else grad
+    xa = x.reshape(x_shape) if flat else x
+    wa = weight.reshape(w_shape) if flat else weight
+    grad_x = grad_w = grad_b = None
+    if ctx.next_functions[0][0] is not None:
+        grad_x = (
+            K.conv_forward(g, wa, *params)
+            if transposed
+            else K.conv_input_grad(g, wa, x_shape, *params)
+        ).reshape(x.shape)
+    if ctx.next_functions[1][0] is not None:
+        grad_w = (
+            K.conv_weight_grad(g, xa, w_shape, *params)
+            if transposed
+            else K.conv_weight_grad(xa, g, w_shape, *params)
+        ).reshape(weight.shape)
+    if ctx.next_functions[2][0] is not None:
+        grad_b = grad.sum(axis=(0, *range(2, grad.ndim)))
+    return grad_x, grad_w, grad_b
+
+
+def _conv_backward_tensor(ctx, grad, x, weight):
+    """Under ``create_graph``: the gradients as convolutions, so they are differentiable too."""
+    transposed, params, x_shape, w_shape, flat = ctx._args
+    stride, padding, dilation, groups = params
+    if flat or groups != 1 or dilation != (1, 1):
+        raise NotImplementedError(
+            "double backward of conv1d, grouped or dilated convolution is not supported"
+        )
+    grad_x = grad_w = grad_b = None
+    if ctx.next_functions[0][0] is not None:
+        if transposed:
+            grad_x = conv2d(grad, weight, None, stride, padding)
+        else:
+            extra = _output_padding(x_shape, grad.shape, weight.shape, stride, padding)
+            grad_x = conv_transpose2d(grad, weight, None, stride, padding, extra)
+    if ctx.next_functions[1][0] is not None:
+        inp, out = (grad, x) if transposed else (x, grad)
+        # weight[o, c] correlates input channel c with output channel o over the batch
+        grad_w = conv2d(inp.transpose(0, 1), out.transpose(0, 1), None, 1, padding, stride)
+        grad_w = grad_w[:, :, : w_shape[2], : w_shape[3]].transpose(0, 1)
+    if ctx.next_functions[2][0] is not None:
+        grad_b = grad.sum((0, 2, 3))
+    return grad_x, grad_w, grad_b
+
+
+def _output_padding(x_shape, g_shape, w_shape, stride, padding):
+    return tuple(
+        x_shape[2 + i]
+        - ((g_shape[2 + i] - 1) * stride[i] - 2 * padding[i] + w_shape[2 + i] - 1 + 1)
+        for i in range(2)
+    )
+
+
+ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward)
+
+
+def _same_padding(kernel, dilation):
+    total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=False)]
+    if any(t % 2 for t in total):
+        return None, total
+    return tuple(t // 2 for t in total), total
+
+
+def _check_conv(x, weight, groups, name):
+    if x.ndim != weight.ndim:
+        raise RuntimeError(
+            f"Expected {weight.ndim}D (unbatched) or {weight.ndim + 1}D (batched) "
+            f"input to {name}, but got input of size: {list(x.shape)}"
+        )
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
+            f"{x.shape[1]} channels instead"
+        )
+
+
+def _convolution(
+    input,
+    weight,
+    bias,
+    stride,
+    padding,
+    dilation,
+    groups,
+    transposed=False,
+    output_padding=0,
+    name="conv2d",
+):
+    """The one convolution primitive; ``input`` is (N, C, H, W) or (N, C, L) for 1-D."""
+    flat = weight.ndim == 3
+    n_dims = 1 if flat else 2
+    x, w = input._data, weight._data
+    x4 = x[:, :, None, :] if flat else x
+    w4 = w[:, :, None, :] if flat else w
+    stride, dilation = _spatial(stride, n_dims, flat, 1), _spatial(dilation, n_dims, flat, 1)
+    padding = _spatial(padding, n_dims, flat, 0)
+    params = (stride, padding, dilation, groups)
+    if transposed:
+        extra = _spatial(output_padding, n_dims, flat, 0)
+        out_shape = (x4.shape[0], w4.shape[1] * groups) + tuple(
+            (x4.shape[2 + i] - 1) * stride[i]
+            - 2 * padding[i]
+            + dilation[i] * (w4.shape[2 + i] - 1)
+            + extra[i]
+            + 1
+            for i in range(2)
+        )
+        out = K.conv_input_grad(x4, w4, out_shape, *params)
+        x_shape = out_shape
+    else:
+        out = K.conv_forward(x4, w4, *params)
+        x_shape = x4.shape
+    if bias is not None:
+        out = out + bias._data.reshape(1, -1, 1, 1)
+    out = np.ascontiguousarray(out.reshape(out.shape[0], out.shape[1], -1) if flat else out)
+    args = (transposed, params, x_shape, w4.shape, flat)
+    return result(out, ConvolutionBackward0, (input, weight, bias), (input, weight), args=args)
+
+
+def _spatial(value, n_dims, flat, fill):
+    values = N.pair(value, n_dims)
+    return (fill, values[0]) if flat else values
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, name):
+    unbatched = input.ndim == weight.ndim - 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    _check_conv(input, weight, groups, name)
+    if isinstance(padding, str):
+        padding = _string_padding(input, weight, padding, dilation, stride)
+        if isinstance(padding, Tensor):
+            input, padding = padding, 0
+    out = _convolution(input, weight, bias, stride, padding, dilation, groups, name=name)
+    return out.squeeze(0) if unbatched else out
+
+
+def _string_padding(input, weight, padding, dilation, stride):
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
+    if any(s != 1 for s in N.pair(stride, weight.ndim - 2)):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    kernel = weight.shape[2:]
+    even, total = _same_padding(kernel, N.pair(dilation, len(kernel)))
+    if even is not None:
+        return even
+    from glassgrad.ops.resize import pad
+
+    widths = []
+    for t in reversed(total):
+        widths += [t // 2, t - t // 2]
+    return pad(input, widths)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of (N, C, H, W) ``input`` with (O, C/groups, kh, kw) ``weight``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation of (N, C, L) ``input`` with (O, C/groups, k) ``weight``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv1d")
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """The adjoint of ``conv2d`` in its input: ``weight`` is (C_in, C_out/groups, kh, kw)."""
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.shape[1] != weight.shape[0]:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {weight.shape[0]} channels, but got {input.shape[1]} "
+            "channels instead"
+        )
+    out = _convolution(
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        True,
+        output_padding,
+        "conv_transpose2d",
+    )
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_samples(rng):
+    x, w = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    return [
+        ((x, rng.standard_normal((3, 4, 3, 3))), {}),
+        ((x, w), {"groups": 2, "stride": 2, "padding": 1}),
+        ((x, rng.standard_normal((3, 4, 2, 2)), rng.standard_normal(3)), {"padding": "same"}),
+    ]
+
+
+register(
+    "linear",
+    linear,
+    method=False,
+    function=False,
+    nin=2,
+    samples=lambda rng: [
+        ((rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
+        ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4))), {}),
+    ],
+)
+register(
+    "bilinear",
+    bilinear,
+    method=False,
+    nin=3,
+    samples=lambda rng: [
+        (
+            (
+                rng.standard_normal((3, 4)),
+                rng.standard_normal((3, 2)),
+                rng.standard_normal((5, 4, 2)),
+                rng.standard_normal(5),
+            ),
+            {},
+        )
+    ],
+)
+register("conv2d", conv2d, method=False, nin=2, second_order=False, samples=_conv_samples)
+register(
+    "conv1d",
+    conv1d,
+    method=False,
+    nin=2,
+    second_order=False,
+    samples=lambda rng: [
+        ((rng.standard_normal((2, 4, 7)), rng.standard_normal((3, 4, 3))), {"padding": 1})
+    ],
+)
+register(
+    "conv_transpose2d",
+    conv_transpose2d,
+    method=False,
+    nin=2,
+    second_order=False,
+    samples=lambda rng: [
+        (
+            (rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((3, 2, 3, 3))),
+            {"stride": 2, "padding": 1, "output_padding": 1},
+        )
+    ],
+)
