@@ -246,9 +246,6 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves; accumulate it in ``.grad``."""
-        from glassgrad.autograd import _one, backward
-        from glassgrad.autograd.engine import run_backward
-
         node = self._grad_fn
         if (
             gradient is None
@@ -258,10 +255,10 @@ class Tensor:
             and not self._data.ndim
         ):
             # the common loss.backward(): checks that cannot fail here are skipped
-            root = (node, self._output_nr, _one(self._data.dtype))
-            run_backward([root], bool(retain_graph), False)
+            root = (node, self._output_nr, _autograd.one(self._data.dtype))
+            _engine.run_backward([root], bool(retain_graph), False)
             return
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         """A new leaf sharing storage and version counter with this tensor, outside the graph."""
@@ -571,6 +568,8 @@ def _register_with_engine() -> None:
 
 
 _register_with_engine()
+import glassgrad.autograd as _autograd  # noqa: E402 - the autograd package imports this module
+from glassgrad.autograd import engine as _engine  # noqa: E402
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

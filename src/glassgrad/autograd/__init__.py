@@ -76,7 +76,7 @@ def _roots(outputs, grad_outputs, create_graph):
             elif data.ndim:
                 grad = np.ones(data.shape, dtype=data.dtype)
             else:
-                grad = _one(data.dtype)
+                grad = one(data.dtype)
         else:
             if not isinstance(grad, Tensor):
                 from glassgrad.creation import tensor
@@ -104,7 +104,7 @@ def _roots(outputs, grad_outputs, create_graph):
 _ONES: dict = {}
 
 
-def _one(dtype):
+def one(dtype):
     """A cached NumPy scalar 1 (immutable, so sharing it is safe): the implicit 0-d gradient."""
     found = _ONES.get(dtype)
     if found is None:

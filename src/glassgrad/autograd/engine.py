@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.autograd import grad_mode
-from glassgrad.autograd.node import AccumulateGrad, node_class
+from glassgrad.autograd.node import FREED, AccumulateGrad, node_class
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -99,13 +99,16 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
             ``accumulate=True`` only captured leaves accumulate.
     """
     state = grad_mode.state
-    prev = (state.grad_enabled, state.inference)
-    if create_graph != prev[0] or prev[1]:
+    enabled, inference = state.grad_enabled, state.inference
+    # Backward runs with grad mode equal to create_graph, as in PyTorch (it matters to hooks).
+    switch = create_graph != enabled or inference
+    if switch:
         grad_mode._set(create_graph, False)
     try:
         _execute(roots, retain_graph, create_graph, capture, accumulate)
     finally:
-        grad_mode._set(*prev)
+        if switch:
+            grad_mode._set(enabled, inference)
 
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
@@ -128,9 +131,16 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
             _capture(capture, node, grads)
             if reach is not None and not reach.get(node, False):
                 continue
-        outputs = node.apply(grads, create_graph)
-        if not retain_graph:
-            node.release()
+        saved = node._saved
+        if create_graph or node._custom_apply:
+            outputs = node.apply(grads, create_graph)
+        elif saved is None:
+            outputs = node._backward(grads)
+        else:
+            outputs = node._backward(grads, *node.saved(False))
+        if not retain_graph and saved is not None:
+            node._saved = FREED
+            node._vars = None
         for (nxt, output_nr), grad, meta in zip(
             node.next_functions, outputs, node._meta, strict=True
         ):

@@ -30,6 +30,8 @@ class FunctionCtx:
 class _FunctionNode(Node):
     """The node of a custom Function: calls the user's ``backward`` with tensors."""
 
+    _custom_apply = True
+
     def apply(self, grad, create_graph):
         from glassgrad.tensor import Tensor
 

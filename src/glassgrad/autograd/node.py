@@ -44,6 +44,7 @@ class Node:
     _pre_hooks = None
     _retain = None
     _prov = None
+    _custom_apply = False  # True where ``apply`` is overridden (custom Functions)
 
     @property
     def metadata(self) -> dict:
