@@ -307,3 +307,70 @@ ERRORS["mismatched_load"] = _mismatched_load
 @pytest.mark.parametrize("case", sorted(ERRORS))
 def test_errors_match_torch(case):
     assert _error(glassgrad, ERRORS[case]) == _error(torch, ERRORS[case])
+
+
+SPEC_9_2 = """
+p1 = nn.Parameter(torch.tensor([1., 2.]))
+p2 = nn.Parameter(torch.tensor([3., 4.]))
+opt = torch.optim.SGD([p1, p2], lr=0.1, momentum=0.9, weight_decay=0.5)
+(p1 * 2).sum().backward()
+opt.step()
+print(p1.data, p2.data, p2.grad)
+print(sorted(opt.state[p1].keys()), p2 in opt.state)
+print(p1.is_leaf, p1.grad_fn, p1.requires_grad)
+adam = torch.optim.Adam([p1, p2], lr=0.1, weight_decay=0.1)
+adam.zero_grad()
+(p1 * 2).sum().backward()
+adam.step()
+print(p2.data, p1 in adam.state, p2 in adam.state)
+p3 = nn.Parameter(torch.tensor([1.]))
+p3.grad = torch.zeros(1)
+p4 = nn.Parameter(torch.tensor([1.]))
+torch.optim.AdamW([p3, p4], lr=0.1, weight_decay=0.5).step()
+print(p3.data, p4.data)
+"""
+
+
+def _printed(lib, source):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, {"torch": lib, "nn": lib.nn})
+    return out.getvalue()
+
+
+def test_spec_section_9_2_prints_what_torch_prints():
+    assert _printed(glassgrad, SPEC_9_2) == _printed(torch, SPEC_9_2)
+
+
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+        ("AdamW", {"lr": 0.01}),
+        ("RMSprop", {"lr": 0.01, "centered": True}),
+        ("Adagrad", {"lr": 0.1}),
+    ],
+)
+def test_mlp_training_with_nn_modules_matches_torch(name, kwargs):
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    ours = glassgrad.nn.Sequential(
+        glassgrad.nn.Linear(3, 8), glassgrad.nn.Tanh(), glassgrad.nn.Linear(8, 1)
+    )
+    with glassgrad.no_grad():
+        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+            p.copy_(glassgrad.tensor(q.detach().numpy()))
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)).astype(np.float32), rng.standard_normal((16, 1))
+    for lib, model in ((torch, theirs), (glassgrad, ours)):
+        opt = getattr(lib.optim, name)(model.parameters(), **kwargs)
+        xt, yt = lib.tensor(x), lib.tensor(y.astype(np.float32))
+        for _ in range(STEPS):
+            opt.zero_grad()
+            ((model(xt) - yt) ** 2).mean().backward()
+            opt.step()
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5)

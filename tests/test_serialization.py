@@ -241,3 +241,12 @@ def test_loaded_tensors_own_their_memory():
     loaded = glassgrad.load(io.BytesIO(buffer.getvalue()))["w"]
     loaded.add_(1)
     assert loaded.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_a_mismatched_module_checkpoint_is_refused(tmp_path):
+    # Whether the module stays untouched is nn's load_state_dict's business (PyTorch itself
+    # copies the matching entries before raising); here: the file loads, the mismatch is named.
+    glassgrad.save(glassgrad.nn.Linear(5, 3).state_dict(), tmp_path / "other")
+    model = glassgrad.nn.Linear(4, 3)
+    with pytest.raises(RuntimeError, match="size mismatch for weight"):
+        model.load_state_dict(glassgrad.load(tmp_path / "other"))
