@@ -83,7 +83,9 @@ def _second(e_grads, g_grads, pairs, rtol, atol):
             continue
         if g is None or not g.requires_grad:
             # glassgrad records nothing when the gradient is constant: torch's must be too
-            second = torch.autograd.grad((e * e).sum(), [p[0] for p in pairs], allow_unused=True)
+            second = torch.autograd.grad(
+                (e * e).sum(), [p[0] for p in pairs], allow_unused=True, retain_graph=True
+            )
             assert all(s is None or not s.abs().max() > 0 for s in second)
             continue
         e_terms.append((e * e).sum())

@@ -40,6 +40,8 @@ def linear(input, weight, bias=None):
             _check_linear(input, weight)
             out = input._data @ weight._data.T + bias._data
             return result(out, _LinearAddmm, (bias, input, weight), (input, weight))
+    if input.ndim == 1 and bias is not None:  # PyTorch: addmm on the row, viewed back
+        return linear(input.unsqueeze(0), weight, bias).reshape(-1)
     if input.ndim == 2 or input.ndim == 1:
         out = input @ weight.t()
     else:
