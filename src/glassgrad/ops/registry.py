@@ -104,11 +104,9 @@ def result(out, cls, inputs, saved=None, args=None):
 
 def _stopped(out, inputs, cls):
     """A result computed without recording: note it when a gradient was actually stopped."""
-    from glassgrad.autograd import provenance
-
     res = _make(out)
-    if provenance.enabled:
-        provenance.on_not_recorded(res, inputs, cls is None)
+    if _provenance.enabled:
+        _provenance.on_not_recorded(res, inputs, cls is None)
     return res
 
 
