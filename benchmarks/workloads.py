@@ -102,3 +102,94 @@ WORKLOADS: dict[str, Workload] = {
     ),
 }
 """Every workload, by key, in the order ``run.py`` runs them."""
+
+
+# --- P1, P2: the cost of glass provenance on an MLP (floor = glassgrad with provenance off) --
+
+P_SIZES = (64, 256, 128, 10)  # batch, input, hidden, classes
+
+
+def _p_data(np_dtype="float32"):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    batch, n_in, hidden, n_out = P_SIZES
+    arrays = [
+        rng.standard_normal(shape).astype(np_dtype) * scale
+        for shape, scale in (
+            ((batch, n_in), 1.0),
+            ((n_in, hidden), 0.06),
+            ((hidden,), 0.0),
+            ((hidden, n_out), 0.09),
+            ((n_out,), 0.0),
+            ((batch, n_out), 1.0),
+        )
+    ]
+    return arrays
+
+
+def p_mlp(torch, provenance: bool | None, no_grad: bool) -> Bench:
+    """An MLP training step (P1) or no_grad forward (P2); provenance on/off for glassgrad."""
+    import contextlib
+
+    switch = contextlib.nullcontext
+    if provenance is not None:
+        from glassgrad import glass
+
+        # Switched per step, not for the process: the tests run these setups in-process.
+        def switch():
+            return glass.provenance(provenance)
+
+    x, w1, b1, w2, b2, target = (torch.tensor(a) for a in _p_data())
+    params = [w1, b1, w2, b2]
+    for p in params:
+        p.requires_grad_(True)
+    out = []
+
+    def forward():
+        return (x @ w1 + b1).tanh() @ w2 + b2
+
+    def step():
+        with switch():
+            if no_grad:
+                with torch.no_grad():
+                    out[:] = [forward()]
+                return
+            for p in params:
+                p.grad = None
+            loss = ((forward() - target) ** 2).mean()
+            loss.backward()
+
+    def grads():
+        if no_grad:
+            return [float((out[0] ** 2).sum())]
+        return [float((p.grad**2).sum()) for p in params]
+
+    return Bench(step, grads)
+
+
+def _p_expected(no_grad: bool) -> list[float]:
+    import glassgrad
+
+    bench = p_mlp(glassgrad, None, no_grad)
+    bench.step()
+    return bench.grads()
+
+
+def _p_workload(key: str, no_grad: bool) -> Workload:
+    what = "no_grad forward" if no_grad else "training step (forward, MSE loss, backward)"
+    return Workload(
+        key=key,
+        title=f"provenance cost: MLP {what}; floor = glassgrad with glass.provenance(False), "
+        "glassgrad/floor is the cost of provenance (budget 1.05x)",
+        setups={
+            "floor": lambda: p_mlp(import_contender("glassgrad"), False, no_grad),
+            "torch": lambda: p_mlp(import_contender("torch"), None, no_grad),
+            "glassgrad": lambda: p_mlp(import_contender("glassgrad"), True, no_grad),
+        },
+        expected_grads=_p_expected(no_grad),
+    )
+
+
+WORKLOADS["P1"] = _p_workload("P1", no_grad=False)
+WORKLOADS["P2"] = _p_workload("P2", no_grad=True)

@@ -104,6 +104,13 @@ def cut_edge(tensor):
     return (None, 0)
 
 
+def _classify(code) -> bool:
+    """Whether ``code`` is glassgrad's own (skipped when looking for the user's line)."""
+    filename = code.co_filename
+    inside = _internal[code] = filename.startswith(_PACKAGE) and not filename.endswith(_USER_CODE)
+    return inside
+
+
 def _user_frame(depth: int):
     """The first frame outside glassgrad, starting ``depth`` frames up; and the op's name."""
     frame = _getframe(depth)
@@ -112,10 +119,7 @@ def _user_frame(depth: int):
         code = frame.f_code
         inside = _internal.get(code)
         if inside is None:
-            filename = code.co_filename
-            inside = _internal[code] = filename.startswith(_PACKAGE) and not filename.endswith(
-                _USER_CODE
-            )
+            inside = _classify(code)
         if not inside:
             return frame, op
         op = code.co_name
@@ -186,16 +190,26 @@ def on_requires_grad(tensor, flag: bool) -> None:
 def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
     """Record that ``result`` was computed without recording (no_grad, inference_mode, or a
     non-differentiable op such as a comparison), if one of its inputs had a gradient path."""
+    # Hot under no_grad (every op of an eval loop on a model): one pass, no helper calls.
+    links = []
+    stopped = False
     for t in inputs:
-        if t is not None and (
-            t._requires_grad
-            or t._grad_fn is not None
-            or (t._extra is not None and t._extra.prov is not None)
-        ):
-            break
-    else:
+        if t is None:
+            continue
+        node = t._grad_fn
+        if node is not None:
+            links.append(_ref(node))
+            stopped = True
+        elif t._requires_grad:
+            links.append(_ref(t))
+            stopped = True
+        else:
+            extra = t._extra
+            prov = None if extra is None else extra.prov
+            links.append(prov)
+            stopped = stopped or prov is not None
+    if not stopped:
         return
-    links = tuple([_link(t) for t in inputs if t is not None])
     state = _state
     if state.inference:
         kind = "inference_mode"
@@ -203,7 +217,24 @@ def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
         kind = "no_grad"
     else:
         kind = "non_differentiable"
-    _record(result, kind, None, links)
+    # Callers are ``_stopped`` <- ``result``/``results`` <- the op: start at the op.
+    frame = _getframe(3)
+    op = None
+    internal = _internal
+    while frame is not None:
+        code = frame.f_code
+        inside = internal.get(code)
+        if inside is None:
+            inside = _classify(code)
+        if not inside:
+            break
+        op = code.co_name
+        frame = frame.f_back
+    if frame is None:
+        record = Record(kind, op, None, 0, _ref(result), tuple(links))
+    else:
+        record = Record(kind, op, code, frame.f_lineno, _ref(result), tuple(links))
+    result._x().prov = record
 
 
 def on_propagate(result, inputs):
