@@ -81,6 +81,9 @@ def _measure(key: str, contender: str, repeat: int, min_time: float) -> dict:
 def _worker(key: str, contender: str, repeat: int, min_time: float) -> int:
     """Time one (workload, contender) here and print the result as one JSON line."""
     workload = WORKLOADS[key]
+    if contender not in workload.setups:
+        print(json.dumps({"error": "not written for this workload"}))
+        return 0
     try:
         bench = workload.setups[contender]()
     except ImportError as exc:

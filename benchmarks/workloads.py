@@ -200,3 +200,8 @@ def _p_workload(key: str, no_grad: bool) -> Workload:
 
 WORKLOADS["P1"] = _p_workload("P1", no_grad=False)
 WORKLOADS["P2"] = _p_workload("P2", no_grad=True)
+
+
+from workloads_nn import NN_WORKLOADS  # noqa: E402 - it imports Bench and Workload from here
+
+WORKLOADS.update(NN_WORKLOADS)

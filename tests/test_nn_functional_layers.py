@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_functional_cases import compare, run
 
 import glassgrad
 import glassgrad.nn.functional as GF
+from nn_functional_cases import compare, run
 
 RNG = np.random.default_rng(2)
 IMG = RNG.standard_normal((2, 4, 7, 6))
