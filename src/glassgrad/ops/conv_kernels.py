@@ -62,8 +62,10 @@ def conv_input_grad(grad, weight, x_shape, stride, padding, dilation, groups):
     o, cg, kh, kw = weight.shape
     n, _, oh, ow = grad.shape
     g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
-    w = weight.reshape(groups, o // groups, cg * kh * kw)
-    cols = (w.transpose(0, 2, 1) @ g).reshape(groups * cg, kh, kw, n, oh, ow)
+    # kernel offsets outermost, so that each offset's block of columns is contiguous below
+    w = weight.reshape(groups, o // groups, cg, kh * kw).transpose(0, 3, 2, 1)
+    w = w.reshape(groups, kh * kw * cg, o // groups)
+    cols = (w @ g).reshape(groups, kh, kw, cg, n, oh, ow)
     ph, pw = padding
     c, h, wd = x_shape[1], x_shape[2], x_shape[3]
     out = np.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=grad.dtype)
@@ -73,7 +75,7 @@ def conv_input_grad(grad, weight, x_shape, stride, padding, dilation, groups):
         for j in range(kw):
             left = j * dilation[1]
             out[:, :, top : top + sh * (oh - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw] += (
-                cols[:, i, j]
+                cols[:, i, j].reshape(groups * cg, n, oh, ow)
             )
     return out[:, :, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3)
 
