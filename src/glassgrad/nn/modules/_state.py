@@ -5,13 +5,21 @@ A mixin of ``Module``, kept apart so each file stays one screenful of one concer
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.tensor import Tensor
 
 __all__ = ["StateMixin"]
+
+# The copies ``load_state_dict`` has checked but not yet made. While it walks the modules, every
+# ``_load_from_state_dict`` (subclasses override it, and call it directly) stages its copies here
+# instead of making them, so that a checkpoint with any error leaves the whole module untouched.
+_STAGED: ContextVar[list | None] = ContextVar("glassgrad_staged_state_copies", default=None)
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -112,7 +120,12 @@ class StateMixin:
                 if strict:
                     missing_keys.append(key)
                 continue
-            _copy_into(param, state_dict[key], key, error_msgs)
+            value = state_dict[key]
+            copy = _checked_copy(param, value, key, error_msgs)
+            if copy is not None and local_metadata.get("assign_to_params_buffers", False):
+                _stage(functools.partial(_assign, self, name, param, value))
+            elif copy is not None:
+                _stage(copy)
         if strict:
             for key in state_dict:
                 if key.startswith(prefix):
@@ -124,31 +137,20 @@ class StateMixin:
                         unexpected_keys.append(key)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy parameters and buffers from ``state_dict``; report missing and unexpected keys."""
+        """Copy parameters and buffers from ``state_dict``; report missing and unexpected keys.
+
+        Every entry is checked (keys under ``strict``, shapes, dtype casts) before anything is
+        copied: on any error the module is left exactly as it was. (PyTorch copies the entries
+        that match before it raises; the error text is the same.)
+        """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
-        metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
-        stack = [(self, state_dict, "")]
-        while stack:
-            module, local, prefix = stack.pop(0)
-            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
-            module._load_from_state_dict(
-                local, prefix, local_metadata, True, missing, unexpected, errors
-            )
-            children = []
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    children.append(
-                        (
-                            child,
-                            {k: v for k, v in local.items() if k.startswith(child_prefix)},
-                            child_prefix,
-                        )
-                    )
-            stack[0:0] = children  # depth first, children in order, as PyTorch recurses
+        missing, unexpected, errors, staged = [], [], [], []
+        token = _STAGED.set(staged)
+        try:
+            self._check_state_dict(state_dict, assign, missing, unexpected, errors)
+        finally:
+            _STAGED.reset(token)
         if strict:
             if unexpected:
                 keys = ", ".join(f'"{k}"' for k in unexpected)
@@ -162,17 +164,62 @@ class StateMixin:
                     type(self).__name__, "\n\t".join(errors)
                 )
             )
+        with no_grad():
+            for copy in staged:
+                copy()
         return _IncompatibleKeys(missing, unexpected)
 
+    def _check_state_dict(self, state_dict, assign, missing, unexpected, errors) -> None:
+        """Walk the modules depth first, as PyTorch recurses, collecting errors and copies."""
+        metadata = getattr(state_dict, "_metadata", None)
+        stack = [(self, OrderedDict(state_dict), "")]
+        while stack:
+            module, local, prefix = stack.pop(0)
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(
+                local, prefix, local_metadata, True, missing, unexpected, errors
+            )
+            children = []
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    child_state = {k: v for k, v in local.items() if k.startswith(child_prefix)}
+                    children.append((child, child_state, child_prefix))
+            stack[0:0] = children
 
-def _copy_into(param, value, key, error_msgs) -> None:
-    """Copy a state-dict entry into a parameter or buffer in place, or record why not."""
+
+def _stage(copy) -> None:
+    """Defer ``copy`` while ``load_state_dict`` is checking; make it now when called directly."""
+    staged = _STAGED.get()
+    if staged is None:
+        with no_grad():
+            copy()
+    else:
+        staged.append(copy)
+
+
+def _assign(module, name, param, value) -> None:
+    """``assign=True``: the module takes the checkpoint's tensor itself, keeping requires_grad."""
+    from glassgrad.nn.parameter import Parameter
+
+    if isinstance(param, Parameter):
+        if isinstance(value, Parameter):
+            value.requires_grad_(param.requires_grad)
+        else:
+            value = Parameter(value, requires_grad=param.requires_grad)
+    setattr(module, name, value)
+
+
+def _checked_copy(param, value, key, error_msgs):
+    """Check a state-dict entry against a parameter or buffer and cast it to the parameter's
+    dtype now, so the copy itself cannot fail; return the copy to make, or record why not."""
     if not isinstance(value, Tensor):
         error_msgs.append(
             f'While copying the parameter named "{key}", expected torch.Tensor or '
             f"Tensor-like object from checkpoint but received {type(value)}"
         )
-        return
+        return None
     if param.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
         value = value[0]
     if value.shape != param.shape:
@@ -180,6 +227,25 @@ def _copy_into(param, value, key, error_msgs) -> None:
             f"size mismatch for {key}: copying a param with shape {value.shape} "
             f"from checkpoint, the shape in current model is {param.shape}."
         )
-        return
-    with no_grad():
-        param.copy_(value)
+        return None
+    try:
+        data = _cast(value._data, param._data.dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        error_msgs.append(
+            f'While copying the parameter named "{key}", whose dimensions in the model are '
+            f"{param.size()} and whose dimensions in the checkpoint are {value.size()}, "
+            f"an exception occurred : {exc.args}."
+        )
+        return None
+    return lambda: param.copy_(Tensor._from_array(data))
+
+
+def _cast(data, dtype):
+    """A private copy of ``data`` in ``dtype``: later edits to the checkpoint cannot leak in."""
+    if data.dtype.kind == "c" and dtype.kind != "c":
+        warnings.warn("Casting complex values to real discards the imaginary part", stacklevel=5)
+        data = data.real
+    with warnings.catch_warnings():
+        # nan/inf into an integer buffer: PyTorch casts silently, so NumPy's warning is noise here.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return data.astype(dtype, copy=True)
