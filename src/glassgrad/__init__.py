@@ -119,3 +119,4 @@ def get_default_device():
 
 
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
+from glassgrad import linalg  # noqa: E402, F401 - torch.linalg's norms

@@ -102,7 +102,7 @@ def _scatter_backward(ctx, grad):
         grad_src = grad[key]
         if src_shape != grad_src.shape:  # src larger than index: its other entries get zeros
             grad_src = D.scatter_into(src_shape, parts, grad_src)
-    return grad_input, grad_src
+    return (grad_input, grad_src) if len(nexts) > 1 else (grad_input,)
 
 
 ScatterBackward0 = node_class("ScatterBackward0", _scatter_backward)
@@ -261,7 +261,7 @@ def masked_select(input, mask):
     try:
         shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        raise broadcast_error(input._data.shape, mask._data.shape) from None
+        raise broadcast_error(mask._data.shape, input._data.shape) from None
     key = np.nonzero(np.broadcast_to(mask._data, shape))
     out = np.broadcast_to(input._data, shape)[key]
     return result(out, MaskedSelectBackward0, (input, None), args=(shape, key))

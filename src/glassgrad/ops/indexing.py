@@ -45,6 +45,8 @@ def _convert_part(part):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             data = data.astype(np.int64)
         return data
+    if isinstance(part, np.ndarray):  # keys that rules build (gradients of gather, diag...)
+        return part
     if part is None or part is Ellipsis or isinstance(part, (*_BASIC, bool, np.bool_)):
         return part
     if isinstance(part, str):
@@ -104,9 +106,9 @@ def _node_for(key, shape):
 
 
 def _expand_ellipsis(key, ndim):
-    if Ellipsis not in key:
+    at = next((i for i, p in enumerate(key) if p is Ellipsis), None)
+    if at is None:
         return key
-    at = key.index(Ellipsis)
     used = len([p for p in key if p is not None and p is not Ellipsis])
     return key[:at] + (slice(None),) * (ndim - used) + key[at + 1 :]
 
@@ -260,6 +262,8 @@ def setitem(self, key, value):
         _check_bounds(self._data.shape, key)
     else:
         _check_masks(self._data.shape, key)
+        if state.record and (self._requires_grad or (is_tensor and value._requires_grad)):
+            return _advanced_assign(self, key, value if is_tensor else None, values)
     if state.record and (self._requires_grad or (is_tensor and value._requires_grad)):
         snapshot = _snapshot(self)
         node_input = value if is_tensor else None
@@ -269,6 +273,15 @@ def setitem(self, key, value):
     else:
         _write(self._data, key, values, basic)
     _bump(self)
+
+
+def _advanced_assign(self, key, value, values):
+    """``self[advanced key] = value`` in the graph: PyTorch records it as ``index_put_``."""
+    if value is None:
+        from glassgrad.creation import tensor
+
+        value = tensor(values, dtype=self.dtype)
+    inplace(self, _put, key, value, False)
 
 
 def _strip(values, ndim):

@@ -53,7 +53,7 @@ def _cat_backward(ctx, grad):
     grads, start = [], 0
     for size in sizes:
         if size is None:  # a skipped empty 1-D input
-            grads.append(None)
+            grads.append(D.new_zeros(grad, (0,)))
             continue
         grads.append(grad[lead + (slice(start, start + size),)])
         start += size

@@ -127,7 +127,6 @@ for _name, _dtype in (("float", _dt.float32), ("double", _dt.float64), ("half", 
     setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: to_dtype(self, d))(_dtype))
 Tensor.cpu = lambda self, memory_format=None: self
 Tensor.cuda = lambda self, *a, **k: _no_cuda()
-Tensor.contiguous = lambda self, memory_format=None: self
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 Tensor.__pos__ = lambda self: self
