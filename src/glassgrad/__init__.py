@@ -104,14 +104,15 @@ def equal(input, other) -> bool:
     """True if both tensors have the same shape and elements."""
     import numpy as _np
 
-    return input.shape == other.shape and bool(_np.array_equal(input._data, other._data))
+    # np.array_equal and np.allclose return Python bools; ``bool`` here is glassgrad.bool.
+    return input.shape == other.shape and _np.array_equal(input._data, other._data)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """True if all elements are close (``|a - b| <= atol + rtol * |b|``)."""
     import numpy as _np
 
-    return bool(_np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return _np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def get_default_device():
