@@ -61,8 +61,8 @@ def w2_floor() -> Bench:
     return Bench(step, lambda: _sums(grads))
 
 
-def w2_tensor(torch) -> Bench:
-    """The MLP step as a PyTorch user writes it without nn/optim."""
+def w2_tensor(torch, no_grad_forward: bool = False) -> Bench:
+    """The MLP step as a PyTorch user writes it without nn/optim (or only its no_grad forward)."""
     import_nn = __import__(f"{torch.__name__}.nn.functional", fromlist=["functional"])
     x_np, target_np, initial_np = _mlp_arrays()
     x, target = torch.tensor(x_np), torch.tensor(target_np)
@@ -70,21 +70,60 @@ def w2_tensor(torch) -> Bench:
     params = [torch.tensor(p).requires_grad_(True) for p in initial_np]
     linear, relu, cross_entropy = import_nn.linear, import_nn.relu, import_nn.cross_entropy
 
+    def forward():
+        w1, b1, w2, b2, w3, b3 = params
+        return linear(relu(linear(relu(linear(x, w1, b1)), w2, b2)), w3, b3)
+
+    if no_grad_forward:
+        found = []
+
+        def evaluate():
+            with torch.no_grad():
+                found[:] = [forward()]
+
+        return Bench(evaluate, lambda: _sums([found[0].numpy()]))
+
     def step():
         with torch.no_grad():
             for p, p0 in zip(params, initial, strict=True):
                 p.copy_(p0)
         for p in params:
             p.grad = None
-        w1, b1, w2, b2, w3, b3 = params
-        h = relu(linear(relu(linear(x, w1, b1)), w2, b2))
-        loss = cross_entropy(linear(h, w3, b3), target)
+        loss = cross_entropy(forward(), target)
         loss.backward()
         with torch.no_grad():
             for p in params:
                 p.sub_(p.grad * LR)
 
     return Bench(step, lambda: _sums([p.grad.numpy() for p in params]))
+
+
+def w2_forward_floor() -> Bench:
+    """The MLP's forward by hand in NumPy."""
+    x, _, params = _mlp_arrays()
+    found = []
+
+    def evaluate():
+        w1, b1, w2, b2, w3, b3 = params
+        h = np.maximum(np.maximum(x @ w1.T + b1, 0) @ w2.T + b2, 0)
+        found[:] = [h @ w3.T + b3]
+
+    return Bench(evaluate, lambda: _sums(found))
+
+
+def provenance_cost(no_grad_forward: bool, records: bool) -> Bench:
+    """W2's step (P1) or its no_grad forward (P2) on glassgrad, with provenance on or off."""
+    import glassgrad
+    from glassgrad import glass
+
+    bench = w2_tensor(glassgrad, no_grad_forward)
+
+    def step():
+        # switched per step, not per process: the tests run these setups in-process
+        with glass.provenance(records):
+            bench.step()
+
+    return Bench(step, bench.grads)
 
 
 # --- W3: 100 x (tanh, * 0.5, + residual) on 10,000 elements -----------------------------------
@@ -197,6 +236,22 @@ NN_WORKLOADS = {
         expected_grads=_expected(w3_floor),
     ),
 }
+for _key, _forward in (("P1", False), ("P2", True)):
+    NN_WORKLOADS[_key] = Workload(
+        key=_key,
+        title=(
+            "provenance cost on W2's MLP: "
+            + ("no_grad forward" if _forward else "training step")
+            + "; floor = glassgrad with glass.provenance(False), so glassgrad/floor is the cost"
+            " of provenance (budget 1.05x)"
+        ),
+        setups={
+            "floor": (lambda f: lambda: provenance_cost(f, False))(_forward),
+            "torch": (lambda f: lambda: w2_tensor(import_contender("torch"), f))(_forward),
+            "glassgrad": (lambda f: lambda: provenance_cost(f, True))(_forward),
+        },
+        expected_grads=_expected(w2_forward_floor if _forward else w2_floor),
+    )
 NN_WORKLOADS["W5"] = Workload(
     key="W5",
     title="CNN step: conv 1->32, relu, pool, conv 32->64, relu, pool, linear; 64 x 8x8 float32",
