@@ -67,6 +67,7 @@ LANDED_EARLY = {
     "8.5-hooks-and-inplace": "sin and cos_ landed with the core",
     "1.3-dtype-promotion": "floor_divide landed",
     "2.2-requires-grad-propagation": "argmax and round landed",
+    "1.6-grad-fn-names": "the elementwise and reduction ops landed (issue 3, part A)",
 }
 
 # Lines where glassgrad may legitimately print something else, because PyTorch prints the name

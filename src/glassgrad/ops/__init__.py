@@ -1,7 +1,8 @@
 """The op library: importing this package fills the op table and the Tensor methods."""
 
 from glassgrad.ops import (  # noqa: F401 - imported for their registrations
-    binary, einsum, gather, indexing, inplace, linalg, reduce, shape, shape_join, shape_tri, unary,
+    arith, binary, einsum, gather, indexing, inplace, linalg, logic, pointwise, reduce,
+    reduce_minmax, reduce_stats, shape, shape_join, shape_tri, unary,
 )
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
 from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, after the core ops

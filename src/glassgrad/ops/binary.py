@@ -11,8 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops._sampling import shaped
+from glassgrad.ops.registry import (
+    Tensor,
+    broadcast_error,
+    node_class,
+    register,
+    result,
+)
 
 _ndarray = np.ndarray
 _SCALARS = (int, float, bool, np.generic)
@@ -23,9 +31,12 @@ def _promote(a, b):
     ad = a._data
     if b.__class__ is Tensor or isinstance(b, Tensor):
         bd = b._data
+        if ad.shape != bd.shape:
+            broadcast_shapes(ad.shape, bd.shape)
         if ad.dtype is not bd.dtype and ad.dtype != bd.dtype:
-            target = _dt.result_type(_dt.from_numpy_dtype(ad.dtype), ad.ndim,
-                                     _dt.from_numpy_dtype(bd.dtype), bd.ndim).np
+            target = _dt.result_type(
+                _dt.from_numpy_dtype(ad.dtype), ad.ndim, _dt.from_numpy_dtype(bd.dtype), bd.ndim
+            ).np
             if ad.dtype != target:
                 ad = ad.astype(target)
             if bd.dtype != target:
@@ -38,6 +49,20 @@ def _promote(a, b):
         if ad.dtype != target:
             ad = ad.astype(target)
     return ad, b
+
+
+def broadcast_shapes(*shapes):
+    """The broadcast shape, or PyTorch's RuntimeError naming the first two that clash."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        pass
+    for index in range(1, len(shapes)):
+        try:
+            np.broadcast_shapes(*shapes[: index + 1])
+        except ValueError:
+            raise broadcast_error(np.broadcast_shapes(*shapes[:index]), shapes[index]) from None
+    raise AssertionError("unreachable")
 
 
 def _other(b):
@@ -60,24 +85,37 @@ def _needs(t) -> bool:
 
 
 # -- add / sub -------------------------------------------------------------------------------
-AddBackward0 = node_class("AddBackward0", lambda ctx, grad: (
-    grad, grad if ctx._args is None else grad * ctx._args))
+AddBackward0 = node_class(
+    "AddBackward0", lambda ctx, grad: (grad, grad if ctx._args is None else grad * ctx._args)
+)
 
 
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``, broadcasting."""
+    if other.__class__ is Tensor and alpha == 1:
+        ad, bd = input._data, other._data
+        if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
+            data = ad + bd if ad.ndim else ad[()] + bd[()]
+            if _state.record and (input._requires_grad or other._requires_grad):
+                return result(data, AddBackward0, (input, other))
+            return result(data, AddBackward0, (input, other))
     other = _other(other)
     if other is None:
         return NotImplemented
     ad, bd = _promote(input, other)
     if alpha != 1:
         bd = bd * alpha
-    return result(np.add(ad, bd), AddBackward0, (input, _tensor_or_none(other)),
-                  args=None if alpha == 1 else alpha)
+    return result(
+        np.add(ad, bd),
+        AddBackward0,
+        (input, _tensor_or_none(other)),
+        args=None if alpha == 1 else alpha,
+    )
 
 
-SubBackward0 = node_class("SubBackward0", lambda ctx, grad: (
-    grad, -grad if ctx._args is None else grad * -ctx._args))
+SubBackward0 = node_class(
+    "SubBackward0", lambda ctx, grad: (grad, -grad if ctx._args is None else grad * -ctx._args)
+)
 
 
 def sub(input, other, *, alpha=1, out=None):
@@ -86,10 +124,19 @@ def sub(input, other, *, alpha=1, out=None):
     if other is None:
         return NotImplemented
     ad, bd = _promote(input, other)
+    if ad.dtype.kind == "b" and getattr(bd, "dtype", None) == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not "
+            "supported. Use the `^` or `logical_xor()` operator instead."
+        )
     if alpha != 1:
         bd = bd * alpha
-    return result(np.subtract(ad, bd), SubBackward0, (input, _tensor_or_none(other)),
-                  args=None if alpha == 1 else alpha)
+    return result(
+        np.subtract(ad, bd),
+        SubBackward0,
+        (input, _tensor_or_none(other)),
+        args=None if alpha == 1 else alpha,
+    )
 
 
 RsubBackward1 = node_class("RsubBackward1", lambda ctx, grad: (-grad,))
@@ -106,8 +153,10 @@ def _rsub(input, other):
 
 # -- mul / div -------------------------------------------------------------------------------
 def _mul_backward(ctx, grad, a, b):
-    return (grad * b if ctx.next_functions[0][0] is not None else None,
-            grad * a if a is not None else None)
+    return (
+        grad * b if ctx.next_functions[0][0] is not None else None,
+        grad * a if a is not None else None,
+    )
 
 
 MulBackward0 = node_class("MulBackward0", _mul_backward)
@@ -115,6 +164,21 @@ MulBackward0 = node_class("MulBackward0", _mul_backward)
 
 def mul(input, other, *, out=None):
     """Elementwise product, broadcasting."""
+    if other.__class__ is Tensor:
+        ad, bd = input._data, other._data
+        if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
+            # 0-d: NumPy scalars multiply several times faster than 0-d arrays
+            data = ad * bd if ad.ndim else ad[()] * bd[()]
+            a_grad, b_grad = input._requires_grad, other._requires_grad
+            if _state.record and (a_grad or b_grad):
+                # Save each operand only if the other one needs its gradient (as PyTorch does).
+                return result(
+                    data,
+                    MulBackward0,
+                    (input, other),
+                    (input if b_grad else None, other if a_grad else None),
+                )
+            return result(data, MulBackward0, (input, other))
     other = _other(other)
     if other is None:
         return NotImplemented
@@ -132,7 +196,7 @@ def _cast_saved(saved, ad, bd):
     """Promotion copied an operand: save the promoted copy (a fresh leaf), not the original."""
     from glassgrad.tensor import _make
 
-    return tuple(None if s is None else _make(d) for s, d in zip(saved, (ad, bd)))
+    return tuple(None if s is None else _make(d) for s, d in zip(saved, (ad, bd), strict=True))
 
 
 def _div_backward(ctx, grad, a, b):
@@ -170,17 +234,24 @@ def _div_rounding(input, other, mode):
     from glassgrad.ops.registry import OPS
 
     if mode == "trunc":
-        return OPS["trunc"].fn(div(input, other)) if _is_float(input, other) else \
-            _int_div(input, other, np.trunc)
+        return (
+            OPS["trunc"].fn(div(input, other))
+            if _is_float(input, other)
+            else _int_div(input, other, np.trunc)
+        )
     if mode == "floor":
         return OPS["floor_divide"].fn(input, other)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                     f"found '{mode}'")
+    raise ValueError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'"
+    )
 
 
 def _is_float(a, b):
-    return a.is_floating_point() or (isinstance(b, Tensor) and b.is_floating_point()) or \
-        isinstance(b, float)
+    return (
+        a.is_floating_point()
+        or (isinstance(b, Tensor) and b.is_floating_point())
+        or isinstance(b, float)
+    )
 
 
 def _int_div(a, b, rounder):
@@ -220,8 +291,9 @@ def _pow1_backward(ctx, grad, a, b, out):
 
 
 PowBackward1 = node_class("PowBackward1", _pow1_backward)
-PowBackward2 = node_class("PowBackward2", lambda ctx, grad, out, base: (
-    grad * out * float(np.log(base)),))
+PowBackward2 = node_class(
+    "PowBackward2", lambda ctx, grad, out, base: (grad * out * float(np.log(base)),)
+)
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
@@ -252,24 +324,10 @@ def _rpow(input, base):
     return result(np.power(bd, ad), PowBackward2, (input,), (OUT, bd))
 
 
-# -- comparisons and logic (never differentiable) ---------------------------------------------
-def _compare(ufunc):
-    def compare(input, other, *, out=None):
-        other = _other(other)
-        if other is None:
-            return NotImplemented
-        ad, bd = _promote(input, other)
-        return result(ufunc(ad, bd), None, ())
-
-    compare.__doc__ = f"Elementwise ``{ufunc.__name__}``, as a bool tensor."
-    return compare
-
-
-eq, ne, lt, le, gt, ge = (_compare(u) for u in (
-    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
-
-WhereBackward0 = node_class("WhereBackward0", lambda ctx, grad, cond: (
-    None, D.where(cond, grad, 0 * grad), D.where(cond, 0 * grad, grad)))
+WhereBackward0 = node_class(
+    "WhereBackward0",
+    lambda ctx, grad, cond: (None, D.where(cond, grad, 0 * grad), D.where(cond, 0 * grad, grad)),
+)
 
 
 def where(condition, input=None, other=None):
@@ -284,23 +342,80 @@ def where(condition, input=None, other=None):
     if not isinstance(other, Tensor):
         other = as_tensor_arg(other, input)
     if cond._data.dtype != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {_dt.from_numpy_dtype(cond._data.dtype).name.title()}")
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor "
+            f"with dtype {_dt.from_numpy_dtype(cond._data.dtype).name.title()}"
+        )
     ad, bd = _promote(input, other)
-    return result(np.where(cond._data, ad, bd), WhereBackward0, (cond, input, other),
-                  (cond._data,))
+    return result(np.where(cond._data, ad, bd), WhereBackward0, (cond, input, other), (cond._data,))
+
+
+# -- sample inputs for the table tests -------------------------------------------------------
+def binary_samples(make, shape, low=None, high=None):
+    """Same shapes, a broadcast operand on either side, and a 0-d operand."""
+    x, y = make(shape), make(shape, low=low, high=high)
+    samples = [((x, y), {}), ((x, make((), low=low, high=high)), {})]
+    if shape:
+        samples.append(((x, make(shape[-1:], low=low, high=high)), {}))
+        samples.append(((make(shape[-1:]), y), {}))
+    return samples
+
+
+def scalar_samples(make, shape, low=None, high=None):
+    """``binary_samples`` plus a Python float and a Python int as the second operand."""
+    x = make(shape)
+    scalar = 1.5 if low is None else float(low + high) / 2
+    return binary_samples(make, shape, low, high) + [((x, scalar), {}), ((x, 2), {})]
+
+
+def _positive(make, shape):
+    return scalar_samples(make, shape, 0.5, 2.0)
+
+
+def _add_samples(make, shape):
+    return scalar_samples(make, shape) + [((make(shape), make(shape)), {"alpha": 2})]
+
+
+def _where_samples(make, shape):
+    cond = make(shape, dtype="bool")
+    samples = [((cond, make(shape), make(shape)), {})]
+    if shape:
+        samples.append(((cond, make(shape[-1:]), make(())), {}))
+    return samples
+
+
+def _pow_samples(make, shape):
+    base = make(shape, low=0.5, high=2.0)
+    return [
+        ((base, make(shape)), {}),
+        ((base, 2), {}),
+        ((base, 0.5), {}),
+        ((base, -1), {}),
+        ((base, make(shape[-1:])), {}),
+        ((base, make(())), {}),
+    ]
 
 
 def _install():
-    """Python operators and method names for the ops in this file."""
-    for name, fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div), ("pow", pow),
-                     ("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
-                     ("where", where)):
-        register(name, fn, aliases={"sub": ("subtract",), "mul": ("multiply",),
-                                    "div": ("divide", "true_divide"), "gt": ("greater",),
-                                    "lt": ("less",), "ge": ("greater_equal",),
-                                    "le": ("less_equal",), "ne": ("not_equal",)}.get(name, ()),
-                 nin=2, differentiable=name in ("add", "sub", "mul", "div", "pow", "where"))
+    """Registrations, Python operators and method names for the ops in this file."""
+    table = (
+        ("add", add, _add_samples, lambda a, b, alpha=1: a + alpha * b, ()),
+        ("sub", sub, _add_samples, lambda a, b, alpha=1: a - alpha * b, ("subtract",)),
+        ("mul", mul, scalar_samples, np.multiply, ("multiply",)),
+        ("div", div, _positive, np.true_divide, ("divide", "true_divide")),
+        ("pow", pow, _pow_samples, np.power, ()),
+        ("where", where, _where_samples, np.where, ()),
+    )
+    for name, fn, samples, reference, aliases in table:
+        register(
+            name,
+            fn,
+            aliases=aliases,
+            nin=2,
+            samples=shaped(samples),
+            reference=reference,
+            any_shape=True,
+        )
     Tensor.__add__ = Tensor.__radd__ = add
     Tensor.__sub__ = sub
     Tensor.__rsub__ = _rsub
@@ -309,8 +424,6 @@ def _install():
     Tensor.__rtruediv__ = _rtruediv
     Tensor.__pow__ = pow
     Tensor.__rpow__ = _rpow
-    Tensor.__eq__, Tensor.__ne__ = eq, ne
-    Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
     Tensor.__hash__ = lambda self: id(self)
 
 

@@ -1,26 +1,42 @@
-"""Reductions: ``sum`` and ``mean`` over all elements or over ``dim`` (int or tuple)."""
+"""Reductions: ``sum``, ``mean``, ``prod``, ``var``/``std``, ``logsumexp``, ``all``/``any``.
+
+Every reduction takes ``dim`` as None, an int or a sequence (an empty sequence means all dims,
+as in PyTorch) and ``keepdim``. The gradient re-inserts the reduced dims and broadcasts back.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops._sampling import shaped
+from glassgrad.ops.registry import OUT, node_class, register, result
 from glassgrad.tensor import _wrap_dim
 
 
 def normalize_dims(dim, ndim):
-    """``dim`` (None, int, or sequence) as a sorted tuple of non-negative axes."""
-    if dim is None:
+    """``dim`` (None, int, or sequence; empty means all) as a sorted tuple of axes."""
+    if dim is None or (isinstance(dim, (list, tuple)) and not dim):
         return tuple(range(ndim))
     if isinstance(dim, (list, tuple)):
-        dims = tuple(sorted({_wrap_dim(d, ndim) for d in dim}))
-        return dims if dims or ndim else ()
-    return (_wrap_dim(dim, ndim),)
+        dims = [_wrap_dim(d, ndim) for d in dim]
+        for d in dims:
+            if dims.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    else:
+        dims = [_wrap_dim(dim, ndim)]
+    return tuple(sorted(dims)) if ndim else ()
 
 
-def _expand_back(grad, shape, dims, keepdim):
+def reduced_count(shape, dims) -> int:
+    """How many elements each output element of a reduction over ``dims`` combines."""
+    return math.prod(shape[d] for d in dims)
+
+
+def expand_back(grad, shape, dims, keepdim):
     """The gradient of a reduction: re-insert the reduced dims and broadcast to ``shape``."""
     if not keepdim and dims:
         kept = list(shape)
@@ -30,9 +46,28 @@ def _expand_back(grad, shape, dims, keepdim):
     return D.expand(grad, shape)
 
 
+_expand_back = expand_back
+
+
+def keep_dims(out, shape, dims, keepdim):
+    """``out`` with the reduced dims present (size 1), for broadcasting against the input."""
+    if keepdim or not dims:
+        return out
+    kept = list(shape)
+    for d in dims:
+        kept[d] = 1
+    return D.reshape(out, tuple(kept))
+
+
+def float_data(name, data):
+    """The data of a float-only reduction (integer inputs refused, as PyTorch does)."""
+    if data.dtype.kind != "f":
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+    return data
+
+
 SumBackward0 = node_class("SumBackward0", lambda ctx, grad: (D.expand(grad, ctx._args),))
-SumBackward1 = node_class("SumBackward1", lambda ctx, grad: (
-    _expand_back(grad, *ctx._args),))
+SumBackward1 = node_class("SumBackward1", lambda ctx, grad: (expand_back(grad, *ctx._args),))
 
 
 def _sum_dtype(data, dtype):
@@ -52,31 +87,241 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
     return result(out, SumBackward1, (input,), args=(data.shape, dims, keepdim))
 
 
-MeanBackward0 = node_class("MeanBackward0", lambda ctx, grad: (
-    D.expand(grad / ctx._args[1], ctx._args[0]),))
-MeanBackward1 = node_class("MeanBackward1", lambda ctx, grad: (
-    _expand_back(grad / ctx._args[3], *ctx._args[:3]),))
+MeanBackward0 = node_class(
+    "MeanBackward0", lambda ctx, grad: (D.expand(grad / ctx._args[1], ctx._args[0]),)
+)
+MeanBackward1 = node_class(
+    "MeanBackward1", lambda ctx, grad: (expand_back(grad / ctx._args[3], *ctx._args[:3]),)
+)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of all elements, or over ``dim`` (floating-point tensors only)."""
     data = input._data
     if dtype is not None:
-        data = data.astype(_dt.to_dtype(dtype).np)
+        dtype = _dt.to_dtype(dtype)
+        if not dtype.is_floating_point:
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be "
+                f"either a floating point or complex dtype. Got: {dtype._legacy[:-6]}"
+            )
+        data = data.astype(dtype.np)
     if data.dtype.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {_dt.from_numpy_dtype(data.dtype)._legacy[:-6]}"
         )
-    if dim is None:
-        return result(data.mean(), MeanBackward0, (input,), args=(data.shape, max(data.size, 1)))
-    dims = normalize_dims(dim, data.ndim)
-    count = 1
-    for d in dims:
-        count *= data.shape[d]
-    out = data.mean(axis=dims, keepdims=keepdim)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if dim is None:
+            return result(
+                np.asarray(data.mean() if data.size else np.nan, data.dtype),
+                MeanBackward0,
+                (input,),
+                args=(data.shape, max(data.size, 1)),
+            )
+        dims = normalize_dims(dim, data.ndim)
+        count = reduced_count(data.shape, dims)
+        out = data.sum(axis=dims, keepdims=keepdim) / data.dtype.type(count)
     return result(out, MeanBackward1, (input,), args=(data.shape, dims, keepdim, max(count, 1)))
 
 
-register("sum", sum, shapes=((3,), (2, 3), ()))
-register("mean", mean, shapes=((3,), (2, 3), ()))
+# -- prod ------------------------------------------------------------------------------------
+def _exclusive_prod(x, dims):
+    """For each element, the product of the others in its reduction group (zeros allowed)."""
+    moved = np.moveaxis(x, dims, range(-len(dims), 0))
+    flat = moved.reshape(moved.shape[: moved.ndim - len(dims)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), range(-len(dims), 0), dims)
+
+
+def _prod_backward(ctx, grad, x, out):
+    shape, dims, keepdim = ctx._args
+    grad = expand_back(grad, shape, dims, keepdim)
+    if x.__class__ is np.ndarray and not x.all() and dims:
+        return (grad * _exclusive_prod(x, dims),)
+    # without zeros the product of the others is out / x (also the differentiable form)
+    return (grad * keep_dims(out, shape, dims, keepdim) / x,)
+
+
+ProdBackward0 = node_class("ProdBackward0", _prod_backward)
+ProdBackward1 = node_class("ProdBackward1", _prod_backward)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of all elements, or over the single dimension ``dim``."""
+    data = input._data
+    out_dtype = _sum_dtype(data, dtype)
+    if dim is None:
+        dims = tuple(range(data.ndim))
+        return result(
+            data.prod(dtype=out_dtype),
+            ProdBackward0,
+            (input,),
+            (input, OUT),
+            args=(data.shape, dims, False),
+        )
+    dims = normalize_dims(int(dim) if not isinstance(dim, (list, tuple)) else dim, data.ndim)
+    out = data.prod(axis=dims, keepdims=keepdim, dtype=out_dtype)
+    return result(out, ProdBackward1, (input,), (input, OUT), args=(data.shape, dims, keepdim))
+
+
+# -- cumulative ------------------------------------------------------------------------------
+def _reverse_cumsum(grad, dim):
+    if grad.__class__ is np.ndarray:
+        return np.flip(np.cumsum(np.flip(grad, dim), dim), dim)
+    # total - cumsum + self: the suffix sums, from ops that have derivatives themselves
+    return D.sum_dims(grad, (dim,), keepdim=True) - grad.cumsum(dim) + grad
+
+
+CumsumBackward0 = node_class(
+    "CumsumBackward0", lambda ctx, grad: (_reverse_cumsum(grad, ctx._args) if grad.ndim else grad,)
+)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim`` (integer and bool inputs accumulate in int64)."""
+    data = input._data
+    axis = _wrap_dim(dim, data.ndim)
+    out_dtype = _sum_dtype(data, dtype)
+    out = np.cumsum(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
+    return result(out, CumsumBackward0, (input,), args=axis)
+
+
+def _cumprod_with_zeros(x, grad, dim):
+    """Exact gradient of cumprod when ``x`` has zeros: ``d out_j / d x_i`` for all ``i <= j``."""
+    moved_x, moved_g = np.moveaxis(x, dim, -1), np.moveaxis(grad, dim, -1)
+    n = moved_x.shape[-1]
+    eye = np.eye(n, dtype=bool)
+    # row i: x with x_i replaced by 1, so its running product is prod_{k <= j, k != i} x_k
+    others = np.cumprod(np.where(eye, 1, moved_x[..., None, :]), -1)
+    upper = np.triu(np.ones((n, n), dtype=bool))
+    grad_x = (others * upper * moved_g[..., None, :]).sum(-1)
+    return np.moveaxis(grad_x, -1, dim)
+
+
+def _cumprod_backward(ctx, grad, x, out):
+    dim = ctx._args
+    if not x.ndim:
+        return (grad,)
+    if x.__class__ is np.ndarray and not x.all():
+        return (_cumprod_with_zeros(x, grad, dim),)
+    return (_reverse_cumsum(grad * out, dim) / x,)
+
+
+CumprodBackward0 = node_class("CumprodBackward0", _cumprod_backward)
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Running product along ``dim``."""
+    data = input._data
+    axis = _wrap_dim(dim, data.ndim)
+    out_dtype = _sum_dtype(data, dtype)
+    out = np.cumprod(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
+    return result(out, CumprodBackward0, (input,), (input, OUT), args=axis)
+
+
+# -- all / any -------------------------------------------------------------------------------
+def _logical_reduce(ufunc, name):
+    def reduce(input, dim=None, keepdim=False, *, out=None):
+        data = input._data
+        # unlike sum, an empty dim list reduces nothing here (as in PyTorch)
+        empty = isinstance(dim, (list, tuple)) and not dim
+        dims = () if empty else normalize_dims(dim, data.ndim)
+        values = ufunc.reduce(data.astype(bool), axis=dims, keepdims=keepdim)
+        # uint8 inputs give uint8, as in PyTorch; everything else gives bool
+        return result(values.astype(np.uint8) if data.dtype == np.uint8 else values, None, ())
+
+    reduce.__name__ = name
+    reduce.__doc__ = f"Whether {name} elements are true (over ``dim``)."
+    return reduce
+
+
+all = _logical_reduce(np.logical_and, "all")  # noqa: A001 - PyTorch's name
+any = _logical_reduce(np.logical_or, "any")  # noqa: A001 - PyTorch's name
+
+
+# -- sample inputs for the table tests -------------------------------------------------------
+def dim_samples(make, shape, extra=None, tuples=True, low=None, high=None, empty_list=True):
+    """Full reduction, each dim with and without keepdim, a negative dim and a dim tuple."""
+    x = make(shape, low=low, high=high)
+    extra = extra or {}
+    samples = [((x,), dict(extra))]
+    for d in range(len(shape)):
+        samples.append(((x,), {"dim": d, **extra}))
+        samples.append(((x,), {"dim": d - len(shape), "keepdim": True, **extra}))
+    if tuples and len(shape) >= 2:
+        samples.append(((x,), {"dim": (0, -1), **extra}))
+        if empty_list:
+            samples.append(((x,), {"dim": [], "keepdim": True, **extra}))
+    if not shape:
+        samples.append(((x,), {"dim": 0, **extra}))
+    return samples
+
+
+def _single_dim(make, shape, low=None, high=None):
+    return [s for s in dim_samples(make, shape, tuples=False, low=low, high=high)]
+
+
+def _cum_samples(make, shape):
+    x = make(shape)
+    return [((x,), {"dim": d}) for d in range(-len(shape), len(shape) or 1)]
+
+
+def reduce_reference(fn, empty_means_none=False):
+    """A NumPy reference taking PyTorch's ``dim``/``keepdim`` keywords."""
+
+    def reference(x, dim=None, keepdim=False, **kwargs):
+        empty = empty_means_none and isinstance(dim, (list, tuple)) and not dim
+        dims = () if empty else normalize_dims(dim, x.ndim)
+        return fn(x, axis=dims, keepdims=keepdim, **kwargs)
+
+    return reference
+
+
+register(
+    "sum",
+    sum,
+    samples=shaped(dim_samples),
+    any_shape=True,
+    reference=reduce_reference(np.sum),
+    dtypes=("float64", "float32", "int64", "bool"),
+)
+register(
+    "mean", mean, samples=shaped(dim_samples), any_shape=True, reference=reduce_reference(np.mean)
+)
+register(
+    "prod",
+    prod,
+    samples=shaped(lambda make, shape: _single_dim(make, shape, 0.5, 1.5)),
+    any_shape=True,
+    reference=reduce_reference(np.prod),
+    dtypes=("float64", "int64"),
+)
+register(
+    "cumsum",
+    cumsum,
+    samples=shaped(_cum_samples),
+    any_shape=True,
+    reference=lambda x, dim: np.cumsum(x, axis=dim) if x.ndim else x,
+    dtypes=("float64", "float32", "int64"),
+)
+register(
+    "cumprod",
+    cumprod,
+    samples=shaped(_cum_samples),
+    any_shape=True,
+    reference=lambda x, dim: np.cumprod(x, axis=dim) if x.ndim else x,
+    dtypes=("float64", "int64"),
+)
+for _fn, _ufunc in ((all, np.all), (any, np.any)):
+    register(
+        _fn.__name__,
+        _fn,
+        samples=shaped(dim_samples),
+        any_shape=True,
+        differentiable=False,
+        reference=reduce_reference(_ufunc, empty_means_none=True),
+        dtypes=("float64", "bool", "int64"),
+    )

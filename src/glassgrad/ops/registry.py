@@ -28,23 +28,33 @@ OUT = object()  # in a ``saved`` tuple: save the op's own output
 
 @dataclass
 class OpInfo:
-    """One entry of the op table: what the op is called and how the tests check it."""
+    """One entry of the op table: what the op is called and how the tests check it.
+
+    ``samples(rng) -> [(args, kwargs), ...]`` gives the table tests their inputs (``rng`` is a
+    NumPy ``Generator``): NumPy arrays in ``args`` (also inside a list) become tensors, the rest
+    is passed as is, and the ``reference`` is called with the same arguments. Ops registered with
+    ``any_shape=True`` also accept ``samples(rng, shape)`` for any shape, 0-d and empty ones
+    included (``glassgrad.ops._sampling.shaped`` builds such a function). Without ``samples``,
+    an op gets ``nin`` float arrays of each of ``shapes``, drawn from ``domain``.
+    """
 
     name: str
     fn: object
     methods: tuple = ()
     functions: tuple = ()
-    reference: object = None  # NumPy reference (arrays in, array out) for the forward test
+    reference: object = None  # NumPy reference (same arguments, arrays for tensors)
     domain: tuple = (-2.0, 2.0)  # input range for central-difference gradient checks
     shapes: tuple = ((3,), (2, 3))  # sample input shapes for the table tests
-    nin: int = 1  # number of tensor inputs the samples need
+    nin: int = 1  # number of tensor inputs the default samples give
     differentiable: bool = True
     second_order: bool = True
-    kwargs: dict = field(default_factory=dict)
-    # ``samples(rng) -> [(args, kwargs), ...]`` for ops that need non-tensor arguments (dims,
-    # indices): NumPy arrays in ``args`` become tensors, the rest is passed as is, and the
-    # ``reference`` is called with the same arguments.
-    samples: object = None
+    kwargs: dict = field(default_factory=dict)  # keyword arguments the default samples pass
+    samples: object = None  # samples(rng) -> [(args, kwargs), ...]; see above
+    edge_samples: object = None  # like samples, at points of non-differentiability (ties,
+    # boundaries): compared with PyTorch, never with central differences
+    any_shape: bool = False  # samples(rng, shape) accepts any shape: property-tested
+    dtypes: tuple = ("float64", "float32")  # input dtypes compared with PyTorch
+    atol: float = 1e-6  # tolerance of the float64 gradient checks
 
 
 OPS: dict[str, OpInfo] = {}

@@ -1,10 +1,12 @@
-"""Unary elementwise ops. Each row: name, NumPy forward, backward rule, what the rule saves.
+"""Unary elementwise math. Each row: name, NumPy forward, backward rule, what the rule saves.
 
-Float-only ops (``exp``, ``log``, ...) compute integer inputs in the default float dtype, as
-PyTorch does; the others keep the input's dtype.
+Float-only ops (``exp``, ``log``, ...) compute integer and bool inputs in the default float
+dtype, as PyTorch does; ``kind`` says how each op treats non-float inputs.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -13,9 +15,27 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import OUT, Tensor, node_class, register, result
 
 _SAVE = {"input": lambda t: (t,), "output": lambda t: (OUT,), None: lambda t: None}
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def elementwise(name, forward, rule, save, *, float_only=True, grad_fn=None, **info):
+def check_kind(name, data, kind, kernel=None):
+    """``data`` as the op computes it: promoted to the default float, kept, or refused."""
+    if data.dtype.kind == "f" or kind == "any":
+        return data
+    if kind == "float":
+        return data.astype(_dt.get_default_dtype().np)
+    if kind == "int" and data.dtype.kind != "b":
+        return data
+    from glassgrad.tensor import _c_type
+
+    raise NotImplementedError(
+        f'"{kernel or name + "_cpu"}" not implemented for '
+        f"'{_c_type(_dt.from_numpy_dtype(data.dtype))}'"
+    )
+
+
+def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn=None, **info):
     """Define, register and return a unary elementwise op.
 
     Args:
@@ -23,6 +43,9 @@ def elementwise(name, forward, rule, save, *, float_only=True, grad_fn=None, **i
         rule: ``rule(ctx, grad, saved)`` returning the input's gradient, or None if the op is not
             differentiable (its result never requires grad).
         save: "input", "output" or None: what ``rule`` receives as ``saved``.
+        kind: "float" (non-float inputs compute in the default float dtype), "int" (integers
+            kept, bool refused), "floatonly" (non-float refused) or "any" (every dtype kept).
+        kernel: the kernel name PyTorch's NotImplementedError names for a refused dtype.
     """
     cls = None
     if rule is not None:
@@ -31,57 +54,160 @@ def elementwise(name, forward, rule, save, *, float_only=True, grad_fn=None, **i
     pack = _SAVE[save]
 
     def op(input, *, out=None):
-        data = input._data
-        if float_only and data.dtype.kind != "f":
-            data = data.astype(_dt.get_default_dtype().np)
+        data = check_kind(name, input._data, kind, kernel)
         return result(forward(data), cls, (input,), pack(input))
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}``."
+    info.setdefault("any_shape", True)
+    info.setdefault(
+        "dtypes", ("float64", "float32", "int64") if kind == "float" else ("float64", "float32")
+    )
     register(name, op, reference=forward, differentiable=rule is not None, **info)
     return op
 
 
-def _relu(x):
-    return np.maximum(x, 0) if x.dtype.kind != "b" else x
-
-
-neg = elementwise("neg", np.negative, lambda ctx, grad: -grad, None, float_only=False,
-                  aliases=("negative",))
-exp = elementwise("exp", np.exp, lambda ctx, grad, out: grad * out, "output")
-log = elementwise("log", np.log, lambda ctx, grad, x: grad / x, "input", domain=(0.2, 3.0))
-tanh = elementwise("tanh", np.tanh, lambda ctx, grad, out: grad * (1 - out * out), "output")
-sigmoid = elementwise("sigmoid", lambda x: _sigmoid(x),
-                      lambda ctx, grad, out: grad * out * (1 - out), "output")
-relu = elementwise("relu", _relu, lambda ctx, grad, out: grad * (out > 0), "output",
-                   float_only=False)
-sqrt = elementwise("sqrt", np.sqrt, lambda ctx, grad, out: grad / (2 * out), "output",
-                   domain=(0.2, 3.0))
-abs = elementwise("abs", np.abs, lambda ctx, grad, x: grad * D.call("sign", x), "input",  # noqa: A001
-                  float_only=False, aliases=("absolute",))
-reciprocal = elementwise("reciprocal", np.reciprocal,
-                         lambda ctx, grad, out: -grad * out * out, "output", domain=(0.3, 2.0))
-sin = elementwise("sin", np.sin, lambda ctx, grad, x: grad * D.call("cos", x), "input")
-cos = elementwise("cos", np.cos, lambda ctx, grad, x: -grad * D.call("sin", x), "input")
-
-
 def _sigmoid(x):
     # exp of a large negative input would overflow: use the form that never does
-    out = np.empty_like(x)
-    positive = x >= 0
-    out[positive] = 1 / (1 + np.exp(-x[positive]))
-    e = np.exp(x[~positive])
-    out[~positive] = e / (1 + e)
-    return out
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _erf(x):
+    # NumPy has no erf: a Taylor series near 0 and a continued fraction for erfc in the tails,
+    # each with a fixed number of terms that reaches double precision on its range.
+    z = x.astype(np.float64)
+    small = np.abs(z) < 2.5
+    s = np.where(small, z, 0.0)
+    term, total, s2 = s, s.copy(), s * s
+    for n in range(1, 60):
+        term = term * -s2 / n
+        total += term / (2 * n + 1)
+    t = np.where(small, 3.0, np.abs(z))
+    frac = t
+    for k in range(100, 0, -1):
+        frac = t + (k / 2) / frac
+    with np.errstate(invalid="ignore"):
+        tail = np.sign(z) * (1 - np.exp(-t * t) / math.sqrt(math.pi) / frac)
+    return np.where(small, total * _TWO_OVER_SQRT_PI, tail).astype(x.dtype, copy=False)
+
+
+def _sqrt(x):
+    return D.call("sqrt", x)
+
+
+neg = elementwise(
+    "neg",
+    np.negative,
+    lambda ctx, grad: -grad,
+    None,
+    kind="int",
+    aliases=("negative",),
+    dtypes=("float64", "float32", "int64"),
+)
+exp = elementwise("exp", np.exp, lambda ctx, grad, out: grad * out, "output")
+exp2 = elementwise("exp2", np.exp2, lambda ctx, grad, out: grad * out * _LN2, "output")
+expm1 = elementwise("expm1", np.expm1, lambda ctx, grad, out: grad * (out + 1), "output")
+log = elementwise("log", np.log, lambda ctx, grad, x: grad / x, "input", domain=(0.2, 3.0))
+log2 = elementwise(
+    "log2", np.log2, lambda ctx, grad, x: grad / (x * _LN2), "input", domain=(0.2, 3.0)
+)
+log10 = elementwise(
+    "log10", np.log10, lambda ctx, grad, x: grad / (x * _LN10), "input", domain=(0.2, 3.0)
+)
+log1p = elementwise(
+    "log1p",
+    np.log1p,
+    lambda ctx, grad, x: grad / (x + 1),
+    "input",
+    domain=(-0.7, 3.0),
+    grad_fn="Log1PBackward0",
+)
+sqrt = elementwise(
+    "sqrt", np.sqrt, lambda ctx, grad, out: grad / (2 * out), "output", domain=(0.2, 3.0)
+)
+rsqrt = elementwise(
+    "rsqrt",
+    lambda x: 1 / np.sqrt(x),
+    lambda ctx, grad, out: grad * out * out * out * -0.5,
+    "output",
+    domain=(0.2, 3.0),
+)
+reciprocal = elementwise(
+    "reciprocal",
+    lambda x: np.reciprocal(x),
+    lambda ctx, grad, out: -grad * out * out,
+    "output",
+    domain=(0.3, 2.0),
+)
+sin = elementwise("sin", np.sin, lambda ctx, grad, x: grad * D.call("cos", x), "input")
+cos = elementwise("cos", np.cos, lambda ctx, grad, x: -grad * D.call("sin", x), "input")
+tan = elementwise(
+    "tan", np.tan, lambda ctx, grad, out: grad * (out * out + 1), "output", domain=(-1.2, 1.2)
+)
+asin = elementwise(
+    "asin",
+    np.arcsin,
+    lambda ctx, grad, x: grad / _sqrt(1 - x * x),
+    "input",
+    domain=(-0.9, 0.9),
+    aliases=("arcsin",),
+)
+acos = elementwise(
+    "acos",
+    np.arccos,
+    lambda ctx, grad, x: -grad / _sqrt(1 - x * x),
+    "input",
+    domain=(-0.9, 0.9),
+    aliases=("arccos",),
+)
+atan = elementwise(
+    "atan", np.arctan, lambda ctx, grad, x: grad / (x * x + 1), "input", aliases=("arctan",)
+)
+sinh = elementwise("sinh", np.sinh, lambda ctx, grad, x: grad * D.call("cosh", x), "input")
+cosh = elementwise("cosh", np.cosh, lambda ctx, grad, x: grad * D.call("sinh", x), "input")
+tanh = elementwise("tanh", np.tanh, lambda ctx, grad, out: grad * (1 - out * out), "output")
+sigmoid = elementwise("sigmoid", _sigmoid, lambda ctx, grad, out: grad * out * (1 - out), "output")
+erf = elementwise(
+    "erf", _erf, lambda ctx, grad, x: grad * D.exp(-x * x) * _TWO_OVER_SQRT_PI, "input"
+)
+abs = elementwise(
+    "abs",
+    np.abs,
+    lambda ctx, grad, x: grad * D.call("sign", x),
+    "input",  # noqa: A001
+    kind="int",
+    aliases=("absolute",),
+    dtypes=("float64", "float32", "int64"),
+)
+
+
+def _relu(x):
+    if x.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return np.maximum(x, 0)
+
+
+relu = elementwise(
+    "relu",
+    _relu,
+    lambda ctx, grad, out: grad * (out > 0),
+    "output",
+    kind="any",
+    dtypes=("float64", "float32", "int64"),
+)
 
 
 def square(input):
-    """``input ** 2`` (PyTorch records it as ``PowBackward0``)."""
-    return input ** 2
+    """``input ** 2`` (PyTorch records it as ``PowBackward0``; bool squares to int64)."""
+    if input._data.dtype.kind == "b":
+        input = to_dtype(input, _dt.int64)
+    return input**2
 
 
-register("square", square)
-
+register(
+    "square", square, reference=np.square, any_shape=True, dtypes=("float64", "float32", "int64")
+)
 CloneBackward0 = node_class("CloneBackward0", lambda ctx, grad: (grad,))
 
 
@@ -121,9 +247,17 @@ def _to(self, *args, **kwargs):
 
 Tensor.to = _to
 Tensor.clone = clone
-for _name, _dtype in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
-                      ("long", _dt.int64), ("int", _dt.int32), ("short", _dt.int16),
-                      ("char", _dt.int8), ("byte", _dt.uint8), ("bool", _dt.bool_)):
+for _name, _dtype in (
+    ("float", _dt.float32),
+    ("double", _dt.float64),
+    ("half", _dt.float16),
+    ("long", _dt.int64),
+    ("int", _dt.int32),
+    ("short", _dt.int16),
+    ("char", _dt.int8),
+    ("byte", _dt.uint8),
+    ("bool", _dt.bool_),
+):
     setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: to_dtype(self, d))(_dtype))
 Tensor.cpu = lambda self, memory_format=None: self
 Tensor.cuda = lambda self, *a, **k: _no_cuda()
@@ -144,38 +278,3 @@ Tensor.type = _type
 
 def _no_cuda():
     raise AssertionError("Torch not compiled with CUDA enabled")
-
-
-def _clamp_backward(ctx, grad, x, low, high):
-    keep = True
-    if low is not None:
-        keep = x >= low
-    if high is not None:
-        keep = (x <= high) & keep if low is not None else x <= high
-    return grad * keep, None, None
-
-
-ClampBackward1 = node_class("ClampBackward1", _clamp_backward)
-
-
-def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
-    """Limit values to ``[min, max]`` (gradient 1 inside, boundaries included; 0 outside)."""
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    low = min._data if isinstance(min, Tensor) else min
-    high = max._data if isinstance(max, Tensor) else max
-    data = input._data
-    out_data = data
-    if low is not None:
-        out_data = np.maximum(out_data, low)
-    if high is not None:
-        out_data = np.minimum(out_data, high)
-    if out_data.dtype != data.dtype and not isinstance(min, Tensor) and not isinstance(max, Tensor):
-        out_data = out_data.astype(
-            _dt.result_type_scalar(input.dtype, low if low is not None else high).np)
-    inputs = (input, min if isinstance(min, Tensor) else None,
-              max if isinstance(max, Tensor) else None)
-    return result(out_data, ClampBackward1, inputs, (input, low, high))
-
-
-register("clamp", clamp, aliases=("clip",))

@@ -1,0 +1,173 @@
+"""Integer-style division (``//``, ``%``, ``fmod``), ``maximum``/``minimum`` and ``atan2``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad.ops import _dual as D
+from glassgrad.ops._sampling import shaped
+from glassgrad.ops.binary import _other, _positive, _promote, _tensor_or_none, binary_samples
+from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
+
+
+# -- integer-style division ------------------------------------------------------------------
+def _not_implemented(ctx, grad):
+    raise RuntimeError(f"derivative for aten::{ctx._args} is not implemented")
+
+
+# PyTorch records these ops but has no derivative for them: backward through them raises.
+NotImplementedNode = node_class("NotImplemented", _not_implemented)
+
+
+def _divide_like(name, ufunc, input, other, cls, saved_other=True):
+    """Shared body of ``floor_divide``/``remainder``/``fmod``: promote, refuse integer /0."""
+    ad, bd = _promote(input, other)
+    if ad.dtype.kind in "iub" and np.any(np.equal(bd, 0)):
+        raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = ufunc(ad, bd)
+    if ad.dtype.kind == "b":
+        out = out.astype(np.int64)
+    if cls is None:
+        return result(out, NotImplementedNode, (input, _tensor_or_none(other)), args=name)
+    tensor_other = _tensor_or_none(other)
+    return result(out, cls, (input, tensor_other), (input, tensor_other))
+
+
+def floor_divide(input, other, *, out=None):
+    """Division rounded toward negative infinity (no derivative, as in PyTorch)."""
+    if not isinstance(input, Tensor):
+        return floor_divide(as_tensor_arg(input), other)
+    other = _other(other)
+    return (
+        NotImplemented
+        if other is None
+        else _divide_like("floor_divide", np.floor_divide, input, other, None)
+    )
+
+
+def _floor_div_values(a, b):
+    return D.call("floor", a / b)
+
+
+def _trunc_div_values(a, b):
+    return D.call("trunc", a / b)
+
+
+RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad, a, b: (grad, None))
+RemainderBackward1 = node_class(
+    "RemainderBackward1", lambda ctx, grad, a, b: (grad, -grad * _floor_div_values(a, b))
+)
+FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad, a, b: (grad, None))
+FmodBackward1 = node_class(
+    "FmodBackward1", lambda ctx, grad, a, b: (grad, -grad * _trunc_div_values(a, b))
+)
+
+
+def remainder(input, other, *, out=None):
+    """Python-style modulus: the result has the sign of the divisor."""
+    if not isinstance(input, Tensor):
+        input = as_tensor_arg(input)
+        return _divide_like("remainder", np.remainder, input, other, None)
+    other = _other(other)
+    if other is None:
+        return NotImplemented
+    cls = RemainderBackward1 if isinstance(other, Tensor) else RemainderBackward0
+    return _divide_like("remainder", np.remainder, input, other, cls)
+
+
+def fmod(input, other, *, out=None):
+    """C-style modulus: the result has the sign of the dividend."""
+    other = _other(other)
+    cls = FmodBackward1 if isinstance(other, Tensor) else FmodBackward0
+    return _divide_like("fmod", np.fmod, input, other, cls)
+
+
+# -- maximum / minimum / atan2 ---------------------------------------------------------------
+def _extremum_backward(ctx, grad, a, b):
+    # ties share the gradient evenly, as PyTorch does
+    zero = D.zeros_like(grad)
+    half = D.where(a == b, grad / 2, grad)
+    wins = a > b if ctx._args else a < b
+    return D.where(wins | (a == b), half, zero), D.where(wins, zero, half)
+
+
+MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward)
+MinimumBackward0 = node_class("MinimumBackward0", _extremum_backward)
+
+
+def _need_tensor(name, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
+        )
+
+
+def maximum(input, other, *, out=None):
+    """Elementwise maximum (NaN propagates; ties split the gradient)."""
+    _need_tensor("maximum", other)
+    ad, bd = _promote(input, other)
+    return result(np.maximum(ad, bd), MaximumBackward0, (input, other), (input, other), args=True)
+
+
+def minimum(input, other, *, out=None):
+    """Elementwise minimum (NaN propagates; ties split the gradient)."""
+    _need_tensor("minimum", other)
+    ad, bd = _promote(input, other)
+    return result(np.minimum(ad, bd), MinimumBackward0, (input, other), (input, other), args=False)
+
+
+def _atan2_backward(ctx, grad, a, b):
+    scale = grad / (a * a + b * b)
+    return scale * b, -scale * a
+
+
+Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward)
+
+
+def atan2(input, other, *, out=None):
+    """Elementwise ``atan(input / other)`` with the quadrant of ``(other, input)``."""
+    _need_tensor("atan2", other)
+    ad, bd = _promote(input, other)
+    if ad.dtype.kind != "f":
+        ad = ad.astype(_dt.get_default_dtype().np)
+        bd = bd.astype(ad.dtype)
+    return result(np.arctan2(ad, bd), Atan2Backward0, (input, other), (input, other))
+
+
+def _install():
+    """Registrations and Python operators for the ops in this file."""
+    for name, fn, samples, reference, aliases in (
+        ("remainder", remainder, _positive, np.remainder, ()),
+        ("fmod", fmod, _positive, np.fmod, ()),
+        ("maximum", maximum, binary_samples, np.maximum, ()),
+        ("minimum", minimum, binary_samples, np.minimum, ()),
+        ("atan2", atan2, binary_samples, np.arctan2, ("arctan2",)),
+    ):
+        register(
+            name,
+            fn,
+            aliases=aliases,
+            nin=2,
+            samples=shaped(samples),
+            reference=reference,
+            any_shape=True,
+        )
+    register(
+        "floor_divide",
+        floor_divide,
+        nin=2,
+        samples=shaped(_positive),
+        reference=np.floor_divide,
+        any_shape=True,
+        differentiable=False,
+        dtypes=("float64", "int64"),
+    )
+    Tensor.__floordiv__ = floor_divide
+    Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+    Tensor.__mod__ = remainder
+    Tensor.__rmod__ = lambda self, other: remainder(other, self)
+
+
+_install()
