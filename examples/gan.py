@@ -174,6 +174,7 @@ def main(argv=None) -> dict:
         "cost": costs,
         "modes_covered": covered,
         "fraction_near_a_mode": quality,
+        "mean_radius": samples.norm(dim=1).mean().item(),
         "final_d_loss": history["d_loss"][-1] if history["d_loss"] else None,
         "figure": figure(sample_ring(2000), samples, history, args),
     }
@@ -195,7 +196,8 @@ def report(results: dict, args) -> None:
         )
     lines.append(
         f"modes covered: {results['modes_covered']}/8, "
-        f"{100 * results['fraction_near_a_mode']:.0f}% of samples near a mode"
+        f"{100 * results['fraction_near_a_mode']:.0f}% of samples near a mode, "
+        f"mean radius {results['mean_radius']:.2f} (the ring's: {RADIUS})"
     )
     lines.append(f"figure: {results['figure']}")
     say(args, *lines)
