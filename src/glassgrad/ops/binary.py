@@ -18,6 +18,7 @@ from glassgrad.ops.registry import (
     Tensor,
     broadcast_error,
     node_class,
+    record2,
     register,
     result,
 )
@@ -97,7 +98,7 @@ def add(input, other, *, alpha=1, out=None):
         if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
             data = ad + bd if ad.ndim else ad[()] + bd[()]
             if _state.record and (input._requires_grad or other._requires_grad):
-                return result(data, AddBackward0, (input, other))
+                return record2(data, AddBackward0, input, other, None)
             return result(data, AddBackward0, (input, other))
     other = _other(other)
     if other is None:
@@ -172,10 +173,11 @@ def mul(input, other, *, out=None):
             a_grad, b_grad = input._requires_grad, other._requires_grad
             if _state.record and (a_grad or b_grad):
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
-                return result(
+                return record2(
                     data,
                     MulBackward0,
-                    (input, other),
+                    input,
+                    other,
                     (input if b_grad else None, other if a_grad else None),
                 )
             return result(data, MulBackward0, (input, other))

@@ -18,8 +18,18 @@ from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import node_class
 from glassgrad.tensor import Tensor, _make
 
-__all__ = ["OPS", "OpInfo", "register", "result", "results", "node_class", "OUT",
-           "broadcast_error", "as_tensor_arg", "Tensor"]
+__all__ = [
+    "OPS",
+    "OpInfo",
+    "register",
+    "result",
+    "results",
+    "node_class",
+    "OUT",
+    "broadcast_error",
+    "as_tensor_arg",
+    "Tensor",
+]
 
 _ndarray = np.ndarray
 _asarray = np.asarray
@@ -81,7 +91,7 @@ def result(out, cls, inputs, saved=None, args=None):
     """Wrap ``out`` (an array) as the op's result, recording ``cls`` if a gradient can flow.
 
     Args:
-        cls: the node class (``MulBackward0``).
+        cls: the node class (``MulBackward0``); None for a non-differentiable op.
         inputs: the op's tensor inputs, in the order of the rule's gradients (None for a
             non-tensor argument, which gets no edge).
         saved: what the backward rule needs: tensors (tracked by version), ``OUT`` for the
@@ -101,15 +111,58 @@ def result(out, cls, inputs, saved=None, args=None):
                         return _provenance.on_propagate(_make(out), inputs)
             return _make(out)
         node = cls()
-        node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
-        node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None
-                            for t in inputs])
-        node._args = args
+        node.next_functions = tuple([_edge(t) if t is not None else _NO_EDGE for t in inputs])
+        node._meta = tuple(
+            [(t._data.shape, t._data.dtype) if t is not None else None for t in inputs]
+        )
+        if args is not None:
+            node._args = args
         res = _make(out, node, 0)
         if saved is not None:
             _save(node, saved, res)
         return res
     return _stopped(out, inputs, cls)
+
+
+def record2(out, cls, a, b, saved):
+    """``result`` for the hot binary case: two tensors, at least one requiring grad.
+
+    ``saved`` is None or a pair of tensors-or-None (what ``mul``/``div`` keep).
+    """
+    if out.__class__ is not _ndarray:
+        out = _asarray(out)
+    node = cls()
+    node.next_functions = (_edge(a), _edge(b))
+    ad, bd = a._data, b._data
+    node._meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+    if saved is not None:
+        _save_pair(node, saved[0], saved[1])
+    return _make(out, node, 0)
+
+
+def _save_pair(node, a, b):
+    """``_save`` unrolled for two tensors (either may be None)."""
+    if a is None:
+        values_a, record_a = None, None
+    else:
+        counter = a._vc
+        if counter is None:
+            raise RuntimeError(_INFERENCE_SAVE)
+        values_a, record_a = a._data, (counter, counter[0], a, 0)
+    if b is None:
+        values_b, record_b = None, None
+    else:
+        counter = b._vc
+        if counter is None:
+            raise RuntimeError(_INFERENCE_SAVE)
+        values_b, record_b = b._data, (counter, counter[0], b, 1)
+    node._saved = (values_a, values_b)
+    node._vars = tuple([r for r in (record_a, record_b) if r is not None])
+    if (values_a is not None and not values_a.ndim) or (values_b is not None and not values_b.ndim):
+        node._scalars = True
+
+
+_NO_EDGE = (None, 0)
 
 
 def _stopped(out, inputs, cls):
@@ -127,8 +180,7 @@ def results(outs, cls, inputs, saved=None, args=None, differentiable=None):
         return tuple(_stopped(o, inputs, cls) for o in outs)
     node = cls()
     node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
-    node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None
-                        for t in inputs])
+    node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None for t in inputs])
     node._args = args
     made = []
     for index, out in enumerate(outs):
@@ -152,20 +204,27 @@ _INFERENCE_SAVE = (
 def _save(node, saved, res):
     values = []
     records = []
+    scalars = False
     for index, item in enumerate(saved):
         if item.__class__ is Tensor or isinstance(item, Tensor):
             counter = item._vc
             if counter is None:
                 raise RuntimeError(_INFERENCE_SAVE)
-            values.append(item._data)
+            data = item._data
             records.append((counter, counter[0], item, index))
         elif item is OUT:
-            values.append(res._data)
+            data = res._data
             records.append((res._vc, res._vc[0], weakref.ref(res), index))
         else:
             values.append(item)
+            continue
+        scalars = scalars or not data.ndim
+        values.append(data)
     node._saved = tuple(values)
-    node._vars = tuple(records) if records else None
+    if records:
+        node._vars = tuple(records)
+    if scalars:
+        node._scalars = True
 
 
 def broadcast_error(a_shape, b_shape) -> RuntimeError:
