@@ -15,6 +15,7 @@ from __future__ import annotations
 from _common import parser, plt, progress, save_figure, say
 
 import glassgrad as torch
+import glassgrad.glass
 import glassgrad.nn as nn
 
 FEATURES, HIDDEN = 10, 32
@@ -99,7 +100,10 @@ def finetune(checkpoint, task_b, args, *, use_eval: bool, desc: str):
         seen["module2_grads"].extend(p.grad for p in m.module2.parameters())
 
     trainable = [p for p in model.parameters() if p.requires_grad]
-    losses = train(model, trainable, task_b, args.steps, args, desc, watch)
+    # glassgrad's own check (not PyTorch's): did anything frozen change inside the block?
+    with glassgrad.glass.audit(model.module2, warn=False) as audit:
+        losses = train(model, trainable, task_b, args.steps, args, desc, watch)
+    seen["audit"] = audit.changes
     return model, losses, before, seen
 
 
@@ -115,7 +119,7 @@ def main(argv=None) -> dict:
     tuned, losses_b, before, seen = finetune(
         checkpoint, task_b, args, use_eval=True, desc="task B (module2 frozen, eval)"
     )
-    trap, losses_trap, trap_before, _ = finetune(
+    trap, losses_trap, trap_before, trap_seen = finetune(
         checkpoint, task_b, args, use_eval=False, desc="task B (module2 frozen, no eval)"
     )
     trap_changed = changed(trap.module2, trap_before)
@@ -129,6 +133,8 @@ def main(argv=None) -> dict:
         "trap_parameters_unchanged": not any(
             name in trap_changed for name, _ in trap.module2.named_parameters()
         ),
+        "audit": seen["audit"],
+        "trap_audit": trap_seen["audit"],
         "figure": figure(losses_a, losses_b, losses_trap, trap, trap_before, args),
     }
     report(results, args)
@@ -162,6 +168,10 @@ def report(results: dict, args) -> None:
         f"module2 parameters and buffers bit-for-bit unchanged: {results['frozen_unchanged']}",
         f"the trap, requires_grad_(False) without eval(): changed {results['trap_changed']} "
         f"(parameters unchanged: {results['trap_parameters_unchanged']})",
+        "glassgrad.glass.audit of module2 with eval(): "
+        + ("; ".join(results["audit"]) or "nothing changed"),
+        "glassgrad.glass.audit of module2 without eval(): "
+        + ("; ".join(results["trap_audit"]) or "nothing changed"),
         f"figure: {results['figure']}",
     )
 

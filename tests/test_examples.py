@@ -120,6 +120,9 @@ def test_finetune_frozen_module_unchanged_and_gradients_pass_through(tmp_path):
         "1.num_batches_tracked",
     }
     assert results["trap_parameters_unchanged"] is True
+    assert results["audit"] == []
+    assert len(results["trap_audit"]) == 3
+    assert all(line.startswith("buffer 1.") for line in results["trap_audit"])
 
 
 def test_finetune_learns_both_tasks(tmp_path):
