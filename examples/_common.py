@@ -17,7 +17,7 @@ matplotlib.use("Agg")  # files only: the examples run in CI and over SSH, with n
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from tqdm import tqdm  # noqa: E402
 
-__all__ = ["parser", "progress", "save_figure", "plt"]
+__all__ = ["parser", "progress", "save_figure", "say", "plt"]
 
 
 def parser(description: str, *, steps: int | None = None, epochs: int | None = None):

@@ -4,7 +4,7 @@ Conv2d-ReLU-MaxPool2d-Conv2d-ReLU-Flatten-Linear, Adam, a shuffled DataLoader; t
 with scikit-learn (no download). Prints the test accuracy and draws test digits with predictions.
 
     python examples/digits.py                 # digits.png in the working directory
-    python examples/digits.py --epochs 2 --out /tmp/digits
+    python examples/digits.py --epochs 2 --out figures
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ pass *through* the frozen module into module1, while module2's parameters and bu
 bit-for-bit unchanged; and the trap: without ``eval()`` BatchNorm's running statistics still move.
 
     python examples/finetune.py               # finetune.png in the working directory
-    python examples/finetune.py --steps 100 --out /tmp/finetune
+    python examples/finetune.py --steps 100 --out figures
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ The discriminator must not train the generator, so its step sees the fake throug
 on one batch and measures what each variant costs (time per D step, memory the graph holds).
 
     python examples/gan.py                  # ~3000 steps, gan.png in the working directory
-    python examples/gan.py --variant no_grad --steps 500 --out /tmp/gan
+    python examples/gan.py --variant no_grad --steps 500 --out figures
 """
 
 from __future__ import annotations
