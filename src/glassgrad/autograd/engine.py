@@ -8,6 +8,8 @@ input it flows into and cast to its dtype.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from glassgrad.autograd import grad_mode
@@ -154,7 +156,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     # a leaf reached for the last time: accumulate now, skip the queue
                     del deps[nxt]
                     if nxt._pre_hooks is None:
-                        _leaf(nxt, grad, create_graph, None, accumulate)
+                        _leaf(nxt, grad, create_graph, None, accumulate, True)
                         continue
                     buffers[nxt] = grad
                     ready.append(nxt)
@@ -174,13 +176,18 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     _skip(nxt, deps, buffers, ready)
 
 
-def _leaf(node, grad, create_graph, capture, accumulate):
-    """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``."""
+def _leaf(node, grad, create_graph, capture, accumulate, inline=False):
+    """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``.
+
+    ``inline``: called straight from the engine loop with a gradient a rule just returned, so
+    ``_store_grad`` may take the array over instead of copying it when nothing else refers to it.
+    """
     variable = node._variable()
     if variable is None:
         return
     extra = variable._extra
     if extra is not None and extra.hooks:
+        inline = False
         for hook in list(extra.hooks.values()):
             grad = _call_hook(hook, grad, create_graph)
     if capture is not None:
@@ -189,7 +196,7 @@ def _leaf(node, grad, create_graph, capture, accumulate):
             slot.append(grad)
         if not accumulate or slot is None:
             return
-    _store_grad(variable, grad, create_graph, _tensor_class[0])
+    _store_grad(variable, grad, create_graph, _tensor_class[0], inline)
 
 
 _tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
@@ -286,7 +293,7 @@ def _capture(capture, node, grads):
 CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (grad,))
 
 
-def _store_grad(tensor, grad, create_graph, Tensor):
+def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
     held = tensor._grad
     if create_graph:
         if held is None:
@@ -298,7 +305,11 @@ def _store_grad(tensor, grad, create_graph, Tensor):
         dtype = tensor._data.dtype
         if grad.dtype is not dtype and grad.dtype != dtype:
             grad = grad.astype(dtype)
-        tensor._grad = _make_tensor(np.array(grad, copy=True))  # never alias a shared gradient
+            inline = True  # astype made a private copy
+        owned = _unshared(grad) if inline else None
+        # Never alias a gradient someone else can see (a rule may hand one array to two
+        # inputs); an array nothing else refers to is taken over, as PyTorch steals buffers.
+        tensor._grad = _make_tensor(owned if owned is not None else np.array(grad, order="C"))
         return
     data = held._data
     try:
@@ -309,6 +320,38 @@ def _store_grad(tensor, grad, create_graph, Tensor):
         raise broadcast_error(data.shape, grad.shape) from None
     if held._vc is not None:
         held._vc[0] += 1
+
+
+_refcount = sys.getrefcount
+# References a gradient nothing else holds has inside ``_unshared`` on the inline path (the
+# engine's loop variable, the rule's output tuple, three parameters, getrefcount's argument).
+# Counting references is how PyTorch decides to steal a buffer too; interpreters that stop
+# counting references to locals (3.14's stack references) would make this unsafe, so the
+# takeover is off there. tests/test_engine_memory.py checks both directions.
+_UNSHARED = 7 if sys.version_info < (3, 14) else 0
+_UNSHARED_BASE = 3  # the view's reference, the local name, getrefcount's argument
+
+
+def _unshared(grad):
+    """``grad``'s memory as an array that only the caller refers to, or None."""
+    if grad.__class__ is not np.ndarray or not grad.flags.writeable:
+        return None
+    base = grad.base
+    if base is None:
+        return grad if _refcount(grad) <= _UNSHARED else None
+    # A C-contiguous view of a whole private array (a transpose's transpose): hand over the base.
+    if (
+        base.__class__ is np.ndarray
+        and base.base is None
+        and base.shape == grad.shape
+        and base.flags.c_contiguous
+        and grad.flags.c_contiguous
+        and base.flags.writeable
+        and _refcount(base) <= _UNSHARED_BASE
+        and _refcount(grad) <= _UNSHARED
+    ):
+        return base
+    return None
 
 
 def _copy_node(grad):

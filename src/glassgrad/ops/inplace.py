@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import binary, unary
-from glassgrad.ops.indexing import inplace
+from glassgrad.ops.indexing import check_inplace, inplace
+from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 FillBackward0 = node_class("FillBackward0", lambda ctx, grad, *s: (grad * 0, None))
@@ -48,6 +50,64 @@ def _method(outplace):
     return method
 
 
+def _arith_method(outplace, ufunc):
+    """``add_``/``sub_``/``mul_``/``div_``: outside the graph, one NumPy call writing in place.
+
+    Optimizer steps and ``.data`` updates are all of this kind; the general path (compute, then
+    copy back) would allocate and write every parameter twice. Anything unusual (promotion that
+    PyTorch refuses, broadcasting into ``self``) takes the general path, which raises PyTorch's
+    errors.
+    """
+
+    def method(self, other, *, alpha=1, **kwargs):
+        if kwargs or (_state.record and (self._requires_grad or _needs_grad(other))):
+            return (
+                inplace(self, outplace, other, alpha=alpha, **kwargs)
+                if alpha != 1
+                else inplace(self, outplace, other, **kwargs)
+            )
+        check_inplace(self)
+        data = self._data
+        value = other._data if other.__class__ is Tensor or isinstance(other, Tensor) else other
+        if alpha != 1:
+            value = value * alpha
+        if (
+            isinstance(value, np.ndarray)
+            and value.shape != data.shape
+            and np.broadcast_shapes(value.shape, data.shape) != data.shape
+        ):
+            return _general(self, outplace, other, alpha)
+        kind = data.dtype.kind
+        if kind != "f" and (ufunc is np.true_divide or _float_like(value)):
+            return _general(self, outplace, other, alpha)
+        try:
+            ufunc(data, value, out=data, casting="same_kind")
+        except (TypeError, ValueError):
+            return _general(self, outplace, other, alpha)
+        bump(self)
+        return self
+
+    return method
+
+
+def _general(self, outplace, other, alpha):
+    return (
+        inplace(self, outplace, other, alpha=alpha)
+        if alpha != 1
+        else inplace(self, outplace, other)
+    )
+
+
+def _needs_grad(value) -> bool:
+    return isinstance(value, Tensor) and value._requires_grad
+
+
+def _float_like(value) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
+    return isinstance(value, float)
+
+
 _INPLACE = {
     "add_": binary.add,
     "sub_": binary.sub,
@@ -71,6 +131,13 @@ _INPLACE = {
 }
 for _name, _fn in _INPLACE.items():
     setattr(Tensor, _name, _method(_fn))
+for _name, _fn, _ufunc in (
+    ("add_", binary.add, np.add),
+    ("sub_", binary.sub, np.subtract),
+    ("mul_", binary.mul, np.multiply),
+    ("div_", binary.div, np.true_divide),
+):
+    setattr(Tensor, _name, _arith_method(_fn, _ufunc))
 Tensor.subtract_ = Tensor.sub_
 Tensor.multiply_ = Tensor.mul_
 Tensor.divide_ = Tensor.div_

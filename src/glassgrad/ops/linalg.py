@@ -11,6 +11,24 @@ from glassgrad.ops.shape import UnsafeViewBackward0, unsqueeze
 from glassgrad.tensor import _C_NAMES
 
 
+def _laid_out_like(left, right, like):
+    """``left @ right``, in the memory order of ``like`` (the operand this is the gradient of).
+
+    A weight used as ``w.t()`` is an F-ordered view; giving its gradient the same order means
+    the ``TBackward0`` behind it hands the leaf a C-contiguous array it can keep without a copy.
+    """
+    if (
+        like.__class__ is np.ndarray
+        and like.ndim == 2
+        and left.ndim == 2
+        and right.ndim == 2
+        and like.flags.f_contiguous
+        and not like.flags.c_contiguous
+    ):
+        return (right.T @ left.T).T
+    return left @ right
+
+
 def _matmul_backward(ctx, grad, a, b):
     """One rule for all forms: lift 1-D operands to matrices, multiply, drop the lifted dim."""
     a_vec, b_vec = a.ndim == 1, b.ndim == 1
@@ -25,11 +43,11 @@ def _matmul_backward(ctx, grad, a, b):
         g = D.reshape(g, (*g.shape, 1))
     grad_a = grad_b = None
     if ctx.next_functions[0][0] is not None:
-        grad_a = g @ D.swapaxes(b2, -1, -2)
+        grad_a = _laid_out_like(g, D.swapaxes(b2, -1, -2), a2)
         if a_vec:
             grad_a = D.reshape(grad_a, (*grad_a.shape[:-2], grad_a.shape[-1]))
     if ctx.next_functions[1][0] is not None:
-        grad_b = D.swapaxes(a2, -1, -2) @ g
+        grad_b = _laid_out_like(D.swapaxes(a2, -1, -2), g, b2)
         if b_vec:
             grad_b = D.reshape(grad_b, grad_b.shape[:-1])
     return grad_a, grad_b
@@ -153,8 +171,8 @@ def _addmm_backward(ctx, grad, mat1, mat2):
     nexts = ctx.next_functions
     grad_input = None if nexts[0][0] is None else (grad if beta == 1 else grad * beta)
     scaled = grad if alpha == 1 else grad * alpha
-    grad1 = None if nexts[1][0] is None else scaled @ D.swapaxes(mat2, -1, -2)
-    grad2 = None if nexts[2][0] is None else D.swapaxes(mat1, -1, -2) @ scaled
+    grad1 = None if nexts[1][0] is None else _laid_out_like(scaled, D.swapaxes(mat2, -1, -2), mat1)
+    grad2 = None if nexts[2][0] is None else _laid_out_like(D.swapaxes(mat1, -1, -2), scaled, mat2)
     return grad_input, grad1, grad2
 
 
@@ -164,13 +182,15 @@ BaddbmmBackward0 = node_class("BaddbmmBackward0", _addmm_backward)
 
 def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
     """``beta * input + alpha * product``: the input broadcasts to the product (as expand)."""
-    from glassgrad.ops.shape import expand
+    bias = input._data
+    if bias.shape != product.shape[-bias.ndim :] or bias.ndim > product.ndim:
+        from glassgrad.ops.shape import expand
 
-    with _no_record():
-        expand(input, product.shape)  # PyTorch's shape check and message
-    out = product * alpha if alpha != 1 else product
+        with _no_record():
+            expand(input, product.shape)  # PyTorch's shape check and message
+    out = product * alpha if alpha != 1 else product  # ``product`` is ours: add in place
     if beta != 0:
-        out = out + (input._data * beta if beta != 1 else input._data)
+        out += bias * beta if beta != 1 else bias
     return result(
         out.astype(product.dtype, copy=False),
         cls,
