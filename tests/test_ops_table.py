@@ -24,12 +24,7 @@ from glassgrad.ops._sampling import maker
 # strict: an entry stops mattering once its op passes).
 KNOWN = {
     "conv2d": "grouped convolution (groups=2) fails in the forward",
-    "cosine_similarity": "its samples pass reduction=, which it does not take",
-    "embedding": "the padding_idx sample disagrees with central differences",
-    "batch_norm": "training-mode samples update running stats between gradient evaluations",
     "einsum": "grad_fn name differs from PyTorch's",
-    "linear": "3-d input records ViewBackward0 where PyTorch records UnsafeViewBackward0",
-    "scatter": "ScatterBackward0 returns a gradient of the wrong shape for src",
 }
 
 

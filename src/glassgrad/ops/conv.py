@@ -42,12 +42,12 @@ def linear(input, weight, bias=None):
             return result(out, _LinearAddmm, (bias, input, weight), (input, weight))
     if input.ndim == 1 and bias is not None:  # PyTorch: addmm on the row, viewed back
         return linear(input.unsqueeze(0), weight, bias).reshape(-1)
-    if input.ndim == 2 or input.ndim == 1:
-        out = input @ weight.t()
-    else:
+    if input.ndim > 2 and bias is not None and input.is_contiguous():
+        # PyTorch folds a contiguous batch into one addmm and views it back (ViewBackward0);
+        # otherwise it runs matmul (UnsafeViewBackward0) and adds the bias
         flat = input.reshape(-1, input.shape[-1])
-        out = linear(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
-        return out
+        return linear(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
+    out = input @ weight.t()
     return out if bias is None else out + bias
 
 
@@ -286,6 +286,9 @@ register(
     samples=lambda rng: [
         ((rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
         ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4))), {}),
+        ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
+        ((rng.standard_normal(4), rng.standard_normal((5, 4))), {}),
+        ((rng.standard_normal(4), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
     ],
 )
 register(

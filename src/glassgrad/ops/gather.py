@@ -99,10 +99,19 @@ def _scatter_backward(ctx, grad):
     grad_input = D.index_put_zero(grad, key) if nexts[0][0] is not None else None
     grad_src = None
     if len(nexts) > 1 and nexts[1][0] is not None:
-        grad_src = grad[key]
-        if src_shape != grad_src.shape:  # src larger than index: its other entries get zeros
-            grad_src = D.scatter_into(src_shape, parts, grad_src)
+        grad_src = _src_grad(ctx, grad, key, src_shape)
     return (grad_input, grad_src) if len(nexts) > 1 else (grad_input,)
+
+
+def _src_grad(ctx, grad, key, src_shape):
+    """``grad`` read at ``key``; PyTorch refuses a ``src`` larger than ``index`` here."""
+    grad_src = grad[key]
+    if tuple(src_shape) != tuple(grad_src.shape):
+        raise RuntimeError(
+            f"Function {type(ctx).__name__} returned an invalid gradient at index 1 - got "
+            f"{list(grad_src.shape)} but expected shape compatible with {list(src_shape)}"
+        )
+    return grad_src
 
 
 ScatterBackward0 = node_class("ScatterBackward0", _scatter_backward)
@@ -167,10 +176,8 @@ def _reduce_into(out, key, values, reduce):
 
 
 def _scatter_add_backward(ctx, grad):
-    key, src_shape, parts = ctx._args
-    grad_src = grad[key]
-    if src_shape != grad_src.shape:
-        grad_src = D.scatter_into(src_shape, parts, grad_src)
+    key, src_shape, _ = ctx._args
+    grad_src = _src_grad(ctx, grad, key, src_shape) if ctx.next_functions[1][0] else None
     return grad, grad_src
 
 
@@ -352,7 +359,7 @@ register(
     scatter,
     reference=_ref_scatter,
     samples=lambda rng: [
-        ((rng.standard_normal((3, 4)), 1, _perm_index(rng), rng.standard_normal((3, 3))), {}),
+        ((rng.standard_normal((3, 4)), 1, _perm_index(rng), rng.standard_normal((3, 2))), {}),
         ((rng.standard_normal((3, 4)), 1, _perm_index(rng), 2.5), {}),
     ],
 )

@@ -264,8 +264,19 @@ def _xlogy(target):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim``."""
-    n1 = (x1 * x1).sum(dim, keepdim=True).sqrt().clamp(min=eps)
-    n2 = (x2 * x2).sum(dim, keepdim=True).sqrt().clamp(min=eps)
+    from glassgrad.autograd.grad_mode import no_grad
+    from glassgrad.ops.reduce_stats import norm as vector_norm
+
+    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    x1 = x1 if tuple(x1.shape) == shape else x1.expand(shape)
+    x2 = x2 if tuple(x2.shape) == shape else x2.expand(shape)
+    # PyTorch clamps the norms in place under no_grad: the gradient flows through the
+    # unclamped norm, whose gradient is 0 at a zero vector, so zero inputs get finite gradients
+    n1 = vector_norm(x1, 2, dim, True).clone()
+    n2 = vector_norm(x2, 2, dim, True).clone()
+    with no_grad():
+        n1.clamp_(min=eps)
+        n2.clamp_(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
@@ -320,7 +331,15 @@ for _name, _fn, _samples in (
             ((rng.standard_normal((3, 4)), rng.uniform(0.1, 1, (3, 4))), {"reduction": "batchmean"})
         ],
     ),
-    ("cosine_similarity", cosine_similarity, _pair),
+    (
+        "cosine_similarity",
+        cosine_similarity,
+        lambda rng: [
+            ((rng.standard_normal((3, 4)), rng.standard_normal((3, 4))), {}),
+            ((rng.standard_normal((3, 4)), rng.standard_normal(4)), {"dim": 0}),
+            ((rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))), {"dim": -1}),
+        ],
+    ),
     (
         "cosine_embedding_loss",
         cosine_embedding_loss,

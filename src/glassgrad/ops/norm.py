@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
 from glassgrad.ops.registry import node_class, register, result
@@ -106,6 +107,8 @@ def batch_norm(
     input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
 ):
     """Normalise each channel over the batch (training) or with the running statistics."""
+    _check_batch_norm_args(running_mean, running_var, momentum)
+    _check_dtypes(input, (running_mean, running_var, weight, bias))
     shape = input._data.shape
     axes = (0, *range(2, len(shape)))
     count = int(np.prod([shape[a] for a in axes]))
@@ -122,11 +125,34 @@ def batch_norm(
     out, mean, var = _normalise(
         NativeBatchNormBackward0, input, weight, bias, shape, axes, (1,), eps
     )
-    if running_mean is not None and momentum is not None:
+    if running_mean is not None:
         _blend(running_mean, mean.reshape(-1), momentum)
-    if running_var is not None and momentum is not None:
+    if running_var is not None:
         _blend(running_var, var.reshape(-1) * (count / max(count - 1, 1)), momentum)
     return out
+
+
+def _check_batch_norm_args(running_mean, running_var, momentum):
+    if momentum is None:  # nn.BatchNorm turns momentum=None into a cumulative average factor
+        raise TypeError(
+            "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
+        )
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and stat.requires_grad and state.record:
+            raise RuntimeError(
+                f"The function 'native_batch_norm' is not differentiable with respect to "
+                f"argument '{name}'. This input cannot have requires_grad True."
+            )
+
+
+def _check_dtypes(input, params):
+    dtype = input._data.dtype
+    for param in params:
+        if param is None or param._data.dtype == dtype:
+            continue
+        if dtype == np.float32:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 def _blend(stat, batch, momentum):
@@ -151,11 +177,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
-    if p == 2:
-        norm = (input * input).sum(dim, keepdim=True).sqrt()
-    else:
-        norm = (input.abs() ** p).sum(dim, keepdim=True) ** (1.0 / p)
-    return input / norm.clamp(min=eps).expand_as(input)
+    # as PyTorch: the norm's gradient is 0 at a zero vector, so zero rows get finite gradients
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
 # -- dropout, embedding ----------------------------------------------------------------------------
@@ -249,18 +272,27 @@ register(
     "batch_norm",
     batch_norm,
     method=False,
+    # running statistics go in as keyword arguments: the tests make positional float arrays
+    # require grad, which batch_norm refuses for them; each call gets fresh copies
     samples=lambda rng: [
         (
             (
                 rng.standard_normal((4, 3, 2)),
-                np.zeros(3),
-                np.ones(3),
+                None,
+                None,
                 rng.standard_normal(3),
                 rng.standard_normal(3),
             ),
             {"training": True},
         ),
-        ((rng.standard_normal((4, 3)), np.zeros(3), np.ones(3)), {}),
+        (
+            (rng.standard_normal((4, 3)),),
+            {"running_mean": np.zeros(3), "running_var": np.ones(3), "training": True},
+        ),
+        (
+            (rng.standard_normal((4, 3)),),
+            {"running_mean": rng.standard_normal(3), "running_var": rng.uniform(0.5, 2, 3)},
+        ),
     ],
 )
 register(
@@ -292,8 +324,12 @@ register(
     "embedding",
     embedding,
     method=False,
-    samples=lambda rng: [
-        ((rng.integers(0, 5, (2, 3)), rng.standard_normal((5, 4))), {"padding_idx": 1})
+    samples=lambda rng: [((rng.integers(0, 5, (2, 3)), rng.standard_normal((5, 4))), {})],
+    # the padding row gets no gradient although the output depends on it (PyTorch's rule), so
+    # central differences cannot check it: compared with PyTorch only
+    edge_samples=lambda rng: [
+        ((np.array([[1, 0, 1], [3, 1, 4]]), rng.standard_normal((5, 4))), {"padding_idx": 1}),
+        ((np.array([0, 4, 2]), rng.standard_normal((5, 4))), {"padding_idx": -1}),
     ],
 )
 register(
