@@ -8,12 +8,13 @@ input it flows into and cast to its dtype.
 
 from __future__ import annotations
 
+import heapq
 import sys
 
 import numpy as np
 
 from glassgrad.autograd import grad_mode
-from glassgrad.autograd.node import FREED, AccumulateGrad, node_class
+from glassgrad.autograd.node import FREED, AccumulateGrad, next_seq, node_class
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -44,27 +45,6 @@ def _fit(grad, meta, create_graph):
     elif grad.dtype is not dtype and grad.dtype != dtype:
         grad = grad.astype(dtype)
     return grad
-
-
-def _collect(roots, reach):
-    """Count, for every node that will run, how many edges from running nodes point at it."""
-    deps: dict = {}
-    stack = list(roots)
-    expanded_roots = set(stack)  # a root reachable from another root is not expanded twice
-    while stack:
-        node = stack.pop()
-        if reach is not None and not reach.get(node, False):
-            continue
-        for nxt, _ in node.next_functions:
-            if nxt is None:
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            else:
-                deps[nxt] = 1
-                if nxt not in expanded_roots:
-                    stack.append(nxt)
-    return deps
 
 
 def _reachable(roots, capture):
@@ -114,21 +94,41 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
 
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
+    leaves = _propagate(roots, retain_graph, create_graph, capture, accumulate)
+    # Leaves last, once every contribution has arrived, and after the loop's locals are gone:
+    # a gradient array is then referenced only from here, which ``_store_grad`` relies on.
+    for node in list(leaves):
+        grad = leaves.pop(node)
+        if node._pre_hooks is not None:
+            grad = _run_tensor_hooks(node, grad, create_graph)
+        _leaf(node, grad, create_graph, capture, accumulate)
+
+
+def _propagate(roots, retain_graph, create_graph, capture, accumulate):
+    """Run the graph's nodes; return the gradients that reached each leaf's ``AccumulateGrad``.
+
+    Nodes run in decreasing order of creation (``_seq``), as in PyTorch's engine: a node is
+    created after the nodes of its inputs, so when it is popped every node that could still
+    send it a gradient has already run. No pass over the graph to count dependencies is needed.
+    """
     buffers: dict = {}
+    leaves: dict = {}
+    heap: list = []
     for node, output_nr, grad in roots:
+        if node.__class__ is AccumulateGrad:
+            held = leaves.get(node)
+            leaves[node] = grad if held is None else held + grad
+            continue
+        if node not in buffers:
+            _push(heap, (-node._seq, node))
         _add_to_buffer(buffers, node, output_nr, grad)
     reach = _reachable(list(buffers), capture) if capture is not None and not accumulate else None
-    deps = _collect(list(buffers), reach)
-    ready = [node for node in buffers if node not in deps]
     plain = capture is None  # the common case: no autograd.grad, no backward(inputs=...)
-    while ready:
-        node = ready.pop()
+    while heap:
+        node = _pop(heap)[1]
         grads = buffers.pop(node)
         if node._pre_hooks is not None or node._retain is not None:
             grads = _run_tensor_hooks(node, grads, create_graph)
-        if node.__class__ is AccumulateGrad:
-            _leaf(node, grads, create_graph, capture, accumulate)
-            continue
         if not plain:
             _capture(capture, node, grads)
             if reach is not None and not reach.get(node, False):
@@ -146,45 +146,33 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
         for (nxt, output_nr), grad, meta in zip(
             node.next_functions, outputs, node._meta, strict=True
         ):
-            if nxt is None:
+            if nxt is None or grad is None:
                 continue
-            if grad is not None:
-                if grad.shape != meta[0] or grad.dtype is not meta[1]:
-                    grad = _fit(grad, meta, create_graph)
-                left = deps[nxt] - 1
-                if left == 0 and plain and nxt.__class__ is AccumulateGrad and nxt not in buffers:
-                    # a leaf reached for the last time: accumulate now, skip the queue
-                    del deps[nxt]
-                    if nxt._pre_hooks is None:
-                        _leaf(nxt, grad, create_graph, None, accumulate, True)
-                        continue
+            if grad.shape != meta[0] or grad.dtype is not meta[1]:
+                grad = _fit(grad, meta, create_graph)
+            if nxt.__class__ is AccumulateGrad:
+                held = leaves.get(nxt)
+                leaves[nxt] = grad if held is None else held + grad
+            elif nxt._n_outputs == 1:
+                held = buffers.get(nxt)
+                if held is None:
                     buffers[nxt] = grad
-                    ready.append(nxt)
-                    continue
-                if nxt._n_outputs == 1:
-                    held = buffers.get(nxt)
-                    buffers[nxt] = grad if held is None else held + grad
+                    _push(heap, (-nxt._seq, nxt))
                 else:
-                    _add_to_buffer(buffers, nxt, output_nr, grad)
+                    buffers[nxt] = held + grad
             else:
-                left = deps[nxt] - 1
-            deps[nxt] = left
-            if left == 0:
-                if nxt in buffers:
-                    ready.append(nxt)
-                else:
-                    _skip(nxt, deps, buffers, ready)
+                if nxt not in buffers:
+                    _push(heap, (-nxt._seq, nxt))
+                _add_to_buffer(buffers, nxt, output_nr, grad)
+    return leaves
 
 
-def _leaf(node, grad, create_graph, capture, accumulate, inline=False):
-    """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``.
-
-    ``inline``: called straight from the engine loop with a gradient a rule just returned, so
-    ``_store_grad`` may take the array over instead of copying it when nothing else refers to it.
-    """
+def _leaf(node, grad, create_graph, capture, accumulate):
+    """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``."""
     variable = node._variable()
     if variable is None:
         return
+    inline = True  # ``grad`` is referenced only from the engine's last loop (see _execute)
     extra = variable._extra
     if extra is not None and extra.hooks:
         inline = False
@@ -199,24 +187,9 @@ def _leaf(node, grad, create_graph, capture, accumulate, inline=False):
     _store_grad(variable, grad, create_graph, _tensor_class[0], inline)
 
 
+_push, _pop = heapq.heappush, heapq.heappop
 _tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
 _make_tensor = None  # glassgrad.tensor._make, set likewise
-
-
-def _skip(node, deps, buffers, ready):
-    """A node that received no gradient at all: release its successors' dependency counts."""
-    stack = [node]
-    while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is None or nxt not in deps:
-                continue
-            left = deps[nxt] - 1
-            deps[nxt] = left
-            if left == 0:
-                if nxt in buffers:
-                    ready.append(nxt)
-                else:
-                    stack.append(nxt)
 
 
 def _add_to_buffer(buffers, node, output_nr, grad):
@@ -323,12 +296,12 @@ def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
 
 
 _refcount = sys.getrefcount
-# References a gradient nothing else holds has inside ``_unshared`` on the inline path (the
-# engine's loop variable, the rule's output tuple, three parameters, getrefcount's argument).
+# References a gradient nothing else holds has inside ``_unshared`` when ``_execute`` hands it
+# to its leaf (the loop's local name, three parameters, getrefcount's argument).
 # Counting references is how PyTorch decides to steal a buffer too; interpreters that stop
 # counting references to locals (3.14's stack references) would make this unsafe, so the
 # takeover is off there. tests/test_engine_memory.py checks both directions.
-_UNSHARED = 7 if sys.version_info < (3, 14) else 0
+_UNSHARED = 5 if sys.version_info < (3, 14) else 0
 _UNSHARED_BASE = 3  # the view's reference, the local name, getrefcount's argument
 
 
@@ -360,6 +333,7 @@ def _copy_node(grad):
     if not grad.requires_grad:
         return _make(grad._data.copy())
     node = CopyBackwards()
+    node._seq = next_seq()
     node.next_functions = (grad._edge(),)
     node._meta = ((grad._data.shape, grad._data.dtype),)
     return _make(grad._data.copy(), node, 0)

@@ -7,7 +7,7 @@ saves tensors with ``save_for_backward`` and reads them back as ``saved_tensors`
 from __future__ import annotations
 
 from glassgrad.autograd import grad_mode
-from glassgrad.autograd.node import Node
+from glassgrad.autograd.node import Node, next_seq
 
 
 class FunctionCtx:
@@ -90,6 +90,7 @@ class Function(metaclass=FunctionMeta):
         if not (grad_mode.state.record and any(t.requires_grad for t in tensors)):
             return outputs
         node = cls._node_cls()
+        node._seq = next_seq()
         node.ctx, node.fn = ctx, cls
         node.next_functions = tuple(_edge(t) for t in tensors)
         node._meta = tuple((t._data.shape, t._data.dtype) for t in tensors)

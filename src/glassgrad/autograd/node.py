@@ -8,11 +8,13 @@ is kept as its array plus a weak reference, and rebuilt as a tensor only under `
 
 from __future__ import annotations
 
+import itertools
 import weakref
 
 import numpy as np
 
 _ndarray = np.ndarray
+next_seq = itertools.count().__next__  # numbers nodes in creation order (the engine's priority)
 
 __all__ = ["Node", "AccumulateGrad", "node_class", "FREED"]
 
@@ -45,6 +47,7 @@ class Node:
     _retain = None
     _prov = None
     _custom_apply = False  # True where ``apply`` is overridden (custom Functions)
+    _seq = None  # creation order, set where nodes are made: the engine runs newest first
 
     @property
     def metadata(self) -> dict:

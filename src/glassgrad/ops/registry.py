@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import next_seq as _next_seq
 from glassgrad.autograd.node import node_class
 from glassgrad.tensor import Tensor, _make
 
@@ -111,6 +112,7 @@ def result(out, cls, inputs, saved=None, args=None):
                         return _provenance.on_propagate(_make(out), inputs)
             return _make(out)
         node = cls()
+        node._seq = _next_seq()
         node.next_functions = tuple([_edge(t) if t is not None else _NO_EDGE for t in inputs])
         node._meta = tuple(
             [(t._data.shape, t._data.dtype) if t is not None else None for t in inputs]
@@ -132,6 +134,7 @@ def record2(out, cls, a, b, saved):
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     node = cls()
+    node._seq = _next_seq()
     node.next_functions = (_edge(a), _edge(b))
     ad, bd = a._data, b._data
     node._meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
@@ -179,6 +182,7 @@ def results(outs, cls, inputs, saved=None, args=None, differentiable=None):
     if not state.record or not any(t is not None and t._requires_grad for t in inputs):
         return tuple(_stopped(o, inputs, cls) for o in outs)
     node = cls()
+    node._seq = _next_seq()
     node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
     node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None for t in inputs])
     node._args = args
