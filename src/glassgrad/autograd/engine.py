@@ -97,10 +97,23 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
     leaves = _propagate(roots, retain_graph, create_graph, capture, accumulate)
     # Leaves last, once every contribution has arrived, and after the loop's locals are gone:
     # a gradient array is then referenced only from here, which ``_store_grad`` relies on.
+    simple = capture is None and not create_graph
     for node in list(leaves):
         grad = leaves.pop(node)
         if node._pre_hooks is not None:
             grad = _run_tensor_hooks(node, grad, create_graph)
+        elif simple and grad.__class__ is not _ndarray:
+            # a 0-d gradient (a NumPy scalar) for a leaf with no hooks and no .grad yet: the
+            # common case of small graphs, stored without the general path's checks
+            variable = node._variable()
+            if (
+                variable is not None
+                and variable._grad is None
+                and variable._extra is None
+                and grad.dtype is variable._data.dtype
+            ):
+                variable._grad = _make_tensor(np.array(grad))
+                continue
         _leaf(node, grad, create_graph, capture, accumulate)
 
 
@@ -188,6 +201,7 @@ def _leaf(node, grad, create_graph, capture, accumulate):
 
 
 _push, _pop = heapq.heappush, heapq.heappop
+_ndarray = np.ndarray
 _tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
 _make_tensor = None  # glassgrad.tensor._make, set likewise
 
