@@ -25,6 +25,12 @@ from workloads import CONTENDERS, WORKLOADS
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+# glibc's malloc moves its thresholds for returning memory to the system according to what the
+# process happened to free before: two processes doing the same work can differ by thousands of
+# page faults per step (W3: 2,000, about half its time) depending on what they imported. Every
+# worker gets the same fixed thresholds, so the ratios compare the libraries, not that history.
+# PyTorch uses its own allocator and is not affected either way.
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "4194304", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _measure(key: str, contender: str, repeat: int, min_time: float) -> dict:
     """Run one (workload, contender) in its own one-thread subprocess and return its result."""
-    env = {**os.environ, **THREADS}
+    env = {**os.environ, **THREADS, **ALLOCATOR}
     # glassgrad is measured from this checkout even where it is not installed.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH")) if p)
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", key, contender]
@@ -182,7 +188,7 @@ def _environment() -> str:
             versions.append(f"{package} not installed")
     return (
         f"{', '.join(versions)}; {platform.machine()} {platform.system()}; "
-        "one thread per contender, best of repeats, microseconds per step"
+        "one thread per contender, fixed malloc thresholds, best of repeats, microseconds per step"
     )
 
 

@@ -118,3 +118,29 @@ def scatter_into(shape, key, grad):
 def call(name, x):
     """``np.<name>(x)`` for an array, ``x.<name>()`` for a tensor (sign, sin, cos, ...)."""
     return getattr(np, name)(x) if _is_array(x) else getattr(x, name)()
+
+
+def tanh_grad(grad, out):
+    """``grad * (1 - out**2)``; on arrays with one temporary instead of three."""
+    if _is_array(grad) and _is_array(out) and getattr(out, "ndim", 0):
+        scratch = np.multiply(out, out)
+        np.subtract(1, scratch, out=scratch)
+        return (
+            np.multiply(scratch, grad, out=scratch)
+            if scratch.shape == np.shape(grad)
+            else scratch * grad
+        )
+    return grad * (1 - out * out)
+
+
+def sigmoid_grad(grad, out):
+    """``grad * out * (1 - out)``; on arrays with one temporary instead of three."""
+    if _is_array(grad) and _is_array(out) and getattr(out, "ndim", 0):
+        scratch = np.subtract(1, out)
+        np.multiply(scratch, out, out=scratch)
+        return (
+            np.multiply(scratch, grad, out=scratch)
+            if scratch.shape == np.shape(grad)
+            else scratch * grad
+        )
+    return grad * out * (1 - out)

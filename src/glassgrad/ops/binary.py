@@ -181,6 +181,9 @@ def mul(input, other, *, out=None):
                     (input if b_grad else None, other if a_grad else None),
                 )
             return result(data, MulBackward0, (input, other))
+    elif other.__class__ is float and input._data.dtype.kind == "f":
+        # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)
+        return result(input._data * other, MulBackward0, (input, None), (None, other))
     other = _other(other)
     if other is None:
         return NotImplemented

@@ -166,8 +166,10 @@ atan = elementwise(
 )
 sinh = elementwise("sinh", np.sinh, lambda ctx, grad, x: grad * D.call("cosh", x), "input")
 cosh = elementwise("cosh", np.cosh, lambda ctx, grad, x: grad * D.call("sinh", x), "input")
-tanh = elementwise("tanh", np.tanh, lambda ctx, grad, out: grad * (1 - out * out), "output")
-sigmoid = elementwise("sigmoid", _sigmoid, lambda ctx, grad, out: grad * out * (1 - out), "output")
+tanh = elementwise("tanh", np.tanh, lambda ctx, grad, out: D.tanh_grad(grad, out), "output")
+sigmoid = elementwise(
+    "sigmoid", _sigmoid, lambda ctx, grad, out: D.sigmoid_grad(grad, out), "output"
+)
 erf = elementwise(
     "erf", _erf, lambda ctx, grad, x: grad * D.exp(-x * x) * _TWO_OVER_SQRT_PI, "input"
 )
