@@ -137,20 +137,11 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
         _add_to_buffer(buffers, node, output_nr, grad)
     reach = _reachable(list(buffers), capture) if capture is not None and not accumulate else None
     plain = capture is None  # the common case: no autograd.grad, no backward(inputs=...)
-    ran: list = []  # nodes whose saved arrays are released when the pass is over
-    try:
-        _loop(heap, buffers, leaves, reach, plain, ran, retain_graph, create_graph, capture)
-    finally:
-        # Released together at the end, not one by one: freeing the newest arrays first shrinks
-        # the top of the C heap, which the allocator then hands back to the system, and the
-        # next forward pass pays a page fault for every page it gets back (W3: 2,000 a step).
-        for node in ran:
-            node._saved = FREED
-            node._vars = None
+    _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture)
     return leaves
 
 
-def _loop(heap, buffers, leaves, reach, plain, ran, retain_graph, create_graph, capture):
+def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture):
     """The engine's loop: pop the newest node, run its rule, pass the gradients on."""
     while heap:
         node = _pop(heap)[1]
@@ -169,7 +160,8 @@ def _loop(heap, buffers, leaves, reach, plain, ran, retain_graph, create_graph, 
         else:
             outputs = node._backward(grads, *node.saved(False))
         if not retain_graph and saved is not None:
-            ran.append(node)
+            node._saved = FREED  # freed as the pass goes, so backward's peak stays low
+            node._vars = None
         for (nxt, output_nr), grad, meta in zip(
             node.next_functions, outputs, node._meta, strict=True
         ):
