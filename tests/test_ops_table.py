@@ -23,7 +23,6 @@ from glassgrad.ops._sampling import maker
 # Mismatches this table found in ops owned by other families, left to their owners to fix (not
 # strict: an entry stops mattering once its op passes).
 KNOWN = {
-    "conv2d": "grouped convolution (groups=2) fails in the forward",
     "einsum": "grad_fn name differs from PyTorch's",
 }
 

@@ -7,10 +7,10 @@ the graph and cost three nodes per layer. A 1-D convolution runs as a 2-D one of
 
 from __future__ import annotations
 
-import numpy as np
-
+from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
+from glassgrad.ops import conv_checks as C
 from glassgrad.ops import conv_kernels as K
 from glassgrad.ops import nn_ops as N
 from glassgrad.ops.registry import OPS, Tensor, node_class, register, result
@@ -68,27 +68,28 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 # -- convolution -------------------------------------------------------------------------------
-def _conv_backward(ctx, grad, x, weight):
+def _conv_backward(ctx, grad, x, weight, cols):
     transposed, params, x_shape, w_shape, flat = ctx._args
     if not D._is_array(grad):
         return _conv_backward_tensor(ctx, grad, x, weight)
     g = grad.reshape(grad.shape[0], grad.shape[1], 1, -1) if flat else grad
     xa = x.reshape(x_shape) if flat else x
     wa = weight.reshape(w_shape) if flat else weight
+    nexts = ctx.next_functions
     grad_x = grad_w = grad_b = None
-    if ctx.next_functions[0][0] is not None:
-        grad_x = (
-            K.conv_forward(g, wa, *params)
-            if transposed
-            else K.conv_input_grad(g, wa, x_shape, *params)
-        ).reshape(x.shape)
-    if ctx.next_functions[1][0] is not None:
-        grad_w = (
-            K.conv_weight_grad(g, xa, w_shape, *params)
-            if transposed
-            else K.conv_weight_grad(xa, g, w_shape, *params)
-        ).reshape(weight.shape)
-    if ctx.next_functions[2][0] is not None:
+    if nexts[0][0] is not None:
+        if transposed:
+            grad_x = K.conv_forward(g, wa, *params)
+        else:
+            grad_x = K.conv_input_grad(g, wa, x_shape, *params)
+        grad_x = grad_x.reshape(x.shape)
+    if nexts[1][0] is not None:
+        if transposed:
+            grad_w = K.conv_weight_grad(g, xa, w_shape, *params)
+        else:
+            grad_w = K.conv_weight_grad(xa, g, w_shape, *params, cols=cols)
+        grad_w = grad_w.reshape(weight.shape)
+    if nexts[2][0] is not None:
         grad_b = grad.sum(axis=(0, *range(2, grad.ndim)))
     return grad_x, grad_w, grad_b
 
@@ -97,33 +98,60 @@ def _conv_backward_tensor(ctx, grad, x, weight):
     """Under ``create_graph``: the gradients as convolutions, so they are differentiable too."""
     transposed, params, x_shape, w_shape, flat = ctx._args
     stride, padding, dilation, groups = params
-    if flat or groups != 1 or dilation != (1, 1):
-        raise NotImplementedError(
-            "double backward of conv1d, grouped or dilated convolution is not supported"
-        )
+    if flat:  # run the 1-D case as 2-D of height 1, as the forward did
+        grad, x, weight = grad.unsqueeze(2), x.unsqueeze(2), weight.unsqueeze(2)
+    nexts = ctx.next_functions
     grad_x = grad_w = grad_b = None
-    if ctx.next_functions[0][0] is not None:
+    if nexts[0][0] is not None:
         if transposed:
-            grad_x = conv2d(grad, weight, None, stride, padding)
+            grad_x = _convolution_raw(grad, weight, stride, padding, dilation, groups)
         else:
-            extra = _output_padding(x_shape, grad.shape, weight.shape, stride, padding)
-            grad_x = conv_transpose2d(grad, weight, None, stride, padding, extra)
-    if ctx.next_functions[1][0] is not None:
+            grad_x = _transposed_raw(grad, weight, params, x_shape)
+    if nexts[1][0] is not None:
         inp, out = (grad, x) if transposed else (x, grad)
-        # weight[o, c] correlates input channel c with output channel o over the batch
-        grad_w = conv2d(inp.transpose(0, 1), out.transpose(0, 1), None, 1, padding, stride)
-        grad_w = grad_w[:, :, : w_shape[2], : w_shape[3]].transpose(0, 1)
-    if ctx.next_functions[2][0] is not None:
+        grad_w = _weight_grad_tensor(inp, out, w_shape, params)
+    if nexts[2][0] is not None:
         grad_b = grad.sum((0, 2, 3))
+    if flat:
+        grad_x = None if grad_x is None else grad_x.squeeze(2)
+        grad_w = None if grad_w is None else grad_w.squeeze(2)
     return grad_x, grad_w, grad_b
 
 
-def _output_padding(x_shape, g_shape, w_shape, stride, padding):
-    return tuple(
-        x_shape[2 + i]
-        - ((g_shape[2 + i] - 1) * stride[i] - 2 * padding[i] + w_shape[2 + i] - 1 + 1)
-        for i in range(2)
-    )
+def _weight_grad_tensor(inp, out, w_shape, params):
+    """``weight``'s gradient as convolutions: per group, ``inp`` correlated with ``out``.
+
+    With batch and channels swapped, ``out`` acts as the kernel: strides become dilations and
+    dilations strides. One convolution per group keeps the block structure of the weight.
+    """
+    from glassgrad.ops.shape_join import cat
+
+    stride, padding, dilation, groups = params
+    cg, og = w_shape[1], w_shape[0] // groups
+    parts = []
+    for group in range(groups):
+        x_part = inp[:, group * cg : (group + 1) * cg].transpose(0, 1)
+        g_part = out[:, group * og : (group + 1) * og].transpose(0, 1)
+        part = _convolution_raw(x_part, g_part, dilation, padding, stride, 1)
+        parts.append(part[:, :, : w_shape[2], : w_shape[3]].transpose(0, 1))
+    return parts[0] if groups == 1 else cat(parts, 0)
+
+
+def _convolution_raw(x, weight, stride, padding, dilation, groups):
+    """A recorded 2-D convolution of 4-D tensors with 2-tuple parameters, no checks."""
+    params = (tuple(stride), tuple(padding), tuple(dilation), groups)
+    out, cols = K.conv_forward(x._data, weight._data, *params, keep=True)
+    args = (False, params, x._data.shape, weight._data.shape, False)
+    return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, cols), args=args)
+
+
+def _transposed_raw(x, weight, params, out_hw_shape):
+    """A recorded transposed convolution producing ``out_hw_shape`` (N, C, H, W)."""
+    stride, padding, dilation, groups = params
+    out_shape = (x._data.shape[0], weight._data.shape[1] * groups) + tuple(out_hw_shape[2:])
+    out = K.conv_input_grad(x._data, weight._data, out_shape, *params)
+    args = (True, params, out_shape, weight._data.shape, False)
+    return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, None), args=args)
 
 
 ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward)
@@ -136,20 +164,6 @@ def _same_padding(kernel, dilation):
     return tuple(t // 2 for t in total), total
 
 
-def _check_conv(x, weight, groups, name):
-    if x.ndim != weight.ndim:
-        raise RuntimeError(
-            f"Expected {weight.ndim}D (unbatched) or {weight.ndim + 1}D (batched) "
-            f"input to {name}, but got input of size: {list(x.shape)}"
-        )
-    if x.shape[1] != weight.shape[1] * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
-            f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
-            f"{x.shape[1]} channels instead"
-        )
-
-
 def _convolution(
     input,
     weight,
@@ -160,9 +174,9 @@ def _convolution(
     groups,
     transposed=False,
     output_padding=0,
-    name="conv2d",
 ):
     """The one convolution primitive; ``input`` is (N, C, H, W) or (N, C, L) for 1-D."""
+    C.check_types(input, weight, bias, transposed)
     flat = weight.ndim == 3
     n_dims = 1 if flat else 2
     x, w = input._data, weight._data
@@ -171,6 +185,7 @@ def _convolution(
     stride, dilation = _spatial(stride, n_dims, flat, 1), _spatial(dilation, n_dims, flat, 1)
     padding = _spatial(padding, n_dims, flat, 0)
     params = (stride, padding, dilation, groups)
+    cols = None
     if transposed:
         extra = _spatial(output_padding, n_dims, flat, 0)
         out_shape = (x4.shape[0], w4.shape[1] * groups) + tuple(
@@ -184,13 +199,18 @@ def _convolution(
         out = K.conv_input_grad(x4, w4, out_shape, *params)
         x_shape = out_shape
     else:
-        out = K.conv_forward(x4, w4, *params)
+        C.check_geometry(x4.shape, w4.shape, stride, padding, dilation, flat)
+        keep = state.record and weight._requires_grad
+        out = K.conv_forward(x4, w4, *params, keep=keep)
+        if keep:  # the weight gradient is one product with these columns
+            out, cols = out
         x_shape = x4.shape
     if bias is not None:
-        out = out + bias._data.reshape(1, -1, 1, 1)
-    out = np.ascontiguousarray(out.reshape(out.shape[0], out.shape[1], -1) if flat else out)
+        out += bias._data.reshape(1, -1, 1, 1)
+    out = out.reshape(out.shape[0], out.shape[1], -1) if flat else out
     args = (transposed, params, x_shape, w4.shape, flat)
-    return result(out, ConvolutionBackward0, (input, weight, bias), (input, weight), args=args)
+    saved = (input, weight, cols)
+    return result(out, ConvolutionBackward0, (input, weight, bias), saved, args=args)
 
 
 def _spatial(value, n_dims, flat, fill):
@@ -202,12 +222,12 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
     unbatched = input.ndim == weight.ndim - 1
     if unbatched:
         input = input.unsqueeze(0)
-    _check_conv(input, weight, groups, name)
+    C.check_conv(input, weight, bias, groups, name)
     if isinstance(padding, str):
         padding = _string_padding(input, weight, padding, dilation, stride)
         if isinstance(padding, Tensor):
             input, padding = padding, 0
-    out = _convolution(input, weight, bias, stride, padding, dilation, groups, name=name)
+    out = _convolution(input, weight, bias, stride, padding, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -253,27 +273,42 @@ def conv_transpose2d(
             f"{list(input.shape)} to have {weight.shape[0]} channels, but got {input.shape[1]} "
             "channels instead"
         )
-    out = _convolution(
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        dilation,
-        groups,
-        True,
-        output_padding,
-        "conv_transpose2d",
-    )
+    out = _convolution(input, weight, bias, stride, padding, dilation, groups, True, output_padding)
     return out.squeeze(0) if unbatched else out
 
 
 def _conv_samples(rng):
-    x, w = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    x = rng.standard_normal((2, 4, 6, 6))
     return [
         ((x, rng.standard_normal((3, 4, 3, 3))), {}),
-        ((x, w), {"groups": 2, "stride": 2, "padding": 1}),
+        (
+            (x, rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)),
+            {"groups": 2, "stride": 2, "padding": 1},
+        ),
+        ((x, rng.standard_normal((2, 4, 2, 3))), {"dilation": (2, 1), "stride": (1, 2)}),
         ((x, rng.standard_normal((3, 4, 2, 2)), rng.standard_normal(3)), {"padding": "same"}),
+    ]
+
+
+def _conv1d_samples(rng):
+    x = rng.standard_normal((2, 4, 7))
+    return [
+        ((x, rng.standard_normal((3, 4, 3))), {"padding": 1}),
+        (
+            (x, rng.standard_normal((2, 2, 2)), rng.standard_normal(2)),
+            {"groups": 2, "dilation": 2, "stride": 2},
+        ),
+    ]
+
+
+def _conv_transpose_samples(rng):
+    x = rng.standard_normal((2, 4, 3, 3))
+    return [
+        ((x, rng.standard_normal((4, 2, 3, 3))), {"stride": 2, "padding": 1, "output_padding": 1}),
+        (
+            (x, rng.standard_normal((4, 1, 2, 2)), rng.standard_normal(2)),
+            {"groups": 2, "dilation": 2},
+        ),
     ]
 
 
@@ -308,27 +343,6 @@ register(
         )
     ],
 )
-register("conv2d", conv2d, method=False, nin=2, second_order=False, samples=_conv_samples)
-register(
-    "conv1d",
-    conv1d,
-    method=False,
-    nin=2,
-    second_order=False,
-    samples=lambda rng: [
-        ((rng.standard_normal((2, 4, 7)), rng.standard_normal((3, 4, 3))), {"padding": 1})
-    ],
-)
-register(
-    "conv_transpose2d",
-    conv_transpose2d,
-    method=False,
-    nin=2,
-    second_order=False,
-    samples=lambda rng: [
-        (
-            (rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((3, 2, 3, 3))),
-            {"stride": 2, "padding": 1, "output_padding": 1},
-        )
-    ],
-)
+register("conv2d", conv2d, method=False, nin=2, samples=_conv_samples)
+register("conv1d", conv1d, method=False, nin=2, samples=_conv1d_samples)
+register("conv_transpose2d", conv_transpose2d, method=False, nin=2, samples=_conv_transpose_samples)
