@@ -142,7 +142,36 @@ Tensor.subtract_ = Tensor.sub_
 Tensor.multiply_ = Tensor.mul_
 Tensor.divide_ = Tensor.div_
 Tensor.clip_ = Tensor.clamp_
-Tensor.zero_ = lambda self: inplace(self, _filled, 0)
+Tensor.zero_ = lambda self: Tensor.fill_(self, 0)
+
+
+def _copy_(self, src, non_blocking=False):
+    """``self.copy_(src)``: outside the graph, one ``np.copyto`` (broadcasting ``src``)."""
+    if src.__class__ is Tensor and not (
+        _state.record and (self._requires_grad or src._requires_grad)
+    ):
+        check_inplace(self)
+        try:
+            np.copyto(self._data, src._data, casting="unsafe")
+        except ValueError:
+            return inplace(self, _copied, src)  # PyTorch's broadcasting error
+        bump(self)
+        return self
+    return inplace(self, _copied, src)
+
+
+def _fill_(self, value):
+    """``self.fill_(value)``: outside the graph, one ``ndarray.fill``."""
+    if not isinstance(value, Tensor) and not (_state.record and self._requires_grad):
+        check_inplace(self)
+        self._data.fill(value)
+        bump(self)
+        return self
+    return inplace(self, _filled, value)
+
+
+Tensor.copy_ = _copy_
+Tensor.fill_ = _fill_
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_
