@@ -20,16 +20,14 @@ import glassgrad
 from glassgrad.ops import OPS
 from glassgrad.ops._sampling import maker
 
-# Mismatches this table found in ops owned by other families, left to their owners to fix (not
-# strict: an entry stops mattering once its op passes).
-KNOWN = {
-    "einsum": "grad_fn name differs from PyTorch's",
-}
+# Mismatches this table found in ops owned by other families, left to their owners to fix
+# (strict: an entry whose op passes fails the run, so that it is deleted).
+KNOWN: dict[str, str] = {}
 
 
 def _marked(names):
     return [
-        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=False)) if n in KNOWN else n
+        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=True)) if n in KNOWN else n
         for n in names
     ]
 

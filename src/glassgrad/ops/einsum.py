@@ -89,15 +89,52 @@ def _einsum_backward(ctx, grad, *operands):
 EinsumBackward0 = node_class("EinsumBackward0", _einsum_backward)
 
 
+def _fused(inputs, output, operands):
+    """The whole contraction as one recorded node (the graph's inner part)."""
+    explicit = ",".join(inputs) + "->" + output
+    out = _einsum_arrays(explicit, *[x._data for x in operands])
+    return result(out, EinsumBackward0, operands, saved=operands, args=(inputs, output))
+
+
+def _broadcast_term(term, x, output):
+    """``x`` (subscripts ``term``, no repeats, all in ``output``) laid out along ``output``."""
+    present = [c for c in output if c in term]
+    x = x.permute([term.index(c) for c in present])
+    sizes = dict(zip(present, x.shape, strict=True))
+    return x.reshape([sizes.get(c, 1) for c in output])
+
+
 def einsum(equation, *operands):
-    """Sum of products over the subscripts of ``equation`` (NumPy's einsum convention)."""
+    """Sum of products over the subscripts of ``equation`` (NumPy's einsum convention).
+
+    The contraction is one fused node; the node on top is the one PyTorch's einsum ends with,
+    so ``grad_fn`` reads the same: ``SumBackward1`` or ``PermuteBackward0`` for one operand,
+    ``ViewBackward0`` when subscripts are summed over several operands, ``MulBackward0`` when
+    nothing is summed (an outer or elementwise product).
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     inputs, output = _parse(equation, [x._data.shape for x in operands])
     _check_sizes(inputs, output, operands)
-    explicit = ",".join(inputs) + "->" + output
-    out = _einsum_arrays(explicit, *[x._data for x in operands])
-    return result(out, EinsumBackward0, operands, saved=operands, args=(inputs, output))
+    summed = "".join(c for c in dict.fromkeys("".join(inputs)) if c not in output)
+    if len(operands) == 1:
+        if summed:
+            full = _fused(inputs, output + summed, operands)
+            return full.sum(tuple(range(len(output), len(output) + len(summed))))
+        unique = "".join(dict.fromkeys(inputs[0]))
+        x = operands[0] if unique == inputs[0] else _fused(inputs, unique, operands)
+        return x.permute([unique.index(c) for c in output])
+    if summed:
+        out = _fused(inputs, output, operands)
+        return out.view(out.shape)
+    product = None
+    for term, x in zip(inputs, operands, strict=True):
+        unique = "".join(dict.fromkeys(term))
+        if unique != term:
+            x = _fused([term], unique, (x,))
+        x = _broadcast_term(unique, x, output)
+        product = x if product is None else product * x
+    return product
 
 
 def _check_sizes(inputs, output, operands):
@@ -140,5 +177,19 @@ register(
         (("bij,bjk", rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 3, 2))), {}),
         (("...i,i->...", rng.standard_normal((2, 3)), rng.standard_normal(3)), {}),
         (("i,j->ij", rng.standard_normal(2), rng.standard_normal(3)), {}),
+        (("ij,ij->ji", rng.standard_normal((2, 3)), rng.standard_normal((2, 3))), {}),
+        (("ii,i->i", rng.standard_normal((3, 3)), rng.standard_normal(3)), {}),
+        (("ij->ji", rng.standard_normal((2, 3))), {}),
+        (("ii", rng.standard_normal((3, 3))), {}),
+        (("i,j->", rng.standard_normal(2), rng.standard_normal(3)), {}),
+        (
+            (
+                "ij,jk,kl->il",
+                rng.standard_normal((2, 3)),
+                rng.standard_normal((3, 2)),
+                rng.standard_normal((2, 2)),
+            ),
+            {},
+        ),
     ],
 )
