@@ -238,3 +238,18 @@ def test_threads_start_with_grad_enabled():
         thread.join()
         assert not gg.is_grad_enabled()
     assert seen == [True]
+
+
+def test_allocator_tuning_applies_on_glibc_and_can_be_switched_off(monkeypatch):
+    import sys
+
+    from glassgrad import backend
+
+    monkeypatch.setenv("GLASSGRAD_TUNE_MALLOC", "0")
+    assert backend.tune_allocator() is False
+    monkeypatch.delenv("GLASSGRAD_TUNE_MALLOC")
+    if sys.platform.startswith("linux"):
+        import ctypes.util
+
+        if ctypes.util.find_library("c") == "libc.so.6":
+            assert backend.tune_allocator() is True

@@ -5,6 +5,7 @@ gradients flow, where they stop, and why.
 """
 
 from glassgrad import autograd, nn, optim, utils  # noqa: E402, F401
+from glassgrad import backend as _backend
 from glassgrad import dtypes as _dtypes
 from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
 from glassgrad._tensor_str import get_printoptions, set_printoptions
@@ -119,5 +120,8 @@ def get_default_device():
     return device("cpu")
 
 
-from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
 from glassgrad import linalg  # noqa: E402, F401 - torch.linalg's norms
+from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
+
+# Keep freed array memory for reuse instead of faulting it back in every step (see backend).
+_backend.tune_allocator()
