@@ -165,6 +165,7 @@ def binary_cross_entropy(
             f"size ({input.shape}) is deprecated. Please ensure they have the same "
             "size."
         )
+    N.refuse_grad("binary_cross_entropy", (("weight", weight),))
     x, y = input._data, target._data
     if np.any((x < 0) | (x > 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -211,6 +212,9 @@ def binary_cross_entropy_with_logits(
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
+    N.refuse_grad(
+        "binary_cross_entropy_with_logits", (("weight", weight), ("pos_weight", pos_weight))
+    )
     x, y = input._data, target._data
     w = None if weight is None else weight._data
     pw = None if pos_weight is None else pos_weight._data

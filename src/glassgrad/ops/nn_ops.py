@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import OPS, Tensor, node_class, result
 
@@ -127,6 +128,18 @@ def linear_pair(name, adjoint_name, forward, adjoint):
     ops["forward"] = lambda t, args: result(forward(t._data, args), forward_cls, (t,), args=args)
     ops["adjoint"] = lambda t, args: result(adjoint(t._data, args), adjoint_cls, (t,), args=args)
     return ops["forward"]
+
+
+def refuse_grad(op, arguments):
+    """PyTorch's error for ``(name, tensor)`` arguments that ``op`` cannot differentiate."""
+    if not state.record:
+        return
+    for name, value in arguments:
+        if value is not None and value.requires_grad:
+            raise RuntimeError(
+                f"The function '{op}' is not differentiable with respect to argument '{name}'. "
+                "This input cannot have requires_grad True."
+            )
 
 
 def pair(value, n=2):

@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
 from glassgrad.ops.registry import node_class, register, result
@@ -137,12 +136,9 @@ def _check_batch_norm_args(running_mean, running_var, momentum):
         raise TypeError(
             "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
         )
-    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
-        if stat is not None and stat.requires_grad and state.record:
-            raise RuntimeError(
-                f"The function 'native_batch_norm' is not differentiable with respect to "
-                f"argument '{name}'. This input cannot have requires_grad True."
-            )
+    N.refuse_grad(
+        "native_batch_norm", (("running_mean", running_mean), ("running_var", running_var))
+    )
 
 
 def _check_dtypes(input, params):

@@ -136,11 +136,34 @@ def _exclusive_prod(x, dims):
     return np.moveaxis((left * right).reshape(moved.shape), range(-len(dims), 0), dims)
 
 
+def _others_replaced(x):
+    """``x`` (a tensor, groups along its last axis) as (..., n, n): row i has x_i set to 1.
+
+    The running or full product of row i is then free of x_i, so the gradients of products
+    at zeros are themselves products of tensors, differentiable to any order (n^2 memory; only
+    the create_graph path with zeros pays it).
+    """
+    from glassgrad.creation import tensor
+
+    n = x.shape[-1]
+    eye = np.eye(n, dtype=x._data.dtype)
+    return x.unsqueeze(-2) * tensor(1 - eye) + tensor(eye)
+
+
+def _has_zero(x):
+    return not (x if x.__class__ is np.ndarray else x._data).all()
+
+
 def _prod_backward(ctx, grad, x, out):
     shape, dims, keepdim = ctx._args
     grad = expand_back(grad, shape, dims, keepdim)
-    if x.__class__ is np.ndarray and not x.all() and dims:
-        return (grad * _exclusive_prod(x, dims),)
+    if dims and _has_zero(x):
+        if x.__class__ is np.ndarray:
+            return (grad * _exclusive_prod(x, dims),)
+        moved = x.movedim(dims, tuple(range(-len(dims), 0)))
+        flat = moved.reshape(moved.shape[: moved.ndim - len(dims)] + (-1,))
+        others = _others_replaced(flat).prod(-1).reshape(moved.shape)
+        return (grad * others.movedim(tuple(range(-len(dims), 0)), dims),)
     # without zeros the product of the others is out / x (also the differentiable form)
     return (grad * keep_dims(out, shape, dims, keepdim) / x,)
 
@@ -201,12 +224,25 @@ def _cumprod_with_zeros(x, grad, dim):
     return np.moveaxis(grad_x, -1, dim)
 
 
+def _cumprod_with_zeros_tensor(x, grad, dim):
+    """``_cumprod_with_zeros`` from tensor ops, so that it is differentiable again."""
+    from glassgrad.creation import tensor
+
+    others = _others_replaced(x.movedim(dim, -1)).cumprod(-1)
+    n = x.shape[dim]
+    upper = tensor(np.triu(np.ones((n, n), dtype=x._data.dtype)))
+    grad_x = (others * upper * grad.movedim(dim, -1).unsqueeze(-2)).sum(-1)
+    return grad_x.movedim(-1, dim)
+
+
 def _cumprod_backward(ctx, grad, x, out):
     dim = ctx._args
     if not x.ndim:
         return (grad,)
-    if x.__class__ is np.ndarray and not x.all():
-        return (_cumprod_with_zeros(x, grad, dim),)
+    if _has_zero(x):
+        if x.__class__ is np.ndarray:
+            return (_cumprod_with_zeros(x, grad, dim),)
+        return (_cumprod_with_zeros_tensor(x, grad, dim),)
     return (_reverse_cumsum(grad * out, dim) / x,)
 
 
