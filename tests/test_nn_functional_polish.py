@@ -349,3 +349,22 @@ def test_linear_grad_fn_matches_torch(name, bias):
         out = lib.nn.functional.linear(LINEARS[name](x), w, b if bias else None)
         names.append(type(out.grad_fn).__name__)
     assert names[1] == names[0]
+
+
+def test_attention_with_fully_masked_rows_matches_torch():
+    rng = np.random.default_rng(9)
+    arrays = [rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))]
+    mask = np.ones((3, 5), dtype=bool)
+    mask[1] = False  # a query that may attend to nothing: zero output, not NaN
+    mask[2, :2] = False
+    found = []
+    for lib, (q, kv) in zip((torch, glassgrad), _both(arrays), strict=True):
+        out = lib.nn.functional.scaled_dot_product_attention(q, kv, kv, attn_mask=lib.tensor(mask))
+        grads = lib.autograd.grad((out * out).sum(), (q, kv))
+        found.append(
+            [type(out.grad_fn).__name__, out.detach().numpy()] + [g.numpy() for g in grads]
+        )
+    assert found[1][0] == found[0][0]
+    for ours, theirs in zip(found[1][1:], found[0][1:], strict=True):
+        assert np.isfinite(ours).all()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-12)

@@ -236,23 +236,29 @@ def scaled_dot_product_attention(
 ):
     """``softmax(q k^T * scale + mask) v``, with a causal or given (bool or additive) mask."""
     from glassgrad.creation import tensor
-    from glassgrad.ops.softmax import softmax
+    from glassgrad.ops.softmax import _safe_softmax
 
     length, source = query.shape[-2], key.shape[-2]
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * factor
+    # as PyTorch's math path: boolean and causal masks become an additive 0 / -inf bias, and the
+    # safe softmax gives fully masked rows zero weights instead of NaN
     if is_causal:
         allowed = np.tril(np.ones((length, source), dtype=bool))
-        scores = D.where(tensor(allowed), scores, tensor(-np.inf, dtype=scores.dtype))
+        scores = scores + tensor(_bias(allowed, scores._data.dtype))
     if attn_mask is not None:
         if attn_mask._data.dtype == np.bool_:
-            scores = D.where(attn_mask, scores, tensor(-np.inf, dtype=scores.dtype))
+            scores = scores + tensor(_bias(attn_mask._data, scores._data.dtype))
         else:
             scores = scores + attn_mask
-    weights = softmax(scores, -1)
+    weights = _safe_softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ value
+
+
+def _bias(allowed, dtype):
+    return np.where(allowed, 0, -np.inf).astype(dtype)
 
 
 def _norm_samples(rng):

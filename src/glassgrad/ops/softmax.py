@@ -62,6 +62,28 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return result(out, SoftmaxBackward0, (input,), _OUT, args=dim)
 
 
+SafeSoftmaxBackward0 = node_class(
+    "SafeSoftmaxBackward0",
+    lambda ctx, grad, out: (out * (grad - D.sum_dims(grad * out, ctx._args, True)),),
+)
+
+
+def _safe_softmax(input, dim, dtype=None):
+    """``softmax`` that gives zeros, not NaN, along rows that are all ``-inf`` (fully masked)."""
+    input = _cast(input, dtype)
+    data = input._data
+    dim = _wrap_dim(dim, max(data.ndim, 1)) if data.ndim else 0
+    if not data.size:
+        return result(data.copy(), SafeSoftmaxBackward0, (input,), _OUT, args=dim)
+    top = data.max(axis=dim, keepdims=True)
+    masked = np.isneginf(top)
+    with np.errstate(invalid="ignore"):
+        shifted = np.exp(data - np.where(masked, 0, top))
+        out = shifted / shifted.sum(axis=dim, keepdims=True)
+    out = np.where(masked, 0, out).astype(data.dtype, copy=False)
+    return result(out, SafeSoftmaxBackward0, (input,), _OUT, args=dim)
+
+
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, fused for stability (see the module docstring)."""
     input = _cast(input, dtype)
@@ -223,6 +245,17 @@ def _np_softmax(x, dim):
 
 
 register("softmax", softmax, reference=_np_softmax, samples=_dim_samples)
+register(
+    "_safe_softmax",
+    _safe_softmax,
+    method=False,
+    reference=_np_softmax,
+    samples=_dim_samples,
+    edge_samples=lambda rng: [
+        ((np.array([[1.0, 2.0, -np.inf], [-np.inf, -np.inf, -np.inf]]),), {"dim": 1}),
+        ((np.array([[-np.inf, 0.5], [-np.inf, -np.inf], [3.0, 1.0]]),), {"dim": 0}),
+    ],
+)
 register(
     "log_softmax",
     log_softmax,
