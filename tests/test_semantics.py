@@ -56,19 +56,14 @@ SHIMMED = {
 # of these is a strict xfail for glassgrad, so the day the feature lands its cases XPASS and fail:
 # then delete the entry here.
 MISSING_FEATURES = {
-    "ops": "ops beyond the core set (issue 3)",
+    # By design: glassgrad has its own generator. tests/test_patterns.py runs these two cases
+    # (9.1, 10) on weights copied from PyTorch and checks every printed fact.
     "rng": "PyTorch-identical random streams after manual_seed",
 }
 
 # Cases that already pass on glassgrad although a feature they need is still listed above as
 # missing (ops land one at a time): case id -> what landed. Delete an entry with its feature.
-LANDED_EARLY = {
-    "7.2-sum-mean-expand": "expand landed with the core",
-    "8.5-hooks-and-inplace": "sin and cos_ landed with the core",
-    "1.3-dtype-promotion": "floor_divide landed",
-    "2.2-requires-grad-propagation": "argmax and round landed",
-    "1.6-grad-fn-names": "the elementwise and reduction ops landed (issue 3, part A)",
-}
+LANDED_EARLY: dict[str, str] = {}
 
 # Lines where glassgrad may legitimately print something else, because PyTorch prints the name
 # of the module that implements a class. Case id -> {expected line: (regex for glassgrad, why)}.

@@ -18,6 +18,7 @@ from glassgrad.ops.registry import (
     Tensor,
     broadcast_error,
     node_class,
+    quiet,
     record2,
     register,
     result,
@@ -210,7 +211,7 @@ def _div_backward(ctx, grad, a, b):
     return grad_a, grad_b
 
 
-DivBackward0 = node_class("DivBackward0", _div_backward)
+DivBackward0 = node_class("DivBackward0", quiet(_div_backward))
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -283,7 +284,7 @@ def _pow0_backward(ctx, grad, a, exponent):
     return (grad * exponent * a ** (exponent - 1),)
 
 
-PowBackward0 = node_class("PowBackward0", _pow0_backward)
+PowBackward0 = node_class("PowBackward0", quiet(_pow0_backward))
 
 
 def _pow1_backward(ctx, grad, a, b, out):
@@ -295,7 +296,7 @@ def _pow1_backward(ctx, grad, a, b, out):
     return grad_a, grad_b
 
 
-PowBackward1 = node_class("PowBackward1", _pow1_backward)
+PowBackward1 = node_class("PowBackward1", quiet(_pow1_backward))
 PowBackward2 = node_class(
     "PowBackward2", lambda ctx, grad, out, base: (grad * out * float(np.log(base)),)
 )
@@ -432,4 +433,6 @@ def _install():
     Tensor.__hash__ = lambda self: id(self)
 
 
+# x / 0 and 0 ** -1 are inf in PyTorch, without NumPy's warnings.
+div, _rtruediv, pow, _rpow = (quiet(f) for f in (div, _rtruediv, pow, _rpow))  # noqa: A001
 _install()

@@ -8,6 +8,7 @@ method and a ``glassgrad.`` function, and tells the table-driven tests how to ch
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass, field
 
@@ -69,6 +70,17 @@ class OpInfo:
 
 
 OPS: dict[str, OpInfo] = {}
+
+
+def quiet(fn):
+    """``fn`` with NumPy's floating-point warnings off (PyTorch has none)."""
+
+    @functools.wraps(fn)
+    def silenced(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return silenced
 
 
 def register(name, fn=None, *, method=True, function=True, aliases=(), **info):

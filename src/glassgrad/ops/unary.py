@@ -12,7 +12,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import OUT, Tensor, node_class, register, result
+from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, result
 
 _SAVE = {"input": lambda t: (t,), "output": lambda t: (OUT,), None: lambda t: None}
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -35,6 +35,13 @@ def check_kind(name, data, kind, kernel=None):
     )
 
 
+# Ops whose forward or gradient reaches inf or nan at ordinary inputs (log(0), sqrt'(0), exp
+# overflow): PyTorch computes those silently, NumPy warns. Only these pay for silencing it.
+_QUIET = frozenset(
+    "exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal tan asin acos sinh cosh".split()
+)
+
+
 def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn=None, **info):
     """Define, register and return a unary elementwise op.
 
@@ -48,6 +55,8 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
         kernel: the kernel name PyTorch's NotImplementedError names for a refused dtype.
     """
     cls = None
+    if name in _QUIET:
+        forward, rule = quiet(forward), (quiet(rule) if rule is not None else None)
     if rule is not None:
         title = grad_fn or "".join(part.title() for part in name.split("_")) + "Backward0"
         cls = node_class(title, (lambda ctx, grad, *s: (rule(ctx, grad, *s),)))
