@@ -1,4 +1,6 @@
 """``glassgrad.utils``: hooks, data loading."""
 
-from glassgrad.utils import hooks  # noqa: F401
-from glassgrad.utils import data  # noqa: F401, E402
+from glassgrad.utils import (
+    data,  # noqa: F401, E402
+    hooks,  # noqa: F401
+)
