@@ -40,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Replay the seed article's eight experiments (.detach(), no_grad(), "
         "requires_grad=False) with glassgrad and print the gradient of every leaf.",
     )
-    demo.add_argument("--out", default="glassgrad-demo", help="folder for the pictures "
-                      "(default: ./glassgrad-demo/)")
+    demo.add_argument(
+        "--out",
+        default="glassgrad-demo",
+        help="folder for the pictures (default: ./glassgrad-demo/)",
+    )
     demo.add_argument("--no-pictures", action="store_true", help="print the table only")
     demo.set_defaults(run=_demo)
     explain = commands.add_parser(

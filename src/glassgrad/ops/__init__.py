@@ -1,12 +1,32 @@
 """The op library: importing this package fills the op table and the Tensor methods."""
 
 from glassgrad.ops import (  # noqa: F401 - imported for their registrations
-    arith, binary, einsum, gather, indexing, inplace, linalg, logic, pointwise, reduce,
-    reduce_minmax, reduce_stats, shape, shape_join, shape_tri, unary,
+    arith,
+    binary,
+    einsum,
+    gather,
+    indexing,
+    inplace,
+    linalg,
+    logic,
+    pointwise,
+    reduce,
+    reduce_minmax,
+    reduce_stats,
+    shape,
+    shape_join,
+    shape_tri,
+    unary,
 )
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
 from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, after the core ops
-    activation, conv, loss, norm, pool, resize, softmax,
+    activation,
+    conv,
+    loss,
+    norm,
+    pool,
+    resize,
+    softmax,
 )
 from glassgrad.ops.registry import OPS
 
