@@ -62,3 +62,43 @@ def threshold(input, threshold, value, inplace=False):
     from glassgrad.ops.binary import where
 
     return where(input > threshold, input, value)
+
+
+def _channel_dropout(input, p, training, inplace, batched_ndim):
+    """Zero whole channels with probability ``p``, scaling the rest by ``1 / (1 - p)``."""
+    import warnings as _warnings
+
+    from glassgrad.creation import as_tensor as _as_tensor
+    from glassgrad.creation import default_generator as _generator
+
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if input.ndim == batched_ndim - 1 and batched_ndim == 4:
+        _warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+    data = input._data
+    channels = data.shape[:2] if data.ndim >= batched_ndim - 1 else data.shape[:1]
+    shape = channels + (1,) * (data.ndim - len(channels))
+    keep = _generator._rng.random(shape) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = _as_tensor((keep * scale).astype(data.dtype))
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, L) input with probability ``p``."""
+    return _channel_dropout(input, p, training, inplace, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, H, W) input with probability ``p``."""
+    return _channel_dropout(input, p, training, inplace, 4)
