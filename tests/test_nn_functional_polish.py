@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import glassgrad
 
@@ -368,3 +370,46 @@ def test_attention_with_fully_masked_rows_matches_torch():
     for ours, theirs in zip(found[1][1:], found[0][1:], strict=True):
         assert np.isfinite(ours).all()
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from(["conv1d", "conv2d", "conv_transpose2d"]),
+    groups=st.integers(1, 3),
+    geometry=st.tuples(st.integers(1, 3), st.integers(0, 2), st.integers(1, 2), st.integers(1, 3)),
+    size=st.integers(4, 7),
+    seed=st.integers(0, 2**16),
+)
+def test_convolutions_match_torch_over_drawn_geometries(kind, groups, geometry, size, seed):
+    """Values and first-order gradients for drawn stride, padding, dilation, kernel, groups."""
+    stride, padding, dilation, kernel = geometry
+    rng = np.random.default_rng(seed)
+    spatial = (size,) if kind == "conv1d" else (size, size + 1)
+    channels = 2 * groups
+    if kind == "conv_transpose2d":
+        padding = min(padding, dilation * (kernel - 1))  # PyTorch needs a non-negative size
+        w_shape = (channels, 2, kernel, kernel)
+        kwargs = {"stride": stride, "padding": padding, "groups": groups, "dilation": dilation}
+        kwargs["output_padding"] = max(0, min(stride, dilation) - 1)
+    else:
+        w_shape = (3 * groups, 2) + (kernel,) * len(spatial)
+        kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    arrays = [rng.standard_normal((2, channels) + spatial), rng.standard_normal(w_shape)]
+    arrays.append(
+        rng.standard_normal(w_shape[1] * groups if kind == "conv_transpose2d" else w_shape[0])
+    )
+    found = []
+    for lib, tensors in zip((torch, glassgrad), _both(arrays), strict=True):
+        try:
+            out = getattr(lib.nn.functional, kind)(*tensors, **kwargs)
+        except RuntimeError as exc:
+            found.append(str(exc))
+            continue
+        weight = lib.tensor(np.random.default_rng(1).uniform(0.5, 1.5, tuple(out.shape)))
+        grads = lib.autograd.grad((out * weight).sum(), tensors)
+        found.append([out.detach().numpy()] + [g.numpy() for g in grads])
+    if isinstance(found[0], str) or isinstance(found[1], str):
+        assert found[1] == found[0]
+        return
+    for ours, theirs in zip(found[1], found[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)
