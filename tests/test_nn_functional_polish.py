@@ -413,3 +413,17 @@ def test_convolutions_match_torch_over_drawn_geometries(kind, groups, geometry, 
         return
     for ours, theirs in zip(found[1], found[0], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_tiled_max_pool_kernel_one_and_infinite_gradients_match_torch():
+    array = np.random.default_rng(10).standard_normal((1, 2, 4, 4))
+    found = []
+    for lib in (torch, glassgrad):
+        x = lib.tensor(array, requires_grad=True)
+        same = lib.nn.functional.max_pool2d(x, 1)
+        (grad_one,) = lib.autograd.grad(same.sum(), x)
+        out = lib.nn.functional.max_pool2d(x, 2)
+        (grad_inf,) = lib.autograd.grad(out, x, lib.full(tuple(out.shape), float("inf")))
+        found.append((grad_one.numpy(), grad_inf.numpy()))
+    for ours, theirs in zip(found[1], found[0], strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
+from glassgrad.ops import pool_tiled as T
 from glassgrad.ops.registry import node_class, register, results
 
 _as_strided = np.lib.stride_tricks.as_strided
@@ -83,8 +84,8 @@ def _max_backward(ctx, grad, indices):
     shape, unique, tiled = ctx._args
     if tiled:  # ``indices`` holds the tiled fast path's first-maximum masks
         if D._is_array(grad):
-            return (_tiled_backward(grad, indices, shape),)
-        indices = _tiled_index(N.arr(indices), shape)
+            return (T.tiled_backward(grad, indices, shape),)
+        indices = T.tiled_index(N.arr(indices), shape)
     n, c = shape[0], shape[1]
     flat = indices.reshape(n, c, -1)
     key = (np.arange(n)[:, None, None], np.arange(c)[None, :, None], flat)
@@ -116,57 +117,13 @@ def _max_of(windows):
     return out, np.divmod(arg, kw)
 
 
-# -- max pooling over windows that tile the input exactly (the common 2x2, stride 2 case) --------
-# Each of the kh*kw offsets is a strided view of the input, so the maximum is kh*kw - 1 elementwise
-# maxima (a reduction over a 6-D reshape is ten times slower), and the gradient is kept as one
-# mask per offset marking the windows whose first maximum sits there: the backward writes each
-# offset's view once, with no index arithmetic and no scatter.
-def _tile_views(x, kernel):
-    kh, kw = kernel
-    return [x[:, :, i::kh, j::kw] for i in range(kh) for j in range(kw)]
-
-
-def _tiled_max(x, kernel):
-    """The maximum of each tile and (kh*kw, N, C, OH, OW) masks of each tile's first maximum."""
-    views = _tile_views(x, kernel)
-    out = views[0].copy()
-    for view in views[1:]:
-        np.maximum(out, view, out=out)
-    if out.dtype.kind == "f" and np.isnan(out).any():
-        return None, None  # NaN wins in PyTorch, at its own position: the general path
-    masks = np.empty((len(views),) + out.shape, dtype=bool)
-    taken = np.equal(views[0], out, out=masks[0]).copy()
-    for mask, view in zip(masks[1:-1], views[1:-1], strict=True):
-        np.equal(view, out, out=mask)
-        mask &= ~taken
-        taken |= mask
-    np.logical_not(taken, out=masks[-1])
-    return out, masks
-
-
-def _tiled_backward(grad, masks, shape):
-    kernel = (shape[2] // grad.shape[2], shape[3] // grad.shape[3])
-    out = np.empty(shape, dtype=grad.dtype)
-    for view, mask in zip(_tile_views(out, kernel), masks, strict=True):
-        np.multiply(grad, mask, out=view)
-    return out
-
-
-def _tiled_index(masks, shape):
-    """The flat input position of each maximum, from the tiled path's masks."""
-    oh, ow = masks.shape[3], masks.shape[4]
-    kh, kw = shape[2] // oh, shape[3] // ow
-    di, dj = np.divmod(masks.argmax(axis=0), kw)
-    rows = np.arange(oh)[:, None] * kh + di
-    return rows * shape[3] + np.arange(ow)[None, :] * kw + dj
-
-
+# -- max pooling over windows that tile the input exactly (kernels in pool_tiled) -----------
 def _tiled_pool(batched, kernel, unbatched, return_indices):
     x = batched._data
-    out, masks = _tiled_max(x, kernel)
+    out, masks = T.tiled_max(x, kernel)
     if out is None:
         return None
-    outs = (out, _tiled_index(masks, x.shape)) if return_indices else (out,)
+    outs = (out, T.tiled_index(masks, x.shape)) if return_indices else (out,)
     made = results(
         outs,
         MaxPool2DWithIndicesBackward0,
@@ -180,17 +137,6 @@ def _tiled_pool(batched, kernel, unbatched, return_indices):
     return made if return_indices else made[0]
 
 
-def _tiles(x_shape, kernel, stride, padding, dilation):
-    return (
-        stride == kernel
-        and padding == (0, 0)
-        and dilation == (1, 1)
-        and x_shape[2] % kernel[0] == 0
-        and x_shape[3] % kernel[1] == 0
-        and x_shape[2] * x_shape[3] > 0
-    )
-
-
 def max_pool2d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
@@ -200,7 +146,7 @@ def max_pool2d(
     kernel, stride, padding, dilation, out_hw = _geometry(
         x.shape, kernel_size, stride, padding, dilation, ceil_mode
     )
-    if _tiles(x.shape, kernel, stride, padding, dilation):
+    if T.tiles(x.shape, kernel, stride, padding, dilation):
         made = _tiled_pool(batched, kernel, unbatched, return_indices)
         if made is not None:
             return made
