@@ -427,3 +427,40 @@ def test_tiled_max_pool_kernel_one_and_infinite_gradients_match_torch():
         found.append((grad_one.numpy(), grad_inf.numpy()))
     for ours, theirs in zip(found[1], found[0], strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def _node_names(out, depth=4):
+    """``grad_fn`` names level by level, as far as ``depth`` levels below ``out``."""
+    levels, frontier = [], [out.grad_fn]
+    for _ in range(depth):
+        levels.append([type(n).__name__ for n in frontier])
+        frontier = [
+            f
+            for n in frontier
+            for f, _ in n.next_functions
+            if f is not None and type(f).__name__ != "AccumulateGrad"
+        ]
+    return levels
+
+
+CROSS_ENTROPIES = {
+    "label smoothing": lambda lib, x, soft: lib.nn.functional.cross_entropy(
+        x, lib.tensor([0, 2, 1, 4]), label_smoothing=0.2
+    ),
+    "soft targets": lambda lib, x, soft: lib.nn.functional.cross_entropy(x, soft),
+    "soft targets smoothed": lambda lib, x, soft: lib.nn.functional.cross_entropy(
+        x, soft, label_smoothing=0.1, reduction="mean"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROSS_ENTROPIES))
+def test_cross_entropy_inner_nodes_and_second_order_match_torch(name):
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal((4, 5)), rng.dirichlet(np.ones(5), 4)]
+    fn = CROSS_ENTROPIES[name]
+    (tx, tsoft), (gx, gsoft) = _both(arrays, grad=False)
+    tx.requires_grad_()
+    gx.requires_grad_()
+    assert _node_names(fn(glassgrad, gx, gsoft)) == _node_names(fn(torch, tx, tsoft))
+    _assert_same_second_order(lambda lib, x: fn(lib, x, lib.tensor(arrays[1])), arrays[:1])

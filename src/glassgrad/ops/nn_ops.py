@@ -9,6 +9,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import OPS, Tensor, node_class, result
 
@@ -140,6 +141,31 @@ def refuse_grad(op, arguments):
                 f"The function '{op}' is not differentiable with respect to argument '{name}'. "
                 "This input cannot have requires_grad True."
             )
+
+
+def _scalar_node(name, rule):
+    # the core ops may define these names one day: then fall back to the plain operators
+    return None if name in _CLASSES else node_class(name, rule)
+
+
+_MulScalar = _scalar_node("MulBackward1", lambda ctx, grad: (grad * ctx._args,))
+_DivScalar = _scalar_node("DivBackward1", lambda ctx, grad: (grad / ctx._args,))
+
+
+def mul_scalar(x, value):
+    """``x * value`` for a Python number, recorded as PyTorch's Scalar overload (MulBackward1)."""
+    if _MulScalar is None or x._data.dtype.kind != "f":
+        return x * value
+    out = x._data * x._data.dtype.type(value)
+    return result(out, _MulScalar, (x,), args=value)
+
+
+def div_scalar(x, value):
+    """``x / value`` for a Python number, recorded as PyTorch's Scalar overload (DivBackward1)."""
+    if _DivScalar is None or x._data.dtype.kind != "f":
+        return x / value
+    out = x._data / x._data.dtype.type(value)
+    return result(out, _DivScalar, (x,), args=value)
 
 
 def pair(value, n=2):

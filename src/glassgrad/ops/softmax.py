@@ -185,7 +185,8 @@ def cross_entropy(
     if label_smoothing <= 0.0:
         return loss
     smooth = _smooth_term(logp, target, weight, ignore_index, reduction, class_dim)
-    return loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+    # PyTorch scales by C++ Scalars here (MulBackward1), not by tensors
+    return N.mul_scalar(loss, 1 - label_smoothing) + N.mul_scalar(smooth, label_smoothing / classes)
 
 
 def _weight_view(weight, ndim, class_dim):
@@ -219,7 +220,7 @@ def _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_
         return -terms.sum(class_dim)
     if reduction == "sum":
         return -terms.sum()
-    return -terms.sum() / (logp.numel() // classes)
+    return N.div_scalar(-terms.sum(), logp.numel() / classes)
 
 
 def _class_samples(rng):
