@@ -464,3 +464,20 @@ def test_cross_entropy_inner_nodes_and_second_order_match_torch(name):
     gx.requires_grad_()
     assert _node_names(fn(glassgrad, gx, gsoft)) == _node_names(fn(torch, tx, tsoft))
     _assert_same_second_order(lambda lib, x: fn(lib, x, lib.tensor(arrays[1])), arrays[:1])
+
+
+@pytest.mark.parametrize("scale", [None, 2.0, -0.3])
+def test_attention_scales_both_operands_as_torch(scale):
+    rng = np.random.default_rng(12)
+    arrays = [rng.standard_normal((2, 3, 4)) * 3, rng.standard_normal((2, 5, 4))]
+    fn = lambda lib, q, kv: lib.nn.functional.scaled_dot_product_attention(  # noqa: E731
+        q, kv, kv, scale=scale, is_causal=True
+    )
+    (tq, tkv), (gq, gkv) = _both(arrays)
+    shared = {"SafeSoftmaxBackward0", "AddBackward0", "MulBackward1", "UnsafeViewBackward0"}
+    ours, theirs = (
+        sorted(n for level in _node_names(out, 12) for n in level if n in shared)
+        for out in (fn(glassgrad, gq, gkv), fn(torch, tq, tkv))
+    )
+    assert ours == theirs
+    _assert_same_second_order(fn, arrays)

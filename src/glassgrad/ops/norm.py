@@ -240,7 +240,11 @@ def scaled_dot_product_attention(
 
     length, source = query.shape[-2], key.shape[-2]
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query @ key.transpose(-2, -1)) * factor
+    # as PyTorch: both operands scaled by sqrt(scale) (the query carries the sign), which keeps
+    # the product's magnitude in range and rounds as PyTorch does
+    root = math.sqrt(abs(factor))
+    query = N.mul_scalar(query, -root if factor < 0 else root)
+    scores = query @ N.mul_scalar(key.transpose(-2, -1), root)
     # as PyTorch's math path: boolean and causal masks become an additive 0 / -inf bias, and the
     # safe softmax gives fully masked rows zero weights instead of NaN
     if is_causal:
