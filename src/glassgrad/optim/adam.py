@@ -6,12 +6,15 @@ import numpy as np
 
 from glassgrad.optim.optimizer import (
     Optimizer,
+    _check_lr,
+    _check_nonnegative,
     _grad_of,
     _lerp,
     _step_tensor,
     _to_scalar,
     _with_grad,
     _write,
+    _zeros_like,
 )
 from glassgrad.tensor import Tensor
 
@@ -37,8 +40,7 @@ class Adam(Optimizer):
         fused=None,
         decoupled_weight_decay=False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
+        _check_lr(lr)
         _check_adam_args(lr, betas, eps, weight_decay)
         betas = tuple(_to_scalar(b) for b in betas)
         defaults = {
@@ -56,28 +58,25 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            for key, value in (
-                ("amsgrad", False),
-                ("maximize", False),
-                ("foreach", None),
-                ("capturable", False),
-                ("differentiable", False),
-                ("decoupled_weight_decay", False),
-                ("fused", None),
-            ):
-                group.setdefault(key, value)
-            _steps_to_tensors(self.state, group)
+    _load_defaults = (
+        ("amsgrad", False),
+        ("maximize", False),
+        ("foreach", None),
+        ("capturable", False),
+        ("differentiable", False),
+        ("decoupled_weight_decay", False),
+        ("fused", None),
+    )
+    _has_step = True
 
     def _init_state(self, param, group) -> dict:
         state = self.state[param]
         if len(state) == 0:
             state["step"] = _step_tensor()
-            state["exp_avg"] = Tensor._from_array(np.zeros_like(param._data))
-            state["exp_avg_sq"] = Tensor._from_array(np.zeros_like(param._data))
+            state["exp_avg"] = _zeros_like(param)
+            state["exp_avg_sq"] = _zeros_like(param)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = Tensor._from_array(np.zeros_like(param._data))
+                state["max_exp_avg_sq"] = _zeros_like(param)
         return state
 
     def _update_group(self, group) -> None:
@@ -112,26 +111,14 @@ class Adam(Optimizer):
 
 
 def _check_adam_args(lr, betas, eps, weight_decay) -> None:
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+    _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
     if not 0.0 <= betas[0] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    _check_nonnegative((weight_decay, "Invalid weight_decay value"))
     if not (
         (isinstance(betas[0], float) and isinstance(betas[1], float))
         or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))
     ):
         raise ValueError("betas must be either both floats or both Tensors")
-
-
-def _steps_to_tensors(state, group) -> None:
-    """State dicts from older code (or JSON) may hold ``step`` as a number; PyTorch converts it."""
-    for param in group["params"]:
-        param_state = state.get(param, [])
-        if len(param_state) != 0 and not isinstance(param_state["step"], Tensor):
-            param_state["step"] = _step_tensor(float(param_state["step"]))

@@ -269,8 +269,25 @@ class Optimizer:
         self.__setstate__({"state": state, "param_groups": saved_groups})
         self._after_load()
 
+    # Group keys (with their defaults) that older state dicts may lack, and whether the state
+    # holds a ``step`` counter: PyTorch's ``__setstate__`` restores both after loading.
+    _load_defaults: tuple[tuple[str, Any], ...] = ()
+    _has_step = False
+
     def _after_load(self) -> None:
-        """Subclasses restore defaults for keys older state dicts lack (PyTorch's __setstate__)."""
+        for group in self.param_groups:
+            for key, value in self._load_defaults:
+                group.setdefault(key, value)
+            if self._has_step:
+                _steps_to_tensors(self.state, group)
+
+
+def _steps_to_tensors(state, group) -> None:
+    """State dicts from older code (or JSON) may hold ``step`` as a number; PyTorch converts it."""
+    for param in group["params"]:
+        param_state = state.get(param, [])
+        if len(param_state) != 0 and not isinstance(param_state["step"], Tensor):
+            param_state["step"] = _step_tensor(float(param_state["step"]))
 
 
 def _tensor_typename(tensor: Tensor) -> str:
@@ -356,3 +373,25 @@ def _grad_of(param: Tensor, maximize: bool):
 
 def _to_scalar(value):
     return value.item() if isinstance(value, Tensor) else value
+
+
+def _zeros_like(param: Tensor) -> Tensor:
+    """A fresh zero state buffer shaped and typed like ``param``."""
+    return Tensor._from_array(np.zeros_like(param._data))
+
+
+def _decay(grad, param: Tensor, weight_decay):
+    """``grad`` with L2 weight decay added, as ``grad.add(param, alpha=weight_decay)``."""
+    return grad + weight_decay * param._data if weight_decay != 0 else grad
+
+
+def _check_lr(lr) -> None:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+
+
+def _check_nonnegative(*checks) -> None:
+    """Raise PyTorch's ``"<message>: <value>"`` for the first negative ``(value, message)``."""
+    for value, message in checks:
+        if not 0.0 <= value:
+            raise ValueError(f"{message}: {value}")

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim.adam import _steps_to_tensors
 from glassgrad.optim.optimizer import (
     Optimizer,
+    _check_lr,
+    _check_nonnegative,
+    _decay,
     _grad_of,
     _lerp,
     _step_tensor,
     _to_scalar,
     _with_grad,
     _write,
+    _zeros_like,
 )
-from glassgrad.tensor import Tensor
 
 __all__ = ["RMSprop"]
 
@@ -36,17 +38,14 @@ class RMSprop(Optimizer):
         maximize=False,
         differentiable=False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        for value, message in (
+        _check_lr(lr)
+        _check_nonnegative(
             (lr, "Invalid learning rate"),
             (eps, "Invalid epsilon value"),
             (momentum, "Invalid momentum value"),
             (weight_decay, "Invalid weight_decay value"),
             (alpha, "Invalid alpha value"),
-        ):
-            if not 0.0 <= value:
-                raise ValueError(f"{message}: {value}")
+        )
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -61,28 +60,25 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            for key, value in (
-                ("momentum", 0),
-                ("centered", False),
-                ("foreach", None),
-                ("maximize", False),
-                ("differentiable", False),
-                ("capturable", False),
-            ):
-                group.setdefault(key, value)
-            _steps_to_tensors(self.state, group)
+    _load_defaults = (
+        ("momentum", 0),
+        ("centered", False),
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )
+    _has_step = True
 
     def _init_state(self, param, group) -> dict:
         state = self.state[param]
         if len(state) == 0:
             state["step"] = _step_tensor()
-            state["square_avg"] = Tensor._from_array(np.zeros_like(param._data))
+            state["square_avg"] = _zeros_like(param)
             if group["momentum"] > 0:
-                state["momentum_buffer"] = Tensor._from_array(np.zeros_like(param._data))
+                state["momentum_buffer"] = _zeros_like(param)
             if group["centered"]:
-                state["grad_avg"] = Tensor._from_array(np.zeros_like(param._data))
+                state["grad_avg"] = _zeros_like(param)
         return state
 
     def _update_group(self, group) -> None:
@@ -92,8 +88,7 @@ class RMSprop(Optimizer):
             state = self._init_state(param, group)
             grad = _grad_of(param, group["maximize"])
             _write(state["step"], state["step"]._data + 1)
-            if group["weight_decay"] != 0:
-                grad = grad + group["weight_decay"] * param._data
+            grad = _decay(grad, param, group["weight_decay"])
             square_avg = state["square_avg"]
             _write(square_avg, square_avg._data * alpha + (1 - alpha) * grad * grad)
             if group["centered"]:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from glassgrad.optim.optimizer import Optimizer, _grad_of, _to_scalar, _with_grad, _write
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    _check_lr,
+    _decay,
+    _grad_of,
+    _to_scalar,
+    _with_grad,
+    _write,
+)
 from glassgrad.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -25,8 +33,7 @@ class SGD(Optimizer):
         differentiable=False,
         fused=None,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
+        _check_lr(lr)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -48,16 +55,13 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            for key, value in (
-                ("nesterov", False),
-                ("maximize", False),
-                ("foreach", None),
-                ("differentiable", False),
-                ("fused", False),
-            ):
-                group.setdefault(key, value)
+    _load_defaults = (
+        ("nesterov", False),
+        ("maximize", False),
+        ("foreach", None),
+        ("differentiable", False),
+        ("fused", False),
+    )
 
     def _update_group(self, group) -> None:
         lr = _to_scalar(group["lr"])
@@ -65,8 +69,7 @@ class SGD(Optimizer):
         weight_decay = group["weight_decay"]
         for param in _with_grad(group):
             grad = _grad_of(param, group["maximize"])
-            if weight_decay != 0:
-                grad = grad + weight_decay * param._data
+            grad = _decay(grad, param, weight_decay)
             if momentum != 0:
                 state = self.state[param]
                 buf = state.get("momentum_buffer")
