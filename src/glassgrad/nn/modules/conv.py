@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from glassgrad import creation
 from glassgrad.nn import functional as F
-from glassgrad.nn import init
+from glassgrad.nn.modules.linear import _kaiming_reset, _optional_bias
 from glassgrad.nn.modules.module import Module
 from glassgrad.nn.parameter import Parameter
 
@@ -65,19 +63,12 @@ class _ConvNd(Module):
             else (out_channels, in_channels // groups)
         )
         self.weight = Parameter(creation.empty((*shape, *kernel_size), dtype=dtype))
-        if bias:
-            self.bias = Parameter(creation.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _optional_bias(self, bias, out_channels, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Kaiming uniform (a=sqrt(5)) weight and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _kaiming_reset(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         text = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
@@ -139,20 +130,11 @@ class _Conv(_ConvNd):
         )
 
     def forward(self, input):
-        conv = getattr(F, self._fn)
+        padding = self.padding
         if self.padding_mode != "zeros":
-            return conv(
-                self._padded(input),
-                self.weight,
-                self.bias,
-                self.stride,
-                (0,) * self._n,
-                self.dilation,
-                self.groups,
-            )
-        return conv(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+            input, padding = self._padded(input), (0,) * self._n
+        conv = getattr(F, self._fn)
+        return conv(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv1d(_Conv):

@@ -23,9 +23,22 @@ class Identity(Module):
         return input
 
 
-def _uniform_bias(bias, fan_in: int) -> None:
-    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-    init.uniform_(bias, -bound, bound)
+def _optional_bias(module: Module, bias: bool, size: int, dtype) -> None:
+    """Give ``module`` a ``bias`` of ``size`` entries, or register it as None (as PyTorch)."""
+    if bias:
+        module.bias = Parameter(creation.empty(size, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def _kaiming_reset(weight, bias) -> None:
+    """PyTorch's default for Linear and convolutions: kaiming uniform (a=sqrt(5)) weight and
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
 
 
 class Linear(Module):
@@ -38,18 +51,12 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(creation.empty((out_features, in_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _optional_bias(self, bias, out_features, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Redraw weight and bias from PyTorch's default distributions."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            _uniform_bias(self.bias, fan_in)
+        _kaiming_reset(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -80,10 +87,7 @@ class Bilinear(Module):
         self.weight = Parameter(
             creation.empty((out_features, in1_features, in2_features), dtype=dtype)
         )
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _optional_bias(self, bias, out_features, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
