@@ -49,12 +49,18 @@ from glassgrad.ops.pool import (  # noqa: F401
 )
 from glassgrad.ops.resize import interpolate, pad  # noqa: F401
 from glassgrad.ops.softmax import cross_entropy, log_softmax, nll_loss, softmax, softmin  # noqa: F401
-from glassgrad.ops.unary import relu, sigmoid, tanh  # noqa: F401
+from glassgrad.ops.unary import relu as _relu
+from glassgrad.ops.unary import sigmoid, tanh  # noqa: F401
 
 try:  # one_hot lives with the gather ops
     from glassgrad.ops.gather import one_hot  # noqa: F401
 except ImportError:  # pragma: no cover - older trees
     pass
+
+
+def relu(input, inplace=False):
+    """``max(input, 0)`` element by element (``inplace`` writes it into ``input``)."""
+    return input.relu_() if inplace else _relu(input)
 
 
 def threshold(input, threshold, value, inplace=False):

@@ -336,6 +336,18 @@ WhereBackward0 = node_class(
 )
 
 
+def _where_scalar(value, like):
+    """A Python scalar branch of ``where``, weakly promoted with the other branch as PyTorch does
+    (``where(c, 1, 0.5)`` is float, ``where(c, int_tensor, 2.5)`` is float)."""
+    from glassgrad.ops.registry import as_tensor_arg
+
+    if isinstance(like, Tensor) and isinstance(value, (bool, int, float)):
+        from glassgrad.creation import tensor
+
+        return tensor(value, dtype=_dt.result_type_scalar(like.dtype, value))
+    return as_tensor_arg(value)
+
+
 def where(condition, input=None, other=None):
     """Elements of ``input`` where ``condition`` holds, else of ``other``."""
     from glassgrad.ops.registry import as_tensor_arg
@@ -344,9 +356,9 @@ def where(condition, input=None, other=None):
         return condition.nonzero(as_tuple=True)
     cond = as_tensor_arg(condition)
     if not isinstance(input, Tensor):
-        input = as_tensor_arg(input, other if isinstance(other, Tensor) else None)
+        input = _where_scalar(input, other)
     if not isinstance(other, Tensor):
-        other = as_tensor_arg(other, input)
+        other = _where_scalar(other, input)
     if cond._data.dtype != np.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor "

@@ -19,6 +19,7 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
     _snapshot,
     check_inplace,
     inplace,
+    write_through,
 )
 from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.ops.shape import as_view
@@ -248,8 +249,14 @@ CopySlices = node_class("CopySlices", _copy_slices_backward)
 
 def setitem(self, key, value):
     """``self[key] = value``: an in-place write, recorded as ``CopySlices`` when in the graph."""
+    base = check_inplace(self, through_view=True)
+    if base is not None and (base.requires_grad or getattr(value, "requires_grad", False)):
+        # a view in the graph: the write goes through its base, so the base's graph sees it
+        res = self.clone()
+        res[key] = value
+        write_through(self, base, res)
+        return
     key, basic = convert_key(key)
-    check_inplace(self, through_view=True)
     is_tensor = isinstance(value, Tensor)
     if isinstance(value, str):
         raise TypeError(f"can't assign a str to a torch.{self.dtype._legacy}")

@@ -78,6 +78,35 @@ def _rebase(self, node):
             node._retain = {0: ref}
 
 
+def write_through(self, base, res):
+    """Write ``res`` into view ``self`` through its ``base``, so the base's graph sees it too."""
+    key = self._extra.view_key
+    if key is None:
+        key = _base_index(self._data, base._data)
+    base[key] = res
+    if self._extra.view_key is not None:
+        self._data = base._data[key]
+    self._grad_fn, self._output_nr = base[key]._grad_fn, 0
+    return self
+
+
+def _base_index(view, base):
+    """The advanced index of ``base`` that each element of ``view`` (sharing its memory) is."""
+    from glassgrad.creation import tensor
+
+    def offsets(data, start):
+        axes = np.indices(data.shape, sparse=True)
+        return np.broadcast_to(
+            start + sum(i * s for i, s in zip(axes, data.strides, strict=True)), data.shape
+        )
+
+    start = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    flat = offsets(base, 0).ravel()
+    order = np.argsort(flat, kind="stable")
+    pos = order[np.searchsorted(flat, offsets(view, start), sorter=order)]
+    return tuple(tensor(i) for i in np.unravel_index(pos, base.shape))
+
+
 def inplace(self, outplace, *args, **kwargs):
     """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
     base = check_inplace(self)
@@ -85,12 +114,8 @@ def inplace(self, outplace, *args, **kwargs):
     if state.record and (self._requires_grad or any(a._requires_grad for a in others)):
         res = outplace(_snapshot(self), *args, **kwargs)
         _cast_check(res, self)
-        if base is not None and self._extra.view_key is not None and base.requires_grad:
-            base[self._extra.view_key] = res
-            self._data = base._data[self._extra.view_key]
-            fresh = base[self._extra.view_key]
-            self._grad_fn, self._output_nr = fresh._grad_fn, 0
-            return self
+        if base is not None:
+            return write_through(self, base, res)
         np.copyto(self._data, res._data)
         _rebase(self, res._grad_fn)
     else:

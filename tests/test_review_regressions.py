@@ -1,0 +1,95 @@
+"""Regressions found reviewing glassgrad as a PyTorch user: each case runs under both libraries."""
+
+import pytest
+import torch
+
+import glassgrad
+
+
+def _both(fn):
+    """``fn(lib)`` under PyTorch and glassgrad; results compared as nested lists."""
+    return [fn(lib) for lib in (torch, glassgrad)]
+
+
+def _grad_after(lib, write):
+    """The gradient of ``x`` after ``write(y)`` edits ``y = x * 2`` in place through a view."""
+    x = lib.arange(6.0, requires_grad=True)
+    y = x * 2
+    write(lib, y)
+    (y * lib.arange(1.0, 7.0)).sum().backward()
+    return y.tolist(), x.grad.tolist()
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda lib, y: y.view(2, 3).mul_(3),
+        lambda lib, y: y.view(2, 3).t().mul_(lib.tensor([[1.0], [2.0], [3.0]])),
+        lambda lib, y: y[1:][::2].add_(5),
+        lambda lib, y: y.view(2, 3).diagonal().zero_(),
+        lambda lib, y: y.view(2, 3)[0].__setitem__(1, 7.0),
+        lambda lib, y: y.view(3, 2).permute(1, 0).__setitem__((0, 1), y[0].detach() * 0 + 9),
+    ],
+)
+def test_inplace_through_view_reaches_base_graph(write):
+    expected, actual = _both(lambda lib: _grad_after(lib, write))
+    assert actual == expected
+
+
+def test_chained_index_assignment_cuts_gradient():
+    def run(lib):
+        x = lib.ones(2, 3, requires_grad=True)
+        y = x * 2
+        y[0][1] = 5
+        y.sum().backward()
+        return x.grad.tolist()
+
+    expected, actual = _both(run)
+    assert actual == expected
+
+
+def test_inplace_on_view_of_plain_tensor_with_grad_value():
+    def run(lib):
+        x = lib.ones(3, requires_grad=True)
+        w = lib.ones(3)
+        w.view(3)[1:].mul_(x[1:] * 4)
+        w.sum().backward()
+        return w.requires_grad, w.tolist(), x.grad.tolist()
+
+    expected, actual = _both(run)
+    assert actual == expected
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: (1, 0),
+        lambda lib: (1, 0.5),
+        lambda lib: (True, 2),
+        lambda lib: (lib.tensor([1, 2]), 2.5),
+        lambda lib: (lib.tensor([1, 2], dtype=lib.int32), 7),
+        lambda lib: (lib.tensor([1.0, 2.0], dtype=lib.float64), 0.1),
+        lambda lib: (0.1, lib.tensor([1.0, 2.0], dtype=lib.float64)),
+        lambda lib: (lib.tensor([1.0, 2.0], dtype=lib.float16), 3),
+        lambda lib: (lib.tensor([True, True]), 0),
+    ],
+)
+def test_where_scalar_branches_promote(make):
+    def run(lib):
+        out = lib.where(lib.tensor([True, False]), *make(lib))
+        return str(out.dtype), out.tolist()
+
+    expected, actual = _both(run)
+    assert actual == expected
+
+
+def test_functional_relu_inplace():
+    def run(lib):
+        x = lib.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+        h = x * 1
+        y = lib.nn.functional.relu(h, inplace=True)
+        y.sum().backward()
+        return y is h, type(y.grad_fn).__name__, x.grad.tolist()
+
+    expected, actual = _both(run)
+    assert actual == expected
