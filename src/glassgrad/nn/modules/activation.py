@@ -299,21 +299,9 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class GLU(Module):
-    """Gated linear unit: split ``dim`` in halves ``a, b`` and return ``a * sigmoid(b)``."""
-
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        return F.glu(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
 class _DimModule(Module):
+    """An activation whose only setting is ``dim``."""
+
     _fn = ""
 
     def __init__(self, dim=None) -> None:
@@ -325,6 +313,15 @@ class _DimModule(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class GLU(_DimModule):
+    """Gated linear unit: split ``dim`` in halves ``a, b`` and return ``a * sigmoid(b)``."""
+
+    _fn = "glu"
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__(dim)
 
 
 class Softmax(_DimModule):
