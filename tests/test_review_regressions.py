@@ -93,3 +93,41 @@ def test_functional_relu_inplace():
 
     expected, actual = _both(run)
     assert actual == expected
+
+
+def _view_then_base_changed(lib):
+    """A view taken before its base changes in place: its gradient sees the change."""
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = y[0:2]
+    y.mul_(2)
+    v.sum().backward()
+    first = x.grad.tolist()
+    x.grad = None
+    y = x * 1
+    v = y.view(3, 1)
+    y[1] = 10.0
+    (v * v).sum().backward()
+    return first, x.grad.tolist(), y._version == v._version
+
+
+def test_a_view_follows_in_place_changes_of_its_base():
+    expected, actual = _both(_view_then_base_changed)
+    assert actual == expected
+
+
+def test_a_view_saved_for_backward_sees_its_base_modified():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 1
+        v = y[0:2]
+        z = v * v
+        y.add_(1)
+        try:
+            z.sum().backward()
+        except RuntimeError as exc:
+            return str(exc).split(":")[0]
+        return "no error"
+
+    expected, actual = _both(run)
+    assert actual == expected

@@ -47,7 +47,16 @@ _INFERENCE_VERSION = "Inference tensors do not track version counter."
 class _Extra:
     """Rarely used per-tensor state, kept off the hot path: hooks, views, names, provenance."""
 
-    __slots__ = ("hooks", "retains_grad", "base", "view_key", "view_no_grad", "prov", "__dict__")
+    __slots__ = (
+        "hooks",
+        "retains_grad",
+        "base",
+        "view_key",
+        "view_no_grad",
+        "view_version",
+        "prov",
+        "__dict__",
+    )
 
     def __init__(self) -> None:
         self.hooks = None
@@ -55,6 +64,7 @@ class _Extra:
         self.base = None
         self.view_key = None
         self.view_no_grad = False
+        self.view_version = 0  # the shared version counter's value when grad_fn was last set
         self.prov = None
 
 
@@ -107,7 +117,23 @@ class Tensor(TensorInfo):
     @property
     def grad_fn(self):
         """The node that created this tensor, or None for leaves."""
+        if self._grad_fn is not None and self._extra is not None:
+            self._refresh_view()
         return self._grad_fn
+
+    def _refresh_view(self) -> None:
+        """A view whose base was changed in place since: point it at the base's new graph.
+
+        Views share their base's version counter; PyTorch regenerates a stale view's
+        ``grad_fn`` the same way, so gradients through the view see the in-place change.
+        """
+        extra = self._extra
+        base = extra.base
+        if base is None or self._vc is None or extra.view_version == self._vc[0]:
+            return
+        from glassgrad.ops.inplace_core import regenerate_view
+
+        regenerate_view(self, base)
 
     @property
     def is_leaf(self) -> bool:
@@ -321,6 +347,9 @@ class Tensor(TensorInfo):
         """The graph edge a consumer of this tensor points at: ``(node, output_nr)``."""
         node = self._grad_fn
         if node is not None:
+            if self._extra is not None:
+                self._refresh_view()
+                return (self._grad_fn, self._output_nr)
             return (node, self._output_nr)
         if self._requires_grad:
             extra = self._extra

@@ -59,6 +59,8 @@ def _bump(self):
 
 def _snapshot(self):
     """A stand-in for ``self`` before an in-place write: same graph edge, private copy."""
+    if self._extra is not None:
+        self._refresh_view()
     snap = _make(self._data.copy(), self._grad_fn, self._output_nr)
     snap._requires_grad = self._requires_grad
     if self._grad_fn is None and self._requires_grad:
@@ -87,7 +89,21 @@ def write_through(self, base, res):
     if self._extra.view_key is not None:
         self._data = base._data[key]
     self._grad_fn, self._output_nr = base[key]._grad_fn, 0
+    if self._vc is not None:
+        self._extra.view_version = self._vc[0]
     return self
+
+
+def regenerate_view(view, base):
+    """Re-derive a stale view's ``grad_fn`` from its base's current graph (see Tensor.grad_fn)."""
+    extra = view._extra
+    extra.view_version = view._vc[0]
+    if base._grad_fn is None and not base._requires_grad:
+        return
+    key = extra.view_key
+    if key is None:
+        key = _base_index(view._data, base._data)
+    view._grad_fn, view._output_nr = base[key]._grad_fn, 0
 
 
 def _base_index(view, base):

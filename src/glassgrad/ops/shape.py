@@ -22,6 +22,10 @@ def as_view(res, base, key=None):
     extra = res._x()
     extra.base = root
     extra.view_key = key if root is base else None
+    if root._vc is not None:
+        # a view shares its base's version counter (in-place changes to either show in both)
+        res._vc = root._vc
+        extra.view_version = root._vc[0]
     if res._grad_fn is None and root.requires_grad:
         # PyTorch quirk kept: a view taken under no_grad of a grad-requiring tensor reports
         # requires_grad=True, takes part in graphs, and passes its gradient nowhere.
