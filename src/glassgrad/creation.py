@@ -406,3 +406,29 @@ def _legacy_constructor(self, args, dtype, requires_grad):
 
 def _rebuild(data, requires_grad):
     return _finish(np.array(data), requires_grad)
+
+
+def _new_factory(make):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+        return make(self, size, dtype if dtype is not None else self.dtype, requires_grad)
+
+    return method
+
+
+def _install_new_methods():
+    """``tensor.new_zeros(2, 3)`` and friends: the tensor's dtype unless another is given."""
+    Tensor.new_zeros = _new_factory(lambda t, s, d, r: zeros(*s, dtype=d, requires_grad=r))
+    Tensor.new_ones = _new_factory(lambda t, s, d, r: ones(*s, dtype=d, requires_grad=r))
+    Tensor.new_empty = _new_factory(lambda t, s, d, r: zeros(*s, dtype=d, requires_grad=r))
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    Tensor.new_full = new_full
+    Tensor.new_tensor = new_tensor
+
+
+_install_new_methods()

@@ -50,6 +50,11 @@ def _promote(a, b):
         target = _dt.result_type_scalar(_dt.from_numpy_dtype(ad.dtype), b).np
         if ad.dtype != target:
             ad = ad.astype(target)
+        elif ad.dtype.kind in "iu" and isinstance(b, int) and not isinstance(b, bool):
+            limits = np.iinfo(ad.dtype)
+            if not limits.min <= b <= limits.max:
+                # PyTorch wraps the number into the tensor's type; NumPy 2 refuses it
+                b = np.array(b).astype(ad.dtype)[()]
     return ad, b
 
 
