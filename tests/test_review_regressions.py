@@ -148,3 +148,21 @@ def test_integer_overflow_wraps_and_new_factories():
 
     expected, actual = _both(run)
     assert actual == expected
+
+
+def test_in_place_forms_of_table_ops():
+    def run(lib):
+        x = lib.tensor([1.5, -2.0, 3.0], requires_grad=True)
+        y = x * 1
+        y.masked_fill_(y < 0, 0.0)
+        y.clamp_min_(2.0)
+        z = lib.zeros(3)
+        z.scatter_(0, lib.tensor([2, 0]), lib.tensor([5.0, 6.0]))
+        z.index_add_(0, lib.tensor([1, 1]), lib.tensor([1.0, 2.0]))
+        w = lib.tensor([1.4, 2.6])
+        w.floor_()
+        (y * 2).sum().backward()
+        return y.tolist(), type(y.grad_fn).__name__, x.grad.tolist(), z.tolist(), w.tolist()
+
+    expected, actual = _both(run)
+    assert actual == expected

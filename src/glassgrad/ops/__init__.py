@@ -30,4 +30,6 @@ from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, a
 )
 from glassgrad.ops.registry import OPS
 
+inplace._install_from_table()  # in-place forms of the ops above, now that all have registered
+
 __all__ = ["OPS"]

@@ -178,3 +178,21 @@ Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
 Tensor.__ipow__ = Tensor.pow_
 register("zero_", Tensor.zero_, function=False, differentiable=False)
+
+
+def _install_from_table():
+    """``name_`` for every op of the table PyTorch also has in place (``masked_fill_``,
+    ``scatter_``, ``floor_``...): the out-of-place op through ``inplace``, which keeps the graph
+    and the version counter right. Runs after every op family has registered."""
+    from glassgrad.ops.registry import OPS
+
+    names = (
+        "masked_fill scatter scatter_add index_add index_fill index_copy lerp clamp_min clamp_max "
+        "floor ceil round trunc frac sign square rsqrt exp2 expm1 log2 log10 log1p tan asin acos "
+        "atan sinh cosh erf fmod remainder maximum minimum atan2 logical_and logical_or "
+        "logical_not logical_xor nan_to_num tril triu"
+    ).split()
+    for name in names:
+        info = OPS.get(name)
+        if info is not None and not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", _method(info.fn))
