@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import glassgrad as gg
 from glassgrad.autograd import engine
@@ -74,3 +75,24 @@ def test_accumulation_into_a_taken_over_gradient_leaves_the_graph_alone():
     out.backward(retain_graph=True)
     out.backward()
     assert a.grad.tolist() == [4.0, 4.0, 4.0] and b.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("second", ["mul_", "add_"])
+@pytest.mark.parametrize("first", ["relu_", "sigmoid_", "tanh_", "exp_"])
+def test_an_output_saved_by_an_in_place_op_is_watched_like_pytorch(first, second):
+    import torch
+
+    found = []
+    for lib in (torch, gg):
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = x * 1
+        getattr(y, first)()
+        getattr(y, second)(2)
+        try:
+            y.sum().backward()
+            found.append(("ok", x.grad.tolist()))
+        except RuntimeError as exc:
+            found.append(("error", str(exc)))
+    assert found[0][0] == found[1][0]
+    if found[0][0] == "error":
+        assert found[0][1] == found[1][1]

@@ -7,6 +7,8 @@ tensors. ``add_``, ``mul_``... (``ops.inplace``) and index assignment (``ops.ind
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from glassgrad.autograd.grad_mode import state
@@ -134,13 +136,37 @@ def inplace(self, outplace, *args, **kwargs):
             return write_through(self, base, res)
         np.copyto(self._data, res._data)
         _rebase(self, res._grad_fn)
-    else:
-        with _NoRecord():
-            res = outplace(self, *args, **kwargs)
-        _cast_check(res, self)
-        np.copyto(self._data, res._data)
+        _bump(self)
+        _adopt_saved_output(res, self)
+        return self
+    with _NoRecord():
+        res = outplace(self, *args, **kwargs)
+    _cast_check(res, self)
+    np.copyto(self._data, res._data)
     _bump(self)
     return self
+
+
+def _adopt_saved_output(res, self):
+    """The node saved ``res`` (its output); the output is ``self`` now: save ``self`` instead.
+
+    As in PyTorch, a later in-place change of ``self`` (``y.relu_(); y.mul_(2)``) then makes
+    backward through the first op raise instead of silently using the values it saved.
+    """
+    node = self._grad_fn
+    records = node._vars if node is not None else None
+    if not records:
+        return
+    saved = list(node._saved)
+    changed = []
+    for record in records:
+        owner, index = record[2], record[3]
+        if isinstance(owner, weakref.ReferenceType) and owner() is res:
+            saved[index] = self._data
+            record = (self._vc, self._vc[0], weakref.ref(self), index)
+        changed.append(record)
+    node._saved = tuple(saved)
+    node._vars = tuple(changed)
 
 
 def _cast_check(res, self):
