@@ -126,6 +126,8 @@ def _inputs(item):
         shadow = item.kind not in ("detach", "frozen", "by_hand")
         for link in item.inputs:
             src = _deref(link)
+            if isinstance(src, Record):
+                src = _record_source(src)
             if src is not None:
                 yield src, Edge(0, 0, shadow=shadow)
         if item.kind == "detach" and item.inputs and _deref(item.inputs[0]) is None:
@@ -151,6 +153,21 @@ def _record_source(record: Record):
         source = _deref(record.inputs[0]) if record.inputs else None
         return source if source is not None else record
     if record.kind in ("frozen", "by_hand"):
-        tensor = record.tensor()
-        return tensor if tensor is not None else record
+        return _frozen_leaf(record)
     return record
+
+
+def _frozen_leaf(record: Record):
+    """The leaf a frozen record stands for. An op on a frozen leaf (``weight.t()`` in ``Linear``)
+    passes the record on, linked back; the picture shows the leaf the user froze, not each
+    temporary made from it (often freed by now)."""
+    while record.inputs:
+        links = [_deref(link) for link in record.inputs]
+        behind = [
+            src for src in links if isinstance(src, Record) and src.kind in ("frozen", "by_hand")
+        ]
+        if not behind:
+            break
+        record = behind[0]
+    tensor = record.tensor()
+    return tensor if tensor is not None else record

@@ -44,7 +44,11 @@ def _modules_in_use():
         return []
     modules = [obj for obj in gc.get_objects() if isinstance(obj, Module)]
     children = {id(child) for m in modules for child in m.children()}
-    return [m for m in modules if id(m) not in children]
+    # A module without parameters (a loss such as ``nn.BCEWithLogitsLoss()``) has no row to
+    # show; explaining it would fall back to the graph's anonymous leaves.
+    return [
+        m for m in modules if id(m) not in children and next(iter(m.parameters()), None) is not None
+    ]
 
 
 def _module_name(module, frame) -> str:

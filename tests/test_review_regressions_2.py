@@ -1,0 +1,124 @@
+"""Regressions found reviewing the glass box and whole training scripts as a PyTorch user."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import numpy as np
+import torch
+
+import glassgrad
+from glassgrad import glass
+from glassgrad.glass.script import run_script
+
+
+def _mlp(lib, frozen: bool):
+    """A 3-layer ``nn.Sequential`` built with glassgrad, its first weight frozen if asked."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))
+    model[0].weight.requires_grad = not frozen
+    return model
+
+
+def test_draw_shows_a_frozen_linear_weight_as_the_grey_leaf_not_a_freed_temporary():
+    # Linear runs weight.t() on the frozen weight; the record passed on to that temporary used
+    # to be drawn as the leaf itself ("tensor (freed)" -> "0.weight (freed)").
+    model = _mlp(glassgrad, frozen=True)
+    loss = model(glassgrad.randn(3, 4)).pow(2).mean()
+    loss.backward()
+    graph = glass.draw(loss, params=model)
+    assert "(freed)" not in graph.source
+    assert graph.summary["frozen"] == ["0.weight"]
+    assert 'label="0.weight\\n[8, 4]", xlabel="requires_grad=False"' in graph.source
+    collapsed = glass.draw(loss, params=model, depth=1).source
+    assert "(freed)" not in collapsed
+    assert '"module:0" [label="0\\n2 parameters' in collapsed
+
+
+def test_explain_script_skips_modules_without_parameters(tmp_path):
+    # A loss module (nn.BCEWithLogitsLoss()) has no parameters: its table used to list the
+    # graph's anonymous leaves as leaf0, leaf1, ...
+    script = tmp_path / "gan.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import torch
+            import torch.nn as nn
+            torch.manual_seed(0)
+            G = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2))
+            D = nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(0.2), nn.Linear(4, 1))
+            bce = nn.BCEWithLogitsLoss()
+            fake = G(torch.randn(8, 2))
+            d_loss = bce(D(torch.randn(8, 2)), torch.ones(8, 1)) + bce(
+                D(fake.detach()), torch.zeros(8, 1)
+            )
+            d_loss.backward()
+            """
+        )
+    )
+    out = io.StringIO()
+    assert run_script(str(script), [], out) == 0
+    text = out.getvalue()
+    assert "leaf0" not in text and "bce (" not in text
+    assert "G (Sequential)" in text and "D (Sequential)" in text
+    assert "passes `fake.detach()` at gan.py:10" in text, text
+
+
+def _train(lib, init):
+    """Train a small conv net one epoch through DataLoader, Adam and StepLR; evaluate."""
+    nn = lib.nn
+    data = lib.utils.data
+    rng = np.random.default_rng(0)
+    inputs = lib.tensor(rng.standard_normal((32, 1, 8, 8)).astype(np.float32))
+    labels = lib.tensor(rng.integers(0, 3, 32))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64, 3),
+    )
+    model.load_state_dict({key: lib.tensor(value) for key, value in init.items()})
+    opt = lib.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
+    sched = lib.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    loader = data.DataLoader(data.TensorDataset(inputs, labels), batch_size=8)
+    for batch, target in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(batch), target).backward()
+        opt.step()
+    sched.step()
+    model.eval()
+    with lib.no_grad():
+        logits = model(inputs)
+    accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
+    return logits.numpy(), accuracy, sched.get_last_lr(), str(model), model.state_dict()
+
+
+def test_training_script_matches_torch_and_round_trips_state_dict(tmp_path):
+    torch.manual_seed(0)
+    init = {
+        key: value.numpy().copy()
+        for key, value in torch.nn.Sequential(
+            torch.nn.Conv2d(1, 4, 3, padding=1),
+            torch.nn.BatchNorm2d(4),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(64, 3),
+        )
+        .state_dict()
+        .items()
+    }
+    expected = _train(torch, init)
+    actual = _train(glassgrad, init)
+    np.testing.assert_allclose(actual[0], expected[0], rtol=1e-4, atol=1e-5)
+    assert actual[1:4] == expected[1:4]
+    path = tmp_path / "model.pt"
+    glassgrad.save(actual[4], path)
+    loaded = glassgrad.load(path)
+    assert list(loaded) == list(expected[4])
+    for key, value in expected[4].items():
+        np.testing.assert_allclose(loaded[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5)
