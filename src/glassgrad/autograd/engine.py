@@ -157,17 +157,21 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
             outputs = node.apply(grads, create_graph)
         elif saved is None:
             outputs = node._backward(grads)
+        elif saved is not FREED and node._vars is None and not node._scalars:
+            outputs = node._backward(grads, *saved)
         else:
             outputs = node._backward(grads, *node.saved(False))
         if not retain_graph and saved is not None:
             node._saved = FREED  # freed as the pass goes, so backward's peak stays low
             node._vars = None
+        # operands of one shape and dtype (record2): the rule's gradients already fit them
+        exact = node._exact and not create_graph
         for (nxt, output_nr), grad, meta in zip(
             node.next_functions, outputs, node._meta, strict=True
         ):
             if nxt is None or grad is None:
                 continue
-            if grad.shape != meta[0] or grad.dtype is not meta[1]:
+            if not exact and (grad.shape != meta[0] or grad.dtype is not meta[1]):
                 grad = _fit(grad, meta, create_graph)
             if nxt.__class__ is AccumulateGrad:
                 held = leaves.get(nxt)

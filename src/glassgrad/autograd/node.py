@@ -48,6 +48,7 @@ class Node:
     _prov = None
     _custom_apply = False  # True where ``apply`` is overridden (custom Functions)
     _seq = None  # creation order, set where nodes are made: the engine runs newest first
+    _exact = False  # inputs share the output's shape and dtype: no gradient needs fitting
 
     @property
     def metadata(self) -> dict:
