@@ -78,7 +78,7 @@ def _make(data, grad_fn=None, output_nr=0):
     t._requires_grad = grad_fn is not None
     t._accum = None
     t._extra = None
-    t._vc = None if _state.inference and grad_fn is None else [0]
+    t._vc = [0] if grad_fn is not None or not _state.inference else None
     return t
 
 
@@ -355,7 +355,8 @@ class Tensor(TensorInfo):
             extra = self._extra
             if extra is not None and extra.view_no_grad:
                 return (None, 0)  # PyTorch quirk: a no_grad view of a leaf passes grad nowhere
-            return (self._accumulator(), 0)
+            node = self._accum
+            return (node if node is not None else self._accumulator(), 0)
         extra = self._extra
         if extra is not None and extra.prov is not None:
             # A stopped gradient path: still PyTorch's (None, 0), carrying the glass record.

@@ -173,7 +173,10 @@ def _save_pair(node, a, b):
             raise RuntimeError(_INFERENCE_SAVE)
         values_b, record_b = b._data, (counter, counter[0], b, 1)
     node._saved = (values_a, values_b)
-    node._vars = tuple([r for r in (record_a, record_b) if r is not None])
+    if record_a is None:
+        node._vars = (record_b,)
+    else:
+        node._vars = (record_a,) if record_b is None else (record_a, record_b)
     if (values_a is not None and not values_a.ndim) or (values_b is not None and not values_b.ndim):
         node._scalars = True
 
