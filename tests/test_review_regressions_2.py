@@ -122,3 +122,21 @@ def test_training_script_matches_torch_and_round_trips_state_dict(tmp_path):
     assert list(loaded) == list(expected[4])
     for key, value in expected[4].items():
         np.testing.assert_allclose(loaded[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_explain_behind_a_loss_made_a_leaf_by_hand_names_no_grad():
+    import glassgrad as gg
+    from glassgrad import glass
+
+    model = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.ReLU(), gg.nn.Linear(4, 1))
+    x = gg.randn(5, 3)
+    with gg.no_grad():
+        pred = model(x)
+    loss = (pred**2).mean()
+    loss.requires_grad = True
+    loss.backward()
+    table = glass.explain(loss, model)
+    reasons = [row.reason for row in table.rows]
+    assert len(reasons) == 4
+    assert all("no_grad()" in reason for reason in reasons), reasons
+    assert "set by hand" in str(table)

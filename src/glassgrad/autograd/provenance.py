@@ -129,6 +129,9 @@ def _user_frame(depth: int):
 
 def _link(tensor):
     """What a record keeps of one input: its record, or a weak reference into the live graph."""
+    extra = tensor._extra
+    if extra is not None and extra.view_no_grad and extra.base is not None:
+        tensor = extra.base  # a view taken under no_grad (``weight.t()``): link its base
     if tensor._requires_grad or tensor._grad_fn is not None:
         node = tensor._grad_fn
         return _ref(node) if node is not None else _ref(tensor)
@@ -184,7 +187,12 @@ def on_requires_grad(tensor, flag: bool) -> None:
     """Record who switched ``requires_grad`` of a leaf, and where."""
     if not enabled:
         return
-    _record(tensor, "by_hand" if flag else "frozen", "requires_grad")
+    extra = tensor._extra
+    earlier = extra.prov if extra is not None else None
+    # requires_grad=True on a result whose path had stopped (a loss computed under no_grad):
+    # keep that record behind the new one, so explain can still say where the path stopped.
+    inputs = (earlier,) if flag and isinstance(earlier, Record) else ()
+    _record(tensor, "by_hand" if flag else "frozen", "requires_grad", inputs)
 
 
 def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
@@ -201,6 +209,9 @@ def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
             links.append(_ref(node))
             stopped = True
         elif t._requires_grad:
+            extra = t._extra
+            if extra is not None and extra.view_no_grad and extra.base is not None:
+                t = extra.base  # a view taken under no_grad (``weight.t()``): link its base
             links.append(_ref(t))
             stopped = True
         else:

@@ -77,8 +77,12 @@ def root_item(tensor):
     if tensor._grad_fn is not None:
         return tensor._grad_fn
     extra = tensor._extra
-    if extra is not None and extra.prov is not None and not tensor._requires_grad:
-        return extra.prov
+    if extra is not None and extra.prov is not None:
+        record = extra.prov
+        if not tensor._requires_grad:
+            return record
+        if record.kind == "by_hand" and record.inputs and isinstance(record.inputs[0], Record):
+            return record.inputs[0]  # a leaf made by hand: explain where its own path stopped
     return tensor
 
 
