@@ -23,22 +23,31 @@ NotImplementedNode = node_class("NotImplemented", _not_implemented)
 def _divide_like(name, ufunc, input, other, cls, saved_other=True):
     """Shared body of ``floor_divide``/``remainder``/``fmod``: promote, refuse integer /0."""
     ad, bd = _promote(input, other)
-    if ad.dtype.kind in "iub" and np.any(np.equal(bd, 0)):
+    if ad.dtype.kind == "b":
+        kernel = {"floor_divide": "div_floor"}.get(name, name)
+        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for 'Bool'")
+    if ad.dtype.kind in "iu" and np.any(np.equal(bd, 0)):
         raise RuntimeError("ZeroDivisionError")
     with np.errstate(divide="ignore", invalid="ignore"):
         out = ufunc(ad, bd)
-    if ad.dtype.kind == "b":
-        out = out.astype(np.int64)
     if cls is None:
         return result(out, NotImplementedNode, (input, _tensor_or_none(other)), args=name)
     tensor_other = _tensor_or_none(other)
     return result(out, cls, (input, tensor_other), (input, tensor_other))
 
 
+def _scalar_input(value, other):
+    """A Python number ``input`` as a tensor of the dtype it takes beside ``other``: PyTorch wraps
+    numbers weakly, so ``3 // int8_tensor`` stays int8."""
+    if isinstance(other, Tensor):
+        return as_tensor_arg(value).to(_dt.result_type_scalar(other.dtype, value))
+    return as_tensor_arg(value)
+
+
 def floor_divide(input, other, *, out=None):
     """Division rounded toward negative infinity (no derivative, as in PyTorch)."""
     if not isinstance(input, Tensor):
-        return floor_divide(as_tensor_arg(input), other)
+        return floor_divide(_scalar_input(input, other), other)
     other = _other(other)
     return (
         NotImplemented
@@ -68,7 +77,7 @@ FmodBackward1 = node_class(
 def remainder(input, other, *, out=None):
     """Python-style modulus: the result has the sign of the divisor."""
     if not isinstance(input, Tensor):
-        input = as_tensor_arg(input)
+        input = _scalar_input(input, other)
         return _divide_like("remainder", np.remainder, input, other, None)
     other = _other(other)
     if other is None:
@@ -97,23 +106,25 @@ MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward)
 MinimumBackward0 = node_class("MinimumBackward0", _extremum_backward)
 
 
-def _need_tensor(name, other):
-    if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
-        )
+def _need_tensor(name, input, other):
+    for position, (argument, value) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name}(): argument '{argument}' (position {position}) must be Tensor, "
+                f"not {type(value).__name__}"
+            )
 
 
 def maximum(input, other, *, out=None):
     """Elementwise maximum (NaN propagates; ties split the gradient)."""
-    _need_tensor("maximum", other)
+    _need_tensor("maximum", input, other)
     ad, bd = _promote(input, other)
     return result(np.maximum(ad, bd), MaximumBackward0, (input, other), (input, other), args=True)
 
 
 def minimum(input, other, *, out=None):
     """Elementwise minimum (NaN propagates; ties split the gradient)."""
-    _need_tensor("minimum", other)
+    _need_tensor("minimum", input, other)
     ad, bd = _promote(input, other)
     return result(np.minimum(ad, bd), MinimumBackward0, (input, other), (input, other), args=False)
 
@@ -128,7 +139,7 @@ Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward)
 
 def atan2(input, other, *, out=None):
     """Elementwise ``atan(input / other)`` with the quadrant of ``(other, input)``."""
-    _need_tensor("atan2", other)
+    _need_tensor("atan2", input, other)
     ad, bd = _promote(input, other)
     if ad.dtype.kind != "f":
         ad = ad.astype(_dt.get_default_dtype().np)

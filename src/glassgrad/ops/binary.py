@@ -130,12 +130,8 @@ def sub(input, other, *, alpha=1, out=None):
     other = _other(other)
     if other is None:
         return NotImplemented
+    _refuse_bool_sub(input, other)
     ad, bd = _promote(input, other)
-    if ad.dtype.kind == "b" and getattr(bd, "dtype", None) == np.bool_:
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with two bool tensors is not "
-            "supported. Use the `^` or `logical_xor()` operator instead."
-        )
     if alpha != 1:
         bd = bd * alpha
     return result(
@@ -149,11 +145,30 @@ def sub(input, other, *, alpha=1, out=None):
 RsubBackward1 = node_class("RsubBackward1", lambda ctx, grad: (-grad,))
 
 
+def _refuse_bool_sub(input, other):
+    """PyTorch refuses subtraction as soon as either side is bool (a Python ``True`` included)."""
+    bools = [
+        isinstance(v, bool) or (isinstance(v, Tensor) and v._data.dtype == np.bool_)
+        for v in (input, other)
+    ]
+    if all(bools):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not "
+            "supported. Use the `^` or `logical_xor()` operator instead."
+        )
+    if any(bools):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
 def _rsub(input, other):
     """``other - input`` for a scalar ``other`` (PyTorch's ``RsubBackward1``)."""
     if not isinstance(other, _SCALARS):
         other = _other(other)
         return NotImplemented if other is None else sub(other, input)
+    _refuse_bool_sub(input, other)
     ad, bd = _promote(input, other)
     return result(np.subtract(bd, ad), RsubBackward1, (input,))
 
@@ -267,6 +282,8 @@ def _is_float(a, b):
 
 def _int_div(a, b, rounder):
     ad, bd = _promote(a, b)
+    if ad.dtype == np.bool_:
+        raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
     return result(rounder(np.true_divide(ad, bd)).astype(ad.dtype), None, (None,))
 
 
@@ -293,7 +310,11 @@ PowBackward0 = node_class("PowBackward0", quiet(_pow0_backward))
 
 
 def _pow1_backward(ctx, grad, a, b, out):
-    grad_a = grad * b * a ** (b - 1) if ctx.next_functions[0][0] is not None else None
+    grad_a = None
+    if ctx.next_functions[0][0] is not None:
+        # PyTorch masks b == 0 (so a ** -1 at a == 0 gives no NaN), which also zeroes the second
+        # derivative with respect to b there
+        grad_a = D.where(b == 0, D.zeros_like(out), grad * b * a ** (b - 1))
     grad_b = None
     if ctx.next_functions[1][0] is not None:
         # 0 ** b with b >= 0 has gradient 0 w.r.t. b (PyTorch masks the log(0) there)
@@ -318,10 +339,25 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
     if isinstance(exponent, Tensor):
         from glassgrad.ops.registry import OUT
 
-        return result(np.power(ad, bd), PowBackward1, (input, exponent), (input, exponent, OUT))
+        return result(_power(ad, bd), PowBackward1, (input, exponent), (input, exponent, OUT))
     if ad.dtype.kind in "iu" and isinstance(bd, int) and bd < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return result(np.power(ad, bd), PowBackward0, (input,), (input, bd))
+    # NumPy's bool ** bool is int8; PyTorch keeps a bool tensor with a scalar exponent bool
+    data = np.power(ad, bd).astype(ad.dtype, copy=False)
+    return result(data, PowBackward0, (input,), (input, bd))
+
+
+def _power(base, exponent):
+    """``np.power`` with PyTorch's integer results for negative exponents (NumPy raises): 1 and -1
+    keep their magnitude, every other base truncates to 0; bool has no pow kernel."""
+    if np.result_type(base, exponent) == np.bool_:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    negative = np.asarray(exponent < 0)
+    if np.asarray(base).dtype.kind not in "iu" or not negative.any():
+        return np.power(base, exponent)
+    data = np.power(base, np.where(negative, 0, exponent))
+    unit = np.where(np.abs(exponent) % 2 == 1, base, 1)
+    return np.where(negative, np.where(np.abs(base) == 1, unit, 0), data).astype(data.dtype)
 
 
 def _rpow(input, base):
@@ -332,7 +368,7 @@ def _rpow(input, base):
         base = _other(base)
         return NotImplemented if base is None else pow(base, input)
     ad, bd = _promote(input, base)
-    return result(np.power(bd, ad), PowBackward2, (input,), (OUT, bd))
+    return result(_power(np.asarray(bd, ad.dtype), ad), PowBackward2, (input,), (OUT, bd))
 
 
 WhereBackward0 = node_class(

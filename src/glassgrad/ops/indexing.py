@@ -98,7 +98,9 @@ def _node_for(key, shape):
             cls = _UnsqueezeIndex
             continue
         if isinstance(part, slice):
-            if part.indices(shape[dim]) != (0, shape[dim], 1):
+            # PyTorch skips a slice by its written start, not the normalised one: x[-n:] slices
+            whole = part.stop is None or part.stop >= shape[dim]
+            if (part.start or 0) != 0 or (part.step or 1) != 1 or not whole:
                 cls = SliceBackward0
         elif isinstance(part, _BASIC):
             cls = SelectBackward0

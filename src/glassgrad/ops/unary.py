@@ -199,10 +199,18 @@ def _relu(x):
     return np.maximum(x, 0)
 
 
+def _relu_backward(ctx, grad, out):
+    if isinstance(out, np.ndarray):
+        return grad * (out > 0)
+    # PyTorch's threshold_backward keeps the output in the graph (with a zero derivative), so a
+    # gradient through relu alone still requires grad and can be differentiated again
+    return D.where(out > 0, grad, out * 0)
+
+
 relu = elementwise(
     "relu",
     _relu,
-    lambda ctx, grad, out: grad * (out > 0),
+    _relu_backward,
     "output",
     kind="any",
     dtypes=("float64", "float32", "int64"),
