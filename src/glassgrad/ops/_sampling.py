@@ -37,3 +37,49 @@ def shaped(fn):
 
     samples.__name__ = getattr(fn, "__name__", "samples")
     return samples
+
+
+# -- samples for the binary arithmetic ops (ops/binary.py) -----------------------------------
+def binary_samples(make, shape, low=None, high=None):
+    """Same shapes, a broadcast operand on either side, and a 0-d operand."""
+    x, y = make(shape), make(shape, low=low, high=high)
+    samples = [((x, y), {}), ((x, make((), low=low, high=high)), {})]
+    if shape:
+        samples.append(((x, make(shape[-1:], low=low, high=high)), {}))
+        samples.append(((make(shape[-1:]), y), {}))
+    return samples
+
+
+def scalar_samples(make, shape, low=None, high=None):
+    """``binary_samples`` plus a Python float and a Python int as the second operand."""
+    x = make(shape)
+    scalar = 1.5 if low is None else float(low + high) / 2
+    return binary_samples(make, shape, low, high) + [((x, scalar), {}), ((x, 2), {})]
+
+
+def positive_samples(make, shape):
+    return scalar_samples(make, shape, 0.5, 2.0)
+
+
+def add_samples(make, shape):
+    return scalar_samples(make, shape) + [((make(shape), make(shape)), {"alpha": 2})]
+
+
+def where_samples(make, shape):
+    cond = make(shape, dtype="bool")
+    samples = [((cond, make(shape), make(shape)), {})]
+    if shape:
+        samples.append(((cond, make(shape[-1:]), make(())), {}))
+    return samples
+
+
+def pow_samples(make, shape):
+    base = make(shape, low=0.5, high=2.0)
+    return [
+        ((base, make(shape)), {}),
+        ((base, 2), {}),
+        ((base, 0.5), {}),
+        ((base, -1), {}),
+        ((base, make(shape[-1:])), {}),
+        ((base, make(())), {}),
+    ]

@@ -6,8 +6,9 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
-from glassgrad.ops._sampling import shaped
-from glassgrad.ops.binary import _other, _positive, _promote, _tensor_or_none, binary_samples
+from glassgrad.ops._sampling import binary_samples, shaped
+from glassgrad.ops._sampling import positive_samples as _positive
+from glassgrad.ops.binary import _other, _promote, _tensor_or_none
 from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual as D
+from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import (
     Tensor,
@@ -409,61 +410,15 @@ def where(condition, input=None, other=None):
     return result(np.where(cond._data, ad, bd), WhereBackward0, (cond, input, other), (cond._data,))
 
 
-# -- sample inputs for the table tests -------------------------------------------------------
-def binary_samples(make, shape, low=None, high=None):
-    """Same shapes, a broadcast operand on either side, and a 0-d operand."""
-    x, y = make(shape), make(shape, low=low, high=high)
-    samples = [((x, y), {}), ((x, make((), low=low, high=high)), {})]
-    if shape:
-        samples.append(((x, make(shape[-1:], low=low, high=high)), {}))
-        samples.append(((make(shape[-1:]), y), {}))
-    return samples
-
-
-def scalar_samples(make, shape, low=None, high=None):
-    """``binary_samples`` plus a Python float and a Python int as the second operand."""
-    x = make(shape)
-    scalar = 1.5 if low is None else float(low + high) / 2
-    return binary_samples(make, shape, low, high) + [((x, scalar), {}), ((x, 2), {})]
-
-
-def _positive(make, shape):
-    return scalar_samples(make, shape, 0.5, 2.0)
-
-
-def _add_samples(make, shape):
-    return scalar_samples(make, shape) + [((make(shape), make(shape)), {"alpha": 2})]
-
-
-def _where_samples(make, shape):
-    cond = make(shape, dtype="bool")
-    samples = [((cond, make(shape), make(shape)), {})]
-    if shape:
-        samples.append(((cond, make(shape[-1:]), make(())), {}))
-    return samples
-
-
-def _pow_samples(make, shape):
-    base = make(shape, low=0.5, high=2.0)
-    return [
-        ((base, make(shape)), {}),
-        ((base, 2), {}),
-        ((base, 0.5), {}),
-        ((base, -1), {}),
-        ((base, make(shape[-1:])), {}),
-        ((base, make(())), {}),
-    ]
-
-
 def _install():
     """Registrations, Python operators and method names for the ops in this file."""
     table = (
-        ("add", add, _add_samples, lambda a, b, alpha=1: a + alpha * b, ()),
-        ("sub", sub, _add_samples, lambda a, b, alpha=1: a - alpha * b, ("subtract",)),
-        ("mul", mul, scalar_samples, np.multiply, ("multiply",)),
-        ("div", div, _positive, np.true_divide, ("divide", "true_divide")),
-        ("pow", pow, _pow_samples, np.power, ()),
-        ("where", where, _where_samples, np.where, ()),
+        ("add", add, S.add_samples, lambda a, b, alpha=1: a + alpha * b, ()),
+        ("sub", sub, S.add_samples, lambda a, b, alpha=1: a - alpha * b, ("subtract",)),
+        ("mul", mul, S.scalar_samples, np.multiply, ("multiply",)),
+        ("div", div, S.positive_samples, np.true_divide, ("divide", "true_divide")),
+        ("pow", pow, S.pow_samples, np.power, ()),
+        ("where", where, S.where_samples, np.where, ()),
     )
     for name, fn, samples, reference, aliases in table:
         register(

@@ -6,8 +6,8 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
-from glassgrad.ops._sampling import shaped
-from glassgrad.ops.binary import _other, _promote, binary_samples, broadcast_shapes
+from glassgrad.ops._sampling import binary_samples, shaped
+from glassgrad.ops.binary import _other, _promote, broadcast_shapes
 from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
 
 
