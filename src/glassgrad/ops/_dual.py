@@ -69,22 +69,6 @@ def swapaxes(x, d0, d1):
     return x.transpose(d0, d1)
 
 
-def matmul(a, b):
-    return a @ b
-
-
-def outer(a, b):
-    if _is_array(a) and _is_array(b):
-        return np.multiply.outer(a, b)
-    return a.reshape(-1, 1) * b.reshape(1, -1)
-
-
-def astype(x, np_dtype):
-    if _is_array(x):
-        return x.astype(np_dtype, copy=False)
-    return x.to(np_dtype)
-
-
 def new_zeros(x, shape):
     if _is_array(x):
         return np.zeros(shape, dtype=x.dtype)
