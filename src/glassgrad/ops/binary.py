@@ -23,6 +23,7 @@ from glassgrad.ops.registry import (
     record2,
     register,
     result,
+    result1,
 )
 
 _ndarray = np.ndarray
@@ -205,7 +206,7 @@ def mul(input, other, *, out=None):
             return result(data, MulBackward0, (input, other))
     elif other.__class__ is float and input._data.dtype.kind == "f":
         # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)
-        return result(input._data * other, MulBackward0, (input, None), (None, other))
+        return result1(input._data * other, MulBackward0, input, (None, other), arity=2)
     other = _other(other)
     if other is None:
         return NotImplemented

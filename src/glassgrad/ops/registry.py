@@ -138,6 +138,37 @@ def result(out, cls, inputs, saved=None, args=None):
     return _stopped(out, inputs, cls)
 
 
+SAVE_OUTPUT = (OUT,)  # ``saved`` of ops whose rule needs only their output (exp, tanh, ...)
+
+
+def result1(out, cls, input, saved=None, arity=1):
+    """``result`` for the hot unary case: one tensor input that requires grad, else the general
+    path. ``arity=2`` gives the node a second, empty edge (``tensor * 2``: PyTorch shows
+    ``(None, 0)`` for the number)."""
+    if not (state.record and input._requires_grad and cls is not None):
+        return result(out, cls, (input,) if arity == 1 else (input, None), saved)
+    if out.__class__ is not _ndarray:
+        out = _asarray(out)
+    node = cls()
+    node._seq = _next_seq()
+    data = input._data
+    if arity == 1:
+        node.next_functions = (_edge(input),)
+        node._meta = ((data.shape, data.dtype),)
+    else:
+        node.next_functions = (_edge(input), _NO_EDGE)
+        node._meta = ((data.shape, data.dtype), None)
+    res = _make(out, node, 0)
+    if saved is SAVE_OUTPUT:
+        node._saved = (out,)
+        node._vars = ((res._vc, res._vc[0], weakref.ref(res), 0),)
+        if not out.ndim:
+            node._scalars = True
+    elif saved is not None:
+        _save(node, saved, res)
+    return res
+
+
 def record2(out, cls, a, b, saved):
     """``result`` for the hot binary case: two tensors, at least one requiring grad.
 

@@ -12,9 +12,17 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import (
+    SAVE_OUTPUT,
+    Tensor,
+    node_class,
+    quiet,
+    register,
+    result,
+    result1,
+)
 
-_SAVE = {"input": lambda t: (t,), "output": lambda t: (OUT,), None: lambda t: None}
+_SAVE = {"input": lambda t: (t,), "output": lambda t: SAVE_OUTPUT, None: lambda t: None}
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -64,7 +72,7 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
 
     def op(input, *, out=None):
         data = check_kind(name, input._data, kind, kernel)
-        return result(forward(data), cls, (input,), pack(input))
+        return result1(forward(data), cls, input, pack(input))
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}``."
