@@ -157,7 +157,12 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
             outputs = node.apply(grads, create_graph)
         elif saved is None:
             outputs = node._backward(grads)
-        elif saved is not FREED and node._vars is None and not node._scalars:
+        elif saved is not FREED and not node._scalars:
+            records = node._vars
+            if records is not None:
+                for record in records:
+                    if record[0][0] != record[1]:
+                        node.saved(False)  # raises PyTorch's "modified by an inplace" error
             outputs = node._backward(grads, *saved)
         else:
             outputs = node._backward(grads, *node.saved(False))

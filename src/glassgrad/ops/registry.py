@@ -158,6 +158,8 @@ def result1(out, cls, input, saved=None, arity=1):
     else:
         node.next_functions = (_edge(input), _NO_EDGE)
         node._meta = ((data.shape, data.dtype), None)
+    if out.shape == data.shape and out.dtype is data.dtype:
+        node._exact = True  # elementwise, same dtype: the rule's gradient already fits
     res = _make(out, node, 0)
     if saved is SAVE_OUTPUT:
         node._saved = (out,)
