@@ -206,7 +206,7 @@ def mul(input, other, *, out=None):
             return result(data, MulBackward0, (input, other))
     elif other.__class__ is float and input._data.dtype.kind == "f":
         # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)
-        return result1(input._data * other, MulBackward0, input, (None, other), arity=2)
+        return result1(input._data * other, MulBackward0, input, arity=2, values=(None, other))
     other = _other(other)
     if other is None:
         return NotImplemented

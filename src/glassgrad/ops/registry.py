@@ -141,12 +141,12 @@ def result(out, cls, inputs, saved=None, args=None):
 SAVE_OUTPUT = (OUT,)  # ``saved`` of ops whose rule needs only their output (exp, tanh, ...)
 
 
-def result1(out, cls, input, saved=None, arity=1):
+def result1(out, cls, input, saved=None, arity=1, values=None):
     """``result`` for the hot unary case: one tensor input that requires grad, else the general
     path. ``arity=2`` gives the node a second, empty edge (``tensor * 2``: PyTorch shows
-    ``(None, 0)`` for the number)."""
+    ``(None, 0)`` for the number). ``values``: saved values that are not tensors (kept as is)."""
     if not (state.record and input._requires_grad and cls is not None):
-        return result(out, cls, (input,) if arity == 1 else (input, None), saved)
+        return result(out, cls, (input,) if arity == 1 else (input, None), saved or values)
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     node = cls()
@@ -168,6 +168,8 @@ def result1(out, cls, input, saved=None, arity=1):
             node._scalars = True
     elif saved is not None:
         _save(node, saved, res)
+    elif values is not None:
+        node._saved = values
     return res
 
 
