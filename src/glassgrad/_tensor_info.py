@@ -36,6 +36,26 @@ class Size(tuple):
         result = tuple.__getitem__(self, key)
         return Size(result) if isinstance(key, slice) else result
 
+    # Concatenating or repeating a shape gives a shape, on either side of the operator.
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            raise TypeError(
+                f"can only concatenate tuple (not {type(other).__name__}) to torch.Size"
+            )
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, count):
+        if not hasattr(count, "__index__"):
+            raise TypeError(f"can't multiply sequence by non-int of type '{type(count).__name__}'")
+        return Size(tuple.__mul__(self, count))
+
+    __rmul__ = __mul__
+
 
 class TensorInfo:
     """Shape, dtype, device, conversions and printing (mixed into ``Tensor``)."""

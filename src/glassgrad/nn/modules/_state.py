@@ -73,6 +73,12 @@ class StateMixin:
 
         return self.to(dtypes.float64)
 
+    def half(self) -> StateMixin:
+        """Cast floating-point parameters and buffers to float16."""
+        from glassgrad import dtypes
+
+        return self.to(dtypes.float16)
+
     def cpu(self) -> StateMixin:
         """Nothing to move: the NumPy backend lives on the CPU."""
         return self
