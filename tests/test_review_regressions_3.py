@@ -105,3 +105,25 @@ def test_scheduler_state_dict_round_trips_into_torch_after_a_group_is_added():
     restored = torch.optim.lr_scheduler.StepLR(opt, step_size=2)
     restored.load_state_dict(got[0])
     assert restored.state_dict() == expected[0]
+
+
+def _hooked_two_outputs(lib):
+    """Which outputs of a backward-hooked module require grad when one input does not."""
+
+    class Two(lib.nn.Module):
+        def forward(self, a, b):
+            return a * 2, b * 3
+
+    two = Two()
+    seen = {}
+    two.register_full_backward_hook(lambda m, gi, go: seen.update(go=[g is None for g in go]))
+    first, second = two(lib.ones(2, requires_grad=True), lib.ones(2))
+    flags = (first.requires_grad, second.requires_grad, second.grad_fn is None)
+    (first.sum() + second.sum()).backward()
+    return flags, seen["go"]
+
+
+def test_full_backward_hook_leaves_outputs_of_untracked_inputs_untracked():
+    # The hook's identity node used to take every tensor argument, so b * 3 came back
+    # requiring grad with a BackwardHookFunctionBackward grad_fn.
+    assert _hooked_two_outputs(glassgrad) == _hooked_two_outputs(torch)

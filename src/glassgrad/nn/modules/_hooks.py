@@ -46,7 +46,12 @@ def _wrap(args, on_node):
     tensors = [args[i] for i in index]
     if not (is_grad_enabled() and any(t.requires_grad for t in tensors)):
         return args, None
-    made = results([t._data for t in tensors], _identity_class(len(tensors)), tensors)
+    # Tensors that do not require grad pass through detached, as in PyTorch: routing them
+    # through the node would make a module's untracked outputs require grad.
+    wanted = [t.requires_grad for t in tensors]
+    made = results(
+        [t._data for t in tensors], _identity_class(len(tensors)), tensors, None, None, wanted
+    )
     on_node(made[0].grad_fn)
     out = list(args)
     for i, tensor in zip(index, made, strict=True):
