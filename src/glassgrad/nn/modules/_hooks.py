@@ -7,6 +7,8 @@ whose incoming gradients are exactly those, so nothing else in the graph changes
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections import OrderedDict
 
@@ -16,6 +18,19 @@ from glassgrad.tensor import Tensor
 from glassgrad.utils.hooks import RemovableHandle
 
 _identity_classes: dict = {}
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside glassgrad.
+
+    The engine's depth differs from call to call; a fixed level blamed one engine line, so the
+    default filter showed the warning once per process instead of once per user call site.
+    """
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _identity_rule(ctx, grad):
@@ -134,7 +149,7 @@ class _BackwardHook:
             "module outputs since no inputs require gradients. See "
             "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
             "#torch.nn.Module.register_full_backward_hook for more details.",
-            stacklevel=5,
+            stacklevel=_user_stacklevel(),
         )
         grad_inputs = (None,) * self.n_inputs
         for hook in self.module._backward_hooks.values():
