@@ -83,26 +83,41 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
     state = grad_mode.state
     enabled, inference = state.grad_enabled, state.inference
     # Backward runs with grad mode equal to create_graph, as in PyTorch (it matters to hooks).
-    switch = create_graph != enabled or inference
-    if switch:
-        grad_mode._set(create_graph, False)
+    # The switch is written out (not grad_mode._set) because small graphs feel every call.
+    if create_graph == enabled and not inference:
+        _execute(roots, retain_graph, create_graph, capture, accumulate)
+        return
+    state.grad_enabled = state.record = create_graph
+    state.inference = False
     try:
         _execute(roots, retain_graph, create_graph, capture, accumulate)
     finally:
-        if switch:
-            grad_mode._set(enabled, inference)
+        state.grad_enabled = enabled
+        state.inference = inference
+        state.record = enabled and not inference
 
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
+    if capture is None and not create_graph:
+        _store_leaves(_propagate_plain(roots, retain_graph))
+        return
     leaves = _propagate(roots, retain_graph, create_graph, capture, accumulate)
     # Leaves last, once every contribution has arrived, and after the loop's locals are gone:
     # a gradient array is then referenced only from here, which ``_store_grad`` relies on.
-    simple = capture is None and not create_graph
     for node in list(leaves):
         grad = leaves.pop(node)
         if node._pre_hooks is not None:
             grad = _run_tensor_hooks(node, grad, create_graph)
-        elif simple and grad.__class__ is not _ndarray:
+        _leaf(node, grad, create_graph, capture, accumulate)
+
+
+def _store_leaves(leaves):
+    """The leaves' part of a plain ``backward()``: hooks, then accumulation into ``.grad``."""
+    for node in list(leaves):
+        grad = leaves.pop(node)  # from here on ``grad`` has one holder (see ``_unshared``)
+        if node._pre_hooks is not None:
+            grad = _run_tensor_hooks(node, grad, False)
+        elif grad.__class__ is not _ndarray:
             # a 0-d gradient (a NumPy scalar) for a leaf with no hooks and no .grad yet: the
             # common case of small graphs, stored without the general path's checks
             variable = node._variable()
@@ -112,9 +127,9 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                 and variable._extra is None
                 and grad.dtype is variable._data.dtype
             ):
-                variable._grad = _make_tensor(np.array(grad))
+                variable._grad = _make_tensor(grad.__array__())  # a new 0-d array
                 continue
-        _leaf(node, grad, create_graph, capture, accumulate)
+        _leaf(node, grad, False, None, True)
 
 
 def _propagate(roots, retain_graph, create_graph, capture, accumulate):
@@ -200,6 +215,90 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
                 if nxt not in buffers:
                     _push(heap, (-nxt._seq, nxt))
                 _add_to_buffer(buffers, nxt, output_nr, grad)
+
+
+def _propagate_plain(roots, retain_graph):
+    """``_propagate`` for plain ``backward()`` (no ``inputs=``, no ``create_graph``).
+
+    The same walk as ``_loop`` with the branches that cannot apply taken out: this loop is most
+    of what a small graph's backward costs.
+    """
+    buffers: dict = {}
+    leaves: dict = {}
+    heap: list = []
+    for node, output_nr, grad in roots:
+        if node.__class__ is AccumulateGrad:
+            held = leaves.get(node)
+            leaves[node] = grad if held is None else held + grad
+            continue
+        if node not in buffers:
+            _push(heap, (-node._seq, node))
+        _add_to_buffer(buffers, node, output_nr, grad)
+    pop, push = _pop, _push
+    while heap:
+        node = pop(heap)[1]
+        grads = buffers.pop(node)
+        if node._pre_hooks is not None or node._retain is not None:
+            grads = _run_tensor_hooks(node, grads, False)
+        saved = node._saved
+        if saved is None:
+            outputs = node.apply(grads, False) if node._custom_apply else node._backward(grads)
+        else:
+            if saved is FREED or node._custom_apply:
+                outputs = node.apply(grads, False)  # raises the second-backward error if freed
+            else:
+                records = node._vars
+                if records is not None:
+                    for record in records:
+                        if record[0][0] != record[1]:
+                            node.saved(False)  # raises PyTorch's "modified by an inplace" error
+                if node._scalars:
+                    # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
+                    saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
+                outputs = node._backward(grads, *saved)
+            if not retain_graph:
+                node._saved = FREED  # freed as the pass goes, so backward's peak stays low
+                node._vars = None
+        if node._exact:
+            # operands of one shape and dtype (record2): the rule's gradients already fit them
+            pairs = zip(node.next_functions, outputs)
+        else:
+            pairs = _fitted(node, outputs)
+        for (nxt, output_nr), grad in pairs:
+            if nxt is None or grad is None:
+                continue
+            if nxt.__class__ is AccumulateGrad:
+                held = leaves.get(nxt)
+                leaves[nxt] = grad if held is None else held + grad
+            elif nxt._n_outputs == 1:
+                held = buffers.get(nxt)
+                if held is None:
+                    buffers[nxt] = grad
+                    push(heap, (-nxt._seq, nxt))
+                elif (
+                    held.__class__ is _ndarray
+                    and _refcount(held) <= _BUFFER_ONLY
+                    and held.base is None
+                    and held.flags.writeable
+                    and held.dtype is grad.dtype
+                ):
+                    held += grad  # the buffer is the array's only holder: add in place
+                else:
+                    buffers[nxt] = held + grad
+            else:
+                if nxt not in buffers:
+                    push(heap, (-nxt._seq, nxt))
+                _add_to_buffer(buffers, nxt, output_nr, grad)
+    return leaves
+
+
+def _fitted(node, outputs):
+    """``(edge, gradient)`` pairs with each gradient given its input's shape and dtype."""
+    for edge, grad, meta in zip(node.next_functions, outputs, node._meta, strict=True):
+        if grad is not None and edge[0] is not None:
+            if grad.shape != meta[0] or grad.dtype is not meta[1]:
+                grad = _fit(grad, meta, False)
+        yield edge, grad
 
 
 def _leaf(node, grad, create_graph, capture, accumulate):
