@@ -355,8 +355,8 @@ class Tensor(TensorInfo):
             extra = self._extra
             if extra is not None and extra.view_no_grad:
                 return (None, 0)  # PyTorch quirk: a no_grad view of a leaf passes grad nowhere
-            node = self._accum
-            return (node if node is not None else self._accumulator(), 0)
+            edge = self._accum
+            return edge if edge is not None else (self._accumulator(), 0)
         extra = self._extra
         if extra is not None and extra.prov is not None:
             # A stopped gradient path: still PyTorch's (None, 0), carrying the glass record.
@@ -366,10 +366,11 @@ class Tensor(TensorInfo):
         return (None, 0)
 
     def _accumulator(self) -> AccumulateGrad:
-        node = self._accum
-        if node is None:
-            node = self._accum = AccumulateGrad(self)
-        return node
+        # ``_accum`` keeps the whole edge ``(AccumulateGrad, 0)``: consumers share one tuple
+        edge = self._accum
+        if edge is None:
+            edge = self._accum = (AccumulateGrad(self), 0)
+        return edge[0]
 
     def __reduce_ex__(self, protocol):
         from glassgrad.creation import _rebuild

@@ -286,7 +286,8 @@ class _Builder:
 def _flow(item, output_nr: int):
     """The gradient summary that flowed out of ``item`` (None if backward has not run)."""
     if isinstance(item, Tensor):
-        node = item._accum  # the leaf holds its AccumulateGrad strongly
+        edge = item._accum  # the leaf holds its edge to its AccumulateGrad strongly
+        node = None if edge is None else edge[0]
         if node is not None and node._prov is not None:
             return node._prov
         grad = item._grad

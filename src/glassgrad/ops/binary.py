@@ -106,7 +106,7 @@ def add(input, other, *, alpha=1, out=None):
         if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
             data = ad + bd if ad.ndim else ad[()] + bd[()]
             if _state.record and (input._requires_grad or other._requires_grad):
-                return record2(data, AddBackward0, input, other, None)
+                return record2(data, AddBackward0, input, other, False, False)
             return result(data, AddBackward0, (input, other))
     other = _other(other)
     if other is None:
@@ -196,13 +196,7 @@ def mul(input, other, *, out=None):
             a_grad, b_grad = input._requires_grad, other._requires_grad
             if _state.record and (a_grad or b_grad):
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
-                return record2(
-                    data,
-                    MulBackward0,
-                    input,
-                    other,
-                    (input if b_grad else None, other if a_grad else None),
-                )
+                return record2(data, MulBackward0, input, other, b_grad, a_grad)
             return result(data, MulBackward0, (input, other))
     elif other.__class__ is float and input._data.dtype.kind == "f":
         # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)

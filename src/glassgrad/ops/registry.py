@@ -173,47 +173,68 @@ def result1(out, cls, input, saved=None, arity=1, values=None):
     return res
 
 
-def record2(out, cls, a, b, saved):
-    """``result`` for the hot binary case: two tensors, at least one requiring grad.
+def record2(out, cls, a, b, saved_a, saved_b):
+    """``result`` for the hot binary case: two tensors of one shape and dtype, one requiring grad.
 
-    ``saved`` is None or a pair of tensors-or-None (what ``mul``/``div`` keep).
+    ``saved_a``/``saved_b``: whether the rule needs ``a``/``b`` (``mul`` keeps each operand only
+    if the other one needs its gradient, as PyTorch does). Everything ``result``, ``_edge``,
+    ``_save`` and ``_make`` would do is written out here: on graphs of scalars this function is
+    a third of the forward pass.
     """
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     node = cls()
     node._seq = _next_seq()
     node._exact = True  # callers guarantee equal shapes and dtypes
-    node.next_functions = (_edge(a), _edge(b))
-    ad, bd = a._data, b._data
-    node._meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
-    if saved is not None:
-        _save_pair(node, saved[0], saved[1])
-    return _make(out, node, 0)
+    if a._extra is None and a._requires_grad:
+        node_a = a._grad_fn
+        edge_a = (node_a, a._output_nr) if node_a is not None else a._accum or a._edge()
+    else:
+        edge_a = a._edge()
+    if b._extra is None and b._requires_grad:
+        node_b = b._grad_fn
+        edge_b = (node_b, b._output_nr) if node_b is not None else b._accum or b._edge()
+    else:
+        edge_b = b._edge()
+    node.next_functions = (edge_a, edge_b)
+    data = a._data
+    meta = (data.shape, data.dtype)
+    node._meta = (meta, meta)
+    if saved_a or saved_b:
+        if saved_a:
+            counter = a._vc
+            if counter is None:
+                raise RuntimeError(_INFERENCE_SAVE)
+            record_a = (counter, counter[0], a, 0)
+        if saved_b:
+            counter = b._vc
+            if counter is None:
+                raise RuntimeError(_INFERENCE_SAVE)
+            record_b = (counter, counter[0], b, 1)
+            if saved_a:
+                node._saved = (data, b._data)
+                node._vars = (record_a, record_b)
+            else:
+                node._saved = (None, b._data)
+                node._vars = (record_b,)
+        else:
+            node._saved = (data, None)
+            node._vars = (record_a,)
+        if not data.ndim:
+            node._scalars = True
+    res = _new(Tensor)
+    res._data = out
+    res._grad = None
+    res._grad_fn = node
+    res._output_nr = 0
+    res._requires_grad = True
+    res._accum = None
+    res._extra = None
+    res._vc = [0]
+    return res
 
 
-def _save_pair(node, a, b):
-    """``_save`` unrolled for two tensors (either may be None)."""
-    if a is None:
-        values_a, record_a = None, None
-    else:
-        counter = a._vc
-        if counter is None:
-            raise RuntimeError(_INFERENCE_SAVE)
-        values_a, record_a = a._data, (counter, counter[0], a, 0)
-    if b is None:
-        values_b, record_b = None, None
-    else:
-        counter = b._vc
-        if counter is None:
-            raise RuntimeError(_INFERENCE_SAVE)
-        values_b, record_b = b._data, (counter, counter[0], b, 1)
-    node._saved = (values_a, values_b)
-    if record_a is None:
-        node._vars = (record_b,)
-    else:
-        node._vars = (record_a,) if record_b is None else (record_a, record_b)
-    if (values_a is not None and not values_a.ndim) or (values_b is not None and not values_b.ndim):
-        node._scalars = True
+_new = object.__new__
 
 
 _NO_EDGE = (None, 0)
