@@ -235,6 +235,7 @@ class Tensor(TensorInfo):
         node = self._grad_fn
         if node._retain is None:
             node._retain = {}
+            node._special = True
         node._retain[self._output_nr] = weakref.ref(self)
 
     def register_hook(self, hook):
@@ -253,6 +254,7 @@ class Tensor(TensorInfo):
         node = self._grad_fn
         if node._pre_hooks is None:
             node._pre_hooks = {}
+            node._special = True
         handle = RemovableHandle(node._pre_hooks)
         node._pre_hooks[handle.id] = (self._output_nr, hook)
         return handle

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from glassgrad.autograd import grad_mode
-from glassgrad.autograd.node import FREED, AccumulateGrad, next_seq, node_class
+from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad, next_seq, node_class
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -81,26 +81,43 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
             ``accumulate=True`` only captured leaves accumulate.
     """
     state = grad_mode.state
-    enabled, inference = state.grad_enabled, state.inference
+    inference = state.inference
+    if capture is None and not create_graph:
+        # Plain backward(): the rules see arrays, so grad mode matters only to user code (hooks,
+        # custom Functions), which ``_user_code`` runs with grad disabled, as PyTorch does.
+        _store_leaves(_propagate_plain(roots, retain_graph), inference)
+        return
+    enabled = state.grad_enabled
     # Backward runs with grad mode equal to create_graph, as in PyTorch (it matters to hooks).
-    # The switch is written out (not grad_mode._set) because small graphs feel every call.
-    if create_graph == enabled and not inference:
+    # Inference mode stays on: PyTorch's backward then makes inference tensors and records
+    # nothing, create_graph or not.
+    if create_graph == enabled or inference:
         _execute(roots, retain_graph, create_graph, capture, accumulate)
         return
-    state.grad_enabled = state.record = create_graph
-    state.inference = False
+    grad_mode._set(create_graph, False)
     try:
         _execute(roots, retain_graph, create_graph, capture, accumulate)
     finally:
-        state.grad_enabled = enabled
-        state.inference = inference
-        state.record = enabled and not inference
+        grad_mode._set(enabled, False)
+
+
+def _user_code(function, *args):
+    """Call ``function`` (which runs hooks or a custom backward) with grad mode off.
+
+    The plain path leaves grad mode alone while its rules run on arrays; what users wrote must
+    see ``is_grad_enabled() == False`` during backward, as in PyTorch.
+    """
+    state = grad_mode.state
+    if not state.grad_enabled:  # (inference mode implies this)
+        return function(*args)
+    grad_mode._set(False, False)
+    try:
+        return function(*args)
+    finally:
+        grad_mode._set(True, False)
 
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
-    if capture is None and not create_graph:
-        _store_leaves(_propagate_plain(roots, retain_graph))
-        return
     leaves = _propagate(roots, retain_graph, create_graph, capture, accumulate)
     # Leaves last, once every contribution has arrived, and after the loop's locals are gone:
     # a gradient array is then referenced only from here, which ``_store_grad`` relies on.
@@ -111,13 +128,15 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
         _leaf(node, grad, create_graph, capture, accumulate)
 
 
-def _store_leaves(leaves):
-    """The leaves' part of a plain ``backward()``: hooks, then accumulation into ``.grad``."""
-    for node in list(leaves):
-        grad = leaves.pop(node)  # from here on ``grad`` has one holder (see ``_unshared``)
-        if node._pre_hooks is not None:
-            grad = _run_tensor_hooks(node, grad, False)
-        elif grad.__class__ is not _ndarray:
+def _store_leaves(leaves, inference):
+    """The leaves' part of a plain ``backward()``: hooks, then accumulation into ``.grad``.
+
+    ``inference``: inference mode is on, so new ``.grad`` tensors are inference tensors (as
+    PyTorch makes them).
+    """
+    rest = []
+    for node, grad in leaves.items():
+        if not node._special and grad.__class__ is not _ndarray:
             # a 0-d gradient (a NumPy scalar) for a leaf with no hooks and no .grad yet: the
             # common case of small graphs, stored without the general path's checks
             variable = node._variable()
@@ -127,9 +146,40 @@ def _store_leaves(leaves):
                 and variable._extra is None
                 and grad.dtype is variable._data.dtype
             ):
-                variable._grad = _make_tensor(grad.__array__())  # a new 0-d array
+                # _make written out: a new 0-d array in a new tensor
+                tensor = _new(_tensor_class[0])
+                tensor._data = grad.__array__()
+                tensor._grad = tensor._grad_fn = tensor._accum = tensor._extra = None
+                tensor._output_nr = 0
+                tensor._requires_grad = False
+                tensor._vc = None if inference else [0]
+                variable._grad = tensor
                 continue
-        _leaf(node, grad, False, None, True)
+        rest.append(node)
+    grad = None  # the loop's last gradient must not keep a reference (see ``_unshared``)
+    for node in rest:
+        grad = leaves.pop(node)  # from here on ``grad`` has one holder (see ``_unshared``)
+        if node._special or _has_hooks(node._variable()):
+            _user_code(_hooked_leaf, node, grad)
+        else:
+            _leaf(node, grad, False, None, True)
+
+
+def _has_hooks(variable):
+    return variable is not None and variable._extra is not None and bool(variable._extra.hooks)
+
+
+def _hooked_leaf(node, grad):
+    if node._pre_hooks is not None:
+        grad = _run_tensor_hooks(node, grad, False)
+    _leaf(node, grad, False, None, True)
+
+
+def _apply_special(node, grads):
+    """A node with hooks, retained outputs or a custom ``apply``: the general way."""
+    if node._pre_hooks is not None or node._retain is not None:
+        grads = _run_tensor_hooks(node, grads, False)
+    return node.apply(grads, False)
 
 
 def _propagate(roots, retain_graph, create_graph, capture, accumulate):
@@ -238,23 +288,34 @@ def _propagate_plain(roots, retain_graph):
     while heap:
         node = pop(heap)[1]
         grads = buffers.pop(node)
-        if node._pre_hooks is not None or node._retain is not None:
-            grads = _run_tensor_hooks(node, grads, False)
         saved = node._saved
-        if saved is None:
-            outputs = node.apply(grads, False) if node._custom_apply else node._backward(grads)
+        if node._special:
+            outputs = _user_code(_apply_special, node, grads)
+            if not retain_graph and saved is not None:
+                node._saved = FREED
+                node._vars = None
+        elif saved is None:
+            outputs = node._backward(grads)
         else:
-            if saved is FREED or node._custom_apply:
-                outputs = node.apply(grads, False)  # raises the second-backward error if freed
+            if saved is FREED:
+                outputs = node.apply(grads, False)  # raises the second-backward error
             else:
                 records = node._vars
                 if records is not None:
                     for record in records:
                         if record[0][0] != record[1]:
                             node.saved(False)  # raises PyTorch's "modified by an inplace" error
-                if node._scalars:
+                scalars = node._scalars
+                if scalars:
                     # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
-                    saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
+                    if scalars is SCALAR_PAIR:
+                        first, second = saved
+                        saved = (
+                            first if first is None else first[()],
+                            second if second is None else second[()],
+                        )
+                    else:
+                        saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
                 outputs = node._backward(grads, *saved)
             if not retain_graph:
                 node._saved = FREED  # freed as the pass goes, so backward's peak stays low
@@ -322,6 +383,7 @@ def _leaf(node, grad, create_graph, capture, accumulate):
 
 
 _push, _pop = heapq.heappush, heapq.heappop
+_new = object.__new__
 _ndarray = np.ndarray
 _tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
 _make_tensor = None  # glassgrad.tensor._make, set likewise

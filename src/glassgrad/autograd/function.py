@@ -31,6 +31,7 @@ class _FunctionNode(Node):
     """The node of a custom Function: calls the user's ``backward`` with tensors."""
 
     _custom_apply = True
+    _special = True
 
     def apply(self, grad, create_graph):
         from glassgrad.tensor import Tensor

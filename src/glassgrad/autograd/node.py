@@ -19,6 +19,8 @@ next_seq = itertools.count().__next__  # numbers nodes in creation order (the en
 __all__ = ["Node", "AccumulateGrad", "node_class", "FREED"]
 
 FREED = ("<freed>",)  # the value of ``_saved`` once backward released the buffers
+# ``_scalars`` of a node that saved two values, each a 0-d array or None (``mul`` of scalars)
+SCALAR_PAIR = 2
 
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -47,6 +49,9 @@ class Node:
     _retain = None
     _prov = None
     _custom_apply = False  # True where ``apply`` is overridden (custom Functions)
+    # True once the node has hooks, a retained output or a custom ``apply``: the plain engine
+    # loop then hands it to the general path (one flag read for nodes that need none of it)
+    _special = False
     _seq = None  # creation order, set where nodes are made: the engine runs newest first
     _exact = False  # inputs share the output's shape and dtype: no gradient needs fitting
 
@@ -114,6 +119,7 @@ class Node:
         hooks = self._pre_hooks
         if hooks is None:
             hooks = self._pre_hooks = {}
+        self._special = True
         handle = RemovableHandle(hooks)
         hooks[handle.id] = (None, hook)
         return handle

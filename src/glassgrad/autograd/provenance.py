@@ -359,6 +359,7 @@ def _watch(roots) -> None:
         hooks = node._pre_hooks
         if hooks is None or _FLOW_KEY not in hooks:
             node._pre_hooks = {**(hooks or {}), _FLOW_KEY: (None, _flow_hook(_ref(node)))}
+            node._special = True
         stack += [edge[0] for edge in node.next_functions if edge[0] is not None]
 
 

@@ -80,6 +80,7 @@ def _rebase(self, node):
         ref = old._retain.pop(self._output_nr, None)
         if ref is not None:
             node._retain = {0: ref}
+            node._special = True
 
 
 def write_through(self, base, res):

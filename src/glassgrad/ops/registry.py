@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import next_seq as _next_seq
-from glassgrad.autograd.node import node_class
+from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.tensor import Tensor, _make
 
 __all__ = [
@@ -221,7 +221,7 @@ def record2(out, cls, a, b, saved_a, saved_b):
             node._saved = (data, None)
             node._vars = (record_a,)
         if not data.ndim:
-            node._scalars = True
+            node._scalars = SCALAR_PAIR
     res = _new(Tensor)
     res._data = out
     res._grad = None

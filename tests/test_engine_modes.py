@@ -1,0 +1,110 @@
+"""What user code sees while backward runs: grad mode in hooks and custom backwards, the kind of
+tensor ``.grad`` becomes, and the fast engine paths agreeing with the general one (vs PyTorch)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import glassgrad as gg
+
+
+def _hooked_run(lib, mode):
+    """Record ``is_grad_enabled()`` in every kind of hook during one backward under ``mode``."""
+    seen = []
+
+    class Double(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            seen.append(("function", lib.is_grad_enabled()))
+            return grad * 2
+
+    a = lib.tensor(2.0, requires_grad=True)
+    b = lib.tensor(3.0, requires_grad=True)
+    a.register_hook(lambda g: seen.append(("leaf", lib.is_grad_enabled())))
+    y = a * b
+    y.register_hook(lambda g: seen.append(("non-leaf", lib.is_grad_enabled())))
+    y.retain_grad()
+    z = Double.apply(y) + b
+    z.grad_fn.register_prehook(lambda g: seen.append(("prehook", lib.is_grad_enabled())))
+    with mode(lib):
+        z.backward()
+        seen.append(("after", lib.is_grad_enabled()))
+    grads = [t.grad.item() for t in (a, b, y)]
+    return sorted(seen), grads
+
+
+MODES = {
+    "enabled": lambda lib: lib.enable_grad(),
+    "no_grad": lambda lib: lib.no_grad(),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_hooks_and_custom_backward_see_grad_disabled(mode):
+    assert _hooked_run(gg, MODES[mode]) == _hooked_run(torch, MODES[mode])
+
+
+def test_retained_graph_runs_twice_through_the_fast_paths():
+    def run(lib):
+        leaves = [lib.tensor(v, requires_grad=True) for v in (2.0, 3.0, 5.0)]
+        a, b, c = leaves
+        w = (a * b + c) * a
+        w.backward(retain_graph=True)
+        w.backward()
+        return [t.grad.item() for t in leaves]
+
+    assert run(gg) == run(torch)
+
+
+def test_second_backward_through_freed_scalar_graph_raises_torchs_error():
+    a = gg.tensor(2.0, requires_grad=True)
+    b = gg.tensor(3.0, requires_grad=True)
+    w = a * b
+    w.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        w.backward()
+
+
+def test_scalar_operand_changed_in_place_after_save_raises_torchs_error():
+    def run(lib):
+        a = lib.tensor(2.0, requires_grad=True)
+        y = a * 1.0
+        w = y * a
+        y.add_(1)
+        try:
+            w.backward()
+        except RuntimeError as error:
+            return str(error)
+        return None
+
+    assert run(gg) == run(torch)
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("how", ["backward", "create_graph", "grad", "accumulate"])
+def test_inference_mode_backward_matches_torch(shape, how):
+    def run(lib):
+        x = lib.ones(shape, requires_grad=True)
+        if how == "accumulate":
+            x.grad = lib.zeros(shape)
+        loss = (x * x).sum()
+        with lib.inference_mode():
+            if how == "grad":
+                grad = lib.autograd.grad(loss, x)[0]
+            else:
+                loss.backward(create_graph=how == "create_graph")
+                grad = x.grad
+        return grad.is_inference(), grad.requires_grad, grad.tolist()
+
+    assert run(gg) == run(torch)
+
+
+def test_hooks_in_inference_mode_backward_match_torch():
+    assert _hooked_run(gg, lambda lib: lib.inference_mode()) == _hooked_run(
+        torch, lambda lib: lib.inference_mode()
+    )
