@@ -270,7 +270,9 @@ class Tensor(TensorInfo):
             and not self._data.ndim
         ):
             # the common loss.backward(): checks that cannot fail here are skipped
-            root = (node, self._output_nr, _autograd.one(self._data.dtype))
+            dtype = self._data.dtype
+            one = _ONES.get(dtype)
+            root = (node, self._output_nr, one if one is not None else _autograd.one(dtype))
             _engine.run_backward([root], bool(retain_graph), False)
             return
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -416,3 +418,5 @@ def _register_with_engine() -> None:
 _register_with_engine()
 import glassgrad.autograd as _autograd  # noqa: E402 - the autograd package imports this module
 from glassgrad.autograd import engine as _engine  # noqa: E402
+
+_ONES = _autograd._ONES  # the cached implicit gradients, read here without a call

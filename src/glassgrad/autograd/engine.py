@@ -237,7 +237,7 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
         # operands of one shape and dtype (record2): the rule's gradients already fit them
         exact = node._exact and not create_graph
         for (nxt, output_nr), grad, meta in zip(
-            node.next_functions, outputs, node._meta, strict=True
+            node.next_functions, outputs, node._input_meta(), strict=True
         ):
             if nxt is None or grad is None:
                 continue
@@ -273,17 +273,22 @@ def _propagate_plain(roots, retain_graph):
     The same walk as ``_loop`` with the branches that cannot apply taken out: this loop is most
     of what a small graph's backward costs.
     """
-    buffers: dict = {}
     leaves: dict = {}
-    heap: list = []
-    for node, output_nr, grad in roots:
-        if node.__class__ is AccumulateGrad:
-            held = leaves.get(node)
-            leaves[node] = grad if held is None else held + grad
-            continue
-        if node not in buffers:
-            _push(heap, (-node._seq, node))
-        _add_to_buffer(buffers, node, output_nr, grad)
+    if len(roots) == 1 and roots[0][0]._n_outputs == 1 and roots[0][0]._seq is not None:
+        node, _, grad = roots[0]  # loss.backward(): one root, one output
+        buffers = {node: grad}
+        heap = [(-node._seq, node)]
+    else:
+        buffers = {}
+        heap = []
+        for node, output_nr, grad in roots:
+            if node.__class__ is AccumulateGrad:
+                held = leaves.get(node)
+                leaves[node] = grad if held is None else held + grad
+                continue
+            if node not in buffers:
+                _push(heap, (-node._seq, node))
+            _add_to_buffer(buffers, node, output_nr, grad)
     pop, push = _pop, _push
     while heap:
         node = pop(heap)[1]

@@ -53,7 +53,17 @@ class Node:
     # loop then hands it to the general path (one flag read for nodes that need none of it)
     _special = False
     _seq = None  # creation order, set where nodes are made: the engine runs newest first
-    _exact = False  # inputs share the output's shape and dtype: no gradient needs fitting
+    # The inputs' ``(shape, dtype)``, one per edge, for the engine to fit gradients to; None on
+    # nodes whose inputs all have the output's shape and dtype, which keep that pair in
+    # ``_exact`` instead (most elementwise ops: one tuple less per node)
+    _meta = None
+    _exact = False
+
+    def _input_meta(self) -> tuple:
+        """``(shape, dtype)`` of each input (None for an argument that is not a tensor)."""
+        if self._meta is not None:
+            return self._meta
+        return (self._exact,) * len(self.next_functions)
 
     @property
     def metadata(self) -> dict:

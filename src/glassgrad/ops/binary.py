@@ -105,7 +105,7 @@ def add(input, other, *, alpha=1, out=None):
         ad, bd = input._data, other._data
         if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
             data = ad + bd if ad.ndim else ad[()] + bd[()]
-            if _state.record and (input._requires_grad or other._requires_grad):
+            if (input._requires_grad or other._requires_grad) and _state.record:
                 return record2(data, AddBackward0, input, other, False, False)
             return result(data, AddBackward0, (input, other))
     other = _other(other)
@@ -193,8 +193,9 @@ def mul(input, other, *, out=None):
         if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
             # 0-d: NumPy scalars multiply several times faster than 0-d arrays
             data = ad * bd if ad.ndim else ad[()] * bd[()]
-            a_grad, b_grad = input._requires_grad, other._requires_grad
-            if _state.record and (a_grad or b_grad):
+            a_grad = input._requires_grad
+            b_grad = other._requires_grad
+            if (a_grad or b_grad) and _state.record:
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
                 return record2(data, MulBackward0, input, other, b_grad, a_grad)
             return result(data, MulBackward0, (input, other))

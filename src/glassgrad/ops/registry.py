@@ -152,14 +152,12 @@ def result1(out, cls, input, saved=None, arity=1, values=None):
     node = cls()
     node._seq = _next_seq()
     data = input._data
-    if arity == 1:
-        node.next_functions = (_edge(input),)
-        node._meta = ((data.shape, data.dtype),)
+    meta = (data.shape, data.dtype)
+    node.next_functions = (_edge(input),) if arity == 1 else (_edge(input), _NO_EDGE)
+    if out.dtype is meta[1] and out.shape == meta[0]:
+        node._exact = meta  # elementwise, same dtype: the rule's gradient already fits
     else:
-        node.next_functions = (_edge(input), _NO_EDGE)
-        node._meta = ((data.shape, data.dtype), None)
-    if out.shape == data.shape and out.dtype is data.dtype:
-        node._exact = True  # elementwise, same dtype: the rule's gradient already fits
+        node._meta = (meta,) if arity == 1 else (meta, None)
     res = _make(out, node, 0)
     if saved is SAVE_OUTPUT:
         node._saved = (out,)
@@ -185,7 +183,8 @@ def record2(out, cls, a, b, saved_a, saved_b):
         out = _asarray(out)
     node = cls()
     node._seq = _next_seq()
-    node._exact = True  # callers guarantee equal shapes and dtypes
+    data = a._data
+    node._exact = (data.shape, data.dtype)  # callers guarantee equal shapes and dtypes
     if a._extra is None and a._requires_grad:
         node_a = a._grad_fn
         edge_a = (node_a, a._output_nr) if node_a is not None else a._accum or a._edge()
@@ -197,9 +196,6 @@ def record2(out, cls, a, b, saved_a, saved_b):
     else:
         edge_b = b._edge()
     node.next_functions = (edge_a, edge_b)
-    data = a._data
-    meta = (data.shape, data.dtype)
-    node._meta = (meta, meta)
     if saved_a or saved_b:
         if saved_a:
             counter = a._vc
