@@ -23,6 +23,7 @@ from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     _wrap_dim,
 )
 from glassgrad.autograd import grad_mode as _gm
+from glassgrad.autograd.node import DATA_ASSIGNED as _DATA_ASSIGNED
 from glassgrad.autograd.node import AccumulateGrad
 
 __all__ = ["Tensor", "Size"]
@@ -317,6 +318,7 @@ class Tensor(TensorInfo):
                 "point or complex dtype"
             )
         self._data = value._data
+        _DATA_ASSIGNED[0] = True  # backward now reads saved inputs from their tensors
 
     @property
     def _version(self) -> int:

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from glassgrad.autograd import grad_mode
+from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
 from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad, next_seq, node_class
 
 __all__ = ["run_backward", "sum_to"]
@@ -222,7 +223,7 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
             outputs = node.apply(grads, create_graph)
         elif saved is None:
             outputs = node._backward(grads)
-        elif saved is not FREED and not node._scalars:
+        elif saved is not FREED and not node._scalars and not _data_assigned[0]:
             records = node._vars
             if records is not None:
                 for record in records:
@@ -302,8 +303,9 @@ def _propagate_plain(roots, retain_graph):
         elif saved is None:
             outputs = node._backward(grads)
         else:
-            if saved is FREED:
-                outputs = node.apply(grads, False)  # raises the second-backward error
+            if saved is FREED or _data_assigned[0]:
+                # the second-backward error, or saved inputs read from their tensors (node.py)
+                outputs = node.apply(grads, False)
             else:
                 records = node._vars
                 if records is not None:
@@ -320,14 +322,16 @@ def _propagate_plain(roots, retain_graph):
                             second if second is None else second[()],
                         )
                     else:
-                        saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
+                        saved = [
+                            v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved
+                        ]
                 outputs = node._backward(grads, *saved)
             if not retain_graph:
                 node._saved = FREED  # freed as the pass goes, so backward's peak stays low
                 node._vars = None
         if node._exact:
             # operands of one shape and dtype (record2): the rule's gradients already fit them
-            pairs = zip(node.next_functions, outputs)
+            pairs = zip(node.next_functions, outputs, strict=True)
         else:
             pairs = _fitted(node, outputs)
         for (nxt, output_nr), grad in pairs:

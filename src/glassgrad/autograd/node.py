@@ -22,6 +22,12 @@ FREED = ("<freed>",)  # the value of ``_saved`` once backward released the buffe
 # ``_scalars`` of a node that saved two values, each a 0-d array or None (``mul`` of scalars)
 SCALAR_PAIR = 2
 
+# Set for good by the first ``tensor.data = ...`` in the process. PyTorch's saved inputs are the
+# tensors themselves, so backward sees storage swapped in through ``.data`` after the save (saved
+# outputs are not). glassgrad saves arrays, which is faster; once ``.data`` has been assigned,
+# saved inputs are read from their tensors instead (``_current_inputs``).
+DATA_ASSIGNED = [False]
+
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you "
@@ -110,6 +116,8 @@ class Node:
                     _raise_modified(self, record)
         if create_graph:
             return _as_tensors(self, values, records or ())
+        if DATA_ASSIGNED[0] and records is not None:
+            values = _current_inputs(values, records)
         if self._scalars:
             # NumPy mixes 0-d arrays and scalars ten times slower than scalars alone; reading the
             # scalar at backward time still sees writes made through ``.data``, as PyTorch does.
@@ -140,6 +148,15 @@ class Node:
         if values is None or values is FREED:
             return 0
         return sum(getattr(v, "nbytes", 0) for v in values)
+
+
+def _current_inputs(values, records):
+    """``values`` with each saved input replaced by its tensor's current array (see above)."""
+    values = list(values)
+    for _counter, _version, owner, index in records:
+        if not isinstance(owner, weakref.ReferenceType):  # an input, not the node's output
+            values[index] = owner._data
+    return tuple(values)
 
 
 def _raise_modified(node: Node, record) -> None:

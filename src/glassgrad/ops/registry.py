@@ -16,8 +16,8 @@ import numpy as np
 
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import state
-from glassgrad.autograd.node import next_seq as _next_seq
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
+from glassgrad.autograd.node import next_seq as _next_seq
 from glassgrad.tensor import Tensor, _make
 
 __all__ = [
