@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -46,16 +47,82 @@ def _as_tuple(value):
     return tuple(value)
 
 
-def _roots(outputs, grad_outputs, create_graph):
-    """Check the outputs and their gradients; return the engine's root list."""
-    from glassgrad.tensor import Size, Tensor
+def _inputs_tuple(inputs, caller):
+    """PyTorch's reading of ``inputs=``: a tensor, a sequence of tensors or a dict of them."""
+    from glassgrad.tensor import Tensor
 
-    grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
-    if len(grads) != len(outputs):
-        raise RuntimeError(
-            f"grad requires one gradient per output: got {len(grads)} gradients "
-            f"for {len(outputs)} outputs"
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    if type(inputs) is dict:
+        return tuple(inputs.values())
+    if isinstance(inputs, Mapping):
+        raise TypeError(
+            f"`inputs` argument to `{caller}()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported."
         )
+    return tuple(inputs)
+
+
+def _grads_tuple(grad_outputs, count):
+    """PyTorch's ``_tensor_or_tensors_to_tuple``: ``None`` for each output, or as given."""
+    from glassgrad.tensor import Tensor
+
+    if grad_outputs is None:
+        return (None,) * count
+    if isinstance(grad_outputs, Tensor):
+        return (grad_outputs,)
+    return tuple(grad_outputs)
+
+
+def _make_grads(outputs, grads, batched=False):
+    """PyTorch's ``_make_grads``: check given gradients' shapes, make the implicit ones.
+
+    Runs over every output before the engine's own checks (``requires_grad``, counts), as in
+    PyTorch, so which error a bad call gets matches too. Implicit gradients stay ``None`` here;
+    ``_roots`` makes them once it knows whether to make arrays or tensors.
+    """
+    from glassgrad.tensor import Tensor
+
+    for out, grad in zip(outputs, grads, strict=False):
+        if isinstance(grad, Tensor):
+            shape = grad.shape[1:] if batched else grad.shape
+            if shape != out.shape:
+                raise RuntimeError(
+                    _shape_message(grads.index(grad), outputs.index(out), grad, out, batched)
+                )
+        elif grad is None:
+            if out.requires_grad and out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        else:
+            raise TypeError(
+                f"gradients can be either Tensors or None, but got {type(grad).__name__}"
+            )
+
+
+def _shape_message(grad_index, out_index, grad, out, batched):
+    from glassgrad.tensor import Size
+
+    # batched: PyTorch drops the batch dimension twice here (from grad[0], then [1:]), so the
+    # message shows the shape without the first two dimensions
+    grad_shape = Size(grad.shape[2:] if batched else grad.shape)
+    pair = (
+        f"grad_output[{grad_index}] has a shape of {grad_shape} and "
+        f"output[{out_index}] has a shape of {out.shape}."
+    )
+    if not batched:
+        return "Mismatch in shape: " + pair
+    return (
+        "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as "
+        "the batch dimension. The sizes of the remaining dimensions are expected to match the "
+        "shape of corresponding output, but a mismatch was detected: " + pair + " If you only "
+        "want some tensors in `grad_output` to be considered batched, consider using vmap."
+    )
+
+
+def _roots(outputs, grads, create_graph):
+    """The engine's checks on the outputs (after ``_make_grads``); return its root list."""
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     roots = []
     for index, (out, grad) in enumerate(zip(outputs, grads, strict=True)):
         if not out.requires_grad or (out._grad_fn is None and not out._requires_grad):
@@ -67,38 +134,25 @@ def _roots(outputs, grad_outputs, create_graph):
                 ),
                 out,
             )
-        if grad is None:
-            data = out._data
-            if data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if create_graph:
-                grad = Tensor._from_array(np.ones(data.shape, dtype=data.dtype))
-            elif data.ndim:
-                grad = np.ones(data.shape, dtype=data.dtype)
-            else:
-                grad = one(data.dtype)
-        else:
-            if not isinstance(grad, Tensor):
-                from glassgrad.creation import tensor
-
-                grad = tensor(grad, dtype=out.dtype)
-            if grad._data.shape != out._data.shape:
-                raise RuntimeError(
-                    f"Mismatch in shape: grad_output[{index}] has a shape of "
-                    f"{Size(grad._data.shape)} and output[{index}] has a shape of "
-                    f"{Size(out._data.shape)}."
-                )
-            if grad._data.dtype != out._data.dtype:
-                grad = (
-                    grad.to(out.dtype)
-                    if create_graph
-                    else Tensor._from_array(grad._data.astype(out._data.dtype))
-                )
-            if not create_graph:
-                grad = grad._data
         node, output_nr = out._edge()
-        roots.append((node, output_nr, grad))
+        roots.append((node, output_nr, _root_grad(out, grad, create_graph)))
     return roots
+
+
+def _root_grad(out, grad, create_graph):
+    """The gradient the engine starts from: ones for a scalar, else ``grad`` in ``out``'s dtype."""
+    from glassgrad.tensor import Tensor
+
+    data = out._data
+    if grad is None:
+        if create_graph:
+            return Tensor._from_array(np.ones(data.shape, dtype=data.dtype))
+        return np.ones(data.shape, dtype=data.dtype) if data.ndim else one(data.dtype)
+    if grad._data.dtype != data.dtype:
+        if create_graph:
+            return grad.to(out.dtype)
+        return grad._data.astype(data.dtype)
+    return grad if create_graph else grad._data
 
 
 _ONES: dict = {}
@@ -123,35 +177,48 @@ def backward(
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
     from glassgrad.autograd.engine import run_backward
 
+    grad_tensors = _deprecated_grad_variables(grad_tensors, grad_variables)
+    inputs = None if inputs is None else _inputs_tuple(inputs, "backward")
+    if inputs is not None and not inputs:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     outputs = _as_tuple(tensors)
+    grads = _grads_tuple(grad_tensors, len(outputs))
+    _make_grads(outputs, grads)
     if retain_graph is None:
         retain_graph = create_graph
     if create_graph:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
-    roots = _roots(outputs, grad_tensors, create_graph)
-    capture = None
-    if inputs is not None:
-        inputs = _as_tuple(inputs)
-        if not inputs:
-            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-        capture = {}
-        for tensor in inputs:
-            if not tensor.requires_grad:
-                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-            capture.setdefault(tensor._edge(), [])
+    roots = _roots(outputs, grads, create_graph)
+    capture = None if inputs is None else _backward_capture(inputs)
     run_backward(roots, retain_graph, create_graph, capture, accumulate=True)
-    if inputs is not None:
-        for tensor in inputs:
-            if tensor._grad_fn is not None:
-                _store_captured(tensor, capture[tensor._edge()], create_graph)
 
 
-def _store_captured(tensor, grads, create_graph):
-    from glassgrad.autograd.engine import _store_grad
-    from glassgrad.tensor import Tensor
+def _deprecated_grad_variables(grad_tensors, grad_variables):
+    if grad_variables is None:
+        return grad_tensors
+    warnings.warn(
+        "`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning, stacklevel=3
+    )
+    if grad_tensors is not None:
+        raise RuntimeError(
+            "`grad_tensors` and `grad_variables` (deprecated) arguments both passed to "
+            "`backward()`. Please only use `grad_tensors`."
+        )
+    return grad_variables
 
-    for value in grads:
-        _store_grad(tensor, value, create_graph, Tensor)
+
+def _backward_capture(inputs):
+    """Which edges ``backward(inputs=...)`` accumulates into: the leaves' ``AccumulateGrad``.
+
+    As PyTorch does, every input gets ``retain_grad()``: a leaf's is a no-op, one that does not
+    require grad raises, and a non-leaf keeps the gradient reaching it (in ``.grad``, for good).
+    """
+    capture = {}
+    for tensor in inputs:
+        tensor.retain_grad()
+        if tensor._grad_fn is None:
+            capture.setdefault(tensor._edge(), [])
+    return capture
 
 
 def grad(
@@ -166,24 +233,55 @@ def grad(
     materialize_grads=False,
 ):
     """Return the gradients of ``outputs`` w.r.t. ``inputs`` (a tuple), leaving ``.grad`` alone."""
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    outputs = _as_tuple(outputs)
+    tensors = _inputs_tuple(inputs, "grad")
+    if not tensors:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if not only_inputs:
+        warnings.warn(_ONLY_INPUTS_WARNING, FutureWarning, stacklevel=2)
+    grads = _grads_tuple(grad_outputs, len(outputs))
+    _make_grads(outputs, grads, is_grads_batched)
+    if retain_graph is None:
+        retain_graph = create_graph
+    run = (outputs, tensors, retain_graph, create_graph, allow_unused)
+    found = _grad_batched(grads, *run) if is_grads_batched else _grad_once(grads, *run)
+    if materialize_grads:
+        found = tuple(
+            _zeros_like(tensor, create_graph) if value is None else value
+            for value, tensor in zip(found, tensors, strict=True)
+        )
+    if type(inputs) is dict:
+        return dict(zip(inputs.keys(), found, strict=True))
+    return found
+
+
+_ONLY_INPUTS_WARNING = (
+    "only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+    "gradient for other parts of the graph, please use torch.autograd.backward."
+)
+
+
+def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused):
+    """One engine run for ``grad``: the summed gradient reaching each input, or None."""
     from glassgrad.autograd.engine import run_backward
     from glassgrad.tensor import Tensor
 
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
-    if allow_unused is None:
-        allow_unused = materialize_grads
-    if retain_graph is None:
-        retain_graph = create_graph
+    roots = _roots(outputs, grads, create_graph)
     for tensor in inputs:
         if not tensor.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    roots = _roots(outputs, grad_outputs, create_graph)
     edges = [tensor._edge() for tensor in inputs]
     capture = {edge: [] for edge in edges}
     run_backward(roots, retain_graph, create_graph, capture, accumulate=False)
     found = []
-    for index, (tensor, edge) in enumerate(zip(inputs, edges, strict=True)):
+    for index, edge in enumerate(edges):
         values = capture[edge]
         if not values:
             if not allow_unused:
@@ -191,7 +289,7 @@ def grad(
                     f"The differentiated Tensor at index {index} appears to not have been used in "
                     "the graph. Set allow_unused=True if this is the desired behavior."
                 )
-            found.append(_zeros_like(tensor) if materialize_grads else None)
+            found.append(None)
             continue
         total = values[0]
         for value in values[1:]:
@@ -200,10 +298,31 @@ def grad(
     return tuple(found)
 
 
-def _zeros_like(tensor):
+def _grad_batched(grads, outputs, inputs, retain_graph, create_graph, allow_unused):
+    """``is_grads_batched=True``: one backward per row of the gradients, stacked.
+
+    PyTorch vmaps a single backward; running it once per row gives the same values. The graph
+    is kept until the last row, then freed or not as ``retain_graph`` says.
+    """
+    from glassgrad.ops.shape_join import stack
+
+    count = next((g.shape[0] for g in grads if g is not None), None)
+    if count is None:
+        return _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused)
+    rows = []
+    for row in range(count):
+        keep = retain_graph or row < count - 1
+        row_grads = tuple(None if g is None else g[row] for g in grads)
+        rows.append(_grad_once(row_grads, outputs, inputs, keep, create_graph, allow_unused))
+    return tuple(
+        None if column[0] is None else stack(list(column)) for column in zip(*rows, strict=True)
+    )
+
+
+def _zeros_like(tensor, requires_grad):
     from glassgrad.creation import zeros_like
 
-    return zeros_like(tensor)
+    return zeros_like(tensor, requires_grad=requires_grad)
 
 
 from glassgrad.autograd import graph  # noqa: E402

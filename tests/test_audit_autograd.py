@@ -1,0 +1,131 @@
+"""Autograd semantics audited against PyTorch: each snippet runs under both libraries.
+
+A snippet appends what it observes to ``out`` (values, names, flags); an exception ends it and is
+recorded as its type and message. Warnings are recorded as category and message.
+"""
+
+import warnings
+
+import pytest
+import torch
+
+import glassgrad
+
+
+def _describe(value):
+    if isinstance(value, (torch.Tensor, glassgrad.Tensor)):
+        fn = value.grad_fn
+        return ("tensor", value.tolist(), str(value.dtype), value.requires_grad, type(fn).__name__)
+    if isinstance(value, (tuple, list)):
+        return [_describe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _describe(v) for k, v in value.items()}
+    return value
+
+
+def _outcome(lib, code):
+    out = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            exec(code, {"torch": lib, "out": out})
+        except Exception as exc:  # noqa: BLE001 - the exception is the observation
+            out.append((type(exc).__name__, str(exc)))
+    # PyTorch's C++ warnings end with the source line that raised them; glassgrad has none
+    notes = [
+        (w.category.__name__, str(w.message).split(" (Triggered internally")[0]) for w in caught
+    ]
+    return [_describe(v) for v in out], notes
+
+
+def _check(code):
+    assert _outcome(glassgrad, code) == _outcome(torch, code)
+
+
+GRAD_API = {
+    "gradient_not_tensor": """
+x = torch.tensor([1., 2.], requires_grad=True)
+(x * 2).backward([1., 1.])
+""",
+    "gradient_count_backward": """
+x = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.backward([x * 2, x * 3], [torch.ones(2)])
+""",
+    "gradient_count_grad": """
+x = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.grad([x * x, x], x, grad_outputs=[torch.ones(2)])
+""",
+    "grad_output_checked_before_inputs": """
+z = torch.tensor([1., 2.])
+torch.autograd.grad(z.sum(), [z])
+""",
+    "grad_integer_input": """
+z = torch.tensor([1, 2])
+torch.autograd.grad(z.sum(), z)
+""",
+    "grad_empty_inputs": """
+x = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.grad((x * x).sum(), [])
+""",
+    "materialize_with_allow_unused_false": """
+x = torch.tensor([1., 2.], requires_grad=True)
+z = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.grad((x * x).sum(), [x, z], allow_unused=False, materialize_grads=True)
+""",
+    "materialize_create_graph": """
+x = torch.tensor([1., 2.], requires_grad=True)
+z = torch.tensor([1., 2.], requires_grad=True)
+out.append(torch.autograd.grad((x * x).sum(), [x, z], materialize_grads=True, create_graph=True))
+""",
+    "grad_dict_inputs": """
+x = torch.tensor([1., 2.], requires_grad=True)
+w = torch.tensor([3., 4.], requires_grad=True)
+out.append(torch.autograd.grad((x * w).sum(), {"a": x, "b": w}))
+""",
+    "grad_only_inputs_deprecated": """
+x = torch.tensor([1., 2.], requires_grad=True)
+out.append(torch.autograd.grad((x * x).sum(), x, only_inputs=False))
+""",
+    "grad_variables_deprecated": """
+x = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.backward(x * 2, grad_variables=torch.ones(2))
+out.append(x.grad)
+torch.autograd.backward(x * 2, torch.ones(2), grad_variables=torch.ones(2))
+""",
+    "backward_inputs_dict": """
+x = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.backward((x * 2).sum(), inputs={"x": x})
+out.append(x.grad)
+""",
+    "backward_inputs_non_leaf_retains": """
+x = torch.tensor([1., 2.], requires_grad=True)
+y = x * 2
+(y * y).sum().backward(inputs=[y], retain_graph=True)
+out.extend([y.retains_grad, y.grad.tolist(), x.grad])
+(y * y).sum().backward(inputs=[y, x])
+out.extend([y.grad, x.grad])
+""",
+    "backward_inputs_non_leaf_unused": """
+x = torch.tensor([1., 2.], requires_grad=True)
+z = torch.tensor([1., 2.], requires_grad=True) * 2
+(x * 2).sum().backward(inputs=[z])
+out.extend([z.retains_grad, z.grad, x.grad])
+""",
+    "grads_batched": """
+x = torch.tensor([1., 2.], requires_grad=True)
+w = torch.tensor([3., 4.], requires_grad=True)
+z = torch.tensor([3., 4.], requires_grad=True)
+rows = torch.tensor([[1., 0.], [0., 1.], [1., 1.]])
+out.append(torch.autograd.grad(x * w, [x, w, z], rows, is_grads_batched=True, allow_unused=True))
+out.append(torch.autograd.grad(x * w, [x, z], rows, is_grads_batched=True, materialize_grads=True))
+""",
+    "grads_batched_shape_error": """
+x = torch.tensor([1., 2.], requires_grad=True)
+torch.autograd.grad(x * x, x, grad_outputs=torch.ones(3, 3), is_grads_batched=True)
+""",
+}
+
+
+@pytest.mark.parametrize("name", GRAD_API)
+def test_backward_and_grad_arguments(name):
+    _check(GRAD_API[name])
