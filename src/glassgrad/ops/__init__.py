@@ -16,6 +16,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     shape,
     shape_join,
     shape_tri,
+    sorting,
     unary,
 )
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
