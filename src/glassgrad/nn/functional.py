@@ -47,10 +47,11 @@ from glassgrad.ops.pool import (  # noqa: F401
     avg_pool2d,
     max_pool2d,
 )
-from glassgrad.ops.resize import interpolate, pad  # noqa: F401
+from glassgrad.ops.resize import pad  # noqa: F401
 from glassgrad.ops.softmax import cross_entropy, log_softmax, nll_loss, softmax, softmin  # noqa: F401
 from glassgrad.ops.unary import relu as _relu
 from glassgrad.ops.unary import sigmoid, tanh  # noqa: F401
+from glassgrad.ops.upsample import interpolate  # noqa: F401
 
 try:  # one_hot lives with the gather ops
     from glassgrad.ops.gather import one_hot  # noqa: F401

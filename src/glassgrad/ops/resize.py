@@ -1,4 +1,4 @@
-"""``pad`` (constant, reflect, replicate, circular) and ``interpolate`` (nearest, (bi)linear).
+"""``pad`` (constant, reflect, replicate, circular); ``interpolate`` is registered here too.
 
 All of them are linear in the input and recorded as ``linear_pair``s (see ``nn_ops``): the
 backward of each is its adjoint, and the adjoint's backward is the op again.
@@ -6,13 +6,11 @@ backward of each is its adjoint, and the adjoint's backward is the op again.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from glassgrad.ops import nn_ops as N
-from glassgrad.ops.pool import _SEPARABLE
 from glassgrad.ops.registry import register
+from glassgrad.ops.upsample import interpolate  # the resizing modes live in upsample.py
 
 
 # -- constant padding: copy a region into zeros (negative widths crop) --------------------------
@@ -104,7 +102,7 @@ def _index_maps(shape, widths, mode):
         left, right = widths[2 * k], widths[2 * k + 1]
         if mode == "reflect" and (left >= shape[dim] or right >= shape[dim]):
             raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding "
+                f"Argument #{4 + 2 * k}: Padding size should be less than the corresponding "
                 f"input dimension, but got: padding ({left}, {right}) at dimension "
                 f"{dim} of input {list(shape)}"
             )
@@ -136,86 +134,15 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in _NP_MODE:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     k = len(widths) // 2
-    return _GATHER[mode, k](input, (shape, tuple(_index_maps(shape, widths, mode))))
-
-
-# -- interpolate ---------------------------------------------------------------------------------
-def _nearest_matrix(size, out, scale):
-    src = np.minimum(np.floor(np.arange(out, dtype=np.float32) * np.float32(scale)), size - 1)
-    matrix = np.zeros((out, size))
-    matrix[np.arange(out), src.astype(np.int64)] = 1.0
-    return matrix
-
-
-def _linear_matrix(size, out, scale, align_corners):
-    dst = np.arange(out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((size - 1) / (out - 1) if out > 1 else 0.0)
-    else:
-        src = np.maximum(scale * (dst + 0.5) - 0.5, 0.0)
-    low = np.floor(src).astype(np.int64)
-    high = np.minimum(low + 1, size - 1)
-    frac = src - low
-    matrix = np.zeros((out, size))
-    np.add.at(matrix, (np.arange(out), low), 1 - frac)
-    np.add.at(matrix, (np.arange(out), high), frac)
-    return matrix
-
-
-def _out_sizes(shape, size, scale_factor, recompute):
-    spatial = shape[2:]
-    if (size is None) == (scale_factor is None):
-        raise ValueError("only one of size or scale_factor should be defined")
-    if size is not None:
-        sizes = N.pair(size, len(spatial))
-        return sizes, [i / o for i, o in zip(spatial, sizes, strict=False)]
-    factors = (
-        scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * len(spatial)
-    )
-    sizes = [int(math.floor(i * f)) for i, f in zip(spatial, factors, strict=False)]
-    if recompute:
-        return sizes, [i / o for i, o in zip(spatial, sizes, strict=False)]
-    return sizes, [1.0 / f for f in factors]
-
-
-def interpolate(
-    input,
-    size=None,
-    scale_factor=None,
-    mode="nearest",
-    align_corners=None,
-    recompute_scale_factor=None,
-    antialias=False,
-):
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) ``input``."""
-    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
-        raise ValueError(
-            "align_corners option can only be set with the interpolating modes: "
-            "linear | bilinear | bicubic | trilinear"
-        )
-    sizes, scales = _out_sizes(input.shape, size, scale_factor, recompute_scale_factor)
-    flat = input.ndim == 3
-    if mode == "nearest":
-        matrices = [
-            _nearest_matrix(i, o, s)
-            for i, o, s in zip(input.shape[2:], sizes, scales, strict=False)
-        ]
-        name = "UpsampleNearest1D" if flat else "UpsampleNearest2D"
-    elif mode in ("linear", "bilinear") and input.ndim == (3 if mode == "linear" else 4):
-        matrices = [
-            _linear_matrix(i, o, s, bool(align_corners))
-            for i, o, s in zip(input.shape[2:], sizes, scales, strict=False)
-        ]
-        name = "UpsampleLinear1D" if flat else "UpsampleBilinear2D"
-    else:
+    if input.ndim not in (k + 1, k + 2):  # PyTorch's kernels take (C, ...) or (N, C, ...) only
         raise NotImplementedError(
-            f"Input Error: Only 3D and 4D input Tensors supported (got "
-            f"{input.ndim}D) for the modes: nearest | linear | bilinear "
-            f"(got {mode})"
+            f"Padding size {len(widths)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
-    if flat:
-        return _SEPARABLE[name](input, (None, matrices[0]))
-    return _SEPARABLE[name](input, tuple(matrices))
+    return _GATHER[mode, k](input, (shape, tuple(_index_maps(shape, widths, mode))))
 
 
 register(

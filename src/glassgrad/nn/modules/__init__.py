@@ -8,8 +8,10 @@ from glassgrad.nn.modules.linear import *  # noqa: F403
 from glassgrad.nn.modules.loss import *  # noqa: F403
 from glassgrad.nn.modules.module import Module  # noqa: F401
 from glassgrad.nn.modules.normalization import *  # noqa: F403
+from glassgrad.nn.modules.padding import *  # noqa: F403
 from glassgrad.nn.modules.parameter_containers import *  # noqa: F403
 from glassgrad.nn.modules.pooling import *  # noqa: F403
 from glassgrad.nn.modules.rnn import *  # noqa: F403
 from glassgrad.nn.modules.sparse import *  # noqa: F403
 from glassgrad.nn.modules.transformer import *  # noqa: F403
+from glassgrad.nn.modules.upsampling import *  # noqa: F403

@@ -1,0 +1,167 @@
+"""Padding and upsampling layers against PyTorch 2.13: printout, forward values, input gradients,
+grad_fn names and the errors for bad input shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad
+
+PAD_LAYERS = [
+    "ZeroPad1d(2)",
+    "ZeroPad1d((1, 3))",
+    "ConstantPad1d((1, -2), 3.5)",
+    "ReflectionPad1d((2, 3))",
+    "ReplicationPad1d(2)",
+    "CircularPad1d((2, 1))",
+    "ZeroPad2d((1, 2, 0, 1))",
+    "ConstantPad2d(1, 2.0)",
+    "ReflectionPad2d(2)",
+    "ReplicationPad2d((1, 2, 3, 0))",
+    "CircularPad2d(2)",
+    "ZeroPad3d(1)",
+    "ConstantPad3d((1, 0, 1, 0, 0, 2), 2.0)",
+    "ReflectionPad3d(1)",
+    "ReplicationPad3d((1, 0, 2, 1, 0, 1))",
+    "CircularPad3d(1)",
+]
+UP_LAYERS = [
+    "Upsample(scale_factor=2)",
+    "Upsample(scale_factor=1.7)",
+    "Upsample(size=7)",
+    "Upsample(scale_factor=2, mode='linear')",
+    "Upsample(size=11, mode='linear', align_corners=True)",
+    "Upsample(scale_factor=0.6, mode='linear')",
+    "Upsample(scale_factor=1.5, mode='linear', recompute_scale_factor=True)",
+    "Upsample(size=(5, 9))",
+    "Upsample(scale_factor=(2, 3))",
+    "Upsample(scale_factor=2, mode='bilinear')",
+    "Upsample(scale_factor=1.7, mode='bilinear')",
+    "Upsample(scale_factor=1.5, mode='bilinear', align_corners=True)",
+    "Upsample(size=(3, 4), mode='bilinear')",
+    "Upsample(scale_factor=2.5, mode='nearest-exact')",
+    "Upsample(size=(7, 3), mode='nearest-exact')",
+    "Upsample(scale_factor=1.5, mode='bicubic')",
+    "Upsample(size=(3, 7), mode='bicubic', align_corners=True)",
+    "Upsample(size=(4, 3), mode='area')",
+    "Upsample(size=4, mode='area')",
+    "Upsample(scale_factor=2, mode='trilinear')",
+    "Upsample(size=(2, 5, 4), mode='trilinear', align_corners=True)",
+    "Upsample(size=(5, 9, 2))",
+    "UpsamplingNearest2d(scale_factor=2)",
+    "UpsamplingNearest2d(size=(3, 7))",
+    "UpsamplingBilinear2d(scale_factor=2)",
+    "UpsamplingBilinear2d(size=(3, 7))",
+]
+SHAPES = [(5,), (3, 8), (2, 3, 5), (2, 2, 4, 5), (1, 2, 3, 4, 3)]
+
+
+def _build(nn, spec):
+    return eval("nn." + spec, {"nn": nn})
+
+
+def _run(module, lib, data, weights):
+    x = lib.tensor(data, requires_grad=True)
+    y = module(x)
+    (y * y * lib.tensor(weights[: int(np.prod(y.shape))].reshape(tuple(y.shape)))).sum().backward()
+    return y, x.grad
+
+
+def compare(spec, shape, dtype=np.float64):
+    """Run ``spec`` in both libraries on one input; outputs, grads, grad_fn or errors must match."""
+    rng = np.random.default_rng(0)
+    data, weights = rng.standard_normal(shape).astype(dtype), rng.standard_normal(4000)
+    t_module, g_module = _build(torch.nn, spec), _build(glassgrad.nn, spec)
+    assert repr(g_module) == repr(t_module)
+    try:
+        t_out, t_grad = _run(t_module, torch, data, weights.astype(dtype))
+    except Exception as exc:  # noqa: BLE001 - the same error must come from glassgrad
+        with pytest.raises(type(exc)) as info:
+            _run(g_module, glassgrad, data, weights.astype(dtype))
+        assert str(info.value) == str(exc)
+        return
+    g_out, g_grad = _run(g_module, glassgrad, data, weights.astype(dtype))
+    assert type(g_out.grad_fn).__name__ == type(t_out.grad_fn).__name__ or (
+        spec.startswith("CircularPad")  # PyTorch builds circular padding from slice copies
+    )
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(g_out.detach().numpy(), t_out.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(g_grad.numpy(), t_grad.numpy(), rtol=tol, atol=tol)
+    assert g_out.dtype == getattr(glassgrad, str(t_out.dtype).split(".")[1])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("spec", PAD_LAYERS)
+def test_padding_layer(spec, shape):
+    compare(spec, shape)
+
+
+@pytest.mark.parametrize("shape", SHAPES[1:])
+@pytest.mark.parametrize("spec", UP_LAYERS)
+def test_upsampling_layer(spec, shape):
+    compare(spec, shape)
+
+
+@pytest.mark.parametrize(
+    "spec", ["Upsample(scale_factor=1.7)", "Upsample(scale_factor=1.3, mode='bicubic')"]
+)
+def test_upsampling_float32(spec):
+    compare(spec, (2, 2, 5, 6), np.float32)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"size": 3, "scale_factor": 2},
+        {},
+        {"scale_factor": 2, "align_corners": True},
+        {"scale_factor": 2, "mode": "cubic"},
+        {"size": (3, 4), "recompute_scale_factor": True},
+        {"size": (3.0, 4)},
+        {"scale_factor": 2, "mode": "bilinear", "antialias": True, "align_corners": False},
+    ],
+)
+@pytest.mark.parametrize("shape", [(2, 3, 5), (2, 2, 4, 5)])
+def test_interpolate_errors(kwargs, shape):
+    data = np.zeros(shape)
+    if "antialias" in kwargs and len(shape) == 4:  # not implemented in glassgrad: it says so
+        with pytest.raises(NotImplementedError):
+            glassgrad.nn.functional.interpolate(glassgrad.tensor(data), **kwargs)
+        return
+    with pytest.raises(Exception) as expected:
+        torch.nn.functional.interpolate(torch.tensor(data), **kwargs)
+    with pytest.raises(type(expected.value)) as info:
+        glassgrad.nn.functional.interpolate(glassgrad.tensor(data), **kwargs)
+    assert str(info.value) == str(expected.value)
+
+
+def test_reflection_pad_too_wide():
+    compare("ReflectionPad1d(8)", (2, 3, 8))
+    compare("ReflectionPad2d((1, 1, 4, 0))", (1, 4, 4))
+
+
+def _double_backward(lib, spec, data):
+    x = lib.tensor(data, requires_grad=True)
+    (grad,) = lib.autograd.grad((_build(lib.nn, spec)(x) ** 3).sum(), x, create_graph=True)
+    (grad * grad).sum().backward()
+    return x.grad.numpy()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "Upsample(scale_factor=1.5, mode='bicubic')",
+        "Upsample(scale_factor=2.5, mode='nearest-exact')",
+        "Upsample(scale_factor=2, mode='trilinear')",
+        "Upsample(size=(2, 3, 2), mode='area')",
+    ],
+)
+def test_upsample_double_backward(spec):
+    data = np.random.default_rng(1).standard_normal(
+        (1, 2, 3, 4, 3) if "tri" in spec or "area" in spec else (1, 2, 3, 4)
+    )
+    np.testing.assert_allclose(
+        _double_backward(glassgrad, spec, data), _double_backward(torch, spec, data), rtol=1e-10
+    )
