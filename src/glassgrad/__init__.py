@@ -121,6 +121,8 @@ def get_default_device():
 
 
 from glassgrad import linalg  # noqa: E402, F401 - torch.linalg's norms
+from glassgrad.ops.linalg_decomp import cholesky  # noqa: E402, F401 - not in the op table
+from glassgrad.ops.linalg_svd import svd  # noqa: E402, F401 - not in the op table
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
 
 # Keep freed array memory for reuse instead of faulting it back in every step (see backend).

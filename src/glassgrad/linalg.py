@@ -1,5 +1,6 @@
-"""``glassgrad.linalg``: PyTorch's ``torch.linalg`` norms (``norm``, ``vector_norm``,
-``matrix_norm``) and ``svdvals``, the singular values the spectral and nuclear norms need.
+"""``glassgrad.linalg``: PyTorch's ``torch.linalg``: norms (``norm``, ``vector_norm``,
+``matrix_norm``), decompositions (``cholesky``, ``qr``, ``svd``, ``svdvals``, ``eigh``) and
+solvers (``inv``, ``det``, ``slogdet``, ``solve``, ``pinv``); the ops live in ``glassgrad.ops``.
 
 The vector norm itself is the reduction family's ``norm`` op (``LinalgVectorNormBackward0``);
 matrix norms are composed from it and from ``sum``/``amax``/``amin`` as PyTorch composes them.
@@ -9,11 +10,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import node_class, result
+from glassgrad.ops.linalg_decomp import LinAlgError, det, inv, solve
+from glassgrad.ops.linalg_decomp import linalg_cholesky as cholesky
+from glassgrad.ops.linalg_decomp import linalg_slogdet as slogdet
+from glassgrad.ops.linalg_svd import linalg_eigh as eigh
+from glassgrad.ops.linalg_svd import linalg_pinv as pinv
+from glassgrad.ops.linalg_svd import linalg_qr as qr
+from glassgrad.ops.linalg_svd import linalg_svd as svd
+from glassgrad.ops.linalg_svd import svdvals
 from glassgrad.tensor import _wrap_dim
 
-__all__ = ["norm", "vector_norm", "matrix_norm", "svdvals"]
+__all__ = [
+    "LinAlgError",
+    "cholesky",
+    "det",
+    "eigh",
+    "inv",
+    "matrix_norm",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vector_norm",
+]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002 - PyTorch's name
@@ -26,24 +48,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
             f"{type(ord).__name__}"
         )
     return _vector_norm(x, ord, dim, keepdim, dtype)
-
-
-def _svdvals_backward(ctx, grad, u, vh):
-    # Constant singular vectors: exact first-order gradient U diag(g) Vh (distinct values).
-    if D._is_array(grad):
-        return ((u * grad[..., None, :]) @ vh,)
-    return ((grad.unsqueeze(-2) * u) @ vh,)
-
-
-LinalgSvdBackward0 = node_class("LinalgSvdBackward0", _svdvals_backward)
-
-
-def svdvals(A):
-    """The singular values of the matrices in ``A``, in descending order."""
-    if A._data.ndim < 2:
-        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
-    u, s, vh = np.linalg.svd(A._data, full_matrices=False)
-    return result(s, LinalgSvdBackward0, (A,), saved=(u, vh))
 
 
 def _check_matrix_dims(A, dim):

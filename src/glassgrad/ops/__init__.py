@@ -8,6 +8,8 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     indexing,
     inplace,
     linalg,
+    linalg_decomp,
+    linalg_svd,
     logic,
     pointwise,
     reduce,
