@@ -129,3 +129,113 @@ torch.autograd.grad(x * x, x, grad_outputs=torch.ones(3, 3), is_grads_batched=Tr
 @pytest.mark.parametrize("name", GRAD_API)
 def test_backward_and_grad_arguments(name):
     _check(GRAD_API[name])
+
+
+INPLACE = {
+    "augmented_assignments_in_place": """
+for op in ["x //= 2", "x %= 4", "x &= 3", "x |= 8", "x ^= 1"]:
+    x = torch.tensor([5, 6, 7])
+    x0 = x
+    exec(op)
+    out.extend([op, x is x0, x, x._version])
+""",
+    "augmented_assignment_on_leaf": """
+for op in ["x //= 2", "x %= 2", "x &= 1"]:
+    x = torch.tensor([1., 2., 3.], requires_grad=True)
+    try:
+        exec(op)
+    except RuntimeError as exc:
+        out.append(str(exc))
+""",
+    "floor_divide_into_integer": """
+b = torch.tensor([5, 6])
+b //= 2.5
+""",
+    "remainder_in_graph": """
+a = torch.tensor([5., 6.], requires_grad=True)
+b = a * 1
+b %= 4
+out.extend([b, b._version])
+b.sum().backward()
+out.append(a.grad)
+""",
+    "fill_zero_copy_node_names": """
+a = torch.tensor([1., 2.], requires_grad=True)
+v = torch.tensor(3., requires_grad=True)
+b = a * 1
+b.zero_()
+out.append(len(b.grad_fn.next_functions))
+b.fill_(2)
+out.extend([b, len(b.grad_fn.next_functions)])
+b.fill_(v)
+out.extend([b, len(b.grad_fn.next_functions)])
+b.copy_(a * 3)
+out.append(b)
+(b * torch.tensor([1., 2.])).sum().backward()
+out.extend([a.grad, v.grad])
+""",
+    "fill_tensor_value_gets_gradient": """
+v = torch.tensor(3., requires_grad=True)
+b = torch.zeros(2)
+b.fill_(v)
+(b * torch.tensor([1., 2.])).sum().backward()
+out.extend([b, v.grad])
+""",
+    "fill_needs_0d_value": """
+b = torch.zeros(2)
+b.fill_(torch.tensor([1.]))
+""",
+    "copy_into_integer_does_not_require_grad": """
+s = torch.tensor([1.5, 2.5], requires_grad=True)
+b = torch.zeros(2, dtype=torch.int64)
+b.copy_(s)
+out.extend([b, b._version])
+""",
+    "comparisons_in_place": """
+a = torch.tensor([1., 2.], requires_grad=True)
+w = torch.tensor([1., 3.], requires_grad=True)
+for name in ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "less_equal_"]:
+    b = a * 1
+    getattr(b, name)(2.)
+    c = a * 1
+    getattr(c, name)(w)
+    out.extend([name, b, c, len(b.grad_fn.next_functions), len(c.grad_fn.next_functions)])
+(b + c).sum().backward()
+out.extend([a.grad, w.grad])
+i = torch.tensor([1, 2])
+i.eq_(2)
+out.append(i)
+""",
+    "non_differentiable_in_place_keeps_grad_fn": """
+a = torch.tensor([1., 0.], requires_grad=True)
+b = a * 1
+b.logical_not_()
+out.extend([b, b._version])
+""",
+    "bitwise_in_place": """
+b = torch.tensor([1, 0])
+b.bitwise_not_()
+c = torch.tensor([True, False])
+c ^= torch.tensor([True, True])
+out.extend([b, c])
+""",
+    "broadcast_into_smaller_self": """
+for b in [torch.tensor([1., 2.]), torch.tensor([1., 2.], requires_grad=True) * 1]:
+    try:
+        b += torch.ones(2, 2)
+    except RuntimeError as exc:
+        out.append(str(exc))
+""",
+    "saved_output_versions": """
+a = torch.tensor([1., 2.], requires_grad=True)
+b = a * 1
+b.exp_()
+b.add_(1)
+b.sum().backward()
+""",
+}
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_semantics(name):
+    _check(INPLACE[name])

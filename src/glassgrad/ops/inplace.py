@@ -5,22 +5,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import binary, unary
 from glassgrad.ops.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
-FillBackward0 = node_class("FillBackward0", lambda ctx, grad, *s: (grad * 0, None))
+# PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
+# FillBackward3 (the tensor gets the sum of the gradient); zero_ is ZeroBackward0.
+FillBackward2 = node_class("FillBackward2", lambda ctx, grad: (grad * 0,))
+FillBackward3 = node_class("FillBackward3", lambda ctx, grad: (grad * 0, grad.sum()))
+ZeroBackward0 = node_class("ZeroBackward0", lambda ctx, grad: (grad * 0,))
 
 
 def _filled(self, value):
-    value_data = value._data if isinstance(value, Tensor) else value
-    out = np.full_like(self._data, value_data)
-    return result(out, FillBackward0, (self, value if isinstance(value, Tensor) else None))
+    if isinstance(value, Tensor):
+        out = np.full_like(self._data, value._data)
+        return result(out, FillBackward3, (self, value))
+    return result(np.full_like(self._data, value), FillBackward2, (self,))
 
 
-CopyBackwards = node_class("CopyBackwards0", lambda ctx, grad: (grad * 0, grad))
+def _zeroed(self):
+    return result(np.zeros_like(self._data), ZeroBackward0, (self,))
+
+
+# PyTorch names copy_'s node CopyBackwards (no digit). The engine already has a one-edge
+# CopyBackwards for create_graph's .grad; copy_'s has two edges (self, src), so it is a subclass
+# with its own rule rather than a second class registered under the same name.
+CopyBackwards = type(
+    "CopyBackwards",
+    (_EngineCopyBackwards,),
+    {"_backward": lambda ctx, grad: (grad * 0, grad), "__module__": "glassgrad.autograd.graph"},
+)
 
 
 def _copied(self, src):
@@ -142,7 +159,6 @@ Tensor.subtract_ = Tensor.sub_
 Tensor.multiply_ = Tensor.mul_
 Tensor.divide_ = Tensor.div_
 Tensor.clip_ = Tensor.clamp_
-Tensor.zero_ = lambda self: Tensor.fill_(self, 0)
 
 
 def _copy_(self, src, non_blocking=False):
@@ -162,6 +178,11 @@ def _copy_(self, src, non_blocking=False):
 
 def _fill_(self, value):
     """``self.fill_(value)``: outside the graph, one ``ndarray.fill``."""
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(
+            "fill_ only supports 0-dimension value tensor but got tensor with "
+            f"{value._data.ndim} dimensions."
+        )
     if not isinstance(value, Tensor) and not (_state.record and self._requires_grad):
         check_inplace(self)
         self._data.fill(value)
@@ -170,14 +191,44 @@ def _fill_(self, value):
     return inplace(self, _filled, value)
 
 
+def _zero_(self):
+    """``self.zero_()``: outside the graph, one ``ndarray.fill``; recorded as ``ZeroBackward0``."""
+    if not (_state.record and self._requires_grad):
+        check_inplace(self)
+        self._data.fill(0)
+        bump(self)
+        return self
+    return inplace(self, _zeroed)
+
+
 Tensor.copy_ = _copy_
 Tensor.fill_ = _fill_
+Tensor.zero_ = _zero_
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
 Tensor.__ipow__ = Tensor.pow_
 register("zero_", Tensor.zero_, function=False, differentiable=False)
+
+
+def _comparison(name, compare):
+    """``eq_``, ``lt_``...: the comparison written as 0/1 into ``self``'s dtype.
+
+    PyTorch records these (gradient zero): ``NameBackward0`` against a number (one edge),
+    ``NameBackward1`` against a tensor (two edges).
+    """
+    title = name.capitalize()
+    scalar_node = node_class(f"{title}Backward0", lambda ctx, grad: (grad * 0,))
+    tensor_node = node_class(f"{title}Backward1", lambda ctx, grad: (grad * 0, grad * 0))
+
+    def compared(self, other):
+        out = compare(self.detach(), other.detach() if isinstance(other, Tensor) else other)
+        if isinstance(other, Tensor):
+            return result(out._data, tensor_node, (self, other))
+        return result(out._data, scalar_node, (self,))
+
+    return compared
 
 
 def _install_from_table():
@@ -190,9 +241,47 @@ def _install_from_table():
         "masked_fill scatter scatter_add index_add index_fill index_copy lerp clamp_min clamp_max "
         "floor ceil round trunc frac sign square rsqrt exp2 expm1 log2 log10 log1p tan asin acos "
         "atan sinh cosh erf fmod remainder maximum minimum atan2 logical_and logical_or "
-        "logical_not logical_xor nan_to_num tril triu"
+        "logical_not logical_xor nan_to_num tril triu floor_divide bitwise_and bitwise_or "
+        "bitwise_xor bitwise_not"
     ).split()
     for name in names:
         info = OPS.get(name)
         if info is not None and not hasattr(Tensor, name + "_"):
             setattr(Tensor, name + "_", _method(info.fn))
+    for name in "eq ne lt le gt ge".split():
+        setattr(Tensor, name + "_", _method(_comparison(name, OPS[name].fn)))
+    _install_aliases()
+
+
+# PyTorch's other names for in-place methods (``Tensor.arcsin_`` is ``asin_``...)
+_ALIASES = {
+    "arcsin_": "asin_",
+    "arccos_": "acos_",
+    "arctan_": "atan_",
+    "arctan2_": "atan2_",
+    "negative_": "neg_",
+    "absolute_": "abs_",
+    "fix_": "trunc_",
+    "true_divide_": "div_",
+    "greater_": "gt_",
+    "greater_equal_": "ge_",
+    "less_": "lt_",
+    "less_equal_": "le_",
+    "not_equal_": "ne_",
+}
+# Augmented assignments PyTorch runs in place (without these Python would rebind the name to
+# an out-of-place result, leaving the tensor unchanged and its version counter behind)
+_DUNDERS = {
+    "__ifloordiv__": "floor_divide_",
+    "__imod__": "remainder_",
+    "__iand__": "bitwise_and_",
+    "__ior__": "bitwise_or_",
+    "__ixor__": "bitwise_xor_",
+}
+
+
+def _install_aliases():
+    for table in (_ALIASES, _DUNDERS):
+        for alias, name in table.items():
+            if hasattr(Tensor, name) and not hasattr(Tensor, alias):
+                setattr(Tensor, alias, getattr(Tensor, name))

@@ -130,19 +130,26 @@ def inplace(self, outplace, *args, **kwargs):
     """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
     base = check_inplace(self)
     others = [a for a in args if isinstance(a, Tensor)]
-    if state.record and (self._requires_grad or any(a._requires_grad for a in others)):
+    # an integer or bool ``self`` cannot require grad, whatever it is computed from
+    if (
+        state.record
+        and (self._requires_grad or any(a._requires_grad for a in others))
+        and self._data.dtype.kind in "fc"
+    ):
         res = outplace(_snapshot(self), *args, **kwargs)
-        _cast_check(res, self)
+        _result_check(res, self)
         if base is not None:
             return write_through(self, base, res)
         np.copyto(self._data, res._data)
-        _rebase(self, res._grad_fn)
         _bump(self)
-        _adopt_saved_output(res, self)
+        if res._grad_fn is not None:
+            # a non-differentiable op (logical_not_...) keeps the old grad_fn, as in PyTorch
+            _rebase(self, res._grad_fn)
+            _adopt_saved_output(res, self)  # after the bump: it records the version to expect
         return self
     with _NoRecord():
         res = outplace(self, *args, **kwargs)
-    _cast_check(res, self)
+    _result_check(res, self)
     np.copyto(self._data, res._data)
     _bump(self)
     return self
@@ -170,7 +177,14 @@ def _adopt_saved_output(res, self):
     node._vars = tuple(changed)
 
 
-def _cast_check(res, self):
+def _result_check(res, self):
+    """PyTorch's errors for a result that cannot be written into ``self``: shape, then dtype."""
+    shape = res._data.shape
+    if shape != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {_brackets(self._data.shape)} doesn't match the broadcast "
+            f"shape {_brackets(shape)}"
+        )
     src, dst = res._data.dtype, self._data.dtype
     if src != dst and not np.can_cast(src, dst, casting="same_kind"):
         from glassgrad.tensor import _c_type
@@ -179,6 +193,10 @@ def _cast_check(res, self):
             f"result type {_c_type(res.dtype)} can't be cast to the desired output "
             f"type {_c_type(self.dtype)}"
         )
+
+
+def _brackets(shape):
+    return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
 class _NoRecord:
