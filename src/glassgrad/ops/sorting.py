@@ -248,13 +248,20 @@ def _cumulative(input, dim, accumulate, cls, pair):
     return _pair(input, work, axis, index, cls, pair)
 
 
-def cummax(input, dim):
+def _required(name, dim):
+    if dim is None:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+
+
+def cummax(input, dim=None):
     """The running maximum along ``dim`` and where it was last attained."""
+    _required("cummax", dim)
     return _cumulative(input, dim, np.maximum.accumulate, CummaxBackward0, cummax_type)
 
 
-def cummin(input, dim):
+def cummin(input, dim=None):
     """The running minimum along ``dim`` and where it was last attained."""
+    _required("cummin", dim)
     return _cumulative(input, dim, np.minimum.accumulate, CumminBackward0, cummin_type)
 
 

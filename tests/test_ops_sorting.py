@@ -1,0 +1,307 @@
+"""Sorting and selection ops against PyTorch: NaN order, ties, return types, errors, gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad
+
+NAN = float("nan")
+
+
+def both(data, dtype=None, grad=False):
+    """The same data as a glassgrad and a torch tensor."""
+    ours = glassgrad.tensor(data, dtype=getattr(glassgrad, dtype) if dtype else None)
+    theirs = torch.tensor(data, dtype=getattr(torch, dtype) if dtype else None)
+    if grad:
+        ours.requires_grad_()
+        theirs.requires_grad_()
+    return ours, theirs
+
+
+def same(ours, theirs):
+    """Equal values (NaN where NaN), dtypes, shapes and grad_fn names, also inside tuples."""
+    if isinstance(theirs, tuple):
+        assert type(ours).__name__ == type(theirs).__name__
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            same(o, t)
+        return
+    assert str(ours.dtype) == str(theirs.dtype)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+def call(name, ours, theirs, *args, **kwargs):
+    """Run ``name`` as a function and as a method in both libraries; the results must agree."""
+    for style in ("function", "method"):
+        if style == "function":
+            got = getattr(glassgrad, name)(ours, *args, **kwargs)
+            want = getattr(torch, name)(theirs, *args, **kwargs)
+        else:
+            got = getattr(ours, name)(*args, **kwargs)
+            want = getattr(theirs, name)(*args, **kwargs)
+        same(got, want)
+    return got, want
+
+
+def empty(*shape):
+    """An empty tensor of ``shape`` in both libraries."""
+    return glassgrad.zeros(shape), torch.zeros(shape)
+
+
+def raises_alike(fn_ours, fn_theirs):
+    with pytest.raises(Exception) as theirs:
+        fn_theirs()
+    with pytest.raises(type(theirs.value)) as ours:
+        fn_ours()
+    assert str(ours.value) == str(theirs.value)
+
+
+TIES = [[3.0, NAN, 1.0, 3.0, -0.0, 0.0], [2.0, 2.0, -1.0, NAN, NAN, 2.0]]
+
+
+# -- sort / argsort / msort ------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("stable", [None, False, True])
+def test_sort_nan_last_and_stable_ties(dim, descending, stable):
+    ours, theirs = both(TIES, grad=True)
+    kwargs = {} if stable is None else {"stable": stable}
+    got, want = call("sort", ours, theirs, dim=dim, descending=descending, **kwargs)
+    weights = torch.arange(12.0).reshape(2, 6)
+    (got.values * glassgrad.tensor(weights.numpy())).sum().backward()
+    (want.values * weights).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    got_index = glassgrad.argsort(ours, dim=dim, descending=descending)
+    np.testing.assert_array_equal(got_index.numpy(), want.indices.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32", "bool", "uint8"])
+def test_sort_integer_and_bool_dtypes(dtype):
+    data = [[1, 0, 1, 1], [0, 0, 1, 0]] if dtype == "bool" else [[3, 1, 3, 2], [0, 5, 5, 0]]
+    ours, theirs = both(data, dtype)
+    call("sort", ours, theirs, descending=True)
+    call("sort", ours, theirs, 0)
+    call("argsort", ours, theirs, dim=0, descending=True)
+    call("msort", ours, theirs)
+
+
+def test_sort_return_type_repr_unpack_and_index():
+    ours, theirs = both([[2.0, 1.0, 3.0]], grad=True)
+    got, want = glassgrad.sort(ours), torch.sort(theirs)
+    assert repr(got) == repr(want)
+    assert repr(glassgrad.sort(ours.detach())) == repr(torch.sort(theirs.detach()))
+    values, indices = got
+    assert values is got[0] is got.values and indices is got[1] is got.indices
+    assert got[-1] is indices and isinstance(got, tuple) and len(got) == 2
+    assert type(got).__module__ == type(want).__module__ == "torch.return_types"
+
+
+def test_sort_zero_dim_and_empty():
+    for data in (3.0, [], [[]]):
+        ours, theirs = both(data)
+        call("sort", ours, theirs)
+        call("argsort", ours, theirs)
+        call("msort", ours, theirs)
+    for shape in ((0, 3), (3, 0)):
+        call("sort", *empty(*shape), 0)
+        call("argsort", *empty(*shape), 1)
+
+
+def test_sort_errors():
+    ours, theirs = both([[1.0, 2.0]])
+    raises_alike(lambda: ours.sort(2), lambda: theirs.sort(2))
+    raises_alike(lambda: glassgrad.argsort(ours, -3), lambda: torch.argsort(theirs, -3))
+    raises_alike(lambda: glassgrad.cummax(ours, 2), lambda: torch.cummax(theirs, 2))
+
+
+def test_sort_double_backward():
+    ours, theirs = both([[0.3, -1.2, 2.0], [1.0, 0.5, -0.1]], grad=True)
+    grads = []
+    for lib, x in ((glassgrad, ours), (torch, theirs)):
+        values = lib.sort(x, dim=1, descending=True).values
+        (first,) = lib.autograd.grad((values**3).sum(), x, create_graph=True)
+        (second,) = lib.autograd.grad((first * lib.arange(6.0).reshape(2, 3)).sum(), x)
+        grads.append((first.detach().numpy(), second.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0])
+    np.testing.assert_allclose(grads[0][1], grads[1][1])
+
+
+# -- topk ------------------------------------------------------------------------------------
+def test_topk_nan_is_largest_and_gradient():
+    # one NaN per row: among several NaN PyTorch's choice is unspecified (std::nth_element)
+    data = [[3.0, NAN, 1.0, 5.0, 0.5], [-1.0, 2.0, 4.0, NAN, 7.0]]
+    for largest in (True, False):
+        for k in range(6):
+            ours, theirs = both(data, grad=True)
+            got, want = call("topk", ours, theirs, k, largest=largest)
+            if k == 0:
+                continue
+            got.values.sum().backward()
+            want.values.sum().backward()
+            np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_topk_dims_keep_shape_and_repr():
+    rng = np.random.default_rng(0)
+    ours, theirs = both(rng.standard_normal((3, 4, 5)).tolist(), grad=True)
+    for dim in (0, 1, 2, -2):
+        got, want = call("topk", ours, theirs, 2, dim)
+    assert repr(glassgrad.topk(ours, 2)) == repr(torch.topk(theirs, 2)).replace("\n", "\n")
+
+
+def test_topk_errors():
+    ours, theirs = both([[1.0, 2.0]])
+    raises_alike(lambda: ours.topk(3), lambda: theirs.topk(3))
+    raises_alike(lambda: ours.topk(-1), lambda: theirs.topk(-1))
+    raises_alike(lambda: ours.topk(1, 2), lambda: theirs.topk(1, 2))
+    ours, theirs = both([True, False])
+    raises_alike(lambda: ours.topk(1), lambda: theirs.topk(1))
+
+
+# -- kthvalue / median / nanmedian -----------------------------------------------------------
+def test_kthvalue_all_k_and_nan():
+    data = [3.0, NAN, 1.0, 5.0, 0.25, -2.0]
+    for k in range(1, 7):
+        ours, theirs = both(data, grad=True)
+        got, want = call("kthvalue", ours, theirs, k)
+        got.values.backward()
+        want.values.backward()
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_kthvalue_keepdim_and_errors():
+    rng = np.random.default_rng(1)
+    ours, theirs = both(rng.standard_normal((3, 4)).tolist())
+    call("kthvalue", ours, theirs, 2, 0, True)
+    call("kthvalue", ours, theirs, 4, dim=-1, keepdim=False)
+    raises_alike(lambda: ours.kthvalue(5), lambda: theirs.kthvalue(5))
+    raises_alike(lambda: ours.kthvalue(0, 0), lambda: theirs.kthvalue(0, 0))
+    ours, theirs = empty(0, 3)
+    raises_alike(lambda: ours.kthvalue(1, 0), lambda: theirs.kthvalue(1, 0))
+    ours, theirs = both([True])
+    raises_alike(lambda: ours.kthvalue(1), lambda: theirs.kthvalue(1))
+
+
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1.0, 3.0, 3.0, 2.0],
+        [4.0, 1.0, 2.0, 3.0, 5.0],
+        [1.0, NAN, NAN, 2.0],
+        [1.0, NAN, 3.0, 3.0, 3.0, 2.0],
+        [NAN, NAN],
+        [],
+        7.0,
+    ],
+)
+def test_full_median_lower_and_shared_gradient(name, data):
+    ours, theirs = both(data, grad=True)
+    got, want = call(name, ours, theirs)
+    if want.requires_grad:
+        got.backward()
+        want.backward()
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+def test_median_dim_nan_rows(name):
+    data = [[3.0, NAN, 1.0, 5.0], [NAN, 7.0, NAN, NAN], [4.0, 0.5, 2.0, NAN], [1.0, 2.0, 3.0, 4.0]]
+    for dim, keepdim in ((1, False), (-1, True), (0, False)):
+        ours, theirs = both(data, grad=True)
+        got, want = call(name, ours, theirs, dim, keepdim)
+        (
+            got.values * glassgrad.arange(1.0, 1.0 + got.values.numel()).reshape(got.values.shape)
+        ).sum().backward()
+        (
+            want.values * torch.arange(1.0, 1.0 + want.values.numel()).reshape(want.values.shape)
+        ).sum().backward()
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    assert repr(getattr(glassgrad, name)(both(data)[0], 1)) == repr(
+        getattr(torch, name)(both(data)[1], 1)
+    )
+
+
+def test_median_integer_and_errors():
+    ours, theirs = both([[1, 5, 2, 7], [3, 3, 9, 0]])
+    call("median", ours, theirs)
+    call("nanmedian", ours, theirs)
+    ours, theirs = both([True, False])
+    raises_alike(lambda: ours.median(), lambda: theirs.median())
+    ours, theirs = empty(0, 3)
+    raises_alike(lambda: ours.median(0), lambda: theirs.median(0))
+    call("median", ours, theirs, 1)
+    call("median", *empty(3, 0), 0)
+    ours, theirs = both([1.0, 2.0])
+    raises_alike(
+        lambda: glassgrad.median(ours, keepdim=True), lambda: torch.median(theirs, keepdim=True)
+    )
+
+
+def test_all_nan_rows():
+    # all-NaN rows of up to 3 elements: PyTorch's index is then the first (for longer rows it
+    # is std::nth_element's choice); the value is NaN either way
+    call("nanmedian", *both([[NAN, NAN, NAN], [NAN, 2.0, NAN]]), 1)
+    call("median", *both([[NAN, NAN, NAN, NAN], [1.0, NAN, 2.0, NAN]]), 1)
+    got = glassgrad.nanmedian(glassgrad.tensor([NAN] * 6), 0)
+    assert np.isnan(got.values.item()) and np.isnan(glassgrad.tensor([NAN] * 6)[got.indices].item())
+
+
+# -- mode ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1, 2, 2, 3, 2],
+        [5, 1, 1, 5, 5, 1],
+        [2, 2, 2, 2],
+        [0, 1, 0, 1, 0, 1],
+        [4, 3, 3, 4, 3, 4, 4, 3],
+        [[1, 1, 2], [3, 2, 2]],
+        [[7, 1, 7, 1, 2, 2, 9, 1, 7, 3, 3, 3, 0, 7, 3, 1]],
+    ],
+)
+def test_mode_smallest_most_frequent_last_index(data):
+    for dtype in ("int64", "float64"):
+        ours, theirs = both(data, dtype)
+        call("mode", ours, theirs)
+        call("mode", ours, theirs, 0, True)
+
+
+def test_mode_gradient_bool_zero_dim_and_errors():
+    ours, theirs = both([[1.0, 2.0, 2.0], [0.5, 0.5, 3.0]], grad=True)
+    got, want = call("mode", ours, theirs, 1)
+    got.values.sum().backward()
+    want.values.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    call("mode", *both([True, False, True]))
+    call("mode", *both(2.0))
+    ours, theirs = empty(2, 0)
+    raises_alike(lambda: ours.mode(), lambda: theirs.mode())
+
+
+# -- cummax / cummin -------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cumulative_ties_nan_and_gradient(name):
+    data = [[1.0, 3.0, 3.0, 2.0, 3.0, NAN, 0.0, NAN], [3.0, 1.0, 1.0, 2.0, 1.0, 1.0, -1.0, -1.0]]
+    for dim in (0, 1, -1):
+        ours, theirs = both(data, grad=True)
+        got, want = call(name, ours, theirs, dim)
+        weights = np.arange(16.0).reshape(2, 8)
+        (got.values * glassgrad.tensor(weights)).sum().backward()
+        (want.values * torch.tensor(weights)).sum().backward()
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cumulative_dtypes_and_shapes(name):
+    call(name, *both([1, 3, 3, 2, 3]), 0)
+    call(name, *both([True, False, True]), 0)
+    call(name, *both(3.0), 0)
+    call(name, *empty(0, 3), 0)
+    ours, theirs = both([1.0])
+    raises_alike(lambda: getattr(ours, name)(), lambda: getattr(theirs, name)())
