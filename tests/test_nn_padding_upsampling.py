@@ -65,14 +65,19 @@ def _build(nn, spec):
 def _run(module, lib, data, weights):
     x = lib.tensor(data, requires_grad=True)
     y = module(x)
+    if isinstance(y, tuple):  # (values, indices): the indices must match too
+        indices = y[1].numpy()
+        y = y[0]
+        y = y + lib.tensor(indices.astype(data.dtype) * 1e-3)
     (y * y * lib.tensor(weights[: int(np.prod(y.shape))].reshape(tuple(y.shape)))).sum().backward()
     return y, x.grad
 
 
-def compare(spec, shape, dtype=np.float64):
+def compare(spec, shape, dtype=np.float64, positive=False):
     """Run ``spec`` in both libraries on one input; outputs, grads, grad_fn or errors must match."""
     rng = np.random.default_rng(0)
     data, weights = rng.standard_normal(shape).astype(dtype), rng.standard_normal(4000)
+    data = np.abs(data) + 0.1 if positive else data
     t_module, g_module = _build(torch.nn, spec), _build(glassgrad.nn, spec)
     assert repr(g_module) == repr(t_module)
     try:
@@ -90,6 +95,40 @@ def compare(spec, shape, dtype=np.float64):
     np.testing.assert_allclose(g_out.detach().numpy(), t_out.detach().numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(g_grad.numpy(), t_grad.numpy(), rtol=tol, atol=tol)
     assert g_out.dtype == getattr(glassgrad, str(t_out.dtype).split(".")[1])
+
+
+POOL_LAYERS = [
+    "MaxPool1d(2)",
+    "MaxPool1d(3, 2, 1, return_indices=True)",
+    "MaxPool1d(3, 1, 1, dilation=2, ceil_mode=True)",
+    "MaxPool1d(3, 2, 2)",
+    "MaxPool1d(9)",
+    "AvgPool1d(2)",
+    "AvgPool1d(3, 2, 1, ceil_mode=True, count_include_pad=False)",
+    "AvgPool1d((3,), (1,), (1,))",
+    "AvgPool1d(3, padding=2)",
+    "AvgPool1d(9)",
+    "AdaptiveAvgPool1d(3)",
+    "AdaptiveAvgPool1d((5,))",
+    "AdaptiveAvgPool1d((2, 3))",
+    "AdaptiveMaxPool1d(3)",
+    "AdaptiveMaxPool1d(5, return_indices=True)",
+    "AdaptiveMaxPool2d(3)",
+    "AdaptiveMaxPool2d((3, None), True)",
+    "AdaptiveMaxPool2d((2, 4), return_indices=True)",
+    "LPPool1d(2, 3)",
+    "LPPool1d(1.5, 3, 2)",
+    "LPPool1d(float('inf'), 2)",
+    "LPPool2d(2, 2)",
+    "LPPool2d(3, (2, 3), 1)",
+    "LPPool2d(1, 2, ceil_mode=True)",
+]
+
+
+@pytest.mark.parametrize("shape", [(3, 8), (2, 3, 8), (2, 3, 5, 6), (1, 2, 3, 4, 5), (8,)])
+@pytest.mark.parametrize("spec", POOL_LAYERS)
+def test_pooling_layer(spec, shape):
+    compare(spec, shape, positive=spec.startswith("LPPool"))  # fractional powers: positive x
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -109,3 +109,13 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of an (N, C, H, W) input with probability ``p``."""
     return _channel_dropout(input, p, training, inplace, 4)
+
+# pooling, normalisation, distance and loss functions added with their layers
+from glassgrad.ops.pool1d import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+)

@@ -158,7 +158,7 @@ def max_pool2d(
     cols = (np.arange(out_hw[1]) * stride[1] - padding[1])[None, :] + dj * dilation[1]
     unique = all(s >= d * (k - 1) + 1 for s, k, d in zip(stride, kernel, dilation, strict=False))
     return _with_indices(
-        batched,
+        input,
         out,
         rows * x.shape[3] + cols,
         MaxPool2DWithIndicesBackward0,
@@ -169,16 +169,17 @@ def max_pool2d(
 
 
 def _with_indices(input, out, index, cls, unbatched, return_indices, unique=False):
+    shape = (1, *input._data.shape) if unbatched else input._data.shape
+    if unbatched:  # record on the (C, H, W) input itself, as PyTorch's grad_fn shows
+        out, index = out[0], index[0]
     out_t, index_t = results(
         (out, index.astype(np.int64)),
         cls,
         (input,),
-        (index,),
-        args=(input._data.shape, unique, False),
+        (index[None] if unbatched else index,),
+        args=(shape, unique, False),
         differentiable=(True, False),
     )
-    if unbatched:
-        out_t, index_t = out_t.squeeze(0), index_t.squeeze(0)
     return (out_t, index_t) if return_indices else out_t
 
 
@@ -188,12 +189,28 @@ def _adaptive_ranges(size, out):
     return starts, ends
 
 
+def _list_with_default(output_size, shape):
+    """``output_size`` as two ints, a ``None`` entry taking the input's size (PyTorch's rule)."""
+    if not isinstance(output_size, (list, tuple)):
+        return (int(output_size),) * 2
+    if len(shape) <= len(output_size):
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+    defaults = shape[-len(output_size) :]
+    sizes = [d if v is None else v for v, d in zip(output_size, defaults, strict=True)]
+    return tuple(int(v) for v in (sizes * 2 if len(sizes) == 1 else sizes))
+
+
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Maximum over ``output_size`` windows that tile the input as evenly as possible."""
+    if isinstance(output_size, (list, tuple)):
+        _list_with_default(output_size, input.shape)  # PyTorch's rank error comes first
+    if input.ndim not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}"
+        )
     batched, unbatched = _batched(input)
     x = batched._data
-    sizes = N.pair(output_size)
-    sizes = tuple(x.shape[2 + i] if sizes[i] is None else sizes[i] for i in range(2))
+    sizes = _list_with_default(output_size, x.shape)
     (sh, eh), (sw, ew) = (_adaptive_ranges(x.shape[2 + i], sizes[i]) for i in range(2))
     kh, kw = int((eh - sh).max()), int((ew - sw).max())
     # windows shorter than the longest repeat their last row/column, which leaves the max alone
@@ -204,7 +221,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     index = (
         rows[np.arange(sizes[0])[:, None], di] * x.shape[3] + cols[np.arange(sizes[1])[None, :], dj]
     )
-    return _with_indices(batched, out, index, AdaptiveMaxPool2DBackward0, unbatched, return_indices)
+    return _with_indices(input, out, index, AdaptiveMaxPool2DBackward0, unbatched, return_indices)
 
 
 # -- average pooling -----------------------------------------------------------------------------
@@ -250,6 +267,20 @@ def _divisor(in_hw, kernel, stride, padding, out_hw, count_include_pad, divisor_
     return sizes[0][:, None] * sizes[1][None, :]
 
 
+def _check_image(input):
+    """PyTorch's errors for inputs that are not (C, H, W) or (N, C, H, W)."""
+    if input.ndim < 3:  # PyTorch reads the channel dim -3 first
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(input.ndim, 1)}, "
+            f"{max(input.ndim, 1) - 1}], but got -3)"
+        )
+    if input.ndim > 4:
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
+            f"but got:{list(input.shape)}"
+        )
+
+
 def avg_pool2d(
     input,
     kernel_size,
@@ -260,6 +291,7 @@ def avg_pool2d(
     divisor_override=None,
 ):
     """Mean over each window."""
+    _check_image(input)
     batched, unbatched = _batched(input)
     shape = batched._data.shape
     kernel, stride, padding, _, out_hw = _geometry(

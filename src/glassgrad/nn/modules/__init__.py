@@ -11,6 +11,7 @@ from glassgrad.nn.modules.normalization import *  # noqa: F403
 from glassgrad.nn.modules.padding import *  # noqa: F403
 from glassgrad.nn.modules.parameter_containers import *  # noqa: F403
 from glassgrad.nn.modules.pooling import *  # noqa: F403
+from glassgrad.nn.modules.pooling1d import *  # noqa: F403
 from glassgrad.nn.modules.rnn import *  # noqa: F403
 from glassgrad.nn.modules.sparse import *  # noqa: F403
 from glassgrad.nn.modules.transformer import *  # noqa: F403
