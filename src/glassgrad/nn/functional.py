@@ -111,6 +111,11 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     return _channel_dropout(input, p, training, inplace, 4)
 
 # pooling, normalisation, distance and loss functions added with their layers
+from glassgrad.ops.norm_extra import (  # noqa: E402, F401
+    instance_norm,
+    local_response_norm,
+    rms_norm,
+)
 from glassgrad.ops.pool1d import (  # noqa: E402, F401
     adaptive_avg_pool1d,
     adaptive_max_pool1d,

@@ -1,9 +1,11 @@
 """The layers of ``glassgrad.nn``."""
 
 from glassgrad.nn.modules.activation import *  # noqa: F403
+from glassgrad.nn.modules.cells import *  # noqa: F403
 from glassgrad.nn.modules.container import *  # noqa: F403
 from glassgrad.nn.modules.conv import *  # noqa: F403
 from glassgrad.nn.modules.dropout import *  # noqa: F403
+from glassgrad.nn.modules.instancenorm import *  # noqa: F403
 from glassgrad.nn.modules.linear import *  # noqa: F403
 from glassgrad.nn.modules.loss import *  # noqa: F403
 from glassgrad.nn.modules.module import Module  # noqa: F401
@@ -12,6 +14,7 @@ from glassgrad.nn.modules.padding import *  # noqa: F403
 from glassgrad.nn.modules.parameter_containers import *  # noqa: F403
 from glassgrad.nn.modules.pooling import *  # noqa: F403
 from glassgrad.nn.modules.pooling1d import *  # noqa: F403
+from glassgrad.nn.modules.rmsnorm import *  # noqa: F403
 from glassgrad.nn.modules.rnn import *  # noqa: F403
 from glassgrad.nn.modules.sparse import *  # noqa: F403
 from glassgrad.nn.modules.transformer import *  # noqa: F403
