@@ -6,6 +6,7 @@ inherits these methods from ``TensorInfo``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -19,6 +20,13 @@ class Size(tuple):
     """A shape: a tuple that prints as ``torch.Size([2, 3])``."""
 
     __slots__ = ()
+    __module__ = "glassgrad"  # ``type(shape)`` shows as the package's, as PyTorch's does
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        if not all(type(n) is int for n in sizes):
+            sizes = tuple(_size_item(n, i) for i, n in enumerate(sizes))
+        return tuple.__new__(cls, sizes)
 
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
@@ -34,7 +42,7 @@ class Size(tuple):
 
     def __getitem__(self, key):
         result = tuple.__getitem__(self, key)
-        return Size(result) if isinstance(key, slice) else result
+        return _shape(result) if isinstance(key, slice) else result
 
     # Concatenating or repeating a shape gives a shape, on either side of the operator.
     def __add__(self, other):
@@ -57,6 +65,22 @@ class Size(tuple):
     __rmul__ = __mul__
 
 
+def _size_item(value, index: int) -> int:
+    """One entry of a ``Size``: anything with ``__index__`` (so one-element int tensors too)."""
+    if hasattr(value, "__index__"):
+        try:
+            return value.__index__()
+        except TypeError:
+            pass
+    raise TypeError(
+        f"torch.Size() takes an iterable of 'int' (item {index} is '{type(value).__name__}')"
+    )
+
+
+# Shapes that are already tuples of ints skip the checks in ``Size.__new__``.
+_shape = functools.partial(tuple.__new__, Size)
+
+
 class TensorInfo:
     """Shape, dtype, device, conversions and printing (mixed into ``Tensor``)."""
 
@@ -66,13 +90,13 @@ class TensorInfo:
     @property
     def shape(self) -> Size:
         """The tensor's shape, as a ``Size``."""
-        return Size(self._data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     def size(self, dim=None):
         """The shape, or the length of one dimension."""
         if dim is None:
-            return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+            return tuple.__new__(Size, self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, scalar_ok=False)]
 
     @property
     def dtype(self) -> _dt.dtype:
@@ -140,10 +164,51 @@ class TensorInfo:
     def stride(self, dim=None):
         """Strides in elements, as PyTorch reports them."""
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim, False)]
 
     def storage_offset(self) -> int:
-        return 0
+        """Elements between the start of the shared storage and this tensor's first element."""
+        base = self._data
+        while base.base is not None and isinstance(base.base, np.ndarray):
+            base = base.base
+        start = base.__array_interface__["data"][0]
+        return (self._data.__array_interface__["data"][0] - start) // self._data.itemsize
+
+    # Sparse, quantized and meta tensors do not exist here; PyTorch code still asks.
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+
+    @property
+    def layout(self):
+        return strided
+
+    @property
+    def mH(self):  # noqa: N802 - PyTorch's name
+        """The conjugate transpose of the last two dims (just ``mT`` for real tensors)."""
+        if self._data.ndim == 0:
+            _warn_0d("mH")
+            return self
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                "tensor.mH is only supported on matrices or batches of matrices. "
+                f"Got {self._data.ndim}-D tensor."
+            )
+        return self.mT
+
+    @property
+    def H(self):  # noqa: N802 - PyTorch's name
+        """The conjugate transpose of a matrix (just ``T`` for real tensors)."""
+        if self._data.ndim == 0:
+            _warn_0d("H")
+            return self
+        if self._data.ndim != 2:
+            hint = " For batches of matrices, consider using tensor.mH" * (self._data.ndim > 2)
+            raise RuntimeError(
+                "tensor.H is only supported on matrices (2-D tensors). "
+                f"Got {self._data.ndim}-D tensor.{hint}"
+            )
+        return self.mT
 
     # -- conversions ---------------------------------------------------------------------------
     def item(self):
@@ -173,6 +238,13 @@ class TensorInfo:
             return data.astype(dtype)
         return data.copy() if copy else data
 
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # A NumPy ufunc applied to a tensor returns a tensor, as in PyTorch, which turns bool
+        # results into uint8 on the way.
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return type(self)._from_array(array)
+
     def _scalar(self, kind):
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
@@ -200,7 +272,8 @@ class TensorInfo:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __len__(self) -> int:
@@ -237,8 +310,29 @@ class TensorInfo:
     __str__ = __repr__
 
 
-def _wrap_dim(dim: int, ndim: int) -> int:
+class _Layout:
+    """The memory layout; every glassgrad tensor is ``torch.strided``."""
+
+    def __repr__(self) -> str:
+        return "torch.strided"
+
+
+strided = _Layout()
+
+
+def _warn_0d(name: str) -> None:
+    warnings.warn(
+        f"Tensor.{name} is deprecated on 0-D tensors. Consider using x.conj().",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _wrap_dim(dim: int, ndim: int, scalar_ok: bool = True) -> int:
     """Normalise a possibly negative dim; raise PyTorch's IndexError when out of range."""
+    if not ndim and not scalar_ok:
+        # size() and stride() of a 0-d tensor take no dim at all, not even 0 or -1.
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     size = max(ndim, 1)
     if not -size <= dim < size:
         raise IndexError(

@@ -6,6 +6,7 @@ glassgrad has its own seeded generator (``manual_seed``); its streams do not mat
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -141,62 +142,189 @@ def _finish(data, requires_grad):
     return t
 
 
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
-        size = tuple(size[0])
-    for s in size:
-        if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1):
+def _type_name(value) -> str:
+    kind = type(value)
+    if kind.__module__ == "builtins" or kind.__module__.startswith("glassgrad"):
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
+
+
+def _is_int(value) -> bool:
+    if isinstance(value, Tensor):
+        return value._data.dtype.kind in "iu" and value._data.size == 1
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _size(size, name="zeros", position=1):
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``, with PyTorch's errors."""
+    if len(size) == 1 and not _is_int(size[0]):
+        size = size[0]
+        if not isinstance(size, (tuple, list)):
             raise TypeError(
-                f"{'zeros'}(): argument 'size' must be tuple of ints, but found "
-                f"element of type {type(s).__name__}"
+                f"{name}(): argument 'size' (position {position}) must be tuple of ints, "
+                f"not {_type_name(size)}"
+            )
+        listed = isinstance(size, list)
+    else:
+        listed = True  # ``f(2, 3.0)`` is parsed like a list
+    for pos, item in enumerate(size):
+        if not _is_int(item):
+            kind = _type_name(item)
+            if listed:
+                raise TypeError(
+                    f"{name}(): argument 'size' failed to unpack the object at pos {pos + 1} "
+                    f'with error "type must be tuple of ints,but got {kind}"'
+                )
+            raise TypeError(
+                f"{name}(): argument 'size' (position {position}) must be tuple of ints, but "
+                f"found element of type {kind} at pos {pos}"
             )
     size = tuple(int(s) for s in size)
     if any(s < 0 for s in size):
+        if name == "zeros":  # PyTorch's zeros checks sizes itself, with its own message
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
         raise RuntimeError(
             f"Trying to create tensor with negative dimension {min(size)}: {list(size)}"
         )
     return size
 
 
+def _size_args(name, args, size):
+    """Positional sizes or the ``size=`` keyword, as PyTorch's factories take them."""
+    if size is None:
+        if not args:
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+        return _size(args, name)
+    if args:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return _size((size,), name)
+
+
 def _float(dtype):
     return (_dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np
 
 
-def _infer_dtype(data):
-    """PyTorch's dtype for Python data: any float -> default float, all bool -> bool, else int64."""
-    kinds = set()
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, Tensor):
-            kinds.add(item._data.dtype.kind)
-        elif isinstance(item, (bool, np.bool_)):
-            kinds.add("b")
-        elif isinstance(item, (int, np.integer)):
-            kinds.add("i")
-        elif isinstance(item, (float, np.floating)):
-            kinds.add("f")
-        elif isinstance(item, complex):
-            raise TypeError("complex tensors are not supported by glassgrad")
+# -- tensor(data) ------------------------------------------------------------------------------
+_SEQUENCES = (list, tuple, range, np.ndarray)
+
+
+def _data_shape(data) -> list:
+    """The shape PyTorch reads off nested data: the lengths along the first elements."""
+    shape = []
+    while isinstance(data, _SEQUENCES):
+        if isinstance(data, np.ndarray) and data.ndim == 0:
+            raise TypeError("len() of unsized object")
+        shape.append(len(data))
+        if not shape[-1]:
+            break
+        data = data[0]
+    return shape
+
+
+def _flatten(data, shape, flat, dim=0) -> None:
+    """Append the scalars of ``data`` to ``flat``, checking it is as regular as ``shape``."""
+    if dim == len(shape):
+        flat.append(data)  # a sequence here is reported once the dtype is known
+        return
+    if not isinstance(data, _SEQUENCES) or (isinstance(data, np.ndarray) and not data.ndim):
+        raise TypeError("not a sequence")
+    if len(data) != shape[dim]:
+        raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} (got {len(data)})")
+    for item in data:
+        _flatten(item, shape, flat, dim + 1)
+
+
+def _scalar_dtype(item):
+    """The dtype one element of the data asks for, as PyTorch infers it."""
+    if isinstance(item, np.generic) and not isinstance(item, (np.str_, np.bytes_, np.void)):
+        return _dt.from_numpy_dtype(item.dtype)  # before float: np.float64 is a float too
+    if isinstance(item, bool):
+        return _dt.bool_
+    if isinstance(item, int):
+        return _dt.int64
+    if isinstance(item, float):
+        return _dt.get_default_dtype()
+    if isinstance(item, Tensor):
+        return item.dtype
+    if isinstance(item, _SEQUENCES):
+        return _dt.bool_  # the lowest kind: leaves the others to decide
+    if isinstance(item, complex):
+        raise TypeError("complex tensors are not supported by glassgrad")
+    if isinstance(item, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+
+
+def _unwrap(item, integral: bool):
+    """A tensor element is read as its one value; more than one is PyTorch's error."""
+    if item._data.size != 1:
+        if integral:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return item._data.reshape(()).item()
+
+
+def _check_range(values, target: np.dtype) -> None:
+    """Python numbers that do not fit an integer dtype are errors, not wrapped-around values."""
+    info = np.iinfo(target)
+    # PyTorch lets a negative int wrap into an unsigned type when its magnitude fits.
+    low = -info.max if info.min == 0 else info.min
+    for value in values:
+        if isinstance(value, int):
+            if not -(2**63) <= value < 2**63:
+                raise ValueError("Overflow when unpacking long long")
+            fits = low <= value <= info.max
         else:
-            raise TypeError(f"Could not infer dtype of {type(item).__name__}")
-    if "f" in kinds:
-        return _dt.get_default_dtype().np
-    if kinds <= {"b"} and kinds:
-        return np.bool_
-    if not kinds:
-        return _dt.get_default_dtype().np
-    return np.int64
+            fits = info.min <= value <= info.max  # False for NaN
+        if not fits:
+            raise RuntimeError(f"value cannot be converted to type {target.name} without overflow")
 
 
-def _plain(data):
-    if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, (list, tuple)):
-        return [_plain(item) for item in data]
-    return data
+def _check_scalars(flat, integral: bool) -> None:
+    """A sequence where a number belongs (``[1, [2]]``) is PyTorch's TypeError."""
+    for item in flat:
+        if isinstance(item, _SEQUENCES):
+            if integral:
+                raise TypeError(
+                    f"'{type(item).__name__}' object cannot be interpreted as an integer"
+                )
+            raise TypeError(f"must be real number, not {type(item).__name__}")
+
+
+def _from_data(data, dtype) -> np.ndarray:
+    """An array from nested Python data, with PyTorch's dtype inference and errors."""
+    shape = _data_shape(data)
+    flat: list = []
+    _flatten(data, shape, flat)
+    if dtype is None:
+        found = None
+        for item in flat:
+            kind = _scalar_dtype(item)
+            found = kind if found is None else _dt.promote_types(found, kind)
+        dtype = found or _dt.get_default_dtype()
+    target = _dt.to_dtype(dtype).np
+    integral = target.kind in "iu"
+    _check_scalars(flat, integral)
+    flat = [_unwrap(v, integral) if isinstance(v, Tensor) else v for v in flat]
+    if integral:
+        _check_range([v for v in flat if isinstance(v, (int, float))], target)
+        flat = [int(v) if isinstance(v, float) else v for v in flat]
+        array = np.array(flat, dtype=np.int64).astype(target)
+    else:
+        with np.errstate(over="ignore"):  # beyond the dtype's range is inf, silently
+            array = np.array(flat, dtype=np.float64 if target.kind == "f" else target)
+            array = array.astype(target, copy=False)
+    return array.reshape(shape)
+
+
+def _check_numpy(ndarray: np.ndarray) -> None:
+    _dt.from_numpy_dtype(ndarray.dtype)
+    if any(step < 0 for step in ndarray.strides):
+        raise ValueError(
+            "At least one stride in the given numpy array is negative, and tensors with negative "
+            "strides are not currently supported. (You can probably work around this by making a "
+            "copy of your array  with array.copy().) "
+        )
 
 
 # -- factories -------------------------------------------------------------------------------
@@ -212,14 +340,12 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         )
         array = np.array(data._data, dtype=_dt.to_dtype(dtype).np if dtype else None)
     elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        if isinstance(data, np.ndarray):
+            _check_numpy(data)
         array = np.array(data, dtype=_dt.to_dtype(dtype).np if dtype else None)
         _dt.from_numpy_dtype(array.dtype)
     else:
-        target = _dt.to_dtype(dtype).np if dtype is not None else _infer_dtype(data)
-        try:
-            array = np.array(_plain(data), dtype=target)
-        except ValueError as exc:
-            raise ValueError(f"expected sequence of equal-length lists: {exc}") from None
+        array = _from_data(data, dtype)
     return _finish(array, requires_grad)
 
 
@@ -232,119 +358,297 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
+_READ_ONLY_WARNED = [False]
+
+
 def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``ndarray`` (writes to one show in the other)."""
     if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    _dt.from_numpy_dtype(ndarray.dtype)
+        raise TypeError(f"expected np.ndarray (got {_type_name(ndarray)})")
+    _check_numpy(ndarray)
+    if not ndarray.flags.writeable and not _READ_ONLY_WARNED[0]:
+        _READ_ONLY_WARNED[0] = True  # PyTorch says it once per process
+        warnings.warn(
+            "The given NumPy array is not writable, and PyTorch does not support non-writable "
+            "tensors. This means writing to this tensor will result in undefined behavior. You "
+            "may want to copy the array to protect its data or make it writable before "
+            "converting it to a tensor. This type of warning will be suppressed for the rest of "
+            "this program.",
+            UserWarning,
+            stacklevel=2,
+        )
     return _make(ndarray)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None) -> Tensor:
+def zeros(
+    *args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
+) -> Tensor:
     """A tensor of zeros."""
-    return _finish(np.zeros(_size(size), dtype=_float(dtype)), requires_grad)
+    shape = _size_args("zeros", args, size)
+    return _finish(np.zeros(shape, dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None) -> Tensor:
+def ones(
+    *args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
+) -> Tensor:
     """A tensor of ones."""
-    return _finish(np.ones(_size(size), dtype=_float(dtype)), requires_grad)
+    shape = _size_args("ones", args, size)
+    return _finish(np.ones(shape, dtype=_float(dtype)), requires_grad)
 
 
 def empty(
-    *size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None
+    *args,
+    size=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    memory_format=None,
 ) -> Tensor:
     """An uninitialised tensor (zeros here: NumPy's uninitialised memory helps no one)."""
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    shape = _size_args("empty", args, size)
+    return _finish(np.zeros(shape, dtype=_float(dtype)), requires_grad)
+
+
+def _fill_dtype(fill_value):
+    """``full``'s dtype from its value: bool, int64 or the default float, as PyTorch infers."""
+    if isinstance(fill_value, (bool, np.bool_)):
+        return np.bool_
+    if isinstance(fill_value, (int, np.integer)):
+        return np.int64
+    if isinstance(fill_value, (float, np.floating)):
+        return _dt.get_default_dtype().np
+    if isinstance(fill_value, complex):
+        raise TypeError("complex tensors are not supported by glassgrad")
+    raise TypeError(
+        f"full(): argument 'fill_value' (position 2) must be Number, not {_type_name(fill_value)}"
+    )
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value unless given)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    target = _dt.to_dtype(dtype).np if dtype is not None else _infer_dtype(fill_value)
-    return _finish(
-        np.full(_size((size,) if isinstance(size, int) else (size,)), fill_value, dtype=target),
-        requires_grad,
-    )
+    target = _dt.to_dtype(dtype).np if dtype is not None else _fill_dtype(fill_value)
+    if _is_int(size):
+        raise TypeError(
+            f"full(): argument 'size' (position 1) must be tuple of ints, not {_type_name(size)}"
+        )
+    return _finish(np.full(_size((size,), "full"), fill_value, dtype=target), requires_grad)
+
+
+def _check_count(value, name: str, function: str, position: int) -> int:
+    if not _is_int(value):
+        raise TypeError(
+            f"{function}(): argument '{name}' (position {position}) must be int, "
+            f"not {_type_name(value)}"
+        )
+    return int(value)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """The identity matrix (``n`` x ``m``)."""
-    return _finish(np.eye(n, n if m is None else m, dtype=_float(dtype)), requires_grad)
+    n = _check_count(n, "n", "eye", 1)
+    m = n if m is None else _check_count(m, "m", "eye", 2)
+    for name, count in (("n", n), ("m", m)):
+        if count < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {count}")
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def _not_implemented(kernel: str, dtype) -> NotImplementedError:
+    from glassgrad._tensor_info import _c_type
+
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_c_type(dtype)}'")
+
+
+def _arange_bounds(start, end, step):
+    """Check arange's numbers as PyTorch does and return how many values it makes."""
+    if step == 0 or step != step:
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start:g} -> {end:g}")
+    if (step > 0 and start > end) or (step < 0 and start < end):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    return math.ceil((end - start) / step)
+
+
+def _arange_numbers(start, end, step):
+    """Plain numbers from arange's arguments, with PyTorch's TypeError for anything else."""
+    named = (("start", start), ("end", end), ("step", step))
+    if start is None:  # ``arange(end)``: the one argument is 'end', at position 1
+        named = (("end", end),)
+    for position, (name, value) in enumerate(named):
+        value = value.item() if isinstance(value, Tensor) else value
+        if not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(
+                f"arange(): argument '{name}' (position {position + 1}) must be Number, "
+                f"not {_type_name(value)}"
+            )
+    return [v.item() if isinstance(v, Tensor) else v for v in (start or 0, end, step)]
+
+
+def _arange_integral(start, end, step, target: np.dtype) -> np.ndarray:
+    """Integer arange from float arguments, as PyTorch rounds them (toward zero)."""
+    if target == np.int64:
+        # int64 takes the arguments as integers first, so a step below 1 is no step at all.
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+        return np.arange(start, end, step, dtype=target)
+    count = _arange_bounds(start, end, step)  # the others count in double ...
+    return (int(start) + int(step) * np.arange(count)).astype(target)  # ... but step in ints
 
 
 def arange(
-    start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
+    start=None, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
 ) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``."""
     if end is None:
-        start, end = 0, start
-    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    start, end, step = values
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
+        start, end = None, start
+    start, end, step = values = _arange_numbers(start, end, step)
+    count = _arange_bounds(start, end, step)
+    has_float = any(isinstance(v, (float, np.floating)) for v in values)
     if dtype is None:
-        is_float = any(isinstance(v, (float, np.floating)) for v in values)
-        target = _dt.get_default_dtype().np if is_float else np.int64
+        target = _dt.get_default_dtype().np if has_float else np.dtype(np.int64)
     else:
+        if _dt.to_dtype(dtype) is _dt.bool_:
+            raise _not_implemented("arange_cpu", _dt.bool_)
         target = _dt.to_dtype(dtype).np
-    count = max(math.ceil((end - start) / step), 0)
-    data = (
-        (start + step * np.arange(count, dtype=np.float64)).astype(target)
-        if np.dtype(target).kind == "f" or any(isinstance(v, float) for v in values)
-        else np.arange(start, end, step, dtype=target)
-    )
+    if target.kind == "f":
+        # start + i * step in double, rounded once to the dtype (PyTorch's vectorised kernel
+        # can differ from this in the last bit for long float ranges).
+        with np.errstate(over="ignore"):  # past float16's range is inf, as there
+            data = (start + step * np.arange(count, dtype=np.float64)).astype(target)
+    elif has_float:
+        data = _arange_integral(start, end, step, target)
+    else:
+        data = np.arange(start, end, step, dtype=target)
     return _finish(data, requires_grad)
+
+
+def _linspace_values(start, end, steps: int, target: np.dtype) -> np.ndarray:
+    """PyTorch's linspace: the first half counts up from ``start``, the second down from ``end``.
+
+    PyTorch's kernel rounds ``step`` to the dtype and then uses fused multiply-adds, so each
+    value is rounded once; wider arithmetic does the same here (``linspace(-1, 1, 7)[3]`` is
+    -2.98e-08, not 0). Integer dtypes compute in double and truncate.
+    """
+    if target.kind == "f":
+        narrow = target.type
+        # float16 rounds every operation, as PyTorch's scalar half arithmetic does.
+        wide = {2: np.float16, 4: np.float64}.get(target.itemsize, np.longdouble)
+        start, end = narrow(start), narrow(end)
+        step = wide((end - start) / narrow(max(steps - 1, 1)))
+    else:
+        wide = np.float64
+        start, end = float(int(start)), float(int(end))
+        step = (end - start) / max(steps - 1, 1)
+    index = np.arange(steps).astype(wide)
+    rising = wide(start) + step * index
+    falling = wide(end) - step * (steps - 1 - index)
+    values = np.where(index < max(steps // 2, 1), rising, falling)
+    return values.astype(target) if target.kind == "f" else values.astype(np.int64).astype(target)
 
 
 def linspace(
     start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(
+                "linspace only supports 0-dimensional start and end tensors, but got "
+                f"{name} with {value.ndim} dimension(s)."
+            )
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    steps = operator.index(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    target = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if target is _dt.bool_:
+        raise _not_implemented("linspace_cpu", target)
+    with np.errstate(over="ignore", invalid="ignore"):  # past float16's range is inf, as there
+        values = _linspace_values(start, end, steps, target.np)
+    return _finish(values, requires_grad)
 
 
-def _like(input, dtype):
+def _like(input, dtype, name="zeros_like"):
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
+        )
     return (_dt.to_dtype(dtype).np if dtype is not None else input._data.dtype), input._data.shape
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Zeros with the shape (and dtype) of ``input``."""
-    target, shape = _like(input, dtype)
+    target, shape = _like(input, dtype, "zeros_like")
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Ones with the shape (and dtype) of ``input``."""
-    target, shape = _like(input, dtype)
+    target, shape = _like(input, dtype, "ones_like")
     return _finish(np.ones(shape, dtype=target), requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Like ``zeros_like`` (the memory is never left uninitialised)."""
-    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+    target, shape = _like(input, dtype, "empty_like")
+    return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
 def full_like(
     input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None
 ):
     """``fill_value`` everywhere, with the shape (and dtype) of ``input``."""
-    target, shape = _like(input, dtype)
+    target, shape = _like(input, dtype, "full_like")
     return _finish(np.full(shape, fill_value, dtype=target), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def _random_float(dtype, kernel: str) -> np.dtype:
+    """The dtype of a float sampler; integer and bool dtypes are PyTorch's NotImplementedError."""
+    target = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if not target.is_floating_point:
+        raise _not_implemented(kernel, target)
+    return target.np
+
+
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform samples from [0, 1)."""
-    target = _float(dtype)
-    data = _rng(generator).random(_size(size), dtype=np.float64).astype(target)
+    target = _random_float(dtype, "check_uniform_bounds")
+    shape = _size_args("rand", args, size)
+    data = _rng(generator).random(shape, dtype=np.float64).astype(target)
     return _finish(data, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
-    target = _float(dtype)
-    data = _rng(generator).standard_normal(_size(size), dtype=np.float64).astype(target)
+    target = _random_float(dtype, "normal_kernel_cpu")
+    shape = _size_args("randn", args, size)
+    data = _rng(generator).standard_normal(shape, dtype=np.float64).astype(target)
     return _finish(data, requires_grad)
+
+
+def _randint_bounds(low, high, target: np.dtype) -> None:
+    """PyTorch's checks on randint's range, in its words."""
+    from glassgrad._tensor_info import _c_name
+
+    target = np.dtype(target)
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    if target.kind in "iub":
+        info = np.iinfo(target) if target.kind != "b" else np.iinfo(np.uint8)
+        top = 1 if target.kind == "b" else info.max
+        name = _c_name(_dt.from_numpy_dtype(target))
+        if low < info.min:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if high - 1 > top:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
 
 
 def randint(
@@ -360,48 +664,89 @@ def randint(
 ):
     """Uniform integers in ``[low, high)``."""
     if size is None:
-        low, high, size = 0, low, high
+        low, high, size = 0, low, high  # randint(high, size)
+    elif high is None:
+        low, high = 0, low  # randint(high, size=size)
+    low = _check_count(low, "low", "randint", 1)
+    high = _check_count(high, "high", "randint", 1 if low == 0 else 2)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"randint(): argument 'size' (position 2) must be tuple of ints, not {_type_name(size)}"
+        )
     target = _dt.to_dtype(dtype).np if dtype is not None else np.int64
-    data = _rng(generator).integers(low, high, size=_size((size,)), dtype=np.int64).astype(target)
+    _randint_bounds(low, high, target)
+    shape = _size((size,), "randint", 2)
+    data = _rng(generator).integers(low, high, size=shape, dtype=np.int64).astype(target)
     return _finish(data, requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of ``0 .. n-1``."""
-    target = _dt.to_dtype(dtype).np if dtype is not None else np.int64
-    return _finish(_rng(generator).permutation(n).astype(target), requires_grad)
+    n = _check_count(n, "n", "randperm", 1)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    target = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
+    if target is _dt.bool_:
+        raise _not_implemented("randperm", target)
+    return _finish(_rng(generator).permutation(n).astype(target.np), requires_grad)
 
 
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
-    target, shape = _like(input, dtype)
+    target, shape = _like(input, dtype, "rand_like")
     return rand(
         shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
     )
 
 
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
-    target, shape = _like(input, dtype)
+    target, shape = _like(input, dtype, "randn_like")
     return randn(
         shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
     )
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **kwargs):
-    target, shape = _like(input, dtype)
+    target, shape = _like(input, dtype, "randint_like")
+    if high is None:
+        low, high = 0, low
     return randint(low, high, shape, dtype=_dt.from_numpy_dtype(target))
 
 
+def _legacy_data(args):
+    """The array ``torch.Tensor(*args)`` holds, with the legacy constructor's rules."""
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0]._data  # an alias: same storage, same dtype
+    if not args or (len(args) == 1 and isinstance(args[0], Size)) or _is_int(args[0]):
+        shape = _size(args, "new") if args else (0,)  # ``Tensor()`` is empty and 1-D
+        return np.zeros(shape, dtype=_dt.get_default_dtype().np)
+    (data,) = args
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if not isinstance(data, _SEQUENCES):
+        raise TypeError(f"new(): data must be a sequence (got {_type_name(data)})")
+    if isinstance(data, np.ndarray):
+        _check_numpy(data)
+        return np.array(data, dtype=_dt.get_default_dtype().np)
+    return _from_data(data, _dt.get_default_dtype())
+
+
 def _legacy_constructor(self, args, dtype, requires_grad):
-    """``torch.Tensor(data)`` (a float32 copy) or ``torch.Tensor(2, 3)`` (uninitialised)."""
-    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-        data = args[0]._data if isinstance(args[0], Tensor) else _plain(args[0])
-        array = np.array(data, dtype=_dt.get_default_dtype().np)
-    else:
-        array = np.zeros(_size(args), dtype=_dt.get_default_dtype().np)
-    made = _make(array)
+    """``torch.Tensor(data)`` (a float copy), ``torch.Tensor(2, 3)`` (uninitialised) or
+    ``torch.Tensor(tensor)`` (an alias)."""
+    if dtype is not None or requires_grad:
+        # The legacy constructor takes neither keyword (use torch.tensor or a factory).
+        keyword = "dtype=torch.dtype" if dtype is not None else "requires_grad=bool"
+        got = ", ".join([type(a).__name__ for a in args] + [keyword])
+        raise TypeError(
+            f"new() received an invalid combination of arguments - got ({got}), but expected "
+            "one of:\n * (*, torch.device device = None)\n * (torch.Storage storage)\n"
+            " * (Tensor other)\n * (tuple of ints size, *, torch.device device = None)\n"
+            " * (object data, *, torch.device device = None)\n"
+        )
+    made = _make(_legacy_data(args))
     for slot in Tensor.__slots__[:-1]:
         setattr(self, slot, getattr(made, slot))
-    self._requires_grad = bool(requires_grad)
+    self._requires_grad = False
 
 
 def _rebuild(data, requires_grad):

@@ -25,6 +25,8 @@ __all__ = [
 class dtype:  # noqa: N801 - PyTorch's name
     """A tensor element type: wraps a NumPy dtype and knows PyTorch's name for it."""
 
+    __module__ = "glassgrad"  # ``type(torch.float32)`` shows as the package's, as PyTorch's does
+
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_kind", "_legacy")
 
     def __init__(self, name: str, np_dtype, kind: int, legacy: str):
@@ -76,9 +78,13 @@ def get_default_dtype() -> dtype:
 
 def set_default_dtype(d: dtype) -> None:
     """Set the default floating dtype (float16, float32 or float64)."""
-    d = to_dtype(d)
+    if d.__class__ is not dtype:
+        # PyTorch takes only its dtype objects here, not ``float`` or names.
+        raise TypeError(
+            "invalid dtype object: only floating-point types are supported as the default type"
+        )
     if not d.is_floating_point:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+        raise TypeError("only floating-point types are supported as the default type")
     _default[0] = d
 
 
@@ -88,8 +94,9 @@ def from_numpy_dtype(np_dtype) -> dtype:
     if found is None:
         found = _BY_NP.get(np.dtype(np_dtype))
         if found is None:
+            name = np.dtype(np_dtype).type.__name__  # str_, object_: NumPy's scalar type names
             raise TypeError(
-                f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only "
+                f"can't convert np.ndarray of type numpy.{name}. The only "
                 "supported types are: float64, float32, float16, int64, int32, int16, int8, "
                 "uint8, and bool."
             )
@@ -101,7 +108,7 @@ def to_dtype(value) -> dtype:
     if value.__class__ is dtype:
         return value
     if value is builtins_float:
-        return get_default_dtype()
+        return float64  # PyTorch maps the Python type to double, whatever the default dtype
     if value is builtins_int:
         return int64
     if value is builtins_bool:
@@ -128,6 +135,7 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     key = (a, b)
     found = _PROMOTE.get(key)
     if found is None:
+        a, b = to_dtype(a), to_dtype(b)  # ``promote_types(torch.float32, float)`` is allowed
         if a is b:
             found = a
         elif a._kind != b._kind:
