@@ -130,14 +130,16 @@ def test_return_types_and_reprs():
 
 
 def test_cholesky_reads_the_lower_triangle():
-    a = well(3, 3) @ well(3, 3).T
+    factor = well(3, 3)
+    a = factor @ factor.T
     a[0, 2] = 100.0  # the upper triangle is never read
     want = torch.linalg.cholesky(torch.tensor(a)).numpy()
     np.testing.assert_allclose(gg.linalg.cholesky(gg.tensor(a)).numpy(), want, rtol=1e-12)
 
 
 def test_cholesky_warns_like_torch():
-    a = well(3, 3) @ well(3, 3).T
+    factor = well(3, 3)
+    a = factor @ factor.T
     with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
         gg.cholesky(gg.tensor(a))
 

@@ -10,6 +10,8 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     linalg,
     linalg_decomp,
     linalg_svd,
+    binary_math,
+    special,
     logic,
     pointwise,
     reduce,
