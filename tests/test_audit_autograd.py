@@ -239,3 +239,215 @@ b.sum().backward()
 @pytest.mark.parametrize("name", INPLACE)
 def test_inplace_semantics(name):
     _check(INPLACE[name])
+
+
+FUNCTION = {
+    "ctx_is_the_node": """
+class E(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        out.append(ctx.needs_input_grad)
+        ctx.k = k
+        ctx.save_for_backward(x)
+        return x * k
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        out.extend([ctx.needs_input_grad, torch.is_grad_enabled(), x.requires_grad])
+        return g * ctx.k, None
+x = torch.tensor([1., 2.], requires_grad=True)
+y = E.apply(x * 1, 5)
+out.extend([y.grad_fn.k, y.grad_fn.saved_tensors[0]])
+y.sum().backward()
+out.append(x.grad)
+y.grad_fn.saved_tensors
+""",
+    "wrong_number_of_gradients": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w):
+        return x * w
+    @staticmethod
+    def backward(ctx, g):
+        return g
+x = torch.tensor([1., 2.], requires_grad=True)
+F.apply(x, x).sum().backward()
+""",
+    "extra_gradients": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+    @staticmethod
+    def backward(ctx, g):
+        return g, None, None
+class G(F):
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+x = torch.tensor([1., 2.], requires_grad=True)
+F.apply(x).sum().backward()
+out.append(x.grad)
+G.apply(x).sum().backward()
+""",
+    "gradient_for_non_tensor_input": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        return x * k
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+F.apply(torch.tensor([1., 2.], requires_grad=True), 3.).sum().backward()
+""",
+    "gradient_shape_and_type": """
+for bad in [lambda g: g.sum(), lambda g: torch.ones(3), lambda g: 3, lambda g: g.double()]:
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+        @staticmethod
+        def backward(ctx, g):
+            return bad(g)
+    x = torch.tensor([1., 2.], requires_grad=True)
+    try:
+        F.apply(x).sum().backward()
+        out.append(x.grad)
+    except RuntimeError as exc:
+        out.append(str(exc))
+""",
+    "mark_dirty": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.mul_(2)
+        ctx.mark_dirty(x)
+        return x
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+a = torch.tensor([1., 2.], requires_grad=True)
+x = a * 1
+y = F.apply(x)
+out.extend([y is x, y, x._version])
+y.sum().backward()
+out.append(a.grad)
+F.apply(a)
+""",
+    "mark_dirty_not_returned": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.mul_(2)
+        ctx.mark_dirty(x)
+        return x * 1
+    @staticmethod
+    def backward(ctx, g):
+        return g
+F.apply(torch.tensor([1., 2.], requires_grad=True) * 1)
+""",
+    "materialized_gradients": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        idx = x.argmax()
+        ctx.mark_non_differentiable(idx)
+        return x * 2, idx, x * 3, None
+    @staticmethod
+    def backward(ctx, ga, gi, gb, gn):
+        out.extend([ga, gi, gb, gn])
+        return ga * 2
+class G(F):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(False)
+        return x * 2, x * 3
+    @staticmethod
+    def backward(ctx, ga, gb):
+        out.extend([ga, gb])
+        return ga
+x = torch.tensor([1., 2.], requires_grad=True)
+F.apply(x)[0].sum().backward()
+G.apply(x)[0].sum().backward()
+out.append(x.grad)
+""",
+    "save_for_backward_checks": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = x.exp()
+        ctx.save_for_backward(out, None)
+        return out
+    @staticmethod
+    def backward(ctx, g):
+        y, nothing = ctx.saved_tensors
+        out.append(nothing)
+        return g * y
+x = torch.tensor([1., 2.], requires_grad=True)
+y = F.apply(x)
+y.sum().backward(retain_graph=True)
+y.mul_(2)
+try:
+    y.sum().backward()
+except RuntimeError as exc:
+    out.append(str(exc))
+class G(F):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x, 3)
+        return x
+G.apply(x)
+""",
+    "once_differentiable": """
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        out.append(torch.is_grad_enabled())
+        return 3 * x * x * g
+x = torch.tensor([1., 2.], requires_grad=True)
+g, = torch.autograd.grad(F.apply(x), x, torch.ones(2, requires_grad=True), create_graph=True)
+out.append(g)
+g.sum().backward()
+""",
+    "setup_context": """
+class E(torch.autograd.Function):
+    @staticmethod
+    def forward(x, k):
+        return x * k
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.k = inputs[1]
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.k, None
+x = torch.tensor([1., 2.], requires_grad=True)
+E.apply(x, 3.).sum().backward()
+out.append(x.grad)
+""",
+    "instantiating": """
+class E(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+E()(torch.ones(1))
+""",
+    "decorating_a_class": """
+@torch.no_grad()
+class A:
+    def __init__(self):
+        out.append(torch.is_grad_enabled())
+A()
+out.append(torch.is_grad_enabled())
+""",
+}
+
+
+@pytest.mark.parametrize("name", FUNCTION)
+def test_custom_function_and_modes(name):
+    _check(FUNCTION[name])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import warnings
 
 __all__ = [
     "no_grad",
@@ -46,10 +47,21 @@ def is_inference_mode_enabled() -> bool:
     return state.inference
 
 
+_CLASS_DECORATION = (
+    "Decorating classes is deprecated and will be disabled in future versions. You should only "
+    "decorate functions or methods. To preserve the current behavior of class decoration, you can "
+    "directly decorate the `__init__` method and nothing else."
+)
+
+
 class _DecoratorContextManager:
     """Context manager that also decorates functions and generator functions."""
 
     def __call__(self, func):
+        if inspect.isclass(func):
+            warnings.warn(_CLASS_DECORATION, FutureWarning, stacklevel=2)
+            cls = func
+            func = lambda *args, **kwargs: cls(*args, **kwargs)  # noqa: E731 - as PyTorch does
         if inspect.isgeneratorfunction(func):
             return self._wrap_generator(func)
 
