@@ -305,3 +305,183 @@ def test_cumulative_dtypes_and_shapes(name):
     call(name, *empty(0, 3), 0)
     ours, theirs = both([1.0])
     raises_alike(lambda: getattr(ours, name)(), lambda: getattr(theirs, name)())
+
+
+# -- aminmax ---------------------------------------------------------------------------------
+def test_aminmax_fields_repr_and_tied_gradients():
+    data = [[1.0, 3.0, 1.0, 3.0], [2.0, 2.0, 2.0, 0.0]]
+    for kwargs in ({}, {"dim": 1, "keepdim": True}, {"dim": 0}):
+        ours, theirs = both(data, grad=True)
+        got, want = call("aminmax", ours, theirs, **kwargs)
+        assert repr(got) == repr(want)
+        assert got.min is got[0] and got.max is got[1]
+        low, high = got
+        weights = np.arange(1.0, 1.0 + low.numel()).reshape(tuple(low.shape))
+        (low * glassgrad.tensor(weights) + high * 100).sum().backward()
+        (want.min * torch.tensor(weights) + want.max * 100).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_aminmax_nan_dtypes_and_errors():
+    call("aminmax", *both([[0.0, 1.0, NAN], [0.0, 0.0, 2.0]]), dim=1)
+    call("aminmax", *both([[0, 1, 3], [0, 0, 2]]), dim=0)
+    call("aminmax", *both([True, False]))
+    call("aminmax", *both(3.0), dim=0)
+    call("aminmax", *empty(0, 3), dim=1)
+    raises_alike(
+        lambda: glassgrad.aminmax(glassgrad.zeros(0)), lambda: torch.aminmax(torch.zeros(0))
+    )
+    ours, theirs = empty(0, 3)
+    raises_alike(lambda: ours.aminmax(dim=0), lambda: theirs.aminmax(dim=0))
+
+
+# -- unique / unique_consecutive -------------------------------------------------------------
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("counts", [False, True])
+def test_unique_nan_distinct_inverse_counts(inverse, counts):
+    data = [[3.0, 1.0, NAN], [3.0, 2.0, NAN], [1.0, -0.0, 0.0]]
+    ours, theirs = both(data, grad=True)
+    got, want = call("unique", ours, theirs, return_inverse=inverse, return_counts=counts)
+    assert isinstance(got, tuple) == isinstance(want, tuple) == (inverse or counts)
+    call("unique", *both([[2, 1], [1, 2]]), sorted=False, return_inverse=inverse)
+    call("unique", *both([True, False, True]), return_counts=counts)
+    call("unique", *both(5.0), return_inverse=inverse, return_counts=counts)
+    call("unique", *empty(0), return_inverse=inverse, return_counts=counts)
+
+
+def test_unique_dim():
+    data = [[1, 2, 1], [1, 2, 1], [0, 5, 0], [1, 2, 1]]
+    for dim in (0, 1, -1):
+        call("unique", *both(data), dim=dim, return_inverse=True, return_counts=True)
+        call("unique_consecutive", *both(data), dim=dim, return_inverse=True, return_counts=True)
+    call("unique", *empty(0, 3), dim=0, return_counts=True)
+    ours, theirs = empty(3, 0)
+    raises_alike(lambda: ours.unique(dim=0), lambda: theirs.unique(dim=0))
+    raises_alike(lambda: ours.unique(dim=2), lambda: theirs.unique(dim=2))
+    ours, theirs = both(3.0)
+    raises_alike(lambda: ours.unique(dim=0), lambda: theirs.unique(dim=0))
+
+
+def test_unique_consecutive_runs():
+    data = [1, 1, 2, 2, 3, 1, 1, 2]
+    call("unique_consecutive", *both(data), return_inverse=True, return_counts=True)
+    call("unique_consecutive", *both([[1, 1], [2, 1]]), return_inverse=True)
+    call("unique_consecutive", *both([NAN, NAN, 1.0, 1.0]), return_counts=True)
+    call("unique_consecutive", *both(3.0), return_inverse=True)
+    call("unique_consecutive", *empty(3, 0), return_counts=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "op"),
+    [
+        ("unique", {}, "_unique2"),
+        ("unique", {"dim": 0}, "unique_dim"),
+        ("unique_consecutive", {}, "unique_consecutive"),
+    ],
+)
+def test_unique_is_not_differentiable(name, kwargs, op):
+    ours, theirs = both([[3.0, 1.0], [3.0, 1.0]], grad=True)
+    got, want = call(name, ours, theirs, **kwargs)
+    with pytest.raises(NotImplementedError) as their_error:
+        want.sum().backward()
+    with pytest.raises(NotImplementedError) as our_error:
+        got.sum().backward()
+    assert (
+        str(our_error.value)
+        == str(their_error.value)
+        == (f"the derivative for '{op}' is not implemented.")
+    )
+
+
+# -- searchsorted / bucketize / isin / count_nonzero -----------------------------------------
+def test_searchsorted_sides_nan_and_dtypes():
+    bounds = [1.0, 3.0, 3.0, 5.0, 7.0]
+    values = [[0.0, 3.0, 6.0, NAN], [3.0, 5.0, 1.0, 9.0]]
+    for kwargs in ({}, {"right": True}, {"side": "right"}, {"side": "left"}, {"out_int32": True}):
+        got = glassgrad.searchsorted(glassgrad.tensor(bounds), glassgrad.tensor(values), **kwargs)
+        same(got, torch.searchsorted(torch.tensor(bounds), torch.tensor(values), **kwargs))
+        got = glassgrad.bucketize(
+            glassgrad.tensor(values),
+            glassgrad.tensor(bounds),
+            **{k: v for k, v in kwargs.items() if k != "side"},
+        )
+        want = torch.bucketize(
+            torch.tensor(values),
+            torch.tensor(bounds),
+            **{k: v for k, v in kwargs.items() if k != "side"},
+        )
+        same(got, want)
+    same(
+        glassgrad.searchsorted(glassgrad.tensor(bounds), 3.0),
+        torch.searchsorted(torch.tensor(bounds), 3.0),
+    )
+    same(
+        glassgrad.bucketize(3.0, glassgrad.tensor(bounds)),
+        torch.bucketize(3.0, torch.tensor(bounds)),
+    )
+    same(
+        glassgrad.searchsorted(glassgrad.tensor([1, 2, 3]), glassgrad.tensor([2.5])),
+        torch.searchsorted(torch.tensor([1, 2, 3]), torch.tensor([2.5])),
+    )
+
+
+def test_searchsorted_rows_sorter_and_errors():
+    rows = [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]
+    probe = [[[2.5, 0.0], [4.0, 7.0]]]
+    same(
+        glassgrad.searchsorted(glassgrad.tensor(rows), glassgrad.tensor(probe), right=True),
+        torch.searchsorted(torch.tensor(rows), torch.tensor(probe), right=True),
+    )
+    sorter = [1, 2, 0]
+    same(
+        glassgrad.searchsorted(
+            glassgrad.tensor([3.0, 1.0, 2.0]),
+            glassgrad.tensor([2.5]),
+            sorter=glassgrad.tensor(sorter),
+        ),
+        torch.searchsorted(
+            torch.tensor([3.0, 1.0, 2.0]), torch.tensor([2.5]), sorter=torch.tensor(sorter)
+        ),
+    )
+    b, v = both([1.0, 2.0])
+    raises_alike(
+        lambda: glassgrad.searchsorted(b, b, side="middle"),
+        lambda: torch.searchsorted(v, v, side="middle"),
+    )
+    raises_alike(
+        lambda: glassgrad.searchsorted(b, b, side="left", right=True),
+        lambda: torch.searchsorted(v, v, side="left", right=True),
+    )
+    r, t = both(rows[0])
+    raises_alike(lambda: glassgrad.searchsorted(r, b), lambda: torch.searchsorted(t, v))
+    raises_alike(lambda: glassgrad.bucketize(b, r), lambda: torch.bucketize(v, t))
+
+
+def test_isin_forms():
+    cases = [
+        (([1, 2, 3, 4], [2, 4]), {}),
+        (([1.0, NAN], [NAN, 1.0]), {}),
+        (([[1, 2], [3, 4]], [[4]]), {"assume_unique": True}),
+        (([1, 2], [1.5, 2.0]), {"invert": True}),
+    ]
+    for (elements, tests), kwargs in cases:
+        same(
+            glassgrad.isin(glassgrad.tensor(elements), glassgrad.tensor(tests), **kwargs),
+            torch.isin(torch.tensor(elements), torch.tensor(tests), **kwargs),
+        )
+    same(
+        glassgrad.isin(glassgrad.tensor([1, 2, 3]), 2, invert=True),
+        torch.isin(torch.tensor([1, 2, 3]), 2, invert=True),
+    )
+    same(glassgrad.isin(2, glassgrad.tensor([1, 2, 3])), torch.isin(2, torch.tensor([1, 2, 3])))
+    assert not hasattr(glassgrad.Tensor, "isin") and not hasattr(torch.Tensor, "isin")
+
+
+def test_count_nonzero():
+    data = [[0.0, 1.0, NAN], [0.0, 0.0, 2.0]]
+    for args in ((), (0,), ((0, 1),), (-1,), ([],)):
+        call("count_nonzero", *both(data), *args)
+    call("count_nonzero", *both([True, False, True]))
+    ours, theirs = both(data)
+    raises_alike(lambda: ours.count_nonzero([0, 0]), lambda: theirs.count_nonzero([0, 0]))
+    raises_alike(lambda: ours.count_nonzero(2), lambda: theirs.count_nonzero(2))

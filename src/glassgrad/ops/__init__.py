@@ -21,6 +21,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     shape_join,
     shape_tri,
     sorting,
+    sorting_search,
     unary,
 )
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional

@@ -1,9 +1,9 @@
 """Sorting and selection along a dim: ``sort``, ``argsort``, ``msort``, ``topk``, ``kthvalue``,
-``median``/``nanmedian``, ``mode``, ``cummax``/``cummin``.
+``median``/``nanmedian``, ``mode`` (``cummax``/``cummin`` and searches: ``sorting_search``).
 
 Every op orders with NumPy's stable argsort, where NaN sorts last (PyTorch sorts NaN as the
 largest value too), and returns PyTorch's ``torch.return_types`` pairs. The gradient of the
-values goes back to the selected positions (accumulated where ``cummax`` repeats an index).
+values goes back to the selected positions .
 
 Ties: ``sort`` is stable in PyTorch and here. ``topk``, ``kthvalue``, ``median(dim)`` and
 ``mode`` pick among equal values with ``std::nth_element``/``std::sort``, whose choice is
@@ -24,7 +24,6 @@ from glassgrad.tensor import _wrap_dim
 
 sort_type, topk_type, kthvalue_type = (return_type(n) for n in ("sort", "topk", "kthvalue"))
 median_type, nanmedian_type, mode_type = (return_type(n) for n in ("median", "nanmedian", "mode"))
-cummax_type, cummin_type = return_type("cummax"), return_type("cummin")
 
 
 def _scatter_backward(ctx, grad):
@@ -40,8 +39,6 @@ KthvalueBackward0 = node_class("KthvalueBackward0", _scatter_backward)
 MedianBackward1 = node_class("MedianBackward1", _scatter_backward)
 NanmedianBackward1 = node_class("NanmedianBackward1", _scatter_backward)
 ModeBackward0 = node_class("ModeBackward0", _scatter_backward)
-CummaxBackward0 = node_class("CummaxBackward0", _scatter_backward)
-CumminBackward0 = node_class("CumminBackward0", _scatter_backward)
 
 
 def _even_backward(ctx, grad):
@@ -235,36 +232,6 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     return _pair(input, work, axis, index, ModeBackward0, mode_type, True, keepdim)
 
 
-def _cumulative(input, dim, accumulate, cls, pair):
-    work, axis = _work(input, dim)
-    values = accumulate(work, axis=axis)
-    hit = values == work
-    if work.dtype.kind == "f":
-        hit |= np.isnan(work) & np.isnan(values)
-    # PyTorch moves the index on ties (``>=``) and at every NaN: the last hit so far
-    shape = [-1 if d == axis else 1 for d in range(work.ndim)]
-    positions = np.arange(work.shape[axis]).reshape(shape)
-    index = np.maximum.accumulate(np.where(hit, positions, 0), axis=axis)
-    return _pair(input, work, axis, index, cls, pair)
-
-
-def _required(name, dim):
-    if dim is None:
-        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
-
-
-def cummax(input, dim=None):
-    """The running maximum along ``dim`` and where it was last attained."""
-    _required("cummax", dim)
-    return _cumulative(input, dim, np.maximum.accumulate, CummaxBackward0, cummax_type)
-
-
-def cummin(input, dim=None):
-    """The running minimum along ``dim`` and where it was last attained."""
-    _required("cummin", dim)
-    return _cumulative(input, dim, np.minimum.accumulate, CumminBackward0, cummin_type)
-
-
 # -- the op table ----------------------------------------------------------------------------
 def _dims(shape):
     return list(range(-len(shape), len(shape))) if shape else [0, -1]
@@ -283,7 +250,7 @@ def _sort_samples(make, shape):
 
 def _ties(make, shape):
     """Rounded values: ties, decided by the op's tie rule (never by central differences)."""
-    x = np.round(make(shape, low=-1.5, high=1.5))
+    x = np.asarray(np.round(make(shape, low=-1.5, high=1.5)))
     return [((x,), {"dim": d}) for d in _dims(shape)] + [((x,), {"descending": True})]
 
 
@@ -311,7 +278,7 @@ def _median_samples(make, shape):
 
 
 def _full_ties(make, shape):
-    return [((np.round(make(shape, low=-1.5, high=1.5)),), {})]
+    return [((np.asarray(np.round(make(shape, low=-1.5, high=1.5))),), {})]
 
 
 def _with_nan(make, shape):
@@ -327,7 +294,7 @@ def _dim_samples(make, shape):
 
 
 def _tie_dims(make, shape):
-    x = np.round(make(shape, low=-1.5, high=1.5))
+    x = np.asarray(np.round(make(shape, low=-1.5, high=1.5)))
     return [((x, d), {}) for d in _dims(shape)]
 
 
@@ -356,21 +323,6 @@ def _median_ref(x, dim=None, keepdim=False):
     if dim is None:
         return np.sort(x.reshape(-1))[(x.size - 1) // 2]
     return _picked(x, dim, ((x.shape[dim] if x.ndim else 1) - 1) // 2, keepdim)
-
-
-def _cum_ref(fn):
-    def reference(x, dim):
-        rows = np.moveaxis(np.atleast_1d(x), dim, -1)
-        values, index = np.empty_like(rows), np.zeros(rows.shape, np.int64)
-        for i in range(rows.shape[-1]):  # one prefix per position along the dim
-            prefix = rows[..., : i + 1]
-            best = fn(prefix, axis=-1)
-            values[..., i] = best
-            index[..., i] = i - np.argmax((prefix == best[..., None])[..., ::-1], axis=-1)
-        back = (np.moveaxis(values, -1, dim), np.moveaxis(index, -1, dim))
-        return tuple(a.reshape(x.shape) for a in back)
-
-    return reference
 
 
 _SORT_DTYPES = ("float64", "float32", "int64")
@@ -438,13 +390,3 @@ register(
     dtypes=_SORT_DTYPES,
     reference=lambda x, dim=-1: _picked(x, dim, 0, False),
 )
-for _fn, _np in ((cummax, np.max), (cummin, np.min)):
-    register(
-        _fn.__name__,
-        _fn,
-        samples=shaped(_dim_samples),
-        edge_samples=shaped(_tie_dims),
-        any_shape=True,
-        dtypes=_SORT_DTYPES,
-        reference=_cum_ref(_np),
-    )
