@@ -257,6 +257,31 @@ METADATA = [
 ]
 
 
+NEW_METHODS = [
+    lambda t: t.ones(2).new_ones(size=(2,)),
+    lambda t: t.ones(2, dtype=t.int32).new_zeros(2, 3),
+    lambda t: t.ones(2, dtype=t.int32).new_zeros((2, 3)),
+    lambda t: t.ones(2).new_zeros(-1),
+    lambda t: t.ones(2).new_zeros(2.5),
+    lambda t: t.ones(2).new_empty(2, 3, dtype=t.float64).dtype,
+    lambda t: t.ones(2).new_full(2, 3.0),
+    lambda t: t.ones(2, dtype=t.int64).new_full((2,), 3.7),
+    lambda t: t.ones(2, requires_grad=True).new_zeros(2),
+    lambda t: t.ones(2, dtype=t.int64).new_tensor([1.5]),
+    lambda t: t.empty(0).data_ptr(),
+]
+
+
+@pytest.mark.parametrize("fn", NEW_METHODS)
+def test_new_methods_match_torch(fn):
+    assert_same(fn)
+
+
+def test_new_tensor_from_a_tensor_warns_like_torch():
+    with pytest.warns(UserWarning, match=r"rather than tensor\.new_tensor\(sourceTensor\)"):
+        glassgrad.ones(2).new_tensor(glassgrad.tensor([1, 2]))
+
+
 @pytest.mark.parametrize("fn", METADATA)
 def test_metadata_matches_torch(fn):
     assert_same(fn)

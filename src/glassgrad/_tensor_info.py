@@ -145,6 +145,8 @@ class TensorInfo:
 
     def data_ptr(self) -> int:
         """Address of the first element (equal for tensors that share storage)."""
+        if not self._data.size:
+            return 0  # PyTorch allocates nothing for an empty tensor
         return self._data.__array_interface__["data"][0]
 
     def untyped_storage(self):

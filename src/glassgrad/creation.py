@@ -753,27 +753,52 @@ def _rebuild(data, requires_grad):
     return _finish(np.array(data), requires_grad)
 
 
-def _new_factory(make):
-    def method(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
-        return make(self, size, dtype if dtype is not None else self.dtype, requires_grad)
+def _new_factory(name: str, fill):
+    def method(self, *args, size=None, dtype=None, device=None, requires_grad=False, **kwargs):
+        shape = _size_args(name, args, size)
+        target = _dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
+        return _finish(fill(shape, dtype=target), requires_grad)
 
+    method.__name__ = name
+    method.__doc__ = f"``{name}(*size)``: the tensor's dtype unless another is given."
     return method
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``fill_value`` in this tensor's dtype unless another is given."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            "new_full(): argument 'size' (position 1) must be tuple of ints, "
+            f"not {_type_name(size)}"
+        )
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    target = _dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
+    return _finish(np.full(_size((size,), "new_full"), fill_value, dtype=target), requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    """A copy of ``data`` in this tensor's dtype unless another is given."""
+    target = dtype if dtype is not None else self.dtype
+    if not isinstance(data, Tensor):
+        return tensor(data, dtype=target, requires_grad=requires_grad)
+    warnings.warn(
+        "To copy construct from a tensor, it is recommended to use "
+        "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True), "
+        "rather than tensor.new_tensor(sourceTensor).",
+        UserWarning,
+        stacklevel=2,
+    )
+    return _finish(np.array(data._data, dtype=_dt.to_dtype(target).np), requires_grad)
 
 
 def _install_new_methods():
     """``tensor.new_zeros(2, 3)`` and friends: the tensor's dtype unless another is given."""
-    Tensor.new_zeros = _new_factory(lambda t, s, d, r: zeros(*s, dtype=d, requires_grad=r))
-    Tensor.new_ones = _new_factory(lambda t, s, d, r: ones(*s, dtype=d, requires_grad=r))
-    Tensor.new_empty = _new_factory(lambda t, s, d, r: zeros(*s, dtype=d, requires_grad=r))
-
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
-
-    Tensor.new_full = new_full
-    Tensor.new_tensor = new_tensor
+    Tensor.new_zeros = _new_factory("new_zeros", np.zeros)
+    Tensor.new_ones = _new_factory("new_ones", np.ones)
+    Tensor.new_empty = _new_factory("new_empty", np.zeros)  # never left uninitialised
+    Tensor.new_full = _new_full
+    Tensor.new_tensor = _new_tensor
 
 
 _install_new_methods()
