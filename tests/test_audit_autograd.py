@@ -226,6 +226,12 @@ for b in [torch.tensor([1., 2.]), torch.tensor([1., 2.], requires_grad=True) * 1
     except RuntimeError as exc:
         out.append(str(exc))
 """,
+    "float_alpha_on_integers": """
+x = torch.tensor([1, 2])
+x.add_(1, alpha=2)
+out.append(x)
+x.sub_(1, alpha=2.5)
+""",
     "saved_output_versions": """
 a = torch.tensor([1., 2.], requires_grad=True)
 b = a * 1

@@ -77,6 +77,10 @@ def _arith_method(outplace, ufunc):
     """
 
     def method(self, other, *, alpha=1, **kwargs):
+        if isinstance(alpha, float) and self._data.dtype.kind in "iu":
+            raise RuntimeError(
+                "For integral input tensors, argument alpha must not be a floating point number."
+            )
         if kwargs or (_state.record and (self._requires_grad or _needs_grad(other))):
             return (
                 inplace(self, outplace, other, alpha=alpha, **kwargs)
