@@ -188,3 +188,55 @@ def test_rms_norm_float32_default_eps():
         torch.nn.functional.rms_norm(torch.tensor(data), (4,)).numpy(),
         rtol=1e-5,
     )
+
+
+SHAPE_CASES = {
+    "pixel_shuffle": ("PixelShuffle(2)", [_normal(2, 8, 3, 2)]),
+    "pixel_shuffle_unbatched": ("PixelShuffle(3)", [_normal(9, 2, 3)]),
+    "pixel_shuffle_5d": ("PixelShuffle(2)", [_normal(3, 2, 8, 2, 2)]),
+    "pixel_shuffle_bad_channels": ("PixelShuffle(3)", [_normal(2, 4, 3, 5)]),
+    "pixel_shuffle_2d": ("PixelShuffle(2)", [_normal(4, 3)]),
+    "pixel_shuffle_zero": ("PixelShuffle(0)", [_normal(2, 4, 3, 5)]),
+    "pixel_unshuffle": ("PixelUnshuffle(2)", [_normal(2, 2, 4, 6)]),
+    "pixel_unshuffle_unbatched": ("PixelUnshuffle(3)", [_normal(1, 3, 6)]),
+    "pixel_unshuffle_bad_height": ("PixelUnshuffle(2)", [_normal(2, 4, 3, 4)]),
+    "pixel_unshuffle_bad_width": ("PixelUnshuffle(2)", [_normal(2, 4, 4, 3)]),
+    "pixel_unshuffle_2d": ("PixelUnshuffle(2)", [_normal(4, 4)]),
+    "channel_shuffle": ("ChannelShuffle(2)", [_normal(2, 4, 3, 5)]),
+    "channel_shuffle_3d": ("ChannelShuffle(3)", [_normal(2, 6, 5)]),
+    "channel_shuffle_bad_groups": ("ChannelShuffle(3)", [_normal(2, 4, 3, 5)]),
+    "channel_shuffle_2d": ("ChannelShuffle(2)", [_normal(2, 4)]),
+    "channel_shuffle_zero": ("ChannelShuffle(0)", [_normal(2, 4, 3)]),
+    "cosine": ("CosineSimilarity()", [_normal(3, 5), _normal(3, 5, seed=2)]),
+    "cosine_dim_eps": ("CosineSimilarity(2, 1e-3)", [_normal(2, 3, 4), _normal(1, 3, 4, seed=2)]),
+    "cosine_bad": ("CosineSimilarity()", [_normal(2, 3), _normal(2, 4)]),
+    "pairwise": ("PairwiseDistance()", [_normal(3, 5), _normal(3, 5, seed=2)]),
+    "pairwise_p1_keepdim": ("PairwiseDistance(1.0, 1e-3, True)", [_normal(2, 3, 4), _normal(3, 4)]),
+    "pairwise_p3": ("PairwiseDistance(3)", [_normal(4, 5), _normal(4, 5, seed=2)]),
+    "pairwise_inf": ("PairwiseDistance(float('inf'))", [_normal(4, 5), _normal(4, 5, seed=2)]),
+    "pairwise_1d": ("PairwiseDistance()", [_normal(5), _normal(5, seed=2)]),
+    "pairwise_broadcast": ("PairwiseDistance()", [_normal(3), _normal(2, 3, seed=2)]),
+    "pairwise_bad": ("PairwiseDistance()", [_normal(2, 3), _normal(2, 4)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_CASES))
+def test_shape_and_distance_layers(case):
+    spec, arrays = SHAPE_CASES[case]
+    compare(spec, arrays)
+
+
+@pytest.mark.parametrize("name", ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle"])
+def test_shuffle_double_backward_and_inverse(name):
+    data = _normal(1, 4, 2, 4)
+    results = []
+    for lib in (torch, glassgrad):
+        x = lib.tensor(data, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(x, 2)
+        (grad,) = lib.autograd.grad((y**3).sum(), x, create_graph=True)
+        (grad * grad).sum().backward()
+        results.append(x.grad.numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+    x = glassgrad.tensor(data)
+    F = glassgrad.nn.functional
+    np.testing.assert_array_equal(F.pixel_unshuffle(F.pixel_shuffle(x, 2), 2).numpy(), data)

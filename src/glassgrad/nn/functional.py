@@ -24,7 +24,6 @@ from glassgrad.ops.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
-    cosine_similarity,
     huber_loss,
     kl_div,
     l1_loss,
@@ -110,7 +109,18 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of an (N, C, H, W) input with probability ``p``."""
     return _channel_dropout(input, p, training, inplace, 4)
 
+
 # pooling, normalisation, distance and loss functions added with their layers
+# cosine_similarity: the loss family's, behind PyTorch's error for shapes that do not broadcast
+from glassgrad.ops.distance import cosine_similarity, pairwise_distance  # noqa: E402, F401
+from glassgrad.ops.loss_more import (  # noqa: E402, F401
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    multi_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from glassgrad.ops.norm_extra import (  # noqa: E402, F401
     instance_norm,
     local_response_norm,
@@ -123,4 +133,9 @@ from glassgrad.ops.pool1d import (  # noqa: E402, F401
     lp_pool1d,
     lp_pool2d,
     max_pool1d,
+)
+from glassgrad.ops.shuffle import (  # noqa: E402, F401
+    channel_shuffle,
+    pixel_shuffle,
+    pixel_unshuffle,
 )
