@@ -202,3 +202,129 @@ def test_special_dtypes():
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
     assert str(gg.polygamma(1, gg.tensor([1, 2])).dtype) == "torch.float32"
     same_error(lambda t, a: t.polygamma(-1, a), r(3))
+
+
+# -- products and rearrangements --------------------------------------------------------------
+MISC = {
+    "cross": (lambda t, a, b: t.cross(a, b, dim=1), r(2, 3), r(2, 3)),
+    "cross_broadcast": (lambda t, a, b: t.linalg.cross(a, b), r(4, 3), r(1, 3)),
+    "cross_method": (lambda t, a, b: a.cross(b, dim=0), r(3, 2), r(3, 2)),
+    "tensordot2": (lambda t, a, b: t.tensordot(a, b), r(2, 3, 4), r(3, 4, 2)),
+    "tensordot_lists": (
+        lambda t, a, b: t.tensordot(a, b, dims=([0, 1], [2, 1])),
+        r(2, 3),
+        r(4, 3, 2),
+    ),
+    "tensordot_outer": (lambda t, a, b: t.tensordot(a, b, dims=0), r(2), r(3)),
+    "kron": (lambda t, a, b: t.kron(a, b), r(2, 3), r(3, 2)),
+    "kron_ranks": (lambda t, a, b: a.kron(b), r(2), r(2, 1, 3)),
+    "diff": (lambda t, a: t.diff(a), r(2, 5)),
+    "diff_n2_dim0": (lambda t, a: a.diff(n=2, dim=0), r(4, 3)),
+    "diff_ends": (lambda t, a, b, c: t.diff(a, prepend=b, append=c), r(2, 3), r(2, 1), r(2, 2)),
+    "diff_n0": (lambda t, a: t.diff(a, n=0) * 1, r(3)),
+    "meshgrid_ij": (lambda t, a, b: t.meshgrid(a, b, indexing="ij"), r(3), r(2)),
+    "meshgrid_xy": (lambda t, a, b, c: t.meshgrid(a, b, c, indexing="xy"), r(3), r(2), r(4)),
+    "meshgrid_list": (lambda t, a, b: t.meshgrid([a, b], indexing="xy"), r(3), r(2)),
+    "cartesian_prod": (lambda t, a, b: t.cartesian_prod(a, b), r(3), r(2)),
+    "cartesian_prod3": (lambda t, a, b, c: t.cartesian_prod(a, b, c), r(2), r(2), r(3)),
+    "block_diag": (lambda t, a, b, c: t.block_diag(a, b, c), r(2, 3), r(3), r(1, 2)),
+    "block_diag_scalar": (lambda t, a, b: t.block_diag(a.sum(), b), r(2), r(2, 2)),
+    "rot90": (lambda t, a: t.rot90(a), r(2, 3)),
+    "rot90_k": (lambda t, a: a.rot90(3, [2, 0]), r(2, 3, 4)),
+    "rot90_neg": (lambda t, a: a.rot90(-2), r(2, 3)),
+    "repeat_interleave": (lambda t, a: t.repeat_interleave(a, 2), r(2, 3)),
+    "repeat_interleave_dim": (lambda t, a: a.repeat_interleave(3, dim=1), r(2, 3)),
+    "repeat_interleave_tensor": (
+        lambda t, a: a.repeat_interleave(t.tensor([1, 0, 2]), dim=0),
+        r(3, 2),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISC))
+def test_misc_matches_torch(name):
+    fn, *arrays = MISC[name]
+    check(fn, *arrays)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5, float("inf"), 0.0])
+def test_cdist(p):
+    # PyTorch has no double backward for cdist (it raises), so only first order is compared
+    check(lambda t, a, b: t.cdist(a, b, p=p), r(2, 3, 4), r(2, 5, 4), second=False)
+
+
+def test_cdist_second_order_against_central_differences():
+    a, b = r(3, 2), r(4, 2)
+    x = gg.tensor(a, requires_grad=True)
+    y = gg.tensor(b)
+    (grad,) = gg.autograd.grad(gg.cdist(x, y).sum(), [x], create_graph=True)
+    (second,) = gg.autograd.grad((grad * grad).sum(), [x])
+
+    def first(values):
+        z = gg.tensor(values, requires_grad=True)
+        (g,) = gg.autograd.grad(gg.cdist(z, y).sum(), [z])
+        return float((g * g).sum())
+
+    numeric = np.zeros_like(a)
+    for index in np.ndindex(a.shape):
+        up, down = a.copy(), a.copy()
+        up[index] += 1e-6
+        down[index] -= 1e-6
+        numeric[index] = (first(up) - first(down)) / 2e-6
+    np.testing.assert_allclose(second.numpy(), numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_meshgrid_warns_without_indexing():
+    with pytest.warns(UserWarning, match="it will be required to pass the indexing argument"):
+        grids = gg.meshgrid(gg.tensor([1.0, 2.0]), gg.tensor([3.0, 4.0, 5.0]))
+    assert [tuple(g.shape) for g in grids] == [(2, 3), (2, 3)]
+
+
+def test_cross_without_dim_warns_and_picks_the_first_dim_of_three():
+    a, b = r(3, 3), r(3, 3)
+    with pytest.warns(UserWarning, match="without specifying the dim arg is deprecated"):
+        ours = gg.cross(gg.tensor(a), gg.tensor(b))
+    with pytest.warns(UserWarning):
+        theirs = torch.cross(torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_repeat_interleave_counts_and_isclose():
+    counts = np.array([2, 0, 3])
+    ours = gg.repeat_interleave(gg.tensor(counts))
+    theirs = torch.repeat_interleave(torch.tensor(counts))
+    assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype)
+    a = np.array([1.0, INF, NAN, -INF, 1e-9, 100.0])
+    b = np.array([1.0 + 1e-6, INF, NAN, INF, 0.0, 100.1])
+    for kwargs in ({}, {"equal_nan": True}, {"rtol": 1e-2, "atol": 0.0}):
+        ours = gg.isclose(gg.tensor(a), gg.tensor(b), **kwargs)
+        theirs = torch.isclose(torch.tensor(a), torch.tensor(b), **kwargs)
+        assert str(ours.dtype) == "torch.bool"
+        assert ours.tolist() == theirs.tolist()
+        assert gg.tensor(a).isclose(gg.tensor(b), **kwargs).tolist() == theirs.tolist()
+    assert gg.isclose(gg.tensor([1, 2]), gg.tensor([1, 3])).tolist() == [True, False]
+
+
+MISC_ERRORS = [
+    (lambda t, a: t.linalg.cross(a, a[:, :2]), r(2, 3)),
+    (lambda t, a: t.cross(a, a, dim=0), r(2, 3)),
+    (lambda t, a: t.linalg.cross(a, a[0]), r(2, 3)),
+    (lambda t, a: t.tensordot(a, a, dims=-1), r(2, 3)),
+    (lambda t, a: t.tensordot(a, a, dims=1), r(2, 3)),
+    (lambda t, a: t.diff(a, n=-1), r(2, 3)),
+    (lambda t, a: t.diff(a.sum()), r(2, 3)),
+    (lambda t, a: t.cdist(a, a[:, :2]), r(2, 3)),
+    (lambda t, a: t.cdist(a[0], a), r(2, 3)),
+    (lambda t, a: t.rot90(a, 1, [0, 0]), r(2, 3)),
+    (lambda t, a: t.rot90(a, 1, [0]), r(2, 3)),
+    (lambda t, a: t.block_diag(a, a.reshape(1, 2, 3)), r(2, 3)),
+    (lambda t, a: t.meshgrid(a, indexing="yx"), r(3)),
+    (lambda t, a: t.isclose(a, a.float()), r(2, 3)),
+    (lambda t, a: t.repeat_interleave(a, -1), r(2, 3)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(MISC_ERRORS)))
+def test_misc_errors_match_torch(case):
+    fn, *arrays = MISC_ERRORS[case]
+    same_error(fn, *arrays)

@@ -18,11 +18,13 @@ from glassgrad.ops.linalg_svd import linalg_pinv as pinv
 from glassgrad.ops.linalg_svd import linalg_qr as qr
 from glassgrad.ops.linalg_svd import linalg_svd as svd
 from glassgrad.ops.linalg_svd import svdvals
+from glassgrad.ops.products import linalg_cross as cross
 from glassgrad.tensor import _wrap_dim
 
 __all__ = [
     "LinAlgError",
     "cholesky",
+    "cross",
     "det",
     "eigh",
     "inv",
