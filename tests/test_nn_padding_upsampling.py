@@ -165,9 +165,7 @@ def test_upsampling_float32(spec):
 @pytest.mark.parametrize("shape", [(2, 3, 5), (2, 2, 4, 5)])
 def test_interpolate_errors(kwargs, shape):
     data = np.zeros(shape)
-    if "antialias" in kwargs and len(shape) == 4:  # not implemented in glassgrad: it says so
-        with pytest.raises(NotImplementedError):
-            glassgrad.nn.functional.interpolate(glassgrad.tensor(data), **kwargs)
+    if "antialias" in kwargs and len(shape) == 4:  # valid: compared in test_antialias
         return
     with pytest.raises(Exception) as expected:
         torch.nn.functional.interpolate(torch.tensor(data), **kwargs)
@@ -204,3 +202,48 @@ def test_upsample_double_backward(spec):
     np.testing.assert_allclose(
         _double_backward(glassgrad, spec, data), _double_backward(torch, spec, data), rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 6), (2, 3, 5, 6)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "MaxPool2d(2)",
+        "MaxPool2d(3, 1, return_indices=True)",
+        "AvgPool2d(2)",
+        "AvgPool2d(3, 2, 1, ceil_mode=True)",
+        "AdaptiveAvgPool2d((2, 3))",
+        "AdaptiveMaxPool2d((2, 3))",
+    ],
+)
+def test_2d_pools_batched_and_unbatched(spec, shape):
+    compare(spec, shape)
+    data = np.random.default_rng(3).standard_normal(shape)
+    spec = spec.replace(", return_indices=True", "")
+    np.testing.assert_allclose(
+        _double_backward(glassgrad, spec, data), _double_backward(torch, spec, data), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"scale_factor": 0.4},
+        {"size": (4, 5)},
+        {"size": (12, 20)},
+        {"size": (3, 9), "align_corners": True},
+        {"scale_factor": 0.5, "align_corners": False},
+    ],
+)
+def test_antialias(mode, kwargs):
+    data = np.random.default_rng(0).standard_normal((1, 2, 9, 11))
+    outs = []
+    for lib in (torch, glassgrad):
+        x = lib.tensor(data, requires_grad=True)
+        y = lib.nn.functional.interpolate(x, mode=mode, antialias=True, **kwargs)
+        (y * y).sum().backward()
+        outs.append((y.detach().numpy(), x.grad.numpy(), type(y.grad_fn).__name__))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10, atol=1e-12)
+    assert outs[1][2] == outs[0][2]

@@ -75,6 +75,11 @@ def _padded(x, padding, out, kernel, stride, dilation, fill):
     return np.pad(x, width, constant_values=fill)
 
 
+def _sample_shape(input):
+    """The (N, C, H, W) shape the kernels see: an unbatched (C, H, W) input has N = 1."""
+    return (1, *input._data.shape) if input.ndim == 3 else input._data.shape
+
+
 def _batched(input):
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
@@ -82,6 +87,8 @@ def _batched(input):
 # -- max pooling -------------------------------------------------------------------------------
 def _max_backward(ctx, grad, indices):
     shape, unique, tiled = ctx._args
+    if len(grad.shape) == 3:  # an unbatched (C, H, W) input: the kernels see N = 1
+        grad = D.reshape(grad, (1, *grad.shape))
     if tiled:  # ``indices`` holds the tiled fast path's first-maximum masks
         if D._is_array(grad):
             return (T.tiled_backward(grad, indices, shape),)
@@ -118,22 +125,22 @@ def _max_of(windows):
 
 
 # -- max pooling over windows that tile the input exactly (kernels in pool_tiled) -----------
-def _tiled_pool(batched, kernel, unbatched, return_indices):
+def _tiled_pool(input, batched, kernel, unbatched, return_indices):
     x = batched._data
     out, masks = T.tiled_max(x, kernel)
     if out is None:
         return None
     outs = (out, T.tiled_index(masks, x.shape)) if return_indices else (out,)
+    if unbatched:  # record on the (C, H, W) input itself, as PyTorch's grad_fn shows
+        outs = tuple(o[0] for o in outs)
     made = results(
         outs,
         MaxPool2DWithIndicesBackward0,
-        (batched,),
+        (input,),
         (masks,),
         args=(x.shape, True, True),
         differentiable=(True, False)[: len(outs)],
     )
-    if unbatched:
-        made = tuple(t.squeeze(0) for t in made)
     return made if return_indices else made[0]
 
 
@@ -147,7 +154,7 @@ def max_pool2d(
         x.shape, kernel_size, stride, padding, dilation, ceil_mode
     )
     if T.tiles(x.shape, kernel, stride, padding, dilation):
-        made = _tiled_pool(batched, kernel, unbatched, return_indices)
+        made = _tiled_pool(input, batched, kernel, unbatched, return_indices)
         if made is not None:
             return made
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -226,6 +233,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 # -- average pooling -----------------------------------------------------------------------------
 def _avg_forward(x, args):
+    if x.ndim == 3:  # an unbatched (C, H, W) input
+        return _avg_forward(x[None], args)[0]
     kernel, stride, padding, out_hw, divisor, _ = args
     xp = _padded(x, padding, out_hw, kernel, stride, (1, 1), 0)
     total = _windows(xp, kernel, stride, (1, 1), out_hw).sum(axis=(4, 5))
@@ -233,6 +242,8 @@ def _avg_forward(x, args):
 
 
 def _avg_adjoint(grad, args):
+    if grad.ndim == 3:
+        return _avg_adjoint(grad[None], args)[0]
     kernel, stride, padding, out_hw, divisor, (h, w) = args
     g = (grad / divisor).astype(grad.dtype, copy=False)
     (oh, ow), (sh, sw) = out_hw, stride
@@ -292,29 +303,27 @@ def avg_pool2d(
 ):
     """Mean over each window."""
     _check_image(input)
-    batched, unbatched = _batched(input)
-    shape = batched._data.shape
+    shape = _sample_shape(input)
     kernel, stride, padding, _, out_hw = _geometry(
         shape, kernel_size, stride, padding, 1, ceil_mode
     )
     divisor = _divisor(
         shape[2:], kernel, stride, padding, out_hw, count_include_pad, divisor_override
     )
-    out = _avg_pool(batched, (kernel, stride, padding, out_hw, divisor, shape[2:]))
-    return out.squeeze(0) if unbatched else out
+    return _avg_pool(input, (kernel, stride, padding, out_hw, divisor, shape[2:]))
 
 
 # -- separable linear maps: adaptive average pooling and interpolation ----------------------------
 def _separable(x, args):
     rows, cols = args
-    if x.ndim == 3:  # (N, C, L): the rows matrix is [[1]]
+    if rows is None:  # (N, C, L) inputs: only the last dim is resized
         return x @ cols.T.astype(x.dtype)
     return (rows.astype(x.dtype) @ x) @ cols.T.astype(x.dtype)
 
 
 def _separable_adjoint(grad, args):
     rows, cols = args
-    if grad.ndim == 3:
+    if rows is None:
         return grad @ cols.astype(grad.dtype)
     return (rows.T.astype(grad.dtype) @ grad) @ cols.astype(grad.dtype)
 
@@ -346,13 +355,11 @@ def _averaging(size, out):
 
 def adaptive_avg_pool2d(input, output_size):
     """Mean over ``output_size`` windows that tile the input as evenly as possible."""
-    batched, unbatched = _batched(input)
-    shape = batched._data.shape
+    shape = _sample_shape(input)
     sizes = N.pair(output_size)
     sizes = tuple(shape[2 + i] if sizes[i] is None else sizes[i] for i in range(2))
     matrices = (_averaging(shape[2], sizes[0]), _averaging(shape[3], sizes[1]))
-    out = _SEPARABLE["AdaptiveAvgPool2D"](batched, matrices)
-    return out.squeeze(0) if unbatched else out
+    return _SEPARABLE["AdaptiveAvgPool2D"](input, matrices)
 
 
 def _image(rng):

@@ -93,6 +93,28 @@ def _cubic_matrix(size, out, scale, align_corners):
     return matrix
 
 
+def _antialias_matrix(size, out, scale, cubic):
+    """PyTorch's antialiased weights: the filter stretched by the downscale factor."""
+    support = (2.0 if cubic else 1.0) * max(scale, 1.0)
+    stretch = 1.0 / max(scale, 1.0)
+    center = scale * (np.arange(out) + 0.5)
+    low = np.maximum((center - support + 0.5).astype(np.int64), 0)
+    high = np.minimum((center + support + 0.5).astype(np.int64), size)
+    taps = np.arange(size)[None, :]
+    offset = (taps - center[:, None] + 0.5) * stretch
+    if cubic:  # Keys' cubic with a = -0.5, PyTorch's choice for antialiasing
+        near, far = np.abs(offset), np.abs(offset)
+        weights = np.where(
+            near < 1,
+            (1.5 * near - 2.5) * near * near + 1,
+            np.where(far < 2, ((-0.5 * far + 2.5) * far - 4) * far + 2, 0.0),
+        )
+    else:
+        weights = np.maximum(0.0, 1.0 - np.abs(offset))
+    weights = np.where((taps >= low[:, None]) & (taps < high[:, None]), weights, 0.0)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
 def _averaging(size, out):
     starts = (np.arange(out) * size) // out
     ends = -((-(np.arange(out) + 1) * size) // out)
@@ -162,8 +184,6 @@ def _check_mode(ndim, mode, antialias):
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) for the "
             f"modes: {_MODES} (got {mode})"
         )
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by glassgrad")
 
 
 _NAMES = {
@@ -176,13 +196,17 @@ _NAMES = {
 }
 
 
-def _matrices(input, mode, sizes, factors, align_corners):
+def _matrices(input, mode, sizes, factors, align_corners, antialias=False):
     # the float type PyTorch computes nearest source indices in (its opmath type)
     index_type = np.float64 if input._data.dtype == np.float64 else np.float32
     matrices = []
     for size, out, factor in zip(input.shape[2:], sizes, factors, strict=True):
         scale = _scale(size, out, factor)
-        if mode in ("nearest", "nearest-exact"):
+        if antialias:
+            if align_corners:
+                scale = (size - 1) / (out - 1) if out > 1 else 0.0
+            matrices.append(_antialias_matrix(size, out, scale, mode == "bicubic"))
+        elif mode in ("nearest", "nearest-exact"):
             exact = mode == "nearest-exact"
             matrices.append(_nearest_matrix(size, out, scale, exact, index_type))
         elif mode == "bicubic":
@@ -214,8 +238,9 @@ def interpolate(
     _check_mode(input.ndim, mode, antialias)
     if mode == "area":
         return _area(input, sizes)
-    matrices = _matrices(input, mode, sizes, factors, bool(align_corners))
-    return _apply(_NAMES[mode].format(input.ndim - 2), input, matrices)
+    matrices = _matrices(input, mode, sizes, factors, bool(align_corners), antialias)
+    name = _NAMES[mode].format(input.ndim - 2)
+    return _apply(name.replace("2D", "2DAa") if antialias else name, input, matrices)
 
 
 def _area(input, sizes):
