@@ -5,10 +5,12 @@ Every op orders with NumPy's stable argsort, where NaN sorts last (PyTorch sorts
 largest value too), and returns PyTorch's ``torch.return_types`` pairs. The gradient of the
 values goes back to the selected positions .
 
-Ties: ``sort`` is stable in PyTorch and here. ``topk``, ``kthvalue``, ``median(dim)`` and
-``mode`` pick among equal values with ``std::nth_element``/``std::sort``, whose choice is
-unspecified; here the first (``mode``: the last) tied position in stable order is returned,
-which agrees with PyTorch on tie-free data (and for ``mode`` on dims of up to 16 elements).
+Ties: here every order is stable. PyTorch's ``sort(stable=True)`` is too, and so is its default
+sort on rows of up to 16 elements; on longer rows it leaves the order of ties unspecified.
+``topk``, ``kthvalue``, ``median(dim)`` and ``mode`` pick among equal values with
+``std::nth_element``/``std::sort``, whose choice is unspecified; here the first (``mode``: the
+last) tied position in stable order is returned, which agrees with PyTorch on tie-free data
+(and for ``mode`` on NaN-free rows of up to 16 elements). Values always agree.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 ``unique_consecutive``, ``searchsorted``, ``bucketize``, ``isin`` and ``count_nonzero``.
 
 ``unique`` orders like ``sort`` (NaN last, every NaN its own value). Its values carry PyTorch's
-``grad_fn`` but, as in PyTorch, differentiating through it is an error.
+``grad_fn`` but, as in PyTorch, differentiating through it is an error. Known difference:
+``unique(dim=...)`` over slices holding NaN orders them as NumPy does, not as PyTorch.
 """
 
 from __future__ import annotations
