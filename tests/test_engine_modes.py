@@ -145,3 +145,58 @@ def test_backward_reads_saved_inputs_swapped_through_data_as_torch(case):
 
     # float32 exp may differ from PyTorch's in the last place (NumPy's vectorised exp)
     assert run(gg) == pytest.approx(run(torch), rel=1e-6)
+
+
+CORE_CASES = {
+    "hook returns another dtype": """
+x = lib.tensor([1., 2.], requires_grad=True); y = x * 2
+y.register_hook(lambda g: g.double()); (y * y).sum().backward()""",
+    "leaf hook returns another dtype": """
+x = lib.tensor([1., 2.], requires_grad=True)
+x.register_hook(lambda g: g.double()); (x * x).sum().backward()""",
+    "hook returns a number": """
+x = lib.tensor([1., 2.], requires_grad=True); y = x * 2
+y.register_hook(lambda g: 5); (y * y).sum().backward()""",
+    "hook returns another size": """
+x = lib.tensor([1., 2.], requires_grad=True); y = x * 2
+y.register_hook(lambda g: lib.zeros(3)); (y * y).sum().backward()""",
+    "retained grad is replaced, not added into": """
+x = lib.tensor([1., 2.], requires_grad=True); y = x * 2; y.retain_grad(); z = (y * y).sum()
+z.backward(retain_graph=True); first = y.grad; z.backward()
+out = [first.tolist(), y.grad.tolist(), first is y.grad]""",
+    "requires_grad turned off after the graph was built": """
+w = lib.tensor([1., 2.], requires_grad=True); loss = (w * 3).sum(); w.requires_grad_(False)
+loss.backward(); out = w.grad""",
+    "backward(inputs=) stops at its inputs": """
+x = lib.tensor([1., 2.], requires_grad=True); fired = []
+x.register_hook(lambda g: fired.append(1)); y = x * 2; z = (y * y).sum()
+z.backward(inputs=[y]); out = [fired, y.grad.tolist(), x.grad]""",
+    "requires_grad = 1": "lib.ones(1).requires_grad = 1",
+    "requires_grad_(1)": "lib.ones(1).requires_grad_(1)",
+    "requires_grad_(None)": "lib.ones(1).requires_grad_(None)",
+    "x[0] is a view": """
+y = lib.tensor([1., 2., 3.]); y[0].mul_(5); m = lib.zeros(2, 3); m[1, 2].fill_(7)
+out = [y.tolist(), m.tolist()]""",
+    "x[0] written in place in the graph": """
+x = lib.tensor([1., 2., 3.], requires_grad=True); y = x * 2; y[0].mul_(5)
+(y * y).sum().backward(); out = [x.grad.tolist(), y.grad_fn.name()]""",
+    "x[0] of a leaf written in place": """
+x = lib.tensor([1., 2., 3.], requires_grad=True); x[0].mul_(5)""",
+    "saved tensor rewritten by index assignment": """
+x = lib.tensor([1., 2., 3.], requires_grad=True); y = x * 2; y[0] = 5; z = y * y; y[1] = 3
+z.sum().backward()""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORE_CASES))
+def test_core_semantics_match_torch(case):
+    def run(lib):
+        namespace = {"lib": lib, "out": None}
+        try:
+            exec(CORE_CASES[case], namespace)  # noqa: S102 - fixed snippets above
+        except Exception as error:  # noqa: BLE001 - the error is what is compared
+            return type(error).__name__, str(error)
+        out = namespace["out"]
+        return repr(out.tolist() if hasattr(out, "tolist") else out)
+
+    assert run(gg) == run(torch)

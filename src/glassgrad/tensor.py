@@ -152,6 +152,8 @@ class Tensor(TensorInfo):
 
     @requires_grad.setter
     def requires_grad(self, flag) -> None:
+        if flag.__class__ is not bool:
+            raise RuntimeError("requires_grad must be a bool")
         if self._grad_fn is not None:
             raise RuntimeError(
                 _LEAF_ONLY
@@ -164,6 +166,11 @@ class Tensor(TensorInfo):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf and return ``self``."""
+        if requires_grad.__class__ is not bool:
+            raise TypeError(
+                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
         if self._grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(_LEAF_ONLY)

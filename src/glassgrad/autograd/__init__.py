@@ -216,8 +216,9 @@ def _backward_capture(inputs):
     capture = {}
     for tensor in inputs:
         tensor.retain_grad()
-        if tensor._grad_fn is None:
-            capture.setdefault(tensor._edge(), [])
+        # a non-leaf's edge is captured too, though only retain_grad stores its gradient: the
+        # engine runs just the nodes that lead to a captured edge, as PyTorch does
+        capture.setdefault(tensor._edge(), [])
     return capture
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from glassgrad.autograd import grad_mode
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
 from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad, next_seq, node_class
+from glassgrad.dtypes import from_numpy_dtype
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -143,6 +144,7 @@ def _store_leaves(leaves, inference):
             variable = node._variable()
             if (
                 variable is not None
+                and variable._requires_grad
                 and variable._grad is None
                 and variable._extra is None
                 and grad.dtype is variable._data.dtype
@@ -201,7 +203,8 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
         if node not in buffers:
             _push(heap, (-node._seq, node))
         _add_to_buffer(buffers, node, output_nr, grad)
-    reach = _reachable(list(buffers), capture) if capture is not None and not accumulate else None
+    # autograd.grad and backward(inputs=...) run only the nodes that lead to an input
+    reach = _reachable(list(buffers), capture) if capture is not None else None
     plain = capture is None  # the common case: no autograd.grad, no backward(inputs=...)
     _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture)
     return leaves
@@ -374,8 +377,8 @@ def _fitted(node, outputs):
 def _leaf(node, grad, create_graph, capture, accumulate):
     """An ``AccumulateGrad`` node: leaf hooks, then capture and/or accumulation into ``.grad``."""
     variable = node._variable()
-    if variable is None:
-        return
+    if variable is None or not variable._requires_grad:
+        return  # PyTorch's AccumulateGrad skips a leaf whose requires_grad was turned off
     inline = True  # ``grad`` is referenced only from the engine's last loop (see _execute)
     extra = variable._extra
     if extra is not None and extra.hooks:
@@ -411,7 +414,6 @@ def _add_to_buffer(buffers, node, output_nr, grad):
 
 def _run_tensor_hooks(node, grads, create_graph):
     """Tensor hooks on a node's outputs, in registration order, then ``retain_grad``."""
-    from glassgrad.tensor import Tensor
 
     single = node._n_outputs == 1
     grads = [grads] if single else list(grads)
@@ -427,8 +429,20 @@ def _run_tensor_hooks(node, grads, create_graph):
         for output_nr, ref in node._retain.items():
             tensor = ref()
             if tensor is not None and grads[output_nr] is not None:
-                _store_grad(tensor, grads[output_nr], create_graph, Tensor)
+                _store_retained(tensor, grads[output_nr], create_graph)
     return grads[0] if single else grads
+
+
+def _store_retained(tensor, grad, create_graph):
+    """``.grad`` of a non-leaf that called ``retain_grad()``: PyTorch replaces it with a new
+    tensor (old + new) rather than adding into the old one, which the user may still hold."""
+    held = tensor._grad
+    if held is None:
+        _store_grad(tensor, grad, create_graph, None)
+    elif create_graph:
+        tensor._grad = held + grad
+    else:
+        tensor._grad = _make_tensor(np.asarray(held._data + grad))
 
 
 def _call_hook(hook, grad, create_graph):
@@ -437,8 +451,17 @@ def _call_hook(hook, grad, create_graph):
     result = hook(_wrap(grad, create_graph))
     if result is None:
         return grad
+    from glassgrad.tensor import Tensor
+
+    if not isinstance(result, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    name = getattr(hook, "__name__", hook)
+    if result.dtype != from_numpy_dtype(grad.dtype):
+        raise RuntimeError(
+            f"hook '{name}' has changed the type of value (was torch."
+            f"{from_numpy_dtype(grad.dtype)._legacy} got torch.{result.dtype._legacy})"
+        )
     if tuple(result.shape) != tuple(grad.shape):
-        name = getattr(hook, "__name__", hook)
         raise RuntimeError(f"hook '{name}' has changed the size of value")
     return _unwrap(result, create_graph)
 

@@ -174,7 +174,7 @@ def _raise_modified(node: Node, record) -> None:
     # a saved output names the node that saved it; a saved input its tensor's current grad_fn
     grad_fn = node if is_output else (tensor._grad_fn if isinstance(tensor, Tensor) else None)
     if grad_fn is not None:
-        name = type(grad_fn).__name__
+        name = grad_fn.name()
         name = name[: name.rindex("Backward")] if "Backward" in name else name
         where = f", which is output {tensor._output_nr if tensor is not None else 0} of {name},"
     raise RuntimeError(

@@ -180,7 +180,12 @@ def getitem(self, key):
     data = self._data
     if basic:
         _check_bounds(data.shape, key)
-        res = result(data[key], _node_for(key, data.shape), (self,), args=(data.shape, key))
+        view = data[key]
+        if view.__class__ is not np.ndarray:
+            # every dim taken by an integer: NumPy returns a scalar (a copy); with a trailing
+            # Ellipsis it returns the 0-d view that PyTorch's ``x[0]`` is
+            view = data[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
+        res = result(view, _node_for(key, data.shape), (self,), args=(data.shape, key))
         return as_view(res, self, key)
     out = _advanced(data, key)
     return result(np.array(out, copy=True), IndexBackward0, (self,), args=(data.shape, key))
@@ -247,6 +252,7 @@ def _copy_slices_backward(ctx, grad):
 
 
 CopySlices = node_class("CopySlices", _copy_slices_backward)
+CopySlices.name = lambda self: "torch::autograd::CopySlices"  # a C++ node: PyTorch's name()
 
 
 def setitem(self, key, value):
