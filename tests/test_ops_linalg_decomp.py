@@ -144,6 +144,16 @@ def test_cholesky_warns_like_torch():
         gg.cholesky(gg.tensor(a))
 
 
+def test_det_gradient_at_singular_matrices_is_torchs():
+    for a in (np.zeros((3, 3)), np.diag([1.0, 0.0]), np.array([[1.0, 2.0], [2.0, 4.0]])):
+        grads = []
+        for lib in (torch, gg):
+            x = lib.tensor(a, requires_grad=True)
+            lib.det(x).backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_allclose(grads[1], grads[0], atol=1e-12)
+
+
 def test_singular_and_empty():
     zeros = np.zeros((3, 3))
     assert float(gg.det(gg.tensor(zeros))) == 0.0

@@ -105,7 +105,15 @@ def inverse(input, *, out=None):
 
 
 def _det_backward(ctx, grad, a, out):
-    # d det(A) = det(A) tr(A^-1 dA): the gradient is grad * det * A^-T (A invertible)
+    # d det(A) = det(A) tr(A^-1 dA): the gradient is grad * det * A^-T. At an exactly singular
+    # A PyTorch gives 0: det is 0 there, so any finite stand-in for A^-1 (the pseudo-inverse)
+    # gives the same.
+    if D._is_array(a):
+        try:
+            inverse = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            inverse = np.linalg.pinv(a)
+        return (_col(grad * out) * _mT(inverse),)
     return (_col(grad * out) * _mT(_inv_any(a)),)
 
 
