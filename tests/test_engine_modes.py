@@ -185,6 +185,20 @@ x = lib.tensor([1., 2., 3.], requires_grad=True); x[0].mul_(5)""",
     "saved tensor rewritten by index assignment": """
 x = lib.tensor([1., 2., 3.], requires_grad=True); y = x * 2; y[0] = 5; z = y * y; y[1] = 3
 z.sum().backward()""",
+    "list operand of +": "lib.ones(2) + [1, 2]",
+    "tuple operand of *": "lib.ones(2) * (1, 2)",
+    "list operand of torch.add": "lib.add(lib.ones(2), [1, 2])",
+    "list operand of Tensor.sub": "lib.ones(2).sub((1, 2))",
+    "string operand of torch.mul": "lib.mul(lib.ones(2), 'a')",
+    "list compared with ==": "out = [lib.ones(2) == [1, 1], lib.ones(2) != [1, 1]]",
+    "list compared with <": "lib.ones(2) < [1, 1]",
+    "data assigned a list": "lib.ones(2).data = [1, 2]",
+    "leaf written through x[:]": "x = lib.ones(2, 2, requires_grad=True); x[:] = 0",
+    "leaf written through x[...]": "x = lib.ones(2, 2, requires_grad=True); x[...] = 0",
+    "leaf written through a mask": "x = lib.ones(2, 2, requires_grad=True); x[x > 1] = 0",
+    "leaf written through x[0]": "x = lib.ones(2, 2, requires_grad=True); x[0] = 0",
+    "leaf written through x[:, 0]": "x = lib.ones(2, 2, requires_grad=True); x[:, 0] = 0",
+    "leaf written through x[1:]": "x = lib.ones(2, 2, requires_grad=True); x[1:] = 0",
 }
 
 

@@ -318,7 +318,13 @@ class Tensor(TensorInfo):
     @data.setter
     def data(self, value) -> None:
         if not isinstance(value, Tensor):
-            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+            kind = type(value)
+            shown = (
+                kind.__name__
+                if kind.__module__ == "builtins"
+                else (f"{kind.__module__}.{kind.__name__}")
+            )
+            raise TypeError(f"Variable data has to be a tensor, but got {shown}")
         if self._requires_grad and not value.dtype.is_floating_point:
             raise RuntimeError(
                 "data set to a tensor that requires gradients must be floating "

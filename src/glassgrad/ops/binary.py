@@ -78,11 +78,11 @@ def _other(b):
     """``b`` if it is a usable operand, else None (the caller returns NotImplemented)."""
     if isinstance(b, (Tensor, *_SCALARS)):
         return b
-    if isinstance(b, (list, tuple, np.ndarray)):
+    if isinstance(b, np.ndarray):  # as PyTorch, where NumPy computes it and wraps a tensor
         from glassgrad.creation import tensor
 
         return tensor(b)
-    return None
+    return None  # lists and tuples too: PyTorch refuses them (``x == [1]`` is then False)
 
 
 def _tensor_or_none(b):
@@ -425,6 +425,7 @@ def _install():
             samples=shaped(samples),
             reference=reference,
             any_shape=True,
+            strict=name != "where",
         )
     Tensor.__add__ = Tensor.__radd__ = add
     Tensor.__sub__ = sub

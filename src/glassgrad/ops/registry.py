@@ -83,18 +83,46 @@ def quiet(fn):
     return silenced
 
 
-def register(name, fn=None, *, method=True, function=True, aliases=(), **info):
-    """Add an op to the table; install it as ``Tensor.name`` and ``glassgrad.name``."""
+def register(name, fn=None, *, method=True, function=True, aliases=(), strict=False, **info):
+    """Add an op to the table; install it as ``Tensor.name`` and ``glassgrad.name``.
+
+    ``strict``: ``fn`` returns NotImplemented for an operand it refuses (what the Python
+    operators need); the function and method forms raise PyTorch's TypeError instead.
+    """
 
     def add(fn):
         names = (name, *aliases)
-        OPS[name] = OpInfo(name, fn, names if method else (), names if function else (), **info)
+        table_fn = _strict(fn, name, 2) if strict else fn
+        OPS[name] = OpInfo(
+            name, table_fn, names if method else (), names if function else (), **info
+        )
         if method:
             for alias in names:
-                setattr(Tensor, alias, fn)
+                setattr(Tensor, alias, _strict(fn, alias, 1) if strict else fn)
         return fn
 
     return add if fn is None else add(fn)
+
+
+def _strict(fn, name, position):
+    """``fn`` as PyTorch's argument parser makes it: a refused ``other`` raises TypeError."""
+
+    @functools.wraps(fn)
+    def op(input, other, *args, **kwargs):
+        out = fn(input, other, *args, **kwargs)
+        if out is NotImplemented:
+            kind = type(other)
+            shown = (
+                kind.__name__
+                if kind.__module__ == "builtins"
+                else (f"{kind.__module__}.{kind.__name__}")
+            )
+            raise TypeError(
+                f"{name}(): argument 'other' (position {position}) must be Tensor, not {shown}"
+            )
+        return out
+
+    return op
 
 
 _edge = Tensor._edge
