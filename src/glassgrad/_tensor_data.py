@@ -1,0 +1,218 @@
+"""Reading Python arguments into arrays: nested data for ``torch.tensor(data)``, sizes for the
+factories, and the legacy constructors ``torch.Tensor(...)`` / ``torch.FloatTensor(...)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad.tensor import Size, Tensor, _make
+
+
+# -- argument parsing --------------------------------------------------------------------------
+def _type_name(value) -> str:
+    kind = type(value)
+    if kind.__module__ == "builtins" or kind.__module__.startswith("glassgrad"):
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
+
+
+def _is_int(value) -> bool:
+    if isinstance(value, Tensor):
+        return value._data.dtype.kind in "iu" and value._data.size == 1
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _size(size, name="zeros", position=1):
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``, with PyTorch's errors."""
+    if len(size) == 1 and not _is_int(size[0]):
+        size = size[0]
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(
+                f"{name}(): argument 'size' (position {position}) must be tuple of ints, "
+                f"not {_type_name(size)}"
+            )
+        listed = isinstance(size, list)
+    else:
+        listed = True  # ``f(2, 3.0)`` is parsed like a list
+    for pos, item in enumerate(size):
+        if not _is_int(item):
+            kind = _type_name(item)
+            if listed:
+                raise TypeError(
+                    f"{name}(): argument 'size' failed to unpack the object at pos {pos + 1} "
+                    f'with error "type must be tuple of ints,but got {kind}"'
+                )
+            raise TypeError(
+                f"{name}(): argument 'size' (position {position}) must be tuple of ints, but "
+                f"found element of type {kind} at pos {pos}"
+            )
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        if name == "zeros":  # PyTorch's zeros checks sizes itself, with its own message
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(size)}: {list(size)}"
+        )
+    return size
+
+
+# -- tensor(data) ------------------------------------------------------------------------------
+_SEQUENCES = (list, tuple, range, np.ndarray)
+
+
+def _data_shape(data) -> list:
+    """The shape PyTorch reads off nested data: the lengths along the first elements."""
+    shape = []
+    while isinstance(data, _SEQUENCES):
+        if isinstance(data, np.ndarray) and data.ndim == 0:
+            raise TypeError("len() of unsized object")
+        shape.append(len(data))
+        if not shape[-1]:
+            break
+        data = data[0]
+    return shape
+
+
+def _flatten(data, shape, flat, dim=0) -> None:
+    """Append the scalars of ``data`` to ``flat``, checking it is as regular as ``shape``."""
+    if dim == len(shape):
+        flat.append(data)  # a sequence here is reported once the dtype is known
+        return
+    if not isinstance(data, _SEQUENCES) or (isinstance(data, np.ndarray) and not data.ndim):
+        raise TypeError("not a sequence")
+    if len(data) != shape[dim]:
+        raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} (got {len(data)})")
+    for item in data:
+        _flatten(item, shape, flat, dim + 1)
+
+
+def _scalar_dtype(item):
+    """The dtype one element of the data asks for, as PyTorch infers it."""
+    if isinstance(item, np.generic) and not isinstance(item, (np.str_, np.bytes_, np.void)):
+        return _dt.from_numpy_dtype(item.dtype)  # before float: np.float64 is a float too
+    if isinstance(item, bool):
+        return _dt.bool_
+    if isinstance(item, int):
+        return _dt.int64
+    if isinstance(item, float):
+        return _dt.get_default_dtype()
+    if isinstance(item, Tensor):
+        return item.dtype
+    if isinstance(item, _SEQUENCES):
+        return _dt.bool_  # the lowest kind: leaves the others to decide
+    if isinstance(item, complex):
+        raise TypeError("complex tensors are not supported by glassgrad")
+    if isinstance(item, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+
+
+def _unwrap(item, integral: bool):
+    """A tensor element is read as its one value; more than one is PyTorch's error."""
+    if item._data.size != 1:
+        if integral:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return item._data.reshape(()).item()
+
+
+def _check_range(values, target: np.dtype) -> None:
+    """Python numbers that do not fit an integer dtype are errors, not wrapped-around values."""
+    info = np.iinfo(target)
+    # PyTorch lets a negative int wrap into an unsigned type when its magnitude fits.
+    low = -info.max if info.min == 0 else info.min
+    for value in values:
+        if isinstance(value, int):
+            if not -(2**63) <= value < 2**63:
+                raise ValueError("Overflow when unpacking long long")
+            fits = low <= value <= info.max
+        else:
+            fits = info.min <= value <= info.max  # False for NaN
+        if not fits:
+            raise RuntimeError(f"value cannot be converted to type {target.name} without overflow")
+
+
+def _check_scalars(flat, integral: bool) -> None:
+    """A sequence where a number belongs (``[1, [2]]``) is PyTorch's TypeError."""
+    for item in flat:
+        if isinstance(item, _SEQUENCES):
+            if integral:
+                raise TypeError(
+                    f"'{type(item).__name__}' object cannot be interpreted as an integer"
+                )
+            raise TypeError(f"must be real number, not {type(item).__name__}")
+
+
+def _from_data(data, dtype) -> np.ndarray:
+    """An array from nested Python data, with PyTorch's dtype inference and errors."""
+    shape = _data_shape(data)
+    flat: list = []
+    _flatten(data, shape, flat)
+    if dtype is None:
+        found = None
+        for item in flat:
+            kind = _scalar_dtype(item)
+            found = kind if found is None else _dt.promote_types(found, kind)
+        dtype = found or _dt.get_default_dtype()
+    target = _dt.to_dtype(dtype).np
+    integral = target.kind in "iu"
+    _check_scalars(flat, integral)
+    flat = [_unwrap(v, integral) if isinstance(v, Tensor) else v for v in flat]
+    if integral:
+        _check_range([v for v in flat if isinstance(v, (int, float))], target)
+        flat = [int(v) if isinstance(v, float) else v for v in flat]
+        array = np.array(flat, dtype=np.int64).astype(target)
+    else:
+        with np.errstate(over="ignore"):  # beyond the dtype's range is inf, silently
+            array = np.array(flat, dtype=np.float64 if target.kind == "f" else target)
+            array = array.astype(target, copy=False)
+    return array.reshape(shape)
+
+
+def _check_numpy(ndarray: np.ndarray) -> None:
+    _dt.from_numpy_dtype(ndarray.dtype)
+    if any(step < 0 for step in ndarray.strides):
+        raise ValueError(
+            "At least one stride in the given numpy array is negative, and tensors with negative "
+            "strides are not currently supported. (You can probably work around this by making a "
+            "copy of your array  with array.copy().) "
+        )
+
+
+# -- legacy constructors -----------------------------------------------------------------
+def _legacy_data(args):
+    """The array ``torch.Tensor(*args)`` holds, with the legacy constructor's rules."""
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0]._data  # an alias: same storage, same dtype
+    if not args or (len(args) == 1 and isinstance(args[0], Size)) or _is_int(args[0]):
+        shape = _size(args, "new") if args else (0,)  # ``Tensor()`` is empty and 1-D
+        return np.zeros(shape, dtype=_dt.get_default_dtype().np)
+    (data,) = args
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if not isinstance(data, _SEQUENCES):
+        raise TypeError(f"new(): data must be a sequence (got {_type_name(data)})")
+    if isinstance(data, np.ndarray):
+        _check_numpy(data)
+        return np.array(data, dtype=_dt.get_default_dtype().np)
+    return _from_data(data, _dt.get_default_dtype())
+
+
+def _legacy_constructor(self, args, dtype, requires_grad):
+    """``torch.Tensor(data)`` (a float copy), ``torch.Tensor(2, 3)`` (uninitialised) or
+    ``torch.Tensor(tensor)`` (an alias)."""
+    if dtype is not None or requires_grad:
+        # The legacy constructor takes neither keyword (use torch.tensor or a factory).
+        keyword = "dtype=torch.dtype" if dtype is not None else "requires_grad=bool"
+        got = ", ".join([type(a).__name__ for a in args] + [keyword])
+        raise TypeError(
+            f"new() received an invalid combination of arguments - got ({got}), but expected "
+            "one of:\n * (*, torch.device device = None)\n * (torch.Storage storage)\n"
+            " * (Tensor other)\n * (tuple of ints size, *, torch.device device = None)\n"
+            " * (object data, *, torch.device device = None)\n"
+        )
+    made = _make(_legacy_data(args))
+    for slot in Tensor.__slots__[:-1]:
+        setattr(self, slot, getattr(made, slot))
+    self._requires_grad = False
