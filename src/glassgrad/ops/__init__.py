@@ -16,6 +16,8 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     combine,
     logic,
     pointwise,
+    pointwise_more,
+    random_fill,
     reduce,
     reduce_minmax,
     reduce_stats,

@@ -246,7 +246,7 @@ def _install_from_table():
         "floor ceil round trunc frac sign square rsqrt exp2 expm1 log2 log10 log1p tan asin acos "
         "atan sinh cosh erf fmod remainder maximum minimum atan2 logical_and logical_or "
         "logical_not logical_xor nan_to_num tril triu floor_divide bitwise_and bitwise_or "
-        "bitwise_xor bitwise_not"
+        "bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift addcmul addcdiv"
     ).split()
     for name in names:
         info = OPS.get(name)
@@ -281,6 +281,8 @@ _DUNDERS = {
     "__iand__": "bitwise_and_",
     "__ior__": "bitwise_or_",
     "__ixor__": "bitwise_xor_",
+    "__ilshift__": "bitwise_left_shift_",
+    "__irshift__": "bitwise_right_shift_",
 }
 
 
