@@ -407,3 +407,94 @@ def test_shift_inplace():
         t.bitwise_left_shift_(1)
         found.append((t.tolist(), t._version))
     assert found[0] == found[1]
+
+
+# -- in-place view ops ----------------------------------------------------------------------
+VIEW_OPS = [
+    ("t_", (), (2, 3)),
+    ("squeeze_", (), (2, 1, 3)),
+    ("squeeze_", (1,), (2, 1, 3)),
+    ("squeeze_", ((1, 2),), (2, 1, 1, 3)),
+    ("unsqueeze_", (0,), (2, 3)),
+    ("unsqueeze_", (-1,), (2, 3)),
+    ("transpose_", (0, 2), (2, 1, 3)),
+    ("swapaxes_", (0, 1), (2, 3)),
+]
+
+
+@pytest.mark.parametrize("name, args, shape", VIEW_OPS)
+def test_view_inplace_graph(name, args, shape):
+    found = []
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=shape)
+    for lib in (torch, gg):
+        x = lib.tensor(values, requires_grad=True)
+        y = x * 2
+        assert getattr(y, name)(*args) is y
+        weight = lib.arange(float(y.numel())).reshape(y.shape)
+        (y * weight).sum().backward()
+        found.append(
+            (tuple(y.shape), type(y.grad_fn).__name__, y._version, y.tolist(), x.grad.tolist())
+        )
+    assert found[0] == found[1]
+
+
+@pytest.mark.parametrize("name, args, shape", VIEW_OPS)
+def test_view_inplace_plain_and_leaf(name, args, shape):
+    found = []
+    for lib in (torch, gg):
+        t = lib.arange(float(np.prod(shape))).reshape(shape).clone()
+        getattr(t, name)(*args)
+        found.append((tuple(t.shape), t.tolist(), t._version, t.is_contiguous()))
+        leaf = lib.ones(shape, requires_grad=True)
+        found.append(_error(lambda leaf=leaf: getattr(leaf, name)(*args)))
+        with lib.no_grad():
+            getattr(leaf, name)(*args)
+        found.append((tuple(leaf.shape), leaf.is_leaf, leaf.requires_grad))
+    assert found[:3] == found[3:]
+
+
+def test_view_inplace_on_view_writes_base():
+    found = []
+    for lib in (torch, gg):
+        x = lib.arange(6.0).requires_grad_()
+        y = x * 1
+        v = y.view(2, 3)
+        v.t_()
+        v[0, 1] = 100.0
+        (v * lib.arange(6.0).view(3, 2)).sum().backward()
+        found.append((tuple(v.shape), y.tolist(), v.tolist(), x.grad.tolist()))
+    assert found[0] == found[1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.ones(2, 2, 2).t_(),
+        lambda lib: lib.ones(2, 2, 2, requires_grad=True).t_(),
+        lambda lib: lib.ones(3).squeeze_(3),
+        lambda lib: lib.ones(3).unsqueeze_(5),
+        lambda lib: lib.ones(3).transpose_(0, 1),
+        lambda lib: lib.ones(3, requires_grad=True).resize_(2),
+        lambda lib: (lib.ones(3, requires_grad=True) * 1).resize_(2),
+        lambda lib: lib.ones(3).resize_(-1),
+    ],
+)
+def test_view_inplace_errors(call):
+    _same_error(call)
+
+
+def test_resize_():
+    found = []
+    for lib in (torch, gg):
+        t = lib.arange(6.0)
+        t.resize_(2, 3)
+        first = t.tolist()
+        t.resize_((2, 2))
+        second = t.tolist()
+        t.resize_(3, 3)
+        found.append((first, second, tuple(t.shape), t[:1, :].tolist(), t._version))
+        w = lib.ones(3, requires_grad=True)
+        with lib.no_grad():
+            found.append(_error(lambda w=w: w.resize_(2)))
+    assert found[:2] == found[2:]

@@ -7,9 +7,11 @@ import numpy as np
 
 from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.grad_mode import state as _state
-from glassgrad.ops import binary, unary
+from glassgrad.ops import _dual, binary, unary
+from glassgrad.ops import linalg as _linalg
 from glassgrad.ops.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
+from glassgrad.ops.inplace_core import _rebase
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
@@ -291,3 +293,118 @@ def _install_aliases():
         for alias, name in table.items():
             if hasattr(Tensor, name) and not hasattr(Tensor, alias):
                 setattr(Tensor, alias, getattr(Tensor, name))
+
+
+# -- in-place view ops: ``t_``, ``transpose_``, ``squeeze_``, ``unsqueeze_``, ``resize_`` -------
+# They change the tensor's own shape over the same memory; recorded, the tensor is rebased onto a
+# node that maps the gradient back to the old shape.
+TBackward1 = node_class("TBackward1", lambda ctx, grad: (_dual.swapaxes(grad, 0, -1),))
+TransposeBackward1 = node_class(
+    "TransposeBackward1", lambda ctx, grad: (_dual.swapaxes(grad, *ctx._args),)
+)
+_RESHAPE_BACK = lambda ctx, grad: (_dual.reshape(grad, ctx._args),)  # noqa: E731
+SqueezeBackward3 = node_class("SqueezeBackward3", _RESHAPE_BACK)
+# matmul (ops/linalg.py) already owns PyTorch's SqueezeBackward4 name with its own two-input
+# rule; squeeze_(dim) gets a subclass of it carrying the reshape rule (as copy_ does above).
+SqueezeBackward4 = type(
+    "SqueezeBackward4",
+    (_linalg.SqueezeBackward4,),
+    {"_backward": _RESHAPE_BACK, "__module__": "glassgrad.autograd.graph"},
+)
+SqueezeBackward5 = node_class("SqueezeBackward5", _RESHAPE_BACK)
+UnsqueezeBackward1 = node_class("UnsqueezeBackward1", _RESHAPE_BACK)
+
+
+def _restride(self, view, node, args):
+    """Make ``self`` show ``view`` (an array over its memory), recording ``node`` if needed."""
+    check_inplace(self)
+    if _state.record and self._requires_grad:
+        res = result(view, node, (self,), args=args)
+        self._data = view
+        bump(self)
+        _rebase(self, res._grad_fn)
+    else:
+        self._data = view
+        bump(self)
+    extra = self._extra
+    if extra is not None and extra.base is not None:
+        # the view's index into its base changed: let writes find it again from memory offsets,
+        # and count the new shape as current (not a stale view to regenerate)
+        extra.view_key = None
+        if self._vc is not None:
+            extra.view_version = self._vc[0]
+    return self
+
+
+def _t_(self):
+    """In-place ``t()``: transpose a tensor of at most 2 dimensions."""
+    check_inplace(self)  # PyTorch refuses a leaf before it looks at the shape
+    if self._data.ndim > 2:
+        raise RuntimeError(
+            f"t_() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D"
+        )
+    return _restride(self, self._data.T, TBackward1, None)
+
+
+def _transpose_(self, dim0, dim1):
+    """In-place ``transpose(dim0, dim1)``."""
+    check_inplace(self)
+    self.detach().transpose(dim0, dim1)  # PyTorch's dim errors
+    dims = tuple(_wrap(d, self._data.ndim) for d in (dim0, dim1))
+    return _restride(self, np.swapaxes(self._data, *dims), TransposeBackward1, dims)
+
+
+def _wrap(dim, ndim):
+    return dim + max(ndim, 1) if dim < 0 else dim
+
+
+def _squeeze_(self, dim=None):
+    """In-place ``squeeze(dim)``."""
+    check_inplace(self)
+    shape = tuple(self._data.shape)
+    new = self.detach().squeeze() if dim is None else self.detach().squeeze(dim)
+    node = (
+        SqueezeBackward3
+        if dim is None
+        else SqueezeBackward5
+        if isinstance(dim, (tuple, list))
+        else SqueezeBackward4
+    )
+    return _restride(self, self._data.reshape(new._data.shape), node, shape)
+
+
+def _unsqueeze_(self, dim):
+    """In-place ``unsqueeze(dim)``."""
+    check_inplace(self)
+    shape = tuple(self._data.shape)
+    new = self.detach().unsqueeze(dim)
+    return _restride(self, self._data.reshape(new._data.shape), UnsqueezeBackward1, shape)
+
+
+def _resize_(self, *sizes, memory_format=None):
+    """Give ``self`` the shape ``sizes``, keeping its leading elements (new ones are zero)."""
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    if any(n < 0 for n in shape):
+        raise RuntimeError("numel: integer multiplication overflow")
+    check_inplace(self)
+    count = int(np.prod(shape, dtype=np.int64))
+    flat = self._data.reshape(-1)
+    if count <= flat.size and self._data.flags.c_contiguous:
+        data = flat[:count].reshape(shape)  # same memory, as PyTorch keeps its storage
+    else:
+        # PyTorch leaves the new elements uninitialised; zeros are one valid choice
+        data = np.zeros(shape, dtype=self._data.dtype)
+        data.reshape(-1)[: min(count, flat.size)] = flat[:count]
+    self._data = data
+    bump(self)
+    return self
+
+
+Tensor.t_ = _t_
+Tensor.transpose_ = _transpose_
+Tensor.swapaxes_ = Tensor.swapdims_ = _transpose_
+Tensor.squeeze_ = _squeeze_
+Tensor.unsqueeze_ = _unsqueeze_
+Tensor.resize_ = _resize_
