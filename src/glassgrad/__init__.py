@@ -8,6 +8,18 @@ from glassgrad import autograd, nn, optim, utils  # noqa: E402, F401
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dtypes
 from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
+from glassgrad._finfo import can_cast, finfo, iinfo, result_type
+from glassgrad._tensor_data import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from glassgrad._tensor_str import get_printoptions, set_printoptions
 from glassgrad.autograd.grad_mode import (
     enable_grad,

@@ -181,13 +181,14 @@ def _check_numpy(ndarray: np.ndarray) -> None:
 
 
 # -- legacy constructors -----------------------------------------------------------------
-def _legacy_data(args):
-    """The array ``torch.Tensor(*args)`` holds, with the legacy constructor's rules."""
+def _legacy_data(args, dtype=None):
+    """The array ``torch.Tensor(*args)`` (or ``torch.LongTensor(*args)``: ``dtype``) holds."""
+    dtype = dtype or _dt.get_default_dtype()
     if len(args) == 1 and isinstance(args[0], Tensor):
         return args[0]._data  # an alias: same storage, same dtype
     if not args or (len(args) == 1 and isinstance(args[0], Size)) or _is_int(args[0]):
         shape = _size(args, "new") if args else (0,)  # ``Tensor()`` is empty and 1-D
-        return np.zeros(shape, dtype=_dt.get_default_dtype().np)
+        return np.zeros(shape, dtype=dtype.np)
     (data,) = args
     if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
@@ -195,8 +196,8 @@ def _legacy_data(args):
         raise TypeError(f"new(): data must be a sequence (got {_type_name(data)})")
     if isinstance(data, np.ndarray):
         _check_numpy(data)
-        return np.array(data, dtype=_dt.get_default_dtype().np)
-    return _from_data(data, _dt.get_default_dtype())
+        return np.array(data, dtype=dtype.np)
+    return _from_data(data, dtype)
 
 
 def _legacy_constructor(self, args, dtype, requires_grad):
@@ -216,3 +217,75 @@ def _legacy_constructor(self, args, dtype, requires_grad):
     for slot in Tensor.__slots__[:-1]:
         setattr(self, slot, getattr(made, slot))
     self._requires_grad = False
+
+
+# -- typed tensor classes (torch.FloatTensor, ...) -----------------------------------------------
+_CPP_NAMES = {
+    "float64": "double",
+    "float32": "float",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
+def _options(dtype) -> str:
+    return (
+        f"TensorOptions(dtype={_CPP_NAMES[dtype.name]}, device=cpu, layout=Strided, "
+        "requires_grad=false (default), pinned_memory=false (default), "
+        "memory_format=(nullopt))"
+    )
+
+
+class tensortype(type):  # noqa: N801 - PyTorch's name for the metaclass of FloatTensor & co
+    """The metaclass of the typed tensor classes: calling one builds a tensor of its dtype,
+    ``isinstance`` checks the dtype (the tensors themselves are all plain Tensors)."""
+
+    __module__ = "glassgrad"
+
+    def __call__(cls, *args, device=None):
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            source = args[0]
+            if source.dtype is not cls.dtype:
+                raise TypeError(f"expected {_options(cls.dtype)} (got {_options(source.dtype)})")
+            return source[...]  # an alias sharing storage, as PyTorch's is
+        return _make(_legacy_data(args, cls.dtype))
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype
+
+    def __repr__(cls) -> str:
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _typed_class(dtype):
+    return tensortype(dtype._legacy, (), {"dtype": dtype, "__module__": "glassgrad"})
+
+
+FloatTensor = _typed_class(_dt.float32)
+DoubleTensor = _typed_class(_dt.float64)
+HalfTensor = _typed_class(_dt.float16)
+LongTensor = _typed_class(_dt.int64)
+IntTensor = _typed_class(_dt.int32)
+ShortTensor = _typed_class(_dt.int16)
+CharTensor = _typed_class(_dt.int8)
+ByteTensor = _typed_class(_dt.uint8)
+BoolTensor = _typed_class(_dt.bool_)
+TYPED = {
+    cls.__name__: cls
+    for cls in (
+        FloatTensor,
+        DoubleTensor,
+        HalfTensor,
+        LongTensor,
+        IntTensor,
+        ShortTensor,
+        CharTensor,
+        ByteTensor,
+        BoolTensor,
+    )
+}

@@ -7,6 +7,8 @@ where no view is possible, as in PyTorch.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from glassgrad.ops import _dual as D
@@ -304,11 +306,40 @@ def contiguous(input, memory_format=None):
     return clone(input)
 
 
+# PyTorch warns about these once per process (TORCH_WARN_ONCE), each site on its own.
+_WARNED: set = set()
+_T_NOT_2D = (
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+    "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+    "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+    "tensor."
+)
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
 def _t_property(self):
-    return permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+    ndim = self._data.ndim
+    if ndim == 0:
+        _warn_once("T0", _DEPRECATED_0D.format("T"))
+    elif ndim != 2:
+        _warn_once("T", _T_NOT_2D)
+    return permute(self, tuple(range(ndim - 1, -1, -1)))
+
+
+_DEPRECATED_0D = (
+    "Tensor.{} is deprecated on 0-D tensors. This function is the identity in these cases."
+)
 
 
 def _mt_property(self):
+    if self._data.ndim == 0:
+        _warn_once("mT0", _DEPRECATED_0D.format("mT"))
+        return self  # the tensor itself, not a view, as in PyTorch
     if self._data.ndim < 2:
         raise RuntimeError(
             f"tensor.mT is only supported on matrices or batches of matrices. "

@@ -25,6 +25,10 @@ from glassgrad.ops.registry import (
 _SAVE = {"input": lambda t: (t,), "output": lambda t: SAVE_OUTPUT, None: lambda t: None}
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_NEG_BOOL = (
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert "
+    "a mask, use the `~` or `logical_not()` operator instead."
+)
 
 
 def check_kind(name, data, kind, kernel=None):
@@ -35,6 +39,8 @@ def check_kind(name, data, kind, kernel=None):
         return data.astype(_dt.get_default_dtype().np)
     if kind == "int" and data.dtype.kind != "b":
         return data
+    if name == "neg":
+        raise RuntimeError(_NEG_BOOL)
     from glassgrad.tensor import _c_type
 
     raise NotImplementedError(
@@ -293,10 +299,24 @@ Tensor.__abs__ = abs
 Tensor.__pos__ = lambda self: self
 
 
-def _type(self, dtype=None, non_blocking=False):
-    """The PyTorch type name (``'torch.FloatTensor'``), or a conversion when given a dtype."""
+def _type(self, dtype=None, non_blocking=False, **kwargs):
+    """The PyTorch type name (``'torch.FloatTensor'``), or a conversion to a dtype, a typed
+    class (``torch.LongTensor``) or its name (``'torch.LongTensor'``)."""
+    from glassgrad._tensor_data import TYPED, tensortype
+
     if dtype is None:
         return f"torch.{self.dtype._legacy}"
+    if isinstance(dtype, tensortype):
+        return to_dtype(self, dtype.dtype)
+    if dtype is Tensor:
+        return to_dtype(self, _dt.get_default_dtype())  # the default type's class
+    if isinstance(dtype, str):
+        if dtype.startswith("torch.cuda."):
+            _no_cuda()
+        found = TYPED.get(dtype[6:]) if dtype.startswith("torch.") else None
+        if found is None and dtype != "torch.Tensor":
+            raise ValueError(f"invalid type: {dtype!r}")
+        return to_dtype(self, found.dtype if found else _dt.get_default_dtype())
     return to_dtype(self, dtype)
 
 
