@@ -197,10 +197,27 @@ def test_typed_constructor_from_data_matches_torch(cls, build):
         lambda t, c: c(2, 3.0),
         lambda t, c: c(3.5),
         lambda t, c: c("a"),
+        lambda t, c: c([1], dtype=t.int32),
+        lambda t, c: c([1], requires_grad=True),
+        lambda t, c: c(2, 3, requires_grad=True),
+        lambda t, c: c([1], foo=1),
+        lambda t, c: c([1], device="cpu").tolist(),
     ],
 )
 def test_typed_constructor_shape_form_and_errors_match_torch(cls, build):
     assert_same(lambda t: build(t, getattr(t, cls)))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: t.Tensor([1], dtype=t.int32),
+        lambda t: t.Tensor(2, 3, requires_grad=True),
+        lambda t: t.Tensor([1.0], requires_grad=True),
+    ],
+)
+def test_legacy_constructor_keyword_errors_match_torch(fn):
+    assert_same(fn)
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -351,3 +368,13 @@ def test_mt_of_a_scalar_is_the_tensor_with_a_warning(fresh_warnings):
 )
 def test_bool_negation_raises_like_torch(fn):
     assert_same(fn)
+
+
+@pytest.mark.parametrize("target", ["DoubleTensor", "torch.DoubleTensor", "float16"])
+def test_module_type_takes_typed_classes_like_torch(target):
+    def convert(t):
+        module = t.nn.Linear(2, 2)
+        module.type(getattr(t, target) if not target.startswith("torch.") else target)
+        return str(module.weight.dtype), module.weight.requires_grad
+
+    assert_same(convert)

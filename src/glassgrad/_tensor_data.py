@@ -200,19 +200,31 @@ def _legacy_data(args, dtype=None):
     return _from_data(data, dtype)
 
 
+def _keyword_error(args, keywords: dict) -> TypeError:
+    """PyTorch's error for keywords the legacy constructors do not take (``dtype=``, ...)."""
+    kinds = {
+        k: "torch.dtype" if isinstance(v, _dt.dtype) else type(v).__name__
+        for k, v in keywords.items()
+    }
+    got = ", ".join([type(a).__name__ for a in args] + [f"{k}={v}" for k, v in kinds.items()])
+    miss = f"\n      didn't match because some of the keywords were incorrect: {', '.join(kinds)}"
+    sized = bool(args) and _is_int(args[0])  # PyTorch blames the overloads the call resembles
+    return TypeError(
+        f"new() received an invalid combination of arguments - got ({got}), but expected one "
+        f"of:\n * (*, torch.device device = None){'' if sized else miss}\n"
+        " * (torch.Storage storage)\n * (Tensor other)\n"
+        f" * (tuple of ints size, *, torch.device device = None){miss if sized else ''}\n"
+        f" * (object data, *, torch.device device = None){miss if sized else ''}\n"
+    )
+
+
 def _legacy_constructor(self, args, dtype, requires_grad):
     """``torch.Tensor(data)`` (a float copy), ``torch.Tensor(2, 3)`` (uninitialised) or
     ``torch.Tensor(tensor)`` (an alias)."""
     if dtype is not None or requires_grad:
         # The legacy constructor takes neither keyword (use torch.tensor or a factory).
-        keyword = "dtype=torch.dtype" if dtype is not None else "requires_grad=bool"
-        got = ", ".join([type(a).__name__ for a in args] + [keyword])
-        raise TypeError(
-            f"new() received an invalid combination of arguments - got ({got}), but expected "
-            "one of:\n * (*, torch.device device = None)\n * (torch.Storage storage)\n"
-            " * (Tensor other)\n * (tuple of ints size, *, torch.device device = None)\n"
-            " * (object data, *, torch.device device = None)\n"
-        )
+        keyword = {"dtype": dtype} if dtype is not None else {"requires_grad": requires_grad}
+        raise _keyword_error(args, keyword)
     made = _make(_legacy_data(args))
     for slot in Tensor.__slots__[:-1]:
         setattr(self, slot, getattr(made, slot))
@@ -247,7 +259,9 @@ class tensortype(type):  # noqa: N801 - PyTorch's name for the metaclass of Floa
 
     __module__ = "glassgrad"
 
-    def __call__(cls, *args, device=None):
+    def __call__(cls, *args, device=None, **keywords):
+        if keywords:
+            raise _keyword_error(args, keywords)
         if len(args) == 1 and isinstance(args[0], Tensor):
             source = args[0]
             if source.dtype is not cls.dtype:

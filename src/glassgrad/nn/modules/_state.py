@@ -85,7 +85,7 @@ class StateMixin:
 
     def type(self, dst_type) -> StateMixin:
         """Cast all parameters and buffers to ``dst_type``."""
-        return self._apply(lambda t: t.to(dst_type))
+        return self._apply(lambda t: t.type(dst_type))  # takes typed classes and their names
 
     # -- state dict ------------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
