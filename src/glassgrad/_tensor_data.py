@@ -8,8 +8,57 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad.tensor import Size, Tensor, _make
 
-
 # -- argument parsing --------------------------------------------------------------------------
+_REQUIRES_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+def _finish(data, requires_grad):
+    t = _make(data)
+    if requires_grad:
+        if data.dtype.kind != "f":
+            raise RuntimeError(_REQUIRES_FLOAT)
+        t._requires_grad = True
+    return t
+
+
+def _size_args(name, args, size):
+    """Positional sizes or the ``size=`` keyword, as PyTorch's factories take them."""
+    if size is None:
+        if not args:
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+        return _size(args, name)
+    if args:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return _size((size,), name)
+
+
+def _float(dtype):
+    return (_dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np
+
+
+def _not_implemented(kernel: str, dtype) -> NotImplementedError:
+    from glassgrad._tensor_info import _c_type
+
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_c_type(dtype)}'")
+
+
+def _check_count(value, name: str, function: str, position: int) -> int:
+    if not _is_int(value):
+        raise TypeError(
+            f"{function}(): argument '{name}' (position {position}) must be int, "
+            f"not {_type_name(value)}"
+        )
+    return int(value)
+
+
+def _like(input, dtype, name="zeros_like"):
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
+        )
+    return (_dt.to_dtype(dtype).np if dtype is not None else input._data.dtype), input._data.shape
+
+
 def _type_name(value) -> str:
     kind = type(value)
     if kind.__module__ == "builtins" or kind.__module__.startswith("glassgrad"):

@@ -1,6 +1,7 @@
-"""Factory functions (``tensor``, ``zeros``, ``arange``, ``randn``, ...) and the random generator.
+"""Factory functions (``tensor``, ``zeros``, ``arange``, ``randn``, ...).
 
-glassgrad has its own seeded generator (``manual_seed``); its streams do not match PyTorch's.
+The random generator and factories live in _random, argument and data parsing in _tensor_data;
+their names stay importable from here, where the rest of the package looks for them.
 """
 
 from __future__ import annotations
@@ -12,21 +13,45 @@ import warnings
 import numpy as np
 
 from glassgrad import dtypes as _dt
-
-# Data and size parsing lives in _tensor_data; the names stay importable from here.
+from glassgrad._random import (  # noqa: F401
+    Generator,
+    _randint_bounds,
+    _random_float,
+    _rng,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+)
 from glassgrad._tensor_data import (  # noqa: F401
+    _REQUIRES_FLOAT,
     _SEQUENCES,
+    _check_count,
     _check_numpy,
     _check_range,
     _check_scalars,
     _data_shape,
+    _finish,
     _flatten,
+    _float,
     _from_data,
     _is_int,
     _legacy_constructor,
     _legacy_data,
+    _like,
+    _not_implemented,
     _scalar_dtype,
     _size,
+    _size_args,
     _type_name,
     _unwrap,
 )
@@ -91,88 +116,7 @@ class device:  # noqa: N801 - PyTorch's name
         return hash(str(self))
 
 
-class Generator:
-    """A seeded random stream (NumPy's PCG64 underneath)."""
-
-    def __init__(self, device="cpu") -> None:
-        self._seed = 67280421310721
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
-
-    def manual_seed(self, seed) -> Generator:
-        """Reset the stream to ``seed`` and return the generator."""
-        seed = int(seed)
-        self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
-        return self
-
-    def seed(self) -> int:
-        """Seed from a non-deterministic source and return the seed."""
-        return self.manual_seed(int(np.random.SeedSequence().entropy) & ((1 << 63) - 1))._seed
-
-    def initial_seed(self) -> int:
-        return self._seed
-
-    def get_state(self):
-        return self._rng.bit_generator.state
-
-    def set_state(self, state) -> None:
-        self._rng.bit_generator.state = state
-
-
-default_generator = Generator()
-
-
-def manual_seed(seed) -> Generator:
-    """Seed glassgrad's default generator."""
-    return default_generator.manual_seed(seed)
-
-
-def seed() -> int:
-    return default_generator.seed()
-
-
-def initial_seed() -> int:
-    return default_generator.initial_seed()
-
-
-def get_rng_state():
-    return default_generator.get_state()
-
-
-def set_rng_state(state) -> None:
-    default_generator.set_state(state)
-
-
-def _rng(generator):
-    return (generator or default_generator)._rng
-
-
 # -- helpers ---------------------------------------------------------------------------------
-_REQUIRES_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
-
-
-def _finish(data, requires_grad):
-    t = _make(data)
-    if requires_grad:
-        if data.dtype.kind != "f":
-            raise RuntimeError(_REQUIRES_FLOAT)
-        t._requires_grad = True
-    return t
-
-
-def _size_args(name, args, size):
-    """Positional sizes or the ``size=`` keyword, as PyTorch's factories take them."""
-    if size is None:
-        if not args:
-            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
-        return _size(args, name)
-    if args:
-        raise TypeError(f"{name}() got multiple values for argument 'size'")
-    return _size((size,), name)
-
-
-def _float(dtype):
-    return (_dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np
 
 
 # -- factories -------------------------------------------------------------------------------
@@ -286,15 +230,6 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     return _finish(np.full(_size((size,), "full"), fill_value, dtype=target), requires_grad)
 
 
-def _check_count(value, name: str, function: str, position: int) -> int:
-    if not _is_int(value):
-        raise TypeError(
-            f"{function}(): argument '{name}' (position {position}) must be int, "
-            f"not {_type_name(value)}"
-        )
-    return int(value)
-
-
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """The identity matrix (``n`` x ``m``)."""
     n = _check_count(n, "n", "eye", 1)
@@ -303,12 +238,6 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) ->
         if count < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {count}")
     return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
-
-
-def _not_implemented(kernel: str, dtype) -> NotImplementedError:
-    from glassgrad._tensor_info import _c_type
-
-    return NotImplementedError(f"\"{kernel}\" not implemented for '{_c_type(dtype)}'")
 
 
 def _arange_bounds(start, end, step):
@@ -422,14 +351,6 @@ def linspace(
     return _finish(values, requires_grad)
 
 
-def _like(input, dtype, name="zeros_like"):
-    if not isinstance(input, Tensor):
-        raise TypeError(
-            f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
-        )
-    return (_dt.to_dtype(dtype).np if dtype is not None else input._data.dtype), input._data.shape
-
-
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Zeros with the shape (and dtype) of ``input``."""
     target, shape = _like(input, dtype, "zeros_like")
@@ -454,110 +375,6 @@ def full_like(
     """``fill_value`` everywhere, with the shape (and dtype) of ``input``."""
     target, shape = _like(input, dtype, "full_like")
     return _finish(np.full(shape, fill_value, dtype=target), requires_grad)
-
-
-def _random_float(dtype, kernel: str) -> np.dtype:
-    """The dtype of a float sampler; integer and bool dtypes are PyTorch's NotImplementedError."""
-    target = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    if not target.is_floating_point:
-        raise _not_implemented(kernel, target)
-    return target.np
-
-
-def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    """Uniform samples from [0, 1)."""
-    target = _random_float(dtype, "check_uniform_bounds")
-    shape = _size_args("rand", args, size)
-    data = _rng(generator).random(shape, dtype=np.float64).astype(target)
-    return _finish(data, requires_grad)
-
-
-def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    """Standard normal samples."""
-    target = _random_float(dtype, "normal_kernel_cpu")
-    shape = _size_args("randn", args, size)
-    data = _rng(generator).standard_normal(shape, dtype=np.float64).astype(target)
-    return _finish(data, requires_grad)
-
-
-def _randint_bounds(low, high, target: np.dtype) -> None:
-    """PyTorch's checks on randint's range, in its words."""
-    from glassgrad._tensor_info import _c_name
-
-    target = np.dtype(target)
-    if low >= high:
-        raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
-        )
-    if target.kind in "iub":
-        info = np.iinfo(target) if target.kind != "b" else np.iinfo(np.uint8)
-        top = 1 if target.kind == "b" else info.max
-        name = _c_name(_dt.from_numpy_dtype(target))
-        if low < info.min:
-            raise RuntimeError(f"from is out of bounds for {name}")
-        if high - 1 > top:
-            raise RuntimeError(f"to - 1 is out of bounds for {name}")
-
-
-def randint(
-    low=0,
-    high=None,
-    size=None,
-    *,
-    generator=None,
-    dtype=None,
-    device=None,
-    requires_grad=False,
-    out=None,
-):
-    """Uniform integers in ``[low, high)``."""
-    if size is None:
-        low, high, size = 0, low, high  # randint(high, size)
-    elif high is None:
-        low, high = 0, low  # randint(high, size=size)
-    low = _check_count(low, "low", "randint", 1)
-    high = _check_count(high, "high", "randint", 1 if low == 0 else 2)
-    if not isinstance(size, (tuple, list)):
-        raise TypeError(
-            f"randint(): argument 'size' (position 2) must be tuple of ints, not {_type_name(size)}"
-        )
-    target = _dt.to_dtype(dtype).np if dtype is not None else np.int64
-    _randint_bounds(low, high, target)
-    shape = _size((size,), "randint", 2)
-    data = _rng(generator).integers(low, high, size=shape, dtype=np.int64).astype(target)
-    return _finish(data, requires_grad)
-
-
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    """A random permutation of ``0 .. n-1``."""
-    n = _check_count(n, "n", "randperm", 1)
-    if n < 0:
-        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    target = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
-    if target is _dt.bool_:
-        raise _not_implemented("randperm", target)
-    return _finish(_rng(generator).permutation(n).astype(target.np), requires_grad)
-
-
-def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
-    target, shape = _like(input, dtype, "rand_like")
-    return rand(
-        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
-    )
-
-
-def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
-    target, shape = _like(input, dtype, "randn_like")
-    return randn(
-        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
-    )
-
-
-def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **kwargs):
-    target, shape = _like(input, dtype, "randint_like")
-    if high is None:
-        low, high = 0, low
-    return randint(low, high, shape, dtype=_dt.from_numpy_dtype(target))
 
 
 def _rebuild(data, requires_grad):

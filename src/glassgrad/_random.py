@@ -1,0 +1,180 @@
+"""The random generator (``manual_seed``, ``Generator``) and the random factories (``rand``,
+``randn``, ``randint``, ``randperm`` and their ``_like`` forms).
+
+glassgrad's seeded streams do not match PyTorch's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad._tensor_data import (
+    _check_count,
+    _finish,
+    _like,
+    _not_implemented,
+    _size,
+    _size_args,
+    _type_name,
+)
+
+
+class Generator:
+    """A seeded random stream (NumPy's PCG64 underneath)."""
+
+    def __init__(self, device="cpu") -> None:
+        self._seed = 67280421310721
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed) -> Generator:
+        """Reset the stream to ``seed`` and return the generator."""
+        seed = int(seed)
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
+        return self
+
+    def seed(self) -> int:
+        """Seed from a non-deterministic source and return the seed."""
+        return self.manual_seed(int(np.random.SeedSequence().entropy) & ((1 << 63) - 1))._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self):
+        return self._rng.bit_generator.state
+
+    def set_state(self, state) -> None:
+        self._rng.bit_generator.state = state
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed) -> Generator:
+    """Seed glassgrad's default generator."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state) -> None:
+    default_generator.set_state(state)
+
+
+def _rng(generator):
+    return (generator or default_generator)._rng
+
+
+def _random_float(dtype, kernel: str) -> np.dtype:
+    """The dtype of a float sampler; integer and bool dtypes are PyTorch's NotImplementedError."""
+    target = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if not target.is_floating_point:
+        raise _not_implemented(kernel, target)
+    return target.np
+
+
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    """Uniform samples from [0, 1)."""
+    target = _random_float(dtype, "check_uniform_bounds")
+    shape = _size_args("rand", args, size)
+    data = _rng(generator).random(shape, dtype=np.float64).astype(target)
+    return _finish(data, requires_grad)
+
+
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    """Standard normal samples."""
+    target = _random_float(dtype, "normal_kernel_cpu")
+    shape = _size_args("randn", args, size)
+    data = _rng(generator).standard_normal(shape, dtype=np.float64).astype(target)
+    return _finish(data, requires_grad)
+
+
+def _randint_bounds(low, high, target: np.dtype) -> None:
+    """PyTorch's checks on randint's range, in its words."""
+    from glassgrad._tensor_info import _c_name
+
+    target = np.dtype(target)
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    if target.kind in "iub":
+        info = np.iinfo(target) if target.kind != "b" else np.iinfo(np.uint8)
+        top = 1 if target.kind == "b" else info.max
+        name = _c_name(_dt.from_numpy_dtype(target))
+        if low < info.min:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if high - 1 > top:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
+
+
+def randint(
+    low=0,
+    high=None,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+):
+    """Uniform integers in ``[low, high)``."""
+    if size is None:
+        low, high, size = 0, low, high  # randint(high, size)
+    elif high is None:
+        low, high = 0, low  # randint(high, size=size)
+    low = _check_count(low, "low", "randint", 1)
+    high = _check_count(high, "high", "randint", 1 if low == 0 else 2)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"randint(): argument 'size' (position 2) must be tuple of ints, not {_type_name(size)}"
+        )
+    target = _dt.to_dtype(dtype).np if dtype is not None else np.int64
+    _randint_bounds(low, high, target)
+    shape = _size((size,), "randint", 2)
+    data = _rng(generator).integers(low, high, size=shape, dtype=np.int64).astype(target)
+    return _finish(data, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of ``0 .. n-1``."""
+    n = _check_count(n, "n", "randperm", 1)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    target = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
+    if target is _dt.bool_:
+        raise _not_implemented("randperm", target)
+    return _finish(_rng(generator).permutation(n).astype(target.np), requires_grad)
+
+
+def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
+    target, shape = _like(input, dtype, "rand_like")
+    return rand(
+        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
+    )
+
+
+def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
+    target, shape = _like(input, dtype, "randn_like")
+    return randn(
+        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
+    )
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **kwargs):
+    target, shape = _like(input, dtype, "randint_like")
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, shape, dtype=_dt.from_numpy_dtype(target))
