@@ -334,7 +334,7 @@ def _propagate_plain(roots, retain_graph):
                 node._vars = None
         if node._exact:
             # operands of one shape and dtype (record2): the rule's gradients already fit them
-            pairs = zip(node.next_functions, outputs, strict=True)
+            pairs = zip(node.next_functions, outputs)  # noqa: B905 - the rule returns one per edge
         else:
             pairs = _fitted(node, outputs)
         for (nxt, output_nr), grad in pairs:
