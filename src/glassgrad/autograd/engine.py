@@ -240,9 +240,9 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
             node._vars = None
         # operands of one shape and dtype (record2): the rule's gradients already fit them
         exact = node._exact and not create_graph
-        for (nxt, output_nr), grad, meta in zip(
-            node.next_functions, outputs, node._input_meta(), strict=True
-        ):
+        metas = node._input_meta()
+        # one gradient per edge by the rules' contract; zip(strict=True) costs ~150 ns a call
+        for (nxt, output_nr), grad, meta in zip(node.next_functions, outputs, metas):  # noqa: B905
             if nxt is None or grad is None:
                 continue
             if not exact and (grad.shape != meta[0] or grad.dtype is not meta[1]):
@@ -367,7 +367,8 @@ def _propagate_plain(roots, retain_graph):
 
 def _fitted(node, outputs):
     """``(edge, gradient)`` pairs with each gradient given its input's shape and dtype."""
-    for edge, grad, meta in zip(node.next_functions, outputs, node._meta, strict=True):
+    # one gradient per edge by the rules' contract; zip(strict=True) costs ~150 ns a call
+    for edge, grad, meta in zip(node.next_functions, outputs, node._meta):  # noqa: B905
         if grad is not None and edge[0] is not None:
             if grad.shape != meta[0] or grad.dtype is not meta[1]:
                 grad = _fit(grad, meta, False)
