@@ -9,8 +9,10 @@ from glassgrad.nn.modules.module import Module
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Unflatten"]
 
 
-class MaxPool2d(Module):
-    """The maximum of each window of a ``(N, C, H, W)`` input."""
+class _MaxPoolNd(Module):
+    """What the max-pooling layers share (PyTorch's ``_MaxPoolNd``)."""
+
+    _function = ""  # the name of the functional form in nn.functional
 
     def __init__(
         self,
@@ -28,7 +30,7 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input):
-        return F.max_pool2d(
+        return getattr(F, self._function)(
             input,
             self.kernel_size,
             self.stride,
@@ -43,6 +45,12 @@ class MaxPool2d(Module):
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
+
+
+class MaxPool2d(_MaxPoolNd):
+    """The maximum of each window of a ``(N, C, H, W)`` input."""
+
+    _function = "max_pool2d"
 
 
 class AvgPool2d(Module):
