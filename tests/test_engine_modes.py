@@ -199,6 +199,12 @@ z.sum().backward()""",
     "leaf written through x[0]": "x = lib.ones(2, 2, requires_grad=True); x[0] = 0",
     "leaf written through x[:, 0]": "x = lib.ones(2, 2, requires_grad=True); x[:, 0] = 0",
     "leaf written through x[1:]": "x = lib.ones(2, 2, requires_grad=True); x[1:] = 0",
+    "edges of ops with a number or mask operand": """
+x = lib.tensor([5., 7.], requires_grad=True)
+made = [x % 4, lib.fmod(x, 4), x // 4, x.masked_fill(x > 6, 1.),
+        x.masked_fill(x > 6, lib.tensor(1.)), 2 - x, x ** 2]
+out = [[type(t.grad_fn).__name__] + [type(n).__name__ for n, _ in t.grad_fn.next_functions]
+       for t in made]""",
 }
 
 

@@ -31,10 +31,14 @@ def _divide_like(name, ufunc, input, other, cls, saved_other=True):
         raise RuntimeError("ZeroDivisionError")
     with np.errstate(divide="ignore", invalid="ignore"):
         out = ufunc(ad, bd)
-    if cls is None:
-        return result(out, NotImplementedNode, (input, _tensor_or_none(other)), args=name)
     tensor_other = _tensor_or_none(other)
-    return result(out, cls, (input, tensor_other), (input, tensor_other))
+    # a number operand gets no edge, as in PyTorch's next_functions
+    inputs = (input,) if tensor_other is None else (input, tensor_other)
+    if cls is None:
+        return result(out, NotImplementedNode, inputs, args=name)
+    if tensor_other is None:
+        return result(out, cls, inputs)
+    return result(out, cls, inputs, (input, tensor_other))
 
 
 def _scalar_input(value, other):
@@ -65,11 +69,11 @@ def _trunc_div_values(a, b):
     return D.call("trunc", a / b)
 
 
-RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad, a, b: (grad, None))
+RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad: (grad,))
 RemainderBackward1 = node_class(
     "RemainderBackward1", lambda ctx, grad, a, b: (grad, -grad * _floor_div_values(a, b))
 )
-FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad, a, b: (grad, None))
+FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad: (grad,))
 FmodBackward1 = node_class(
     "FmodBackward1", lambda ctx, grad, a, b: (grad, -grad * _trunc_div_values(a, b))
 )

@@ -111,14 +111,14 @@ def _invert(self):
 
 
 # -- masked_fill -----------------------------------------------------------------------------
+# the mask gets no edge (PyTorch's next_functions): only input, and value when it is a tensor
 MaskedFillBackward0 = node_class(
-    "MaskedFillBackward0", lambda ctx, grad, mask: (D.where(mask, D.zeros_like(grad), grad), None)
+    "MaskedFillBackward0", lambda ctx, grad, mask: (D.where(mask, D.zeros_like(grad), grad),)
 )
 MaskedFillBackward1 = node_class(
     "MaskedFillBackward1",
     lambda ctx, grad, mask: (
         D.where(mask, D.zeros_like(grad), grad),
-        None,
         D.sum_dims(D.where(mask, grad, D.zeros_like(grad)), None),
     ),
 )
@@ -140,9 +140,9 @@ def masked_fill(input, mask, value):
                 f"tensor with {value._data.ndim} dimension(s)."
             )
         out = np.where(mask._data, value._data.astype(data.dtype), data)
-        return result(out, MaskedFillBackward1, (input, None, value), (mask._data,))
+        return result(out, MaskedFillBackward1, (input, value), (mask._data,))
     out = np.where(mask._data, np.asarray(value).astype(data.dtype), data)
-    return result(out, MaskedFillBackward0, (input, None), (mask._data,))
+    return result(out, MaskedFillBackward0, (input,), (mask._data,))
 
 
 def _masked_fill_samples(make, shape):
