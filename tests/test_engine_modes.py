@@ -199,6 +199,15 @@ z.sum().backward()""",
     "leaf written through x[0]": "x = lib.ones(2, 2, requires_grad=True); x[0] = 0",
     "leaf written through x[:, 0]": "x = lib.ones(2, 2, requires_grad=True); x[:, 0] = 0",
     "leaf written through x[1:]": "x = lib.ones(2, 2, requires_grad=True); x[1:] = 0",
+    "add_ on an expanded tensor": "lib.ones(1, 2).expand(3, 2).add_(1)",
+    "copy_ into an expanded tensor": "lib.ones(1, 2).expand(3, 2).copy_(lib.zeros(3, 2))",
+    "relu_ on an expanded tensor": "lib.ones(1, 2).expand(3, 2).relu_()",
+    "fill_ and zero_ through an expand": """
+x = lib.ones(1, 2); x.expand(3, 2).fill_(5); y = lib.ones(2, 1); y.expand(2, 4).zero_()
+out = [x.tolist(), y.tolist()]""",
+    "a hook writing into a broadcast gradient": """
+x = lib.ones(3, requires_grad=True); y = x * 2
+y.register_hook(lambda g: g.mul_(3)); y.sum().backward()""",
     "edges of ops with a number or mask operand": """
 x = lib.tensor([5., 7.], requires_grad=True)
 made = [x % 4, lib.fmod(x, 4), x // 4, x.masked_fill(x > 6, 1.),

@@ -11,7 +11,7 @@ from glassgrad.ops import _dual, binary, unary
 from glassgrad.ops import linalg as _linalg
 from glassgrad.ops.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
-from glassgrad.ops.inplace_core import _rebase
+from glassgrad.ops.inplace_core import _rebase, fill_array
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
@@ -190,8 +190,8 @@ def _fill_(self, value):
             f"{value._data.ndim} dimensions."
         )
     if not isinstance(value, Tensor) and not (_state.record and self._requires_grad):
-        check_inplace(self)
-        self._data.fill(value)
+        check_inplace(self, fills=True)
+        fill_array(self._data, value)
         bump(self)
         return self
     return inplace(self, _filled, value)
@@ -200,8 +200,8 @@ def _fill_(self, value):
 def _zero_(self):
     """``self.zero_()``: outside the graph, one ``ndarray.fill``; recorded as ``ZeroBackward0``."""
     if not (_state.record and self._requires_grad):
-        check_inplace(self)
-        self._data.fill(0)
+        check_inplace(self, fills=True)
+        fill_array(self._data, 0)
         bump(self)
         return self
     return inplace(self, _zeroed)

@@ -33,8 +33,22 @@ _NO_GRAD_VIEW = (
 )
 
 
-def check_inplace(self, through_view=False):
-    """Refuse an in-place op PyTorch refuses; return the view's base when it matters."""
+_OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation."
+)
+
+
+def check_inplace(self, through_view=False, fills=False):
+    """Refuse an in-place op PyTorch refuses; return the view's base when it matters.
+
+    ``fills``: the op writes one value everywhere (``fill_``, ``zero_``), which PyTorch allows
+    on a tensor whose elements share memory (an ``expand``); any other write is refused.
+    """
+    if not fills:
+        data = self._data
+        if data.base is not None and not data.flags.writeable and 0 in data.strides:
+            raise RuntimeError(_OVERLAP)
     if state.record:
         extra = self._extra
         base = extra.base if extra is not None else None
@@ -48,6 +62,20 @@ def check_inplace(self, through_view=False):
             raise RuntimeError(_NO_GRAD_VIEW)
         return base
     return None
+
+
+def fill_array(data, value):
+    """``data.fill(value)``, also through an ``expand``ed (read-only, overlapping) view."""
+    try:
+        data.fill(value)
+    except ValueError:
+        base = data.base
+        if not (isinstance(base, np.ndarray) and base.flags.writeable and base.flags.c_contiguous):
+            raise
+        offset = data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        np.ndarray(data.shape, data.dtype, buffer=base, offset=offset, strides=data.strides).fill(
+            value
+        )
 
 
 def _bump(self):
