@@ -424,10 +424,10 @@ class Tensor(TensorInfo):
 
 
 def _register_with_engine() -> None:
-    from glassgrad.autograd import engine
+    from glassgrad.autograd import accumulate
 
-    engine._tensor_class[0] = Tensor
-    engine._make_tensor = _make
+    accumulate._tensor_class[0] = Tensor
+    accumulate._make_tensor = _make
 
 
 _register_with_engine()

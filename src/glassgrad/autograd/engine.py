@@ -9,14 +9,22 @@ input it flows into and cast to its dtype.
 from __future__ import annotations
 
 import heapq
-import sys
 
 import numpy as np
 
 from glassgrad.autograd import grad_mode
+from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSHARED re-exported
+    _BUFFER_ONLY,
+    _UNSHARED,
+    CopyBackwards,
+    _call_hook,
+    _refcount,
+    _run_tensor_hooks,
+    _store_grad,
+    _tensor_class,
+)
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
-from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad, next_seq, node_class
-from glassgrad.dtypes import from_numpy_dtype
+from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -398,8 +406,6 @@ def _leaf(node, grad, create_graph, capture, accumulate):
 _push, _pop = heapq.heappush, heapq.heappop
 _new = object.__new__
 _ndarray = np.ndarray
-_tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
-_make_tensor = None  # glassgrad.tensor._make, set likewise
 
 
 def _add_to_buffer(buffers, node, output_nr, grad):
@@ -413,74 +419,6 @@ def _add_to_buffer(buffers, node, output_nr, grad):
     held[output_nr] = grad if held[output_nr] is None else held[output_nr] + grad
 
 
-def _run_tensor_hooks(node, grads, create_graph):
-    """Tensor hooks on a node's outputs, in registration order, then ``retain_grad``."""
-
-    single = node._n_outputs == 1
-    grads = [grads] if single else list(grads)
-    if node._pre_hooks:
-        for output_nr, hook in list(node._pre_hooks.values()):
-            if output_nr is None:  # a node pre-hook: sees and may replace all gradients
-                result = hook(tuple(_wrap(g, create_graph) for g in grads))
-                if result is not None:
-                    grads = [_unwrap(g, create_graph) for g in result]
-                continue
-            grads[output_nr] = _call_hook(hook, grads[output_nr], create_graph)
-    if node._retain:
-        for output_nr, ref in node._retain.items():
-            tensor = ref()
-            if tensor is not None and grads[output_nr] is not None:
-                _store_retained(tensor, grads[output_nr], create_graph)
-    return grads[0] if single else grads
-
-
-def _store_retained(tensor, grad, create_graph):
-    """``.grad`` of a non-leaf that called ``retain_grad()``: PyTorch replaces it with a new
-    tensor (old + new) rather than adding into the old one, which the user may still hold."""
-    held = tensor._grad
-    if held is None:
-        _store_grad(tensor, grad, create_graph, None)
-    elif create_graph:
-        tensor._grad = held + grad
-    else:
-        tensor._grad = _make_tensor(np.asarray(held._data + grad))
-
-
-def _call_hook(hook, grad, create_graph):
-    if grad is None:
-        return None
-    result = hook(_wrap(grad, create_graph))
-    if result is None:
-        return grad
-    from glassgrad.tensor import Tensor
-
-    if not isinstance(result, Tensor):
-        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
-    name = getattr(hook, "__name__", hook)
-    if result.dtype != from_numpy_dtype(grad.dtype):
-        raise RuntimeError(
-            f"hook '{name}' has changed the type of value (was torch."
-            f"{from_numpy_dtype(grad.dtype)._legacy} got torch.{result.dtype._legacy})"
-        )
-    if tuple(result.shape) != tuple(grad.shape):
-        raise RuntimeError(f"hook '{name}' has changed the size of value")
-    return _unwrap(result, create_graph)
-
-
-def _wrap(grad, create_graph):
-    if grad is None or create_graph:
-        return grad
-    from glassgrad.tensor import Tensor
-
-    return Tensor._from_array(grad)
-
-
-def _unwrap(value, create_graph):
-    if value is None or create_graph:
-        return value
-    return value._data
-
-
 def _capture(capture, node, grads):
     if node._n_outputs == 1:
         slot = capture.get((node, 0))
@@ -491,81 +429,3 @@ def _capture(capture, node, grads):
         slot = capture.get((node, output_nr))
         if slot is not None and grad is not None:
             slot.append(grad)
-
-
-CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (grad,))
-
-
-def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
-    held = tensor._grad
-    if create_graph:
-        if held is None:
-            tensor._grad = _copy_node(grad)
-        else:
-            tensor._grad = held + grad
-        return
-    if held is None:
-        dtype = tensor._data.dtype
-        if grad.dtype is not dtype and grad.dtype != dtype:
-            grad = grad.astype(dtype)
-            inline = True  # astype made a private copy
-        owned = _unshared(grad) if inline else None
-        # Never alias a gradient someone else can see (a rule may hand one array to two
-        # inputs); an array nothing else refers to is taken over, as PyTorch steals buffers.
-        tensor._grad = _make_tensor(owned if owned is not None else np.array(grad, order="C"))
-        return
-    data = held._data
-    try:
-        np.add(data, grad, out=data, casting="unsafe")
-    except ValueError:
-        from glassgrad.ops.registry import broadcast_error
-
-        raise broadcast_error(data.shape, grad.shape) from None
-    if held._vc is not None:
-        held._vc[0] += 1
-
-
-_refcount = sys.getrefcount
-# References a gradient nothing else holds has inside ``_unshared`` when ``_execute`` hands it
-# to its leaf (the loop's local name, three parameters, getrefcount's argument).
-# Counting references is how PyTorch decides to steal a buffer too; interpreters that stop
-# counting references to locals (3.14's stack references) would make this unsafe, so the
-# takeover is off there. tests/test_engine_memory.py checks both directions.
-_UNSHARED = 5 if sys.version_info < (3, 14) else 0
-_UNSHARED_BASE = 3  # the view's reference, the local name, getrefcount's argument
-# A gradient buffer nobody else holds: the buffers dict, the local name, getrefcount's argument.
-_BUFFER_ONLY = 3 if _UNSHARED else 0
-
-
-def _unshared(grad):
-    """``grad``'s memory as an array that only the caller refers to, or None."""
-    if grad.__class__ is not np.ndarray or not grad.flags.writeable:
-        return None
-    base = grad.base
-    if base is None:
-        return grad if _refcount(grad) <= _UNSHARED else None
-    # A C-contiguous view of a whole private array (a transpose's transpose): hand over the base.
-    if (
-        base.__class__ is np.ndarray
-        and base.base is None
-        and base.shape == grad.shape
-        and base.flags.c_contiguous
-        and grad.flags.c_contiguous
-        and base.flags.writeable
-        and _refcount(base) <= _UNSHARED_BASE
-        and _refcount(grad) <= _UNSHARED
-    ):
-        return base
-    return None
-
-
-def _copy_node(grad):
-    from glassgrad.tensor import _make
-
-    if not grad.requires_grad:
-        return _make(grad._data.copy())
-    node = CopyBackwards()
-    node._seq = next_seq()
-    node.next_functions = (grad._edge(),)
-    node._meta = ((grad._data.shape, grad._data.dtype),)
-    return _make(grad._data.copy(), node, 0)
