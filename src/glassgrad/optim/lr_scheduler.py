@@ -6,7 +6,6 @@ sequences agree to the last bit and schedulers compose the way they do in PyTorc
 
 from __future__ import annotations
 
-import math
 import types
 import warnings
 from bisect import bisect_right
@@ -26,10 +25,14 @@ __all__ = [
     "ConstantLR",
     "LinearLR",
     "ExponentialLR",
-    "PolynomialLR",
+    "SequentialLR",
     "CosineAnnealingLR",
+    "ChainedScheduler",
     "ReduceLROnPlateau",
+    "CyclicLR",
+    "CosineAnnealingWarmRestarts",
     "OneCycleLR",
+    "PolynomialLR",
 ]
 
 EPOCH_DEPRECATION_WARNING = (
@@ -69,8 +72,10 @@ def _format_param(name: str, optimizer: Optimizer, param) -> list:
                 f"{name} has {len(param)} values, param_groups has "
                 f"{len(optimizer.param_groups)}."
             )
-        return list(param)
-    return [param] * len(optimizer.param_groups)
+    else:
+        param = [param] * len(optimizer.param_groups)
+    # Copies, so that a Tensor lr given by the caller is never aliased by the schedule.
+    return [p.clone() if isinstance(p, Tensor) else p for p in param]
 
 
 def _mark_step_calls(scheduler: LRScheduler) -> None:
@@ -382,69 +387,10 @@ class ExponentialLR(LRScheduler):
         return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
-class PolynomialLR(LRScheduler):
-    """Decay the lr polynomially to zero over ``total_iters``."""
-
-    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0, last_epoch=-1):
-        self.total_iters = total_iters
-        self.power = power
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list:
-        """The current lr times the ratio of consecutive polynomial factors."""
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return _lrs(self.optimizer)
-        decay = (
-            (1.0 - self.last_epoch / self.total_iters)
-            / (1.0 - (self.last_epoch - 1) / self.total_iters)
-        ) ** self.power
-        return [g["lr"] * decay for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self) -> list:
-        return [
-            base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
-            for base in self.base_lrs
-        ]
-
-
-class CosineAnnealingLR(LRScheduler):
-    """Anneal the lr along a cosine from its initial value to ``eta_min`` over ``T_max``."""
-
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
-        self.T_max = T_max
-        self.eta_min = eta_min
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list:
-        """PyTorch's recursive cosine update (restarting upward after ``T_max``)."""
-        groups = self.optimizer.param_groups
-        if self._is_initial:
-            return _lrs(self.optimizer)
-        if self._step_count == 1 and self.last_epoch > 0:
-            return [
-                self.eta_min
-                + (base - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
-                for base in self.base_lrs
-            ]
-        if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return [
-                g["lr"] + (base - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
-                for base, g in zip(self.base_lrs, groups, strict=True)
-            ]
-        return [
-            (1 + math.cos(math.pi * self.last_epoch / self.T_max))
-            / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
-            * (g["lr"] - self.eta_min)
-            + self.eta_min
-            for g in groups
-        ]
-
-    def _get_closed_form_lr(self) -> list:
-        return [
-            self.eta_min
-            + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-            for base in self.base_lrs
-        ]
-
-
+from glassgrad.optim._annealing import (  # noqa: E402
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    PolynomialLR,
+)
+from glassgrad.optim._cyclic_chained import ChainedScheduler, CyclicLR, SequentialLR  # noqa: E402
 from glassgrad.optim._plateau_onecycle import OneCycleLR, ReduceLROnPlateau  # noqa: E402
