@@ -74,6 +74,9 @@ MAKERS = {
     "decoder": lambda nn: nn.TransformerDecoder(
         nn.TransformerDecoderLayer(D, H, FF), 2, nn.LayerNorm(D)
     ),
+    "layer_module_activation": lambda nn: nn.TransformerDecoderLayer(
+        D, H, FF, activation=nn.GELU(), batch_first=True
+    ),
     "transformer": lambda nn: nn.Transformer(D, H, 1, 2, FF, batch_first=True),
 }
 
@@ -210,6 +213,14 @@ def test_errors_match_torch():
     _raises_like(
         lambda: tt(_seq(4, 2, False), _seq(5, 3, False)),
         lambda: gt(_g(_seq(4, 2, False)), _g(_seq(5, 3, False))),
+    )
+    _raises_like(
+        lambda: tt(_seq(4, 2, False), _seq(5, 2, False), src_is_causal=True),
+        lambda: gt(_g(_seq(4, 2, False)), _g(_seq(5, 2, False)), src_is_causal=True),
+    )
+    _raises_like(
+        lambda: tm(tgt, memory, memory_is_causal=True),
+        lambda: gm(_g(tgt), _g(memory), memory_is_causal=True),
     )
     wide = torch.randn(4, 2, D + 1, dtype=torch.float64)
     _raises_like(
