@@ -299,3 +299,30 @@ def test_new_schedulers_are_exported_like_torch():
         assert name in glassgrad.optim.lr_scheduler.__all__
         assert getattr(glassgrad.optim.lr_scheduler, name).__name__ == name
     assert sorted(glassgrad.optim.lr_scheduler.__all__) == sorted(torch.optim.lr_scheduler.__all__)
+
+
+def _edge_cases(lib):
+    out = []
+    opt = lib.optim.SGD([lib.tensor([1.0], requires_grad=True)], lr=0.1, momentum=0.9)
+    s = lib.optim.lr_scheduler
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out.append(s.CosineAnnealingWarmRestarts(opt, 3).get_lr())
+        out.append((s.CyclicLR(opt, 0.01, 0.1, 2).get_lr(), opt.param_groups[0]["momentum"]))
+    out.append([str(w.message) for w in caught])
+    resumed = s.CyclicLR(opt, 0.01, 0.1, 2, last_epoch=5)
+    out.append((resumed.get_last_lr(), resumed.last_epoch, opt.param_groups[0]["momentum"]))
+    warm = s.CosineAnnealingWarmRestarts(opt, 3, 2, last_epoch=7)
+    out.append((warm.get_last_lr(), warm.T_cur, warm.T_i))
+    # A Tensor lr is updated in place and reported as copies.
+    opt = lib.optim.SGD([lib.tensor([1.0], requires_grad=True)], lr=lib.tensor(0.1), momentum=0.9)
+    cyclic = s.CyclicLR(opt, lib.tensor(0.01), 0.1, 2)
+    for _ in range(5):
+        opt.step()
+        cyclic.step()
+        out.append([(type(x).__name__, float(x)) for x in cyclic.get_last_lr()])
+    return out
+
+
+def test_get_lr_warning_resuming_and_tensor_lrs_match_torch():
+    assert _edge_cases(glassgrad) == _edge_cases(torch)
