@@ -238,3 +238,22 @@ def test_default_init_draws_matrices_and_zeroes_attention_biases():
     bound = np.sqrt(6.0 / (D + FF))  # Xavier-uniform, as PyTorch's _reset_parameters
     assert np.abs(weight).max() <= bound and weight.std() > 0
     assert model.d_model == D and model.nhead == H and model.batch_first is False
+
+
+@pytest.mark.parametrize("where", ["attention", "encoder layer", "encoder"])
+def test_causal_hint_without_mask_is_refused_where_torch_refuses_it(where):
+    def run(lib):
+        x = lib.zeros(3, 1, 4)
+        if where == "attention":
+            call = lambda: lib.nn.MultiheadAttention(4, 2)(x, x, x, is_causal=True)  # noqa: E731
+        elif where == "encoder layer":
+            call = lambda: lib.nn.TransformerEncoderLayer(4, 2)(x, is_causal=True)  # noqa: E731
+        else:
+            layer = lib.nn.TransformerEncoderLayer(4, 2)
+            encoder = lib.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            call = lambda: encoder(x, is_causal=True)  # noqa: E731
+        with pytest.raises(RuntimeError) as caught:
+            call()
+        return str(caught.value)
+
+    assert run(glassgrad) == run(torch)

@@ -86,18 +86,26 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average pooling whose windows are chosen to give ``output_size``."""
+class _AdaptiveAvgPoolNd(Module):
+    """What the adaptive average pools share (PyTorch's ``_AdaptiveAvgPoolNd``)."""
+
+    _function = ""  # the name of the functional form in nn.functional
 
     def __init__(self, output_size) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return getattr(F, self._function)(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Average pooling whose windows are chosen to give ``output_size``."""
+
+    _function = "adaptive_avg_pool2d"
 
 
 class Flatten(Module):

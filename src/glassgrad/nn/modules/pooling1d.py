@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from glassgrad.nn import functional as F
 from glassgrad.nn.modules.module import Module
-from glassgrad.nn.modules.pooling import _MaxPoolNd
+from glassgrad.nn.modules.pooling import _AdaptiveAvgPoolNd, _MaxPoolNd
 
 __all__ = [
     "MaxPool1d",
@@ -54,18 +54,10 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Average pooling of the last dim into ``output_size`` windows."""
 
-    def __init__(self, output_size) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input):
-        return F.adaptive_avg_pool1d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _function = "adaptive_avg_pool1d"
 
 
 class _AdaptiveMaxPoolNd(Module):

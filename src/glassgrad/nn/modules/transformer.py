@@ -38,6 +38,12 @@ def _additive(mask, dtype):
     return Tensor._from_array(values)
 
 
+_NEED_MASK = (
+    "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+    "method `generate_square_subsequent_mask` to create this mask."
+)
+
+
 class MultiheadAttention(Module):
     """Scaled dot-product attention over ``num_heads`` heads, with input/output projections."""
 
@@ -141,6 +147,9 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ):
         """Attend from ``query`` to ``key``/``value``; return ``(output, weights or None)``."""
+        if is_causal and attn_mask is None:
+            # the mask given is what is applied; the hint needs one, as in PyTorch
+            raise RuntimeError(_NEED_MASK)
         batched = query.dim() == 3
         if not batched:
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
@@ -208,9 +217,15 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation)
 
-    def _sa_block(self, x, attn_mask, key_padding_mask):
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal: bool = False):
         x = self.self_attn(
-            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
         )[0]
         return self.dropout1(x)
 
@@ -221,9 +236,9 @@ class TransformerEncoderLayer(Module):
         """Encode ``src`` (pre- or post-norm as configured)."""
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask)
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask))
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._ff_block(x))
 
 
@@ -247,7 +262,12 @@ class TransformerEncoder(Module):
         """Run ``src`` through every layer, then the final norm if any."""
         output = src
         for layer in self.layers:
-            output = layer(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
+            output = layer(
+                output,
+                src_mask=mask,
+                src_key_padding_mask=src_key_padding_mask,
+                is_causal=bool(is_causal),
+            )
         if self.norm is not None:
             output = self.norm(output)
         return output

@@ -27,22 +27,10 @@ from glassgrad.nn.modules.transformer import (
 
 __all__ = ["TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
 
-_NEED_MASK = (
-    "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
-    "method `generate_square_subsequent_mask` to create this mask."
-)
-
 
 def _generate_square_subsequent_mask(sz: int, device=None, dtype=None):
     """A (sz, sz) mask with -inf above the diagonal and 0 elsewhere."""
     return creation.full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(diagonal=1)
-
-
-def _check_causal_hint(mask, is_causal) -> None:
-    # PyTorch's attention refuses a causal hint without the mask it stands for; the mask
-    # itself is what this implementation applies, so the hint only needs this check.
-    if is_causal and mask is None:
-        raise RuntimeError(_NEED_MASK)
 
 
 def _get_seq_len(src, batch_first: bool) -> int:
@@ -96,16 +84,26 @@ class TransformerDecoderLayer(Module):
         self.activation = _activation(activation)
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal: bool = False):
-        _check_causal_hint(attn_mask, is_causal)
         x = self.self_attn(
-            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
         )[0]
         return self.dropout1(x)
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal: bool = False):
-        _check_causal_hint(attn_mask, is_causal)
         x = self.multihead_attn(
-            x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+            x,
+            mem,
+            mem,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
         )[0]
         return self.dropout2(x)
 
@@ -237,8 +235,6 @@ class Transformer(Module):
             raise RuntimeError("the batch number of src and tgt must be equal")
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
             raise RuntimeError("the feature number of src and tgt must be equal to d_model")
-        # The encoder's attention does not check its causal hint, so it is checked here.
-        _check_causal_hint(src_mask, src_is_causal)
         memory = self.encoder(
             src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
         )
