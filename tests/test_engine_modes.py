@@ -229,3 +229,20 @@ def test_core_semantics_match_torch(case):
         return repr(out.tolist() if hasattr(out, "tolist") else out)
 
     assert run(gg) == run(torch)
+
+
+REFUSED_OPERANDS = {
+    "torch.eq": "lib.eq(lib.ones(2), 'a')",
+    "Tensor.lt": "lib.ones(2).lt([1, 1])",
+    "torch.remainder": "lib.remainder(lib.ones(2), 'a')",
+    "torch.fmod": "lib.fmod(lib.ones(2), 'a')",
+    "torch.bitwise_and": "lib.bitwise_and(lib.ones(2, dtype=lib.int64), [1, 1])",
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_OPERANDS))
+def test_refused_operands_raise_type_error_as_torch(case):
+    # PyTorch lists its overloads here; glassgrad names the argument (first line differs)
+    for lib in (gg, torch):
+        with pytest.raises(TypeError, match=case.split(".")[1]):
+            eval(REFUSED_OPERANDS[case], {"lib": lib})  # noqa: S307 - fixed snippets above

@@ -94,6 +94,8 @@ def remainder(input, other, *, out=None):
 def fmod(input, other, *, out=None):
     """C-style modulus: the result has the sign of the dividend."""
     other = _other(other)
+    if other is None:
+        return NotImplemented  # (raised as PyTorch's TypeError by the registered forms)
     cls = FmodBackward1 if isinstance(other, Tensor) else FmodBackward0
     return _divide_like("fmod", np.fmod, input, other, cls)
 
@@ -169,6 +171,7 @@ def _install():
             samples=shaped(samples),
             reference=reference,
             any_shape=True,
+            strict=name in ("remainder", "fmod"),  # they return NotImplemented for operators
         )
     register(
         "floor_divide",
@@ -179,6 +182,7 @@ def _install():
         any_shape=True,
         differentiable=False,
         dtypes=("float64", "int64"),
+        strict=True,
     )
     Tensor.__floordiv__ = floor_divide
     Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)

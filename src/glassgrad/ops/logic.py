@@ -197,6 +197,7 @@ def _install():
             any_shape=True,
             differentiable=False,
             dtypes=("float64", "int64", "bool"),
+            strict=True,  # returns NotImplemented for the Python operators; the forms raise
         )
     for fn, reference in (
         (bitwise_and, np.bitwise_and),
@@ -212,6 +213,7 @@ def _install():
             any_shape=True,
             differentiable=False,
             dtypes=("int64", "bool"),
+            strict=True,
         )
     for fn, reference in ((logical_not, np.logical_not), (bitwise_not, np.invert)):
         register(
