@@ -190,6 +190,10 @@ z.sum().backward()""",
     "list operand of torch.add": "lib.add(lib.ones(2), [1, 2])",
     "list operand of Tensor.sub": "lib.ones(2).sub((1, 2))",
     "string operand of torch.mul": "lib.mul(lib.ones(2), 'a')",
+    "node names PyTorch writes in C++": """
+x = lib.ones(2, requires_grad=True); y = x * 2; z = lib.zeros(2); z.copy_(y)
+w = y.clone(); w[0] = 3
+out = [y.grad_fn.next_functions[0][0].name(), z.grad_fn.name(), w.grad_fn.name()]""",
     "list compared with ==": "out = [lib.ones(2) == [1, 1], lib.ones(2) != [1, 1]]",
     "list compared with <": "lib.ones(2) < [1, 1]",
     "data assigned a list": "lib.ones(2).data = [1, 2]",

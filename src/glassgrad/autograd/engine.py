@@ -326,7 +326,7 @@ def _propagate_plain(roots, retain_graph):
                 scalars = node._scalars
                 if scalars:
                     # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
-                    if scalars is SCALAR_PAIR:
+                    if scalars == SCALAR_PAIR:
                         first, second = saved
                         saved = (
                             first if first is None else first[()],

@@ -28,6 +28,9 @@ SCALAR_PAIR = 2
 # saved inputs are read from their tensors instead (``_current_inputs``).
 DATA_ASSIGNED = [False]
 
+# PyTorch's hand-written C++ nodes: their name() carries the namespace
+_CPP_NODES = frozenset({"AccumulateGrad", "CopySlices", "CopyBackwards", "Error", "GraphRoot"})
+
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you "
@@ -80,8 +83,10 @@ class Node:
         return found
 
     def name(self) -> str:
-        """The node's class name, as PyTorch shows it (``MulBackward0``)."""
-        return type(self).__name__
+        """The node's name as PyTorch gives it: ``MulBackward0``, or for the nodes PyTorch
+        writes in C++ by hand, their qualified name (``torch::autograd::CopySlices``)."""
+        name = type(self).__name__
+        return f"torch::autograd::{name}" if name in _CPP_NODES else name
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {id(self):#x}>"

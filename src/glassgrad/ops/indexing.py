@@ -252,7 +252,6 @@ def _copy_slices_backward(ctx, grad):
 
 
 CopySlices = node_class("CopySlices", _copy_slices_backward)
-CopySlices.name = lambda self: "torch::autograd::CopySlices"  # a C++ node: PyTorch's name()
 
 
 def _makes_view(key, shape):
