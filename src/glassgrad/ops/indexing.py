@@ -256,24 +256,8 @@ CopySlices = node_class("CopySlices", _copy_slices_backward)
 
 def _makes_view(key, shape):
     """Whether PyTorch writes ``self[key] = value`` through a view of ``self`` (which decides the
-    wording of its error on a leaf): an integer, None, True or a partial slice makes one."""
-    parts = key if isinstance(key, tuple) else (key,)
-    dim = 0
-    for part in parts:
-        if part is Ellipsis:
-            dim = len(shape) - sum(1 for p in parts if p is not None and p is not Ellipsis)
-            continue
-        if part is None or part is True:
-            return True
-        if isinstance(part, slice):
-            size = shape[dim] if dim < len(shape) else 0
-            whole = part.stop is None or part.stop >= size
-            if (part.start or 0) != 0 or (part.step or 1) != 1 or not whole:
-                return True
-        elif isinstance(part, _BASIC):
-            return True
-        dim += 1
-    return False
+    wording of its error on a leaf): when indexing with ``key`` does more than alias ``self``."""
+    return _node_for(key if isinstance(key, tuple) else (key,), shape) is not AliasBackward0
 
 
 def setitem(self, key, value):
