@@ -100,7 +100,7 @@ _SIGNATURES = (
 def _invalid_arguments(a, b) -> TypeError:
     """PyTorch's overload-mismatch message. PyTorch marks each argument that does not fit a
     signature, and marks Python numbers in every signature, Number slots included."""
-    from glassgrad._tensor_data import _type_name
+    from glassgrad._tensor_info import _type_name
     from glassgrad.tensor import Tensor
 
     args = (a, b)

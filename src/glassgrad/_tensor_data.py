@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _type_name
 from glassgrad.tensor import Size, Tensor, _make
 
 # -- argument parsing --------------------------------------------------------------------------
@@ -57,13 +58,6 @@ def _like(input, dtype, name="zeros_like"):
             f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
         )
     return (_dt.to_dtype(dtype).np if dtype is not None else input._data.dtype), input._data.shape
-
-
-def _type_name(value) -> str:
-    kind = type(value)
-    if kind.__module__ == "builtins" or kind.__module__.startswith("glassgrad"):
-        return kind.__name__
-    return f"{kind.__module__}.{kind.__name__}"
 
 
 def _is_int(value) -> bool:

@@ -13,6 +13,15 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 
+
+def _type_name(value) -> str:
+    """``value``'s type as PyTorch's argument errors print it (``list``, ``numpy.ndarray``)."""
+    kind = type(value)
+    if kind.__module__ == "builtins" or kind.__module__.startswith("glassgrad"):
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
+
+
 __all__ = ["Size", "TensorInfo"]
 
 

@@ -20,6 +20,7 @@ from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     TensorInfo,
     _c_name,
     _c_type,
+    _type_name,
     _wrap_dim,
 )
 from glassgrad.autograd import grad_mode as _gm
@@ -318,13 +319,7 @@ class Tensor(TensorInfo):
     @data.setter
     def data(self, value) -> None:
         if not isinstance(value, Tensor):
-            kind = type(value)
-            shown = (
-                kind.__name__
-                if kind.__module__ == "builtins"
-                else (f"{kind.__module__}.{kind.__name__}")
-            )
-            raise TypeError(f"Variable data has to be a tensor, but got {shown}")
+            raise TypeError(f"Variable data has to be a tensor, but got {_type_name(value)}")
         if self._requires_grad and not value.dtype.is_floating_point:
             raise RuntimeError(
                 "data set to a tensor that requires gradients must be floating "

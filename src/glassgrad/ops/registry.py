@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
@@ -111,14 +112,9 @@ def _strict(fn, name, position):
     def op(input, other, *args, **kwargs):
         out = fn(input, other, *args, **kwargs)
         if out is NotImplemented:
-            kind = type(other)
-            shown = (
-                kind.__name__
-                if kind.__module__ == "builtins"
-                else (f"{kind.__module__}.{kind.__name__}")
-            )
             raise TypeError(
-                f"{name}(): argument 'other' (position {position}) must be Tensor, not {shown}"
+                f"{name}(): argument 'other' (position {position}) must be Tensor, not "
+                f"{_type_name(other)}"
             )
         return out
 
