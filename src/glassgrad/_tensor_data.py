@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
-from glassgrad._tensor_info import _type_name
+from glassgrad._tensor_info import _C_NAMES, _type_name
 from glassgrad.tensor import Size, Tensor, _make
 
 # -- argument parsing --------------------------------------------------------------------------
@@ -275,22 +275,11 @@ def _legacy_constructor(self, args, dtype, requires_grad):
 
 
 # -- typed tensor classes (torch.FloatTensor, ...) -----------------------------------------------
-_CPP_NAMES = {
-    "float64": "double",
-    "float32": "float",
-    "float16": "c10::Half",
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-}
 
 
 def _options(dtype) -> str:
     return (
-        f"TensorOptions(dtype={_CPP_NAMES[dtype.name]}, device=cpu, layout=Strided, "
+        f"TensorOptions(dtype={_C_NAMES[dtype.name]}, device=cpu, layout=Strided, "
         "requires_grad=false (default), pinned_memory=false (default), "
         "memory_format=(nullopt))"
     )
