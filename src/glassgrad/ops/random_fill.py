@@ -13,9 +13,10 @@ import math
 import numpy as np
 
 from glassgrad import creation as _creation
-from glassgrad._tensor_info import _c_name
+from glassgrad._tensor_info import _c_name, _c_type
 from glassgrad.ops.indexing import check_inplace, inplace
 from glassgrad.ops.registry import Tensor, node_class, result
+from glassgrad.ops.shape import expand
 
 # Each fill forgets what ``self`` held: its gradient to the old values is zero (not None).
 UniformBackward0 = node_class("UniformBackward0", lambda ctx, grad: (grad * 0,))
@@ -91,7 +92,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
     if isinstance(p, Tensor):
         if p._data.dtype.kind != "f":
             raise _creation._not_implemented("bernoulli_tensor_cpu_p_", p.dtype)
-        probs = _expand(p._data, shape)
+        probs = expand(p, shape)._data  # PyTorch's expand error
         if not np.all((probs >= 0) & (probs <= 1)):
             raise RuntimeError(
                 "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
@@ -104,24 +105,13 @@ def bernoulli_(self, p=0.5, *, generator=None):
     return _fill(self, rng.random(shape) < p, BernoulliBackward2)
 
 
-def _expand(data, shape):
-    try:
-        return np.broadcast_to(data, shape)
-    except ValueError:
-        raise RuntimeError(
-            f"The expanded size of the tensor ({shape[-1]}) must match the existing size "
-            f"({data.shape[-1]}) at non-singleton dimension {len(shape) - 1}.  Target sizes: "
-            f"{list(shape)}.  Tensor sizes: {list(data.shape)}"
-        ) from None
-
-
 def exponential_(self, lambd=1, *, generator=None):
     """Fill ``self`` with samples from the exponential distribution of rate ``lambd``."""
     check_inplace(self)  # PyTorch refuses a leaf before it looks at the arguments
     if self._data.dtype.kind != "f":
         raise RuntimeError(
             "Exponential distribution is a continuous probability distribution. dtype must be a "
-            f"floating point but you specified {_c_type(self)}"
+            f"floating point but you specified {_c_type(self.dtype)}"
         )
     lambd = float(lambd)
     if not lambd > 0.0:
@@ -199,12 +189,6 @@ def _random_type_error(args, kwargs) -> TypeError:
         "one of:\n * (*, torch.Generator generator = None)\n * (int from, int to, *, "
         "torch.Generator generator = None)\n * (int to, *, torch.Generator generator = None)\n"
     )
-
-
-def _c_type(self) -> str:
-    from glassgrad.tensor import _c_type as c_type
-
-    return c_type(self.dtype)
 
 
 def _num(value: float) -> str:
