@@ -12,7 +12,7 @@ from glassgrad.ops import pool as P
 from glassgrad.ops.unary import relu
 
 
-def _single(value, name="kernel_size"):
+def _single(value):
     if isinstance(value, (list, tuple)):
         return int(value[0])
     return int(value)
