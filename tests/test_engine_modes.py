@@ -250,3 +250,84 @@ def test_refused_operands_raise_type_error_as_torch(case):
     for lib in (gg, torch):
         with pytest.raises(TypeError, match=case.split(".")[1]):
             eval(REFUSED_OPERANDS[case], {"lib": lib})  # noqa: S307 - fixed snippets above
+
+
+# -- 0-d leaf gradients are kept as scalars until .grad is read (tensor.grad_tensor) -----------
+
+
+def _scalar_leaves(lib):
+    a = lib.tensor(2.0, requires_grad=True)
+    b = lib.tensor(3.0, requires_grad=True)
+    return a, b
+
+
+def _pending_grad_story(lib):
+    """Every way code reaches a leaf's 0-d gradient before and after it is first read."""
+    a, b = _scalar_leaves(lib)
+    (a * b + a).backward()
+    (a * b).backward()  # accumulates into a gradient nobody has read yet
+    first = a.grad
+    same = a.grad is first
+    (a * a).backward()  # accumulates in place into the tensor the user holds
+    in_place = a.grad is first
+    values = [first.item(), b.grad.item()]
+    first.mul_(0.5)
+    (a * 2).backward()
+    values.append(a.grad.item())
+    reprs = [repr(a.grad), repr(b.grad), str(a.grad.dtype), a.grad.requires_grad]
+    return same, in_place, values, reprs
+
+
+def test_pending_gradients_read_accumulate_and_stay_the_same_tensor():
+    assert _pending_grad_story(gg) == _pending_grad_story(torch)
+
+
+def _optimizer_story(lib, set_to_none):
+    a, b = _scalar_leaves(lib)
+    opt = lib.optim.SGD([a, b], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad(set_to_none=set_to_none)
+        (a * b * b).backward()  # gradients never read before the step
+        opt.step()
+    return [a.item(), b.item(), a.grad.item(), b.grad.item()]
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_optimizer_steps_on_unread_scalar_gradients(set_to_none):
+    expected = _optimizer_story(torch, set_to_none)
+    assert _optimizer_story(gg, set_to_none) == pytest.approx(expected, rel=1e-5)
+
+
+def test_copies_and_conversions_see_unread_scalar_gradients():
+    import copy
+
+    for lib in (gg, torch):
+        p = lib.tensor(2.0, requires_grad=True)
+        (p * 3).backward()
+        clone = copy.deepcopy(p)
+        assert clone.grad.item() == 3.0 and clone.grad is not p.grad
+        param = lib.nn.Parameter(lib.tensor(2.0))
+        (param * 3).backward()
+        assert copy.deepcopy(param).grad is None  # PyTorch's Parameter copies data only
+        module = lib.nn.Linear(1, 1, bias=False)
+        module.weight.data.fill_(2.0)
+        module(lib.ones(1)).sum().backward()
+        (module.weight.sum() * 4).backward()  # a (1, 1) parameter: a full array, not pending
+        scalar = lib.nn.Module()
+        scalar.p = lib.nn.Parameter(lib.tensor(1.5))
+        (scalar.p * 2).backward()
+        scalar.double()
+        assert scalar.p.grad.dtype == lib.float64 and scalar.p.grad.item() == 2.0
+
+
+def test_inference_mode_backward_makes_inference_gradients_at_once():
+    a, b = _scalar_leaves(gg)
+    loss = a * b
+    with gg.inference_mode():
+        loss.backward()
+    assert a.grad.is_inference() and b.grad.item() == 2.0
+    a, b = _scalar_leaves(gg)
+    (a * b).backward()
+    with gg.inference_mode():
+        grad = a.grad  # made now, but stored outside inference mode: a normal tensor
+    assert not grad.is_inference()

@@ -87,6 +87,26 @@ def _make(data, grad_fn=None, output_nr=0):
 _new = object.__new__
 
 
+def grad_tensor(t):
+    """``t._grad`` as a tensor (or None).
+
+    A plain ``backward()`` leaves a 0-d leaf gradient in ``_grad`` as a NumPy scalar; the tensor
+    around it is made here, when it is first read, and kept (PyTorch likewise makes the Python
+    object of a gradient only when ``.grad`` is read). Code that reads ``_grad`` goes through this.
+    """
+    held = t._grad
+    if held is None or isinstance(held, Tensor):
+        return held
+    grad = _new(Tensor)
+    grad._data = held.__array__()
+    grad._grad = grad._grad_fn = grad._accum = grad._extra = None
+    grad._output_nr = 0
+    grad._requires_grad = False
+    grad._vc = [0]  # stored pending only outside inference mode (engine._store_leaves)
+    t._grad = grad
+    return grad
+
+
 class Tensor(TensorInfo):
     """A multi-dimensional array that can record the operations applied to it."""
 
@@ -201,7 +221,10 @@ class Tensor(TensorInfo):
         """The accumulated gradient (leaves, and non-leaves that called ``retain_grad()``)."""
         if self._grad_fn is not None and not self.retains_grad:
             warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
-        return self._grad
+        held = self._grad
+        if held is None or held.__class__ is Tensor:
+            return held
+        return grad_tensor(self)
 
     @grad.setter
     def grad(self, value) -> None:
@@ -404,7 +427,7 @@ class Tensor(TensorInfo):
         Tensor.__init_from(new, self._data.copy(), self._requires_grad)
         memo[id(self)] = new
         if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
+            new._grad = grad_tensor(self).__deepcopy__(memo)
         return new
 
     def __init_from(self, data, requires_grad):
@@ -423,6 +446,7 @@ def _register_with_engine() -> None:
 
     accumulate._tensor_class[0] = Tensor
     accumulate._make_tensor = _make
+    accumulate._grad_tensor = grad_tensor
 
 
 _register_with_engine()

@@ -16,6 +16,7 @@ from glassgrad.dtypes import from_numpy_dtype
 
 _tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
 _make_tensor = None  # glassgrad.tensor._make, set likewise
+_grad_tensor = None  # glassgrad.tensor.grad_tensor, set likewise
 
 
 def _run_tensor_hooks(node, grads, create_graph):
@@ -42,7 +43,7 @@ def _run_tensor_hooks(node, grads, create_graph):
 def _store_retained(tensor, grad, create_graph):
     """``.grad`` of a non-leaf that called ``retain_grad()``: PyTorch replaces it with a new
     tensor (old + new) rather than adding into the old one, which the user may still hold."""
-    held = tensor._grad
+    held = _grad_tensor(tensor)
     if held is None:
         _store_grad(tensor, grad, create_graph, None)
     elif create_graph:
@@ -90,7 +91,7 @@ CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (grad,))
 
 
 def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
-    held = tensor._grad
+    held = _grad_tensor(tensor)
     if create_graph:
         if held is None:
             tensor._grad = _copy_node(grad)

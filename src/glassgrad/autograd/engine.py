@@ -157,14 +157,17 @@ def _store_leaves(leaves, inference):
                 and variable._extra is None
                 and grad.dtype is variable._data.dtype
             ):
-                # _make written out: a new 0-d array in a new tensor
-                tensor = _new(_tensor_class[0])
-                tensor._data = grad.__array__()
-                tensor._grad = tensor._grad_fn = tensor._accum = tensor._extra = None
-                tensor._output_nr = 0
-                tensor._requires_grad = False
-                tensor._vc = None if inference else [0]
-                variable._grad = tensor
+                if inference:  # an inference tensor, made now
+                    tensor = _new(_tensor_class[0])
+                    tensor._data = grad.__array__()
+                    tensor._grad = tensor._grad_fn = tensor._accum = tensor._extra = None
+                    tensor._output_nr = 0
+                    tensor._requires_grad = False
+                    tensor._vc = None
+                    variable._grad = tensor
+                else:
+                    # kept as the scalar; tensor.grad_tensor makes the tensor when it is read
+                    variable._grad = grad
                 continue
         rest.append(node)
     grad = None  # the loop's last gradient must not keep a reference (see ``_unshared``)

@@ -16,7 +16,7 @@ from glassgrad.autograd.provenance import Record
 from glassgrad.glass._dot import Graph, attrs, quote
 from glassgrad.glass._walk import Walk, _deref, walk
 from glassgrad.glass.explain import _caller_names, named_tensors
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, grad_tensor
 
 __all__ = ["draw"]
 
@@ -290,7 +290,7 @@ def _flow(item, output_nr: int):
         node = None if edge is None else edge[0]
         if node is not None and node._prov is not None:
             return node._prov
-        grad = item._grad
+        grad = grad_tensor(item)
         if grad is None:
             return None
         data = grad._data

@@ -9,7 +9,7 @@ import numpy as np
 
 from glassgrad.autograd.provenance import Record
 from glassgrad.glass._walk import LIVE, Walk, root_item, walk
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, grad_tensor
 
 __all__ = ["explain", "Explanation", "Row", "named_tensors"]
 
@@ -108,8 +108,9 @@ def _row(name: str, tensor: Tensor, found: Walk) -> Row:
     cut = found.first_cut.get(key) if reached else None
     receives = reached and cut is LIVE and tensor.requires_grad
     norm = None
-    if receives and tensor._grad is not None:
-        data = tensor._grad._data
+    grad = grad_tensor(tensor) if receives else None
+    if grad is not None:
+        data = grad._data
         norm = float(np.sqrt(np.vdot(data, data).real))
     reasons = []
     if not tensor.requires_grad:

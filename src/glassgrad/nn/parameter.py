@@ -51,9 +51,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
+        # PyTorch's Parameter.__deepcopy__ copies data and flag only: the copy has no .grad
         new = Parameter(Tensor._from_array(self._data.copy()), self._requires_grad)
-        if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = new
         return new
 

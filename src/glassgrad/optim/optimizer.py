@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, grad_tensor
 
 __all__ = ["Optimizer", "required"]
 
@@ -167,7 +167,7 @@ class Optimizer:
         """Reset the gradients of all optimized tensors (to None by default)."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p._grad
+                grad = grad_tensor(p)
                 if grad is None:
                     continue
                 if set_to_none:
@@ -367,7 +367,7 @@ def _with_grad(group: dict[str, Any]):
 
 
 def _grad_of(param: Tensor, maximize: bool):
-    grad = param._grad._data
+    grad = grad_tensor(param)._data
     return -grad if maximize else grad
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, grad_tensor
 
 __all__ = ["StateMixin"]
 
@@ -54,8 +54,9 @@ class StateMixin:
         for param in self._parameters.values():
             if param is not None:
                 param._data = fn(param)._data
-                if param._grad is not None:
-                    param._grad._data = fn(param._grad)._data
+                grad = grad_tensor(param)
+                if grad is not None:
+                    grad._data = fn(grad)._data
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)
