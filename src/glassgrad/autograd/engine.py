@@ -292,10 +292,12 @@ def _propagate_plain(roots, retain_graph):
     if len(roots) == 1 and roots[0][0]._n_outputs == 1 and roots[0][0]._seq is not None:
         node, _, grad = roots[0]  # loss.backward(): one root, one output
         buffers = {node: grad}
-        heap = [(-node._seq, node)]
+        heap = []
+        ready = node
     else:
         buffers = {}
         heap = []
+        ready = None
         for node, output_nr, grad in roots:
             if node.__class__ is AccumulateGrad:
                 held = leaves.get(node)
@@ -304,9 +306,18 @@ def _propagate_plain(roots, retain_graph):
             if node not in buffers:
                 _push(heap, (-node._seq, node))
             _add_to_buffer(buffers, node, output_nr, grad)
+    # ``ready``: the one node waiting to run while nothing else waits. Chains (most of a small
+    # graph) then pass from node to node without the heap; as soon as a second node waits,
+    # both go to the heap, which keeps the order newest-first.
     pop, push = _pop, _push
-    while heap:
-        node = pop(heap)[1]
+    while True:
+        if ready is not None:
+            node = ready
+            ready = None
+        elif heap:
+            node = pop(heap)[1]
+        else:
+            break
         grads = buffers.pop(node)
         saved = node._saved
         if node._special:
@@ -358,7 +369,13 @@ def _propagate_plain(roots, retain_graph):
                 held = buffers.get(nxt)
                 if held is None:
                     buffers[nxt] = grad
-                    push(heap, (-nxt._seq, nxt))
+                    if ready is None and not heap:
+                        ready = nxt
+                    else:
+                        if ready is not None:
+                            push(heap, (-ready._seq, ready))
+                            ready = None
+                        push(heap, (-nxt._seq, nxt))
                 elif (
                     held.__class__ is _ndarray
                     and _refcount(held) <= _BUFFER_ONLY
@@ -371,6 +388,9 @@ def _propagate_plain(roots, retain_graph):
                     buffers[nxt] = held + grad
             else:
                 if nxt not in buffers:
+                    if ready is not None:
+                        push(heap, (-ready._seq, ready))
+                        ready = None
                     push(heap, (-nxt._seq, nxt))
                 _add_to_buffer(buffers, nxt, output_nr, grad)
     return leaves
