@@ -331,3 +331,16 @@ def test_inference_mode_backward_makes_inference_gradients_at_once():
     with gg.inference_mode():
         grad = a.grad  # made now, but stored outside inference mode: a normal tensor
     assert not grad.is_inference()
+
+
+def _mixed_contributions(lib):
+    """A 0-d leaf reached by several edges, some handing it NumPy scalars, some 0-d arrays."""
+    a, b = _scalar_leaves(lib)
+    loss = a.sum() * 2 + a * b + a.exp() + (a * a).reshape(1).sum() + b * b
+    loss.backward(retain_graph=True)
+    loss.backward()  # onto gradients nobody has read
+    return [round(t.grad.item(), 3) for t in (a, b)]
+
+
+def test_leaf_gradients_from_mixed_edges_sum_like_pytorch():
+    assert _mixed_contributions(gg) == _mixed_contributions(torch)

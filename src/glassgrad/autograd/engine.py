@@ -95,7 +95,9 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
     if capture is None and not create_graph:
         # Plain backward(): the rules see arrays, so grad mode matters only to user code (hooks,
         # custom Functions), which ``_user_code`` runs with grad disabled, as PyTorch does.
-        _store_leaves(_propagate_plain(roots, retain_graph), inference)
+        leaves = _propagate_plain(roots, retain_graph, inference)
+        if leaves:
+            _store_leaves(leaves, inference)
         return
     enabled = state.grad_enabled
     # Backward runs with grad mode equal to create_graph, as in PyTorch (it matters to hooks).
@@ -282,11 +284,14 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
                 _add_to_buffer(buffers, nxt, output_nr, grad)
 
 
-def _propagate_plain(roots, retain_graph):
+def _propagate_plain(roots, retain_graph, inference):
     """``_propagate`` for plain ``backward()`` (no ``inputs=``, no ``create_graph``).
 
     The same walk as ``_loop`` with the branches that cannot apply taken out: this loop is most
-    of what a small graph's backward costs.
+    of what a small graph's backward costs. A 0-d gradient (a NumPy scalar) for a leaf with no
+    hooks is stored as it arrives, as the scalar (``tensor.grad_tensor`` wraps it when read);
+    PyTorch too accumulates into a leaf as soon as its gradient is ready. The other leaves'
+    gradients are returned for ``_store_leaves``.
     """
     leaves: dict = {}
     if len(roots) == 1 and roots[0][0]._n_outputs == 1 and roots[0][0]._seq is not None:
@@ -363,6 +368,21 @@ def _propagate_plain(roots, retain_graph):
             if nxt is None or grad is None:
                 continue
             if nxt.__class__ is AccumulateGrad:
+                if grad.__class__ is not _ndarray and not nxt._special and not inference:
+                    variable = nxt._variable()
+                    if (
+                        variable is not None
+                        and variable._extra is None
+                        and variable._requires_grad
+                        and grad.dtype is variable._data.dtype
+                    ):
+                        held = variable._grad
+                        if held is None:
+                            variable._grad = grad
+                            continue
+                        if held.__class__ is grad.__class__:  # a scalar nobody has read yet
+                            variable._grad = held + grad
+                            continue
                 held = leaves.get(nxt)
                 leaves[nxt] = grad if held is None else held + grad
             elif nxt._n_outputs == 1:
