@@ -344,3 +344,17 @@ def _mixed_contributions(lib):
 
 def test_leaf_gradients_from_mixed_edges_sum_like_pytorch():
     assert _mixed_contributions(gg) == _mixed_contributions(torch)
+
+
+def _stale_view_backward(lib):
+    """``v.backward()`` on a 0-d view whose base changed in place since the view was made."""
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    x = a * 1
+    v = x[0]
+    x.mul_(3)
+    v.backward()
+    return a.grad.tolist()
+
+
+def test_backward_of_a_stale_view_sees_the_in_place_change():
+    assert _stale_view_backward(gg) == _stale_view_backward(torch) == [3.0, 0.0]

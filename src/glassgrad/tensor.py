@@ -300,12 +300,14 @@ class Tensor(TensorInfo):
             and not create_graph
             and node is not None
             and not self._data.ndim
+            and self._extra is None  # (a view's grad_fn may need regenerating first)
         ):
             # the common loss.backward(): checks that cannot fail here are skipped
             dtype = self._data.dtype
             one = _ONES.get(dtype)
-            root = (node, self._output_nr, one if one is not None else _autograd.one(dtype))
-            _engine.run_backward([root], bool(retain_graph), False)
+            if one is None:
+                one = _autograd.one(dtype)
+            _engine.backward_one(node, self._output_nr, one, bool(retain_graph))
             return
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 

@@ -113,6 +113,18 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
         grad_mode._set(enabled, False)
 
 
+def backward_one(node, output_nr, grad, retain_graph: bool) -> None:
+    """``loss.backward()``: the plain walk from output ``output_nr`` of ``node``, seeded with
+    ``grad``: ``run_backward`` with one root and nothing else asked for, minus its set-up."""
+    if node._n_outputs != 1 or node._seq is None:
+        run_backward([(node, output_nr, grad)], retain_graph, False)
+        return
+    inference = grad_mode.state.inference
+    leaves = _propagate_plain(None, retain_graph, inference, node, grad)
+    if leaves:
+        _store_leaves(leaves, inference)
+
+
 def _user_code(function, *args):
     """Call ``function`` (which runs hooks or a custom backward) with grad mode off.
 
@@ -284,7 +296,7 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
                 _add_to_buffer(buffers, nxt, output_nr, grad)
 
 
-def _propagate_plain(roots, retain_graph, inference):
+def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
     """``_propagate`` for plain ``backward()`` (no ``inputs=``, no ``create_graph``).
 
     The same walk as ``_loop`` with the branches that cannot apply taken out: this loop is most
@@ -292,10 +304,17 @@ def _propagate_plain(roots, retain_graph, inference):
     hooks is stored as it arrives, as the scalar (``tensor.grad_tensor`` wraps it when read);
     PyTorch too accumulates into a leaf as soon as its gradient is ready. The other leaves'
     gradients are returned for ``_store_leaves``.
+
+    ``root``, ``seed``: instead of ``roots``, the one node of a ``loss.backward()`` (one output,
+    see ``backward_one``) and its gradient.
     """
     leaves: dict = {}
-    if len(roots) == 1 and roots[0][0]._n_outputs == 1 and roots[0][0]._seq is not None:
-        node, _, grad = roots[0]  # loss.backward(): one root, one output
+    if root is not None:
+        buffers = {root: seed}
+        heap = []
+        ready = root
+    elif len(roots) == 1 and roots[0][0]._n_outputs == 1 and roots[0][0]._seq is not None:
+        node, _, grad = roots[0]  # one root, one output
         buffers = {node: grad}
         heap = []
         ready = node

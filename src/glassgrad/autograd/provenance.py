@@ -364,6 +364,7 @@ def _watch(roots) -> None:
 
 
 _plain_run_backward = None
+_plain_backward_one = None
 
 
 def record_flows(flag: bool = True) -> bool:
@@ -372,18 +373,24 @@ def record_flows(flag: bool = True) -> bool:
     Off by default so that backward pays nothing: while on, each backward first walks its graph
     and hooks every node (a debugging mode, for ``glass.draw``).
     """
-    global _plain_run_backward
+    global _plain_run_backward, _plain_backward_one
     from glassgrad.autograd import engine
 
     previous = _plain_run_backward is not None
     if flag and not previous:
         _plain_run_backward = engine.run_backward
+        _plain_backward_one = engine.backward_one
 
         def run_backward(roots, *args, **kwargs):
             _watch(roots)
             return _plain_run_backward(roots, *args, **kwargs)
 
+        def backward_one(node, output_nr, grad, retain_graph):  # loss.backward()'s way in
+            run_backward([(node, output_nr, grad)], retain_graph, False)
+
         engine.run_backward = run_backward
+        engine.backward_one = backward_one
     elif not flag and previous:
         engine.run_backward, _plain_run_backward = _plain_run_backward, None
+        engine.backward_one, _plain_backward_one = _plain_backward_one, None
     return previous
