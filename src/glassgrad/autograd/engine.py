@@ -362,19 +362,19 @@ def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
                         if record[0][0] != record[1]:
                             node.saved(False)  # raises PyTorch's "modified by an inplace" error
                 scalars = node._scalars
-                if scalars:
+                if scalars == SCALAR_PAIR:
                     # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
-                    if scalars == SCALAR_PAIR:
-                        first, second = saved
-                        saved = (
-                            first if first is None else first[()],
-                            second if second is None else second[()],
-                        )
-                    else:
-                        saved = [
-                            v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved
-                        ]
-                outputs = node._backward(grads, *saved)
+                    first, second = saved
+                    outputs = node._backward(
+                        grads,
+                        first if first is None else first[()],
+                        second if second is None else second[()],
+                    )
+                elif scalars:
+                    saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
+                    outputs = node._backward(grads, *saved)
+                else:
+                    outputs = node._backward(grads, *saved)
             if not retain_graph:
                 node._saved = FREED  # freed as the pass goes, so backward's peak stays low
                 node._vars = None

@@ -103,10 +103,12 @@ def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``, broadcasting."""
     if other.__class__ is Tensor and alpha == 1:
         ad, bd = input._data, other._data
-        if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
-            data = ad + bd if ad.ndim else ad[()] + bd[()]
+        dtype = ad.dtype
+        shape = ad.shape
+        if dtype is bd.dtype and shape == bd.shape:  # the hot case: nothing to promote
+            data = ad + bd if shape else ad[()] + bd[()]
             if (input._requires_grad or other._requires_grad) and _state.record:
-                return record2(data, AddBackward0, input, other, False, False)
+                return record2(data, AddBackward0, input, other, False, False, shape, dtype)
             return result(data, AddBackward0, (input, other))
     other = _other(other)
     if other is None:
@@ -190,14 +192,16 @@ def mul(input, other, *, out=None):
     """Elementwise product, broadcasting."""
     if other.__class__ is Tensor:
         ad, bd = input._data, other._data
-        if ad.dtype is bd.dtype and ad.shape == bd.shape:  # the hot case: nothing to promote
+        dtype = ad.dtype
+        shape = ad.shape
+        if dtype is bd.dtype and shape == bd.shape:  # the hot case: nothing to promote
             # 0-d: NumPy scalars multiply several times faster than 0-d arrays
-            data = ad * bd if ad.ndim else ad[()] * bd[()]
+            data = ad * bd if shape else ad[()] * bd[()]
             a_grad = input._requires_grad
             b_grad = other._requires_grad
             if (a_grad or b_grad) and _state.record:
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
-                return record2(data, MulBackward0, input, other, b_grad, a_grad)
+                return record2(data, MulBackward0, input, other, b_grad, a_grad, shape, dtype)
             return result(data, MulBackward0, (input, other))
     elif other.__class__ is float and input._data.dtype.kind == "f":
         # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)

@@ -195,20 +195,21 @@ def result1(out, cls, input, saved=None, arity=1, values=None):
     return res
 
 
-def record2(out, cls, a, b, saved_a, saved_b):
+def record2(out, cls, a, b, saved_a, saved_b, shape, dtype):
     """``result`` for the hot binary case: two tensors of one shape and dtype, one requiring grad.
 
     ``saved_a``/``saved_b``: whether the rule needs ``a``/``b`` (``mul`` keeps each operand only
-    if the other one needs its gradient, as PyTorch does). Everything ``result``, ``_edge``,
-    ``_save`` and ``_make`` would do is written out here: on graphs of scalars this function is
-    a third of the forward pass.
+    if the other one needs its gradient, as PyTorch does). ``shape``, ``dtype``: the operands'
+    (the caller has read them; each read of an array's attribute costs). Everything ``result``,
+    ``_edge``, ``_save`` and ``_make`` would do is written out here: on graphs of scalars this
+    function is a third of the forward pass.
     """
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     node = cls()
     node._seq = _next_seq()
     data = a._data
-    node._exact = (data.shape, data.dtype)  # callers guarantee equal shapes and dtypes
+    node._exact = (shape, dtype)
     if a._extra is None and a._requires_grad:
         node_a = a._grad_fn
         edge_a = (node_a, a._output_nr) if node_a is not None else a._accum or a._edge()
@@ -240,7 +241,7 @@ def record2(out, cls, a, b, saved_a, saved_b):
         else:
             node._saved = (data, None)
             node._vars = (record_a,)
-        if not data.ndim:
+        if not shape:
             node._scalars = SCALAR_PAIR
     res = _new(Tensor)
     res._data = out
