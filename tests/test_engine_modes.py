@@ -358,3 +358,44 @@ def _stale_view_backward(lib):
 
 def test_backward_of_a_stale_view_sees_the_in_place_change():
     assert _stale_view_backward(gg) == _stale_view_backward(torch) == [3.0, 0.0]
+
+
+# -- the op fast path's shortcut past the thread-local grad mode (grad_mode.record_off) --------
+
+
+def test_recording_per_thread_with_the_shared_off_count():
+    import threading
+
+    from glassgrad.autograd import grad_mode
+
+    start = grad_mode.record_off[0]
+    a = gg.tensor(2.0, requires_grad=True)
+    inside, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with gg.no_grad():
+            inside.set()
+            release.wait(5)
+            seen["worker"] = (a * a).requires_grad
+        gg.set_grad_enabled(False)  # the thread ends with recording off, for good
+        seen["after"] = (a + a).requires_grad
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(5)
+    seen["main while worker is off"] = (a * a).requires_grad and (a + a).requires_grad
+    release.set()
+    thread.join(5)
+    assert seen == {"main while worker is off": True, "worker": False, "after": False}
+    assert grad_mode.record_off[0] == start + 1  # the finished thread's setting stays counted
+    with gg.no_grad():
+        assert not (a * a).requires_grad
+        with gg.enable_grad():
+            assert (a * a).requires_grad
+        with gg.inference_mode():
+            assert not (a + a).requires_grad
+    assert (a * a).requires_grad and grad_mode.record_off[0] == start + 1
+    with gg.no_grad():
+        a.add_(1)  # in-place under no_grad: allowed, not recorded
+    assert a.is_leaf and grad_mode.record_off[0] == start + 1

@@ -30,11 +30,26 @@ class _State(threading.local):
 
 state = _State()
 
+# How many threads have ``record`` off now. While none has, every thread records, and the op
+# fast path tests ``not record_off[0] or state.record``: reading a ``threading.local`` costs
+# several times a list item. A thread that ends with recording off keeps the count up for good,
+# which only sends everyone to the thread-local read.
+record_off = [0]
+_count_lock = threading.Lock()
+
+
+def _set_record(record: bool) -> None:
+    if record is state.record:
+        return
+    with _count_lock:
+        record_off[0] += -1 if record else 1
+    state.record = record
+
 
 def _set(grad_enabled: bool, inference: bool) -> None:
     state.grad_enabled = grad_enabled
     state.inference = inference
-    state.record = grad_enabled and not inference
+    _set_record(grad_enabled and not inference)
 
 
 def is_grad_enabled() -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.grad_mode import record_off as _record_off
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
@@ -107,7 +108,9 @@ def add(input, other, *, alpha=1, out=None):
         shape = ad.shape
         if dtype is bd.dtype and shape == bd.shape:  # the hot case: nothing to promote
             data = ad + bd if shape else ad[()] + bd[()]
-            if (input._requires_grad or other._requires_grad) and _state.record:
+            if (input._requires_grad or other._requires_grad) and (
+                not _record_off[0] or _state.record
+            ):
                 return record2(data, AddBackward0, input, other, False, False, shape, dtype)
             return result(data, AddBackward0, (input, other))
     other = _other(other)
@@ -199,7 +202,7 @@ def mul(input, other, *, out=None):
             data = ad * bd if shape else ad[()] * bd[()]
             a_grad = input._requires_grad
             b_grad = other._requires_grad
-            if (a_grad or b_grad) and _state.record:
+            if (a_grad or b_grad) and (not _record_off[0] or _state.record):
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
                 return record2(data, MulBackward0, input, other, b_grad, a_grad, shape, dtype)
             return result(data, MulBackward0, (input, other))

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.grad_mode import _set_record, state
 from glassgrad.ops.registry import Tensor
 from glassgrad.tensor import _make
 
@@ -232,7 +232,7 @@ class _NoRecord:
 
     def __enter__(self):
         self.prev = state.record
-        state.record = False
+        _set_record(False)
 
     def __exit__(self, *exc):
-        state.record = self.prev
+        _set_record(self.prev)

@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
-from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.grad_mode import record_off, state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
 from glassgrad.tensor import Tensor, _make
@@ -137,7 +137,7 @@ def result(out, cls, inputs, saved=None, args=None):
     """
     if out.__class__ is not _ndarray:
         out = _asarray(out)
-    if state.record and cls is not None:
+    if (not record_off[0] or state.record) and cls is not None:
         for t in inputs:
             if t is not None and t._requires_grad:
                 break
@@ -169,7 +169,7 @@ def result1(out, cls, input, saved=None, arity=1, values=None):
     """``result`` for the hot unary case: one tensor input that requires grad, else the general
     path. ``arity=2`` gives the node a second, empty edge (``tensor * 2``: PyTorch shows
     ``(None, 0)`` for the number). ``values``: saved values that are not tensors (kept as is)."""
-    if not (state.record and input._requires_grad and cls is not None):
+    if not (input._requires_grad and (not record_off[0] or state.record) and cls is not None):
         return result(out, cls, (input,) if arity == 1 else (input, None), saved or values)
     if out.__class__ is not _ndarray:
         out = _asarray(out)
