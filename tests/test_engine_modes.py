@@ -399,3 +399,22 @@ def test_recording_per_thread_with_the_shared_off_count():
     with gg.no_grad():
         a.add_(1)  # in-place under no_grad: allowed, not recorded
     assert a.is_leaf and grad_mode.record_off[0] == start + 1
+
+
+def _retyped_leaf(lib):
+    """A leaf whose dtype changes (Module.double) between two backward passes."""
+    module = lib.nn.Module()
+    module.p = lib.nn.Parameter(lib.tensor(1.5))
+    (module.p * 2).backward()
+    module.double()
+    (module.p * 2).backward()
+    weight = lib.nn.Parameter(lib.tensor(1.0))
+    (weight * 3).backward()
+    weight.data = lib.tensor(2.0, dtype=lib.float64)
+    weight.grad = None
+    (weight * 3).backward()
+    return [repr(module.p.grad), repr(weight.grad)]
+
+
+def test_scalar_gradients_follow_a_leaf_whose_dtype_changed():
+    assert _retyped_leaf(gg) == _retyped_leaf(torch)

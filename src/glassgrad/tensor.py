@@ -87,6 +87,14 @@ def _make(data, grad_fn=None, output_nr=0):
 _new = object.__new__
 
 
+def set_data(t, array) -> None:
+    """Give ``t`` another array (``.data =``, ``Module.to``): the dtype may change with it."""
+    t._data = array
+    edge = t._accum
+    if edge is not None:
+        edge[0]._type = array.dtype.type
+
+
 def grad_tensor(t):
     """``t._grad`` as a tensor (or None).
 
@@ -350,7 +358,7 @@ class Tensor(TensorInfo):
                 "data set to a tensor that requires gradients must be floating "
                 "point or complex dtype"
             )
-        self._data = value._data
+        set_data(self, value._data)
         _DATA_ASSIGNED[0] = True  # backward now reads saved inputs from their tensors
 
     @property

@@ -119,7 +119,8 @@ def backward_one(node, output_nr, grad, retain_graph: bool) -> None:
     if node._n_outputs != 1 or node._seq is None:
         run_backward([(node, output_nr, grad)], retain_graph, False)
         return
-    inference = grad_mode.state.inference
+    # (inference mode turns recording off: while no thread has it off, none is in inference)
+    inference = bool(grad_mode.record_off[0]) and grad_mode.state.inference
     leaves = _propagate_plain(None, retain_graph, inference, node, grad)
     if leaves:
         _store_leaves(leaves, inference)
@@ -387,14 +388,10 @@ def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
             if nxt is None or grad is None:
                 continue
             if nxt.__class__ is AccumulateGrad:
-                if grad.__class__ is not _ndarray and not nxt._special and not inference:
+                # a NumPy scalar of the leaf's dtype (not an array, nothing to cast)
+                if grad.__class__ is nxt._type and not nxt._special and not inference:
                     variable = nxt._variable()
-                    if (
-                        variable is not None
-                        and variable._extra is None
-                        and variable._requires_grad
-                        and grad.dtype is variable._data.dtype
-                    ):
+                    if variable is not None and variable._extra is None and variable._requires_grad:
                         held = variable._grad
                         if held is None:
                             variable._grad = grad

@@ -238,6 +238,9 @@ class AccumulateGrad(Node):
         # whole life (no allocation per forward pass), and no reference cycle. A leaf the user
         # dropped while its graph lives has no ``.grad`` anyone could read, so nothing is lost.
         self._variable = weakref.ref(variable)
+        # The NumPy scalar type of the leaf's dtype: a 0-d gradient of this type can be stored as
+        # it is (engine). Kept in step by ``set_data``, the one way a leaf's dtype changes.
+        self._type = variable._data.dtype.type
 
     @property
     def variable(self):

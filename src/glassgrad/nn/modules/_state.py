@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 
 from glassgrad.autograd.grad_mode import no_grad
-from glassgrad.tensor import Tensor, grad_tensor
+from glassgrad.tensor import Tensor, grad_tensor, set_data
 
 __all__ = ["StateMixin"]
 
@@ -53,7 +53,7 @@ class StateMixin:
             module._apply(fn)
         for param in self._parameters.values():
             if param is not None:
-                param._data = fn(param)._data
+                set_data(param, fn(param)._data)
                 grad = grad_tensor(param)
                 if grad is not None:
                     grad._data = fn(grad)._data
