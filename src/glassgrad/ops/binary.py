@@ -29,6 +29,17 @@ from glassgrad.ops.registry import (
 
 _ndarray = np.ndarray
 _SCALARS = (int, float, bool, np.generic)
+_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}
+
+
+def _in_range(number, dtype):
+    """A Python float operand for a ``dtype`` array: as is, or, beyond the dtype's range, the
+    infinity it rounds to. PyTorch makes that cast silently; NumPy warns (``x + 1e300``)."""
+    limit = _FLOAT_MAX.get(dtype)
+    if limit is None or -limit <= number <= limit or number != number:
+        return number
+    with np.errstate(over="ignore"):
+        return np.array(number).astype(dtype)[()]
 
 
 def _promote(a, b):
@@ -58,6 +69,8 @@ def _promote(a, b):
             if not limits.min <= b <= limits.max:
                 # PyTorch wraps the number into the tensor's type; NumPy 2 refuses it
                 b = np.array(b).astype(ad.dtype)[()]
+    if b.__class__ is float:
+        b = _in_range(b, ad.dtype)
     return ad, b
 
 
@@ -208,7 +221,9 @@ def mul(input, other, *, out=None):
             return result(data, MulBackward0, (input, other))
     elif other.__class__ is float and input._data.dtype.kind == "f":
         # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)
-        return result1(input._data * other, MulBackward0, input, arity=2, values=(None, other))
+        data = input._data
+        other = _in_range(other, data.dtype)
+        return result1(data * other, MulBackward0, input, arity=2, values=(None, other))
     other = _other(other)
     if other is None:
         return NotImplemented

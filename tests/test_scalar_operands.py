@@ -1,0 +1,47 @@
+"""Python numbers beyond a float tensor's range: PyTorch rounds them to infinity silently."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import glassgrad as gg
+
+CASES = {
+    "add": lambda t, x: x + 1e300,
+    "mul": lambda t, x: x * 1e300,
+    "sub": lambda t, x: x - 1e300,
+    "rsub": lambda t, x: 1e300 - x,
+    "rdiv": lambda t, x: 1e300 / x,
+    "div": lambda t, x: x.div(1e300),
+    "method add": lambda t, x: x.add(1e300),
+    "alpha": lambda t, x: x.sub(-1e300, alpha=2),
+    "half mul": lambda t, x: x.half() * 1e5,
+    "half add": lambda t, x: x.half() + 70000.0,
+    "int promoted": lambda t, x: t.tensor([1, 2]) + 1e300,
+    "compare": lambda t, x: x < 1e300,
+    "pow": lambda t, x: x**1e300,
+    "nan": lambda t, x: x * float("nan"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_out_of_range_numbers_round_silently_as_in_pytorch(case):
+    expected = CASES[case](torch, torch.tensor([1.0, 2.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = CASES[case](gg, gg.tensor([1.0, 2.0]))
+    assert repr(got) == repr(expected)
+
+
+def test_gradient_through_an_out_of_range_factor():
+    grads = []
+    for lib in (torch, gg):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (x * 1e300).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]
