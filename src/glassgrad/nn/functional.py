@@ -19,7 +19,12 @@ from glassgrad.ops.activation import (  # noqa: F401
     softsign,
     tanhshrink,
 )
-from glassgrad.ops.conv import bilinear, conv1d, conv2d, conv_transpose2d, linear  # noqa: F401
+from glassgrad.ops.conv import bilinear, conv1d, conv2d, conv3d, linear  # noqa: F401
+from glassgrad.ops.conv_transpose import (  # noqa: F401
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
 from glassgrad.ops.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

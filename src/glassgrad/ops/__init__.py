@@ -32,6 +32,7 @@ from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
 from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, after the core ops
     activation,
     conv,
+    conv_transpose,
     loss,
     norm,
     pool,

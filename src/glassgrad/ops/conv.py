@@ -1,8 +1,9 @@
-"""``linear``, ``bilinear`` and the convolutions (``conv1d``, ``conv2d``, ``conv_transpose2d``).
+"""``linear``, ``bilinear`` and the convolutions (``conv1d``, ``conv2d``, ``conv3d``).
 
 Convolutions are fused primitives (one ``ConvolutionBackward0`` node, as in PyTorch): recording
 im2col, a matmul and a reshape separately would save the (C*kh*kw, N*OH*OW) column matrix in
-the graph and cost three nodes per layer. A 1-D convolution runs as a 2-D one of height 1.
+the graph and cost three nodes per layer. The transposed convolutions (``conv_transpose.py``)
+are the same primitive run as its input-adjoint.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
 from glassgrad.ops import conv_checks as C
 from glassgrad.ops import conv_kernels as K
-from glassgrad.ops import nn_ops as N
-from glassgrad.ops.registry import OPS, Tensor, node_class, register, result
+from glassgrad.ops.registry import OPS, node_class, register, result
 
 
 # -- linear ------------------------------------------------------------------------------------
@@ -69,52 +69,51 @@ def bilinear(input1, input2, weight, bias=None):
 
 # -- convolution -------------------------------------------------------------------------------
 def _conv_backward(ctx, grad, x, weight, cols):
-    transposed, params, x_shape, w_shape, flat = ctx._args
+    transposed, params, x_shape, w_shape = ctx._args
     if not D._is_array(grad):
         return _conv_backward_tensor(ctx, grad, x, weight)
-    g = grad.reshape(grad.shape[0], grad.shape[1], 1, -1) if flat else grad
-    xa = x.reshape(x_shape) if flat else x
-    wa = weight.reshape(w_shape) if flat else weight
     nexts = ctx.next_functions
     grad_x = grad_w = grad_b = None
     if nexts[0][0] is not None:
         if transposed:
-            grad_x = K.conv_forward(g, wa, *params)
+            grad_x = _crop(K.conv_forward(grad, weight, *params), x.shape)
         else:
-            grad_x = K.conv_input_grad(g, wa, x_shape, *params)
-        grad_x = grad_x.reshape(x.shape)
+            grad_x = K.conv_input_grad(grad, weight, x_shape, *params)
     if nexts[1][0] is not None:
         if transposed:
-            grad_w = K.conv_weight_grad(g, xa, w_shape, *params)
+            grad_w = K.conv_weight_grad(grad, x, w_shape, *params)
         else:
-            grad_w = K.conv_weight_grad(xa, g, w_shape, *params, cols=cols)
-        grad_w = grad_w.reshape(weight.shape)
+            grad_w = K.conv_weight_grad(x, grad, w_shape, *params, cols=cols)
     if nexts[2][0] is not None:
         grad_b = grad.sum(axis=(0, *range(2, grad.ndim)))
     return grad_x, grad_w, grad_b
 
 
+def _crop(grad_x, shape):
+    """An output padding at least the stride (allowed below the dilation) adds rows no input
+    made: the transposed conv's input gradient drops them."""
+    if tuple(grad_x.shape) == tuple(shape):
+        return grad_x
+    return grad_x[tuple(slice(0, size) for size in shape)]
+
+
 def _conv_backward_tensor(ctx, grad, x, weight):
     """Under ``create_graph``: the gradients as convolutions, so they are differentiable too."""
-    transposed, params, x_shape, w_shape, flat = ctx._args
+    transposed, params, x_shape, w_shape = ctx._args
     stride, padding, dilation, groups = params
-    if flat:  # run the 1-D case as 2-D of height 1, as the forward did
-        grad, x, weight = grad.unsqueeze(2), x.unsqueeze(2), weight.unsqueeze(2)
     nexts = ctx.next_functions
     grad_x = grad_w = grad_b = None
     if nexts[0][0] is not None:
         if transposed:
             grad_x = _convolution_raw(grad, weight, stride, padding, dilation, groups)
+            grad_x = _crop(grad_x, x.shape)
         else:
             grad_x = _transposed_raw(grad, weight, params, x_shape)
     if nexts[1][0] is not None:
         inp, out = (grad, x) if transposed else (x, grad)
         grad_w = _weight_grad_tensor(inp, out, w_shape, params)
     if nexts[2][0] is not None:
-        grad_b = grad.sum((0, 2, 3))
-    if flat:
-        grad_x = None if grad_x is None else grad_x.squeeze(2)
-        grad_w = None if grad_w is None else grad_w.squeeze(2)
+        grad_b = grad.sum((0, *range(2, grad.ndim)))
     return grad_x, grad_w, grad_b
 
 
@@ -128,131 +127,99 @@ def _weight_grad_tensor(inp, out, w_shape, params):
 
     stride, padding, dilation, groups = params
     cg, og = w_shape[1], w_shape[0] // groups
+    kernel = tuple(slice(0, k) for k in w_shape[2:])
     parts = []
     for group in range(groups):
         x_part = inp[:, group * cg : (group + 1) * cg].transpose(0, 1)
         g_part = out[:, group * og : (group + 1) * og].transpose(0, 1)
         part = _convolution_raw(x_part, g_part, dilation, padding, stride, 1)
-        parts.append(part[:, :, : w_shape[2], : w_shape[3]].transpose(0, 1))
+        parts.append(part[(slice(None), slice(None), *kernel)].transpose(0, 1))
     return parts[0] if groups == 1 else cat(parts, 0)
 
 
 def _convolution_raw(x, weight, stride, padding, dilation, groups):
-    """A recorded 2-D convolution of 4-D tensors with 2-tuple parameters, no checks."""
+    """A recorded convolution of batched tensors with tuple parameters, no checks."""
     params = (tuple(stride), tuple(padding), tuple(dilation), groups)
     out, cols = K.conv_forward(x._data, weight._data, *params, keep=True)
-    args = (False, params, x._data.shape, weight._data.shape, False)
+    args = (False, params, x._data.shape, weight._data.shape)
     return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, cols), args=args)
 
 
-def _transposed_raw(x, weight, params, out_hw_shape):
-    """A recorded transposed convolution producing ``out_hw_shape`` (N, C, H, W)."""
-    stride, padding, dilation, groups = params
-    out_shape = (x._data.shape[0], weight._data.shape[1] * groups) + tuple(out_hw_shape[2:])
+def _transposed_raw(x, weight, params, out_full_shape):
+    """A recorded transposed convolution producing ``out_full_shape``'s spatial sizes."""
+    groups = params[3]
+    out_shape = (x._data.shape[0], weight._data.shape[1] * groups, *out_full_shape[2:])
     out = K.conv_input_grad(x._data, weight._data, out_shape, *params)
-    args = (True, params, out_shape, weight._data.shape, False)
+    args = (True, params, out_shape, weight._data.shape)
     return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, None), args=args)
 
 
 ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward)
 
 
-def _same_padding(kernel, dilation):
-    total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=False)]
-    if any(t % 2 for t in total):
-        return None, total
-    return tuple(t // 2 for t in total), total
+def _convolution(input, weight, bias, params, out_sizes=None):
+    """The one convolution primitive on checked, batched (N, C, *S) input.
 
-
-def _convolution(
-    input,
-    weight,
-    bias,
-    stride,
-    padding,
-    dilation,
-    groups,
-    transposed=False,
-    output_padding=0,
-):
-    """The one convolution primitive; ``input`` is (N, C, H, W) or (N, C, L) for 1-D."""
+    ``params`` is (stride, padding, dilation, groups) as tuples; ``out_sizes`` (the spatial
+    sizes of the output) makes it a transposed convolution.
+    """
+    transposed = out_sizes is not None
     C.check_types(input, weight, bias, transposed)
-    flat = weight.ndim == 3
-    n_dims = 1 if flat else 2
     x, w = input._data, weight._data
-    x4 = x[:, :, None, :] if flat else x
-    w4 = w[:, :, None, :] if flat else w
-    stride, dilation = _spatial(stride, n_dims, flat, 1), _spatial(dilation, n_dims, flat, 1)
-    padding = _spatial(padding, n_dims, flat, 0)
-    params = (stride, padding, dilation, groups)
     cols = None
     if transposed:
-        extra = _spatial(output_padding, n_dims, flat, 0)
-        out_shape = (x4.shape[0], w4.shape[1] * groups) + tuple(
-            (x4.shape[2 + i] - 1) * stride[i]
-            - 2 * padding[i]
-            + dilation[i] * (w4.shape[2 + i] - 1)
-            + extra[i]
-            + 1
-            for i in range(2)
-        )
-        out = K.conv_input_grad(x4, w4, out_shape, *params)
-        x_shape = out_shape
+        x_shape = (x.shape[0], w.shape[1] * params[3], *out_sizes)
+        out = K.conv_input_grad(x, w, x_shape, *params)
     else:
-        C.check_geometry(x4.shape, w4.shape, stride, padding, dilation, flat)
         keep = state.record and weight._requires_grad
-        out = K.conv_forward(x4, w4, *params, keep=keep)
+        out = K.conv_forward(x, w, *params, keep=keep)
         if keep:  # the weight gradient is one product with these columns
             out, cols = out
-        x_shape = x4.shape
+        x_shape = x.shape
     if bias is not None:
-        out += bias._data.reshape(1, -1, 1, 1)
-    out = out.reshape(out.shape[0], out.shape[1], -1) if flat else out
-    args = (transposed, params, x_shape, w4.shape, flat)
+        out += bias._data.reshape(-1, *(1,) * (x.ndim - 2))
+    args = (transposed, params, x_shape, w.shape)
     saved = (input, weight, cols)
     return result(out, ConvolutionBackward0, (input, weight, bias), saved, args=args)
 
 
-def _spatial(value, n_dims, flat, fill):
-    values = N.pair(value, n_dims)
-    return (fill, values[0]) if flat else values
-
-
 def _conv(input, weight, bias, stride, padding, dilation, groups, name):
+    C.check_dims(input, weight, name)
     unbatched = input.ndim == weight.ndim - 1
     if unbatched:
         input = input.unsqueeze(0)
-    C.check_conv(input, weight, bias, groups, name)
+    dims = weight.ndim - 2
+    stride, dilation = C.expand("stride", stride, dims), C.expand("dilation", dilation, dims)
     if isinstance(padding, str):
-        padding = _string_padding(input, weight, padding, dilation, stride)
-        if isinstance(padding, Tensor):
-            input, padding = padding, 0
-    out = _convolution(input, weight, bias, stride, padding, dilation, groups)
+        input, padding = _string_padding(input, weight, padding, dilation, stride)
+    else:
+        padding = C.expand("padding", padding, dims)
+    C.check_params(stride, padding, groups)
+    C.check_conv(input, weight, bias, groups)
+    C.check_dilation(dilation, False)
+    C.check_geometry(input.shape, weight.shape, padding, dilation)
+    out = _convolution(input, weight, bias, (stride, padding, dilation, groups))
     return out.squeeze(0) if unbatched else out
 
 
 def _string_padding(input, weight, padding, dilation, stride):
+    """``'valid'`` or ``'same'`` as (input, padding); odd totals pad the input explicitly."""
+    zeros = (0,) * len(stride)
     if padding == "valid":
-        return 0
+        return input, zeros
     if padding != "same":
-        raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
-    if any(s != 1 for s in N.pair(stride, weight.ndim - 2)):
-        raise ValueError("padding='same' is not supported for strided convolutions")
-    kernel = weight.shape[2:]
-    even, total = _same_padding(kernel, N.pair(dilation, len(kernel)))
-    if even is not None:
-        return even
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    total = [d * (k - 1) for k, d in zip(weight.shape[2:], dilation, strict=True)]
+    if not any(t % 2 for t in total):
+        return input, tuple(t // 2 for t in total)
     from glassgrad.ops.resize import pad
 
     widths = []
     for t in reversed(total):
         widths += [t // 2, t - t // 2]
-    return pad(input, widths)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D cross-correlation of (N, C, H, W) ``input`` with (O, C/groups, kh, kw) ``weight``."""
-    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+    return pad(input, widths), zeros
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -260,21 +227,14 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, "conv1d")
 
 
-def conv_transpose2d(
-    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
-):
-    """The adjoint of ``conv2d`` in its input: ``weight`` is (C_in, C_out/groups, kh, kw)."""
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = input.unsqueeze(0)
-    if input.shape[1] != weight.shape[0]:
-        raise RuntimeError(
-            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
-            f"{list(input.shape)} to have {weight.shape[0]} channels, but got {input.shape[1]} "
-            "channels instead"
-        )
-    out = _convolution(input, weight, bias, stride, padding, dilation, groups, True, output_padding)
-    return out.squeeze(0) if unbatched else out
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of (N, C, H, W) ``input`` with (O, C/groups, kh, kw) ``weight``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D cross-correlation of (N, C, D, H, W) ``input`` with (O, C/groups, kd, kh, kw)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv3d")
 
 
 def _conv_samples(rng):
@@ -301,14 +261,15 @@ def _conv1d_samples(rng):
     ]
 
 
-def _conv_transpose_samples(rng):
-    x = rng.standard_normal((2, 4, 3, 3))
+def _conv3d_samples(rng):
+    x = rng.standard_normal((2, 4, 4, 5, 3))
     return [
-        ((x, rng.standard_normal((4, 2, 3, 3))), {"stride": 2, "padding": 1, "output_padding": 1}),
+        ((x, rng.standard_normal((3, 4, 2, 3, 2))), {"padding": (1, 0, 1)}),
         (
-            (x, rng.standard_normal((4, 1, 2, 2)), rng.standard_normal(2)),
-            {"groups": 2, "dilation": 2},
+            (x, rng.standard_normal((4, 2, 2, 2, 2)), rng.standard_normal(4)),
+            {"groups": 2, "stride": (2, 1, 2), "dilation": (1, 2, 1)},
         ),
+        ((x[0], rng.standard_normal((2, 4, 2, 2, 2))), {"padding": "same"}),
     ]
 
 
@@ -345,4 +306,4 @@ register(
 )
 register("conv2d", conv2d, method=False, nin=2, samples=_conv_samples)
 register("conv1d", conv1d, method=False, nin=2, samples=_conv1d_samples)
-register("conv_transpose2d", conv_transpose2d, method=False, nin=2, samples=_conv_transpose_samples)
+register("conv3d", conv3d, method=False, nin=2, samples=_conv3d_samples)

@@ -24,6 +24,11 @@ def check_types(x, weight, bias, transposed):
             "and weight is a dense tensor"
         )
     if bias is not None and bias._data.dtype != dtype:
+        if transposed and dtype == np.float64:
+            # PyTorch's 1-D and 2-D transposed kernels add a narrower bias; the 3-D one refuses
+            if weight.ndim == 5:
+                raise RuntimeError(f"expected scalar type Double but found {_type_name(bias)}")
+            return
         if transposed:
             raise RuntimeError(
                 f"Input type (torch.{_type_name(x)}Tensor) and bias type (torch."
@@ -36,12 +41,18 @@ def check_types(x, weight, bias, transposed):
         )
 
 
-def check_conv(x, weight, bias, groups, name):
-    if x.ndim != weight.ndim:
+def check_dims(x, weight, name):
+    """A batched input has as many dimensions as the weight, an unbatched one one fewer."""
+    if x.ndim not in (weight.ndim, weight.ndim - 1):
         raise RuntimeError(
-            f"Expected {weight.ndim}D (unbatched) or {weight.ndim + 1}D (batched) "
+            f"Expected {weight.ndim - 1}D (unbatched) or {weight.ndim}D (batched) "
             f"input to {name}, but got input of size: {list(x.shape)}"
         )
+
+
+def check_conv(x, weight, bias, groups):
+    """The shape checks of a batched convolution, PyTorch's messages."""
+    _check_weight_groups(weight, groups)
     if weight.shape[0] % groups:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
@@ -60,17 +71,111 @@ def check_conv(x, weight, bias, groups, name):
         )
 
 
-def check_geometry(x_shape, w_shape, stride, padding, dilation, flat):
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
+def check_geometry(x_shape, w_shape, padding, dilation):
+    """The dilated kernel must fit in the padded input, PyTorch's message."""
+    dims = len(w_shape) - 2
+    padded = [x_shape[2 + i] + 2 * padding[i] for i in range(dims)]
+    kernel = [dilation[i] * (w_shape[2 + i] - 1) + 1 for i in range(dims)]
+    if any(k > p for k, p in zip(kernel, padded, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, kernel))}). "
+            "Kernel size can't be greater than actual input size"
+        )
+
+
+def expand(name, value, dims):
+    """An int or a sequence as a ``dims``-tuple, with PyTorch's error for a wrong length."""
+    if isinstance(value, (list, tuple)):
+        values = tuple(int(v) for v in value)
+        if len(values) == 1:
+            return values * dims
+        if len(values) != dims:
+            raise RuntimeError(
+                f"expected {name} to be a single integer value or a list of {dims} values to "
+                f"match the convolution dimensions, but got {name}={list(values)}"
+            )
+        return values
+    return (int(value),) * dims
+
+
+def check_params(stride, padding, groups):
+    """PyTorch's first checks, in its order: padding, stride, groups."""
     if any(p < 0 for p in padding):
         raise RuntimeError("negative padding is not supported")
-    padded = [x_shape[2 + i] + 2 * padding[i] for i in range(2)]
-    kernel = [dilation[i] * (w_shape[2 + i] - 1) + 1 for i in range(2)]
-    if any(k > p for k, p in zip(kernel, padded, strict=True)):
-        dims = slice(1, 2) if flat else slice(0, 2)
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+
+
+def _check_weight_groups(weight, groups):
+    if weight.shape[0] < groups:
         raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded[dims]))}). "
-            f"Kernel size: ({' x '.join(map(str, kernel[dims]))}). "
-            "Kernel size can't be greater than actual input size"
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {list(weight.shape)} instead"
+        )
+
+
+def check_transposed(x, weight, bias, groups, name):
+    """The shape checks of a batched transposed convolution, PyTorch's messages."""
+    _check_weight_groups(weight, groups)
+    if weight.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(weight.shape)}] instead"
+        )
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+            f"{list(x.shape)} to have {weight.shape[0]} channels, but got {x.shape[1]} "
+            "channels instead"
+        )
+    out_channels = weight.shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+            f"1-dimensional with {out_channels} elements, but got bias of size "
+            f"{list(bias.shape)} instead"
+        )
+
+
+_AXES = ("depth", "height", "width")
+
+
+def _named(label, values):
+    """PyTorch's ``label_height: v`` listing; a 1-D op reads as 2-D of height 1."""
+    values = list(values)
+    fill = 0 if label == "output_padding" else 1
+    values = [fill] + values if len(values) == 1 else values
+    return [f"{label}_{axis}: {v}" for axis, v in zip(_AXES[-len(values) :], values, strict=True)]
+
+
+def check_dilation(dilation, transposed):
+    """``dilation`` must be positive; transposed ops name each axis, as their kernels do."""
+    if all(d > 0 for d in dilation):
+        return
+    if transposed:
+        listing = ", ".join(_named("dilation", dilation))
+        raise RuntimeError(f"dilation should be greater than zero, but got {listing}")
+    shown = [1, *dilation] if len(dilation) == 1 else list(dilation)
+    raise RuntimeError(f"dilation should be greater than zero, but got {shown}")
+
+
+def check_transposed_geometry(in_sizes, out_sizes, stride, dilation, output_padding):
+    """Output padding below stride or dilation, and an output of at least one element."""
+    if any(p >= s and p >= d for p, s, d in zip(output_padding, stride, dilation, strict=True)):
+        listing = _named("output_padding", output_padding)
+        listing += _named("stride", stride) + _named("dilation", dilation)
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            + " ".join(listing)
+        )
+    if any(size < 1 for size in out_sizes):
+        flat = len(in_sizes) == 1  # PyTorch runs a 1-D transposed conv as 2-D of height 1
+        given = " x ".join(map(str, ([1] if flat else []) + list(in_sizes)))
+        found = " x ".join(map(str, ([1] if flat else []) + list(out_sizes)))
+        raise RuntimeError(
+            f"Given input size per channel: ({given}). Calculated output size per channel: "
+            f"({found}). Output size is too small"
         )

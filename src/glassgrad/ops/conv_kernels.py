@@ -1,18 +1,20 @@
-"""NumPy kernels for 2-D convolution: channels-last im2col plus one matmul per group.
+"""NumPy kernels for N-d convolution: channels-last im2col plus one matmul per group.
 
-The three functions are the convolution and its two adjoints. ``conv_transpose2d`` is the
-input-adjoint run forward, so one set of kernels serves both ops and all their gradients. No
-Python loop visits a pixel: ``im2col`` is a strided view copied once, and ``col2im`` loops over
-the ``kh * kw`` kernel offsets only.
+The three functions are the convolution and its two adjoints. A transposed convolution is the
+input-adjoint run forward, so one set of kernels serves every op and all their gradients, in any
+number of spatial dimensions (1-D, 2-D and 3-D alike). No Python loop visits a pixel: ``im2col``
+is a strided view copied once, and ``col2im`` loops over the kernel offsets only.
 
-Why channels-last: the columns are gathered from an (N, H, W, C) copy of the input, where each
+Why channels-last: the columns are gathered from an (N, *S, C) copy of the input, where each
 kernel offset reads runs of ``C`` contiguous values instead of runs of a few pixels; the columns
-come out as (N, G, OH*OW, kh*kw*C/G), whose batched product with the weight lands directly in
-(N, O, OH*OW), the NCHW output, without a transposing copy. The forward keeps the columns so that
-the weight gradient is one product with them.
+come out as (N, G, prod(OS), prod(K)*C/G), whose batched product with the weight lands directly in
+(N, O, prod(OS)), the channels-first output, without a transposing copy. The forward keeps the
+columns so that the weight gradient is one product with them.
 """
 
 from __future__ import annotations
+
+from math import prod
 
 import numpy as np
 
@@ -25,90 +27,106 @@ def out_size(size, kernel, stride, padding, dilation):
 
 
 def _channels_last(x, padding):
-    """``x`` (N, C, H, W) as a zero-padded, contiguous (N, H + 2ph, W + 2pw, C) array."""
-    n, c, h, w = x.shape
-    ph, pw = padding
-    out = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
-    out[:, ph : ph + h, pw : pw + w] = x.transpose(0, 2, 3, 1)
+    """``x`` (N, C, *S) as a zero-padded, contiguous (N, *(S + 2P), C) array."""
+    n, c, *size = x.shape
+    padded = tuple(s + 2 * p for s, p in zip(size, padding, strict=True))
+    out = np.zeros((n, *padded, c), dtype=x.dtype)
+    inner = tuple(slice(p, p + s) for s, p in zip(size, padding, strict=True))
+    out[(slice(None), *inner)] = np.moveaxis(x, 1, -1)
     return out
 
 
 def im2col(x, kernel, stride, padding, dilation, groups):
-    """The receptive fields of ``x`` (N, C, H, W) as (N, G, OH*OW, kh*kw*C/G) and (OH, OW)."""
+    """The receptive fields of ``x`` (N, C, *S) as (N, G, prod(OS), prod(K)*C/G) and OS."""
     xp = _channels_last(x, padding)
-    n, h, w, c = xp.shape
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    n, *size, c = xp.shape
+    dims = len(kernel)
+    outs = tuple(
+        (s - d * (k - 1) - 1) // st + 1
+        for s, k, st, d in zip(size, kernel, stride, dilation, strict=True)
+    )
     s = xp.strides
     view = _as_strided(
         xp,
-        (n, oh, ow, kh, kw, c),
-        (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]),
+        (n, *outs, *kernel, c),
+        (
+            s[0],
+            *(s[1 + i] * stride[i] for i in range(dims)),
+            *(s[1 + i] * dilation[i] for i in range(dims)),
+            s[-1],
+        ),
         writeable=False,
     )
+    rows, taps = prod(outs), prod(kernel)
     if groups == 1:  # the reshape is the one copy
-        return view.reshape(n, 1, oh * ow, kh * kw * c), (oh, ow)
-    view = view.reshape(n, oh, ow, kh, kw, groups, c // groups).transpose(0, 5, 1, 2, 3, 4, 6)
-    return view.reshape(n, groups, oh * ow, kh * kw * (c // groups)), (oh, ow)
+        return view.reshape(n, 1, rows, taps * c), outs
+    view = view.reshape(n, *outs, *kernel, groups, c // groups)
+    view = view.transpose(0, 2 * dims + 1, *range(1, 2 * dims + 1), 2 * dims + 2)
+    return view.reshape(n, groups, rows, taps * (c // groups)), outs
 
 
 def _weight_matrix(weight, groups):
-    """(O, C/G, kh, kw) as (G, O/G, kh*kw*C/G), matching the column order of ``im2col``."""
-    o, cg, kh, kw = weight.shape
+    """(O, C/G, *K) as (G, O/G, prod(K)*C/G), matching the column order of ``im2col``."""
+    o, cg = weight.shape[:2]
+    taps = prod(weight.shape[2:])
     return (
-        weight.reshape(groups, o // groups, cg, kh * kw)
+        weight.reshape(groups, o // groups, cg, taps)
         .transpose(0, 1, 3, 2)
-        .reshape(groups, o // groups, kh * kw * cg)
+        .reshape(groups, o // groups, taps * cg)
     )
 
 
 def conv_forward(x, weight, stride, padding, dilation, groups, keep=False):
-    """Cross-correlation of ``x`` (N, C, H, W) with ``weight`` (O, C/g, kh, kw).
+    """Cross-correlation of ``x`` (N, C, *S) with ``weight`` (O, C/g, *K).
 
     With ``keep``, returns ``(out, cols)``: the columns for ``conv_weight_grad``.
     """
-    o, _, kh, kw = weight.shape
-    cols, (oh, ow) = im2col(x, (kh, kw), stride, padding, dilation, groups)
+    cols, outs = im2col(x, weight.shape[2:], stride, padding, dilation, groups)
     out = np.matmul(_weight_matrix(weight, groups), cols.swapaxes(2, 3))
-    out = out.reshape(x.shape[0], o, oh, ow)
+    out = out.reshape(x.shape[0], weight.shape[0], *outs)
     return (out, cols) if keep else out
 
 
 def conv_input_grad(grad, weight, x_shape, stride, padding, dilation, groups):
-    """The adjoint of ``conv_forward`` in ``x``: ``grad`` (N, O, OH, OW) -> (N, C, H, W)."""
-    o, cg, kh, kw = weight.shape
-    n, _, oh, ow = grad.shape
-    g = grad.reshape(n, groups, o // groups, oh * ow).swapaxes(2, 3)
-    cols = np.matmul(g, _weight_matrix(weight, groups))  # (N, G, OH*OW, kh*kw*C/G)
-    cols = cols.reshape(n, groups, oh, ow, kh, kw, cg)
-    (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
-    c, h, w = x_shape[1], x_shape[2], x_shape[3]
-    out = np.zeros((n, h + 2 * ph, w + 2 * pw, groups, cg), dtype=grad.dtype)
-    for i in range(kh):
-        top = i * dh
-        for j in range(kw):
-            left = j * dw
-            out[:, top : top + sh * (oh - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw] += (
-                cols[:, :, :, :, i, j].transpose(0, 2, 3, 1, 4)
-            )
-    out = out[:, ph : ph + h, pw : pw + w].reshape(n, h, w, c)
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    """The adjoint of ``conv_forward`` in ``x``: ``grad`` (N, O, *OS) -> (N, C, *S)."""
+    o, cg, *kernel = weight.shape
+    n, _, *outs = grad.shape
+    dims = len(kernel)
+    g = grad.reshape(n, groups, o // groups, prod(outs)).swapaxes(2, 3)
+    cols = np.matmul(g, _weight_matrix(weight, groups))  # (N, G, prod(OS), prod(K)*C/G)
+    cols = cols.reshape(n, groups, *outs, *kernel, cg)
+    size = x_shape[2:]
+    padded = tuple(s + 2 * p for s, p in zip(size, padding, strict=True))
+    out = np.zeros((n, *padded, groups, cg), dtype=grad.dtype)
+    order = (0, *range(2, dims + 2), 1, dims + 2)  # (N, *OS, G, C/G) for each offset
+    lead = (slice(None),) * (dims + 2)
+    for offset in np.ndindex(*kernel):
+        window = tuple(
+            slice(i * d, i * d + st * (os - 1) + 1, st)
+            for i, d, st, os in zip(offset, dilation, stride, outs, strict=True)
+        )
+        out[(slice(None), *window)] += cols[(*lead, *offset)].transpose(order)
+    inner = tuple(slice(p, p + s) for s, p in zip(size, padding, strict=True))
+    out = out[(slice(None), *inner)].reshape(n, *size, x_shape[1])
+    return np.ascontiguousarray(np.moveaxis(out, -1, 1))
 
 
 def conv_weight_grad(x, grad, w_shape, stride, padding, dilation, groups, cols=None):
-    """The adjoint of ``conv_forward`` in ``weight``: (N, O, OH, OW) -> (O, C/g, kh, kw).
+    """The adjoint of ``conv_forward`` in ``weight``: (N, O, *OS) -> (O, C/g, *K).
 
     ``cols`` are ``x``'s columns if the forward kept them (``x`` is then not read).
     """
-    o, cg, kh, kw = w_shape
-    n, _, oh, ow = grad.shape
+    o, cg, *kernel = w_shape
+    n, _, *outs = grad.shape
+    rows, taps = prod(outs), prod(kernel)
     if cols is None:
-        cols, (ch, cw) = im2col(x, (kh, kw), stride, padding, dilation, groups)
-        if (ch, cw) != (oh, ow):  # a transposed conv's output padding: rows no output read
-            cols = cols.reshape(n, groups, ch, cw, -1)[:, :, :oh, :ow]
-    cols = cols.reshape(n, groups, oh * ow, kh * kw * cg)
-    g = grad.reshape(n, groups, o // groups, oh * ow).transpose(1, 2, 0, 3)
-    g = g.reshape(groups, o // groups, n * oh * ow)
-    mat = cols.transpose(1, 0, 2, 3).reshape(groups, n * oh * ow, kh * kw * cg)
-    out = np.matmul(g, mat).reshape(groups, o // groups, kh * kw, cg)
-    return out.transpose(0, 1, 3, 2).reshape(o, cg, kh, kw)
+        cols, sizes = im2col(x, kernel, stride, padding, dilation, groups)
+        if tuple(sizes) != tuple(outs):  # a transposed conv's output padding: rows no output read
+            crop = tuple(slice(0, os) for os in outs)
+            cols = cols.reshape(n, groups, *sizes, -1)[(slice(None), slice(None), *crop)]
+    cols = cols.reshape(n, groups, rows, taps * cg)
+    g = grad.reshape(n, groups, o // groups, rows).transpose(1, 2, 0, 3)
+    g = g.reshape(groups, o // groups, n * rows)
+    mat = cols.transpose(1, 0, 2, 3).reshape(groups, n * rows, taps * cg)
+    out = np.matmul(g, mat).reshape(groups, o // groups, taps, cg)
+    return out.transpose(0, 1, 3, 2).reshape(o, cg, *kernel)
