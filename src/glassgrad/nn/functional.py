@@ -117,7 +117,16 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 # pooling, normalisation, distance and loss functions added with their layers
 # cosine_similarity: the loss family's, behind PyTorch's error for shapes that do not broadcast
+from glassgrad.nn.functional_attention import (  # noqa: E402, F401
+    _canonical_mask,
+    _in_projection,
+    _in_projection_packed,
+    _mha_shape_check,
+    _none_or_dtype,
+    multi_head_attention_forward,
+)
 from glassgrad.ops.distance import cosine_similarity, pairwise_distance  # noqa: E402, F401
+from glassgrad.ops.embedding_bag import embedding_bag  # noqa: E402, F401
 from glassgrad.ops.loss_more import (  # noqa: E402, F401
     gaussian_nll_loss,
     hinge_embedding_loss,

@@ -6,12 +6,10 @@ Attention is composed from primitives (``linear``, ``matmul``, ``softmax``); no 
 from __future__ import annotations
 
 import copy
-import math
-
-import numpy as np
 
 from glassgrad import creation
 from glassgrad.nn import functional as F
+from glassgrad.nn import functional_attention as FA
 from glassgrad.nn import init
 from glassgrad.nn.modules.container import ModuleList
 from glassgrad.nn.modules.dropout import Dropout
@@ -19,29 +17,12 @@ from glassgrad.nn.modules.linear import Linear
 from glassgrad.nn.modules.module import Module
 from glassgrad.nn.modules.normalization import LayerNorm
 from glassgrad.nn.parameter import Parameter
-from glassgrad.tensor import Tensor
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
 
 
 class NonDynamicallyQuantizableLinear(Linear):
     """The output projection of MultiheadAttention (PyTorch names it so in printouts)."""
-
-
-def _additive(mask, dtype):
-    """A boolean mask (True = masked out) as -inf/0, or a float mask as it is."""
-    if mask is None:
-        return None
-    if mask.dtype.is_floating_point:
-        return mask
-    values = np.where(mask._data, -np.inf, 0.0).astype(dtype.np)
-    return Tensor._from_array(values)
-
-
-_NEED_MASK = (
-    "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
-    "method `generate_square_subsequent_mask` to create this mask."
-)
 
 
 class MultiheadAttention(Module):
@@ -67,73 +48,62 @@ class MultiheadAttention(Module):
                 f"embed_dim={embed_dim} and num_heads={num_heads} instead"
             )
         super().__init__()
-        if (
-            add_bias_kv
-            or add_zero_attn
-            or (kdim not in (None, embed_dim))
-            or (vdim not in (None, embed_dim))
-        ):
-            raise NotImplementedError(
-                "glassgrad's MultiheadAttention supports only kdim == vdim "
-                "== embed_dim without add_bias_kv/add_zero_attn"
-            )
-        self.embed_dim, self.kdim, self.vdim = embed_dim, embed_dim, embed_dim
-        self._qkv_same_embed_dim = True
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        self.in_proj_weight = Parameter(creation.empty((3 * embed_dim, embed_dim), dtype=dtype))
-        self.register_parameter("q_proj_weight", None)
-        self.register_parameter("k_proj_weight", None)
-        self.register_parameter("v_proj_weight", None)
-        if bias:
-            self.in_proj_bias = Parameter(creation.empty(3 * embed_dim, dtype=dtype))
-        else:
-            self.register_parameter("in_proj_bias", None)
+        self._make_in_proj(bias, dtype)
         self.out_proj = NonDynamicallyQuantizableLinear(
             embed_dim, embed_dim, bias=bias, dtype=dtype
         )
-        self.bias_k = self.bias_v = None
+        if add_bias_kv:
+            self.bias_k = Parameter(creation.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_v = Parameter(creation.empty((1, 1, embed_dim), dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
+    def _make_in_proj(self, bias: bool, dtype) -> None:
+        """Registered in PyTorch's order, so state_dicts and parameter lists line up."""
+        size = self.embed_dim
+        if not self._qkv_same_embed_dim:
+            self.q_proj_weight = Parameter(creation.empty((size, size), dtype=dtype))
+            self.k_proj_weight = Parameter(creation.empty((size, self.kdim), dtype=dtype))
+            self.v_proj_weight = Parameter(creation.empty((size, self.vdim), dtype=dtype))
+            self.register_parameter("in_proj_weight", None)
+        else:
+            self.in_proj_weight = Parameter(creation.empty((3 * size, size), dtype=dtype))
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        if bias:
+            self.in_proj_bias = Parameter(creation.empty(3 * size, dtype=dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+
     def _reset_parameters(self) -> None:
-        init.xavier_uniform_(self.in_proj_weight)
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
-    def _project(self, x, index: int):
-        size = self.embed_dim
-        weight = self.in_proj_weight[index * size : (index + 1) * size]
-        bias = (
-            None
-            if self.in_proj_bias is None
-            else self.in_proj_bias[index * size : (index + 1) * size]
-        )
-        return F.linear(x, weight, bias)
-
-    def _heads(self, x):
-        """(L, N, E) -> (N * heads, L, head_dim)."""
-        length, batch = x.shape[0], x.shape[1]
-        return x.reshape(length, batch * self.num_heads, self.head_dim).transpose(0, 1)
-
-    def _scores(self, q, k, attn_mask, key_padding_mask, batch):
-        scores = (q * math.sqrt(1.0 / self.head_dim)) @ k.transpose(-2, -1)
-        mask = _additive(attn_mask, scores.dtype)
-        if mask is not None:
-            scores = scores + (
-                mask if mask.dim() == 2 else mask.reshape(batch * self.num_heads, *mask.shape[-2:])
-            )
-        padding = _additive(key_padding_mask, scores.dtype)
-        if padding is not None:
-            length, source = scores.shape[-2], scores.shape[-1]
-            scores = scores.reshape(batch, self.num_heads, length, source) + padding.reshape(
-                batch, 1, 1, source
-            )
-            scores = scores.reshape(batch * self.num_heads, length, source)
-        return scores
+    def __setstate__(self, state):
+        state.setdefault("_qkv_same_embed_dim", True)
+        super().__setstate__(state)
 
     def forward(
         self,
@@ -147,33 +117,60 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ):
         """Attend from ``query`` to ``key``/``value``; return ``(output, weights or None)``."""
-        if is_causal and attn_mask is None:
-            # the mask given is what is applied; the hint needs one, as in PyTorch
-            raise RuntimeError(_NEED_MASK)
-        batched = query.dim() == 3
-        if not batched:
-            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = (t.transpose(1, 0) for t in (query, key, value))
-        length, batch = query.shape[0], query.shape[1]
-        q, k, v = (self._heads(self._project(t, i)) for i, t in enumerate((query, key, value)))
-        weights = F.softmax(self._scores(q, k, attn_mask, key_padding_mask, batch), dim=-1)
-        if self.dropout > 0.0 and self.training:
-            weights = F.dropout(weights, p=self.dropout)
-        out = (weights @ v).transpose(0, 1).reshape(length * batch, self.embed_dim)
-        out = self.out_proj(out).reshape(length, batch, self.embed_dim)
-        if not batched:
-            out = out.squeeze(1)
-        elif self.batch_first:
-            out = out.transpose(1, 0)
-        if not need_weights:
-            return out, None
-        weights = weights.reshape(batch, self.num_heads, length, weights.shape[-1])
-        if average_attn_weights:
-            weights = weights.mean(dim=1)
-        return out, (weights if batched else weights.squeeze(0))
+        is_batched = query.dim() == 3
+        key_padding_mask = FA._canonical_mask(
+            key_padding_mask,
+            "key_padding_mask",
+            FA._none_or_dtype(attn_mask),
+            "attn_mask",
+            query.dtype,
+        )
+        attn_mask = FA._canonical_mask(
+            attn_mask, "attn_mask", None, "", query.dtype, check_other=False
+        )
+        if self.batch_first and is_batched:
+            query, key, value = _sequence_first(query, key, value)
+        separate = not self._qkv_same_embed_dim
+        out, weights = FA.multi_head_attention_forward(
+            query,
+            key,
+            value,
+            self.embed_dim,
+            self.num_heads,
+            self.in_proj_weight,
+            self.in_proj_bias,
+            self.bias_k,
+            self.bias_v,
+            self.add_zero_attn,
+            self.dropout,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            training=self.training,
+            key_padding_mask=key_padding_mask,
+            need_weights=need_weights,
+            attn_mask=attn_mask,
+            use_separate_proj_weight=separate,
+            q_proj_weight=self.q_proj_weight,
+            k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight,
+            average_attn_weights=average_attn_weights,
+            is_causal=is_causal,
+        )
+        if self.batch_first and is_batched:
+            return out.transpose(1, 0), weights
+        return out, weights
+
+
+def _sequence_first(query, key, value):
+    """Batch-first inputs transposed, keeping which of them are one tensor (self-attention)."""
+    if key is value:
+        if query is key:
+            query = key = value = query.transpose(1, 0)
+        else:
+            query, key = (x.transpose(1, 0) for x in (query, key))
+            value = key
+        return query, key, value
+    return tuple(x.transpose(1, 0) for x in (query, key, value))
 
 
 def _activation(name):
