@@ -33,6 +33,7 @@ from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, a
     activation,
     conv,
     conv_transpose,
+    embedding_bag,
     loss,
     norm,
     pool,

@@ -1,0 +1,383 @@
+"""``embedding_bag``: sums, means or maxima of bags of embedding rows, one fused primitive.
+
+Fused as in PyTorch: written as ``embedding`` followed by a segmented reduction, the graph would
+hold the ``(indices, embedding_dim)`` gathered rows; the fused op keeps only the indices and,
+for ``max``, which row won each output element. Bags are contiguous runs of the flattened input,
+so every reduction is one ``np.*.reduceat`` over the gathered rows: no loop over bags.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from glassgrad.ops import _dual as D
+from glassgrad.ops.registry import node_class, register, result
+
+_MODES = {"sum": 0, "mean": 1, "max": 2}
+_UNCHECKED = (
+    "Expected i < index_size to be true, but got false.  (Could this error message be improved?"
+    "  If so, please report an enhancement request to PyTorch.)"
+)
+
+
+# -- backward ----------------------------------------------------------------------------------
+def _embedding_bag_backward(ctx, grad, weight, per_sample_weights):
+    mode, shape, used, bag_of, scale, first, size = ctx._args
+    grad_weight = grad_samples = None
+    if mode == 2:
+        if ctx.next_functions[0][0] is not None:
+            grad_weight = _max_grad(shape, grad, first)
+        return grad_weight, None
+    rows = grad[bag_of]
+    if ctx.next_functions[0][0] is not None:
+        factor = scale if per_sample_weights is None else scale * per_sample_weights[: len(used)]
+        grad_weight = _scatter_rows(shape, used, rows * D.reshape(factor, (-1, 1)))
+    if ctx.next_functions[1][0] is not None:
+        dots = D.sum_dims(rows * weight[used], -1) * (scale != 0)
+        grad_samples = D.scatter_into((size,), (np.arange(len(used)),), dots)
+    return grad_weight, grad_samples
+
+
+EmbeddingBagBackward0 = node_class("EmbeddingBagBackward0", _embedding_bag_backward)
+
+
+def _scatter_rows(shape, used, rows):
+    """Zeros of ``shape`` with ``rows[j]`` added to row ``used[j]``."""
+    if not D._is_array(rows) or not len(used):
+        return D.scatter_into(shape, (used,), rows)
+    # a sort and one reduceat: np.add.at walks the rows one by one
+    order = np.argsort(used, kind="stable")
+    unique, starts = np.unique(used[order], return_index=True)
+    out = np.zeros(shape, dtype=rows.dtype)
+    out[unique] = np.add.reduceat(rows[order], starts, axis=0)
+    return out
+
+
+def _max_grad(shape, grad, first):
+    """Each bag's gradient, column by column, to the row that held the maximum."""
+    bags, winners = first
+    if not len(bags):
+        return D.new_zeros(grad, shape)
+    columns = np.broadcast_to(np.arange(shape[1]), winners.shape)
+    return D.scatter_into(shape, (winners, columns), grad[bags])
+
+
+# -- forward -----------------------------------------------------------------------------------
+def _segments(rows, starts, sizes, ufunc):
+    """``ufunc`` reduced over each bag of ``rows`` (bags given by start and size)."""
+    if not len(rows):
+        return np.zeros((len(starts), rows.shape[1]), dtype=rows.dtype)
+    # reduceat gives an empty bag the row at its start: those bags are zeroed by the caller
+    return ufunc.reduceat(rows, np.minimum(starts, len(rows) - 1), axis=0)
+
+
+def _reduce_max(rows, starts, sizes, valid, used):
+    """Per-bag maxima and, for the gradient, the first row holding each maximum."""
+    rows = np.where(valid[:, None], rows, -np.inf).astype(rows.dtype)
+    out = _segments(rows, starts, sizes, np.maximum)
+    bag_of = np.repeat(np.arange(len(starts)), sizes)
+    positions = np.arange(len(rows))[:, None]
+    hits = (rows == out[bag_of]) & valid[:, None]
+    first = _segments(np.where(hits, positions, len(rows)), starts, sizes, np.minimum)
+    counts = np.bincount(bag_of[valid], minlength=len(starts))
+    filled = np.flatnonzero(counts)
+    out[counts == 0] = 0
+    return out, (filled, used[first[filled]])
+
+
+def _frequency(indices, used, rows):
+    """The divisor ``scale_grad_by_freq`` applies at each used position, as PyTorch's CPU kernel.
+
+    PyTorch's CPU backward divides the gradient of the i-th distinct index (in sorted order) by
+    the count of the index at sorted position i rather than of that index itself; reproduced so
+    that gradients agree with PyTorch's.
+    """
+    ordered = np.sort(indices)
+    counts = np.bincount(ordered, minlength=rows)
+    unique = np.unique(ordered)
+    divisor = np.ones(rows, dtype=np.int64)
+    divisor[unique] = counts[ordered[: len(unique)]]
+    return divisor[used]
+
+
+def _bags(input_size, offsets, include_last_offset):
+    """Each bag's start and size, and how many leading input positions the bags use."""
+    if include_last_offset:
+        if not len(offsets):
+            raise RuntimeError("include_last_offset: number of offset should be at least 1")
+        # the last offset ends the last bag (CSR), as PyTorch's float32 sum and mean kernel
+        # has it; its other kernels (max, padding_idx, float64) run on to the input's end
+        starts, end = offsets[:-1], int(offsets[-1])
+    else:
+        starts, end = offsets, input_size
+    end = end if len(starts) else 0
+    if len(offsets) and offsets[0] != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {int(offsets[0])}\n[ {_offsets_type(offsets)}{{}} ]"
+        )
+    if len(offsets) and offsets.min() < 0:
+        raise IndexError("index out of range in self")
+    if len(offsets) and offsets[-1] > input_size:
+        raise RuntimeError(
+            f"offsets[-1] can not be greater than input's length {input_size} but got "
+            f"offsets[-1] of {int(offsets[-1])}"
+        )
+    sizes = np.diff(np.append(starts, end))
+    if len(sizes) and sizes.min() < 0:
+        raise RuntimeError(_UNCHECKED)
+    return starts, sizes, end
+
+
+def _offsets_type(offsets):
+    # PyTorch promotes indices and offsets to a common type first: Long unless both are Int
+    return "torch.LongTensor" if offsets.dtype == np.int64 else "torch.IntTensor"
+
+
+def _check_kernel_args(weight, indices, offsets, per_sample_weights, padding_idx):
+    """PyTorch's kernel checks, in its order: padding_idx, then the dtypes."""
+    rows = weight.shape[0]
+    if padding_idx is not None and not -rows <= padding_idx < rows:
+        raise RuntimeError(
+            f"padding_idx must be within the number of embeddings, -{rows} through {rows - 1}, "
+            f"but got {padding_idx}"
+        )
+    for array in (indices, offsets):
+        if array.dtype.kind not in "iub":
+            raise RuntimeError(
+                "Expected tensor for argument #1 'indices' to have one of the following scalar "
+                f"types: Long, Int; but got {_type(array)} instead (while checking arguments "
+                "for embedding_bag)"
+            )
+    if weight._data.dtype.kind != "f":
+        raise RuntimeError(
+            "Expected tensor for argument #1 'weight' to have one of the following scalar types: "
+            f"Half, BFloat16, Float, Double; but got {weight.type()} instead (while checking "
+            "arguments for embedding_bag)"
+        )
+    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
+        raise RuntimeError(
+            "Expected tensor for argument #1 'weight' to have the same type as tensor for "
+            f"argument #1 'per_sample_weights'; but type {weight.type()} does not equal "
+            f"{per_sample_weights.type()} (while checking arguments for embedding_bag)"
+        )
+    return None if padding_idx is None else padding_idx % rows
+
+
+def _type(array):
+    from glassgrad.tensor import Tensor
+
+    return Tensor._from_array(array).type()
+
+
+def _check_indices(used, rows, columns):
+    if not len(used):
+        return
+    if not rows or not columns:
+        raise RuntimeError(_UNCHECKED)
+    bad = np.flatnonzero((used < 0) | (used >= rows))
+    if len(bad):
+        raise RuntimeError(
+            f"Index {bad[0]} of input takes value {used[bad[0]]} which is not in the valid range "
+            f"[0, {rows})"
+        )
+
+
+def _embedding_bag(
+    weight,
+    indices,
+    offsets,
+    scale_grad_by_freq,
+    mode,
+    per_sample_weights,
+    include_last_offset,
+    padding_idx,
+):
+    """The fused kernel on flat ``indices`` and bag ``offsets`` (PyTorch's ``_embedding_bag``)."""
+    padding_idx = _check_kernel_args(weight, indices, offsets, per_sample_weights, padding_idx)
+    if indices.dtype != offsets.dtype:
+        offsets = offsets.astype(
+            np.int64 if np.int64 in (indices.dtype, offsets.dtype) else np.int32
+        )
+    starts, sizes, end = _bags(len(indices), offsets, include_last_offset)
+    shape = weight._data.shape
+    used = indices[:end].astype(np.int64)
+    _check_indices(used, *shape)
+    valid = np.ones(end, dtype=bool) if padding_idx is None else used != padding_idx
+    rows = weight._data[used]
+    if mode == 2:
+        out, first = _reduce_max(rows, starts, sizes, valid, used)
+        args = (mode, shape, used, None, None, first, len(indices))
+        return result(out, EmbeddingBagBackward0, (weight, None), (None, None), args)
+    bag_of = np.repeat(np.arange(len(starts)), sizes)
+    rows[~valid] = 0
+    if per_sample_weights is not None:
+        rows *= per_sample_weights._data[:end, None]
+    out = _segments(rows, starts, sizes, np.add)
+    out[sizes == 0] = 0
+    scale = valid.astype(rows.dtype)
+    if mode == 1:
+        counts = np.bincount(bag_of[valid], minlength=len(starts))
+        out /= np.maximum(counts, 1)[:, None].astype(rows.dtype)
+        scale /= np.maximum(counts, 1)[bag_of]
+    if scale_grad_by_freq:
+        scale = scale / _frequency(indices.astype(np.int64), used, shape[0])
+    args = (mode, shape, used, bag_of, scale.astype(rows.dtype), None, len(indices))
+    saved = (weight if per_sample_weights is not None else None, per_sample_weights)
+    return result(out, EmbeddingBagBackward0, (weight, per_sample_weights), saved, args)
+
+
+def embedding_bag(
+    input,
+    weight,
+    offsets=None,
+    max_norm=None,
+    norm_type=2,
+    scale_grad_by_freq=False,
+    mode="mean",
+    sparse=False,
+    per_sample_weights=None,
+    include_last_offset=False,
+    padding_idx=None,
+):
+    """Sums, means or maxima of bags of rows of ``weight`` picked by the integer ``input``."""
+    if weight._data.dtype == np.int64 and input.is_floating_point():
+        warnings.warn(
+            "Argument order of nn.functional.embedding_bag was changed. Usage "
+            "`embedding_bag(weight, input, ...)` is deprecated, and should now be "
+            "`embedding_bag(input, weight, ...)`.",
+            stacklevel=2,
+        )
+        weight, input = input, weight
+    if per_sample_weights is not None and input.size() != per_sample_weights.size():
+        raise ValueError(
+            f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, "
+            f"then it must have the same shape as the input ({input.shape})"
+        )
+    if weight.dim() != 2:
+        raise ValueError(
+            f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}"
+        )
+    indices, offsets, include_last_offset = _flatten(input, offsets, include_last_offset)
+    if per_sample_weights is not None and input.dim() == 2:
+        per_sample_weights = per_sample_weights.reshape(-1)
+    mode_enum = _mode(mode, scale_grad_by_freq, sparse)
+    if max_norm is not None:
+        _renorm(weight, indices, max_norm, norm_type)
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub."
+        )
+    return _embedding_bag(
+        weight,
+        indices,
+        offsets,
+        scale_grad_by_freq,
+        mode_enum,
+        per_sample_weights,
+        include_last_offset,
+        padding_idx,
+    )
+
+
+def _flatten(input, offsets, include_last_offset):
+    """Flat indices and bag offsets for a 2-d (fixed-size bags) or 1-d (offsets) input."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{_class_name(offsets)}"
+            )
+        if input.shape[1] == 0:
+            raise RuntimeError("step must be nonzero")
+        data = input._data
+        return data.reshape(-1), np.arange(0, data.size, data.shape[1]), False
+    if input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        return input._data, offsets._data, include_last_offset
+    raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+
+
+def _class_name(value):
+    name = str(type(value))
+    return name.replace("glassgrad.tensor.Tensor", "torch.Tensor").replace("'glassgrad.", "'torch.")
+
+
+def _mode(mode, scale_grad_by_freq, sparse):
+    if mode not in _MODES:
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    return _MODES[mode]
+
+
+def _renorm(weight, indices, max_norm, norm_type):
+    """Scale, in place and outside the graph, each picked row whose norm exceeds ``max_norm``."""
+    from glassgrad.autograd.grad_mode import no_grad
+    from glassgrad.creation import tensor
+
+    data = weight._data
+    picked = np.unique(indices[(indices >= 0) & (indices < data.shape[0])]).astype(np.int64)
+    norms = np.linalg.norm(data[picked], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if not big.any():
+        return
+    # as PyTorch's embedding_renorm_: the 1e-7 keeps a row just above max_norm from overshooting
+    scale = (max_norm / (norms[big].astype(np.float64) + 1e-7)).astype(data.dtype)
+    rows = tensor(picked[big])
+    with no_grad():
+        weight[rows] = weight[rows] * tensor(scale[:, None])
+
+
+def _samples(rng):
+    weight = rng.standard_normal((6, 3))
+    flat = np.array([1, 2, 4, 0, 5, 3, 3])
+    offsets = np.array([0, 2, 2, 5])
+    return [
+        ((flat, weight, offsets), {"mode": "sum"}),
+        ((flat, weight, offsets), {}),
+        ((flat, weight, offsets), {"mode": "max"}),
+        ((rng.integers(0, 6, (3, 4)), weight), {"mode": "mean"}),
+        ((rng.integers(0, 6, (3, 4)), weight), {"mode": "max"}),
+        ((flat, weight, np.array([0, 3, 3, 7])), {"include_last_offset": True, "mode": "sum"}),
+        ((flat, weight, offsets, None, 2, False, "sum", False, rng.uniform(0.5, 2, 7)), {}),
+    ]
+
+
+def _edge_samples(rng):
+    # the padding row gets no gradient although the output depends on it, and
+    # scale_grad_by_freq is no derivative: compared with PyTorch only
+    weight = rng.standard_normal((5, 3))
+    flat = np.array([1, 2, 4, 0, 4, 3, 3, 4])
+    offsets = np.array([0, 3, 3, 5])
+    return [
+        ((flat, weight, offsets), {"mode": mode, "padding_idx": 4})
+        for mode in ("sum", "mean", "max")
+    ] + [
+        ((flat, weight, offsets), {"mode": "sum", "scale_grad_by_freq": True}),
+        ((flat, weight, offsets), {"mode": "mean", "scale_grad_by_freq": True, "padding_idx": 3}),
+        (
+            (flat, weight, offsets, None, 2, False, "sum", False, rng.uniform(0.5, 2, 8)),
+            {"padding_idx": -1},
+        ),
+    ]
+
+
+register(
+    "embedding_bag",
+    embedding_bag,
+    method=False,
+    function=False,
+    samples=_samples,
+    edge_samples=_edge_samples,
+)
