@@ -7,4 +7,4 @@ from glassgrad.nn import (
 )
 from glassgrad.nn.modules import *  # noqa: F403
 from glassgrad.nn.modules import Module  # noqa: F401
-from glassgrad.nn.parameter import Parameter  # noqa: F401
+from glassgrad.nn.parameter import Buffer, Parameter  # noqa: F401

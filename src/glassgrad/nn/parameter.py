@@ -1,4 +1,5 @@
-"""``nn.Parameter``: a leaf tensor that a Module registers as one of its learnable weights."""
+"""``nn.Parameter`` and ``nn.Buffer``: tensors a Module registers, on assignment, as one of its
+learnable weights or as state that is not learned."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from glassgrad.tensor import Tensor
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
@@ -59,3 +60,37 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data, requires_grad):
     return Parameter(Tensor._from_array(data), requires_grad)
+
+
+class _BufferMeta(type):
+    """``isinstance(t, Buffer)`` holds for the plain tensors ``Buffer(...)`` returns."""
+
+    def __instancecheck__(cls, instance) -> bool:
+        if (
+            cls is Buffer
+            and isinstance(instance, Tensor)
+            and buffer_persistent(instance) is not None
+        ):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """A Tensor that a Module registers as a buffer when assigned as its attribute."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from glassgrad.creation import empty
+
+            data = empty(0)
+        # as PyTorch: the result is a plain Tensor (a detached alias of ``data``) marked as a
+        # buffer; the mark lives with the tensor's other rarely used state
+        buffer = data.detach().requires_grad_(data.requires_grad)
+        buffer._x().__dict__["_buffer_persistent"] = persistent
+        return buffer
+
+
+def buffer_persistent(tensor) -> bool | None:
+    """Whether a tensor made by ``Buffer`` is persistent; None for any other tensor."""
+    extra = tensor._extra
+    return None if extra is None else extra.__dict__.get("_buffer_persistent")

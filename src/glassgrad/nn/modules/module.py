@@ -6,7 +6,7 @@ from collections import OrderedDict
 
 from glassgrad.nn.modules import _hooks
 from glassgrad.nn.modules._state import StateMixin, _IncompatibleKeys  # noqa: F401
-from glassgrad.nn.parameter import Parameter
+from glassgrad.nn.parameter import Buffer, Parameter, buffer_persistent
 from glassgrad.tensor import Tensor
 
 __all__ = ["Module"]
@@ -195,13 +195,18 @@ class Module(_hooks.HookMixin, StateMixin):
                     "(torch.nn.Module or None expected)"
                 )
             self._modules[name] = value
-        elif state.get("_buffers") is not None and name in self._buffers:
+        elif isinstance(value, Buffer) or (
+            state.get("_buffers") is not None and name in self._buffers
+        ):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign '{typename(value)}' as buffer '{name}' "
                     "(torch.nn.Buffer, torch.Tensor or None expected)"
                 )
-            self.register_buffer(name, value, name not in self._non_persistent_buffers_set)
+            persistent = None if value is None else buffer_persistent(value)
+            if persistent is None:
+                persistent = name not in self._non_persistent_buffers_set
+            self.register_buffer(name, value, persistent)
         else:
             object.__setattr__(self, name, value)
 
