@@ -19,6 +19,7 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
     _snapshot,
     check_inplace,
     inplace,
+    overlaps,
     write_through,
 )
 from glassgrad.ops.registry import Tensor, node_class, register, result
@@ -262,9 +263,21 @@ def _makes_view(key, shape):
 
 def setitem(self, key, value):
     """``self[key] = value``: an in-place write, recorded as ``CopySlices`` when in the graph."""
-    base = check_inplace(self, through_view=_makes_view(key, self._data.shape))
+    region = self._data
+    if overlaps(region):  # an expanded tensor: what matters is the part written
+        from glassgrad.ops.indexing_expanded import written_region
+
+        region = written_region(self, key, value)
+    base = check_inplace(
+        self, through_view=_makes_view(key, self._data.shape), fills=region is None, region=region
+    )
     if base is not None and (base.requires_grad or getattr(value, "requires_grad", False)):
         # a view in the graph: the write goes through its base, so the base's graph sees it
+        if region is not None and region is not self._data:
+            # an expanded view: only the part written (which shares no memory) goes through
+            target = self[key]
+            target.copy_(value) if isinstance(value, Tensor) else target.fill_(value)
+            return
         res = self.clone()
         res[key] = value
         write_through(self, base, res)

@@ -39,16 +39,22 @@ _OVERLAP = (
 )
 
 
-def check_inplace(self, through_view=False, fills=False):
+def overlaps(data) -> bool:
+    """Whether two elements of ``data`` share memory (a dimension of stride 0 and size > 1):
+    PyTorch's test before it writes into a tensor."""
+    strides = data.strides
+    return 0 in strides and any(not s and n > 1 for s, n in zip(strides, data.shape, strict=True))
+
+
+def check_inplace(self, through_view=False, fills=False, region=None):
     """Refuse an in-place op PyTorch refuses; return the view's base when it matters.
 
     ``fills``: the op writes one value everywhere (``fill_``, ``zero_``), which PyTorch allows
     on a tensor whose elements share memory (an ``expand``); any other write is refused.
+    ``region``: the part of ``self`` written to (``self[key] = v``), checked instead of all of it.
     """
-    if not fills:
-        data = self._data
-        if data.base is not None and not data.flags.writeable and 0 in data.strides:
-            raise RuntimeError(_OVERLAP)
+    if not fills and overlaps(self._data if region is None else region):
+        raise RuntimeError(_OVERLAP)
     if state.record:
         extra = self._extra
         base = extra.base if extra is not None else None

@@ -284,6 +284,11 @@ def expand(input, *sizes):
                 f"{list(sizes)}.  Tensor sizes: {list(data.shape)}"
             )
     out = np.broadcast_to(data, target)
+    if data.flags.writeable:
+        # Writable, as PyTorch's expand is: writes through a view of it that has no two
+        # elements on one memory location (``b[0] = v``) reach every row; the others are
+        # refused by ``check_inplace`` (NumPy's broadcast_to is read-only).
+        out = np.lib.stride_tricks.as_strided(data, out.shape, out.strides, writeable=True)
     return as_view(result(out, ExpandBackward0, (input,)), input)
 
 
