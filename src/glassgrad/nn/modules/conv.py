@@ -1,4 +1,4 @@
-"""Convolutions: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d``."""
+"""Convolutions: ``Conv1d``, ``Conv2d``, ``Conv3d`` and ``ConvTranspose1d/2d/3d``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,46 @@ from glassgrad.nn.modules.linear import _kaiming_reset, _optional_bias
 from glassgrad.nn.modules.module import Module
 from glassgrad.nn.parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 def _ntuple(value, n: int) -> tuple:
     if isinstance(value, (tuple, list)):
         return tuple(value)
     return (value,) * n
+
+
+def _check_settings(in_channels, out_channels, stride, padding, groups, padding_mode):
+    """PyTorch's constructor checks, in its order."""
+    if groups <= 0:
+        raise ValueError("groups must be a positive integer")
+    if in_channels % groups != 0:
+        raise ValueError("in_channels must be divisible by groups")
+    if out_channels % groups != 0:
+        raise ValueError("out_channels must be divisible by groups")
+    if isinstance(padding, str):
+        valid = {"same", "valid"}
+        if padding not in valid:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {valid}")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+    modes = {"zeros", "reflect", "replicate", "circular"}
+    if padding_mode not in modes:
+        raise ValueError(
+            f"padding_mode must be one of {modes}, but got padding_mode='{padding_mode}'"
+        )
+
+
+def _reversed_padding(padding, kernel_size, dilation) -> list:
+    """The padding in ``F.pad``'s order (last dim first, each side), 'same' split as PyTorch."""
+    if not isinstance(padding, str):
+        return [p for p in reversed(padding) for _ in range(2)]
+    pads = [0, 0] * len(kernel_size)
+    if padding == "same":
+        for i, (d, k) in enumerate(zip(reversed(dilation), reversed(kernel_size), strict=True)):
+            total = d * (k - 1)
+            pads[2 * i], pads[2 * i + 1] = total // 2, total - total // 2
+    return pads
 
 
 class _ConvNd(Module):
@@ -36,27 +69,12 @@ class _ConvNd(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
-        if isinstance(padding, str):
-            valid = {"same", "valid"}
-            if padding not in valid:
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of {valid}")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-        modes = {"zeros", "reflect", "replicate", "circular"}
-        if padding_mode not in modes:
-            raise ValueError(
-                f"padding_mode must be one of {modes}, but got padding_mode='{padding_mode}'"
-            )
+        _check_settings(in_channels, out_channels, stride, padding, groups, padding_mode)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.transposed = dilation, transposed
         self.output_padding, self.groups, self.padding_mode = output_padding, groups, padding_mode
+        self._reversed_padding_repeated_twice = _reversed_padding(padding, kernel_size, dilation)
         shape = (
             (in_channels, out_channels // groups)
             if transposed
@@ -85,13 +103,6 @@ class _ConvNd(Module):
         if self.padding_mode != "zeros":
             text += ", padding_mode={padding_mode}"
         return text.format(**self.__dict__)
-
-    def _padded(self, input):
-        """Apply a non-zero ``padding_mode`` explicitly (the conv then pads with nothing)."""
-        pads = []
-        for pad in reversed(self.padding):
-            pads += [pad, pad]
-        return F.pad(input, pads, mode=self.padding_mode)
 
 
 class _Conv(_ConvNd):
@@ -129,12 +140,18 @@ class _Conv(_ConvNd):
             dtype,
         )
 
-    def forward(self, input):
+    def _conv_forward(self, input, weight, bias):
+        conv = getattr(F, self._fn)
         padding = self.padding
         if self.padding_mode != "zeros":
-            input, padding = self._padded(input), (0,) * self._n
-        conv = getattr(F, self._fn)
-        return conv(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+            # a non-zero mode pads explicitly, then the convolution pads with nothing
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            padding = (0,) * self._n
+        return conv(input, weight, bias, self.stride, padding, self.dilation, self.groups)
+
+    def forward(self, input):
+        """The convolution of ``input`` with this layer's weight and bias."""
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class Conv1d(_Conv):
@@ -151,8 +168,16 @@ class Conv2d(_Conv):
     _fn = "conv2d"
 
 
-class ConvTranspose2d(_ConvNd):
-    """The gradient of ``Conv2d`` with respect to its input, used as a layer (upsampling)."""
+class Conv3d(_Conv):
+    """3-D convolution over ``(N, C, D, H, W)`` inputs."""
+
+    _n = 3
+    _fn = "conv3d"
+
+
+class _ConvTransposeNd(_ConvNd):
+    _n = 2
+    _fn = "conv_transpose2d"
 
     def __init__(
         self,
@@ -171,40 +196,58 @@ class ConvTranspose2d(_ConvNd):
     ) -> None:
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        n = self._n
         super().__init__(
             in_channels,
             out_channels,
-            _ntuple(kernel_size, 2),
-            _ntuple(stride, 2),
-            _ntuple(padding, 2),
-            _ntuple(dilation, 2),
+            _ntuple(kernel_size, n),
+            _ntuple(stride, n),
+            _ntuple(padding, n),
+            _ntuple(dilation, n),
             True,
-            _ntuple(output_padding, 2),
+            _ntuple(output_padding, n),
             groups,
             bias,
             padding_mode,
             dtype,
         )
 
-    def _output_padding(self, input, output_size):
+    def _output_padding(self, input, output_size, stride, padding, kernel_size, dims, dilation):
+        """The output padding that gives ``output_size``, with PyTorch's range check."""
         if output_size is None:
             return self.output_padding
-        output_size = list(output_size)[-2:]
-        extra = []
-        for d in range(2):
-            size = input.size(d - 2)
-            smallest = (
-                (size - 1) * self.stride[d]
-                - 2 * self.padding[d]
-                + self.dilation[d] * (self.kernel_size[d] - 1)
-                + 1
+        lead = 2 if input.dim() == dims + 2 else 1
+        if len(output_size) == lead + dims:
+            output_size = output_size[lead:]
+        if len(output_size) != dims:
+            raise ValueError(
+                f"ConvTranspose{dims}D: for {input.dim()}D input, output_size must have {dims} "
+                f"or {lead + dims} elements (got {len(output_size)})"
             )
-            extra.append(output_size[d] - smallest)
-        return tuple(extra)
+        smallest = [
+            (input.size(d + lead) - 1) * stride[d]
+            - 2 * padding[d]
+            + dilation[d] * (kernel_size[d] - 1)
+            + 1
+            for d in range(dims)
+        ]
+        largest = [smallest[d] + stride[d] - 1 for d in range(dims)]
+        for size, low, high in zip(output_size, smallest, largest, strict=True):
+            if size < low or size > high:
+                raise ValueError(
+                    f"requested an output size of {output_size}, but valid sizes range "
+                    f"from {smallest} to {largest} (for an input of {input.size()[2:]})"
+                )
+        return [output_size[d] - smallest[d] for d in range(dims)]
 
     def forward(self, input, output_size=None):
-        output_padding = self._output_padding(input, output_size)
-        return F.conv_transpose2d(
+        """The transposed convolution of ``input``; ``output_size`` picks among valid sizes."""
+        if self.padding_mode != "zeros":
+            raise ValueError(f"Only `zeros` padding mode is supported for {type(self).__name__}")
+        output_padding = self._output_padding(
+            input, output_size, self.stride, self.padding, self.kernel_size, self._n, self.dilation
+        )
+        return getattr(F, self._fn)(
             input,
             self.weight,
             self.bias,
@@ -214,3 +257,24 @@ class ConvTranspose2d(_ConvNd):
             self.groups,
             self.dilation,
         )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """The gradient of ``Conv1d`` with respect to its input, used as a layer (upsampling)."""
+
+    _n = 1
+    _fn = "conv_transpose1d"
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """The gradient of ``Conv2d`` with respect to its input, used as a layer (upsampling)."""
+
+    _n = 2
+    _fn = "conv_transpose2d"
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """The gradient of ``Conv3d`` with respect to its input, used as a layer (upsampling)."""
+
+    _n = 3
+    _fn = "conv_transpose3d"
