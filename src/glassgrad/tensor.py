@@ -147,7 +147,7 @@ class Tensor(TensorInfo):
     @property
     def grad_fn(self):
         """The node that created this tensor, or None for leaves."""
-        if self._grad_fn is not None and self._extra is not None:
+        if self._extra is not None:
             self._refresh_view()
         return self._grad_fn
 
@@ -393,10 +393,10 @@ class Tensor(TensorInfo):
     def _edge(self):
         """The graph edge a consumer of this tensor points at: ``(node, output_nr)``."""
         node = self._grad_fn
+        if self._extra is not None:
+            self._refresh_view()  # (a view may be in the graph since its base was written to)
+            node = self._grad_fn
         if node is not None:
-            if self._extra is not None:
-                self._refresh_view()
-                return (self._grad_fn, self._output_nr)
             return (node, self._output_nr)
         if self._requires_grad:
             extra = self._extra

@@ -126,6 +126,8 @@ def write_through(self, base, res):
     if self._extra.view_key is not None:
         self._data = base._data[key]
     self._grad_fn, self._output_nr = base[key]._grad_fn, 0
+    if self._grad_fn is not None:
+        self._requires_grad = True  # (the value written may have brought the graph)
     if self._vc is not None:
         self._extra.view_version = self._vc[0]
     return self
@@ -141,6 +143,18 @@ def regenerate_view(view, base):
     if key is None:
         key = _base_index(view._data, base._data)
     view._grad_fn, view._output_nr = base[key]._grad_fn, 0
+    if view._grad_fn is not None:
+        view._requires_grad = True  # a write into the base brought it into the graph
+
+
+def stale_view_needs_grad(view) -> bool:
+    """Whether ``view`` (no ``requires_grad`` of its own) is in the graph now: its base was
+    written to in place, through another view, with a value that requires grad."""
+    extra = view._extra
+    if extra.base is None or view._vc is None or extra.view_version == view._vc[0]:
+        return False
+    regenerate_view(view, extra.base)
+    return view._requires_grad
 
 
 def _base_index(view, base):

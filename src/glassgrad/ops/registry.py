@@ -139,7 +139,7 @@ def result(out, cls, inputs, saved=None, args=None):
         out = _asarray(out)
     if (not record_off[0] or state.record) and cls is not None:
         for t in inputs:
-            if t is not None and t._requires_grad:
+            if t is not None and (t._requires_grad or _stale_view_needs_grad(t)):
                 break
         else:
             if _provenance.enabled:  # carry a stopped path's record on (glass.explain)
@@ -258,6 +258,16 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype):
 _new = object.__new__
 
 
+def _stale_view_needs_grad(t) -> bool:
+    """A view whose base gained a graph through another view since (see inplace_core)."""
+    extra = t._extra
+    if extra is None or extra.base is None:
+        return False
+    from glassgrad.ops.inplace_core import stale_view_needs_grad
+
+    return stale_view_needs_grad(t)
+
+
 _NO_EDGE = (None, 0)
 
 
@@ -272,7 +282,9 @@ def _stopped(out, inputs, cls):
 def results(outs, cls, inputs, saved=None, args=None, differentiable=None):
     """Like ``result`` for an op with several outputs sharing one node (``unbind``, ``max``)."""
     outs = [o if o.__class__ is _ndarray else _asarray(o) for o in outs]
-    if not state.record or not any(t is not None and t._requires_grad for t in inputs):
+    if not state.record or not any(
+        t is not None and (t._requires_grad or _stale_view_needs_grad(t)) for t in inputs
+    ):
         return tuple(_stopped(o, inputs, cls) for o in outs)
     node = cls()
     node._seq = _next_seq()
