@@ -50,3 +50,38 @@ def _run(lib, code):
 @pytest.mark.parametrize("case", list(CASES))
 def test_views_see_the_graph_their_base_gained(case):
     assert _run(gg, CASES[case]) == _run(torch, CASES[case])
+
+
+def _names(lib):
+    """grad_fn names after in-place writes on and through views of every kind."""
+
+    def name(tensor):
+        return type(tensor.grad_fn).__name__ if tensor.grad_fn is not None else None
+
+    seen = []
+    x = lib.ones(3, 2, requires_grad=True)
+    a = x * 1
+    views = (a[1:], a.t(), a[0], a.view(6), a.unsqueeze(0), a.expand(2, 3, 2), a.diagonal())
+    a.mul_(2)
+    seen.append([name(v) for v in (a, *views)])
+    for make in (
+        lambda a: a[1:],
+        lambda a: a.t(),
+        lambda a: a.view(6),
+        lambda a: a[0],
+        lambda a: a.diagonal(),
+        lambda a: a[1:][0],
+    ):
+        a = lib.ones(3, 2, requires_grad=True) * 1
+        view = make(a)
+        view.add_(1)
+        seen.append([name(a), name(view)])
+    y = lib.ones(2, requires_grad=True).clone()
+    expanded = y.expand(3, 2)
+    expanded[0] = lib.tensor([5.0, 6.0])
+    seen.append([name(y), name(expanded), y.tolist()])
+    return seen
+
+
+def test_node_names_after_writes_through_views():
+    assert _names(gg) == _names(torch)

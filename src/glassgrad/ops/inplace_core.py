@@ -123,9 +123,10 @@ def write_through(self, base, res):
     if key is None:
         key = _base_index(self._data, base._data)
     base[key] = res
+    _renamed(base._grad_fn, "CopySlices")
     if self._extra.view_key is not None:
         self._data = base._data[key]
-    self._grad_fn, self._output_nr = base[key]._grad_fn, 0
+    self._grad_fn, self._output_nr = _renamed(base[key]._grad_fn, "AsStridedBackward0"), 0
     if self._grad_fn is not None:
         self._requires_grad = True  # (the value written may have brought the graph)
     if self._vc is not None:
@@ -142,9 +143,27 @@ def regenerate_view(view, base):
     key = extra.view_key
     if key is None:
         key = _base_index(view._data, base._data)
-    view._grad_fn, view._output_nr = base[key]._grad_fn, 0
+    view._grad_fn, view._output_nr = _renamed(base[key]._grad_fn, "AsStridedBackward0"), 0
     if view._grad_fn is not None:
         view._requires_grad = True  # a write into the base brought it into the graph
+
+
+_TWINS: dict = {}
+
+
+def _renamed(node, name):
+    """``node`` under PyTorch's ``name`` for it, its rule unchanged. PyTorch records any write
+    through a view as ``CopySlices`` on the base and gives every view of a base changed in
+    place an ``AsStridedBackward0``, whatever op made the view; glassgrad records the view's own
+    op (which computes the same gradient) under that name."""
+    if node is None or type(node).__name__ == name:
+        return node
+    cls = type(node)
+    twin = _TWINS.get((cls, name))
+    if twin is None:
+        twin = _TWINS[(cls, name)] = type(name, (cls,), {"__module__": cls.__module__})
+    node.__class__ = twin
+    return node
 
 
 def stale_view_needs_grad(view) -> bool:
