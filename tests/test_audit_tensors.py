@@ -288,8 +288,16 @@ def test_metadata_matches_torch(fn):
 
 
 def test_zero_dim_h_warns_like_torch():
+    import warnings
+
+    from glassgrad import _tensor_info
+
+    _tensor_info._WARNED_0D.clear()
     with pytest.warns(UserWarning, match=r"Tensor.H is deprecated on 0-D tensors"):
         _ = glassgrad.tensor(2.0).H
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _ = glassgrad.tensor(2.0).H  # once per process, as PyTorch's TORCH_WARN_ONCE
 
 
 def test_size_pickles_and_stays_a_size():

@@ -331,7 +331,13 @@ class _Layout:
 strided = _Layout()
 
 
+_WARNED_0D: set = set()
+
+
 def _warn_0d(name: str) -> None:
+    if name in _WARNED_0D:  # PyTorch warns once per process (TORCH_WARN_ONCE)
+        return
+    _WARNED_0D.add(name)
     warnings.warn(
         f"Tensor.{name} is deprecated on 0-D tensors. Consider using x.conj().",
         UserWarning,
