@@ -16,6 +16,7 @@ from glassgrad.ops.norm import dropout, scaled_dot_product_attention
 from glassgrad.ops.resize import pad
 from glassgrad.ops.shape_join import cat
 from glassgrad.ops.softmax import softmax
+from glassgrad.tensor import Tensor
 
 __all__ = ["multi_head_attention_forward"]
 
@@ -85,7 +86,7 @@ def _none_or_dtype(input):
     """The dtype of ``input``, or None for None."""
     if input is None:
         return None
-    if hasattr(input, "dtype") and hasattr(input, "_data"):
+    if isinstance(input, Tensor):
         return input.dtype
     raise RuntimeError("input to _none_or_dtype() must be None or torch.Tensor")
 
