@@ -3,7 +3,7 @@
 Fused as in PyTorch: written as ``embedding`` followed by a segmented reduction, the graph would
 hold the ``(indices, embedding_dim)`` gathered rows; the fused op keeps only the indices and,
 for ``max``, which row won each output element. Bags are contiguous runs of the flattened input,
-so every reduction is one ``np.*.reduceat`` over the gathered rows: no loop over bags.
+reduced one bag size at a time (a few vectorised steps, never a loop over bags).
 """
 
 from __future__ import annotations
@@ -61,30 +61,59 @@ def _max_grad(shape, grad, first):
     if not len(bags):
         return D.new_zeros(grad, shape)
     columns = np.broadcast_to(np.arange(shape[1]), winners.shape)
-    return D.scatter_into(shape, (winners, columns), grad[bags])
+    if not D._is_array(grad):
+        return D.scatter_into(shape, (winners, columns), grad[bags])
+    # one bincount over flat positions: np.add.at walks the elements one by one
+    flat = (winners * shape[1] + columns).ravel()
+    summed = np.bincount(flat, weights=grad[bags].ravel(), minlength=shape[0] * shape[1])
+    return summed.reshape(shape).astype(grad.dtype)
 
 
 # -- forward -----------------------------------------------------------------------------------
-def _segments(rows, starts, sizes, ufunc):
-    """``ufunc`` reduced over each bag of ``rows`` (bags given by start and size)."""
-    if not len(rows):
-        return np.zeros((len(starts), rows.shape[1]), dtype=rows.dtype)
-    # reduceat gives an empty bag the row at its start: those bags are zeroed by the caller
-    return ufunc.reduceat(rows, np.minimum(starts, len(rows) - 1), axis=0)
+def _size_classes(starts, sizes):
+    """Non-empty bags grouped by size: (their bag numbers, their (bags, size) input positions).
+
+    One vectorised step per distinct bag size (few in practice), never one per bag: a
+    (bags, size, dim) gather reduced along axis 1 runs about four times faster than
+    ``np.add.reduceat`` over the gathered rows, and never holds all of them at once.
+    """
+    order = np.argsort(sizes, kind="stable")
+    bounds = np.flatnonzero(np.diff(sizes[order])) + 1
+    for group in np.split(order, bounds):
+        if len(group) and sizes[group[0]]:
+            yield group, starts[group][:, None] + np.arange(sizes[group[0]])
 
 
-def _reduce_max(rows, starts, sizes, valid, used):
+def _reduce_sum(table, used, starts, sizes, factor, valid):
+    """Per-bag sums of the rows ``used`` picks, each scaled by ``factor`` (None: by 1)."""
+    out = np.zeros((len(starts), table.shape[1]), dtype=table.dtype)
+    for group, positions in _size_classes(starts, sizes):
+        picked = table[used[positions]]
+        if valid is not None:  # a where, not a product: an excluded inf must not make a NaN
+            picked = np.where(valid[positions][..., None], picked, 0)
+        if factor is not None:
+            picked *= factor[positions][..., None]
+        out[group] = picked.sum(axis=1)
+    return out
+
+
+def _reduce_max(table, used, starts, sizes, valid):
     """Per-bag maxima and, for the gradient, the first row holding each maximum."""
-    rows = np.where(valid[:, None], rows, -np.inf).astype(rows.dtype)
-    out = _segments(rows, starts, sizes, np.maximum)
+    out = np.zeros((len(starts), table.shape[1]), dtype=table.dtype)
+    winners = np.zeros(out.shape, dtype=np.int64)
+    for group, positions in _size_classes(starts, sizes):
+        rows = used[positions]
+        picked = table[rows]
+        if valid is not None:
+            picked = np.where(valid[positions][..., None], picked, -np.inf).astype(table.dtype)
+        first = picked.argmax(axis=1)  # the first maximum, as PyTorch picks among ties
+        out[group] = np.take_along_axis(picked, first[:, None], axis=1)[:, 0]
+        winners[group] = np.take_along_axis(rows, first, axis=1)
     bag_of = np.repeat(np.arange(len(starts)), sizes)
-    positions = np.arange(len(rows))[:, None]
-    hits = (rows == out[bag_of]) & valid[:, None]
-    first = _segments(np.where(hits, positions, len(rows)), starts, sizes, np.minimum)
-    counts = np.bincount(bag_of[valid], minlength=len(starts))
-    filled = np.flatnonzero(counts)
-    out[counts == 0] = 0
-    return out, (filled, used[first[filled]])
+    kept = bag_of if valid is None else bag_of[valid]
+    filled = np.bincount(kept, minlength=len(starts)) > 0
+    out[~filled] = 0
+    return out, (np.flatnonzero(filled), winners[filled])
 
 
 def _frequency(indices, used, rows):
@@ -205,26 +234,22 @@ def _embedding_bag(
     shape = weight._data.shape
     used = indices[:end].astype(np.int64)
     _check_indices(used, *shape)
-    valid = np.ones(end, dtype=bool) if padding_idx is None else used != padding_idx
-    rows = weight._data[used]
+    valid = None if padding_idx is None else used != padding_idx
     if mode == 2:
-        out, first = _reduce_max(rows, starts, sizes, valid, used)
+        out, first = _reduce_max(weight._data, used, starts, sizes, valid)
         args = (mode, shape, used, None, None, first, len(indices))
         return result(out, EmbeddingBagBackward0, (weight, None), (None, None), args)
+    samples = None if per_sample_weights is None else per_sample_weights._data[:end]
+    out = _reduce_sum(weight._data, used, starts, sizes, samples, valid)
     bag_of = np.repeat(np.arange(len(starts)), sizes)
-    rows[~valid] = 0
-    if per_sample_weights is not None:
-        rows *= per_sample_weights._data[:end, None]
-    out = _segments(rows, starts, sizes, np.add)
-    out[sizes == 0] = 0
-    scale = valid.astype(rows.dtype)
+    scale = np.ones(end, dtype=out.dtype) if valid is None else valid.astype(out.dtype)
     if mode == 1:
-        counts = np.bincount(bag_of[valid], minlength=len(starts))
-        out /= np.maximum(counts, 1)[:, None].astype(rows.dtype)
+        counts = np.bincount(bag_of if valid is None else bag_of[valid], minlength=len(starts))
+        out /= np.maximum(counts, 1)[:, None].astype(out.dtype)
         scale /= np.maximum(counts, 1)[bag_of]
     if scale_grad_by_freq:
         scale = scale / _frequency(indices.astype(np.int64), used, shape[0])
-    args = (mode, shape, used, bag_of, scale.astype(rows.dtype), None, len(indices))
+    args = (mode, shape, used, bag_of, scale.astype(out.dtype), None, len(indices))
     saved = (weight if per_sample_weights is not None else None, per_sample_weights)
     return result(out, EmbeddingBagBackward0, (weight, per_sample_weights), saved, args)
 
