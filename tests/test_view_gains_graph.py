@@ -85,3 +85,18 @@ def _names(lib):
 
 def test_node_names_after_writes_through_views():
     assert _names(gg) == _names(torch)
+
+
+RETAIN = {
+    "base changed, base's graph": "a.mul_(3); a.sum().backward(); r = v.grad",
+    "view changed": "v.mul_(3); a.sum().backward(); r = v.grad",
+    "base changed, view's graph": "a.mul_(3); (v * 1).sum().backward(); r = v.grad.tolist()",
+    "view written": "v[0] = 5.; (v * 2).sum().backward(); r = v.grad.tolist()",
+}
+
+
+@pytest.mark.parametrize("case", list(RETAIN))
+def test_retain_grad_follows_a_view_to_its_new_grad_fn(case):
+    setup = "x = t.ones(3, requires_grad=True); a = x * 2; v = a[1:]; v.retain_grad(); "
+    code = setup + RETAIN[case] + "; r = (r, x.grad.tolist())"
+    assert _run(gg, code) == _run(torch, code)

@@ -106,15 +106,25 @@ def _snapshot(self):
 
 def _rebase(self, node):
     """Point ``self`` at ``node`` after an in-place op (``retain_grad`` follows the tensor)."""
-    old = self._grad_fn
+    old, old_nr = self._grad_fn, self._output_nr
     self._grad_fn = node
     self._output_nr = 0
     self._requires_grad = True
-    if old is not None and old._retain and self.retains_grad:
-        ref = old._retain.pop(self._output_nr, None)
-        if ref is not None:
-            node._retain = {0: ref}
-            node._special = True
+    _follow_retain(self, old, old_nr)
+
+
+def _follow_retain(self, old, old_nr):
+    """``retain_grad()`` belongs to the tensor, not to a node: PyTorch moves it to the grad_fn an
+    in-place op or a view's regeneration gives the tensor, from ``old`` (output ``old_nr``)."""
+    if old is None or not old._retain or old is self._grad_fn or not self.retains_grad:
+        return
+    ref = old._retain.pop(old_nr, None)
+    node = self._grad_fn
+    if ref is not None and node is not None:
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._output_nr] = ref
+        node._special = True
 
 
 def write_through(self, base, res):
@@ -126,7 +136,9 @@ def write_through(self, base, res):
     _renamed(base._grad_fn, "CopySlices")
     if self._extra.view_key is not None:
         self._data = base._data[key]
+    old, old_nr = self._grad_fn, self._output_nr
     self._grad_fn, self._output_nr = _renamed(base[key]._grad_fn, "AsStridedBackward0"), 0
+    _follow_retain(self, old, old_nr)
     if self._grad_fn is not None:
         self._requires_grad = True  # (the value written may have brought the graph)
     if self._vc is not None:
@@ -143,7 +155,9 @@ def regenerate_view(view, base):
     key = extra.view_key
     if key is None:
         key = _base_index(view._data, base._data)
+    old, old_nr = view._grad_fn, view._output_nr
     view._grad_fn, view._output_nr = _renamed(base[key]._grad_fn, "AsStridedBackward0"), 0
+    _follow_retain(view, old, old_nr)
     if view._grad_fn is not None:
         view._requires_grad = True  # a write into the base brought it into the graph
 
