@@ -14,6 +14,7 @@ columns so that the weight gradient is one product with them.
 
 from __future__ import annotations
 
+from itertools import product
 from math import prod
 
 import numpy as np
@@ -29,10 +30,9 @@ def out_size(size, kernel, stride, padding, dilation):
 def _channels_last(x, padding):
     """``x`` (N, C, *S) as a zero-padded, contiguous (N, *(S + 2P), C) array."""
     n, c, *size = x.shape
-    padded = tuple(s + 2 * p for s, p in zip(size, padding, strict=True))
-    out = np.zeros((n, *padded, c), dtype=x.dtype)
-    inner = tuple(slice(p, p + s) for s, p in zip(size, padding, strict=True))
-    out[(slice(None), *inner)] = np.moveaxis(x, 1, -1)
+    out = np.zeros((n, *[s + 2 * p for s, p in zip(size, padding, strict=False)], c), dtype=x.dtype)
+    inner = [slice(p, p + s) for s, p in zip(size, padding, strict=False)]
+    out[(slice(None), *inner)] = x.transpose(0, *range(2, x.ndim), 1)
     return out
 
 
@@ -41,22 +41,14 @@ def im2col(x, kernel, stride, padding, dilation, groups):
     xp = _channels_last(x, padding)
     n, *size, c = xp.shape
     dims = len(kernel)
-    outs = tuple(
+    outs = [
         (s - d * (k - 1) - 1) // st + 1
-        for s, k, st, d in zip(size, kernel, stride, dilation, strict=True)
-    )
+        for s, k, st, d in zip(size, kernel, stride, dilation, strict=False)
+    ]
     s = xp.strides
-    view = _as_strided(
-        xp,
-        (n, *outs, *kernel, c),
-        (
-            s[0],
-            *(s[1 + i] * stride[i] for i in range(dims)),
-            *(s[1 + i] * dilation[i] for i in range(dims)),
-            s[-1],
-        ),
-        writeable=False,
-    )
+    steps = [s[1 + i] * stride[i] for i in range(dims)]
+    spread = [s[1 + i] * dilation[i] for i in range(dims)]
+    view = _as_strided(xp, (n, *outs, *kernel, c), (s[0], *steps, *spread, s[-1]), writeable=False)
     rows, taps = prod(outs), prod(kernel)
     if groups == 1:  # the reshape is the one copy
         return view.reshape(n, 1, rows, taps * c), outs
@@ -96,19 +88,20 @@ def conv_input_grad(grad, weight, x_shape, stride, padding, dilation, groups):
     cols = np.matmul(g, _weight_matrix(weight, groups))  # (N, G, prod(OS), prod(K)*C/G)
     cols = cols.reshape(n, groups, *outs, *kernel, cg)
     size = x_shape[2:]
-    padded = tuple(s + 2 * p for s, p in zip(size, padding, strict=True))
+    padded = [s + 2 * p for s, p in zip(size, padding, strict=False)]
     out = np.zeros((n, *padded, groups, cg), dtype=grad.dtype)
     order = (0, *range(2, dims + 2), 1, dims + 2)  # (N, *OS, G, C/G) for each offset
     lead = (slice(None),) * (dims + 2)
-    for offset in np.ndindex(*kernel):
-        window = tuple(
-            slice(i * d, i * d + st * (os - 1) + 1, st)
-            for i, d, st, os in zip(offset, dilation, stride, outs, strict=True)
-        )
-        out[(slice(None), *window)] += cols[(*lead, *offset)].transpose(order)
+    # each dimension's output window per kernel offset, built once; ``product`` then pairs them
+    windows = []
+    for k, d, st, os in zip(kernel, dilation, stride, outs, strict=False):
+        windows.append([slice(i * d, i * d + st * (os - 1) + 1, st) for i in range(k)])
+    taps = product(*map(range, kernel))
+    for offset, window in zip(taps, product([slice(None)], *windows), strict=False):
+        out[window] += cols[lead + offset].transpose(order)
     inner = tuple(slice(p, p + s) for s, p in zip(size, padding, strict=True))
     out = out[(slice(None), *inner)].reshape(n, *size, x_shape[1])
-    return np.ascontiguousarray(np.moveaxis(out, -1, 1))
+    return np.ascontiguousarray(out.transpose(0, dims + 1, *range(1, dims + 1)))
 
 
 def conv_weight_grad(x, grad, w_shape, stride, padding, dilation, groups, cols=None):
