@@ -418,3 +418,25 @@ def _retyped_leaf(lib):
 
 def test_scalar_gradients_follow_a_leaf_whose_dtype_changed():
     assert _retyped_leaf(gg) == _retyped_leaf(torch)
+
+
+def _create_graph_nodes(lib):
+    import warnings
+
+    def edges(t):
+        pairs = t.grad_fn.next_functions
+        return [(type(f).__name__ if f is not None else None, i) for f, i in pairs]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's reference-cycle warning for create_graph
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward(create_graph=True)
+        first = (type(x.grad.grad_fn).__name__, edges(x.grad))
+        (x * x).sum().backward(create_graph=True)
+        second = (type(x.grad.grad_fn).__name__, edges(x.grad))
+        x.grad.sum().backward()
+    return first, second, x.grad.tolist()
+
+
+def test_create_graph_gradient_nodes_like_pytorch():
+    assert _create_graph_nodes(gg) == _create_graph_nodes(torch)

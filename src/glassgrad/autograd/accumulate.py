@@ -87,7 +87,8 @@ def _unwrap(value, create_graph):
     return value._data
 
 
-CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (grad,))
+# PyTorch's copy_ node: its first edge is the (empty) tensor copied into, which gets nothing
+CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (None, grad))
 
 
 def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
@@ -160,6 +161,6 @@ def _copy_node(grad):
         return _make(grad._data.copy())
     node = CopyBackwards()
     node._seq = next_seq()
-    node.next_functions = (grad._edge(),)
-    node._meta = ((grad._data.shape, grad._data.dtype),)
+    node.next_functions = ((None, 0), grad._edge())
+    node._meta = (None, (grad._data.shape, grad._data.dtype))
     return _make(grad._data.copy(), node, 0)
