@@ -113,6 +113,15 @@ def test_last_offset_ends_the_last_bag():
     np.testing.assert_array_equal(our_grads[0][[5]], 0)  # row 5 is only picked after the end
 
 
+@pytest.mark.parametrize("padding_idx", [None, 1])
+@pytest.mark.parametrize("flat", [[0, 1, 2], [2, 1, 0], [1, 2, 0, 3], [1, 3, 1, 2]])
+def test_max_with_nan_follows_torch(flat, padding_idx):
+    """PyTorch keeps a NaN only where it is in a bag's first row."""
+    table = np.array([[1.0, np.nan, 0], [2, 1, np.nan], [0, 3, 1], [np.nan, 0, 5]])
+    args = (np.array(flat), np.array([0, 2]))
+    _check(_run(args, {"mode": "max", "padding_idx": padding_idx}, weight=table))
+
+
 def test_sparse_flag_gives_torch_values_and_dense_gradients():
     """glassgrad has no sparse tensors: the gradient is the dense form of PyTorch's."""
     _check(_run((FLAT, OFFSETS), {"mode": "sum", "sparse": True}))

@@ -13,13 +13,14 @@ import warnings
 import numpy as np
 
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import node_class, register, result
-
-_MODES = {"sum": 0, "mean": 1, "max": 2}
-_UNCHECKED = (
-    "Expected i < index_size to be true, but got false.  (Could this error message be improved?"
-    "  If so, please report an enhancement request to PyTorch.)"
+from glassgrad.ops.embedding_bag_checks import (
+    check_indices,
+    check_kernel_args,
+    flatten,
+    mode_number,
+    split_bags,
 )
+from glassgrad.ops.registry import node_class, register, result
 
 
 # -- backward ----------------------------------------------------------------------------------
@@ -104,8 +105,10 @@ def _reduce_max(table, used, starts, sizes, valid):
     for group, positions in _size_classes(starts, sizes):
         rows = used[positions]
         picked = table[rows]
-        if valid is not None:
-            picked = np.where(valid[positions][..., None], picked, -np.inf).astype(table.dtype)
+        kept = None if valid is None else valid[positions]
+        if kept is not None:
+            picked = np.where(kept[..., None], picked, -np.inf).astype(table.dtype)
+        picked = _later_nans_lose(picked, kept)
         first = picked.argmax(axis=1)  # the first maximum, as PyTorch picks among ties
         out[group] = np.take_along_axis(picked, first[:, None], axis=1)[:, 0]
         winners[group] = np.take_along_axis(rows, first, axis=1)
@@ -114,6 +117,18 @@ def _reduce_max(table, used, starts, sizes, valid):
     filled = np.bincount(kept, minlength=len(starts)) > 0
     out[~filled] = 0
     return out, (np.flatnonzero(filled), winners[filled])
+
+
+def _later_nans_lose(picked, kept):
+    """NaN only where a bag's first row has it: PyTorch's kernel starts from the first row and
+    takes a later one only if greater, which a NaN never is (``argmax`` would take any NaN)."""
+    nans = np.isnan(picked)
+    if not nans.any():
+        return picked
+    later = np.ones(picked.shape[:2], dtype=bool)
+    first = np.zeros(len(picked), dtype=np.int64) if kept is None else kept.argmax(axis=1)
+    later[np.arange(len(picked)), first] = False
+    return np.where(nans & later[..., None], -np.inf, picked).astype(picked.dtype)
 
 
 def _frequency(indices, used, rows):
@@ -131,89 +146,6 @@ def _frequency(indices, used, rows):
     return divisor[used]
 
 
-def _bags(input_size, offsets, include_last_offset):
-    """Each bag's start and size, and how many leading input positions the bags use."""
-    if include_last_offset:
-        if not len(offsets):
-            raise RuntimeError("include_last_offset: number of offset should be at least 1")
-        # the last offset ends the last bag (CSR), as PyTorch's float32 sum and mean kernel
-        # has it; its other kernels (max, padding_idx, float64) run on to the input's end
-        starts, end = offsets[:-1], int(offsets[-1])
-    else:
-        starts, end = offsets, input_size
-    end = end if len(starts) else 0
-    if len(offsets) and offsets[0] != 0:
-        raise RuntimeError(
-            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
-            f"from position 0. However, got {int(offsets[0])}\n[ {_offsets_type(offsets)}{{}} ]"
-        )
-    if len(offsets) and offsets.min() < 0:
-        raise IndexError("index out of range in self")
-    if len(offsets) and offsets[-1] > input_size:
-        raise RuntimeError(
-            f"offsets[-1] can not be greater than input's length {input_size} but got "
-            f"offsets[-1] of {int(offsets[-1])}"
-        )
-    sizes = np.diff(np.append(starts, end))
-    if len(sizes) and sizes.min() < 0:
-        raise RuntimeError(_UNCHECKED)
-    return starts, sizes, end
-
-
-def _offsets_type(offsets):
-    # PyTorch promotes indices and offsets to a common type first: Long unless both are Int
-    return "torch.LongTensor" if offsets.dtype == np.int64 else "torch.IntTensor"
-
-
-def _check_kernel_args(weight, indices, offsets, per_sample_weights, padding_idx):
-    """PyTorch's kernel checks, in its order: padding_idx, then the dtypes."""
-    rows = weight.shape[0]
-    if padding_idx is not None and not -rows <= padding_idx < rows:
-        raise RuntimeError(
-            f"padding_idx must be within the number of embeddings, -{rows} through {rows - 1}, "
-            f"but got {padding_idx}"
-        )
-    for array in (indices, offsets):
-        if array.dtype.kind not in "iub":
-            raise RuntimeError(
-                "Expected tensor for argument #1 'indices' to have one of the following scalar "
-                f"types: Long, Int; but got {_type(array)} instead (while checking arguments "
-                "for embedding_bag)"
-            )
-    if weight._data.dtype.kind != "f":
-        raise RuntimeError(
-            "Expected tensor for argument #1 'weight' to have one of the following scalar types: "
-            f"Half, BFloat16, Float, Double; but got {weight.type()} instead (while checking "
-            "arguments for embedding_bag)"
-        )
-    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
-        raise RuntimeError(
-            "Expected tensor for argument #1 'weight' to have the same type as tensor for "
-            f"argument #1 'per_sample_weights'; but type {weight.type()} does not equal "
-            f"{per_sample_weights.type()} (while checking arguments for embedding_bag)"
-        )
-    return None if padding_idx is None else padding_idx % rows
-
-
-def _type(array):
-    from glassgrad.tensor import Tensor
-
-    return Tensor._from_array(array).type()
-
-
-def _check_indices(used, rows, columns):
-    if not len(used):
-        return
-    if not rows or not columns:
-        raise RuntimeError(_UNCHECKED)
-    bad = np.flatnonzero((used < 0) | (used >= rows))
-    if len(bad):
-        raise RuntimeError(
-            f"Index {bad[0]} of input takes value {used[bad[0]]} which is not in the valid range "
-            f"[0, {rows})"
-        )
-
-
 def _embedding_bag(
     weight,
     indices,
@@ -225,15 +157,15 @@ def _embedding_bag(
     padding_idx,
 ):
     """The fused kernel on flat ``indices`` and bag ``offsets`` (PyTorch's ``_embedding_bag``)."""
-    padding_idx = _check_kernel_args(weight, indices, offsets, per_sample_weights, padding_idx)
+    padding_idx = check_kernel_args(weight, indices, offsets, per_sample_weights, padding_idx)
     if indices.dtype != offsets.dtype:
         offsets = offsets.astype(
             np.int64 if np.int64 in (indices.dtype, offsets.dtype) else np.int32
         )
-    starts, sizes, end = _bags(len(indices), offsets, include_last_offset)
+    starts, sizes, end = split_bags(len(indices), offsets, include_last_offset)
     shape = weight._data.shape
     used = indices[:end].astype(np.int64)
-    _check_indices(used, *shape)
+    check_indices(used, *shape)
     valid = None if padding_idx is None else used != padding_idx
     if mode == 2:
         out, first = _reduce_max(weight._data, used, starts, sizes, valid)
@@ -285,10 +217,10 @@ def embedding_bag(
         raise ValueError(
             f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}"
         )
-    indices, offsets, include_last_offset = _flatten(input, offsets, include_last_offset)
+    indices, offsets, include_last_offset = flatten(input, offsets, include_last_offset)
     if per_sample_weights is not None and input.dim() == 2:
         per_sample_weights = per_sample_weights.reshape(-1)
-    mode_enum = _mode(mode, scale_grad_by_freq, sparse)
+    mode_enum = mode_number(mode, scale_grad_by_freq, sparse)
     if max_norm is not None:
         _renorm(weight, indices, max_norm, norm_type)
     if per_sample_weights is not None and mode != "sum":
@@ -307,43 +239,6 @@ def embedding_bag(
         include_last_offset,
         padding_idx,
     )
-
-
-def _flatten(input, offsets, include_last_offset):
-    """Flat indices and bag offsets for a 2-d (fixed-size bags) or 1-d (offsets) input."""
-    if input.dim() == 2:
-        if offsets is not None:
-            raise ValueError(
-                "if input is 2D, then offsets has to be None, as input is treated is a "
-                "mini-batch of fixed length sequences. However, found offsets of type "
-                f"{_class_name(offsets)}"
-            )
-        if input.shape[1] == 0:
-            raise RuntimeError("step must be nonzero")
-        data = input._data
-        return data.reshape(-1), np.arange(0, data.size, data.shape[1]), False
-    if input.dim() == 1:
-        if offsets is None:
-            raise ValueError("offsets has to be a 1D Tensor but got None")
-        if offsets.dim() != 1:
-            raise ValueError("offsets has to be a 1D Tensor")
-        return input._data, offsets._data, include_last_offset
-    raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
-
-
-def _class_name(value):
-    name = str(type(value))
-    return name.replace("glassgrad.tensor.Tensor", "torch.Tensor").replace("'glassgrad.", "'torch.")
-
-
-def _mode(mode, scale_grad_by_freq, sparse):
-    if mode not in _MODES:
-        raise ValueError("mode has to be one of sum, mean or max")
-    if mode == "max" and scale_grad_by_freq:
-        raise ValueError("max mode does not support scaling the gradient by the frequency")
-    if mode == "max" and sparse:
-        raise ValueError("max mode does not support sparse weights")
-    return _MODES[mode]
 
 
 def _renorm(weight, indices, max_norm, norm_type):
