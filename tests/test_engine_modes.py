@@ -440,3 +440,32 @@ def _create_graph_nodes(lib):
 
 def test_create_graph_gradient_nodes_like_pytorch():
     assert _create_graph_nodes(gg) == _create_graph_nodes(torch)
+
+
+def test_data_assignment_leaves_the_fast_path_only_when_something_saved_the_tensor():
+    """``.data =`` on a tensor no node saved (the article's ``p.grad.data = ...``) keeps
+    backward's fast path; on a saved one, backward sees the new data (as PyTorch's does)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import glassgrad as torch
+        from glassgrad.autograd import node
+        p = torch.tensor(2.0, requires_grad=True)
+        (p * 3).backward()
+        p.grad.data = torch.tensor(0.0)
+        w = torch.tensor(1.0, requires_grad=True)
+        w.data = torch.tensor(5.0)
+        print(node.DATA_ASSIGNED[0], p.grad.item(), w.item())
+        a = torch.tensor([1.0, 2.0], requires_grad=True)
+        b = torch.tensor([3.0, 4.0], requires_grad=True)
+        y = a * b
+        a.data = torch.tensor([10.0, 20.0])
+        y.sum().backward()
+        print(node.DATA_ASSIGNED[0], b.grad.tolist())
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.split("\n")[:2] == ["False 0.0 5.0", "True [10.0, 20.0]"]

@@ -8,6 +8,7 @@ from the op table.
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 
@@ -85,6 +86,11 @@ def _make(data, grad_fn=None, output_nr=0):
 
 
 _new = object.__new__
+_refcount = sys.getrefcount
+# References to a version counter only its tensor holds, inside the ``.data`` setter: the slot,
+# the local name, getrefcount's argument. (Interpreters that stop counting references to locals,
+# 3.14's stack references, cannot tell: there every ``.data =`` counts as shared.)
+_VC_UNSHARED = 3 if sys.version_info < (3, 14) else 0
 
 
 def set_data(t, array) -> None:
@@ -359,7 +365,12 @@ class Tensor(TensorInfo):
                 "point or complex dtype"
             )
         set_data(self, value._data)
-        _DATA_ASSIGNED[0] = True  # backward now reads saved inputs from their tensors
+        counter = self._vc
+        if counter is None or _refcount(counter) > _VC_UNSHARED:
+            # Saved for backward somewhere (a node's record holds the version counter), or
+            # shared with a view: backward now reads saved inputs from their tensors. A tensor
+            # nothing saved (the article's p.grad.data = ...) leaves backward on its fast path.
+            _DATA_ASSIGNED[0] = True
 
     @property
     def _version(self) -> int:
