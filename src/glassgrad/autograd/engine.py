@@ -24,7 +24,7 @@ from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSH
     _tensor_class,
 )
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
-from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad
+from glassgrad.autograd.node import FREED, AccumulateGrad
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -113,19 +113,6 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None, ac
         grad_mode._set(enabled, False)
 
 
-def backward_one(node, output_nr, grad, retain_graph: bool) -> None:
-    """``loss.backward()``: the plain walk from output ``output_nr`` of ``node``, seeded with
-    ``grad``: ``run_backward`` with one root and nothing else asked for, minus its set-up."""
-    if node._n_outputs != 1 or node._seq is None:
-        run_backward([(node, output_nr, grad)], retain_graph, False)
-        return
-    # (inference mode turns recording off: while no thread has it off, none is in inference)
-    inference = bool(grad_mode.record_off[0]) and grad_mode.state.inference
-    leaves = _propagate_plain(None, retain_graph, inference, node, grad)
-    if leaves:
-        _store_leaves(leaves, inference)
-
-
 def _user_code(function, *args):
     """Call ``function`` (which runs hooks or a custom backward) with grad mode off.
 
@@ -151,57 +138,6 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
         if node._pre_hooks is not None:
             grad = _run_tensor_hooks(node, grad, create_graph)
         _leaf(node, grad, create_graph, capture, accumulate)
-
-
-def _store_leaves(leaves, inference):
-    """The leaves' part of a plain ``backward()``: hooks, then accumulation into ``.grad``.
-
-    ``inference``: inference mode is on, so new ``.grad`` tensors are inference tensors (as
-    PyTorch makes them).
-    """
-    rest = []
-    for node, grad in leaves.items():
-        if not node._special and grad.__class__ is not _ndarray:
-            # a 0-d gradient (a NumPy scalar) for a leaf with no hooks and no .grad yet: the
-            # common case of small graphs, stored without the general path's checks
-            variable = node._variable()
-            if (
-                variable is not None
-                and variable._requires_grad
-                and variable._grad is None
-                and variable._extra is None
-                and grad.dtype is variable._data.dtype
-            ):
-                if inference:  # an inference tensor, made now
-                    tensor = _new(_tensor_class[0])
-                    tensor._data = grad.__array__()
-                    tensor._grad = tensor._grad_fn = tensor._accum = tensor._extra = None
-                    tensor._output_nr = 0
-                    tensor._requires_grad = False
-                    tensor._vc = None
-                    variable._grad = tensor
-                else:
-                    # kept as the scalar; tensor.grad_tensor makes the tensor when it is read
-                    variable._grad = grad
-                continue
-        rest.append(node)
-    grad = None  # the loop's last gradient must not keep a reference (see ``_unshared``)
-    for node in rest:
-        grad = leaves.pop(node)  # from here on ``grad`` has one holder (see ``_unshared``)
-        if node._special or _has_hooks(node._variable()):
-            _user_code(_hooked_leaf, node, grad)
-        else:
-            _leaf(node, grad, False, None, True)
-
-
-def _has_hooks(variable):
-    return variable is not None and variable._extra is not None and bool(variable._extra.hooks)
-
-
-def _hooked_leaf(node, grad):
-    if node._pre_hooks is not None:
-        grad = _run_tensor_hooks(node, grad, False)
-    _leaf(node, grad, False, None, True)
 
 
 def _apply_special(node, grads):
@@ -297,141 +233,6 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
                 _add_to_buffer(buffers, nxt, output_nr, grad)
 
 
-def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
-    """``_propagate`` for plain ``backward()`` (no ``inputs=``, no ``create_graph``).
-
-    The same walk as ``_loop`` with the branches that cannot apply taken out: this loop is most
-    of what a small graph's backward costs. A 0-d gradient (a NumPy scalar) for a leaf with no
-    hooks is stored as it arrives, as the scalar (``tensor.grad_tensor`` wraps it when read);
-    PyTorch too accumulates into a leaf as soon as its gradient is ready. The other leaves'
-    gradients are returned for ``_store_leaves``.
-
-    ``root``, ``seed``: instead of ``roots``, the one node of a ``loss.backward()`` (one output,
-    see ``backward_one``) and its gradient.
-    """
-    leaves: dict = {}
-    if root is not None:
-        buffers = {root: seed}
-        heap = []
-        ready = root
-    elif len(roots) == 1 and roots[0][0]._n_outputs == 1 and roots[0][0]._seq is not None:
-        node, _, grad = roots[0]  # one root, one output
-        buffers = {node: grad}
-        heap = []
-        ready = node
-    else:
-        buffers = {}
-        heap = []
-        ready = None
-        for node, output_nr, grad in roots:
-            if node.__class__ is AccumulateGrad:
-                held = leaves.get(node)
-                leaves[node] = grad if held is None else held + grad
-                continue
-            if node not in buffers:
-                _push(heap, (-node._seq, node))
-            _add_to_buffer(buffers, node, output_nr, grad)
-    # ``ready``: the one node waiting to run while nothing else waits. Chains (most of a small
-    # graph) then pass from node to node without the heap; as soon as a second node waits,
-    # both go to the heap, which keeps the order newest-first.
-    pop, push = _pop, _push
-    while True:
-        if ready is not None:
-            node = ready
-            ready = None
-        elif heap:
-            node = pop(heap)[1]
-        else:
-            break
-        grads = buffers.pop(node)
-        saved = node._saved
-        if node._special:
-            outputs = _user_code(_apply_special, node, grads)
-            if not retain_graph and saved is not None:
-                node._saved = FREED
-                node._vars = None
-        elif saved is None:
-            outputs = node._backward(grads)
-        else:
-            if saved is FREED or _data_assigned[0]:
-                # the second-backward error, or saved inputs read from their tensors (node.py)
-                outputs = node.apply(grads, False)
-            else:
-                records = node._vars
-                if records is not None:
-                    for record in records:
-                        if record[0][0] != record[1]:
-                            node.saved(False)  # raises PyTorch's "modified by an inplace" error
-                scalars = node._scalars
-                if scalars == SCALAR_PAIR:
-                    # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
-                    first, second = saved
-                    outputs = node._backward(
-                        grads,
-                        first if first is None else first[()],
-                        second if second is None else second[()],
-                    )
-                elif scalars:
-                    saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
-                    outputs = node._backward(grads, *saved)
-                else:
-                    outputs = node._backward(grads, *saved)
-            if not retain_graph:
-                node._saved = FREED  # freed as the pass goes, so backward's peak stays low
-                node._vars = None
-        if node._exact:
-            # operands of one shape and dtype (record2): the rule's gradients already fit them
-            pairs = zip(node.next_functions, outputs)  # noqa: B905 - the rule returns one per edge
-        else:
-            pairs = _fitted(node, outputs)
-        for (nxt, output_nr), grad in pairs:
-            if nxt is None or grad is None:
-                continue
-            if nxt.__class__ is AccumulateGrad:
-                # a NumPy scalar of the leaf's dtype (not an array, nothing to cast)
-                if grad.__class__ is nxt._type and not nxt._special and not inference:
-                    variable = nxt._variable()
-                    if variable is not None and variable._extra is None and variable._requires_grad:
-                        held = variable._grad
-                        if held is None:
-                            variable._grad = grad
-                            continue
-                        if held.__class__ is grad.__class__:  # a scalar nobody has read yet
-                            variable._grad = held + grad
-                            continue
-                held = leaves.get(nxt)
-                leaves[nxt] = grad if held is None else held + grad
-            elif nxt._n_outputs == 1:
-                held = buffers.get(nxt)
-                if held is None:
-                    buffers[nxt] = grad
-                    if ready is None and not heap:
-                        ready = nxt
-                    else:
-                        if ready is not None:
-                            push(heap, (-ready._seq, ready))
-                            ready = None
-                        push(heap, (-nxt._seq, nxt))
-                elif (
-                    held.__class__ is _ndarray
-                    and _refcount(held) <= _BUFFER_ONLY
-                    and held.base is None
-                    and held.flags.writeable
-                    and held.dtype is grad.dtype
-                ):
-                    held += grad  # the buffer is the array's only holder: add in place
-                else:
-                    buffers[nxt] = held + grad
-            else:
-                if nxt not in buffers:
-                    if ready is not None:
-                        push(heap, (-ready._seq, ready))
-                        ready = None
-                    push(heap, (-nxt._seq, nxt))
-                _add_to_buffer(buffers, nxt, output_nr, grad)
-    return leaves
-
-
 def _fitted(node, outputs):
     """``(edge, gradient)`` pairs with each gradient given its input's shape and dtype."""
     # one gradient per edge by the rules' contract; zip(strict=True) costs ~150 ns a call
@@ -488,3 +289,12 @@ def _capture(capture, node, grads):
         slot = capture.get((node, output_nr))
         if slot is not None and grad is not None:
             slot.append(grad)
+
+
+# The plain walk for loss.backward() lives in engine_plain (imported last: it uses the helpers
+# above); run_backward and Tensor.backward reach it through these names.
+from glassgrad.autograd.engine_plain import (  # noqa: E402, F401 - backward_one re-exported
+    _propagate_plain,
+    _store_leaves,
+    backward_one,
+)
