@@ -45,3 +45,23 @@ def test_gradient_through_an_out_of_range_factor():
             (x * 1e300).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1]
+
+
+NUMPY_BOOL = {
+    "int add": lambda t, np: t.tensor([1, 2]) + np.bool_(True),
+    "int mul": lambda t, np: t.tensor([1, 2]) * np.bool_(True),
+    "bool add": lambda t, np: t.tensor([True]) + np.bool_(True),
+    "int sub": lambda t, np: t.tensor([1, 2]) - np.bool_(True),
+    "reflected": lambda t, np: np.bool_(True) + t.tensor([1, 2]),
+    "int64 scalar": lambda t, np: t.tensor([1, 2]) + np.int64(1),
+    "float32 scalar": lambda t, np: t.tensor([1, 2]) + np.float32(1.5),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUMPY_BOOL))
+def test_numpy_scalars_promote_as_in_pytorch(case):
+    import numpy as np
+
+    expected = NUMPY_BOOL[case](torch, np)
+    got = NUMPY_BOOL[case](gg, np)
+    assert (got.tolist(), str(got.dtype)) == (expected.tolist(), str(expected.dtype))

@@ -59,7 +59,8 @@ def _promote(a, b):
                 bd = bd.astype(target)
         return ad, bd
     if isinstance(b, np.generic):
-        b = b.item()
+        # PyTorch reads a NumPy bool as a float (it is not a Python bool, and has __float__)
+        b = float(b) if b.__class__ is np.bool_ else b.item()
     if ad.dtype.kind != "f":
         target = _dt.result_type_scalar(_dt.from_numpy_dtype(ad.dtype), b).np
         if ad.dtype != target:
