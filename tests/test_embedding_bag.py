@@ -67,6 +67,24 @@ def test_modes_forms_and_padding_match_torch(mode, form, padding_idx, dtype):
     _check(found, dtype)
 
 
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_many_bags_of_many_sizes_match_torch(mode, padding_idx):
+    rng = np.random.default_rng(11)
+    flat = rng.integers(0, 6, 600)
+    offsets = np.concatenate([[0], np.sort(rng.integers(0, 600, 119))])  # empty bags too
+    _check(_run((flat, offsets), {"mode": mode, "padding_idx": padding_idx}))
+
+
+def test_old_argument_order_warns_and_swaps():
+    table = np.random.default_rng(12).standard_normal((6, 3))
+    outs = []
+    for lib, fn in ((glassgrad, GF.embedding_bag), (torch, torch.nn.functional.embedding_bag)):
+        with pytest.warns(UserWarning, match="Argument order of nn.functional.embedding_bag"):
+            outs.append(fn(lib.tensor(table), lib.tensor(FLAT), lib.tensor(OFFSETS)).numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+
+
 def test_padding_excluded_and_empty_bags_are_zero():
     weight = np.arange(1.0, 19.0).reshape(6, 3)
     (ours, _), (theirs, _) = _run(

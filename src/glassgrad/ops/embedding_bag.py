@@ -31,12 +31,11 @@ def _embedding_bag_backward(ctx, grad, weight, per_sample_weights):
         if ctx.next_functions[0][0] is not None:
             grad_weight = _max_grad(shape, grad, first)
         return grad_weight, None
-    rows = grad[bag_of]
     if ctx.next_functions[0][0] is not None:
         factor = scale if per_sample_weights is None else scale * per_sample_weights[: len(used)]
-        grad_weight = _scatter_rows(shape, used, rows * D.reshape(factor, (-1, 1)))
+        grad_weight = _scatter_bags(shape, grad, used, bag_of, factor)
     if ctx.next_functions[1][0] is not None:
-        dots = D.sum_dims(rows * weight[used], -1) * (scale != 0)
+        dots = D.sum_dims(grad[bag_of] * weight[used], -1) * (scale != 0)
         grad_samples = D.scatter_into((size,), (np.arange(len(used)),), dots)
     return grad_weight, grad_samples
 
@@ -44,15 +43,22 @@ def _embedding_bag_backward(ctx, grad, weight, per_sample_weights):
 EmbeddingBagBackward0 = node_class("EmbeddingBagBackward0", _embedding_bag_backward)
 
 
-def _scatter_rows(shape, used, rows):
-    """Zeros of ``shape`` with ``rows[j]`` added to row ``used[j]``."""
-    if not D._is_array(rows) or not len(used):
-        return D.scatter_into(shape, (used,), rows)
-    # a sort and one reduceat: np.add.at walks the rows one by one
+def _scatter_bags(shape, grad, used, bag_of, factor):
+    """Zeros of ``shape`` with ``grad[bag_of[j]] * factor[j]`` added to row ``used[j]``."""
+    if not (D._is_array(grad) and D._is_array(factor)):
+        return D.scatter_into(shape, (used,), grad[bag_of] * D.reshape(factor, (-1, 1)))
+    out = np.zeros(shape, dtype=grad.dtype)
+    if not len(used):
+        return out
+    # positions sorted by table row, each row's run summed one run length at a time as in the
+    # forward: np.add.at (one row at a time) and reduceat over all gathered rows are slower
     order = np.argsort(used, kind="stable")
-    unique, starts = np.unique(used[order], return_index=True)
-    out = np.zeros(shape, dtype=rows.dtype)
-    out[unique] = np.add.reduceat(rows[order], starts, axis=0)
+    ordered, bags, factor = used[order], bag_of[order], factor[order]
+    starts = np.flatnonzero(np.diff(ordered, prepend=-1))
+    sizes = np.diff(np.append(starts, len(used)))
+    for group, positions in _size_classes(starts, sizes):
+        picked = grad[bags[positions]] * factor[positions][..., None]
+        out[ordered[starts[group]]] = picked.sum(axis=1)
     return out
 
 
