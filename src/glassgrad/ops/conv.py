@@ -8,6 +8,8 @@ are the same primitive run as its input-adjoint.
 
 from __future__ import annotations
 
+import warnings
+
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
@@ -202,6 +204,21 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
     return out.squeeze(0) if unbatched else out
 
 
+_UNEVEN_SAME_WARNED = []
+
+
+def _warn_uneven_same():
+    """PyTorch's once-per-process warning that 'same' padding copies the input here."""
+    if not _UNEVEN_SAME_WARNED:
+        _UNEVEN_SAME_WARNED.append(True)
+        warnings.warn(
+            "Using padding='same' with even kernel lengths and odd dilation may require a "
+            "zero-padded copy of the input be created",
+            UserWarning,
+            stacklevel=5,  # the caller of conv1d/2d/3d
+        )
+
+
 def _string_padding(input, weight, padding, dilation, stride):
     """``'valid'`` or ``'same'`` as (input, padding); odd totals pad the input explicitly."""
     zeros = (0,) * len(stride)
@@ -214,6 +231,7 @@ def _string_padding(input, weight, padding, dilation, stride):
     total = [d * (k - 1) for k, d in zip(weight.shape[2:], dilation, strict=True)]
     if not any(t % 2 for t in total):
         return input, tuple(t // 2 for t in total)
+    _warn_uneven_same()
     from glassgrad.ops.resize import pad
 
     widths = []
