@@ -13,7 +13,6 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad.autograd.grad_mode import record_off as _record_off
 from glassgrad.autograd.grad_mode import state as _state
-from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import (
@@ -319,116 +318,6 @@ def _rtruediv(input, other):
     return mul(reciprocal(input), other)
 
 
-# -- pow -------------------------------------------------------------------------------------
-def _pow0_backward(ctx, grad, a, exponent):
-    if exponent == 0:
-        return (grad * 0,)
-    return (grad * exponent * a ** (exponent - 1),)
-
-
-PowBackward0 = node_class("PowBackward0", quiet(_pow0_backward))
-
-
-def _pow1_backward(ctx, grad, a, b, out):
-    grad_a = None
-    if ctx.next_functions[0][0] is not None:
-        # PyTorch masks b == 0 (so a ** -1 at a == 0 gives no NaN), which also zeroes the second
-        # derivative with respect to b there
-        grad_a = D.where(b == 0, D.zeros_like(out), grad * b * a ** (b - 1))
-    grad_b = None
-    if ctx.next_functions[1][0] is not None:
-        # 0 ** b with b >= 0 has gradient 0 w.r.t. b (PyTorch masks the log(0) there)
-        grad_b = D.where((a == 0) & (b >= 0), D.zeros_like(out), grad * out * D.log(a))
-    return grad_a, grad_b
-
-
-PowBackward1 = node_class("PowBackward1", quiet(_pow1_backward))
-PowBackward2 = node_class(
-    "PowBackward2", lambda ctx, grad, out, base: (grad * out * float(np.log(base)),)
-)
-
-
-def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
-    """``input ** exponent`` (tensor or scalar on either side)."""
-    if not isinstance(input, Tensor):
-        return _rpow(exponent, input)
-    exponent = _other(exponent)
-    if exponent is None:
-        return NotImplemented
-    ad, bd = _promote(input, exponent)
-    if isinstance(exponent, Tensor):
-        from glassgrad.ops.registry import OUT
-
-        return result(_power(ad, bd), PowBackward1, (input, exponent), (input, exponent, OUT))
-    if ad.dtype.kind in "iu" and isinstance(bd, int) and bd < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    # NumPy's bool ** bool is int8; PyTorch keeps a bool tensor with a scalar exponent bool
-    data = np.power(ad, bd).astype(ad.dtype, copy=False)
-    return result(data, PowBackward0, (input,), (input, bd))
-
-
-def _power(base, exponent):
-    """``np.power`` with PyTorch's integer results for negative exponents (NumPy raises): 1 and -1
-    keep their magnitude, every other base truncates to 0; bool has no pow kernel."""
-    if np.result_type(base, exponent) == np.bool_:
-        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-    negative = np.asarray(exponent < 0)
-    if np.asarray(base).dtype.kind not in "iu" or not negative.any():
-        return np.power(base, exponent)
-    data = np.power(base, np.where(negative, 0, exponent))
-    unit = np.where(np.abs(exponent) % 2 == 1, base, 1)
-    return np.where(negative, np.where(np.abs(base) == 1, unit, 0), data).astype(data.dtype)
-
-
-def _rpow(input, base):
-    """``base ** input`` for a scalar base."""
-    from glassgrad.ops.registry import OUT
-
-    if not isinstance(base, _SCALARS):
-        base = _other(base)
-        return NotImplemented if base is None else pow(base, input)
-    ad, bd = _promote(input, base)
-    return result(_power(np.asarray(bd, ad.dtype), ad), PowBackward2, (input,), (OUT, bd))
-
-
-WhereBackward0 = node_class(
-    "WhereBackward0",
-    lambda ctx, grad, cond: (None, D.where(cond, grad, 0 * grad), D.where(cond, 0 * grad, grad)),
-)
-
-
-def _where_scalar(value, like):
-    """A Python scalar branch of ``where``, weakly promoted with the other branch as PyTorch does
-    (``where(c, 1, 0.5)`` is float, ``where(c, int_tensor, 2.5)`` is float)."""
-    from glassgrad.ops.registry import as_tensor_arg
-
-    if isinstance(like, Tensor) and isinstance(value, (bool, int, float)):
-        from glassgrad.creation import tensor
-
-        return tensor(value, dtype=_dt.result_type_scalar(like.dtype, value))
-    return as_tensor_arg(value)
-
-
-def where(condition, input=None, other=None):
-    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
-    from glassgrad.ops.registry import as_tensor_arg
-
-    if input is None and other is None:
-        return condition.nonzero(as_tuple=True)
-    cond = as_tensor_arg(condition)
-    if not isinstance(input, Tensor):
-        input = _where_scalar(input, other)
-    if not isinstance(other, Tensor):
-        other = _where_scalar(other, input)
-    if cond._data.dtype != np.bool_:
-        raise RuntimeError(
-            f"where expected condition to be a boolean tensor, but got a tensor "
-            f"with dtype {_dt.from_numpy_dtype(cond._data.dtype).name.title()}"
-        )
-    ad, bd = _promote(input, other)
-    return result(np.where(cond._data, ad, bd), WhereBackward0, (cond, input, other), (cond._data,))
-
-
 def _install():
     """Registrations, Python operators and method names for the ops in this file."""
     table = (
@@ -436,8 +325,6 @@ def _install():
         ("sub", sub, S.add_samples, lambda a, b, alpha=1: a - alpha * b, ("subtract",)),
         ("mul", mul, S.scalar_samples, np.multiply, ("multiply",)),
         ("div", div, S.positive_samples, np.true_divide, ("divide", "true_divide")),
-        ("pow", pow, S.pow_samples, np.power, ()),
-        ("where", where, S.where_samples, np.where, ()),
     )
     for name, fn, samples, reference, aliases in table:
         register(
@@ -448,7 +335,7 @@ def _install():
             samples=shaped(samples),
             reference=reference,
             any_shape=True,
-            strict=name != "where",
+            strict=True,
         )
     Tensor.__add__ = Tensor.__radd__ = add
     Tensor.__sub__ = sub
@@ -456,11 +343,13 @@ def _install():
     Tensor.__mul__ = Tensor.__rmul__ = mul
     Tensor.__truediv__ = div
     Tensor.__rtruediv__ = _rtruediv
-    Tensor.__pow__ = pow
-    Tensor.__rpow__ = _rpow
     Tensor.__hash__ = lambda self: id(self)
 
 
-# x / 0 and 0 ** -1 are inf in PyTorch, without NumPy's warnings.
-div, _rtruediv, pow, _rpow = (quiet(f) for f in (div, _rtruediv, pow, _rpow))  # noqa: A001
+# x / 0 is inf in PyTorch, without NumPy's warnings.
+div, _rtruediv = quiet(div), quiet(_rtruediv)
 _install()
+
+# pow and where (their own files) use _promote and _other from here; re-exported for callers.
+from glassgrad.ops.power import pow  # noqa: E402, F401, A004
+from glassgrad.ops.where import where  # noqa: E402, F401
