@@ -20,6 +20,7 @@ from glassgrad.ops.embedding_bag_checks import (
     mode_number,
     split_bags,
 )
+from glassgrad.ops.embedding_common import embedding_renorm_
 from glassgrad.ops.registry import node_class, register, result
 
 
@@ -228,7 +229,7 @@ def embedding_bag(
         per_sample_weights = per_sample_weights.reshape(-1)
     mode_enum = mode_number(mode, scale_grad_by_freq, sparse)
     if max_norm is not None:
-        _renorm(weight, indices, max_norm, norm_type)
+        embedding_renorm_(weight, input, max_norm, norm_type)
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -245,24 +246,6 @@ def embedding_bag(
         include_last_offset,
         padding_idx,
     )
-
-
-def _renorm(weight, indices, max_norm, norm_type):
-    """Scale, in place and outside the graph, each picked row whose norm exceeds ``max_norm``."""
-    from glassgrad.autograd.grad_mode import no_grad
-    from glassgrad.creation import tensor
-
-    data = weight._data
-    picked = np.unique(indices[(indices >= 0) & (indices < data.shape[0])]).astype(np.int64)
-    norms = np.linalg.norm(data[picked], ord=norm_type, axis=1)
-    big = norms > max_norm
-    if not big.any():
-        return
-    # as PyTorch's embedding_renorm_: the 1e-7 keeps a row just above max_norm from overshooting
-    scale = (max_norm / (norms[big].astype(np.float64) + 1e-7)).astype(data.dtype)
-    rows = tensor(picked[big])
-    with no_grad():
-        weight[rows] = weight[rows] * tensor(scale[:, None])
 
 
 def _samples(rng):

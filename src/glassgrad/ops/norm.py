@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
+from glassgrad.ops.embedding_common import embedding_dense_backward, embedding_renorm_
 from glassgrad.ops.registry import node_class, register, result
 
 
@@ -193,10 +194,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def _embedding_backward(ctx, grad):
-    shape, indices, padding_idx = ctx._args
-    if padding_idx is not None:
-        grad = grad * (indices != padding_idx)[..., None].astype(N.arr(grad).dtype)
-    return (D.scatter_into(shape, (indices,), grad),)
+    shape, indices, padding_idx, scale_grad_by_freq = ctx._args
+    return (embedding_dense_backward(grad, indices, shape, padding_idx, scale_grad_by_freq),)
 
 
 EmbeddingBackward0 = node_class("EmbeddingBackward0", _embedding_backward)
@@ -212,22 +211,35 @@ def embedding(
     sparse=False,
 ):
     """Rows of ``weight`` picked by the integer ``input``."""
+    rows = weight._data.shape[0]
+    if padding_idx is not None and padding_idx > 0 and padding_idx >= rows:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    if padding_idx is not None and padding_idx < 0:
+        if padding_idx < -rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx += rows
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
+    return _embedding(weight, input, padding_idx, scale_grad_by_freq)
+
+
+def _embedding(weight, input, padding_idx, scale_grad_by_freq):
+    """The lookup itself (PyTorch's ``torch.embedding``)."""
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
     indices = input._data
-    if indices.dtype.kind not in "iu":
+    if indices.dtype not in (np.int64, np.int32):
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following "
-            "scalar types: Long, Int; but got torch.FloatTensor instead (while "
+            f"scalar types: Long, Int; but got {input.type()} instead (while "
             "checking arguments for embedding)"
         )
     rows = weight._data.shape[0]
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += rows
-    if indices.size and (indices.min() < -rows or indices.max() >= rows):
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
         raise IndexError("index out of range in self")
     out = weight._data[indices]
-    return result(
-        out, EmbeddingBackward0, (weight,), args=(weight._data.shape, indices, padding_idx)
-    )
+    args = (weight._data.shape, indices, padding_idx, scale_grad_by_freq)
+    return result(out, EmbeddingBackward0, (weight,), args=args)
 
 
 # -- attention -------------------------------------------------------------------------------------
@@ -336,6 +348,11 @@ register(
     edge_samples=lambda rng: [
         ((np.array([[1, 0, 1], [3, 1, 4]]), rng.standard_normal((5, 4))), {"padding_idx": 1}),
         ((np.array([0, 4, 2]), rng.standard_normal((5, 4))), {"padding_idx": -1}),
+        # scale_grad_by_freq is no derivative either
+        (
+            (np.array([[0, 4, 4], [2, 0, 4]]), rng.standard_normal((5, 4))),
+            {"scale_grad_by_freq": True},
+        ),
     ],
 )
 register(
