@@ -469,3 +469,27 @@ def test_data_assignment_leaves_the_fast_path_only_when_something_saved_the_tens
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert run.stdout.split("\n")[:2] == ["False 0.0 5.0", "True [10.0, 20.0]"]
+
+
+def test_tensors_take_attributes_of_their_own_like_pytorch():
+    import copy
+
+    seen = []
+    for lib in (torch, gg):
+        t = lib.ones(2)
+        t.note = "kept"
+        buffer = lib.nn.Buffer(lib.ones(2), persistent=False)
+        module = lib.nn.Module()
+        module.b = buffer
+        seen.append(
+            (
+                t.note,
+                t.__dict__,
+                copy.deepcopy(t).note,
+                buffer.persistent,
+                isinstance(buffer, lib.nn.Buffer),
+                isinstance(t, lib.nn.Buffer),
+                list(module.state_dict()),
+            )
+        )
+    assert seen[0] == seen[1]

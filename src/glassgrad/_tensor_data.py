@@ -269,7 +269,7 @@ def _legacy_constructor(self, args, dtype, requires_grad):
         keyword = {"dtype": dtype} if dtype is not None else {"requires_grad": requires_grad}
         raise _keyword_error(args, keyword)
     made = _make(_legacy_data(args))
-    for slot in Tensor.__slots__[:-1]:
+    for slot in Tensor.__slots__[:-2]:  # (not __dict__, __weakref__)
         setattr(self, slot, getattr(made, slot))
     self._requires_grad = False
 

@@ -133,6 +133,7 @@ class Tensor(TensorInfo):
         "_accum",
         "_extra",
         "_vc",
+        "__dict__",  # a user's own attributes (t.note = 1), as PyTorch's tensors take them
         "__weakref__",
     )
     __array_priority__ = 1000  # make ``ndarray * tensor`` defer to Tensor.__rmul__
@@ -449,6 +450,10 @@ class Tensor(TensorInfo):
         memo[id(self)] = new
         if self._grad is not None:
             new._grad = grad_tensor(self).__deepcopy__(memo)
+        if self.__dict__:
+            import copy
+
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
 
     def __init_from(self, data, requires_grad):

@@ -66,11 +66,8 @@ class _BufferMeta(type):
     """``isinstance(t, Buffer)`` holds for the plain tensors ``Buffer(...)`` returns."""
 
     def __instancecheck__(cls, instance) -> bool:
-        if (
-            cls is Buffer
-            and isinstance(instance, Tensor)
-            and buffer_persistent(instance) is not None
-        ):
+        marked = isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+        if cls is Buffer and marked:
             return True
         return super().__instancecheck__(instance)
 
@@ -84,13 +81,15 @@ class Buffer(Tensor, metaclass=_BufferMeta):
 
             data = empty(0)
         # as PyTorch: the result is a plain Tensor (a detached alias of ``data``) marked as a
-        # buffer; the mark lives with the tensor's other rarely used state
+        # buffer by two attributes of its own
         buffer = data.detach().requires_grad_(data.requires_grad)
-        buffer._x().__dict__["_buffer_persistent"] = persistent
+        buffer.persistent = persistent
+        buffer._is_buffer = True
         return buffer
 
 
 def buffer_persistent(tensor) -> bool | None:
     """Whether a tensor made by ``Buffer`` is persistent; None for any other tensor."""
-    extra = tensor._extra
-    return None if extra is None else extra.__dict__.get("_buffer_persistent")
+    if not getattr(tensor, "_is_buffer", False):
+        return None
+    return getattr(tensor, "persistent", True)
