@@ -65,3 +65,30 @@ def test_numpy_scalars_promote_as_in_pytorch(case):
     expected = NUMPY_BOOL[case](torch, np)
     got = NUMPY_BOOL[case](gg, np)
     assert (got.tolist(), str(got.dtype)) == (expected.tolist(), str(expected.dtype))
+
+
+def test_float_overflow_inside_glassgrad_is_silent_and_the_users_numpy_is_untouched():
+    """PyTorch computes inf and nan without a word; NumPy warns. glassgrad hides NumPy's
+    floating-point warnings raised in its own code only (checked in a fresh interpreter, where
+    the import-time filter is as a user gets it)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import warnings
+        import numpy as np
+        import glassgrad as torch
+        with warnings.catch_warnings(record=True) as caught:
+            x = torch.tensor([3e38], requires_grad=True)
+            y = (x * 10.0 + x * x).exp() / torch.tensor([0.0])
+            y.sum().backward()
+            print(y.tolist(), x.grad.tolist(), len(caught))
+            np.array([3e38], np.float32) * np.float32(10)
+            print(len(caught), np.geterr()["over"])
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    # PyTorch: the same values, and no warning
+    assert run.stdout.split("\n")[:2] == ["[inf] [inf] 0", "1 warn"]

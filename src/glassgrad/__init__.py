@@ -139,3 +139,4 @@ from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safe
 
 # Keep freed array memory for reuse instead of faulting it back in every step (see backend).
 _backend.tune_allocator()
+_backend.silence_float_warnings()

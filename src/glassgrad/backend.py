@@ -7,7 +7,24 @@ lives here is process-level set-up for NumPy's arrays.
 
 from __future__ import annotations
 
-__all__ = ["tune_allocator"]
+__all__ = ["tune_allocator", "silence_float_warnings"]
+
+
+def silence_float_warnings() -> None:
+    """Hide NumPy's floating-point RuntimeWarnings ("overflow encountered in multiply", "divide
+    by zero", "invalid value") raised inside glassgrad's own code, as PyTorch has none: inf and
+    nan are results there, not events. The user's NumPy error state is left alone, and so are
+    the warnings of their own NumPy calls: the filter matches glassgrad's modules only, and costs
+    nothing until a warning is raised. (Hot ops skip ``np.errstate``, which costs a microsecond.)
+    """
+    import warnings
+
+    warnings.filterwarnings(
+        "ignore",
+        message=r"(overflow|divide by zero|invalid value|underflow) encountered",
+        category=RuntimeWarning,
+        module=r"glassgrad\.",
+    )
 
 
 def tune_allocator() -> bool:
