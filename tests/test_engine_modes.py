@@ -3,6 +3,8 @@ tensor ``.grad`` becomes, and the fast engine paths agreeing with the general on
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -493,3 +495,46 @@ def test_tensors_take_attributes_of_their_own_like_pytorch():
             )
         )
     assert seen[0] == seen[1]
+
+
+def _post_accumulate_story(lib):
+    import warnings
+
+    warnings.simplefilter("ignore")  # PyTorch's create_graph reference-cycle warning
+    out = []
+    for make in (lambda: lib.tensor(1.0), lambda: lib.tensor(1.0, requires_grad=True) * 2):
+        with pytest.raises(RuntimeError) as info:
+            make().register_post_accumulate_grad_hook(print)
+        out.append(str(info.value))
+    x = lib.tensor(1.0, requires_grad=True)
+    handle = x.register_post_accumulate_grad_hook(
+        lambda p: out.append(("hook", p.grad.item(), lib.is_grad_enabled(), p is x))
+    )
+    (x * 3).backward()
+    handle.remove()
+    (x * 3).backward()
+    out.append(x.grad.item())
+    v = lib.tensor([1.0, 2.0], requires_grad=True)
+
+    def scale(p):
+        p.grad.mul_(10)
+
+    v.register_post_accumulate_grad_hook(scale)
+    (v * 3).sum().backward()
+    out.append(v.grad.tolist())
+    y = lib.tensor(1.0, requires_grad=True)
+    y.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(2))
+    with pytest.raises(RuntimeError) as info:
+        (y * 2).backward()
+    out.append(str(info.value))
+    z = lib.tensor(1.0, requires_grad=True)
+    z.register_post_accumulate_grad_hook(lambda p: out.append(("cg", lib.is_grad_enabled())))
+    (z * z).backward(create_graph=True)
+    out.append(lib.autograd.grad(z * 3, z)[0].item())  # no accumulation: no hook
+    (z * 2).backward(inputs=[z])
+    return out
+
+
+def test_post_accumulate_grad_hooks_like_pytorch():
+    with warnings.catch_warnings():
+        assert _post_accumulate_story(gg) == _post_accumulate_story(torch)

@@ -58,6 +58,7 @@ class _Extra:
         "view_no_grad",
         "view_version",
         "prov",
+        "post_hooks",
         "__dict__",
     )
 
@@ -69,6 +70,7 @@ class _Extra:
         self.view_no_grad = False
         self.view_version = 0  # the shared version counter's value when grad_fn was last set
         self.prov = None
+        self.post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is set
 
 
 def _make(data, grad_fn=None, output_nr=0):
@@ -304,6 +306,23 @@ class Tensor(TensorInfo):
             node._special = True
         handle = RemovableHandle(node._pre_hooks)
         node._pre_hooks[handle.id] = (self._output_nr, hook)
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Register ``hook(tensor) -> None``, run on a leaf once its ``.grad`` has been updated."""
+        from glassgrad.utils.hooks import RemovableHandle
+
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        extra = self._x()
+        if extra.post_hooks is None:
+            extra.post_hooks = {}
+        handle = RemovableHandle(extra.post_hooks)
+        extra.post_hooks[handle.id] = hook
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

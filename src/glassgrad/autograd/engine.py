@@ -261,6 +261,11 @@ def _leaf(node, grad, create_graph, capture, accumulate):
         if not accumulate or slot is None:
             return
     _store_grad(variable, grad, create_graph, _tensor_class[0], inline)
+    if extra is not None and extra.post_hooks:
+        for hook in list(extra.post_hooks.values()):
+            # with grad mode as backward has it: create_graph (the plain path's is on)
+            if (hook(variable) if create_graph else _user_code(hook, variable)) is not None:
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 _push, _pop = heapq.heappush, heapq.heappop
