@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 import warnings
-import weakref
 
 import numpy as np
 
+from glassgrad._tensor_hooks import TensorHooks, _Extra
 from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     _C_NAMES,
     _C_TYPES,
@@ -45,32 +45,6 @@ _LEAF_ONLY = (
     "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
 )
 _INFERENCE_VERSION = "Inference tensors do not track version counter."
-
-
-class _Extra:
-    """Rarely used per-tensor state, kept off the hot path: hooks, views, names, provenance."""
-
-    __slots__ = (
-        "hooks",
-        "retains_grad",
-        "base",
-        "view_key",
-        "view_no_grad",
-        "view_version",
-        "prov",
-        "post_hooks",
-        "__dict__",
-    )
-
-    def __init__(self) -> None:
-        self.hooks = None
-        self.retains_grad = False
-        self.base = None
-        self.view_key = None
-        self.view_no_grad = False
-        self.view_version = 0  # the shared version counter's value when grad_fn was last set
-        self.prov = None
-        self.post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is set
 
 
 def _make(data, grad_fn=None, output_nr=0):
@@ -123,7 +97,7 @@ def grad_tensor(t):
     return grad
 
 
-class Tensor(TensorInfo):
+class Tensor(TensorHooks, TensorInfo):
     """A multi-dimensional array that can record the operations applied to it."""
 
     __slots__ = (
@@ -267,63 +241,6 @@ class Tensor(TensorInfo):
                     "gradient may break downstream systems that assume they match."
                 )
         self._grad = value
-
-    @property
-    def retains_grad(self) -> bool:
-        """True for a non-leaf on which ``retain_grad()`` was called."""
-        extra = self._extra
-        return extra is not None and extra.retains_grad and self._grad_fn is not None
-
-    def retain_grad(self) -> None:
-        """Make backward populate ``.grad`` of this non-leaf tensor."""
-        if not self.requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._grad_fn is None:
-            return
-        self._x().retains_grad = True
-        node = self._grad_fn
-        if node._retain is None:
-            node._retain = {}
-            node._special = True
-        node._retain[self._output_nr] = weakref.ref(self)
-
-    def register_hook(self, hook):
-        """Register ``hook(grad) -> grad | None``, run when this tensor's gradient is computed."""
-        from glassgrad.utils.hooks import RemovableHandle
-
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is None:
-            extra = self._x()
-            if extra.hooks is None:
-                extra.hooks = {}
-            handle = RemovableHandle(extra.hooks)
-            extra.hooks[handle.id] = hook
-            return handle
-        node = self._grad_fn
-        if node._pre_hooks is None:
-            node._pre_hooks = {}
-            node._special = True
-        handle = RemovableHandle(node._pre_hooks)
-        node._pre_hooks[handle.id] = (self._output_nr, hook)
-        return handle
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """Register ``hook(tensor) -> None``, run on a leaf once its ``.grad`` has been updated."""
-        from glassgrad.utils.hooks import RemovableHandle
-
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is not None:
-            raise RuntimeError(
-                "post accumulate grad hooks cannot be registered on non-leaf tensors"
-            )
-        extra = self._x()
-        if extra.post_hooks is None:
-            extra.post_hooks = {}
-        handle = RemovableHandle(extra.post_hooks)
-        extra.post_hooks[handle.id] = hook
-        return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves; accumulate it in ``.grad``."""
