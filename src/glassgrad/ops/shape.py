@@ -1,4 +1,4 @@
-"""Shape ops that make views: reshape/view/flatten, transpose/permute/movedim, squeeze, expand.
+"""Shape ops that make views: reshape/view/flatten, transpose/permute/movedim, squeeze.
 
 The results are NumPy views of their input (sharing memory, as PyTorch's views share storage)
 and remember their base, which PyTorch's in-place checks on views need. ``reshape`` copies only
@@ -258,50 +258,6 @@ def squeeze(input, dim=None):
     return as_view(result(out, cls, (input,), args=data.shape), input)
 
 
-ExpandBackward0 = node_class("ExpandBackward0", lambda ctx, grad: (grad,))  # engine sums back
-
-
-def expand(input, *sizes):
-    """Broadcast ``input`` to a larger shape without copying (``-1`` keeps a size)."""
-    data = input._data
-    sizes = _shape_arg(sizes)
-    if len(sizes) < data.ndim:
-        raise RuntimeError(
-            f"expand(torch.{input.dtype._legacy}{{{list(data.shape)}}}, size={list(sizes)}): the "
-            "number of sizes provided "
-            f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
-            f"({data.ndim})"
-        )
-    lead = len(sizes) - data.ndim
-    target = tuple(
-        data.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)
-    )
-    for i in range(data.ndim):
-        if data.shape[i] != 1 and data.shape[i] != target[i + lead]:
-            raise RuntimeError(
-                f"The expanded size of the tensor ({target[i + lead]}) must match the existing "
-                f"size ({data.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: "
-                f"{list(sizes)}.  Tensor sizes: {list(data.shape)}"
-            )
-    out = np.broadcast_to(data, target)
-    if data.flags.writeable:
-        # Writable, as PyTorch's expand is: writes through a view of it that has no two
-        # elements on one memory location (``b[0] = v``) reach every row; the others are
-        # refused by ``check_inplace`` (NumPy's broadcast_to is read-only).
-        out = np.lib.stride_tricks.as_strided(data, out.shape, out.strides, writeable=True)
-    return as_view(result(out, ExpandBackward0, (input,)), input)
-
-
-def expand_as(input, other):
-    """``input.expand(other.shape)``."""
-    return expand(input, other.shape)
-
-
-def broadcast_to(input, size):
-    """``input.expand(size)``."""
-    return expand(input, size)
-
-
 def contiguous(input, memory_format=None):
     """``input`` itself if its elements are laid out row-major, else a row-major copy."""
     if input._data.flags.c_contiguous:
@@ -446,27 +402,8 @@ register(
     reference=lambda x, dim=None: np.squeeze(x, dim),
     samples=_samples((1, ((1, 3, 1),), {}), (1, ((1, 3, 1), 2), {})),
 )
-register(
-    "expand",
-    expand,
-    function=False,
-    reference=np.broadcast_to,
-    samples=_samples((1, ((3, 1), (2, 3, 4)), {})),
-)
-register(
-    "expand_as",
-    expand_as,
-    function=False,
-    nin=2,
-    reference=lambda x, y: np.broadcast_to(x, y.shape),
-    samples=_samples((1, ((3, 1), np.zeros((2, 3, 4))), {})),
-)
-register(
-    "broadcast_to",
-    broadcast_to,
-    reference=np.broadcast_to,
-    samples=_samples((1, ((3, 1), (2, 3, 4)), {})),
-)
 register("contiguous", contiguous, function=False, reference=np.ascontiguousarray)
 Tensor.T = property(_t_property)
 Tensor.mT = property(_mt_property)
+
+from glassgrad.ops.shape_expand import expand  # noqa: E402, F401 - re-exported for its importers
