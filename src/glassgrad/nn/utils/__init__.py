@@ -1,6 +1,13 @@
 """``nn.utils``: gradient clipping and parameter/vector conversion."""
 
+from glassgrad.nn.utils import rnn
 from glassgrad.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
 from glassgrad.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "rnn",
+    "vector_to_parameters",
+]
