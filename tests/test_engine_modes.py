@@ -538,3 +538,19 @@ def _post_accumulate_story(lib):
 def test_post_accumulate_grad_hooks_like_pytorch():
     with warnings.catch_warnings():
         assert _post_accumulate_story(gg) == _post_accumulate_story(torch)
+
+
+def _top_level_embedding(lib):
+    out = []
+    weight = lib.ones(5, 3, requires_grad=True)
+    indices = lib.tensor([1, 2, 2])
+    for kwargs in ({"padding_idx": 2}, {"padding_idx": -1}, {"scale_grad_by_freq": True}, {}):
+        weight.grad = None
+        result = lib.embedding(weight, indices, **kwargs)
+        result.sum().backward()
+        out.append((result.shape, weight.grad.tolist(), type(result.grad_fn).__name__))
+    return out
+
+
+def test_torch_embedding_takes_the_weight_first():
+    assert _top_level_embedding(gg) == _top_level_embedding(torch)

@@ -338,10 +338,20 @@ register(
     differentiable=False,
     samples=lambda rng: [((rng.standard_normal((3, 4)),), {"training": False})],
 )
+
+
+def aten_embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """``torch.embedding``: ``F.embedding``'s kernel, weight first; a negative ``padding_idx``
+    means no padding row (``F.embedding`` turns its negative indices into rows first)."""
+    padding = padding_idx if padding_idx >= 0 else None
+    return embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
 register(
     "embedding",
     embedding,
     method=False,
+    function=False,  # glassgrad.embedding is aten_embedding, PyTorch's argument order
     samples=lambda rng: [((rng.integers(0, 5, (2, 3)), rng.standard_normal((5, 4))), {})],
     # the padding row gets no gradient although the output depends on it (PyTorch's rule), so
     # central differences cannot check it: compared with PyTorch only
