@@ -139,7 +139,9 @@ def result(out, cls, inputs, saved=None, args=None):
         out = _asarray(out)
     if (not record_off[0] or state.record) and cls is not None:
         for t in inputs:
-            if t is not None and (t._requires_grad or _stale_view_needs_grad(t)):
+            if t is not None and (
+                t._requires_grad or (t._extra is not None and _stale_view_needs_grad(t))
+            ):
                 break
         else:
             if _provenance.enabled:  # carry a stopped path's record on (glass.explain)
@@ -261,7 +263,7 @@ _new = object.__new__
 def _stale_view_needs_grad(t) -> bool:
     """A view whose base gained a graph through another view since (see inplace_core)."""
     extra = t._extra
-    if extra is None or extra.base is None:
+    if extra is None or extra.base is None:  # (callers in hot loops test _extra first)
         return False
     from glassgrad.ops.inplace_core import stale_view_needs_grad
 
