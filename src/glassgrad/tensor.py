@@ -92,7 +92,7 @@ def grad_tensor(t):
     grad._grad = grad._grad_fn = grad._accum = grad._extra = None
     grad._output_nr = 0
     grad._requires_grad = False
-    grad._vc = [0]  # stored pending only outside inference mode (engine._store_leaves)
+    grad._vc = [0]  # stored pending only outside inference mode (see engine_plain)
     t._grad = grad
     return grad
 
