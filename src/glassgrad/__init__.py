@@ -133,7 +133,10 @@ def get_default_device():
     return device("cpu")
 
 
-from glassgrad import linalg  # noqa: E402, F401 - torch.linalg's norms
+from glassgrad import (
+    linalg,  # noqa: E402, F401 - torch.linalg's norms
+    special,  # noqa: E402, F401 - torch.special
+)
 from glassgrad.ops.linalg_decomp import cholesky  # noqa: E402, F401 - not in the op table
 from glassgrad.ops.linalg_svd import svd  # noqa: E402, F401 - not in the op table
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)

@@ -12,6 +12,8 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     linalg_svd,
     binary_math,
     special,
+    special_bessel,
+    special_more,
     products,
     combine,
     logic,

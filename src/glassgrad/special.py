@@ -1,0 +1,71 @@
+"""``glassgrad.special``: PyTorch's ``torch.special`` namespace, by PyTorch's names.
+
+The ops live in ``glassgrad.ops`` (``special``, ``special_more``, ``special_bessel`` and the
+unary, softmax and reduction families); this module only names them as ``torch.special`` does.
+"""
+
+from __future__ import annotations
+
+from glassgrad.ops.binary_math import xlogy
+from glassgrad.ops.pointwise_more import logit
+from glassgrad.ops.reduce_stats import logsumexp
+from glassgrad.ops.softmax import log_softmax, softmax
+from glassgrad.ops.special import digamma, erfinv, lgamma, polygamma, sinc
+from glassgrad.ops.special_bessel import (
+    i0,
+    modified_bessel_i0,
+    modified_bessel_i1,
+    spherical_bessel_j0,
+)
+from glassgrad.ops.special_bessel import special_i0e as i0e
+from glassgrad.ops.special_bessel import special_i1 as i1
+from glassgrad.ops.special_bessel import special_i1e as i1e
+from glassgrad.ops.special_more import erfc
+from glassgrad.ops.special_more import mvlgamma as multigammaln
+from glassgrad.ops.special_more import special_entr as entr
+from glassgrad.ops.special_more import special_erfcx as erfcx
+from glassgrad.ops.special_more import special_log_ndtr as log_ndtr
+from glassgrad.ops.special_more import special_ndtr as ndtr
+from glassgrad.ops.special_more import special_ndtri as ndtri
+from glassgrad.ops.special_more import special_round as round  # noqa: A004 - PyTorch's name
+from glassgrad.ops.special_more import special_xlog1py as xlog1py
+from glassgrad.ops.unary import erf, exp2, expm1, log1p
+from glassgrad.ops.unary import sigmoid as expit
+
+psi = digamma
+gammaln = lgamma
+
+__all__ = [
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfcx",
+    "erfinv",
+    "exp2",
+    "expit",
+    "expm1",
+    "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "log1p",
+    "log_ndtr",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "modified_bessel_i0",
+    "modified_bessel_i1",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "polygamma",
+    "psi",
+    "round",
+    "sinc",
+    "softmax",
+    "spherical_bessel_j0",
+    "xlog1py",
+    "xlogy",
+]
