@@ -210,3 +210,65 @@ def test_length_past_input_is_refused():
     # PyTorch reads past the end of its input here; glassgrad refuses.
     with pytest.raises(RuntimeError, match="exceeds"):
         G.pack_padded_sequence(glassgrad.zeros(4, 3), [5, 2, 1])
+
+
+RNN_CASES = [
+    ("RNN", {}),
+    ("RNN", {"nonlinearity": "relu", "bidirectional": True}),
+    ("LSTM", {"num_layers": 2}),
+    ("LSTM", {"bidirectional": True, "num_layers": 2}),
+    ("GRU", {"bidirectional": True}),
+    ("GRU", {"num_layers": 2, "bias": False}),
+]
+
+
+def _modules(name, kwargs):
+    theirs = getattr(torch.nn, name)(3, 4, dtype=torch.float64, **kwargs)
+    ours = getattr(glassgrad.nn, name)(3, 4, dtype=glassgrad.float64, **kwargs)
+    ours.load_state_dict({k: glassgrad.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    return theirs, ours
+
+
+@pytest.mark.parametrize("name,kwargs", RNN_CASES)
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+@pytest.mark.parametrize("with_hx", [False, True])
+def test_recurrent_layers_take_packed_input(name, kwargs, enforce_sorted, with_hx):
+    theirs, ours = _modules(name, kwargs)
+    rng = np.random.default_rng(6)
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    tx, gx = _pair(rng.standard_normal((5, 4, 3)))
+    states = ()
+    if with_hx:
+        layers = theirs.num_layers * (2 if theirs.bidirectional else 1)
+        states = [
+            _pair(rng.standard_normal((layers, 4, 4))) for _ in range(2 if name == "LSTM" else 1)
+        ]
+    thx = tuple(t for t, _ in states) if name == "LSTM" else (states[0][0] if states else None)
+    ghx = tuple(g for _, g in states) if name == "LSTM" else (states[0][1] if states else None)
+    tp = R.pack_padded_sequence(tx, lengths, enforce_sorted=enforce_sorted)
+    gp = G.pack_padded_sequence(gx, lengths, enforce_sorted=enforce_sorted)
+    tout, tstate = theirs(tp, thx if states else None)
+    gout, gstate = ours(gp, ghx if states else None)
+    assert isinstance(gout, G.PackedSequence)
+    _same_packed(gout, tout)
+    tstate = tstate if isinstance(tstate, tuple) else (tstate,)
+    gstate = gstate if isinstance(gstate, tuple) else (gstate,)
+    for g, t in zip(gstate, tstate, strict=True):
+        _same(g, t)
+    _backward_both([gout.data, *gstate], [tout.data, *tstate])
+    _same(gx.grad, tx.grad)
+    for t, g in states:
+        _same(g.grad, t.grad)
+    tparams = dict(theirs.named_parameters())
+    for key, param in ours.named_parameters():
+        _same(param.grad, tparams[key].grad)
+
+
+def test_packed_output_pads_like_pytorch():
+    theirs, ours = _modules("LSTM", {"batch_first": True})
+    x = np.random.default_rng(7).standard_normal((3, 4, 3))
+    tp = R.pack_padded_sequence(torch.tensor(x), [2, 4, 1], True, False)
+    gp = G.pack_padded_sequence(glassgrad.tensor(x), [2, 4, 1], True, False)
+    tout, _ = R.pad_packed_sequence(theirs(tp)[0], True)
+    gout, _ = G.pad_packed_sequence(ours(gp)[0], True)
+    _same(gout, tout)

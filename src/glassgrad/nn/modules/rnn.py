@@ -15,6 +15,7 @@ from glassgrad.nn import functional as F
 from glassgrad.nn import init
 from glassgrad.nn.modules.module import Module
 from glassgrad.nn.parameter import Parameter
+from glassgrad.nn.utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
 
@@ -103,8 +104,9 @@ class RNNBase(Module):
     def _cell(self, x, state, weights):
         raise NotImplementedError
 
-    def _run(self, input, state):
-        """``input``: (L, N, H_in); ``state``: a tuple of (layers * dirs, N, H) tensors."""
+    def _run(self, input, state, batch_sizes=None):
+        """``input``: (L, N, H_in), or packed data (sum of batch sizes, H_in) with
+        ``batch_sizes``; ``state``: a tuple of (layers * dirs, N, H) tensors."""
         directions = 2 if self.bidirectional else 1
         finals = []
         layer_input = input
@@ -114,20 +116,86 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 hidden = tuple(s[index] for s in state)
                 weights = self._weights(layer, direction)
-                steps = range(layer_input.shape[0])
-                seq = [None] * len(steps)
-                for t in reversed(steps) if direction == 1 else steps:
-                    hidden = self._cell(layer_input[t], hidden, weights)
-                    seq[t] = hidden[0]
-                outputs.append(glassgrad.stack(seq, 0))
+                if batch_sizes is None:
+                    output, hidden = self._padded_layer(layer_input, hidden, weights, direction)
+                elif direction == 0:
+                    output, hidden = self._packed_layer(layer_input, hidden, weights, batch_sizes)
+                else:
+                    output, hidden = self._packed_reverse(layer_input, hidden, weights, batch_sizes)
+                outputs.append(output)
                 finals.append(hidden)
-            layer_input = outputs[0] if directions == 1 else glassgrad.cat(outputs, 2)
+            layer_input = outputs[0] if directions == 1 else glassgrad.cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         state = tuple(glassgrad.stack([f[i] for f in finals], 0) for i in range(len(state)))
         return layer_input, state
 
+    def _padded_layer(self, layer_input, hidden, weights, direction):
+        steps = range(layer_input.shape[0])
+        seq = [None] * len(steps)
+        for t in reversed(steps) if direction == 1 else steps:
+            hidden = self._cell(layer_input[t], hidden, weights)
+            seq[t] = hidden[0]
+        return glassgrad.stack(seq, 0), hidden
+
+    def _packed_layer(self, data, hidden, weights, batch_sizes):
+        """One forward direction over packed data: the batch shrinks step by step, and each
+        sequence's final state is set aside when it ends (ATen's ``PackedLayer``)."""
+        finished, seq, offset, last = [], [], 0, batch_sizes[0]
+        for size in batch_sizes:
+            if size < last:
+                finished.append(tuple(s[size:last] for s in hidden))
+                hidden = tuple(s[:size] for s in hidden)
+            last = size
+            hidden = self._cell(data[offset : offset + size], hidden, weights)
+            seq.append(hidden[0])
+            offset += size
+        finished.append(hidden)
+        finished.reverse()
+        hidden = tuple(glassgrad.cat([f[i] for f in finished], 0) for i in range(len(hidden)))
+        return glassgrad.cat(seq, 0), hidden
+
+    def _packed_reverse(self, data, initial, weights, batch_sizes):
+        """The reverse direction: starts at the last step with the longest sequences' states,
+        and takes in each sequence's initial state as the batch grows (``ReversedPackedLayer``)."""
+        last = batch_sizes[-1]
+        hidden = tuple(s[:last] for s in initial)
+        seq, offset = [], data.shape[0]
+        for size in reversed(batch_sizes):
+            if size > last:
+                hidden = tuple(
+                    glassgrad.cat([h, s[last:size]], 0)
+                    for h, s in zip(hidden, initial, strict=True)
+                )
+            hidden = self._cell(data[offset - size : offset], hidden, weights)
+            seq.append(hidden[0])
+            offset -= size
+            last = size
+        seq.reverse()
+        return glassgrad.cat(seq, 0), hidden
+
+    def _forward_packed(self, input, hx, n_states: int):
+        """A PackedSequence in, a PackedSequence out; states follow the caller's batch order."""
+        sizes = [int(size) for size in input.batch_sizes.tolist()]
+        directions = 2 if self.bidirectional else 1
+        shape = (self.num_layers * directions, sizes[0], self.hidden_size)
+        if hx is None:
+            hx = tuple(creation.zeros(shape, dtype=input.data.dtype) for _ in range(n_states))
+        else:
+            hx = hx if isinstance(hx, tuple) else (hx,)
+            if input.sorted_indices is not None:
+                hx = tuple(h.index_select(1, input.sorted_indices) for h in hx)
+        output, state = self._run(input.data, hx, sizes)
+        if input.unsorted_indices is not None:
+            state = tuple(s.index_select(1, input.unsorted_indices) for s in state)
+        packed = PackedSequence(
+            output, input.batch_sizes, input.sorted_indices, input.unsorted_indices
+        )
+        return packed, state
+
     def _forward(self, input, hx, n_states: int):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, n_states)
         batched = input.dim() == 3
         if not batched:
             input = input.unsqueeze(1)
