@@ -63,13 +63,16 @@ def test_pack_pad_roundtrip(lengths, enforce_sorted, batch_first):
         _same(gx.grad, tx.grad)
 
 
-def test_pack_double_backward():
-    tx, gx = _pair(np.random.default_rng(1).standard_normal((3, 2)))
-    tw, gw = _pair(np.random.default_rng(2).standard_normal((3, 2)))
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pack_pad_double_backward(batch_first):
+    shape = (2, 3, 2) if batch_first else (3, 2, 2)
+    tx, gx = _pair(np.random.default_rng(1).standard_normal(shape))
+    tw, gw = _pair(np.random.default_rng(2).standard_normal(shape))
     outs = []
     for x, w, rnn, lib in ((tx, tw, R, torch), (gx, gw, G, glassgrad)):
-        data = rnn.pack_padded_sequence(x * w, [3, 1]).data
-        (grad,) = lib.autograd.grad((data**2).sum(), x, create_graph=True)
+        packed = rnn.pack_padded_sequence(x * w, [1, 3], batch_first, enforce_sorted=False)
+        padded, _ = rnn.pad_packed_sequence(packed, batch_first, 0.5, 4)
+        (grad,) = lib.autograd.grad((padded**3).sum(), x, create_graph=True)
         (grad * grad).sum().backward()
         outs.append(w.grad)
     _same(outs[1], outs[0])
@@ -87,6 +90,13 @@ def test_pad_sequence(batch_first, padding_side):
     _backward_both(gout, tout)
     for t, g in pairs:
         _same(g.grad, t.grad)
+
+
+def test_pad_sequence_broadcasts_like_copy():
+    seqs = [np.ones((3, 2)), np.arange(2.0)]
+    tout = R.pad_sequence([torch.tensor(s) for s in seqs], True)
+    gout = G.pad_sequence([glassgrad.tensor(s) for s in seqs], True)
+    _same(gout, tout)
 
 
 def test_pad_sequence_dtype_follows_first():
@@ -180,6 +190,8 @@ ERRORS = [
     lambda lib, m: m.pad_sequence([]),
     lambda lib, m: m.pad_sequence([lib.zeros(2)], padding_side="middle"),
     lambda lib, m: m.pad_sequence([lib.tensor(1.0), lib.tensor(2.0)]),
+    lambda lib, m: m.pad_sequence([lib.zeros(3, 2), lib.zeros(2, 3)]),
+    lambda lib, m: m.pad_sequence([lib.zeros(3, 2), lib.zeros(2, 2, 2)]),
     lambda lib, m: m.pack_sequence([lib.zeros(1), lib.zeros(2)]),
     lambda lib, m: m.pack_sequence([]),
     lambda lib, m: m.unpad_sequence(lib.zeros(3, 2), lib.tensor([3, 1]), batch_first=True),

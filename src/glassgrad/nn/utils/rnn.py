@@ -234,6 +234,19 @@ def pad_packed_sequence(
     return padded, lengths
 
 
+def _check_copy(shape: tuple, seq: Tensor) -> None:
+    """PyTorch copies each sequence with ``copy_``: a misfit raises ``copy_``'s own error."""
+    try:
+        broadcast = np.broadcast_shapes(tuple(seq.shape), shape)
+    except ValueError:
+        glassgrad.empty(shape, dtype=seq.dtype).copy_(seq.detach())
+        raise
+    if broadcast != shape:
+        raise RuntimeError(
+            f"output with shape {list(shape)} doesn't match the broadcast shape {list(broadcast)}"
+        )
+
+
 def pad_sequence(
     sequences,
     batch_first: bool = False,
@@ -261,6 +274,7 @@ def pad_sequence(
     out = glassgrad.full((*lead, *first.shape[1:]), padding_value, dtype=first.dtype)
     for i, seq in enumerate(sequences):
         length = seq.size(0)
+        _check_copy((length, *first.shape[1:]), seq)
         start = max_len - length if padding_side == "left" else 0
         if batch_first:
             out[i, start : start + length] = seq
