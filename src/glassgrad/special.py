@@ -29,9 +29,11 @@ from glassgrad.ops.special_more import special_ndtr as ndtr
 from glassgrad.ops.special_more import special_ndtri as ndtri
 from glassgrad.ops.special_more import special_round as round  # noqa: A004 - PyTorch's name
 from glassgrad.ops.special_more import special_xlog1py as xlog1py
+from glassgrad.ops.special_poly import OPS as _POLYNOMIALS
 from glassgrad.ops.unary import erf, exp2, expm1, log1p
 from glassgrad.ops.unary import sigmoid as expit
 
+globals().update(_POLYNOMIALS)  # chebyshev_polynomial_t, ..., legendre_polynomial_p
 psi = digamma
 gammaln = lgamma
 
@@ -68,4 +70,5 @@ __all__ = [
     "spherical_bessel_j0",
     "xlog1py",
     "xlogy",
+    *_POLYNOMIALS,
 ]

@@ -14,6 +14,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     special,
     special_bessel,
     special_more,
+    special_poly,
     products,
     combine,
     logic,
