@@ -284,3 +284,29 @@ def test_packed_output_pads_like_pytorch():
     tout, _ = R.pad_packed_sequence(theirs(tp)[0], True)
     gout, _ = G.pad_packed_sequence(ours(gp)[0], True)
     _same(gout, tout)
+
+
+def _forward_errors(lib, m, name):
+    module = getattr(lib.nn, name)(3, 4)
+    h = lib.zeros(1, 3, 4)
+    hx = (h, h) if name == "LSTM" else h
+    packed = m.pack_padded_sequence(lib.zeros(5, 2, 3), [5, 2])
+    calls = [
+        lambda: module(lib.zeros(5, 2, 3), hx),
+        lambda: module(lib.zeros(5, 2, 5)),
+        lambda: module(lib.zeros(5, 2, 3, 1)),
+        lambda: module(lib.zeros(5, 3), hx),
+    ]
+    if name != "LSTM":  # PyTorch's LSTM fails later, inside its kernel, for a packed input
+        calls.append(lambda: module(packed, hx))
+        calls.append(lambda: module(m.pack_padded_sequence(lib.zeros(5, 2, 5), [5, 2])))
+    else:
+        calls.append(lambda: module(lib.zeros(5, 3), (lib.zeros(4), lib.zeros(1, 4))))
+        calls.append(lambda: module(lib.zeros(5, 2, 3), (lib.zeros(1, 2, 4), h)))
+    return calls
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("which", range(7))
+def test_recurrent_layer_errors_match(name, which):
+    _raises_same(lambda lib, m: _forward_errors(lib, m, name)[which]())

@@ -174,6 +174,41 @@ class RNNBase(Module):
         seq.reverse()
         return glassgrad.cat(seq, 0), hidden
 
+    def _check_batched(self, input, hx) -> bool:
+        """PyTorch's checks of the input's and the states' dimensions; whether it is batched."""
+        name = type(self).__name__
+        if input.dim() not in (2, 3):
+            tensor = " tensor" if self.mode.startswith("RNN") else ""
+            raise ValueError(
+                f"{name}: Expected input to be 2D or 3D, got {input.dim()}D{tensor} instead"
+            )
+        if input.dim() == 2 and hx is not None:
+            states = hx if isinstance(hx, tuple) else (hx,)
+            if any(h.dim() != 2 for h in states):
+                if len(states) == 2:
+                    dims = ", ".join(f"{h.dim()}-D" for h in states)
+                    raise RuntimeError(
+                        "For unbatched 2-D input, hx and cx should also be 2-D but got "
+                        f"({dims}) tensors"
+                    )
+                raise RuntimeError(
+                    "For unbatched 2-D input, hx should also be 2-D but got "
+                    f"{states[0].dim()}-D tensor"
+                )
+        return input.dim() == 3
+
+    def _check_forward_args(self, input, hx, shape) -> None:
+        """PyTorch's ``check_forward_args``: the feature size, then each state's shape."""
+        if input.size(-1) != self.input_size:
+            raise RuntimeError(
+                "input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {input.size(-1)}"
+            )
+        for i, h in enumerate(hx):
+            if tuple(h.shape) != shape:
+                label = f"hidden[{i}]" if len(hx) == 2 else "hidden"
+                raise RuntimeError(f"Expected {label} size {shape}, got {list(h.shape)}")
+
     def _forward_packed(self, input, hx, n_states: int):
         """A PackedSequence in, a PackedSequence out; states follow the caller's batch order."""
         sizes = [int(size) for size in input.batch_sizes.tolist()]
@@ -185,6 +220,7 @@ class RNNBase(Module):
             hx = hx if isinstance(hx, tuple) else (hx,)
             if input.sorted_indices is not None:
                 hx = tuple(h.index_select(1, input.sorted_indices) for h in hx)
+        self._check_forward_args(input.data, hx, shape)
         output, state = self._run(input.data, hx, sizes)
         if input.unsorted_indices is not None:
             state = tuple(s.index_select(1, input.unsorted_indices) for s in state)
@@ -196,7 +232,7 @@ class RNNBase(Module):
     def _forward(self, input, hx, n_states: int):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx, n_states)
-        batched = input.dim() == 3
+        batched = self._check_batched(input, hx)
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
@@ -209,6 +245,7 @@ class RNNBase(Module):
             hx = hx if isinstance(hx, tuple) else (hx,)
             if not batched:
                 hx = tuple(h.unsqueeze(1) for h in hx)
+        self._check_forward_args(input, hx, shape)
         output, state = self._run(input, hx)
         if not batched:
             output = output.squeeze(1)
