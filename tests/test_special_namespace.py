@@ -284,3 +284,45 @@ def test_polynomials_match_torch(name):
     with pytest.raises(TypeError) as theirs:
         theirs_fn(2, 3)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_zeta_values_and_its_one_derivative():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(1, 20, 50), [1.0, 0.5, 2, 2, 3, NAN, INF, 2, 4, 1.0001]])
+    q = np.concatenate([rng.uniform(-30, 30, 50), [1.0, 1, 0, -1.5, -1.5, 1, 1, INF, -1e3, 5]])
+    for dtype, rtol in (("float64", 1e-13), ("float32", 1e-6)):
+        got = glassgrad.special.zeta(
+            glassgrad.tensor(x.astype(dtype)), glassgrad.tensor(q.astype(dtype))
+        )
+        want = torch.special.zeta(torch.tensor(x.astype(dtype)), torch.tensor(q.astype(dtype)))
+        _values_match(got, want, rtol)
+    _values_match(
+        glassgrad.special.zeta(3.0, glassgrad.tensor([1, 2])),
+        torch.special.zeta(3.0, torch.tensor([1, 2])),
+        1e-6,
+    )
+    ours_x, theirs_x = _both("x", [2.0, 3.5], "float64", grad=True)
+    ours_q, theirs_q = _both("q", [1.5, 0.7], "float64", grad=True)
+    for o_args, t_args, o_in, t_in in (
+        ((ours_x.detach(), ours_q), (theirs_x.detach(), theirs_q), [ours_q], [theirs_q]),
+        ((3.0, ours_q), (3.0, theirs_q), [ours_q], [theirs_q]),
+    ):
+        got, want = glassgrad.special.zeta(*o_args), torch.special.zeta(*t_args)
+        assert type(got.grad_fn).__name__ == type(want.grad_fn).__name__
+        (g,) = glassgrad.autograd.grad(got.sum(), o_in, create_graph=True)
+        (t,) = torch.autograd.grad(want.sum(), t_in, create_graph=True)
+        _values_match(g, t, 1e-12)
+        _values_match(
+            glassgrad.autograd.grad(g.sum(), o_in)[0], torch.autograd.grad(t.sum(), t_in)[0], 1e-11
+        )
+    for o_args, t_args in (
+        ((ours_x, ours_q), (theirs_x, theirs_q)),
+        ((ours_x, 2.0), (theirs_x, 2.0)),
+    ):
+        got, want = glassgrad.special.zeta(*o_args), torch.special.zeta(*t_args)
+        assert type(got.grad_fn).__name__ == type(want.grad_fn).__name__
+        with pytest.raises(NotImplementedError) as ours:
+            got.sum().backward()
+        with pytest.raises(NotImplementedError) as theirs:
+            want.sum().backward()
+        assert str(ours.value) == str(theirs.value)

@@ -30,6 +30,7 @@ from glassgrad.ops.special_more import special_ndtri as ndtri
 from glassgrad.ops.special_more import special_round as round  # noqa: A004 - PyTorch's name
 from glassgrad.ops.special_more import special_xlog1py as xlog1py
 from glassgrad.ops.special_poly import OPS as _POLYNOMIALS
+from glassgrad.ops.special_zeta import special_zeta as zeta
 from glassgrad.ops.unary import erf, exp2, expm1, log1p
 from glassgrad.ops.unary import sigmoid as expit
 
@@ -70,5 +71,6 @@ __all__ = [
     "spherical_bessel_j0",
     "xlog1py",
     "xlogy",
+    "zeta",
     *_POLYNOMIALS,
 ]

@@ -15,6 +15,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     special_bessel,
     special_more,
     special_poly,
+    special_zeta,
     products,
     combine,
     logic,
