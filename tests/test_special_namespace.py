@@ -29,6 +29,10 @@ POINTS = {
     "modified_bessel_i0": _WIDE + [NAN],
     "modified_bessel_i1": _WIDE + [NAN],
     "spherical_bessel_j0": _WIDE + [INF, -INF, NAN],
+    "modified_bessel_k0": _WIDE + [1e-300, 2.0, 700.0, 750.0, INF, NAN],
+    "modified_bessel_k1": _WIDE + [1e-300, 2.0, 700.0, 750.0, INF, NAN],
+    "scaled_modified_bessel_k0": _WIDE + [1e-300, 2.0, 700.0, 750.0, INF, NAN],
+    "scaled_modified_bessel_k1": _WIDE + [1e-300, 2.0, 700.0, 750.0, INF, NAN],
     "expit": _WIDE + [-800.0, INF, NAN],
     "exp2": _WIDE,
     "expm1": _WIDE,
@@ -198,7 +202,13 @@ def test_errors_match_torch():
 
 
 def test_non_differentiable_ones_record_nothing():
-    for name in ("modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0"):
+    for name in (
+        "modified_bessel_i0",
+        "modified_bessel_i1",
+        "spherical_bessel_j0",
+        "modified_bessel_k0",
+        "scaled_modified_bessel_k1",
+    ):
         ours, theirs = _both(name, [0.5], "float64", grad=True)
         assert getattr(glassgrad.special, name)(ours).grad_fn is None
         assert getattr(torch.special, name)(theirs).grad_fn is None

@@ -20,6 +20,12 @@ from glassgrad.ops.special_bessel import (
 from glassgrad.ops.special_bessel import special_i0e as i0e
 from glassgrad.ops.special_bessel import special_i1 as i1
 from glassgrad.ops.special_bessel import special_i1e as i1e
+from glassgrad.ops.special_bessel_k import (
+    modified_bessel_k0,
+    modified_bessel_k1,
+    scaled_modified_bessel_k0,
+    scaled_modified_bessel_k1,
+)
 from glassgrad.ops.special_more import erfc
 from glassgrad.ops.special_more import mvlgamma as multigammaln
 from glassgrad.ops.special_more import special_entr as entr
@@ -60,12 +66,16 @@ __all__ = [
     "logsumexp",
     "modified_bessel_i0",
     "modified_bessel_i1",
+    "modified_bessel_k0",
+    "modified_bessel_k1",
     "multigammaln",
     "ndtr",
     "ndtri",
     "polygamma",
     "psi",
     "round",
+    "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1",
     "sinc",
     "softmax",
     "spherical_bessel_j0",
