@@ -20,6 +20,7 @@ from glassgrad.ops.special_bessel import (
 from glassgrad.ops.special_bessel import special_i0e as i0e
 from glassgrad.ops.special_bessel import special_i1 as i1
 from glassgrad.ops.special_bessel import special_i1e as i1e
+from glassgrad.ops.special_bessel_j import bessel_j0, bessel_j1, bessel_y0, bessel_y1
 from glassgrad.ops.special_bessel_k import (
     modified_bessel_k0,
     modified_bessel_k1,
@@ -45,6 +46,10 @@ psi = digamma
 gammaln = lgamma
 
 __all__ = [
+    "bessel_j0",
+    "bessel_j1",
+    "bessel_y0",
+    "bessel_y1",
     "digamma",
     "entr",
     "erf",

@@ -13,6 +13,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     binary_math,
     special,
     special_bessel,
+    special_bessel_j,
     special_bessel_k,
     special_more,
     special_poly,
