@@ -27,6 +27,7 @@ from glassgrad.ops.special_bessel_k import (
     scaled_modified_bessel_k0,
     scaled_modified_bessel_k1,
 )
+from glassgrad.ops.special_gamma import gammainc, gammaincc
 from glassgrad.ops.special_more import erfc
 from glassgrad.ops.special_more import mvlgamma as multigammaln
 from glassgrad.ops.special_more import special_entr as entr
@@ -59,6 +60,8 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammainc",
+    "gammaincc",
     "gammaln",
     "i0",
     "i0e",

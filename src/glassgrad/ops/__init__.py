@@ -15,6 +15,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     special_bessel,
     special_bessel_j,
     special_bessel_k,
+    special_gamma,
     special_more,
     special_poly,
     special_zeta,
