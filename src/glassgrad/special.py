@@ -11,6 +11,7 @@ from glassgrad.ops.pointwise_more import logit
 from glassgrad.ops.reduce_stats import logsumexp
 from glassgrad.ops.softmax import log_softmax, softmax
 from glassgrad.ops.special import digamma, erfinv, lgamma, polygamma, sinc
+from glassgrad.ops.special_airy import airy_ai
 from glassgrad.ops.special_bessel import (
     i0,
     modified_bessel_i0,
@@ -47,6 +48,7 @@ psi = digamma
 gammaln = lgamma
 
 __all__ = [
+    "airy_ai",
     "bessel_j0",
     "bessel_j1",
     "bessel_y0",

@@ -12,6 +12,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     linalg_svd,
     binary_math,
     special,
+    special_airy,
     special_bessel,
     special_bessel_j,
     special_bessel_k,
