@@ -309,8 +309,10 @@ def test_polynomials_match_torch(name):
 
 def test_zeta_values_and_its_one_derivative():
     rng = np.random.default_rng(3)
-    x = np.concatenate([rng.uniform(1, 20, 50), [1.0, 0.5, 2, 2, 3, NAN, INF, 2, 4, 1.0001]])
-    q = np.concatenate([rng.uniform(-30, 30, 50), [1.0, 1, 0, -1.5, -1.5, 1, 1, INF, -1e3, 5]])
+    extremes_x = [1.0, 0.5, 2, 2, 3, NAN, INF, 2, 4, 1.0001, 2, 3, 2.5]
+    extremes_q = [1.0, 1, 0, -1.5, -1.5, 1, 1, INF, -1e3, 5, -1e300, -INF, -2.5]
+    x = np.concatenate([rng.uniform(1, 20, 50), extremes_x])
+    q = np.concatenate([rng.uniform(-30, 30, 50), extremes_q])
     for dtype, rtol in (("float64", 1e-13), ("float32", 1e-6)):
         got = glassgrad.special.zeta(
             glassgrad.tensor(x.astype(dtype)), glassgrad.tensor(q.astype(dtype))

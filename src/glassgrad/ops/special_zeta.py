@@ -38,7 +38,10 @@ def _zeta64(x, q):
     total = q**-x
     done = np.zeros(x.shape, bool)
     a, b = q.copy(), np.zeros(x.shape)
-    steps = max(9, int(np.ceil(9 - np.nanmin(q, initial=9.0))) + 1)
+    # the direct sum runs until q + n > 9; elements that end up as edge values do not count
+    pole = (q <= 0) & (q == np.floor(q))
+    summed = np.isfinite(q) & ~pole & (x > 1) & ((q > 0) | (x == np.floor(x)))
+    steps = max(9, int(np.ceil(9 - np.min(q, where=summed, initial=9.0))) + 1)
     for i in range(1, steps + 1):
         live = ~done & ((i <= 9) | (a <= 9))
         if not live.any():
