@@ -2,7 +2,7 @@
 
 The same walk as ``engine._loop`` with the branches that cannot apply taken out, written out
 for speed: on small graphs this loop is most of what backward costs. Keep the two in step when
-changing either (``duplicates`` flags their shared edge dispatch; a function call per edge
+changing either: their edge dispatch is written twice on purpose (a function call per edge
 would cost small graphs ~5%).
 """
 
