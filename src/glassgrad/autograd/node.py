@@ -180,7 +180,11 @@ def _raise_modified(node: Node, record) -> None:
     grad_fn = node if is_output else (tensor._grad_fn if isinstance(tensor, Tensor) else None)
     if grad_fn is not None:
         name = grad_fn.name()
-        name = name[: name.rindex("Backward")] if "Backward" in name else name
+        # PyTorch drops "Backward0" and keeps other numbers: ExpBackward0 -> Exp, EluBackward1 ->
+        # Elu1
+        if "Backward" in name:
+            cut = name.rindex("Backward")
+            name = name[:cut] + name[cut + 8 :].lstrip("0")
         where = f", which is output {tensor._output_nr if tensor is not None else 0} of {name},"
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "

@@ -19,6 +19,14 @@ from glassgrad.ops.activation import (  # noqa: F401
     softsign,
     tanhshrink,
 )
+from glassgrad.ops.activation_inplace import (  # noqa: F401
+    hardtanh_,
+    leaky_relu_,
+    rrelu,
+    rrelu_,
+    threshold,
+    threshold_,
+)
 from glassgrad.ops.conv import bilinear, conv1d, conv2d, conv3d, linear  # noqa: F401
 from glassgrad.ops.conv_transpose import (  # noqa: F401
     conv_transpose1d,
@@ -68,11 +76,24 @@ def relu(input, inplace=False):
     return input.relu_() if inplace else _relu(input)
 
 
-def threshold(input, threshold, value, inplace=False):
-    """``input`` where it exceeds ``threshold``, else ``value``."""
-    from glassgrad.ops.binary import where
+def relu_(input):
+    """``relu`` written into ``input``."""
+    return input.relu_()
 
-    return where(input > threshold, input, value)
+
+def elu_(input, alpha=1.0):
+    """``elu`` written into ``input``."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """``selu`` written into ``input``."""
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """``celu`` written into ``input``."""
+    return celu(input, alpha, inplace=True)
 
 
 def _channel_dropout(input, p, training, inplace, batched_ndim):

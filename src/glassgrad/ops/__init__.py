@@ -39,6 +39,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
 from glassgrad.ops import (  # noqa: F401, E402 - the neural-network families, after the core ops
     activation,
+    activation_inplace,
     conv,
     conv_transpose,
     embedding_bag,

@@ -128,3 +128,48 @@ def sigmoid_grad(grad, out):
             else scratch * grad
         )
     return grad * out * (1 - out)
+
+
+def select(cond, grad, keep=None, name="ThresholdBackwardBackward0"):
+    """``grad`` where ``cond`` holds, else 0: how a rule zeroes a gradient (relu, clamp, ...).
+
+    Selecting, not multiplying by a 0/1 mask: an inf or NaN gradient arriving from further down
+    becomes 0 where ``cond`` is false, as in PyTorch. ``keep``: the rule's saved input or output;
+    under ``create_graph`` the selection is recorded as PyTorch's ``name`` node with ``keep`` as
+    a second input of zero derivative, so that (as in PyTorch) double backward reaches it with
+    zeros instead of None.
+    """
+    if _is_array(grad):
+        if keep is None or _is_array(keep) or not keep.requires_grad:
+            return np.where(cond, grad, 0)
+    elif keep is None or not keep.requires_grad:
+        return where(cond, grad, zeros_like(grad))
+    return _select_node(name)(cond, grad, keep)
+
+
+_SELECT_NODES: dict = {}
+
+
+def _select_node(name):
+    """The recorded form of ``select``, one node class per PyTorch name."""
+    make = _SELECT_NODES.get(name)
+    if make is not None:
+        return make
+    from glassgrad.ops.registry import Tensor, node_class, result
+
+    def backward(ctx, grad):
+        return select(ctx._args, grad), zeros_like(grad)
+
+    cls = node_class(name, backward)
+
+    def make(cond, grad, keep):
+        if not isinstance(grad, Tensor):
+            from glassgrad.creation import as_tensor
+
+            grad = as_tensor(grad)
+        cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+        out = np.where(cond, grad._data, np.zeros((), grad._data.dtype))
+        return result(out, cls, (grad, keep), args=cond)
+
+    _SELECT_NODES[name] = make
+    return make

@@ -21,6 +21,13 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+def _in_place():
+    """The in-place forms (``ops.activation_inplace``, which builds on this module)."""
+    from glassgrad.ops import activation_inplace
+
+    return activation_inplace
+
+
 def _op(cls, input, out, saved=True):
     return result(out, cls, (input,), (input,) if saved else None)
 
@@ -31,34 +38,51 @@ def _sample(*kwargs):
 
 
 # -- hardtanh / relu6 --------------------------------------------------------------------------
-HardtanhBackward0 = node_class(
-    "HardtanhBackward0",
-    lambda ctx, grad, x: (grad * ((N.arr(x) > ctx._args[0]) & (N.arr(x) < ctx._args[1])),),
-)
+def _hardtanh_backward(ctx, grad, x):
+    # PyTorch's hardtanh_backward: 0 at and beyond the bounds, grad elsewhere (NaN included)
+    xa = N.arr(x)
+    inside = ~((xa <= ctx._args[0]) | (xa >= ctx._args[1]))
+    return (D.select(inside, grad, x, "HardtanhBackwardBackward0"),)
+
+
+HardtanhBackward0 = node_class("HardtanhBackward0", _hardtanh_backward)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """Clamp to ``[min_val, max_val]``; gradient 1 strictly inside."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return _in_place().hardtanh_(input, min_val, max_val)
     out = np.clip(N.float_data(input), min_val, max_val)
     return result(out, HardtanhBackward0, (input,), (input,), args=(min_val, max_val))
 
 
 def relu6(input, inplace=False):
     """``min(max(0, x), 6)``."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 # -- leaky_relu, elu family ----------------------------------------------------------------------
+def _leaky_slope(grad, x_or_out, negative_slope):
+    """``grad`` where positive, ``grad * negative_slope`` elsewhere (NaN: the latter)."""
+    positive = N.arr(x_or_out) > 0
+    if D._is_array(grad):
+        return np.where(positive, grad, grad * negative_slope)
+    scale = np.where(positive, 1.0, negative_slope).astype(N.arr(x_or_out).dtype)
+    return D.select(np.ones_like(positive), grad * scale, x_or_out, "LeakyReluBackwardBackward0")
+
+
 LeakyReluBackward0 = node_class(
     "LeakyReluBackward0",
-    lambda ctx, grad, x: (grad * np.where(N.arr(x) > 0, 1.0, ctx._args).astype(N.arr(x).dtype),),
+    lambda ctx, grad, x: (_leaky_slope(grad, x, ctx._args),),
 )
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    if inplace:
+        return _in_place().leaky_relu_(input, negative_slope)
     data = N.float_data(input)
     out = np.where(data > 0, data, data * negative_slope)
     return result(out, LeakyReluBackward0, (input,), (input,), args=negative_slope)
@@ -67,7 +91,10 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 def _elu_backward(ctx, grad, x):
     alpha, scale, input_scale = ctx._args
     xa = N.arr(x)
-    slope = D.exp(x * input_scale) * (scale * alpha * input_scale)
+    # the exponential of the negative part only: a large positive x (or inf) would overflow in the
+    # branch ``where`` drops, and 0 * inf would come back from it as NaN in double backward
+    negative = D.where(xa < 0, x, D.zeros_like(x))
+    slope = D.exp(negative * input_scale) * (scale * alpha * input_scale)
     # at exactly 0 the slope is the negative branch's, but constant (PyTorch's double backward)
     flat = np.where(xa == 0, scale * alpha * input_scale, scale).astype(xa.dtype)
     return (grad * D.where(xa < 0, slope, D.zeros_like(slope) + flat),)
@@ -86,16 +113,23 @@ def _elu(cls, input, alpha, scale, input_scale):
 
 def elu(input, alpha=1.0, inplace=False):
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+    if inplace:
+        return _in_place().elu_(input, alpha)
     return _elu(EluBackward0, input, alpha, 1.0, 1.0)
 
 
 def selu(input, inplace=False):
     """Scaled ELU with the self-normalising constants."""
+    if inplace:
+        return _in_place().elu_(input, _SELU_ALPHA, _SELU_SCALE)
     return _elu(EluBackward0, input, _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
 def celu(input, alpha=1.0, inplace=False):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if inplace:
+        module = _in_place()
+        return module.elu_(input, alpha, 1.0, 1.0 / alpha, module.CeluBackward1)
     return _elu(CeluBackward0, input, alpha, 1.0, 1.0 / alpha)
 
 
@@ -137,6 +171,8 @@ SiluBackward0 = node_class("SiluBackward0", _silu_backward)
 
 def silu(input, inplace=False):
     """``x * sigmoid(x)``."""
+    if inplace:
+        return _in_place().run_inplace(input, silu)
     data = N.float_data(input)
     return _op(SiluBackward0, input, data * N.np_sigmoid(data))
 
@@ -151,6 +187,8 @@ MishBackward0 = node_class("MishBackward0", _mish_backward)
 
 def mish(input, inplace=False):
     """``x * tanh(softplus(x))``."""
+    if inplace:
+        return _in_place().run_inplace(input, mish)
     data = N.float_data(input)
     return _op(MishBackward0, input, data * np.tanh(N.np_softplus(data)))
 
@@ -187,22 +225,24 @@ def logsigmoid(input):
 HardsigmoidBackward0 = node_class(
     "HardsigmoidBackward0",
     lambda ctx, grad, x: (
-        grad * (((N.arr(x) > -3) & (N.arr(x) < 3)) / 6.0).astype(N.arr(x).dtype),
+        D.select((N.arr(x) > -3) & (N.arr(x) < 3), grad * (1 / 6)),
     ),
 )
 
 
 def hardsigmoid(input, inplace=False):
     """``relu6(x + 3) / 6``."""
+    if inplace:
+        return _in_place().run_inplace(input, hardsigmoid)
     data = N.float_data(input)
     return _op(HardsigmoidBackward0, input, (np.clip(data + 3, 0, 6) / 6).astype(data.dtype))
 
 
 def _hardswish_backward(ctx, grad, x):
     xa = N.arr(x)
-    middle = x * (1 / 3) + 0.5
-    slope = D.where(xa < -3, D.zeros_like(middle), D.where(xa <= 3, middle, middle * 0 + 1))
-    return (grad * slope,)
+    # PyTorch's kernel: 0 up to -3 (included), the ramp's slope below 3, grad from 3 on (NaN too)
+    middle = grad * (x * (1 / 3) + 0.5)
+    return (D.where(xa <= -3, D.zeros_like(middle), D.where(xa < 3, middle, grad)),)
 
 
 HardswishBackward0 = node_class("HardswishBackward0", _hardswish_backward)
@@ -210,6 +250,8 @@ HardswishBackward0 = node_class("HardswishBackward0", _hardswish_backward)
 
 def hardswish(input, inplace=False):
     """``x * relu6(x + 3) / 6``."""
+    if inplace:
+        return _in_place().run_inplace(input, hardswish)
     data = N.float_data(input)
     return _op(HardswishBackward0, input, (data * np.clip(data + 3, 0, 6) / 6).astype(data.dtype))
 

@@ -151,7 +151,7 @@ def _select(name, arg_reduce, cls, return_cls, input, dim, keepdim):
 
 def _max_min(name, reduce, arg_reduce, classes, pair, input, dim, keepdim, other):
     if isinstance(dim, Tensor) or other is not None:
-        from glassgrad.ops.binary import maximum, minimum
+        from glassgrad.ops.arith import maximum, minimum
 
         return (maximum if name == "max" else minimum)(input, other if other is not None else dim)
     if dim is None:

@@ -214,11 +214,10 @@ def _relu(x):
 
 
 def _relu_backward(ctx, grad, out):
-    if isinstance(out, np.ndarray):
-        return grad * (out > 0)
-    # PyTorch's threshold_backward keeps the output in the graph (with a zero derivative), so a
-    # gradient through relu alone still requires grad and can be differentiated again
-    return D.where(out > 0, grad, out * 0)
+    # PyTorch's threshold_backward: 0 where out <= 0, grad elsewhere (a NaN output passes it on).
+    # It keeps the output in the graph (with a zero derivative), so a gradient through relu
+    # alone still requires grad and can be differentiated again.
+    return D.select(~(out <= 0), grad, out)
 
 
 relu = elementwise(

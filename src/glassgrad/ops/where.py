@@ -13,7 +13,7 @@ from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, 
 
 WhereBackward0 = node_class(
     "WhereBackward0",
-    lambda ctx, grad, cond: (None, D.where(cond, grad, 0 * grad), D.where(cond, 0 * grad, grad)),
+    lambda ctx, grad, cond: (None, D.select(cond, grad), D.select(~cond, grad)),
 )
 
 
