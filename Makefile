@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean system-deps
+.PHONY: demo test fuzz bench lint clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q -n 2 tests
+
+# The differential fuzzer's long profile: FUZZ_N random programs (default 2000) on PyTorch and
+# glassgrad; prints each mismatch class with a reduced, runnable reproducer.
+fuzz: $(STAMP)
+	cd tests && FUZZ_N=$${FUZZ_N:-2000} PYTHONPATH=../src:$$PYTHONPATH ../$(PY) -m fuzz
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
