@@ -326,5 +326,9 @@ def _zeros_like(tensor, requires_grad):
     return zeros_like(tensor, requires_grad=requires_grad)
 
 
-from glassgrad.autograd import graph  # noqa: E402
+from glassgrad.autograd import (
+    functional,  # noqa: E402
+    graph,  # noqa: E402
+)
 from glassgrad.autograd.function import Function  # noqa: E402
+from glassgrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402

@@ -39,10 +39,16 @@ def reduced_count(shape, dims) -> int:
 def expand_back(grad, shape, dims, keepdim):
     """The gradient of a reduction: re-insert the reduced dims and broadcast to ``shape``."""
     if not keepdim and dims:
-        kept = list(shape)
-        for d in dims:
-            kept[d] = 1
-        grad = D.reshape(grad, tuple(kept))
+        if D._is_array(grad):
+            kept = list(shape)
+            for d in dims:
+                kept[d] = 1
+            grad = D.reshape(grad, tuple(kept))
+        else:
+            # under create_graph, PyTorch's unsqueeze_multiple: one unsqueeze per dim, in order,
+            # so a gradient of this gradient ends in SqueezeBackward1 as PyTorch's does
+            for d in sorted(d % len(shape) for d in dims):
+                grad = grad.unsqueeze(d)
     return D.expand(grad, shape)
 
 

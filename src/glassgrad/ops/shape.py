@@ -222,9 +222,13 @@ def movedim(input, source, destination):
     return permute(input, order)
 
 
-UnsqueezeBackward0 = node_class(
-    "UnsqueezeBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),)
-)
+def _unsqueeze_back(ctx, grad):
+    shape, dim = ctx._args
+    # under create_graph PyTorch's rule is ``grad.squeeze(dim)`` (SqueezeBackward1 downstream)
+    return (D.reshape(grad, shape) if D._is_array(grad) else grad.squeeze(dim),)
+
+
+UnsqueezeBackward0 = node_class("UnsqueezeBackward0", _unsqueeze_back)
 
 
 def unsqueeze(input, dim):
@@ -232,7 +236,7 @@ def unsqueeze(input, dim):
     data = input._data
     dim = _wrap_dim(dim, data.ndim + 1)
     out = np.expand_dims(data, dim)
-    return as_view(result(out, UnsqueezeBackward0, (input,), args=data.shape), input)
+    return as_view(result(out, UnsqueezeBackward0, (input,), args=(data.shape, dim)), input)
 
 
 def _unsqueeze_rule(ctx, grad):
