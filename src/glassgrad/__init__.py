@@ -4,11 +4,32 @@
 gradients flow, where they stop, and why.
 """
 
-from glassgrad import autograd, nn, optim, utils  # noqa: E402, F401
+from glassgrad import autograd, backends, cuda, mps, nn, optim, utils  # noqa: E402, F401
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dtypes
 from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
+from glassgrad._config import (
+    are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
+from glassgrad._device import get_default_device, set_default_device
 from glassgrad._finfo import can_cast, finfo, iinfo, result_type
+from glassgrad._memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from glassgrad._tensor_data import (
     BoolTensor,
     ByteTensor,
@@ -60,6 +81,7 @@ from glassgrad.creation import (
     zeros,
     zeros_like,
 )
+from glassgrad.cuda import OutOfMemoryError
 from glassgrad.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's name
 )
@@ -106,6 +128,11 @@ def is_tensor(obj) -> bool:
 
 def is_floating_point(input) -> bool:
     """True if ``input`` has a floating-point dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            "is_floating_point(): argument 'input' (position 1) must be Tensor, not "
+            f"{type(input).__name__}"
+        )
     return input.is_floating_point()
 
 
@@ -129,8 +156,14 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return _np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-def get_default_device():
-    return device("cpu")
+def is_complex(input) -> bool:
+    """True if ``input`` has a complex dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            "is_complex(): argument 'input' (position 1) must be Tensor, not "
+            f"{type(input).__name__}"
+        )
+    return input.is_complex()
 
 
 from glassgrad import (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._device import check_factory as _check_device
 from glassgrad._tensor_data import (
     _check_count,
     _finish,
@@ -86,6 +87,7 @@ def _random_float(dtype, kernel: str) -> np.dtype:
 
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform samples from [0, 1)."""
+    _check_device(device)
     target = _random_float(dtype, "check_uniform_bounds")
     shape = _size_args("rand", args, size)
     data = _rng(generator).random(shape, dtype=np.float64).astype(target)
@@ -94,6 +96,7 @@ def rand(*args, size=None, generator=None, dtype=None, device=None, requires_gra
 
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
+    _check_device(device)
     target = _random_float(dtype, "normal_kernel_cpu")
     shape = _size_args("randn", args, size)
     data = _rng(generator).standard_normal(shape, dtype=np.float64).astype(target)
@@ -131,6 +134,7 @@ def randint(
     out=None,
 ):
     """Uniform integers in ``[low, high)``."""
+    _check_device(device)
     if size is None:
         low, high, size = 0, low, high  # randint(high, size)
     elif high is None:
@@ -150,6 +154,7 @@ def randint(
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of ``0 .. n-1``."""
+    _check_device(device)
     n = _check_count(n, "n", "randperm", 1)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
@@ -162,14 +167,22 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype, "rand_like")
     return rand(
-        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
+        shape,
+        dtype=_dt.from_numpy_dtype(target),
+        generator=generator,
+        requires_grad=requires_grad,
+        device=kwargs.get("device") or "cpu",  # the input's device, not the default one
     )
 
 
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype, "randn_like")
     return randn(
-        shape, dtype=_dt.from_numpy_dtype(target), generator=generator, requires_grad=requires_grad
+        shape,
+        dtype=_dt.from_numpy_dtype(target),
+        generator=generator,
+        requires_grad=requires_grad,
+        device=kwargs.get("device") or "cpu",  # the input's device, not the default one
     )
 
 
@@ -177,4 +190,5 @@ def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **
     target, shape = _like(input, dtype, "randint_like")
     if high is None:
         low, high = 0, low
-    return randint(low, high, shape, dtype=_dt.from_numpy_dtype(target))
+    device = kwargs.get("device") or "cpu"  # the input's device, not the default one
+    return randint(low, high, shape, dtype=_dt.from_numpy_dtype(target), device=device)

@@ -11,7 +11,9 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
+from glassgrad._device import device as _device_type
 
 
 def _type_name(value) -> str:
@@ -23,6 +25,9 @@ def _type_name(value) -> str:
 
 
 __all__ = ["Size", "TensorInfo"]
+
+
+_CPU = _device_type("cpu")
 
 
 class Size(tuple):
@@ -132,13 +137,24 @@ class TensorInfo:
     @property
     def device(self):
         """Where the data lives (always the CPU with the NumPy backend)."""
-        from glassgrad.creation import device
+        return _CPU
 
-        return device("cpu")
+    def get_device(self) -> int:
+        """The device index: -1 for a CPU tensor, as in PyTorch."""
+        return -1
 
-    @property
-    def is_cuda(self) -> bool:
+    is_cpu = property(lambda self: True, doc="True: the data lives in main memory.")
+    is_cuda = property(lambda self: False, doc="False: PyTorch's CPU build has no CUDA.")
+    is_mps = is_xpu = is_ipu = is_mtia = is_maia = is_xla = is_vulkan = False
+    is_sparse_csr = is_mkldnn = False
+
+    def is_pinned(self, device=None) -> bool:
+        """False: PyTorch's CPU build has no pinned-memory allocator."""
         return False
+
+    def pin_memory(self, device=None):
+        """PyTorch's CPU build has no accelerator to pin memory for: its error."""
+        raise RuntimeError("Cannot access accelerator device when none is available.")
 
     def element_size(self) -> int:
         """Bytes per element."""
@@ -169,8 +185,11 @@ class TensorInfo:
         return False
 
     def is_contiguous(self, memory_format=None) -> bool:
-        """Whether the elements are laid out in row-major order without gaps."""
-        return bool(self._data.flags.c_contiguous)
+        """Whether the elements are laid out in row-major order (or ``memory_format``) without
+        gaps."""
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        return _mf.is_in(self._data, _mf.check(memory_format, "is_contiguous"))
 
     def stride(self, dim=None):
         """Strides in elements, as PyTorch reports them."""

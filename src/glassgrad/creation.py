@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._device import check_factory as _check_device
+from glassgrad._device import device
 from glassgrad._random import (  # noqa: F401
     Generator,
     _randint_bounds,
@@ -90,38 +92,15 @@ __all__ = [
 ]
 
 
-class device:  # noqa: N801 - PyTorch's name
-    """A device description; with the NumPy backend everything lives on ``cpu``."""
-
-    def __init__(self, type="cpu", index=None):  # noqa: A002
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        if ":" in str(type):
-            type, index = str(type).split(":")
-            index = int(index)
-        self.type = str(type)
-        self.index = index
-
-    def __repr__(self) -> str:
-        index = "" if self.index is None else f", index={self.index}"
-        return f"device(type='{self.type}'{index})"
-
-    def __str__(self) -> str:
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-    def __eq__(self, other) -> bool:
-        return str(self) == str(device(other) if isinstance(other, str) else other)
-
-    def __hash__(self) -> int:
-        return hash(str(self))
-
-
 # -- helpers ---------------------------------------------------------------------------------
 
 
 # -- factories -------------------------------------------------------------------------------
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
+    _check_device(device)
+    if pin_memory:
+        _no_pinned_memory()
     if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use "
@@ -143,6 +122,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """``data`` as a tensor, sharing memory with an ndarray or tensor when the dtype allows."""
+    if device is not None:
+        _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or _dt.to_dtype(dtype).np == data.dtype):
@@ -173,17 +154,37 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def zeros(
-    *args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
+    *args,
+    size=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
 ) -> Tensor:
     """A tensor of zeros."""
+    _check_device(device)
+    if pin_memory:
+        _no_pinned_memory()
     shape = _size_args("zeros", args, size)
     return _finish(np.zeros(shape, dtype=_float(dtype)), requires_grad)
 
 
 def ones(
-    *args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
+    *args,
+    size=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
 ) -> Tensor:
     """A tensor of ones."""
+    _check_device(device)
+    if pin_memory:
+        _no_pinned_memory()
     shape = _size_args("ones", args, size)
     return _finish(np.ones(shape, dtype=_float(dtype)), requires_grad)
 
@@ -197,8 +198,12 @@ def empty(
     out=None,
     layout=None,
     memory_format=None,
+    pin_memory=False,
 ) -> Tensor:
     """An uninitialised tensor (zeros here: NumPy's uninitialised memory helps no one)."""
+    _check_device(device)
+    if pin_memory:
+        _no_pinned_memory()
     shape = _size_args("empty", args, size)
     return _finish(np.zeros(shape, dtype=_float(dtype)), requires_grad)
 
@@ -218,8 +223,13 @@ def _fill_dtype(fill_value):
     )
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def full(
+    size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, pin_memory=False
+) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value unless given)."""
+    _check_device(device)
+    if pin_memory:
+        _no_pinned_memory()
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     target = _dt.to_dtype(dtype).np if dtype is not None else _fill_dtype(fill_value)
@@ -232,6 +242,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """The identity matrix (``n`` x ``m``)."""
+    _check_device(device)
     n = _check_count(n, "n", "eye", 1)
     m = n if m is None else _check_count(m, "m", "eye", 2)
     for name, count in (("n", n), ("m", m)):
@@ -282,6 +293,7 @@ def arange(
     start=None, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
 ) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``."""
+    _check_device(device)
     if end is None:
         start, end = None, start
     start, end, step = values = _arange_numbers(start, end, step)
@@ -333,6 +345,7 @@ def linspace(
     start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    _check_device(device)
     for name, value in (("start", start), ("end", end)):
         if isinstance(value, Tensor) and value.ndim:
             raise RuntimeError(
@@ -353,18 +366,24 @@ def linspace(
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Zeros with the shape (and dtype) of ``input``."""
+    if device is not None:  # else the input's device, never the default one
+        _check_device(device)
     target, shape = _like(input, dtype, "zeros_like")
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Ones with the shape (and dtype) of ``input``."""
+    if device is not None:  # else the input's device, never the default one
+        _check_device(device)
     target, shape = _like(input, dtype, "ones_like")
     return _finish(np.ones(shape, dtype=target), requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Like ``zeros_like`` (the memory is never left uninitialised)."""
+    if device is not None:  # else the input's device, never the default one
+        _check_device(device)
     target, shape = _like(input, dtype, "empty_like")
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
@@ -373,8 +392,17 @@ def full_like(
     input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None
 ):
     """``fill_value`` everywhere, with the shape (and dtype) of ``input``."""
+    if device is not None:  # else the input's device, never the default one
+        _check_device(device)
     target, shape = _like(input, dtype, "full_like")
     return _finish(np.full(shape, fill_value, dtype=target), requires_grad)
+
+
+def _no_pinned_memory():
+    raise RuntimeError(
+        "pin_memory=True requires a CUDA or other accelerator backend; no pinned memory "
+        "allocator is available on this system."
+    )
 
 
 def _rebuild(data, requires_grad):
@@ -383,6 +411,8 @@ def _rebuild(data, requires_grad):
 
 def _new_factory(name: str, fill):
     def method(self, *args, size=None, dtype=None, device=None, requires_grad=False, **kwargs):
+        if device is not None:
+            _check_device(device)
         shape = _size_args(name, args, size)
         target = _dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
         return _finish(fill(shape, dtype=target), requires_grad)
@@ -394,6 +424,8 @@ def _new_factory(name: str, fill):
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor of ``fill_value`` in this tensor's dtype unless another is given."""
+    if device is not None:  # else the input's device, never the default one
+        _check_device(device)
     if not isinstance(size, (tuple, list)):
         raise TypeError(
             "new_full(): argument 'size' (position 1) must be tuple of ints, "
@@ -407,6 +439,8 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     """A copy of ``data`` in this tensor's dtype unless another is given."""
+    if device is not None:  # else the input's device, never the default one
+        _check_device(device)
     target = dtype if dtype is not None else self.dtype
     if not isinstance(data, Tensor):
         return tensor(data, dtype=target, requires_grad=requires_grad)

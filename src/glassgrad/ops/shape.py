@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _memory_format as _mf
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.tensor import _wrap_dim
@@ -263,12 +264,24 @@ def squeeze(input, dim=None):
 
 
 def contiguous(input, memory_format=None):
-    """``input`` itself if its elements are laid out row-major, else a row-major copy."""
-    if input._data.flags.c_contiguous:
+    """``input`` itself if its elements are laid out row-major (or in ``memory_format``), else
+    a copy that is."""
+    if memory_format is None or memory_format is _mf.contiguous_format:
+        if input._data.flags.c_contiguous:
+            return input
+        from glassgrad.ops.unary import clone
+
+        return clone(input)
+    _mf.check(memory_format, "contiguous")
+    if memory_format is _mf.preserve_format:
+        if input._data.flags.c_contiguous:
+            return input
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    if _mf.is_in(input._data, memory_format) and _mf._RANK[memory_format] == input._data.ndim:
         return input
     from glassgrad.ops.unary import clone
 
-    return clone(input)
+    return clone(input, memory_format=memory_format)
 
 
 # PyTorch warns about these once per process (TORCH_WARN_ONCE), each site on its own.

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from glassgrad import _device
+from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import (
@@ -245,7 +247,10 @@ CloneBackward0 = node_class("CloneBackward0", lambda ctx, grad: (grad,))
 
 def clone(input, *, memory_format=None):
     """A copy of ``input`` that stays in the graph."""
-    return result(input._data.copy(), CloneBackward0, (input,))
+    if memory_format is None:
+        return result(input._data.copy(), CloneBackward0, (input,))
+    _mf.check(memory_format, "clone")
+    return result(_mf.arrange(input._data, memory_format, copy=True), CloneBackward0, (input,))
 
 
 register("clone", clone)
@@ -263,18 +268,60 @@ def to_dtype(input, dtype, copy=False):
     return result(input._data.astype(dtype.np), ToCopyBackward0, (input,))
 
 
+def _is_dtype(value) -> bool:
+    return isinstance(value, (_dt.dtype, type, np.dtype)) or (
+        isinstance(value, str) and value.startswith("torch.")
+    )
+
+
 def _to(self, *args, **kwargs):
-    """``tensor.to(dtype)`` / ``.to(device)`` / ``.to(other)``: devices are all the CPU here."""
+    """``tensor.to(dtype)`` / ``.to(device, dtype)`` / ``.to(other)``: a copy only when needed.
+
+    Any device but the CPU raises what PyTorch's CPU build raises, never a silent CPU tensor.
+    """
     dtype = kwargs.get("dtype")
-    copy = kwargs.get("copy", False)
-    for arg in args:
-        if isinstance(arg, Tensor):
-            dtype = arg.dtype
-        elif isinstance(arg, (_dt.dtype, type, np.dtype)) and not isinstance(arg, str):
-            dtype = arg
-        elif isinstance(arg, str) and arg.startswith("torch."):
-            dtype = arg
-    return self if dtype is None and not copy else to_dtype(self, dtype or self.dtype, copy)
+    device = kwargs.get("device")
+    rest = list(args)
+    if rest:
+        first = rest[0]
+        if isinstance(first, Tensor):
+            dtype = rest.pop(0).dtype  # its device is the CPU, like ours
+        elif _is_dtype(first):
+            dtype = rest.pop(0)
+        elif isinstance(first, (str, _device.device, int)) and not isinstance(first, bool):
+            device = rest.pop(0)
+            if rest and _is_dtype(rest[0]):
+                dtype = rest.pop(0)
+    if device is not None:
+        _device.check_move(device)
+    copy = kwargs.get("copy", rest[1] if len(rest) > 1 else False)
+    fmt = kwargs.get("memory_format")
+    out = self if dtype is None and not copy else to_dtype(self, dtype or self.dtype, copy)
+    if fmt is not None and fmt is not _mf.preserve_format:
+        _mf.check(fmt, "to")
+        arranged = _mf.arrange(out._data, fmt, copy=False)
+        if arranged is not out._data:
+            out = result(arranged, ToCopyBackward0, (self,))
+    return out
+
+
+def _cpu(self, memory_format=None):
+    """This tensor (it already lives on the CPU)."""
+    return self
+
+
+def _cuda(self, device=None, non_blocking=False, memory_format=None):
+    """PyTorch's CPU build has no CUDA: the same error as there."""
+    _device.check_cuda(device)
+
+
+def _move_to(name):
+    def method(self, device=None, non_blocking=False, memory_format=None):
+        _device.check_move(name)
+
+    method.__name__ = name
+    method.__doc__ = f"PyTorch's CPU build has no {name} device: the same error as there."
+    return method
 
 
 Tensor.to = _to
@@ -291,8 +338,10 @@ for _name, _dtype in (
     ("bool", _dt.bool_),
 ):
     setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: to_dtype(self, d))(_dtype))
-Tensor.cpu = lambda self, memory_format=None: self
-Tensor.cuda = lambda self, *a, **k: _no_cuda()
+Tensor.cpu = _cpu
+Tensor.cuda = _cuda
+Tensor.xpu = _move_to("xpu")
+Tensor.ipu = _move_to("ipu")
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 Tensor.__pos__ = lambda self: self

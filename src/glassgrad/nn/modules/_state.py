@@ -37,16 +37,68 @@ class StateMixin:
     """``state_dict``/``load_state_dict`` and parameter/buffer dtype conversion."""
 
     def to(self, *args, **kwargs) -> StateMixin:
-        """Convert floating-point parameters and buffers to a dtype (devices are all the CPU)."""
+        """Cast floating-point parameters and buffers to a dtype (and 4-d/5-d ones to a memory
+        format); any device but the CPU raises PyTorch's CPU-build error, as there."""
+        from glassgrad import _device
         from glassgrad.dtypes import dtype as _dtype
+        from glassgrad.dtypes import to_dtype
 
-        target = kwargs.get("dtype")
-        for arg in args:
-            if isinstance(arg, _dtype):
-                target = arg
-        if target is None:
+        target, device = kwargs.get("dtype"), kwargs.get("device")
+        fmt = kwargs.get("memory_format")
+        for arg in args[:2]:
+            if isinstance(arg, Tensor):
+                target = arg.dtype
+            elif isinstance(arg, (_dtype, type)):
+                target = to_dtype(arg)
+            elif isinstance(arg, (str, _device.device, int)) and not isinstance(arg, bool):
+                device = _device._as_device(arg)  # a bad string raises even without tensors
+        if target is not None and not (target.is_floating_point or target.is_complex):
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={target}"
+            )
+        if device is not None and any(True for _ in self._tensors()):
+            _device.check_move(device)
+        if target is None and fmt is None:
             return self
-        return self._apply(lambda t: t.to(target) if t.is_floating_point() else t)
+
+        def convert(t):
+            keep = target if target is not None and t.is_floating_point() else None
+            return t.to(keep, memory_format=fmt if t.dim() in (4, 5) else None)
+
+        return self._apply(convert)
+
+    def _tensors(self):
+        for module in self.modules():
+            yield from (t for t in module._parameters.values() if t is not None)
+            yield from (t for t in module._buffers.values() if t is not None)
+
+    def cuda(self, device=None) -> StateMixin:
+        """PyTorch's CPU build has no CUDA: its error (none for a module without tensors)."""
+        from glassgrad import _device
+
+        if any(True for _ in self._tensors()):
+            _device.check_cuda(device)
+        return self
+
+    def _move(self, name: str) -> StateMixin:
+        from glassgrad import _device
+
+        if any(True for _ in self._tensors()):
+            _device.check_move(name)
+        return self
+
+    def xpu(self, device=None) -> StateMixin:
+        """PyTorch's CPU build has no XPU: its error (none for a module without tensors)."""
+        return self._move("xpu")
+
+    def ipu(self, device=None) -> StateMixin:
+        """PyTorch's CPU build has no IPU: its error (none for a module without tensors)."""
+        return self._move("ipu")
+
+    def mtia(self, device=None) -> StateMixin:
+        """PyTorch's CPU build has no MTIA: its error (none for a module without tensors)."""
+        return self._move("mtia")
 
     def _apply(self, fn) -> StateMixin:
         for module in self.children():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import OrderedDict
 
+from glassgrad import _device
 from glassgrad.nn.modules import _hooks
 from glassgrad.nn.modules._state import StateMixin, _IncompatibleKeys  # noqa: F401
 from glassgrad.nn.parameter import Buffer, Parameter, buffer_persistent
@@ -30,11 +33,34 @@ def typename(obj) -> str:
     return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
+def _check_device_argument(cls, init) -> None:
+    """Wrap a glassgrad layer's ``__init__`` so that ``device=`` other than the CPU raises
+    PyTorch's CPU-build error (as its parameter factories do there)."""
+    params = list(inspect.signature(init).parameters)
+    if "device" not in params:
+        return
+    position = params.index("device") - 1  # after self
+
+    @functools.wraps(init)
+    def checked(self, *args, **kwargs):
+        device = kwargs.get("device", args[position] if len(args) > position else None)
+        _device.check_factory(device)
+        init(self, *args, **kwargs)
+
+    cls.__init__ = checked
+
+
 class Module(_hooks.HookMixin, StateMixin):
     """Base class for all neural network modules."""
 
     _version = 1
     training: bool
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("glassgrad."):
+            _check_device_argument(cls, init)
 
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
