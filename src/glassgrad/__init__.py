@@ -172,7 +172,7 @@ from glassgrad import (
 )
 from glassgrad.ops.linalg_decomp import cholesky  # noqa: E402, F401 - not in the op table
 from glassgrad.ops.linalg_svd import svd  # noqa: E402, F401 - not in the op table
-from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (safetensors)
+from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (PyTorch's format)
 
 # Keep freed array memory for reuse instead of faulting it back in every step (see backend).
 _backend.tune_allocator()

@@ -1,4 +1,5 @@
-"""``save`` / ``load``: checkpoints as safetensors files, never pickle.
+"""The checkpoints glassgrad 0.1 wrote: safetensors files, never pickle. ``load`` still reads
+them (and any safetensors file); ``save`` here only makes such files for tests of that reader.
 
 Tensors are stored as safetensors tensors; a flat ``{name: tensor}`` state dict keeps its names,
 so PyTorch reads the file with ``safetensors.torch.load_file`` and loads it into the same model.
@@ -19,8 +20,6 @@ from collections import Counter, OrderedDict
 import numpy as np
 
 from glassgrad.tensor import Tensor
-
-__all__ = ["load", "save"]
 
 _KEY = "glassgrad"  # metadata entry holding the JSON skeleton
 _VERSION = 1
@@ -89,13 +88,12 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for name in sorted(arrays):
         digest.update(name.encode())
-        digest.update(_contiguous(arrays[name]).tobytes())
+        digest.update(_contiguous(arrays[name]).reshape(-1).view(np.uint8))  # (no copy)
     return digest.hexdigest()
 
 
 def save(obj, f) -> None:
-    """Save tensors, state dicts and nested containers of them to ``f`` (a path or binary file)
-    in the safetensors format."""
+    """Writes ``obj`` as glassgrad 0.1 did (a safetensors file with a JSON skeleton)."""
     st = _safetensors()
     encoder = _Encoder()
     skeleton = encoder.encode(obj, "")
@@ -110,13 +108,10 @@ def save(obj, f) -> None:
 
 
 # -- loading ---------------------------------------------------------------------------------
-def _read(f) -> bytes:
-    if isinstance(f, (str, os.PathLike)):
-        with open(f, "rb") as handle:
-            return handle.read()
-    if isinstance(f, (bytes, bytearray)):
-        return bytes(f)
-    return f.read()
+_DTYPES = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "I64": "int64", "I32": "int32",
+    "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool", "BF16": "bfloat16",
+}  # fmt: skip
 
 
 def _corrupt(source, reason: str) -> RuntimeError:
@@ -125,23 +120,70 @@ def _corrupt(source, reason: str) -> RuntimeError:
     )
 
 
-def _metadata(data: bytes, source) -> dict:
-    """The ``__metadata__`` of the safetensors header (the tensors are checked separately)."""
-    if len(data) < 8:
+def _header(handle, source) -> dict:
+    """The safetensors header: ``{name: {dtype, shape, data_offsets}}`` and ``__metadata__``."""
+    head = handle.read(8)
+    if len(head) < 8:
         raise _corrupt(source, "the file is shorter than the 8-byte header length")
-    (size,) = struct.unpack("<Q", data[:8])
-    if size > len(data) - 8:
+    (size,) = struct.unpack("<Q", head)
+    text = handle.read(size) if size < (1 << 30) else b""
+    if len(text) != size:
         raise _corrupt(source, "the header is truncated")
     try:
-        header = json.loads(data[8 : 8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        header = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise _corrupt(source, f"the header is not JSON ({exc})") from None
     if not isinstance(header, dict):
         raise _corrupt(source, "the header is not a JSON object")
-    meta = header.get("__metadata__") or {}
-    if not isinstance(meta, dict):
+    if not isinstance(header.get("__metadata__") or {}, dict):
         raise _corrupt(source, "the metadata is not a JSON object")
-    return meta
+    return header
+
+
+def _read_tensors(handle, header: dict, source) -> dict[str, np.ndarray]:
+    """Each tensor read straight into its own array: memory peaks at the file's size."""
+    start = handle.tell()
+    entries = sorted(
+        ((name, info) for name, info in header.items() if name != "__metadata__"),
+        key=lambda item: _offsets(item[1], source)[0],
+    )
+    arrays, end = {}, 0
+    for name, info in entries:
+        begin, stop = _offsets(info, source)
+        dtype = np.dtype(_numpy_dtype(info.get("dtype"), source))
+        shape = info.get("shape")
+        if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise _corrupt(source, f"tensor {name!r} has an invalid shape")
+        count = int(np.prod(shape, dtype=np.int64))
+        if begin != end or stop - begin != count * dtype.itemsize:
+            raise _corrupt(source, f"tensor {name!r} has invalid data offsets")
+        array = np.empty(count, dtype)
+        handle.seek(start + begin)
+        if handle.readinto(memoryview(array).cast("B")) != array.nbytes:
+            raise _corrupt(source, "the tensor data is truncated")
+        arrays[name], end = array.reshape(shape), stop
+    if handle.read(1):
+        raise _corrupt(source, "it has bytes after the tensor data")
+    return arrays
+
+
+def _offsets(info, source) -> tuple[int, int]:
+    offsets = info.get("data_offsets") if isinstance(info, dict) else None
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+        isinstance(n, int) and n >= 0 for n in offsets
+    ) and offsets[0] <= offsets[1]):  # fmt: skip
+        raise _corrupt(source, "a tensor entry is malformed")
+    return offsets[0], offsets[1]
+
+
+def _numpy_dtype(name, source):
+    if name not in _DTYPES:
+        raise _corrupt(source, f"unknown dtype {name!r}")
+    if name == "BF16":
+        import ml_dtypes
+
+        return ml_dtypes.bfloat16
+    return _DTYPES[name]
 
 
 class _Decoder:
@@ -194,22 +236,12 @@ class _Decoder:
         return out
 
 
-def load(f, map_location=None, weights_only=True, **kwargs):
-    """Load an object written by ``save`` (or any safetensors file, as ``{name: tensor}``).
-
-    Raises:
-        RuntimeError: the file is truncated, corrupt or not a checkpoint; nothing is returned.
-    """
-    st = _safetensors()
-    source = f if isinstance(f, (str, os.PathLike)) else "the stream"
-    data = _read(f)
-    meta = _metadata(data, source)
-    try:
-        arrays = st.load(data)
-    except Exception as exc:  # safetensors reports bad offsets, sizes and dtypes its own way
-        raise _corrupt(source, str(exc) or type(exc).__name__) from None
-    # Own the memory: the arrays must not alias the bytes just read, and must be writable.
-    arrays = {name: np.array(array, copy=True) for name, array in arrays.items()}
+def load(handle, source):
+    """An object written by glassgrad 0.1's ``save`` (or any safetensors file, as
+    ``{name: tensor}``); either the whole object or an error, never part of it."""
+    header = _header(handle, source)
+    meta = header.get("__metadata__") or {}
+    arrays = _read_tensors(handle, header, source)
     if _KEY not in meta:
         return {name: Tensor._from_array(array) for name, array in arrays.items()}
     try:

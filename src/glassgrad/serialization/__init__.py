@@ -1,0 +1,165 @@
+"""``save`` / ``load`` with PyTorch's checkpoint format, both ways.
+
+``save`` writes PyTorch's zip format, which PyTorch's ``torch.load`` reads (``weights_only=True``
+included). ``load`` reads it from PyTorch or glassgrad, and also the safetensors files that
+earlier glassgrad versions wrote; by default (as PyTorch since 2.6) through a weights-only
+unpickler that builds tensors, containers and primitive values and runs no other code. Every
+byte of a checkpoint glassgrad wrote is covered by a checksum: a corrupt file raises and loads
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+from glassgrad.serialization._save import DEFAULT_PROTOCOL, save
+from glassgrad.serialization._weights_only import (
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
+from glassgrad.serialization._zip import CorruptArchive
+
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "load",
+    "safe_globals",
+    "save",
+]
+
+_UNSAFE = (
+    "In PyTorch 2.6, we changed the default value of the `weights_only` argument in "
+    "`torch.load` from `False` to `True`. Re-running `torch.load` with `weights_only` set to "
+    "`False` will likely succeed, but it can result in arbitrary code execution. Do it only if "
+    "you got the file from a trusted source."
+)
+_DOCS = (
+    "\n\nCheck the documentation of torch.load to learn more about types accepted by default "
+    "with weights_only https://pytorch.org/docs/stable/generated/torch.load.html."
+)
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_NOT_A_CHECKPOINT = (
+    "glassgrad.load: the file is neither a zip archive (PyTorch's checkpoint format) nor a "
+    "safetensors file, and reading it as PyTorch's legacy format failed: it is corrupt or not "
+    "a checkpoint"
+)
+
+
+def _weights_only_message(message: str) -> str:
+    """PyTorch's wording around a weights-only refusal (``torch.load``'s ``_get_wo_message``)."""
+    if "was not an allowed global by default." in message:
+        return (
+            "Weights only load failed. This file can still be loaded, to do so you have two "
+            "options, \033[1mdo those steps only if you trust the source of the checkpoint"
+            f"\033[0m. \n\t(1) {_UNSAFE}\n\t(2) Alternatively, to load with `weights_only=True` "
+            "please check the recommended steps in the following error message.\n\t"
+            "WeightsUnpickler error: " + message + _DOCS
+        )
+    if " must be " in message and " to load" in message:
+        return f"Weights only load failed. {message}\n {_UNSAFE}\n"
+    text = f"Weights only load failed. {_UNSAFE}\n"
+    if "is blocked" not in message:
+        text += (
+            "Please file an issue with the following so that we can make `weights_only=True` "
+            "compatible with your use case: WeightsUnpickler error: "
+        )
+    return text + "\n\n" + message + _DOCS
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):  # fmt: skip
+    """Loads an object saved with ``save`` (glassgrad's or PyTorch's) from a file.
+
+    Args:
+        f: a path or a binary file object (seekable).
+        map_location: ``'cpu'``, a ``torch.device``, a dict of location renames, or a callable
+            ``(storage, location) -> storage``; CUDA locations raise as PyTorch's CPU build does.
+        weights_only: True (the default) builds tensors, containers and primitive values only.
+        mmap: memory-map the file instead of reading the storages into memory.
+
+    Raises:
+        pickle.UnpicklingError: the pickle needs something the weights-only unpickler refuses.
+        RuntimeError: the file is truncated, corrupt or not a checkpoint; nothing is returned.
+    """
+    if weights_only is None:
+        weights_only = pickle_module is None
+    if weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    if pickle_load_args and weights_only:
+        import warnings
+
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "rb") as handle:
+            return _load_opened(handle, f, map_location, weights_only, mmap, pickle_load_args)
+    if mmap:
+        raise ValueError("f must be a file path in order to use the mmap argument")
+    return _load_opened(f, None, map_location, weights_only, False, pickle_load_args)
+
+
+def _load_opened(handle, path, map_location, weights_only, mmap, pickle_load_args):
+    start = handle.tell()
+    magic = handle.read(9)
+    handle.seek(start)
+    if magic[:4] == b"PK\x03\x04":
+        from glassgrad.serialization._load import load_zip
+
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(start)
+        mmap_path = path if mmap else None
+        try:
+            return load_zip(handle, size, map_location, weights_only, mmap_path, pickle_load_args)
+        except pickle.UnpicklingError as exc:
+            if weights_only:
+                raise pickle.UnpicklingError(_weights_only_message(str(exc))) from None
+            raise
+        except CorruptArchive as exc:
+            raise RuntimeError(
+                f"PytorchStreamReader failed reading zip archive: {exc}. If you are seeing this "
+                "error, there is a high likelihood that your checkpoint file is corrupted. This "
+                "can happen if the checkpoint was not saved properly, was transferred "
+                "incorrectly, or the file was modified after saving."
+            ) from None
+    if mmap:
+        name = "" if not isinstance(path, str) else f"{path}, "
+        raise RuntimeError(
+            "mmap can only be used with files saved with "
+            f"`torch.save({name}_use_new_zipfile_serialization=True), "
+            "please torch.save your checkpoint with this option in order to use mmap."
+        )
+    if len(magic) == 9 and magic[8:9] == b"{":  # an 8-byte header length, then JSON
+        from glassgrad.serialization import _safetensors
+
+        return _safetensors.load(handle, path if path is not None else "the stream")
+    return _legacy(handle, weights_only, pickle_load_args)
+
+
+def _legacy(handle, weights_only, pickle_load_args):
+    """PyTorch's format before 1.6 starts with a pickled magic number: read it as PyTorch does
+    (so garbage gets PyTorch's errors), then say that glassgrad does not read this format."""
+    from glassgrad.serialization import _weights_only
+
+    try:
+        if weights_only:
+            magic = _weights_only.Unpickler(handle, {}, None).load()
+        else:
+            magic = pickle.Unpickler(handle, **pickle_load_args).load()
+    except pickle.UnpicklingError as exc:
+        if weights_only:
+            exc = pickle.UnpicklingError(_weights_only_message(str(exc)))
+        exc.add_note(_NOT_A_CHECKPOINT)
+        raise exc from None
+    except Exception as exc:  # PyTorch's exception as PyTorch raises it, with a word on why
+        exc.add_note(_NOT_A_CHECKPOINT)
+        raise
+    if magic != _LEGACY_MAGIC:
+        raise RuntimeError("Invalid magic number; corrupt file?")
+    raise RuntimeError(
+        "glassgrad.load reads PyTorch's zip checkpoints (the default since PyTorch 1.6); this "
+        "file has the legacy format: load it with PyTorch and save it again"
+    )
