@@ -56,7 +56,12 @@ def _outcome(lib, fn, inputs, flowing, second):
 def cases(nargs):
     """``(inputs, flowing gradient, second order)`` for an op of ``nargs`` tensor arguments."""
     full = [X, Y][:nargs]
-    found = [(full, 1.0, False), (full, math.inf, False), (full, math.nan, False), (full, 1.0, True)]
+    found = [
+        (full, 1.0, False),
+        (full, math.inf, False),
+        (full, math.nan, False),
+        (full, 1.0, True),
+    ]
     for pair in ONE_ELEMENT:
         if nargs == 1 and pair[0] == 1.0:
             continue
@@ -80,7 +85,7 @@ def mismatches(torch, glassgrad, fn, nargs, first_order_only=False):
         if len(expected) != len(got) or not all(
             (a is None) == (b is None)
             and (a is None or np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True))
-            for a, b in zip(expected, got)
+            for a, b in zip(expected, got, strict=True)
         ):
             found.append((inputs, flowing, second, expected, got))
     return found

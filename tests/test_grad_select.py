@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.grad_boundary_cases import mismatches
 
 import glassgrad
-from tests.grad_boundary_cases import mismatches
 
 
 def F(lib):

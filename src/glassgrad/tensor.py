@@ -25,6 +25,7 @@ from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     _wrap_dim,
 )
 from glassgrad.autograd import grad_mode as _gm
+from glassgrad.autograd.accumulate import GRAD_LOCK, _threads
 from glassgrad.autograd.node import DATA_ASSIGNED as _DATA_ASSIGNED
 from glassgrad.autograd.node import AccumulateGrad
 
@@ -93,6 +94,12 @@ def grad_tensor(t):
     grad._output_nr = 0
     grad._requires_grad = False
     grad._vc = [0]  # stored pending only outside inference mode (see engine_plain)
+    if _threads():  # a backward in another thread may be adding to the scalar right now
+        with GRAD_LOCK:
+            if t._grad is not held:
+                return grad_tensor(t)
+            t._grad = grad
+        return grad
     t._grad = grad
     return grad
 

@@ -7,12 +7,23 @@ reference counts below assume the engine's call chain into ``_store_grad`` (see 
 
 from __future__ import annotations
 
+import _thread
 import sys
+import threading
 
 import numpy as np
 
 from glassgrad.autograd.node import next_seq, node_class
 from glassgrad.dtypes import from_numpy_dtype
+
+# Accumulation into ``.grad`` is a read, an add and a write: two threads accumulating into one leaf
+# at once would lose one's update. It happens under this lock whenever another Python thread is
+# alive (``_threads()``: how many threads besides the main one, a C call of ~20 ns), and without
+# it otherwise, so single-threaded backward pays nothing. Reentrant: reading ``.grad`` under it
+# (``grad_tensor``) takes it again. No user code (hooks) ever runs while it is held.
+GRAD_LOCK = threading.RLock()
+_acquire, _release = GRAD_LOCK.acquire, GRAD_LOCK.release
+_threads = _thread._count
 
 _tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
 _make_tensor = None  # glassgrad.tensor._make, set likewise
@@ -43,13 +54,20 @@ def _run_tensor_hooks(node, grads, create_graph):
 def _store_retained(tensor, grad, create_graph):
     """``.grad`` of a non-leaf that called ``retain_grad()``: PyTorch replaces it with a new
     tensor (old + new) rather than adding into the old one, which the user may still hold."""
-    held = _grad_tensor(tensor)
-    if held is None:
-        _store_grad(tensor, grad, create_graph, None)
-    elif create_graph:
-        tensor._grad = held + grad
-    else:
-        tensor._grad = _make_tensor(np.asarray(held._data + grad))
+    locked = _threads()
+    if locked:
+        _acquire()
+    try:
+        held = _grad_tensor(tensor)
+        if held is None:
+            _store_grad(tensor, grad, create_graph, None)
+        elif create_graph:
+            tensor._grad = held + grad
+        else:
+            tensor._grad = _make_tensor(np.asarray(held._data + grad))
+    finally:
+        if locked:
+            _release()
 
 
 def _call_hook(hook, grad, create_graph):
@@ -92,6 +110,33 @@ CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (None, grad))
 
 
 def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
+    # ``_unshared`` counts the references this call chain holds (``_UNSHARED``)
+    locked = _threads()
+    if locked:
+        _acquire()
+    try:
+        _accumulate(tensor, grad, create_graph, inline)
+    finally:
+        if locked:
+            _release()
+
+
+def _store_scalar(variable, grad, node, note):
+    """The plain engine's 0-d fast path under ``GRAD_LOCK``: True if ``grad`` was stored (and
+    ``note`` told the node, the leaf and its ``.grad`` before, for undoing: autograd/partial)."""
+    with GRAD_LOCK:
+        held = variable._grad
+        if held is None:
+            variable._grad = grad
+        elif held.__class__ is grad.__class__:  # a scalar nobody has read yet
+            variable._grad = held + grad
+        else:
+            return False
+    note((node, variable, held))
+    return True
+
+
+def _accumulate(tensor, grad, create_graph, inline):
     held = _grad_tensor(tensor)
     if create_graph:
         if held is None:
@@ -122,11 +167,12 @@ def _store_grad(tensor, grad, create_graph, Tensor, inline=False):
 
 _refcount = sys.getrefcount
 # References a gradient nothing else holds has inside ``_unshared`` when ``_execute`` hands it
-# to its leaf (the loop's local name, three parameters, getrefcount's argument).
+# to its leaf (the loop's local name, four parameters: ``_leaf``'s, ``_store_grad``'s,
+# ``_accumulate``'s and ``_unshared``'s, getrefcount's argument).
 # Counting references is how PyTorch decides to steal a buffer too; interpreters that stop
 # counting references to locals (3.14's stack references) would make this unsafe, so the
 # takeover is off there. tests/test_engine_memory.py checks both directions.
-_UNSHARED = 5 if sys.version_info < (3, 14) else 0
+_UNSHARED = 6 if sys.version_info < (3, 14) else 0
 _UNSHARED_BASE = 3  # the view's reference, the local name, getrefcount's argument
 # A gradient buffer nobody else holds: the buffers dict, the local name, getrefcount's argument.
 _BUFFER_ONLY = 3 if _UNSHARED else 0

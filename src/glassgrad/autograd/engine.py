@@ -25,6 +25,7 @@ from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSH
 )
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
 from glassgrad.autograd.node import FREED, AccumulateGrad
+from glassgrad.autograd.partial import keep_complete
 
 __all__ = ["run_backward", "sum_to"]
 
@@ -130,7 +131,18 @@ def _user_code(function, *args):
 
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
-    leaves = _propagate(roots, retain_graph, create_graph, capture, accumulate)
+    leaves: dict = {}
+    try:
+        _propagate(roots, retain_graph, create_graph, capture, accumulate, leaves)
+    except BaseException:
+        # the leaves that were complete when a node failed get their gradients, as in PyTorch
+        # (``_loop`` has already dropped the others: autograd/partial.py)
+        _finish(leaves, create_graph, capture, accumulate)
+        raise
+    _finish(leaves, create_graph, capture, accumulate)
+
+
+def _finish(leaves, create_graph, capture, accumulate):
     # Leaves last, once every contribution has arrived, and after the loop's locals are gone:
     # a gradient array is then referenced only from here, which ``_store_grad`` relies on.
     for node in list(leaves):
@@ -147,7 +159,7 @@ def _apply_special(node, grads):
     return node.apply(grads, False)
 
 
-def _propagate(roots, retain_graph, create_graph, capture, accumulate):
+def _propagate(roots, retain_graph, create_graph, capture, accumulate, leaves):
     """Run the graph's nodes; return the gradients that reached each leaf's ``AccumulateGrad``.
 
     Nodes run in decreasing order of creation (``_seq``), as in PyTorch's engine: a node is
@@ -155,7 +167,6 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
     send it a gradient has already run. No pass over the graph to count dependencies is needed.
     """
     buffers: dict = {}
-    leaves: dict = {}
     heap: list = []
     for node, output_nr, grad in roots:
         if node.__class__ is AccumulateGrad:
@@ -168,69 +179,78 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
     # autograd.grad and backward(inputs=...) run only the nodes that lead to an input
     reach = _reachable(list(buffers), capture) if capture is not None else None
     plain = capture is None  # the common case: no autograd.grad, no backward(inputs=...)
-    _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture)
-    return leaves
+    starts = [entry[0] for entry in roots]
+    _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture, starts)
 
 
-def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture):
-    """The engine's loop: pop the newest node, run its rule, pass the gradients on."""
-    while heap:
-        node = _pop(heap)[1]
-        grads = buffers.pop(node)
-        if node._pre_hooks is not None or node._retain is not None:
-            grads = _run_tensor_hooks(node, grads, create_graph)
-        if not plain:
-            _capture(capture, node, grads)
-            if reach is not None and not reach.get(node, False):
-                continue
-        saved = node._saved
-        if create_graph or node._custom_apply:
-            outputs = node.apply(grads, create_graph)
-        elif saved is None:
-            outputs = node._backward(grads)
-        elif saved is not FREED and not node._scalars and not _data_assigned[0]:
-            records = node._vars
-            if records is not None:
-                for record in records:
-                    if record[0][0] != record[1]:
-                        node.saved(False)  # raises PyTorch's "modified by an inplace" error
-            outputs = node._backward(grads, *saved)
-        else:
-            outputs = node._backward(grads, *node.saved(False))
-        if not retain_graph and saved is not None:
-            node._saved = FREED  # freed as the pass goes, so backward's peak stays low
-            node._vars = None
-        # operands of one shape and dtype (record2): the rule's gradients already fit them
-        exact = node._exact and not create_graph
-        metas = node._input_meta()
-        # one gradient per edge by the rules' contract; zip(strict=True) costs ~150 ns a call
-        for (nxt, output_nr), grad, meta in zip(node.next_functions, outputs, metas):  # noqa: B905
-            if nxt is None or grad is None:
-                continue
-            if not exact and (grad.shape != meta[0] or grad.dtype is not meta[1]):
-                grad = _fit(grad, meta, create_graph)
-            if nxt.__class__ is AccumulateGrad:
-                held = leaves.get(nxt)
-                leaves[nxt] = grad if held is None else held + grad
-            elif nxt._n_outputs == 1:
-                held = buffers.get(nxt)
-                if held is None:
-                    buffers[nxt] = grad
-                    _push(heap, (-nxt._seq, nxt))
-                elif (
-                    held.__class__ is _ndarray
-                    and _refcount(held) <= _BUFFER_ONLY
-                    and held.base is None
-                    and held.flags.writeable
-                    and held.dtype is grad.dtype
-                ):
-                    held += grad  # the buffer is the array's only holder: add in place
-                else:
-                    buffers[nxt] = held + grad
+def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, capture, starts):
+    """The engine's loop: pop the newest node, run its rule, pass the gradients on.
+
+    If a node fails, the leaves it (or an older node) still owed a gradient are dropped from
+    ``leaves``, so that only the complete ones get theirs, as in PyTorch (autograd/partial.py).
+    """
+    node = None
+    try:
+        while heap:
+            node = _pop(heap)[1]
+            grads = buffers.pop(node)
+            if node._pre_hooks is not None or node._retain is not None:
+                grads = _run_tensor_hooks(node, grads, create_graph)
+            if not plain:
+                _capture(capture, node, grads)
+                if reach is not None and not reach.get(node, False):
+                    continue
+            saved = node._saved
+            if create_graph or node._custom_apply:
+                outputs = node.apply(grads, create_graph)
+            elif saved is None:
+                outputs = node._backward(grads)
+            elif saved is not FREED and not node._scalars and not _data_assigned[0]:
+                records = node._vars
+                if records is not None:
+                    for record in records:
+                        if record[0][0] != record[1]:
+                            node.saved(False)  # raises PyTorch's "modified by an inplace" error
+                outputs = node._backward(grads, *saved)
             else:
-                if nxt not in buffers:
-                    _push(heap, (-nxt._seq, nxt))
-                _add_to_buffer(buffers, nxt, output_nr, grad)
+                outputs = node._backward(grads, *node.saved(False))
+            if not retain_graph and saved is not None:
+                node._saved = FREED  # freed as the pass goes, so backward's peak stays low
+                node._vars = None
+            # operands of one shape and dtype (record2): the rule's gradients already fit them
+            exact = node._exact and not create_graph
+            metas = node._input_meta()
+            # one gradient per edge by the rules' contract; zip(strict=True) costs ~150 ns a call
+            for (nxt, output_nr), grad, meta in zip(node.next_functions, outputs, metas):  # noqa: B905
+                if nxt is None or grad is None:
+                    continue
+                if not exact and (grad.shape != meta[0] or grad.dtype is not meta[1]):
+                    grad = _fit(grad, meta, create_graph)
+                if nxt.__class__ is AccumulateGrad:
+                    held = leaves.get(nxt)
+                    leaves[nxt] = grad if held is None else held + grad
+                elif nxt._n_outputs == 1:
+                    held = buffers.get(nxt)
+                    if held is None:
+                        buffers[nxt] = grad
+                        _push(heap, (-nxt._seq, nxt))
+                    elif (
+                        held.__class__ is _ndarray
+                        and _refcount(held) <= _BUFFER_ONLY
+                        and held.base is None
+                        and held.flags.writeable
+                        and held.dtype is grad.dtype
+                    ):
+                        held += grad  # the buffer is the array's only holder: add in place
+                    else:
+                        buffers[nxt] = held + grad
+                else:
+                    if nxt not in buffers:
+                        _push(heap, (-nxt._seq, nxt))
+                    _add_to_buffer(buffers, nxt, output_nr, grad)
+    except BaseException:
+        keep_complete(leaves, starts, node)
+        raise
 
 
 def _fitted(node, outputs):

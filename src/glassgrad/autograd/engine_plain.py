@@ -15,7 +15,9 @@ from glassgrad.autograd.accumulate import (
     _BUFFER_ONLY,
     _refcount,
     _run_tensor_hooks,
+    _store_scalar,
     _tensor_class,
+    _threads,
 )
 from glassgrad.autograd.engine import (
     _add_to_buffer,
@@ -29,6 +31,7 @@ from glassgrad.autograd.engine import (
 )
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
 from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad
+from glassgrad.autograd.partial import keep_complete
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -54,6 +57,7 @@ def _store_leaves(leaves, inference):
     PyTorch makes them).
     """
     rest = []
+    locked = _threads()  # another thread may accumulate into the same leaves (accumulate.py)
     for node, grad in leaves.items():
         if not node._special and grad.__class__ is not _ndarray:
             # a 0-d gradient (a NumPy scalar) for a leaf with no hooks and no .grad yet: the
@@ -65,6 +69,7 @@ def _store_leaves(leaves, inference):
                 and variable._grad is None
                 and variable._extra is None
                 and grad.dtype is variable._data.dtype
+                and not locked
             ):
                 if inference:  # an inference tensor, made now
                     tensor = _new(_tensor_class[0])
@@ -136,98 +141,122 @@ def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
     # graph) then pass from node to node without the heap; as soon as a second node waits,
     # both go to the heap, which keeps the order newest-first.
     pop, push = _pop, _push
-    while True:
-        if ready is not None:
-            node = ready
-            ready = None
-        elif heap:
-            node = pop(heap)[1]
-        else:
-            break
-        grads = buffers.pop(node)
-        saved = node._saved
-        if node._special:
-            outputs = _user_code(_apply_special, node, grads)
-            if not retain_graph and saved is not None:
-                node._saved = FREED
-                node._vars = None
-        elif saved is None:
-            outputs = node._backward(grads)
-        else:
-            if saved is FREED or _data_assigned[0]:
-                # the second-backward error, or saved inputs read from their tensors (node.py)
-                outputs = node.apply(grads, False)
+    locked = _threads()  # another thread may accumulate into the same leaves (accumulate.py)
+    eager: list = []  # (node, leaf, .grad before) of each early write, undone if backward fails
+    note = eager.append
+    node = None
+    try:
+        while True:
+            if ready is not None:
+                node = ready
+                ready = None
+            elif heap:
+                node = pop(heap)[1]
             else:
-                records = node._vars
-                if records is not None:
-                    for record in records:
-                        if record[0][0] != record[1]:
-                            node.saved(False)  # raises PyTorch's "modified by an inplace" error
-                scalars = node._scalars
-                if scalars == SCALAR_PAIR:
-                    # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
-                    first, second = saved
-                    outputs = node._backward(
-                        grads,
-                        first if first is None else first[()],
-                        second if second is None else second[()],
-                    )
-                elif scalars:
-                    saved = [v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved]
-                    outputs = node._backward(grads, *saved)
+                break
+            grads = buffers.pop(node)
+            saved = node._saved
+            if node._special:
+                outputs = _user_code(_apply_special, node, grads)
+                if not retain_graph and saved is not None:
+                    node._saved = FREED
+                    node._vars = None
+            elif saved is None:
+                outputs = node._backward(grads)
+            else:
+                if saved is FREED or _data_assigned[0]:
+                    # the second-backward error, or saved inputs read from their tensors (node.py)
+                    outputs = node.apply(grads, False)
                 else:
-                    outputs = node._backward(grads, *saved)
-            if not retain_graph:
-                node._saved = FREED  # freed as the pass goes, so backward's peak stays low
-                node._vars = None
-        if node._exact:
-            # operands of one shape and dtype (record2): the rule's gradients already fit them
-            pairs = zip(node.next_functions, outputs)  # noqa: B905 - the rule returns one per edge
-        else:
-            pairs = _fitted(node, outputs)
-        for (nxt, output_nr), grad in pairs:
-            if nxt is None or grad is None:
-                continue
-            if nxt.__class__ is AccumulateGrad:
-                # a NumPy scalar of the leaf's dtype (not an array, nothing to cast)
-                if grad.__class__ is nxt._type and not nxt._special and not inference:
-                    variable = nxt._variable()
-                    if variable is not None and variable._extra is None and variable._requires_grad:
-                        held = variable._grad
-                        if held is None:
-                            variable._grad = grad
-                            continue
-                        if held.__class__ is grad.__class__:  # a scalar nobody has read yet
-                            variable._grad = held + grad
-                            continue
-                held = leaves.get(nxt)
-                leaves[nxt] = grad if held is None else held + grad
-            elif nxt._n_outputs == 1:
-                held = buffers.get(nxt)
-                if held is None:
-                    buffers[nxt] = grad
-                    if ready is None and not heap:
-                        ready = nxt
+                    records = node._vars
+                    if records is not None:
+                        for record in records:
+                            if record[0][0] != record[1]:
+                                node.saved(False)  # raises PyTorch's "modified by an inplace" error
+                    scalars = node._scalars
+                    if scalars == SCALAR_PAIR:
+                        # 0-d saved arrays go to the rule as NumPy scalars (see Node.saved)
+                        first, second = saved
+                        outputs = node._backward(
+                            grads,
+                            first if first is None else first[()],
+                            second if second is None else second[()],
+                        )
+                    elif scalars:
+                        saved = [
+                            v[()] if v.__class__ is _ndarray and not v.ndim else v for v in saved
+                        ]
+                        outputs = node._backward(grads, *saved)
                     else:
+                        outputs = node._backward(grads, *saved)
+                if not retain_graph:
+                    node._saved = FREED  # freed as the pass goes, so backward's peak stays low
+                    node._vars = None
+            if node._exact:
+                # operands of one shape and dtype (record2): the rule's gradients already fit them
+                pairs = zip(node.next_functions, outputs)  # noqa: B905 - the rule returns one per edge
+            else:
+                pairs = _fitted(node, outputs)
+            for (nxt, output_nr), grad in pairs:
+                if nxt is None or grad is None:
+                    continue
+                if nxt.__class__ is AccumulateGrad:
+                    # a NumPy scalar of the leaf's dtype (not an array, nothing to cast)
+                    if grad.__class__ is nxt._type and not nxt._special and not inference:
+                        variable = nxt._variable()
+                        if (
+                            variable is not None
+                            and variable._extra is None
+                            and variable._requires_grad
+                        ):
+                            if locked:
+                                if _store_scalar(variable, grad, nxt, note):
+                                    continue
+                            else:
+                                held = variable._grad
+                                if held is None:
+                                    variable._grad = grad
+                                    note((nxt, variable, None))
+                                    continue
+                                if held.__class__ is grad.__class__:  # a scalar nobody has read
+                                    variable._grad = held + grad
+                                    note((nxt, variable, held))
+                                    continue
+                    held = leaves.get(nxt)
+                    leaves[nxt] = grad if held is None else held + grad
+                elif nxt._n_outputs == 1:
+                    held = buffers.get(nxt)
+                    if held is None:
+                        buffers[nxt] = grad
+                        if ready is None and not heap:
+                            ready = nxt
+                        else:
+                            if ready is not None:
+                                push(heap, (-ready._seq, ready))
+                                ready = None
+                            push(heap, (-nxt._seq, nxt))
+                    elif (
+                        held.__class__ is _ndarray
+                        and _refcount(held) <= _BUFFER_ONLY
+                        and held.base is None
+                        and held.flags.writeable
+                        and held.dtype is grad.dtype
+                    ):
+                        held += grad  # the buffer is the array's only holder: add in place
+                    else:
+                        buffers[nxt] = held + grad
+                else:
+                    if nxt not in buffers:
                         if ready is not None:
                             push(heap, (-ready._seq, ready))
                             ready = None
                         push(heap, (-nxt._seq, nxt))
-                elif (
-                    held.__class__ is _ndarray
-                    and _refcount(held) <= _BUFFER_ONLY
-                    and held.base is None
-                    and held.flags.writeable
-                    and held.dtype is grad.dtype
-                ):
-                    held += grad  # the buffer is the array's only holder: add in place
-                else:
-                    buffers[nxt] = held + grad
-            else:
-                if nxt not in buffers:
-                    if ready is not None:
-                        push(heap, (-ready._seq, ready))
-                        ready = None
-                    push(heap, (-nxt._seq, nxt))
-                _add_to_buffer(buffers, nxt, output_nr, grad)
+                    _add_to_buffer(buffers, nxt, output_nr, grad)
+    except BaseException:
+        # PyTorch has written the leaves it had finished when a node fails (autograd/partial.py)
+        starts = [root] if root is not None else [entry[0] for entry in roots]
+        keep_complete(leaves, starts, node, eager)
+        if leaves:
+            _store_leaves(leaves, inference)
+        raise
     return leaves

@@ -224,9 +224,7 @@ def logsigmoid(input):
 
 HardsigmoidBackward0 = node_class(
     "HardsigmoidBackward0",
-    lambda ctx, grad, x: (
-        D.select((N.arr(x) > -3) & (N.arr(x) < 3), grad * (1 / 6)),
-    ),
+    lambda ctx, grad, x: (D.select((N.arr(x) > -3) & (N.arr(x) < 3), grad * (1 / 6)),),
 )
 
 
