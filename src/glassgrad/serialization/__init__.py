@@ -27,6 +27,7 @@ __all__ = [
     "add_safe_globals",
     "clear_safe_globals",
     "get_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
     "load",
     "safe_globals",
     "save",
@@ -41,12 +42,6 @@ _UNSAFE = (
 _DOCS = (
     "\n\nCheck the documentation of torch.load to learn more about types accepted by default "
     "with weights_only https://pytorch.org/docs/stable/generated/torch.load.html."
-)
-_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_NOT_A_CHECKPOINT = (
-    "glassgrad.load: the file is neither a zip archive (PyTorch's checkpoint format) nor a "
-    "safetensors file, and reading it as PyTorch's legacy format failed: it is corrupt or not "
-    "a checkpoint"
 )
 
 
@@ -136,30 +131,55 @@ def _load_opened(handle, path, map_location, weights_only, mmap, pickle_load_arg
         from glassgrad.serialization import _safetensors
 
         return _safetensors.load(handle, path if path is not None else "the stream")
-    return _legacy(handle, weights_only, pickle_load_args)
+    return _load_pre_zip(handle, map_location, weights_only, pickle_load_args)
 
 
-def _legacy(handle, weights_only, pickle_load_args):
-    """PyTorch's format before 1.6 starts with a pickled magic number: read it as PyTorch does
-    (so garbage gets PyTorch's errors), then say that glassgrad does not read this format."""
-    from glassgrad.serialization import _weights_only
+def _load_pre_zip(handle, map_location, weights_only, pickle_load_args):
+    """PyTorch's format before 1.6 (it starts with a pickled magic number): read as PyTorch
+    reads it, so that what is not a checkpoint at all gets PyTorch's errors, plus a note."""
+    from glassgrad.serialization._legacy import load_legacy
 
     try:
-        if weights_only:
-            magic = _weights_only.Unpickler(handle, {}, None).load()
-        else:
-            magic = pickle.Unpickler(handle, **pickle_load_args).load()
+        return load_legacy(handle, map_location, weights_only, pickle_load_args)
     except pickle.UnpicklingError as exc:
-        if weights_only:
-            exc = pickle.UnpicklingError(_weights_only_message(str(exc)))
-        exc.add_note(_NOT_A_CHECKPOINT)
-        raise exc from None
-    except Exception as exc:  # PyTorch's exception as PyTorch raises it, with a word on why
-        exc.add_note(_NOT_A_CHECKPOINT)
-        raise
-    if magic != _LEGACY_MAGIC:
-        raise RuntimeError("Invalid magic number; corrupt file?")
-    raise RuntimeError(
-        "glassgrad.load reads PyTorch's zip checkpoints (the default since PyTorch 1.6); this "
-        "file has the legacy format: load it with PyTorch and save it again"
-    )
+        if not weights_only:
+            raise
+        error = pickle.UnpicklingError(_weights_only_message(str(exc)))
+        for note in getattr(exc, "__notes__", ()):
+            error.add_note(note)
+        raise error from None
+
+
+def get_unsafe_globals_in_checkpoint(f) -> list[str]:
+    """The names in a checkpoint's pickle that ``weights_only`` loading would refuse (read
+    statically, as PyTorch reads them: nothing is unpickled)."""
+    import pickletools
+    from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
+
+    from glassgrad.serialization import _load, _weights_only
+    from glassgrad.serialization._zip import ZipReader
+
+    handle = open(f, "rb") if isinstance(f, (str, os.PathLike)) else f  # noqa: SIM115
+    try:
+        start = handle.tell()
+        if handle.read(4) != b"PK\x03\x04":
+            raise ValueError("Expected input to be a checkpoint returned by torch.save")
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(start)
+        pickled = ZipReader(handle, size).get_record("data.pkl")
+    finally:
+        if handle is not f:
+            handle.close()
+    safe = set(_load.default_allowed(_load.REBUILDERS)) | set(_weights_only._user_allowed())
+    found = set()
+    for opcode, arg, _ in pickletools.genops(pickled):
+        if opcode.code.encode("latin-1")[0] not in _weights_only._HANDLERS:
+            raise pickle.UnpicklingError(f"Unsupported operand {opcode.code.encode('latin-1')[0]}")
+        if opcode.name == "GLOBAL":
+            module, name = arg.split(" ", 1)
+            if (module, name) in NAME_MAPPING:
+                module, name = NAME_MAPPING[(module, name)]
+            else:
+                module = IMPORT_MAPPING.get(module, module)
+            found.add(f"{module}.{name}")
+    return list(found - safe)

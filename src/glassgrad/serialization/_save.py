@@ -68,7 +68,8 @@ _REBUILD_FROM_TYPE = global_name("torch._tensor", "_rebuild_from_type_v2")
 class _Storages:
     """Assigns storage keys as PyTorch does ("0", "1", ... in order of first use)."""
 
-    def __init__(self) -> None:
+    def __init__(self, legacy: bool = False) -> None:
+        self.legacy = legacy  # PyTorch's format before 1.6 adds a sixth field: view metadata
         self.keys: dict[tuple[int, str], str] = {}
         self.arrays: dict[str, np.ndarray] = {}
         self.roots: list[np.ndarray] = []  # keeps ids stable while pickling
@@ -83,7 +84,8 @@ class _Storages:
             self.arrays[key] = flat
             self.roots.append(root)
         storage_type = global_name("torch", STORAGE_NAMES[array.dtype.name])
-        return ("storage", storage_type, key, "cpu", flat.size), offset, stride
+        pid = ("storage", storage_type, key, "cpu", flat.size) + ((None,) if self.legacy else ())
+        return pid, offset, stride
 
 
 def _storage_of(array: np.ndarray):
@@ -197,24 +199,42 @@ def _archive_name(f) -> str:
     return "archive"
 
 
-def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, **kwargs) -> None:
-    """Saves an object to a file in PyTorch's checkpoint format (``torch.load`` reads it)."""
-    storages = _Storages()
+def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL,
+         _use_new_zipfile_serialization=True, _disable_byteorder_record=False) -> None:  # fmt: skip
+    """Saves an object to a file in PyTorch's checkpoint format (``torch.load`` reads it).
+
+    Tensors, parameters, state dicts and optimizer state, containers, NumPy arrays and whole
+    modules (which load again with ``weights_only=False``). ``pickle_module`` is accepted for
+    PyTorch's signature; the pickling is Python's own.
+    """
+    storages = _Storages(legacy=not _use_new_zipfile_serialization)
     buffer = io.BytesIO()
     _Pickler(buffer, pickle_protocol, storages).dump(obj)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as handle:
-            _write(handle, _archive_name(f), buffer.getvalue(), storages)
+            _write_any(handle, _archive_name(f), buffer.getvalue(), storages, pickle_protocol,
+                       not _disable_byteorder_record)  # fmt: skip
     else:
-        _write(f, "archive", buffer.getvalue(), storages)
+        _write_any(f, "archive", buffer.getvalue(), storages, pickle_protocol,
+                   not _disable_byteorder_record)  # fmt: skip
 
 
-def _write(handle, archive: str, pickled: bytes, storages: _Storages) -> None:
+def _write_any(handle, archive, pickled, storages, pickle_protocol, byteorder) -> None:
+    if storages.legacy:
+        from glassgrad.serialization._legacy import save_legacy
+
+        save_legacy(handle, pickled, storages, pickle_protocol)
+    else:
+        _write(handle, archive, pickled, storages, byteorder)
+
+
+def _write(handle, archive: str, pickled: bytes, storages: _Storages, byteorder: bool) -> None:
     writer = ZipWriter(handle, archive)
     crc = writer.write_record("data.pkl", pickled)
     writer.write_record(".format_version", b"1")
     writer.write_record(".storage_alignment", b"64")
-    writer.write_record("byteorder", sys.byteorder.encode())
+    if byteorder:
+        writer.write_record("byteorder", sys.byteorder.encode())
     for key, array in storages.arrays.items():
         crc ^= writer.write_record(f"data/{key}", _bytes_of(array))
     writer.write_record("version", b"3\n")
