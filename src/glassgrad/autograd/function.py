@@ -9,6 +9,7 @@ the node itself, so attributes set on it in forward show on ``output.grad_fn``.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 
 import numpy as np
@@ -47,6 +48,18 @@ class FunctionCtx:
         """Mark inputs that forward modified in place (they must be returned as outputs)."""
         self._dirty = tensors
 
+    def save_for_forward(self, *tensors) -> None:
+        """Keep ``tensors`` for a forward-mode ``jvp`` rule."""
+        from glassgrad.tensor import Tensor
+
+        for tensor in tensors:
+            if not (isinstance(tensor, Tensor) or tensor is None):
+                raise AssertionError(
+                    "save_for_forward expects all arguments to be tensors; you should save "
+                    "non-tensors as attributes on ctx."
+                )
+        self.saved_for_forward = tensors
+
     def set_materialize_grads(self, value: bool) -> None:
         """Whether backward gets zeros (True, the default) or None for outputs without gradient."""
         self._materialize = value
@@ -77,7 +90,7 @@ class _FunctionNode(FunctionCtx, Node):
         grads = grad if isinstance(grad, list) else [grad]
         wrapped = [self._grad_in(g, index) for index, g in enumerate(grads)]
         with grad_mode.set_grad_enabled(create_graph):
-            out = self.fn.backward(self, *wrapped)
+            out = _user_backward(self.fn)(self, *wrapped)
         grads_out = self._grads_out(out if isinstance(out, tuple) else (out,))
         if create_graph:
             return grads_out
@@ -128,6 +141,17 @@ class _FunctionNode(FunctionCtx, Node):
                     f"{_brackets(meta[0])}"
                 )
         return grads
+
+
+def _user_backward(fn):
+    """``backward`` or ``vjp``, whichever the Function defines (PyTorch's ``_get_user_fn``)."""
+    backward, vjp = fn.backward, fn.vjp
+    if backward is not Function.backward and vjp is not Function.vjp:
+        raise RuntimeError(
+            "Implementing both 'backward' and 'vjp' for a custom Function is not allowed. You "
+            "should only implement one of them."
+        )
+    return vjp if vjp is not Function.vjp else backward
 
 
 def _expands_to(shape, grad_shape) -> bool:
@@ -186,11 +210,35 @@ class Function(metaclass=FunctionMeta):
             "custom autograd.Function to use it with backward mode AD."
         )
 
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD."
+        )
+
+    # torch.func's batching hooks: accepted here, used once glassgrad has vmap
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod "
+            "or set generate_vmap_rule=True."
+        )
+
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` without recording, then record one node whose rule is ``backward``."""
         from glassgrad.tensor import Tensor
 
+        if cls.setup_context is not Function.setup_context:
+            # as PyTorch: bind to forward's signature, so setup_context sees defaults positionally
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         ctx = cls._node_cls()
         ctx.fn = cls
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
