@@ -42,6 +42,11 @@ from glassgrad._tensor_data import (
     ShortTensor,
 )
 from glassgrad._tensor_str import get_printoptions, set_printoptions
+from glassgrad.autograd.anomaly_mode import (
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,

@@ -27,6 +27,11 @@ __all__ = [
     "is_inference_mode_enabled",
     "Function",
     "graph",
+    "functional",
+    "gradcheck",
+    "gradgradcheck",
+    "detect_anomaly",
+    "set_detect_anomaly",
 ]
 
 _CREATE_GRAPH_WARNING = (
@@ -327,8 +332,10 @@ def _zeros_like(tensor, requires_grad):
 
 
 from glassgrad.autograd import (
+    anomaly_mode,  # noqa: E402
     functional,  # noqa: E402
     graph,  # noqa: E402
 )
+from glassgrad.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from glassgrad.autograd.function import Function  # noqa: E402
 from glassgrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402

@@ -80,6 +80,9 @@ class Node:
         found = self.__dict__.get("_metadata")
         if found is None:
             found = self.__dict__["_metadata"] = {}
+            stack = getattr(self._seq, "stack", None)  # recorded under anomaly mode
+            if stack:
+                found["traceback_"] = list(stack)
         return found
 
     def name(self) -> str:
@@ -186,12 +189,19 @@ def _raise_modified(node: Node, record) -> None:
             cut = name.rindex("Backward")
             name = name[:cut] + name[cut + 8 :].lstrip("0")
         where = f", which is output {tensor._output_nr if tensor is not None else 0} of {name},"
+    from glassgrad.autograd.anomaly_mode import is_anomaly_enabled
+
+    hint = (
+        "the backtrace further above shows the operation that failed to compute its gradient. "
+        "The variable in question was changed in there or anywhere later. Good luck!"
+        if is_anomaly_enabled()
+        else "enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [torch.{legacy} [{shape}]]{where} is at version {counter[0]}; expected "
-        "version "
-        f"{version} instead. Hint: enable anomaly detection to find the operation that failed to "
-        "compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+        f"version {version} instead. Hint: {hint}"
     )
 
 
