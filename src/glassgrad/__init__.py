@@ -4,7 +4,7 @@
 gradients flow, where they stop, and why.
 """
 
-from glassgrad import autograd, backends, cuda, mps, nn, optim, utils  # noqa: E402, F401
+from glassgrad import _dynamo, autograd, backends, compiler, cuda, jit, mps, nn, onnx, optim, utils  # noqa: E402, F401  # noqa: F401 - run eagerly, export refused
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dtypes
 from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
@@ -55,6 +55,7 @@ from glassgrad.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from glassgrad.compiler import compile
 from glassgrad.creation import (
     Generator,
     arange,

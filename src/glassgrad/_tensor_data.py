@@ -3,6 +3,9 @@ factories, and the legacy constructors ``torch.Tensor(...)`` / ``torch.FloatTens
 
 from __future__ import annotations
 
+import array
+import collections
+
 import numpy as np
 
 from glassgrad import dtypes as _dt
@@ -101,7 +104,18 @@ def _size(size, name="zeros", position=1):
 
 
 # -- tensor(data) ------------------------------------------------------------------------------
-_SEQUENCES = (list, tuple, range, np.ndarray)
+# Python sequences PyTorch reads as data (it takes any sequence but str; these are the ones in use).
+_SEQUENCES = (
+    list,
+    tuple,
+    range,
+    np.ndarray,
+    collections.deque,
+    collections.UserList,
+    array.array,
+    memoryview,
+    bytearray,
+)
 
 
 def _data_shape(data) -> list:

@@ -73,6 +73,10 @@ class RNNBase(Module):
                     self._flat_weights_names.append(name + suffix)
         self.reset_parameters()
 
+    def flatten_parameters(self) -> None:
+        """Pack the weights into one buffer for cuDNN: on the CPU there is nothing to do, and
+        PyTorch does nothing either."""
+
     def reset_parameters(self) -> None:
         """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0

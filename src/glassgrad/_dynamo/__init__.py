@@ -1,0 +1,30 @@
+"""``torch._dynamo``: the names scripts touch (``config.suppress_errors``, ``is_compiling``)."""
+
+from __future__ import annotations
+
+import types
+
+from glassgrad.compiler import (  # noqa: F401
+    InvalidBackend,
+    allow_in_graph,
+    assume_constant_result,
+    disable,
+    is_compiling,
+    list_backends,
+    reset,
+)
+
+# Settings scripts assign before compiling; kept, and read back, with PyTorch's defaults.
+config = types.SimpleNamespace(
+    suppress_errors=False,
+    cache_size_limit=8,
+    recompile_limit=8,
+    accumulated_cache_size_limit=256,
+    verbose=False,
+    optimize_ddp=True,
+    capture_scalar_outputs=False,
+    capture_dynamic_output_shape_ops=False,
+    automatic_dynamic_shapes=True,
+    assume_static_by_default=True,
+)
+exc = types.SimpleNamespace(InvalidBackend=InvalidBackend)

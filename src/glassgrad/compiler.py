@@ -1,0 +1,170 @@
+"""``torch.compile`` and ``torch.compiler``: compiling is not done here, running is.
+
+glassgrad has no graph compiler (yet). ``torch.compile(model)`` gives what PyTorch gives, a
+callable with the same results: an ``OptimizedModule`` wrapping a module (its state-dict keys
+carry PyTorch's ``_orig_mod.`` prefix, so checkpoints round-trip with PyTorch's), or a function
+wrapping a function. Calls run eagerly, op by op, with identical values and gradients. The
+arguments are checked as PyTorch checks them, so a typo in ``mode=`` still fails.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+__all__ = [
+    "compile",
+    "disable",
+    "is_compiling",
+    "is_dynamo_compiling",
+    "is_exporting",
+    "reset",
+    "list_backends",
+    "allow_in_graph",
+    "assume_constant_result",
+    "InvalidBackend",
+]
+
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+_BACKENDS = ("cudagraphs", "inductor", "openxla", "tvm")
+_ALL_BACKENDS = _BACKENDS + (
+    "aot_eager",
+    "aot_eager_default_partitioner",
+    "aot_ts",
+    "eager",
+    "eager_debug",
+    "eager_noexcept",
+    "openxla_eval",
+    "pre_dispatch_eager",
+)
+
+
+class InvalidBackend(RuntimeError):
+    """``backend=`` names no backend (``torch._dynamo.exc.InvalidBackend``)."""
+
+    def __init__(self, name) -> None:
+        super().__init__(
+            f"Invalid backend: {name!r}, see `torch._dynamo.list_backends()` for available "
+            "backends."
+        )
+
+
+def _optimized_module_class():
+    from glassgrad.nn import Module
+
+    class OptimizedModule(Module):
+        """A compiled module: calls run the wrapped module (``_orig_mod``) eagerly."""
+
+        def __init__(self, mod) -> None:
+            super().__init__()
+            self._orig_mod = mod
+
+        def forward(self, *args, **kwargs):
+            return self._orig_mod(*args, **kwargs)
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self._modules["_orig_mod"], name)
+
+    OptimizedModule.__module__ = __name__
+    return OptimizedModule
+
+
+def __getattr__(name):
+    if name == "OptimizedModule":  # built on first use: nn imports this package's parent
+        cls = globals()["OptimizedModule"] = _optimized_module_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _check(mode, options, backend) -> None:
+    if mode is not None and options is not None:
+        raise RuntimeError(
+            "Either mode or options can be specified, but both can't be specified at the same time."
+        )
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if isinstance(backend, str) and backend not in _ALL_BACKENDS:
+        raise InvalidBackend(backend)
+
+
+def compile(  # noqa: A001 - PyTorch's name
+    model: Callable | None = None,
+    *,
+    fullgraph: bool = False,
+    dynamic: bool | None = None,
+    backend: str | Callable | None = None,
+    mode: str | None = None,
+    options: dict | None = None,
+    name: str | None = None,
+    disable: bool = False,
+    recompile_limit: int | None = None,
+    isolate_recompiles: bool = False,
+    shapes_spec=None,
+):
+    """A callable that computes what ``model`` computes (eagerly: glassgrad compiles nothing).
+
+    Used as ``compile(fn)``, ``@compile`` or ``@compile(mode=...)``, as in PyTorch.
+    """
+    _check(mode, options, backend)
+    if model is None:
+        return functools.partial(
+            compile,
+            fullgraph=fullgraph,
+            dynamic=dynamic,
+            backend=backend,
+            mode=mode,
+            options=options,
+            name=name,
+            disable=disable,
+        )
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    if disable:
+        return model
+    from glassgrad.nn import Module
+
+    if isinstance(model, Module):
+        return __getattr__("OptimizedModule")(model)
+
+    @functools.wraps(model)
+    def compiled(*args, **kwargs):
+        return model(*args, **kwargs)
+
+    return compiled
+
+
+def disable(fn=None, recursive: bool = True, *, reason=None):
+    """Keep ``fn`` out of compilation: it runs as written (as everything does here)."""
+    if fn is None:
+        return lambda inner: inner
+    return fn
+
+
+def is_compiling() -> bool:
+    """False: glassgrad never traces code for a compiler."""
+    return False
+
+
+is_dynamo_compiling = is_exporting = is_compiling
+
+
+def reset() -> None:
+    """Forget compiled code: there is none."""
+
+
+def list_backends(exclude_tags=("debug", "experimental")) -> list[str]:
+    """The backend names ``compile`` accepts, as PyTorch lists them."""
+    return sorted(_BACKENDS if exclude_tags else _ALL_BACKENDS)
+
+
+def allow_in_graph(fn):
+    """Mark ``fn`` to be kept whole in a compiled graph: no graph here, so ``fn`` itself."""
+    return fn
+
+
+def assume_constant_result(fn):
+    """Mark ``fn``'s result as constant for a compiler: ``fn`` itself here."""
+    return fn
