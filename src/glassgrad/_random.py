@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
 from glassgrad._device import check_factory as _check_device
 from glassgrad._tensor_data import (
@@ -19,6 +20,7 @@ from glassgrad._tensor_data import (
     _size_args,
     _type_name,
 )
+from glassgrad.backend import allocating as _allocating
 
 
 class Generator:
@@ -85,22 +87,37 @@ def _random_float(dtype, kernel: str) -> np.dtype:
     return target.np
 
 
+@_allocating
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform samples from [0, 1)."""
     _check_device(device)
     target = _random_float(dtype, "check_uniform_bounds")
     shape = _size_args("rand", args, size)
-    data = _rng(generator).random(shape, dtype=np.float64).astype(target)
+    data = _draw(lambda: _rng(generator).random(shape, dtype=np.float64), shape, target)
     return _finish(data, requires_grad)
 
 
+@_allocating
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
     _check_device(device)
     target = _random_float(dtype, "normal_kernel_cpu")
     shape = _size_args("randn", args, size)
-    data = _rng(generator).standard_normal(shape, dtype=np.float64).astype(target)
+    data = _draw(lambda: _rng(generator).standard_normal(shape, dtype=np.float64), shape, target)
     return _finish(data, requires_grad)
+
+
+def _draw(sample, shape, target) -> np.ndarray:
+    """``sample()`` (float64 draws) cast to ``target``; a refused allocation raises PyTorch's
+    error with the size of the ``target`` tensor PyTorch would have allocated."""
+    try:
+        return sample().astype(target)
+    except MemoryError:
+        count = np.dtype(target).itemsize
+        for size in shape:
+            count *= size
+        error = _backend.out_of_memory(count)
+    raise error
 
 
 def _randint_bounds(low, high, target: np.dtype) -> None:
@@ -122,6 +139,7 @@ def _randint_bounds(low, high, target: np.dtype) -> None:
             raise RuntimeError(f"to - 1 is out of bounds for {name}")
 
 
+@_allocating
 def randint(
     low=0,
     high=None,
@@ -152,6 +170,7 @@ def randint(
     return _finish(data, requires_grad)
 
 
+@_allocating
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of ``0 .. n-1``."""
     _check_device(device)
@@ -164,6 +183,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     return _finish(_rng(generator).permutation(n).astype(target.np), requires_grad)
 
 
+@_allocating
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype, "rand_like")
     return rand(
@@ -175,6 +195,7 @@ def rand_like(input, *, dtype=None, generator=None, requires_grad=False, **kwarg
     )
 
 
+@_allocating
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype, "randn_like")
     return randn(
@@ -186,6 +207,7 @@ def randn_like(input, *, dtype=None, generator=None, requires_grad=False, **kwar
     )
 
 
+@_allocating
 def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **kwargs):
     target, shape = _like(input, dtype, "randint_like")
     if high is None:

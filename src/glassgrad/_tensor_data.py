@@ -60,7 +60,8 @@ def _like(input, dtype, name="zeros_like"):
         raise TypeError(
             f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
         )
-    return (_dt.to_dtype(dtype).np if dtype is not None else input._data.dtype), input._data.shape
+    dtype = _dt.dtype_arg(dtype, name)
+    return (dtype.np if dtype is not None else input._data.dtype), input._data.shape
 
 
 def _is_int(value) -> bool:

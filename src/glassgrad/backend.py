@@ -50,3 +50,85 @@ def tune_allocator() -> bool:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's parameter numbers (malloc.h)
     return bool(mallopt(m_mmap_threshold, 4 << 20)) and bool(mallopt(m_trim_threshold, 64 << 20))
+
+
+_OOM = (
+    "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate {} bytes. Error code 12 (Cannot allocate memory)"
+)
+
+
+def out_of_memory(nbytes: int) -> RuntimeError:
+    """PyTorch's error for an allocation the system refuses (a RuntimeError, so the usual
+    ``except RuntimeError`` out-of-memory handlers catch it)."""
+    return RuntimeError(_OOM.format(int(nbytes)))
+
+
+def storage_overflow(shape) -> RuntimeError:
+    """PyTorch's error for a shape whose byte count does not fit in 64 bits."""
+    return RuntimeError(
+        f"Storage size calculation overflowed with sizes=[{', '.join(map(str, shape))}]"
+    )
+
+
+def _translated(exc: BaseException) -> RuntimeError:
+    shape, dtype = getattr(exc, "shape", None), getattr(exc, "dtype", None)
+    if shape is None or dtype is None:
+        return RuntimeError(_OOM.format("an unknown number of"))
+    count = 1
+    for size in shape:
+        count *= size
+    return out_of_memory(count * dtype.itemsize)
+
+
+def allocating(fn):
+    """``fn`` with NumPy's MemoryError turned into PyTorch's allocator RuntimeError.
+
+    Every public factory and table op goes through this one wrapper; NumPy's error names the
+    shape and dtype it failed to allocate, from which PyTorch's byte count follows. A ``try``
+    costs nothing until something is raised.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MemoryError as exc:
+            error = _translated(exc)
+        raise error
+
+    return op
+
+
+_MEMORY = []
+
+
+def check_fits(shape, itemsize: int) -> None:
+    """Raise PyTorch's allocator error before computing a result of ``shape`` that no allocation
+    could hold (more bytes than memory and swap together), where NumPy would first try."""
+    count = itemsize
+    for size in shape:
+        count *= size
+    if count > (1 << 30) and count > _memory_limit():
+        raise out_of_memory(count)
+
+
+def _memory_limit() -> int:
+    if not _MEMORY:
+        import os
+
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        try:
+            with open("/proc/meminfo") as info:
+                for line in info:
+                    if line.startswith("SwapTotal:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        _MEMORY.append(total)
+    return _MEMORY[0]
+
+
+WRAPPER_CODE = allocating(lambda: None).__code__
+"""The code of every ``allocating`` wrapper: frame walks that name the op skip it."""

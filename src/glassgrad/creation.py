@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
 from glassgrad._device import check_factory as _check_device
 from glassgrad._device import device
@@ -57,6 +58,7 @@ from glassgrad._tensor_data import (  # noqa: F401
     _type_name,
     _unwrap,
 )
+from glassgrad.backend import allocating as _allocating
 from glassgrad.tensor import Tensor, _make
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
 # -- factories -------------------------------------------------------------------------------
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
+    dtype = _dt.dtype_arg(dtype, "tensor")
     _check_device(device)
     if pin_memory:
         _no_pinned_memory()
@@ -153,6 +156,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return _make(ndarray)
 
 
+@_allocating
 def zeros(
     *args,
     size=None,
@@ -168,9 +172,12 @@ def zeros(
     if pin_memory:
         _no_pinned_memory()
     shape = _size_args("zeros", args, size)
-    return _finish(np.zeros(shape, dtype=_float(dtype)), requires_grad)
+    target = _float(_dt.dtype_arg(dtype, "zeros"))
+    _check_bytes(shape, target)
+    return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
+@_allocating
 def ones(
     *args,
     size=None,
@@ -186,9 +193,12 @@ def ones(
     if pin_memory:
         _no_pinned_memory()
     shape = _size_args("ones", args, size)
-    return _finish(np.ones(shape, dtype=_float(dtype)), requires_grad)
+    target = _float(_dt.dtype_arg(dtype, "ones"))
+    _check_bytes(shape, target)
+    return _finish(np.ones(shape, dtype=target), requires_grad)
 
 
+@_allocating
 def empty(
     *args,
     size=None,
@@ -205,7 +215,9 @@ def empty(
     if pin_memory:
         _no_pinned_memory()
     shape = _size_args("empty", args, size)
-    return _finish(np.zeros(shape, dtype=_float(dtype)), requires_grad)
+    target = _float(_dt.dtype_arg(dtype, "empty"))
+    _check_bytes(shape, target)
+    return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
 def _fill_dtype(fill_value):
@@ -223,6 +235,7 @@ def _fill_dtype(fill_value):
     )
 
 
+@_allocating
 def full(
     size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, pin_memory=False
 ) -> Tensor:
@@ -232,14 +245,18 @@ def full(
         _no_pinned_memory()
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    target = _dt.to_dtype(dtype).np if dtype is not None else _fill_dtype(fill_value)
+    dtype = _dt.dtype_arg(dtype, "full")
+    target = dtype.np if dtype is not None else _fill_dtype(fill_value)
     if _is_int(size):
         raise TypeError(
             f"full(): argument 'size' (position 1) must be tuple of ints, not {_type_name(size)}"
         )
-    return _finish(np.full(_size((size,), "full"), fill_value, dtype=target), requires_grad)
+    shape = _size((size,), "full")
+    _check_bytes(shape, target)
+    return _finish(np.full(shape, fill_value, dtype=target), requires_grad)
 
 
+@_allocating
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """The identity matrix (``n`` x ``m``)."""
     _check_device(device)
@@ -289,6 +306,7 @@ def _arange_integral(start, end, step, target: np.dtype) -> np.ndarray:
     return (int(start) + int(step) * np.arange(count)).astype(target)  # ... but step in ints
 
 
+@_allocating
 def arange(
     start=None, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
 ) -> Tensor:
@@ -341,6 +359,7 @@ def _linspace_values(start, end, steps: int, target: np.dtype) -> np.ndarray:
     return values.astype(target) if target.kind == "f" else values.astype(np.int64).astype(target)
 
 
+@_allocating
 def linspace(
     start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None
 ) -> Tensor:
@@ -364,6 +383,7 @@ def linspace(
     return _finish(values, requires_grad)
 
 
+@_allocating
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Zeros with the shape (and dtype) of ``input``."""
     if device is not None:  # else the input's device, never the default one
@@ -372,6 +392,7 @@ def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
+@_allocating
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Ones with the shape (and dtype) of ``input``."""
     if device is not None:  # else the input's device, never the default one
@@ -380,6 +401,7 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_for
     return _finish(np.ones(shape, dtype=target), requires_grad)
 
 
+@_allocating
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Like ``zeros_like`` (the memory is never left uninitialised)."""
     if device is not None:  # else the input's device, never the default one
@@ -388,6 +410,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
 
+@_allocating
 def full_like(
     input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None
 ):
@@ -405,6 +428,15 @@ def _no_pinned_memory():
     )
 
 
+def _check_bytes(shape, target) -> None:
+    """PyTorch's error for a shape whose size in bytes overflows 64 bits (NumPy's differs)."""
+    count = np.dtype(target).itemsize
+    for size in shape:
+        count *= size
+    if count >= 1 << 63:
+        raise _backend.storage_overflow(shape)
+
+
 def _rebuild(data, requires_grad):
     return _finish(np.array(data), requires_grad)
 
@@ -414,7 +446,8 @@ def _new_factory(name: str, fill):
         if device is not None:
             _check_device(device)
         shape = _size_args(name, args, size)
-        target = _dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
+        dtype = _dt.dtype_arg(dtype, name)
+        target = dtype.np if dtype is not None else self._data.dtype
         return _finish(fill(shape, dtype=target), requires_grad)
 
     method.__name__ = name
@@ -456,10 +489,11 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 def _install_new_methods():
     """``tensor.new_zeros(2, 3)`` and friends: the tensor's dtype unless another is given."""
-    Tensor.new_zeros = _new_factory("new_zeros", np.zeros)
-    Tensor.new_ones = _new_factory("new_ones", np.ones)
-    Tensor.new_empty = _new_factory("new_empty", np.zeros)  # never left uninitialised
-    Tensor.new_full = _new_full
+    Tensor.new_zeros = _allocating(_new_factory("new_zeros", np.zeros))
+    Tensor.new_ones = _allocating(_new_factory("new_ones", np.ones))
+    # never left uninitialised
+    Tensor.new_empty = _allocating(_new_factory("new_empty", np.zeros))
+    Tensor.new_full = _allocating(_new_full)
     Tensor.new_tensor = _new_tensor
 
 

@@ -176,3 +176,15 @@ def result_type_scalar(a: dtype, value) -> dtype:
     if category <= a._kind:
         return a
     return get_default_dtype() if category == 2 else int64
+
+
+def dtype_arg(value, function: str) -> dtype | None:
+    """A public ``dtype=`` argument as PyTorch's parser takes it: a glassgrad dtype or a Python
+    type (``float`` is double); a name or a NumPy dtype is refused, with PyTorch's TypeError."""
+    if value is None or value.__class__ is dtype:
+        return value
+    if value is builtins_float or value is builtins_int or value is builtins_bool:
+        return to_dtype(value)
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    raise TypeError(f"{function}(): argument 'dtype' must be torch.dtype, not {name}")

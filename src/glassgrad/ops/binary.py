@@ -13,6 +13,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad.autograd.grad_mode import record_off as _record_off
 from glassgrad.autograd.grad_mode import state as _state
+from glassgrad.backend import check_fits
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import (
@@ -47,7 +48,7 @@ def _promote(a, b):
     if b.__class__ is Tensor or isinstance(b, Tensor):
         bd = b._data
         if ad.shape != bd.shape:
-            broadcast_shapes(ad.shape, bd.shape)
+            check_fits(broadcast_shapes(ad.shape, bd.shape), max(ad.itemsize, bd.itemsize))
         if ad.dtype is not bd.dtype and ad.dtype != bd.dtype:
             target = _dt.result_type(
                 _dt.from_numpy_dtype(ad.dtype), ad.ndim, _dt.from_numpy_dtype(bd.dtype), bd.ndim

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import warnings
 
+from glassgrad._tensor_info import _type_name
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
 from glassgrad.ops import conv_checks as C
 from glassgrad.ops import conv_kernels as K
-from glassgrad.ops.registry import OPS, node_class, register, result
+from glassgrad.ops.registry import OPS, Tensor, node_class, register, result
 
 
 # -- linear ------------------------------------------------------------------------------------
@@ -35,6 +36,7 @@ _LinearAddmm = (
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``."""
+    _check_linear_args(input, weight, bias)
     if input.ndim == 2 and bias is not None:
         if "addmm" in OPS:
             return OPS["addmm"].fn(bias, input, weight.t())
@@ -51,6 +53,25 @@ def linear(input, weight, bias=None):
         return linear(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
     out = input @ weight.t()
     return out if bias is None else out + bias
+
+
+def _check_linear_args(input, weight, bias):
+    """PyTorch's argument parser's TypeError for a non-tensor, and its rank check."""
+    for position, (name, value) in enumerate((("input", input), ("weight", weight)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"linear(): argument '{name}' (position {position}) must be Tensor, not "
+                f"{_type_name(value)}"
+            )
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(
+            f"linear(): argument 'bias' (position 3) must be Tensor, not {_type_name(bias)}"
+        )
+    if not input._data.ndim or not weight._data.ndim:
+        raise RuntimeError(
+            "both arguments to linear need to be at least 1D, but they are "
+            f"{input._data.ndim}D and {weight._data.ndim}D"
+        )
 
 
 def _check_linear(input, weight):

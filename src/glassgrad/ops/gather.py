@@ -217,6 +217,11 @@ def index_select(input, dim, index):
     size = data.shape[dim] if data.ndim else 1
     bad = idx[(idx < 0) | (idx >= size)]
     if bad.size:
+        if data.ndim < 2 or dim != 1:
+            raise IndexError("index out of range in self")
+        if not size:
+            raise RuntimeError("index_select(): self indexing axis dim should be positive")
+        # PyTorch's CPU kernel for dim 1 has its own check, in its own words
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad[0]} axis_dim={size}")
     key = (slice(None),) * dim + (idx,)
     return result(data[key], IndexSelectBackward0, (input,), args=(data.shape, key))

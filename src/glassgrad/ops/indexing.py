@@ -117,8 +117,22 @@ def _expand_ellipsis(key, ndim):
     return key[:at] + (slice(None),) * (ndim - used) + key[at + 1 :]
 
 
+_ZERO_DIM_INT = (
+    "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
+    "C++ to convert a 0-dim tensor to a number"
+)
+
+
 def _check_bounds(shape, key):
+    if not shape and not isinstance(key, tuple):
+        if isinstance(key, slice):
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        if isinstance(key, _BASIC) and not isinstance(key, bool):
+            raise IndexError(_ZERO_DIM_INT)
     parts = key if isinstance(key, tuple) else (key,)
+    for part in parts:
+        if isinstance(part, slice) and part.step is not None and part.step < 0:
+            raise ValueError("step must be greater than zero")
     used = len([p for p in parts if p is not None and p is not Ellipsis])
     if used > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
@@ -350,9 +364,13 @@ def _write(data, key, values, basic=True):
 def narrow(input, dim, start, length):
     """The ``length`` entries of ``dim`` from ``start`` on, as a view."""
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = _wrap_dim(dim, len(shape))
     size = shape[dim]
     start = int(start)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     if not -size <= start <= size:
         raise IndexError(
             f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
@@ -368,6 +386,8 @@ def narrow(input, dim, start, length):
 def select(input, dim, index):
     """The slice at ``index`` of dimension ``dim``, as a view without that dimension."""
     shape = input._data.shape
+    if not shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     dim = _wrap_dim(dim, len(shape))
     if not -shape[dim] <= index < shape[dim]:
         raise IndexError(

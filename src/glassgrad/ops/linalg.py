@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.ops.shape import UnsafeViewBackward0, unsqueeze
@@ -77,23 +78,53 @@ def _check(a, b, name):
             f"both arguments to {name} need to be at least 1D, but they are "
             f"{ad.ndim}D and {bd.ndim}D"
         )
-    _same_dtype(a, b)
     k_a = ad.shape[-1]
     k_b = bd.shape[0] if bd.ndim == 1 else bd.shape[-2]
+    if bd.ndim > 2 or (ad.ndim > 2 and name != "matmul"):
+        _check_batched(ad, bd, k_a, k_b)
+        return
+    if ad.ndim > 2:  # PyTorch folds the batch into the rows of one mm (or mv)
+        ad = ad.reshape(-1, k_a)
+        if k_a != k_b:
+            _mismatch(ad, bd, k_a, k_b)
+    _same_dtype(a, b)
     if k_a != k_b:
-        if ad.ndim == 1 and bd.ndim == 1:
-            raise RuntimeError(
-                f"inconsistent tensor size, expected tensor [{k_a}] and src [{k_b}] to "
-                f"have the same number of elements, but got {k_a} and {k_b} elements "
-                "respectively"
-            )
-        if ad.ndim == 2 and bd.ndim == 1:
-            raise RuntimeError(
-                f"size mismatch, got input ({ad.shape[0]}), mat ({ad.shape[0]}x{k_a}), vec ({k_b})"
-            )
-        left = "x".join(str(n) for n in (ad.shape if ad.ndim > 1 else (1, k_a))[-2:])
-        right = "x".join(str(n) for n in (bd.shape if bd.ndim > 1 else (k_b, 1))[-2:])
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
+        _mismatch(ad, bd, k_a, k_b)
+
+
+def _mismatch(ad, bd, k_a, k_b):
+    if ad.ndim == 1 and bd.ndim == 1:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{k_a}] and src [{k_b}] to "
+            f"have the same number of elements, but got {k_a} and {k_b} elements "
+            "respectively"
+        )
+    if ad.ndim == 2 and bd.ndim == 1:
+        raise RuntimeError(
+            f"size mismatch, got input ({ad.shape[0]}), mat ({ad.shape[0]}x{k_a}), vec ({k_b})"
+        )
+    left = "x".join(str(n) for n in (ad.shape if ad.ndim > 1 else (1, k_a))[-2:])
+    right = "x".join(str(n) for n in (bd.shape if bd.ndim > 1 else (k_b, 1))[-2:])
+    raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
+
+
+def _check_batched(ad, bd, k_a, k_b):
+    """PyTorch's checks where matmul runs as one bmm over the broadcast batch dimensions."""
+    from glassgrad.ops.binary import broadcast_shapes
+
+    batch = broadcast_shapes(ad.shape[:-2], bd.shape[:-2])
+    count = 1
+    for size in batch:
+        count *= size
+    if k_a != k_b:
+        raise RuntimeError(
+            "Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{count}, {k_a}] but got: [{count}, {k_b}]."
+        )
+    if ad.dtype != bd.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_C_TYPES[ad.dtype.name]} but found {_C_TYPES[bd.dtype.name]}"
+        )
 
 
 def matmul(input, other, *, out=None):
@@ -205,6 +236,12 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     for name, t in (("mat1", mat1), ("mat2", mat2)):
         if t.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    for name, t in (("self", input), ("mat1", mat1)):
+        if t._data.dtype != mat2._data.dtype:
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got "
+                f"{_C_TYPES[t.dtype.name]} and {_C_TYPES[mat2.dtype.name]}"
+            )
     _check(mat1, mat2, "addmm")
     product = np.matmul(mat1._data, mat2._data)
     return _fused_add(input, product, AddmmBackward0, mat1, mat2, beta, alpha)

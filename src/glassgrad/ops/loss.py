@@ -12,8 +12,10 @@ import warnings
 
 import numpy as np
 
+from glassgrad._tensor_info import _c_type
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
+from glassgrad.ops.binary import broadcast_shapes
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 _BCE_EPS = 1e-12  # PyTorch's floor on x * (1 - x) in the BCE gradient
@@ -28,6 +30,7 @@ def _check_sizes(input, target):
             UserWarning,
             stacklevel=3,
         )
+        broadcast_shapes(tuple(input.shape), tuple(target.shape))  # PyTorch's error if not
 
 
 def _pointwise_loss(cls, input, target, loss, reduction, saved, args=()):
@@ -109,6 +112,8 @@ HuberLossBackward0 = node_class("HuberLossBackward0", _huber_backward)
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Quadratic below ``delta``, ``delta``-scaled linear above."""
     _check_sizes(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
     diff = np.abs(input._data - target._data)
     loss = np.where(diff < delta, 0.5 * diff * diff, delta * (diff - 0.5 * delta))
     return _pointwise_loss(
@@ -167,7 +172,11 @@ def binary_cross_entropy(
         )
     N.refuse_grad("binary_cross_entropy", (("weight", weight),))
     x, y = input._data, target._data
-    if np.any((x < 0) | (x > 1)):
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            f"Found dtype {_c_type(target.dtype)} but expected {_c_type(input.dtype)}"
+        )
+    if not np.all((x >= 0) & (x <= 1)):  # NaN is out of range too
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = -(y * _log_clamped(x) + (1 - y) * _log_clamped(1 - x))
     w = None if weight is None else weight._data
@@ -296,6 +305,7 @@ def cosine_embedding_loss(
     cos = prod / (mag1 * mag2).sqrt()
     zeros = cos * 0
     t = target._data
+    broadcast_shapes(t.shape, tuple(cos.shape))
     loss = D.where(N.as_tensor(t == 1), 1 - cos, zeros) + D.where(
         N.as_tensor(t == -1), (cos - margin).clamp(min=0), zeros
     )

@@ -94,6 +94,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         else (int(normalized_shape),)
     )
     k = len(normalized)
+    if not k:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
+            "one element, but got normalized_shape = []"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t._data.shape) != normalized:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {list(t._data.shape)} and normalized_shape = {list(normalized)}"
+            )
     if tuple(shape[len(shape) - k :]) != normalized:
         raise RuntimeError(
             f"Given normalized_shape={list(normalized)}, expected input with shape "
@@ -108,6 +119,11 @@ def batch_norm(
 ):
     """Normalise each channel over the batch (training) or with the running statistics."""
     _check_batch_norm_args(running_mean, running_var, momentum)
+    features = input._data.shape[1] if input._data.ndim > 1 else 0
+    named = (("running_mean", running_mean), ("running_var", running_var))
+    for name, t in (*named, ("weight", weight), ("bias", bias)):
+        if t is not None and t._data.size != features:
+            raise RuntimeError(f"{name} should contain {features} elements not {t._data.size}")
     _check_dtypes(input, (running_mean, running_var, weight, bias))
     shape = input._data.shape
     axes = (0, *range(2, len(shape)))
@@ -163,11 +179,23 @@ def _blend(stat, batch, momentum):
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of ``C // num_groups`` channels per sample, then scale and shift."""
     shape = input._data.shape
+    if len(shape) < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {len(shape)}"
+        )
     if shape[1] % num_groups:
         raise RuntimeError(
             f"Expected number of channels in input to be divisible by num_groups, "
             f"but got input of shape {list(shape)} and num_groups={num_groups}"
         )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t._data.ndim != 1 or t._data.size != shape[1]):
+            # PyTorch's bias message shows the weight's shape (or [0] without one)
+            shown = list(weight._data.shape) if weight is not None else [0]
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {shown} and input of shape {list(shape)}"
+            )
     red_shape = (shape[0], num_groups, int(np.prod(shape[1:])) // num_groups)
     return _normalise(NativeGroupNormBackward0, input, weight, bias, red_shape, (2,), (1,), eps)[0]
 

@@ -46,15 +46,34 @@ def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = N.pair(kernel_size)
     stride = N.pair(stride if stride not in (None, [], ()) else kernel)
     padding, dilation = N.pair(padding), N.pair(dilation)
-    if any(2 * p > k for p, k in zip(padding, kernel, strict=False)):
+    if 0 in stride:
+        raise RuntimeError("stride should not be zero")
+    # C's division, which rounds toward zero (a negative kernel passes to the next check)
+    if any(
+        p > int(((k - 1) * d + 1) / 2) for p, k, d in zip(padding, kernel, dilation, strict=True)
+    ):
         raise RuntimeError(
             "pad should be at most half of effective kernel size, but got "
             f"pad={padding[0]}, kernel_size={kernel[0]} and dilation={dilation[0]}"
+        )
+    if min(kernel) <= 0:
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}"
+        )
+    if min(dilation) <= 0:
+        raise RuntimeError(
+            "dilation should be greater than zero, but got dilationH: "
+            f"{dilation[0]} dilationW: {dilation[1]}"
         )
     out = tuple(
         _pool_size(shape[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode)
         for i in range(2)
     )
+    if min(out) < 1:
+        raise RuntimeError(
+            f"Given input size: ({shape[1]}x{shape[2]}x{shape[3]}). Calculated output size: "
+            f"({shape[1]}x{out[0]}x{out[1]}). Output size is too small"
+        )
     return kernel, stride, padding, dilation, out
 
 
@@ -148,6 +167,8 @@ def max_pool2d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
     """Maximum over each window; ``return_indices`` also gives each maximum's flat position."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     batched, unbatched = _batched(input)
     x = batched._data
     kernel, stride, padding, dilation, out_hw = _geometry(
@@ -355,6 +376,12 @@ def _averaging(size, out):
 
 def adaptive_avg_pool2d(input, output_size):
     """Mean over ``output_size`` windows that tile the input as evenly as possible."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
+        )
+    if isinstance(output_size, (tuple, list)) and len(output_size) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
     shape = _sample_shape(input)
     sizes = N.pair(output_size)
     sizes = tuple(shape[2 + i] if sizes[i] is None else sizes[i] for i in range(2))

@@ -19,6 +19,7 @@ from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import record_off, state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
+from glassgrad.backend import allocating
 from glassgrad.tensor import Tensor, _make
 
 __all__ = [
@@ -99,7 +100,8 @@ def register(name, fn=None, *, method=True, function=True, aliases=(), strict=Fa
         )
         if method:
             for alias in names:
-                setattr(Tensor, alias, _strict(fn, alias, 1) if strict else fn)
+                # PyTorch's allocator error, not NumPy's MemoryError (see backend.allocating)
+                setattr(Tensor, alias, allocating(_strict(fn, alias, 1) if strict else fn))
         return fn
 
     return add if fn is None else add(fn)

@@ -124,6 +124,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
     shape = input._data.shape
     if not shape:
+        _wrap_dim(start_dim, 0), _wrap_dim(end_dim, 0)
         return reshape(input, 1)
     start, end = _wrap_dim(start_dim, len(shape)), _wrap_dim(end_dim, len(shape))
     if start > end:

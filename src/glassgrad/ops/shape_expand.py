@@ -23,16 +23,27 @@ def expand(input, *sizes):
             f"({data.ndim})"
         )
     lead = len(sizes) - data.ndim
-    target = tuple(
-        data.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)
-    )
-    for i in range(data.ndim):
-        if data.shape[i] != 1 and data.shape[i] != target[i + lead]:
+    target = list(sizes)
+    for i in range(len(sizes) - 1, -1, -1):  # PyTorch checks from the last dimension
+        size = data.shape[i - lead] if i >= lead else 1
+        if sizes[i] == -1:
+            if i < lead:
+                raise RuntimeError(
+                    "The expanded size of the tensor (-1) isn't allowed in a leading, "
+                    f"non-existing dimension {i}"
+                )
+            target[i] = size
+        elif size != sizes[i] and size != 1:
             raise RuntimeError(
-                f"The expanded size of the tensor ({target[i + lead]}) must match the existing "
-                f"size ({data.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: "
+                f"The expanded size of the tensor ({sizes[i]}) must match the existing "
+                f"size ({size}) at non-singleton dimension {i}.  Target sizes: "
                 f"{list(sizes)}.  Tensor sizes: {list(data.shape)}"
             )
+    target = tuple(target)
+    if any(size < 0 for size in target):
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(target)}: {list(target)}"
+        )
     out = np.broadcast_to(data, target)
     if data.flags.writeable:
         # Writable, as PyTorch's expand is: writes through a view of it that has no two

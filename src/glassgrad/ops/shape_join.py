@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _type_name
 from glassgrad.autograd.node import node_class
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, register, result, results
@@ -70,11 +71,31 @@ def _common_dtype(tensors):
     return dtype.np
 
 
+def tensor_list(tensors, name: str) -> list:
+    """``tensors`` as a list of tensors, refused with PyTorch's TypeError otherwise."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            f"{_type_name(tensors)}"
+        )
+    for position, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {position} in argument 0, but got {_type_name(t)}"
+            )
+    return list(tensors)
+
+
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dimension."""
-    tensors = list(tensors)
+    tensors = tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for position, t in enumerate(tensors):
+        if not t._data.ndim:
+            raise RuntimeError(
+                f"zero-dimensional tensor (at position {position}) cannot be concatenated"
+            )
     # PyTorch still skips 1-D empty tensors, whatever the others' shapes (legacy behaviour).
     kept = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]
     ref = kept[0]._data
@@ -102,7 +123,9 @@ def cat(tensors, dim=0, *, out=None):
 
 def hstack(tensors):
     """Join along dim 1 (dim 0 for 1-D tensors)."""
-    tensors = list(tensors)
+    tensors = tensor_list(tensors, "hstack")
+    if not tensors:
+        raise RuntimeError("hstack expects a non-empty TensorList")
     return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
 
 
@@ -121,7 +144,7 @@ StackBackward0 = node_class("StackBackward0", lambda ctx, grad: _unstack(grad, *
 
 def stack(tensors, dim=0, *, out=None):
     """Join tensors of equal shape along a new dimension."""
-    tensors = list(tensors)
+    tensors = tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     first = tensors[0]._data.shape
@@ -162,6 +185,8 @@ def _pieces(input, dim, sizes, cls):
 def split(tensor, split_size_or_sections, dim=0):
     """Split into pieces of ``split_size`` (the last may be smaller) or of the listed sizes."""
     data = tensor._data
+    if not data.ndim:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     dim = _wrap_dim(dim, data.ndim)
     length = data.shape[dim]
     if isinstance(split_size_or_sections, (list, tuple)):
@@ -185,6 +210,8 @@ def split(tensor, split_size_or_sections, dim=0):
 
 def chunk(input, chunks, dim=0):
     """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
+    if not input._data.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     length = input._data.shape[_wrap_dim(dim, input._data.ndim)]
@@ -206,7 +233,7 @@ def _stack_grads(parts, dim):
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple of views."""
     data = input._data
-    dim = _wrap_dim(dim, data.ndim)
+    dim = _wrap_dim(dim, data.ndim, scalar_ok=False)
     lead = (slice(None),) * dim
     outs = [data[lead + (i,)] for i in range(data.shape[dim])]
     if not outs:
@@ -241,6 +268,10 @@ def repeat(input, *sizes):
             "Number of dimensions of repeat dims can not be smaller than number of "
             "dimensions of tensor"
         )
+    padded = (1,) * (len(reps) - data.ndim) + data.shape
+    shape = [rep * size for rep, size in zip(reps, padded, strict=True)]
+    if any(size < 0 for size in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {shape}")
     return result(np.tile(data, reps), RepeatBackward0, (input,), args=(data.shape, reps))
 
 
@@ -309,7 +340,7 @@ def roll(input, shifts, dims=None):
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
         )
-    dims = tuple(_wrap_dim(d, data.ndim) for d in dims)
+    dims = tuple(_wrap_dim(d, data.ndim, scalar_ok=False) for d in dims)
     return result(np.roll(data, shifts, dims), RollBackward0, (input,), args=(shifts, dims))
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
+from glassgrad.ops.loss_checks import check_nll, check_probabilities
 from glassgrad.ops.registry import OUT, node_class, register, result
 from glassgrad.tensor import _wrap_dim
 
@@ -29,15 +30,16 @@ def _softmax_dim(name, ndim, dim, stacklevel=4):
             stacklevel=stacklevel,
         )
         dim = 0 if ndim in (0, 1, 3) else 1
-    return _wrap_dim(dim, max(ndim, 1)) if ndim else 0
+    return _wrap_dim(dim, ndim)  # a 0-d tensor takes dim 0 or -1
 
 
-def _cast(input, dtype):
+def _cast(input, dtype, kernel="softmax", dim=-1):
     if dtype is not None:
-        return input.to(dtype)
+        input = input.to(dtype)
     if input._data.dtype.kind != "f":
-        raise RuntimeError(
-            f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype._legacy[:-6]}'"
+        last = "_lastdim" if dim in (-1, input._data.ndim - 1) or not input._data.ndim else ""
+        raise NotImplementedError(
+            f"\"{kernel}{last}_kernel_impl\" not implemented for '{input.dtype._legacy[:-6]}'"
         )
     return input
 
@@ -54,9 +56,9 @@ LogSoftmaxBackward0 = node_class(
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the maximum so it never overflows."""
-    input = _cast(input, dtype)
+    dim = _softmax_dim("softmax", input._data.ndim, dim)
+    input = _cast(input, dtype, "softmax", dim)
     data = input._data
-    dim = _softmax_dim("softmax", data.ndim, dim)
     shifted = np.exp(data - data.max(axis=dim, keepdims=True)) if data.size else data
     out = shifted / shifted.sum(axis=dim, keepdims=True)
     return result(out, SoftmaxBackward0, (input,), _OUT, args=dim)
@@ -86,9 +88,9 @@ def _safe_softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, fused for stability (see the module docstring)."""
-    input = _cast(input, dtype)
+    dim = _softmax_dim("log_softmax", input._data.ndim, dim)
+    input = _cast(input, dtype, "log_softmax", dim)
     data = input._data
-    dim = _softmax_dim("log_softmax", data.ndim, dim)
     if data.size:
         shifted = data - data.max(axis=dim, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
@@ -134,21 +136,13 @@ def _nll_key(data, target, weight, ignore_index):
     return key, w if data.ndim > 1 else w.reshape(())
 
 
-def _check_batch(data, target):
-    if data.ndim > 1 and target.ndim >= 1 and data.shape[0] != target.shape[0]:
-        raise ValueError(
-            f"Expected input batch_size ({data.shape[0]}) to match target "
-            f"batch_size ({target.shape[0]})."
-        )
-
-
 def nll_loss(
     input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
 ):
     """The negative log likelihood of ``target`` classes under log-probabilities ``input``."""
     reduction = N.legacy_reduction(size_average, reduce, reduction)
+    check_nll(input, target, weight)
     data, tdata = input._data, target._data
-    _check_batch(data, tdata)
     key, w = _nll_key(data, tdata, None if weight is None else weight._data, ignore_index)
     picked = data[key] * w
     if reduction == "none":
@@ -177,9 +171,13 @@ def cross_entropy(
     """``nll_loss(log_softmax(input, 1), target)``, or soft targets given as probabilities."""
     reduction = N.legacy_reduction(size_average, reduce, reduction)
     class_dim = 0 if input.ndim == 1 else 1
+    if input._data.shape == target._data.shape:  # PyTorch's test for class probabilities
+        check_probabilities(input, target, weight, ignore_index)
+    elif label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
     logp = log_softmax(input, class_dim)
     classes = input.shape[class_dim]
-    if target._data.dtype.kind == "f":
+    if input._data.shape == target._data.shape:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_dim)
     loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0.0:
