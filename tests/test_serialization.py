@@ -163,11 +163,8 @@ def test_every_flipped_bit_is_refused():
     data = _small_checkpoint()
     assert len(data) < 4096
     for bit in range(len(data) * 8):
-        with pytest.raises(Exception) as info:  # noqa: PT011
+        with pytest.raises(RuntimeError, match="PytorchStreamReader failed reading zip archive"):
             glassgrad.load(io.BytesIO(_flipped(data, bit)))
-        # a flip in the zip magic makes it "not a zip": PyTorch's error for that, and a note
-        if not isinstance(info.value, RuntimeError):
-            assert bit < 32 and "neither a zip archive" in info.value.__notes__[0]
 
 
 def test_every_truncation_is_refused():

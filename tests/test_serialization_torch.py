@@ -316,3 +316,52 @@ def test_no_byteorder_record():
     assert "archive/byteorder" not in zipfile.ZipFile(io.BytesIO(buffer.getvalue())).namelist()
     for lib in (torch, glassgrad):
         assert lib.load(io.BytesIO(buffer.getvalue())).tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"},
+        {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "true"},
+        {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "yes", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
+    ],
+    ids=["force", "force_not", "both"],
+)
+def test_environment_overrides_of_weights_only(env, monkeypatch):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    data = _saved(torch, {"s": slice(1, 2)})
+    outcomes = []
+    for lib in (torch, glassgrad):
+        for explicit in (None, False):
+            import warnings
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    outcome = repr(lib.load(io.BytesIO(data), weights_only=explicit))
+                except Exception as exc:  # noqa: BLE001 - compared below
+                    outcome = (type(exc).__name__, str(exc))
+            outcomes.append((outcome, [str(w.message) for w in caught]))
+    assert outcomes[:2] == outcomes[2:]
+
+
+def test_no_flip_in_a_torch_written_file_loads_a_different_object():
+    """PyTorch's files carry no checksum of their own over everything; glassgrad checks each
+    record's CRC-32 and the archive's structure, so a flip raises or changes nothing loaded."""
+    import random
+    import warnings
+
+    data = _saved(torch, {"state": {0: {"exp_avg": torch.ones(2)}}, "lr": 0.1})
+    want = repr(glassgrad.load(io.BytesIO(data)))
+    bits = list(range(0, 8 * 700)) + random.Random(0).sample(range(8 * 700, 8 * len(data)), 600)
+    for bit in bits:
+        flipped = bytearray(data)
+        flipped[bit // 8] ^= 1 << bit % 8
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                got = glassgrad.load(io.BytesIO(bytes(flipped)))
+            except Exception:  # noqa: BLE001, S112 - any clear refusal will do here
+                continue
+        assert repr(got) == want, bit

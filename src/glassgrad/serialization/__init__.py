@@ -81,8 +81,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         pickle.UnpicklingError: the pickle needs something the weights-only unpickler refuses.
         RuntimeError: the file is truncated, corrupt or not a checkpoint; nothing is returned.
     """
-    if weights_only is None:
-        weights_only = pickle_module is None
+    weights_only = _weights_only_setting(weights_only, pickle_module)
     if weights_only and pickle_module is not None:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
     if pickle_load_args and weights_only:
@@ -97,11 +96,53 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     return _load_opened(f, None, map_location, weights_only, False, pickle_load_args)
 
 
+def _weights_only_setting(weights_only, pickle_module) -> bool:
+    """PyTorch's default (True unless a pickle module is given) and its environment overrides."""
+    not_set = weights_only is None
+    if not_set:
+        weights_only = pickle_module is None
+    truthy = ("1", "y", "yes", "true")
+    force = os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in truthy
+    force_not = os.getenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in truthy
+    if force and force_not:
+        raise RuntimeError(
+            "Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` "
+            "should be set, but both were set."
+        )
+    if force:
+        return True
+    if force_not and not_set:
+        import warnings
+
+        warnings.warn(
+            "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the"
+            "`weights_only` argument was not explicitly passed to `torch.load`, forcing "
+            "weights_only=False.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False
+    return weights_only
+
+
+def _signed_by_glassgrad(handle, start: int) -> bool:
+    """Whether the file ends as glassgrad's archives end (with their checksum): then it is one,
+    even where a flipped bit has damaged its first bytes, and the checksum will say so."""
+    from glassgrad.serialization._zip import TAG
+
+    size = handle.seek(0, os.SEEK_END)
+    tail = len(TAG) + 64
+    handle.seek(max(start, size - tail))
+    signed = size - start >= tail and handle.read(len(TAG)) == TAG
+    handle.seek(start)
+    return signed
+
+
 def _load_opened(handle, path, map_location, weights_only, mmap, pickle_load_args):
     start = handle.tell()
     magic = handle.read(9)
     handle.seek(start)
-    if magic[:4] == b"PK\x03\x04":
+    if magic[:4] == b"PK\x03\x04" or _signed_by_glassgrad(handle, start):
         from glassgrad.serialization._load import load_zip
 
         size = handle.seek(0, os.SEEK_END)

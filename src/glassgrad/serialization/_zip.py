@@ -14,7 +14,7 @@ import zlib
 
 ALIGNMENT = 64  # PyTorch aligns every record's data to 64 bytes (its ``.storage_alignment``)
 ZIP64_LIMIT = 0xFFFFFFFF  # sizes and offsets from here on need zip64 fields (a constant for tests)
-_TAG = b"glassgrad-sha256:"
+TAG = b"glassgrad-sha256:"
 _CHUNK = 1 << 20
 _LOCAL = struct.Struct("<IHHHHHIIIHH")  # local file header, 30 bytes
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory header, 46 bytes
@@ -85,12 +85,12 @@ class ZipWriter:
         size, end64 = self.offset - start, self.offset
         self._emit(_END64.pack(0x06064B50, 44, 0x031E, 0x002D, 0, 0, count, count, size, start))
         self._emit(_LOCATOR.pack(0x07064B50, 0, end64, 1))
-        comment_size = len(_TAG) + 64
+        comment_size = len(TAG) + 64
         small = min(count, 0xFFFF), min(size, ZIP64_LIMIT), min(start, ZIP64_LIMIT)
         self._emit(
             _END.pack(0x06054B50, 0, 0, small[0], small[0], small[1], small[2], comment_size)
         )
-        comment = _TAG + self.digest.hexdigest().encode()
+        comment = TAG + self.digest.hexdigest().encode()
         self.handle.write(comment)
 
 
@@ -125,9 +125,9 @@ class ZipReader:
     def _parse(self) -> None:
         end_at, fields, comment = self._end_record()
         if comment:
-            if len(comment) != len(_TAG) + 64 or not comment.startswith(_TAG):
+            if len(comment) != len(TAG) + 64 or not comment.startswith(TAG):
                 raise CorruptArchive("the archive comment is not a glassgrad checksum")
-            self._check_digest(end_at + _END.size, comment[len(_TAG) :].decode("latin-1"))
+            self._check_digest(end_at + _END.size, comment[len(TAG) :].decode("latin-1"))
         count, cd_size, cd_start = fields[4], fields[5], fields[6]
         if end_at >= _LOCATOR.size + _END64.size:
             locator = _LOCATOR.unpack(self._read_at(end_at - _LOCATOR.size, _LOCATOR.size))
