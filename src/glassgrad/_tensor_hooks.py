@@ -22,6 +22,7 @@ class _Extra:
         "view_key",
         "view_no_grad",
         "view_version",
+        "view_meta",
         "prov",
         "post_hooks",
         "__dict__",
@@ -34,6 +35,9 @@ class _Extra:
         self.view_key = None
         self.view_no_grad = False
         self.view_version = 0  # the shared version counter's value when grad_fn was last set
+        # PyTorch's CreationMeta of a view: None (default), "no_grad", "inference" or "multi"
+        # (an output of split/chunk/unbind); it decides which in-place writes are refused
+        self.view_meta = None
         self.prov = None
         self.post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is set
 

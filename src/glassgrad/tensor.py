@@ -158,6 +158,8 @@ class Tensor(TensorHooks, TensorInfo):
     @property
     def is_leaf(self) -> bool:
         """True for tensors not created by a recorded operation."""
+        if self._extra is not None:
+            self._refresh_view()
         return self._grad_fn is None
 
     @property

@@ -283,7 +283,11 @@ def setitem(self, key, value):
 
         region = written_region(self, key, value)
     base = check_inplace(
-        self, through_view=_makes_view(key, self._data.shape), fills=region is None, region=region
+        self,
+        through_view=_makes_view(key, self._data.shape),
+        fills=region is None,
+        region=region,
+        others=(value,),
     )
     if base is not None and (base.requires_grad or getattr(value, "requires_grad", False)):
         # a view in the graph: the write goes through its base, so the base's graph sees it
@@ -395,7 +399,8 @@ def select(input, dim, index):
             f"at dimension {dim}"
         )
     key = (slice(None),) * dim + (int(index),)
-    res = result(input._data[key], SelectBackward0, (input,), args=(shape, key))
+    # (a trailing Ellipsis keeps a 0-d result a view, not a NumPy scalar)
+    res = result(input._data[key + (Ellipsis,)], SelectBackward0, (input,), args=(shape, key))
     return as_view(res, input, key)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import _set_record, state
 from glassgrad.ops.registry import Tensor
+from glassgrad.ops.view_rebase import handle_view_on_rebase
 from glassgrad.tensor import _make
 
 _LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -23,13 +24,6 @@ _INFERENCE_INPLACE = (
     "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone "
     "to get a normal tensor before doing inplace update.See "
     "https://github.com/pytorch/rfcs/pull/17 for more details."
-)
-_NO_GRAD_VIEW = (
-    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
-    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
-    "code by moving both the view and the inplace either both inside the no_grad block (if you "
-    "don't want the inplace to be tracked) or both outside (if you want the inplace to be "
-    "tracked)."
 )
 
 
@@ -46,28 +40,30 @@ def overlaps(data) -> bool:
     return 0 in strides and any(not s and n > 1 for s, n in zip(strides, data.shape, strict=True))
 
 
-def check_inplace(self, through_view=False, fills=False, region=None):
+def check_inplace(self, through_view=False, fills=False, region=None, others=()):
     """Refuse an in-place op PyTorch refuses; return the view's base when it matters.
 
     ``fills``: the op writes one value everywhere (``fill_``, ``zero_``), which PyTorch allows
     on a tensor whose elements share memory (an ``expand``); any other write is refused.
     ``region``: the part of ``self`` written to (``self[key] = v``), checked instead of all of it.
+    ``others``: the op's other arguments; as in PyTorch, autograd's checks run only when
+    ``self`` or one of them requires grad.
     """
     if not fills and overlaps(self._data if region is None else region):
         raise RuntimeError(_OVERLAP)
-    if state.record:
-        extra = self._extra
-        base = extra.base if extra is not None else None
-        if extra is not None and extra.view_no_grad:
-            raise RuntimeError(_NO_GRAD_VIEW)
-        if base is not None and base._grad_fn is None and base._requires_grad:
-            raise RuntimeError(_VIEW_LEAF_INPLACE)
-        if self._grad_fn is None and self._requires_grad:
+    if not state.record:
+        return None
+    extra = self._extra
+    base = extra.base if extra is not None else None
+    if self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others):
+        if base is not None:
+            handle_view_on_rebase(self)
+            self._refresh_view()  # (a view that is in the graph since its base was written to)
+            if self.requires_grad and base._grad_fn is None:
+                raise RuntimeError(_VIEW_LEAF_INPLACE)
+        if self._grad_fn is None and self.requires_grad:
             raise RuntimeError(_VIEW_LEAF_INPLACE if through_view else _LEAF_INPLACE)
-        if base is not None and base.requires_grad and self._grad_fn is None:
-            raise RuntimeError(_NO_GRAD_VIEW)
-        return base
-    return None
+    return base
 
 
 def fill_array(data, value):
@@ -149,6 +145,8 @@ def write_through(self, base, res):
 def regenerate_view(view, base):
     """Re-derive a stale view's ``grad_fn`` from its base's current graph (see Tensor.grad_fn)."""
     extra = view._extra
+    if extra.view_meta is not None and (view._grad_fn is not None or base.requires_grad):
+        handle_view_on_rebase(view, indirect=True)
     extra.view_version = view._vc[0]
     if base._grad_fn is None and not base._requires_grad:
         return
@@ -209,8 +207,8 @@ def _base_index(view, base):
 
 def inplace(self, outplace, *args, **kwargs):
     """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
-    base = check_inplace(self)
-    others = [a for a in args if isinstance(a, Tensor)]
+    others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    base = check_inplace(self, others=others)
     # an integer or bool ``self`` cannot require grad, whatever it is computed from
     if (
         state.record

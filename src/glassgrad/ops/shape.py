@@ -12,29 +12,58 @@ import warnings
 import numpy as np
 
 from glassgrad import _memory_format as _mf
+from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.tensor import _wrap_dim
 
 
-def as_view(res, base, key=None):
-    """Mark ``res`` as a view of ``base`` (``key``: the basic index that made it, if any)."""
+def as_view(res, base, key=None, multi=False):
+    """Mark ``res`` as a view of ``base`` (``key``: the basic index that made it, if any).
+
+    ``multi``: ``res`` is one of several views one op returns (split, chunk, unbind), which
+    PyTorch refuses to modify in place.
+    """
+    if res._data is base._data:  # (NumPy returns the array itself for a squeeze of nothing)
+        res._data = base._data.view()
     if res._data.base is None:
         return res
     root = base._extra.base if base._extra is not None and base._extra.base is not None else base
     extra = res._x()
     extra.base = root
     extra.view_key = key if root is base else None
+    extra.view_meta = _creation_meta(base, multi)
     if root._vc is not None:
         # a view shares its base's version counter (in-place changes to either show in both)
         res._vc = root._vc
         extra.view_version = root._vc[0]
+    else:
+        res._vc = None  # a view of an inference tensor is an inference tensor
     if res._grad_fn is None and root.requires_grad:
         # PyTorch quirk kept: a view taken under no_grad of a grad-requiring tensor reports
         # requires_grad=True, takes part in graphs, and passes its gradient nowhere.
         extra.view_no_grad = True
         res._requires_grad = True
     return res
+
+
+def _creation_meta(base, multi):
+    """PyTorch's CreationMeta of a new view of ``base``: the mode it was made in, else
+    ``"multi"`` for split's outputs, else what ``base`` (itself a view) had; a view of a view
+    made in inference mode stays marked as one."""
+    made = (
+        "inference"
+        if _state.inference
+        else "no_grad"
+        if not _state.grad_enabled
+        else "multi"
+        if multi
+        else None
+    )
+    before = base._extra.view_meta if base._extra is not None else None
+    if made is None:
+        return before
+    return before if before == "inference" else made
 
 
 def _shape_arg(shape):

@@ -179,7 +179,7 @@ def _pieces(input, dim, sizes, cls):
     outs = [data[key] for key in keys]
     shapes = [o.shape for o in outs]
     made = results(outs, with_outputs(cls, len(outs)), (input,), args=(dim, shapes))
-    return tuple(as_view(t, input) for t in made)
+    return tuple(as_view(t, input, multi=True) for t in made)
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -206,6 +206,16 @@ def split(tensor, split_size_or_sections, dim=0):
         )
     sizes = [min(size, length - start) for start in range(0, length, size)] if length else [0]
     return _pieces(tensor, dim, sizes, SplitBackward0)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Split into pieces of the listed sizes along ``dim`` (views)."""
+    if not isinstance(split_sizes, (list, tuple)):
+        raise TypeError(
+            "split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, not "
+            f"{type(split_sizes).__name__}"
+        )
+    return split(input, list(split_sizes), dim)
 
 
 def chunk(input, chunks, dim=0):
@@ -235,7 +245,8 @@ def unbind(input, dim=0):
     data = input._data
     dim = _wrap_dim(dim, data.ndim, scalar_ok=False)
     lead = (slice(None),) * dim
-    outs = [data[lead + (i,)] for i in range(data.shape[dim])]
+    # (a trailing Ellipsis keeps a 0-d slice a view of ``data``, not a NumPy scalar)
+    outs = [data[lead + (i, Ellipsis)] for i in range(data.shape[dim])]
     if not outs:
         return ()
     made = results(
@@ -244,7 +255,7 @@ def unbind(input, dim=0):
         (input,),
         args=(dim, [o.shape for o in outs]),
     )
-    return tuple(as_view(t, input) for t in made)
+    return tuple(as_view(t, input, multi=True) for t in made)
 
 
 # -- repeat / tile / flip / roll -------------------------------------------------------------
@@ -375,6 +386,12 @@ register(
         np.split(x, np.cumsum(s)[:-1] if isinstance(s, list) else range(s, x.shape[dim], s), dim)
     ),
     samples=_samples((1, ((5, 2), 2), {}), (1, ((2, 5), [1, 4], 1), {})),
+)
+register(
+    "split_with_sizes",
+    split_with_sizes,
+    reference=lambda x, s, dim=0: tuple(np.split(x, np.cumsum(s)[:-1], dim)),
+    samples=_samples((1, ((2, 5), [1, 4], 1), {})),
 )
 register(
     "chunk",
