@@ -33,6 +33,8 @@ def describe(value):
         return tuple(describe(item) for item in value)
     if isinstance(value, (torch.dtype, glassgrad.dtype)):
         return str(value)
+    if hasattr(value, "next_functions"):  # a graph node: by PyTorch's class name
+        return ("node", type(value).__name__)
     return value
 
 

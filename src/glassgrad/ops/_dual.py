@@ -80,7 +80,7 @@ def new_zeros(x, shape):
 def index_put_zero(grad, key):
     """A copy of ``grad`` with ``grad[key] = 0`` (CopySlices' gradient for the overwritten base)."""
     if _is_array(grad):
-        out = grad.copy()
+        out = np.array(grad)  # (an ndarray also where a 0-d gradient came as a NumPy scalar)
         out[key] = 0
         return out
     from glassgrad.ops.indexing import index_fill_zero

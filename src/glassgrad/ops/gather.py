@@ -224,7 +224,9 @@ def index_select(input, dim, index):
         # PyTorch's CPU kernel for dim 1 has its own check, in its own words
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad[0]} axis_dim={size}")
     key = (slice(None),) * dim + (idx,)
-    return result(data[key], IndexSelectBackward0, (input,), args=(data.shape, key))
+    # (NumPy lays an index along an inner dim out first; PyTorch's result is contiguous)
+    out = np.ascontiguousarray(data[key])
+    return result(out, IndexSelectBackward0, (input,), args=(data.shape, key))
 
 
 def _index_add_backward(ctx, grad):
@@ -274,7 +276,8 @@ def masked_select(input, mask):
         shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
         raise broadcast_error(mask._data.shape, input._data.shape) from None
-    key = np.nonzero(np.broadcast_to(mask._data, shape))
+    # (a 0-d mask indexes a 0-d input as itself: NumPy has no nonzero() of 0-d arrays)
+    key = np.nonzero(np.broadcast_to(mask._data, shape)) if shape else mask._data
     out = np.broadcast_to(input._data, shape)[key]
     return result(out, MaskedSelectBackward0, (input, None), args=(shape, key))
 

@@ -18,6 +18,7 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
     _rebase,
     _snapshot,
     check_inplace,
+    check_partial_overlap,
     inplace,
     overlaps,
     write_through,
@@ -113,7 +114,7 @@ def _expand_ellipsis(key, ndim):
     at = next((i for i, p in enumerate(key) if p is Ellipsis), None)
     if at is None:
         return key
-    used = len([p for p in key if p is not None and p is not Ellipsis])
+    used = sum(_dims_used(p) for p in key)
     return key[:at] + (slice(None),) * (ndim - used) + key[at + 1 :]
 
 
@@ -121,6 +122,16 @@ _ZERO_DIM_INT = (
     "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
     "C++ to convert a 0-dim tensor to a number"
 )
+
+
+def _dims_used(part) -> int:
+    """How many dimensions of the indexed tensor a key entry consumes (a bool mask: its own
+    number of dimensions, so ``True`` and a 0-d mask consume none)."""
+    if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
+        return 0
+    if isinstance(part, np.ndarray) and part.dtype == np.bool_:
+        return part.ndim
+    return 1
 
 
 def _check_bounds(shape, key):
@@ -133,20 +144,18 @@ def _check_bounds(shape, key):
     for part in parts:
         if isinstance(part, slice) and part.step is not None and part.step < 0:
             raise ValueError("step must be greater than zero")
-    used = len([p for p in parts if p is not None and p is not Ellipsis])
+    used = sum(_dims_used(p) for p in parts)
     if used > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     dim = 0
     for part in _expand_ellipsis(parts, len(shape)):
-        if part is None:
-            continue
-        if isinstance(part, _BASIC) and not isinstance(part, slice):
+        if isinstance(part, _BASIC) and not isinstance(part, (slice, bool, np.bool_)):
             size = shape[dim]
             if not -size <= part < size:
                 raise IndexError(
                     f"index {part} is out of bounds for dimension {dim} with size {size}"
                 )
-        dim += 1
+        dim += _dims_used(part)
 
 
 def _check_masks(shape, key):
@@ -203,7 +212,9 @@ def getitem(self, key):
         res = result(view, _node_for(key, data.shape), (self,), args=(data.shape, key))
         return as_view(res, self, key)
     out = _advanced(data, key)
-    return result(np.array(out, copy=True), IndexBackward0, (self,), args=(data.shape, key))
+    # (C order: PyTorch's result of advanced indexing is contiguous, so ``view`` works on it)
+    out = np.array(out, copy=True, order="C")
+    return result(out, IndexBackward0, (self,), args=(data.shape, key))
 
 
 def _index_put_backward(ctx, grad):
@@ -277,6 +288,8 @@ def _makes_view(key, shape):
 
 def setitem(self, key, value):
     """``self[key] = value``: an in-place write, recorded as ``CopySlices`` when in the graph."""
+    if isinstance(value, Tensor):
+        _check_source_overlap(self._data, key, value._data)
     region = self._data
     if overlaps(region):  # an expanded tensor: what matters is the part written
         from glassgrad.ops.indexing_expanded import written_region
@@ -324,6 +337,21 @@ def setitem(self, key, value):
     else:
         _write(self._data, key, values, basic)
     _bump(self)
+
+
+def _check_source_overlap(data, key, values):
+    """PyTorch refuses ``x[1:] = x[:-1]``: the value partly shares the memory written to."""
+    key, basic = convert_key(key)
+    if not basic:
+        return
+    parts = key if isinstance(key, tuple) else (key,)
+    if not any(part is Ellipsis for part in parts):
+        parts = (*parts, Ellipsis)  # (keeps a 0-d target a view, not a NumPy scalar)
+    try:
+        target = data[parts]
+    except IndexError:
+        return  # (the write itself raises PyTorch's error)
+    check_partial_overlap(target, values)
 
 
 def _advanced_assign(self, key, value, values):

@@ -11,7 +11,7 @@ from glassgrad.ops import _dual, binary, unary
 from glassgrad.ops import linalg as _linalg
 from glassgrad.ops.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
-from glassgrad.ops.inplace_core import _rebase, fill_array
+from glassgrad.ops.inplace_core import _rebase, check_partial_overlap, fill_array
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
@@ -92,6 +92,8 @@ def _arith_method(outplace, ufunc):
         check_inplace(self)
         data = self._data
         value = other._data if other.__class__ is Tensor or isinstance(other, Tensor) else other
+        if value.__class__ is np.ndarray:
+            check_partial_overlap(data, value)
         if alpha != 1:
             value = value * alpha
         if (
@@ -173,6 +175,7 @@ def _copy_(self, src, non_blocking=False):
         _state.record and (self._requires_grad or src._requires_grad)
     ):
         check_inplace(self)
+        check_partial_overlap(self._data, src._data)
         try:
             np.copyto(self._data, src._data, casting="unsafe")
         except ValueError:

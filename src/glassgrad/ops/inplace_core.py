@@ -33,11 +33,52 @@ _OVERLAP = (
 )
 
 
+_PARTIAL_OVERLAP = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer to "
+    "a single memory location. Please clone() the tensor before performing the operation."
+)
+
+
 def overlaps(data) -> bool:
     """Whether two elements of ``data`` share memory (a dimension of stride 0 and size > 1):
-    PyTorch's test before it writes into a tensor."""
+    PyTorch's test before it writes into a tensor. (NumPy gives empty arrays 0 strides.)"""
     strides = data.strides
-    return 0 in strides and any(not s and n > 1 for s, n in zip(strides, data.shape, strict=True))
+    return (
+        0 in strides
+        and data.size > 0
+        and any(not s and n > 1 for s, n in zip(strides, data.shape, strict=True))
+    )
+
+
+def _dense(data) -> bool:
+    """PyTorch's ``is_non_overlapping_and_dense``: the elements fill one block of memory."""
+    expected = data.itemsize
+    pairs = zip(data.strides, data.shape, strict=True)
+    for stride, size in sorted((s, n) for s, n in pairs if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def check_partial_overlap(target, source) -> None:
+    """PyTorch's ``assert_no_partial_overlap`` before writing into array ``target`` from array
+    ``source``: the two may be the same memory, or disjoint, but not partly shared. Like
+    PyTorch, only dense layouts are compared (anything else is too hard to tell)."""
+    if target.base is None and source.base is None:
+        return  # two arrays that own their memory are the same array or disjoint
+    if not target.size or not source.size or not _dense(target) or not _dense(source):
+        return
+    begin = target.__array_interface__["data"][0]
+    other = source.__array_interface__["data"][0]
+    end = begin + target.nbytes
+    other_end = other + source.nbytes
+    if begin == other and end == other_end:
+        if target.strides == source.strides:
+            return
+    elif not (begin < other_end and other < end):
+        return
+    raise RuntimeError(_PARTIAL_OVERLAP)
 
 
 def check_inplace(self, through_view=False, fills=False, region=None, others=()):
@@ -198,6 +239,8 @@ def _base_index(view, base):
             start + sum(i * s for i, s in zip(axes, data.strides, strict=True)), data.shape
         )
 
+    if not base.ndim:
+        return (None,) * view.ndim  # each element of a view of a 0-d base is its one element
     start = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
     flat = offsets(base, 0).ravel()
     order = np.argsort(flat, kind="stable")
@@ -209,6 +252,8 @@ def inplace(self, outplace, *args, **kwargs):
     """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
     others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
     base = check_inplace(self, others=others)
+    for other in others:
+        check_partial_overlap(self._data, other._data)
     # an integer or bool ``self`` cannot require grad, whatever it is computed from
     if (
         state.record

@@ -80,6 +80,11 @@ def _infer(shape, numel):
         for s in shape:
             if s != -1:
                 known *= s
+        if known == 0 and numel == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                "unspecified dimension size -1 can be any value and is ambiguous"
+            )
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape = tuple(numel // known if s == -1 else s for s in shape)
@@ -160,7 +165,8 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:
         return input
-    return reshape(input, shape[:start] + (-1,) + shape[end + 1 :])
+    merged = int(np.prod(shape[start : end + 1], dtype=np.int64))  # (no -1: 0 elements are fine)
+    return reshape(input, shape[:start] + (merged,) + shape[end + 1 :])
 
 
 def unflatten(input, dim, sizes):

@@ -116,7 +116,10 @@ def cat(tensors, dim=0, *, out=None):
                     "list."
                 )
     dtype = _common_dtype(tensors)
+    # (C order: PyTorch's cat of transposed inputs is contiguous, so ``view`` works on it)
     out = np.concatenate([t._data.astype(dtype, copy=False) for t in kept], axis=dim)
+    if not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out)
     sizes = tuple(t._data.shape[dim] if any(t is k for k in kept) else None for t in tensors)
     return result(out, CatBackward0, tuple(tensors), args=(dim, sizes))
 
@@ -126,6 +129,7 @@ def hstack(tensors):
     tensors = tensor_list(tensors, "hstack")
     if not tensors:
         raise RuntimeError("hstack expects a non-empty TensorList")
+    tensors = [t.reshape(1) if not t.ndim else t for t in tensors]  # PyTorch's atleast_1d
     return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
 
 
@@ -313,7 +317,9 @@ def flip(input, *dims):
     dims = _flip_dims(
         dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims, input._data.ndim
     )
-    out = np.flip(input._data, dims).copy() if input._data.ndim else input._data.copy()
+    if not input._data.ndim:
+        dims = ()  # (PyTorch lets dim 0 of a 0-d tensor be flipped: nothing moves)
+    out = np.flip(input._data, dims).copy()
     return result(out, FlipBackward0, (input,), args=dims)
 
 
