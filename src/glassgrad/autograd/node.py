@@ -162,7 +162,8 @@ def _current_inputs(values, records):
     """``values`` with each saved input replaced by its tensor's current array (see above)."""
     values = list(values)
     for _counter, _version, owner, index in records:
-        if not isinstance(owner, weakref.ReferenceType):  # an input, not the node's output
+        # an input, not the node's output (nor a tensor saved only for its version)
+        if not isinstance(owner, weakref.ReferenceType) and index is not None:
             values[index] = owner._data
     return tuple(values)
 
@@ -172,7 +173,8 @@ def _raise_modified(node: Node, record) -> None:
 
     counter, version, owner, index = record
     tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
-    data = node._saved[index]
+    # (the tensor's own array: a saved copy promoted to the op's dtype is not what PyTorch names)
+    data = tensor._data if isinstance(tensor, Tensor) else node._saved[index]
     shape = ", ".join(str(n) for n in data.shape)
     from glassgrad.dtypes import from_numpy_dtype
 
@@ -180,7 +182,8 @@ def _raise_modified(node: Node, record) -> None:
     where = ""
     is_output = isinstance(owner, weakref.ReferenceType)
     # a saved output names the node that saved it; a saved input its tensor's current grad_fn
-    grad_fn = node if is_output else (tensor._grad_fn if isinstance(tensor, Tensor) else None)
+    # (``grad_fn``, not ``_grad_fn``: a view whose base was changed names its regenerated node)
+    grad_fn = node if is_output else (tensor.grad_fn if isinstance(tensor, Tensor) else None)
     if grad_fn is not None:
         name = grad_fn.name()
         # PyTorch drops "Backward0" and keeps other numbers: ExpBackward0 -> Exp, EluBackward1 ->
@@ -210,6 +213,8 @@ def _as_tensors(node: Node, values, records):
 
     out = list(values)
     for _counter, _version, owner, index in records:
+        if index is None:
+            continue  # saved for its version only
         if isinstance(owner, weakref.ReferenceType):  # a saved output: rebuild it on this node
             out[index] = _make(values[index], node, 0)
         else:

@@ -9,7 +9,14 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops._sampling import positive_samples as _positive
 from glassgrad.ops.binary import _other, _promote, _tensor_or_none
-from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
+from glassgrad.ops.registry import (
+    Tensor,
+    as_tensor_arg,
+    needs_grad,
+    node_class,
+    register,
+    result,
+)
 
 
 # -- integer-style division ------------------------------------------------------------------
@@ -38,7 +45,9 @@ def _divide_like(name, ufunc, input, other, cls, saved_other=True):
         return result(out, NotImplementedNode, inputs, args=name)
     if tensor_other is None:
         return result(out, cls, inputs)
-    return result(out, cls, inputs, (input, tensor_other))
+    # the operands serve only ``other``'s gradient: PyTorch saves them only if it needs one
+    saved = (input, tensor_other) if needs_grad(tensor_other) else (None, None)
+    return result(out, cls, inputs, saved)
 
 
 def _scalar_input(value, other):
@@ -71,11 +80,13 @@ def _trunc_div_values(a, b):
 
 RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad: (grad,))
 RemainderBackward1 = node_class(
-    "RemainderBackward1", lambda ctx, grad, a, b: (grad, -grad * _floor_div_values(a, b))
+    "RemainderBackward1",
+    lambda ctx, grad, a, b: (grad, None if a is None else -grad * _floor_div_values(a, b)),
 )
 FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad: (grad,))
 FmodBackward1 = node_class(
-    "FmodBackward1", lambda ctx, grad, a, b: (grad, -grad * _trunc_div_values(a, b))
+    "FmodBackward1",
+    lambda ctx, grad, a, b: (grad, None if a is None else -grad * _trunc_div_values(a, b)),
 )
 
 

@@ -239,10 +239,13 @@ def mul(input, other, *, out=None):
 
 
 def _cast_saved(saved, ad, bd):
-    """Promotion copied an operand: save the promoted copy (a fresh leaf), not the original."""
-    from glassgrad.tensor import _make
+    """Promotion copied an operand: save the promoted copy, checked against the original's
+    version (PyTorch saves the original, so changing it in place breaks backward)."""
+    from glassgrad.ops.registry import SavedCast
 
-    return tuple(None if s is None else _make(d) for s, d in zip(saved, (ad, bd), strict=True))
+    return tuple(
+        None if s is None else SavedCast(s, d) for s, d in zip(saved, (ad, bd), strict=True)
+    )
 
 
 def _div_backward(ctx, grad, a, b):

@@ -17,7 +17,15 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, scalar_samples, shaped
 from glassgrad.ops.arith import NotImplementedNode, _need_tensor
 from glassgrad.ops.binary import _promote
-from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import (
+    OUT,
+    Tensor,
+    needs_grad,
+    node_class,
+    quiet,
+    register,
+    result,
+)
 from glassgrad.ops.unary import elementwise
 
 _LN2 = math.log(2.0)
@@ -77,7 +85,7 @@ def logaddexp2(input, other, *, out=None):
 
 def _hypot_backward(ctx, grad, a, b, out):
     scale = grad / out
-    return scale * a, scale * b
+    return (None if a is None else scale * a), (None if b is None else scale * b)
 
 
 HypotBackward0 = node_class("HypotBackward0", quiet(_hypot_backward))
@@ -87,7 +95,9 @@ def hypot(input, other, *, out=None):
     """``sqrt(input**2 + other**2)`` without overflow."""
     _need_tensor("hypot", input, other)
     ad, bd = _floats("hypot", input, other)
-    return result(np.hypot(ad, bd), HypotBackward0, (input, other), (input, other, OUT))
+    # as in PyTorch, each operand is saved only for its own gradient
+    saved = (input if needs_grad(input) else None, other if needs_grad(other) else None, OUT)
+    return result(np.hypot(ad, bd), HypotBackward0, (input, other), saved)
 
 
 # -- xlogy -----------------------------------------------------------------------------------
@@ -137,7 +147,10 @@ def _copysign_self(grad, a, out):
 
 CopysignBackward0 = node_class(
     "CopysignBackward0",
-    lambda ctx, grad, a, out: (_copysign_self(grad, a, out), D.zeros_like(grad)),
+    lambda ctx, grad, a, out: (
+        None if a is None else _copysign_self(grad, a, out),
+        D.zeros_like(grad),
+    ),
 )
 CopysignBackward1 = node_class(
     "CopysignBackward1", lambda ctx, grad, a, out: (_copysign_self(grad, a, out),)
@@ -149,7 +162,9 @@ def copysign(input, other, *, out=None):
     ad, bd = _floats("copysign", input, other, integers="float")
     values = np.asarray(np.copysign(ad, bd)).astype(ad.dtype, copy=False)
     if isinstance(other, Tensor):
-        return result(values, CopysignBackward0, (input, other), (input, OUT))
+        # (PyTorch saves input and result for input's gradient only)
+        saved = (input, OUT) if needs_grad(input) else (None, None)
+        return result(values, CopysignBackward0, (input, other), saved)
     return result(values, CopysignBackward1, (input,), (input, OUT))
 
 

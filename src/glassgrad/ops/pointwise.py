@@ -12,7 +12,14 @@ from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.binary import _promote, broadcast_shapes
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import (
+    Tensor,
+    needs_grad,
+    node_class,
+    register,
+    result,
+    track_versions,
+)
 from glassgrad.ops.unary import check_kind, elementwise
 
 
@@ -95,7 +102,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     if data.dtype.kind != "f":
         return result(data.copy(), None, (input,))
     out_data = np.nan_to_num(data, nan=nan, posinf=posinf, neginf=neginf)
-    return result(out_data, NanToNumBackward0, (input,), (np.isfinite(data),))
+    res = result(out_data, NanToNumBackward0, (input,), (np.isfinite(data),))
+    return track_versions(res, input)  # (PyTorch saves input)
 
 
 def _nan_to_num_samples(make, shape):
@@ -263,9 +271,9 @@ LerpBackward0 = node_class(
 LerpBackward1 = node_class(
     "LerpBackward1",
     lambda ctx, grad, start, end, weight: (
-        grad * (1 - weight),
-        grad * weight,
-        grad * (end - start),
+        None if weight is None else grad * (1 - weight),
+        None if weight is None else grad * weight,
+        None if start is None else grad * (end - start),
     ),
 )
 
@@ -287,7 +295,10 @@ def lerp(input, end, weight, *, out=None):
     if isinstance(weight, Tensor):
         broadcast_shapes(start.shape, stop.shape, weight.shape)
         out = _lerp(start, stop, weight._data).astype(start.dtype, copy=False)
-        return result(out, LerpBackward1, (input, end, weight), (input, end, weight))
+        # as in PyTorch: the ends only for weight's gradient; weight always
+        ends = needs_grad(weight)
+        saved = (input if ends else None, end if ends else None, weight)
+        return result(out, LerpBackward1, (input, end, weight), saved)
     out = np.asarray(_lerp(start, stop, weight)).astype(start.dtype, copy=False)
     return result(out, LerpBackward0, (input, end), args=weight)
 

@@ -9,19 +9,31 @@ from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.binary import broadcast_shapes
-from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, quiet, register, result
+from glassgrad.ops.registry import (
+    Tensor,
+    as_tensor_arg,
+    needs_grad,
+    node_class,
+    quiet,
+    register,
+    result,
+)
 
 # -- addcmul / addcdiv -----------------------------------------------------------------------
 AddcmulBackward0 = node_class(
     "AddcmulBackward0",
-    lambda ctx, grad, t1, t2: (grad, grad * (t2 * ctx._args), grad * (t1 * ctx._args)),
+    lambda ctx, grad, t1, t2: (
+        grad,
+        None if t2 is None else grad * (t2 * ctx._args),
+        None if t1 is None else grad * (t1 * ctx._args),
+    ),
 )
 AddcdivBackward0 = node_class(
     "AddcdivBackward0",
     lambda ctx, grad, t1, t2: (
         grad,
-        grad * (ctx._args / t2),
-        -grad * (t1 * ctx._args) / (t2 * t2),
+        None if ctx.next_functions[1][0] is None else grad * (ctx._args / t2),
+        None if t1 is None else -grad * (t1 * ctx._args) / (t2 * t2),
     ),
 )
 
@@ -69,9 +81,9 @@ def _addc(name, input, tensor1, tensor2, value):
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """``input + value * tensor1 * tensor2``."""
     a, b, c, value = _addc("addcmul", input, tensor1, tensor2, value)
-    return result(
-        a + value * b * c, AddcmulBackward0, (input, tensor1, tensor2), (tensor1, tensor2), value
-    )
+    # each factor is saved only for the other's gradient, as in PyTorch
+    saved = (tensor1 if needs_grad(tensor2) else None, tensor2 if needs_grad(tensor1) else None)
+    return result(a + value * b * c, AddcmulBackward0, (input, tensor1, tensor2), saved, value)
 
 
 @quiet
@@ -79,7 +91,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """``input + value * tensor1 / tensor2``."""
     a, b, c, value = _addc("addcdiv", input, tensor1, tensor2, value)
     out = np.asarray(a + value * b / c).astype(a.dtype, copy=False)
-    return result(out, AddcdivBackward0, (input, tensor1, tensor2), (tensor1, tensor2), value)
+    saved = (tensor1 if needs_grad(tensor2) else None, tensor2)  # (what PyTorch saves)
+    return result(out, AddcdivBackward0, (input, tensor1, tensor2), saved, value)
 
 
 def _addc_samples(make, shape):

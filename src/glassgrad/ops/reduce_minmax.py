@@ -10,7 +10,14 @@ import numpy as np
 
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce import dim_samples, expand_back, normalize_dims, reduce_reference
-from glassgrad.ops.registry import Tensor, node_class, register, result, results
+from glassgrad.ops.registry import (
+    Tensor,
+    node_class,
+    register,
+    result,
+    results,
+    track_versions,
+)
 
 
 class _ReturnType(tuple):
@@ -86,7 +93,8 @@ def _extreme(name, reduce, cls, input, dim, keepdim):
         share = hit / hit.sum(axis=dims, keepdims=True).astype(data.dtype)
     if not keepdim:
         out = out.reshape([n for d, n in enumerate(data.shape) if d not in dims])
-    return result(out, cls, (input,), args=(data.shape, dims, keepdim, share))
+    res = result(out, cls, (input,), args=(data.shape, dims, keepdim, share))
+    return track_versions(res, input) if cls is not None else res  # (PyTorch saves input)
 
 
 def amax(input, dim=(), keepdim=False):

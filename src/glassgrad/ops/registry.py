@@ -32,6 +32,9 @@ __all__ = [
     "OUT",
     "broadcast_error",
     "as_tensor_arg",
+    "needs_grad",
+    "track_versions",
+    "SavedCast",
     "Tensor",
 ]
 
@@ -328,6 +331,12 @@ def _save(node, saved, res):
         elif item is OUT:
             data = res._data
             records.append((res._vc, res._vc[0], weakref.ref(res), index))
+        elif item.__class__ is SavedCast:
+            counter = item.tensor._vc
+            if counter is None:
+                raise RuntimeError(_INFERENCE_SAVE)
+            data = item.data
+            records.append((counter, counter[0], item.tensor, index))
         else:
             values.append(item)
             continue
@@ -338,6 +347,43 @@ def _save(node, saved, res):
         node._vars = tuple(records)
     if scalars:
         node._scalars = True
+
+
+def needs_grad(*tensors) -> bool:
+    """Whether any of ``tensors`` (None for a non-tensor argument) requires grad: what decides,
+    as in PyTorch, whether the tensors another input's gradient needs are saved at all."""
+    return any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
+
+
+def track_versions(res, *tensors):
+    """Save ``tensors`` for the node that made ``res`` as PyTorch does, although glassgrad's rule
+    never reads them (it kept what it needs in another form): backward then refuses them
+    changed in place, and an inference tensor cannot be saved, as in PyTorch."""
+    node = res._grad_fn
+    if node is None:
+        return res
+    records = list(node._vars or ())
+    for tensor in tensors:
+        counter = tensor._vc
+        if counter is None:
+            raise RuntimeError(_INFERENCE_SAVE)
+        records.append((counter, counter[0], tensor, None))  # (no saved value: index None)
+    node._vars = tuple(records)
+    if node._saved is None:
+        node._saved = ()  # (so that the engine checks the versions, and a second pass raises)
+    return res
+
+
+class SavedCast:
+    """In a ``saved`` tuple: ``tensor``'s values promoted to the op's dtype (``data``). The rule
+    gets ``data``; the version check and its error name ``tensor``, as PyTorch, which saves the
+    operand itself, does."""
+
+    __slots__ = ("tensor", "data")
+
+    def __init__(self, tensor, data) -> None:
+        self.tensor = tensor
+        self.data = data
 
 
 def broadcast_error(a_shape, b_shape) -> RuntimeError:

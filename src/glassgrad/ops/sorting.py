@@ -21,7 +21,7 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.gather import along_key
 from glassgrad.ops.reduce_minmax import return_type
-from glassgrad.ops.registry import node_class, register, result, results
+from glassgrad.ops.registry import node_class, register, result, results, track_versions
 from glassgrad.tensor import _wrap_dim
 
 sort_type, topk_type, kthvalue_type = (return_type(n) for n in ("sort", "topk", "kthvalue"))
@@ -173,7 +173,8 @@ def _full_median(input, ignore_nan):
         share = hit / max(int(hit.sum()), 1)
         share = share.astype(data.dtype)
     cls = NanmedianBackward0 if ignore_nan else MedianBackward0
-    return result(np.asarray(value, dtype=data.dtype), cls, (input,), args=share)
+    res = result(np.asarray(value, dtype=data.dtype), cls, (input,), args=share)
+    return track_versions(res, input)  # (PyTorch saves input)
 
 
 def _median_position(work, axis, ignore_nan):

@@ -13,7 +13,14 @@ import numpy as np
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce import expand_back, normalize_dims
 from glassgrad.ops.reduce_minmax import return_type
-from glassgrad.ops.registry import Tensor, node_class, register, result, results
+from glassgrad.ops.registry import (
+    Tensor,
+    node_class,
+    register,
+    result,
+    results,
+    track_versions,
+)
 from glassgrad.ops.sorting import (
     _dim_samples,
     _dims,
@@ -122,7 +129,9 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
         low, high = (
             a.reshape([n for d, n in enumerate(data.shape) if d not in dims]) for a in (low, high)
         )
-    return aminmax_type(*results((low, high), AminmaxBackward0, (input,), args=args))
+    made = results((low, high), AminmaxBackward0, (input,), args=args)
+    track_versions(made[0], input)  # (PyTorch saves input)
+    return aminmax_type(*made)
 
 
 # -- unique ----------------------------------------------------------------------------------
