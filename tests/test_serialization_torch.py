@@ -365,3 +365,28 @@ def test_no_flip_in_a_torch_written_file_loads_a_different_object():
             except Exception:  # noqa: BLE001, S112 - any clear refusal will do here
                 continue
         assert repr(got) == want, bit
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "complex64", "complex128", "uint16", "uint64"])
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_dtypes_glassgrad_may_lack(name, weights_only):
+    """Loaded as PyTorch loads them where glassgrad has the dtype, else a clear refusal."""
+    data = _saved(torch, {"x": torch.arange(4).to(getattr(torch, name))})
+    if isinstance(getattr(glassgrad, name, None), glassgrad.dtype):
+        got = glassgrad.load(io.BytesIO(data), weights_only=weights_only)["x"]
+        assert str(got.dtype) == f"torch.{name}" and got.tolist() == [0, 1, 2, 3]
+    else:
+        with pytest.raises(RuntimeError, match=f"{name}.*which glassgrad does not have"):
+            glassgrad.load(io.BytesIO(data), weights_only=weights_only)
+
+
+def test_unsigned_wide_integers_are_written_as_torch_writes_them():
+    """uint16/32/64 have no legacy storage class: PyTorch writes bytes plus the dtype (v3)."""
+    import zipfile
+
+    data = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    ours = _saved(glassgrad, {"x": glassgrad.Tensor._from_array(data)[:, 1:]})
+    theirs = _saved(torch, {"x": torch.from_numpy(data.astype(np.int32)).to(torch.uint16)[:, 1:]})
+    assert torch.load(io.BytesIO(ours))["x"].tolist() == [[1, 2], [4, 5]]
+    pickled = [zipfile.ZipFile(io.BytesIO(d)).read("archive/data.pkl") for d in (ours, theirs)]
+    assert pickled[0] == pickled[1]

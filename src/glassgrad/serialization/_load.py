@@ -106,7 +106,26 @@ class _Typed:
 def _rebuild_tensor(storage, storage_offset, size, stride):
     if not isinstance(storage, _Typed):
         raise pickle.UnpicklingError("a tensor must be rebuilt from a storage")
+    from glassgrad.dtypes import from_numpy_dtype
+
+    try:
+        from_numpy_dtype(storage.array.dtype)
+    except TypeError:
+        raise RuntimeError(
+            f"glassgrad.load: the checkpoint holds a tensor of dtype {storage.array.dtype}, "
+            "which glassgrad does not have"
+        ) from None
     return Tensor._from_array(_view(storage.array, storage_offset, size, stride))
+
+
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       dtype, metadata=None):  # fmt: skip
+    """PyTorch's route for dtypes without a legacy storage class (uint16/32/64): bytes + dtype."""
+    if not isinstance(storage, _Typed) or not hasattr(dtype, "np"):
+        raise pickle.UnpicklingError("a tensor must be rebuilt from a storage and a dtype")
+    raw = storage.array.view(np.uint8)
+    typed = _Typed(raw[: raw.size - raw.size % dtype.itemsize].view(dtype.np))
+    return _rebuild_tensor_v2(typed, storage_offset, size, stride, requires_grad, backward_hooks)
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
@@ -154,6 +173,7 @@ def _set_state(obj, state) -> None:
 REBUILDERS = {
     "torch._utils._rebuild_tensor": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+    "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,
     "torch._utils._rebuild_parameter": _rebuild_parameter,
     "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
     "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
@@ -173,6 +193,10 @@ class _FullUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         path = f"{module}.{name}"
         if path in self.allowed:
+            if isinstance(self.allowed[path], _weights_only.Missing):
+                raise RuntimeError(
+                    f"glassgrad.load: the checkpoint uses {path}, which glassgrad does not have"
+                )
             return self.allowed[path]
         if module == "torch" or module.startswith("torch."):
             try:
@@ -269,9 +293,12 @@ def default_allowed(rebuilders: dict) -> dict:
     }
     for name in STORAGE_NAMES.values():
         allowed[f"torch.{name}"] = StorageType(name)
+    allowed["torch.storage.UntypedStorage"] = StorageType("ByteStorage")
     for name in _DTYPE_NAMES:
-        if isinstance(getattr(glassgrad, name, None), glassgrad.dtype):
-            allowed[f"torch.{name}"] = getattr(glassgrad, name)
+        found = getattr(glassgrad, name, None)
+        allowed[f"torch.{name}"] = (
+            found if isinstance(found, glassgrad.dtype) else _weights_only.Missing()
+        )
     allowed.update(rebuilders)
     return allowed
 

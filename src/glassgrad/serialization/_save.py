@@ -60,6 +60,7 @@ def global_name(module: str, name: str) -> Global:
 
 
 _REBUILD_TENSOR = global_name("torch._utils", "_rebuild_tensor_v2")
+_REBUILD_TENSOR_V3 = global_name("torch._utils", "_rebuild_tensor_v3")
 _REBUILD_PARAMETER = global_name("torch._utils", "_rebuild_parameter")
 _REBUILD_PARAMETER_STATE = global_name("torch._utils", "_rebuild_parameter_with_state")
 _REBUILD_FROM_TYPE = global_name("torch._tensor", "_rebuild_from_type_v2")
@@ -83,8 +84,11 @@ class _Storages:
             key = self.keys[token] = str(len(self.keys))
             self.arrays[key] = flat
             self.roots.append(root)
-        storage_type = global_name("torch", STORAGE_NAMES[array.dtype.name])
-        pid = ("storage", storage_type, key, "cpu", flat.size) + ((None,) if self.legacy else ())
+        if array.dtype.name in STORAGE_NAMES:
+            storage_type, numel = global_name("torch", STORAGE_NAMES[array.dtype.name]), flat.size
+        else:  # (uint16/32/64: PyTorch stores bytes and names the dtype in the tensor)
+            storage_type, numel = global_name("torch.storage", "UntypedStorage"), flat.nbytes
+        pid = ("storage", storage_type, key, "cpu", numel) + ((None,) if self.legacy else ())
         return pid, offset, stride
 
 
@@ -187,10 +191,12 @@ def _reduce_tensor(tensor: Tensor, storages: _Storages):
         return _REBUILD_PARAMETER_STATE, args
     pid, offset, stride = storages.reference(tensor._data)
     args = (_Storage(pid), offset, tuple(tensor.shape), stride, tensor.requires_grad)
-    args = (*args, OrderedDict())
+    args, rebuild = (*args, OrderedDict()), _REBUILD_TENSOR
+    if tensor._data.dtype.name not in STORAGE_NAMES:
+        args, rebuild = (*args, global_name("torch", tensor._data.dtype.name)), _REBUILD_TENSOR_V3
     if type(tensor) is Tensor and not state:
-        return _REBUILD_TENSOR, args
-    return _REBUILD_FROM_TYPE, (_REBUILD_TENSOR, global_name("torch", "Tensor"), args, state)
+        return rebuild, args
+    return _REBUILD_FROM_TYPE, (rebuild, global_name("torch", "Tensor"), args, state)
 
 
 def _archive_name(f) -> str:

@@ -82,6 +82,10 @@ def _user_allowed() -> dict:
     return allowed
 
 
+class Missing:
+    """A name PyTorch's allowlist has and glassgrad lacks (a dtype): refused with that reason."""
+
+
 def _builtin_display(path: str) -> str:
     if path.startswith("builtins"):
         rest = path[len("builtins") :]
@@ -111,6 +115,10 @@ class Unpickler:
                 f"Trying to load unsupported GLOBAL {path} whose module {module} is blocked."
             )
         if path in self.allowed:
+            if isinstance(self.allowed[path], Missing):
+                raise RuntimeError(
+                    f"glassgrad.load: the checkpoint uses {path}, which glassgrad does not have"
+                )
             return self.allowed[path]
         user = _user_allowed()
         if path in user:
