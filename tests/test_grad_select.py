@@ -31,9 +31,77 @@ UNARY = {
     "threshold_nan_value": lambda L, x: F(L).threshold(x, 0.0, 2.0),
     "hardswish": lambda L, x: F(L).hardswish(x),
     "rrelu_eval": lambda L, x: F(L).rrelu(x, training=False),
+    "where": lambda L, x: L.where(x > 0, x, L.zeros_like(x)),
+    "where_scalar": lambda L, x: L.where(x > 0, x, 0.0),
+    "sqrt_of_where": lambda L, x: L.sqrt(L.where(x > 0, x, L.zeros_like(x))),
+    "masked_fill": lambda L, x: x.masked_fill(x < 0, 0.0),
+    "clamp": lambda L, x: L.clamp(x, -1.0, 2.0),
+    "clamp_min": lambda L, x: L.clamp_min(x, 0.5),
+    "clamp_max": lambda L, x: L.clamp_max(x, 0.5),
+    "clamp_only_min": lambda L, x: L.clamp(x, min=0.0),
+    "clamp_only_max": lambda L, x: L.clamp(x, max=0.0),
+    "clamp_tensor_bounds": lambda L, x: L.clamp(x, L.full_like(x, -1.0), L.full_like(x, 2.0)),
+    "clip": lambda L, x: L.clip(x, -1.0, 2.0),
+    "maximum_zero": lambda L, x: L.maximum(x, L.zeros_like(x)),
+    "minimum_zero": lambda L, x: L.minimum(x, L.zeros_like(x)),
+    "max_two_tensors": lambda L, x: L.max(x, L.zeros_like(x)),
+    "sign": lambda L, x: L.sign(x),
+    "sqrt": lambda L, x: L.sqrt(x),
+    "pow_0": lambda L, x: L.pow(x, 0.0),
+    "pow_half": lambda L, x: L.pow(x, 0.5),
+    "pow_minus_half": lambda L, x: L.pow(x, -0.5),
+    "pow_2": lambda L, x: L.pow(x, 2.0),
+    "pow_minus_1": lambda L, x: L.pow(x, -1.0),
+    "zero_to_the_x": lambda L, x: L.pow(0.0, x),
+    "two_to_the_x": lambda L, x: L.pow(2.0, x),
+    "sinc": lambda L, x: L.sinc(x),
+    "xlogy_self": lambda L, x: L.xlogy(x, x),
+    "smooth_l1_loss": lambda L, x: F(L).smooth_l1_loss(x, L.zeros_like(x), reduction="none"),
+    "huber_loss": lambda L, x: F(L).huber_loss(x, L.zeros_like(x), reduction="none"),
+    "softplus_threshold": lambda L, x: F(L).softplus(x, 2.0, 20.0),
+    "gelu": lambda L, x: F(L).gelu(x),
+    "silu": lambda L, x: F(L).silu(x),
+    "logsigmoid": lambda L, x: F(L).logsigmoid(x),
 }
-# PyTorch refuses double backward through hardsigmoid; glassgrad differentiates it
-FIRST_ORDER_ONLY = {"hardsigmoid": lambda L, x: F(L).hardsigmoid(x)}
+BINARY = {
+    "maximum": lambda L, x, y: L.maximum(x, y),
+    "minimum": lambda L, x, y: L.minimum(x, y),
+    "max_two_tensors": lambda L, x, y: L.max(x, y),
+    "min_two_tensors": lambda L, x, y: L.min(x, y),
+    "fmax": lambda L, x, y: L.fmax(x, y),
+    "fmin": lambda L, x, y: L.fmin(x, y),
+    "hypot": lambda L, x, y: L.hypot(x, y),
+    "pow": lambda L, x, y: L.pow(x, y),
+    "pow_of_abs": lambda L, x, y: L.pow(x.abs(), y),
+    "where_larger": lambda L, x, y: L.where(x > y, x, y),
+    "clamp_tensor_min": lambda L, x, y: L.clamp(x, y, None),
+    "clamp_tensor_max": lambda L, x, y: L.clamp(x, None, y),
+    "clamp_crossed_bounds": lambda L, x, y: L.clamp(L.zeros_like(x), x, y),
+    "xlogy": lambda L, x, y: L.xlogy(x, y),
+    "mul": lambda L, x, y: x * y,
+    "lerp": lambda L, x, y: L.lerp(x, y, 0.5),
+    "logaddexp": lambda L, x, y: L.logaddexp(x, y),
+}
+# first order only: PyTorch's own double backward raises (hardsigmoid, norm), works on a
+# ZeroTensor that cannot be read back (abs, l1), or gives NaN at 0 where glassgrad gives 0 (atan2,
+# copysign, the 2-norm of zeros)
+FIRST_ORDER = {
+    "vector_norm_inf": lambda L, x: L.linalg.vector_norm(x, float("inf")),
+    "norm_inf": lambda L, x: L.norm(x, float("inf")),
+    "vector_norm_of_zeros": lambda L, x: L.linalg.vector_norm(x * 0),
+    "norm_p1": lambda L, x: L.norm(x, 1),
+    "norm_of_zeros": lambda L, x: L.norm(x * 0),
+    "l1_loss": lambda L, x: F(L).l1_loss(x, L.zeros_like(x), reduction="none"),
+    "abs": lambda L, x: L.abs(x),
+    "copysign": lambda L, x: L.copysign(x, -x),
+}
+FIRST_ORDER_BINARY = {
+    "smooth_l1_loss_beta_0": lambda L, x, y: F(L).smooth_l1_loss(x, y, reduction="none", beta=0.0),
+    "l1_loss": lambda L, x, y: F(L).l1_loss(x, y, reduction="none"),
+    "atan2": lambda L, x, y: L.atan2(x, y),
+    "copysign": lambda L, x, y: L.copysign(x, y),
+}
+FIRST_ORDER["hardsigmoid"] = lambda L, x: F(L).hardsigmoid(x)
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
@@ -41,9 +109,19 @@ def test_unary_gradient_matches_torch_at_boundaries(name):
     assert mismatches(torch, glassgrad, UNARY[name], 1) == []
 
 
-@pytest.mark.parametrize("name", sorted(FIRST_ORDER_ONLY))
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_gradient_matches_torch_at_boundaries_and_ties(name):
+    assert mismatches(torch, glassgrad, BINARY[name], 2) == []
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_ORDER))
 def test_unary_first_order_gradient_matches_torch_at_boundaries(name):
-    assert mismatches(torch, glassgrad, FIRST_ORDER_ONLY[name], 1, first_order_only=True) == []
+    assert mismatches(torch, glassgrad, FIRST_ORDER[name], 1, first_order_only=True) == []
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_ORDER_BINARY))
+def test_binary_first_order_gradient_matches_torch_at_boundaries(name):
+    assert mismatches(torch, glassgrad, FIRST_ORDER_BINARY[name], 2, first_order_only=True) == []
 
 
 def _sqrt_of_where(lib):
@@ -133,5 +211,21 @@ def test_inplace_elu_output_changed_again_refuses_backward():
         with pytest.raises(RuntimeError) as info:
             x.sum().backward()
         return str(info.value).split(";")[0]
+
+    assert run(glassgrad) == run(torch)
+
+
+def test_sgn_is_sign_for_real_tensors():
+    def run(lib):
+        x = lib.tensor([-2.0, -0.0, 0.0, 3.0, float("nan")], requires_grad=True)
+        y = lib.sgn(x)
+        z = lib.tensor([-1.0, 4.0])
+        z.sgn_()
+        return (
+            type(y.grad_fn).__name__,
+            str(y.tolist()),
+            z.tolist(),
+            lib.sgn(lib.tensor([-3, 0, 5])).tolist(),
+        )
 
     assert run(glassgrad) == run(torch)

@@ -138,6 +138,8 @@ def outputs(out):
 
 
 def _array(t):
+    if isinstance(t, torch.Tensor) and t._is_zerotensor():  # PyTorch's gradient of sgn
+        return np.zeros(tuple(t.shape), str(t.dtype).replace("torch.", ""))
     return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 

@@ -99,6 +99,22 @@ def scatter_into(shape, key, grad):
     return index_scatter(shape, key, grad)
 
 
+def np_sign(x):
+    """``np.sign`` with PyTorch's 0 (not NaN) for a NaN element (and bool kept as it is)."""
+    if getattr(x, "dtype", None) == np.bool_:
+        return np.array(x, copy=True)
+    out = np.sign(x)
+    if out.dtype.kind in "fc":
+        return np.where(x != x, out.dtype.type(0), out)
+    return out
+
+
+def sign(x):
+    """PyTorch's sign of an array (NaN: 0) or a tensor: what ``abs``, ``l1`` and ``norm(p=1)``
+    differentiate by, so a NaN element gets gradient 0 as in PyTorch."""
+    return np_sign(x) if _is_array(x) else x.sign()
+
+
 def call(name, x):
     """``np.<name>(x)`` for an array, ``x.<name>()`` for a tensor (sign, sin, cos, ...)."""
     return getattr(np, name)(x) if _is_array(x) else getattr(x, name)()

@@ -113,11 +113,16 @@ def fmod(input, other, *, out=None):
 
 # -- maximum / minimum / atan2 ---------------------------------------------------------------
 def _extremum_backward(ctx, grad, a, b):
-    # ties share the gradient evenly, as PyTorch does
-    zero = D.zeros_like(grad)
+    # PyTorch's formula: ties share the gradient evenly, the loser gets 0 (selected, so an inf
+    # gradient gives no NaN), and with a NaN operand both get it whole
+    a, b = _arr(a), _arr(b)
     half = D.where(a == b, grad / 2, grad)
-    wins = a > b if ctx._args else a < b
-    return D.where(wins | (a == b), half, zero), D.where(wins, zero, half)
+    loses = a < b if ctx._args else a > b
+    return D.select(~loses, half), D.select(~(b < a if ctx._args else b > a), half)
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
 
 
 MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward)
@@ -148,8 +153,12 @@ def minimum(input, other, *, out=None):
 
 
 def _atan2_backward(ctx, grad, a, b):
-    scale = grad / (a * a + b * b)
-    return scale * b, -scale * a
+    # PyTorch's factor is 0 at the origin (where 1 / (a^2 + b^2) is inf); it multiplies grad
+    denominator = a * a + b * b
+    at_origin = _arr(denominator) == 0
+    zero = D.zeros_like(denominator)
+    scale = 1 / D.where(at_origin, zero + 1, denominator)
+    return grad * D.where(at_origin, zero, scale * b), grad * D.where(at_origin, zero, -scale * a)
 
 
 Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward)

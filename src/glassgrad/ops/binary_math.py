@@ -102,9 +102,10 @@ def hypot(input, other, *, out=None):
 
 # -- xlogy -----------------------------------------------------------------------------------
 def _xlogy_self(grad, x, y, log_y):
-    # PyTorch gives log(y), except 0 where x and y are both 0 (nan stays nan)
-    both_zero = (x == 0) & (y == 0)
-    return grad * D.where(both_zero, D.zeros_like(grad * log_y), log_y)
+    # PyTorch gives grad * log(y), masked to 0 (selected: whatever arrives) where x is 0 and
+    # y <= 0 (nan stays nan)
+    x, y = (v if D._is_array(v) else v._data for v in (x, y))
+    return D.select(~((x == 0) & (y <= 0)), grad * log_y)
 
 
 XlogyBackward0 = node_class(
@@ -141,8 +142,9 @@ def xlogy(input, other, *, out=None):
 
 # -- copysign, fmax, fmin --------------------------------------------------------------------
 def _copysign_self(grad, a, out):
-    # out / a is +-1 where a != 0 and PyTorch masks a == 0 to 0: exactly sign(a) * sign(out)
-    return grad * (D.call("sign", a) * D.call("sign", out))
+    # PyTorch's out / a, masked to 0 where a == 0 (so +-inf gives NaN, as there)
+    zero = (a if D._is_array(a) else a._data) == 0
+    return grad * D.where(zero, D.zeros_like(out), out / D.where(zero, D.zeros_like(a) + 1, a))
 
 
 CopysignBackward0 = node_class(

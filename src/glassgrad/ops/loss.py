@@ -70,9 +70,9 @@ def _smooth_l1_backward(ctx, grad, x, y):
     beta = ctx._args[1]
     diff = x - y
     inside = np.abs(N.arr(diff)) < beta
-    local = D.where(
-        inside, diff / beta if beta else diff, D.zeros_like(diff) + np.sign(N.arr(diff))
-    )
+    # beta = 0 is PyTorch's l1_loss, whose sign is 0 at NaN; its smooth kernel gives NaN there
+    sign = (np.sign if beta else D.np_sign)(N.arr(diff))
+    local = D.where(inside, diff / beta if beta else diff, D.zeros_like(diff) + sign)
     return _both(ctx, grad, local)
 
 

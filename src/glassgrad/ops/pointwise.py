@@ -27,7 +27,9 @@ def _zero(ctx, grad, *saved):
     return D.zeros_like(grad)
 
 
-sign = elementwise("sign", np.sign, _zero, None, kind="any", dtypes=("float64", "int64"))
+sign = elementwise("sign", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"))
+# sgn is sign for real tensors (PyTorch's complex sgn, z / |z|, has no complex dtype here)
+sgn = elementwise("sgn", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"))
 floor = elementwise(
     "floor", np.floor, _zero, None, kind="int", kernel="floor_vml_cpu", dtypes=("float64", "int64")
 )
@@ -129,26 +131,37 @@ register(
 
 
 # -- clamp -----------------------------------------------------------------------------------
+def _arr(x):
+    """The array of a saved tensor (a rule's masks are constants), or ``x`` as it is."""
+    return x._data if isinstance(x, Tensor) else x
+
+
 def _clamp_scalar_backward(ctx, grad, x):
+    # selects (NaN and the outside get 0, whatever arrives), boundaries included, as PyTorch
     low, high = ctx._args
+    xa = _arr(x)
     keep = True
     if low is not None:
-        keep = x >= low
+        keep = xa >= low
     if high is not None:
-        keep = (x <= high) & keep if low is not None else x <= high
-    return (grad * keep,)
+        keep = (xa <= high) & keep if low is not None else xa <= high
+    return (D.select(keep, grad),)
 
 
 def _clamp_tensor_backward(ctx, grad, x, low, high):
     # PyTorch's formula: the input keeps the gradient inside [min, max], boundaries included;
     # a bound gets it where the input crossed that bound.
-    zero = D.zeros_like(grad)
+    # With min > max the result is max: max gets the gradient there, min and the input none.
+    x, low, high = _arr(x), _arr(low), _arr(high)
     keep = x >= low if low is not None else None
     if high is not None:
         keep = x <= high if keep is None else keep & (x <= high)
-    grad_low = D.where(x < low, grad, zero) if low is not None else None
-    grad_high = D.where(x > high, grad, zero) if high is not None else None
-    return D.where(keep, grad, zero), grad_low, grad_high
+    grad_low = grad_high = None
+    if low is not None:
+        grad_low = D.select((x < low) & (low < high) if high is not None else x < low, grad)
+    if high is not None:
+        grad_high = D.select((x > high) | (high < low) if low is not None else x > high, grad)
+    return D.select(keep, grad), grad_low, grad_high
 
 
 ClampBackward1 = node_class("ClampBackward1", _clamp_scalar_backward)

@@ -13,9 +13,21 @@ from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, res
 
 # -- pow -------------------------------------------------------------------------------------
 def _pow0_backward(ctx, grad, a, exponent):
-    if exponent == 0:
-        return (grad * 0,)
-    return (grad * exponent * a ** (exponent - 1),)
+    if exponent == 0:  # PyTorch's zeros, whatever arrives (no NaN from an inf gradient)
+        return (D.zeros_like(grad),)
+    return (grad * exponent * _scalar_power(a, exponent - 1),)
+
+
+def _scalar_power(a, exponent):
+    """``a ** exponent`` as PyTorch's kernel computes it: exponent 0.5 is ``sqrt`` and -0.5
+    ``rsqrt`` (so -0.0 gives -0.0 and -inf, -inf gives NaN, as there)."""
+    if not D._is_array(a):
+        return a**exponent
+    if exponent == 0.5:
+        return np.sqrt(a)
+    if exponent == -0.5:
+        return 1 / np.sqrt(a)
+    return a**exponent
 
 
 PowBackward0 = node_class("PowBackward0", quiet(_pow0_backward))
@@ -30,14 +42,28 @@ def _pow1_backward(ctx, grad, a, b, out):
     grad_b = None
     if ctx.next_functions[1][0] is not None:
         # 0 ** b with b >= 0 has gradient 0 w.r.t. b (PyTorch masks the log(0) there)
-        grad_b = D.where((a == 0) & (b >= 0), D.zeros_like(out), grad * out * D.log(a))
+        # (PyTorch multiplies grad by that masked factor: an inf gradient gives NaN there)
+        grad_b = grad * D.where((a == 0) & (b >= 0), D.zeros_like(out), out * D.log(a))
     return grad_a, grad_b
 
 
 PowBackward1 = node_class("PowBackward1", quiet(_pow1_backward))
-PowBackward2 = node_class(
-    "PowBackward2", lambda ctx, grad, out, base: (grad * out * float(np.log(base)),)
-)
+
+
+def _pow2_backward(ctx, grad, out, base):
+    if base == 0:
+        # PyTorch: 0 ** x has no gradient where x >= 0 (out is 0 or 1 there), log(0) elsewhere
+        finite = (_arr(out) == 0) | (_arr(out) == 1)
+        return (grad * D.where(finite, D.zeros_like(out), out * float(np.log(base))),)
+    return (grad * out * float(np.log(base)),)
+
+
+def _arr(x):
+    """A saved tensor's array (for masks), or the array itself."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+PowBackward2 = node_class("PowBackward2", quiet(_pow2_backward))
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
@@ -53,7 +79,8 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
     if ad.dtype.kind in "iu" and isinstance(bd, int) and bd < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     # NumPy's bool ** bool is int8; PyTorch keeps a bool tensor with a scalar exponent bool
-    data = np.power(ad, bd).astype(ad.dtype, copy=False)
+    data = np.asarray(_scalar_power(ad, bd) if ad.dtype.kind == "f" else np.power(ad, bd))
+    data = data.astype(ad.dtype, copy=False)
     return result(data, PowBackward0, (input,), (input, bd))
 
 

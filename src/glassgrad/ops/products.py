@@ -131,7 +131,7 @@ def _cdist_backward(ctx, grad, x1, x2, out):
     if p == 0:
         zero = D.zeros_like(D.sum_dims(diff * g, -2))
         return zero, D.zeros_like(D.sum_dims(diff * g, -3))
-    sign = D.call("sign", diff)
+    sign = D.sign(diff)
     if p == 1:
         term = g * sign
     elif p == float("inf"):  # only the coordinates that reach the max carry the gradient

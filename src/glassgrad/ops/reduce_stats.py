@@ -207,15 +207,18 @@ def _norm_backward(ctx, grad, x, out):
     grad = expand_back(grad, shape, dims, keepdim)
     out = keep_dims(out, shape, dims, keepdim)
     if p == 0:
-        return (grad * D.zeros_like(x),)
+        return (D.zeros_like(x) if D._is_array(grad) else grad * 0,)
     if p == 1:
-        return (grad * D.call("sign", x),)
+        return (grad * D.sign(x),)
     if p == 2:
         return (_safe_div(grad, out) * x,)
     if abs(p) == np.inf:
         # ties share the gradient evenly, as PyTorch does
         mask = D.call("abs", x) == out
-        return (grad * D.call("sign", x) * mask / D.sum_dims(mask * 1.0, dims, keepdim=True),)
+        # (PyTorch multiplies by the mask here: an inf gradient gives NaN off the maximum)
+        count = D.sum_dims(mask * 1.0, dims, keepdim=True)
+        count = D.where(count == 0, count + 1, count)  # all NaN: no maximum to share, 0
+        return (grad * D.sign(x) * mask / count,)
     return (_safe_div(grad, out ** (p - 1)) * x * D.call("abs", x) ** (p - 2),)
 
 

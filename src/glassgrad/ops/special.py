@@ -225,7 +225,11 @@ def _sinc_backward(ctx, grad, x):
     # PyTorch: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0
     scaled = x * math.pi
     slope = (scaled * D.call("cos", scaled) - D.call("sin", scaled)) / (scaled * x)
-    return grad * D.where(x == 0, D.zeros_like(slope), slope)
+    return D.select(~(_array(x) == 0), grad * slope)
+
+
+def _array(x):
+    return x if D._is_array(x) else x._data
 
 
 sinc = elementwise("sinc", quiet(_sinc), quiet(_sinc_backward), "input")

@@ -201,7 +201,7 @@ erf = elementwise(
 abs = elementwise(
     "abs",
     np.abs,
-    lambda ctx, grad, x: grad * D.call("sign", x),
+    lambda ctx, grad, x: grad * D.sign(x),
     "input",  # noqa: A001
     kind="int",
     aliases=("absolute",),
