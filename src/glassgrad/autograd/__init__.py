@@ -194,8 +194,14 @@ def backward(
     if create_graph:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     roots = _roots(outputs, grads, create_graph)
-    capture = None if inputs is None else _backward_capture(inputs)
-    run_backward(roots, retain_graph, create_graph, capture, accumulate=True)
+    if inputs is None:
+        run_backward(roots, retain_graph, create_graph, None, accumulate=True)
+        return
+    _capturing[0] += 1
+    try:
+        run_backward(roots, retain_graph, create_graph, _backward_capture(inputs), accumulate=True)
+    finally:
+        _capturing[0] -= 1
 
 
 def _deprecated_grad_variables(grad_tensors, grad_variables):
@@ -274,6 +280,11 @@ _ONLY_INPUTS_WARNING = (
 )
 
 
+# how many autograd.grad / backward(inputs=...) passes are running (checkpoint's reentrant
+# variant refuses to run inside one, as PyTorch's)
+_capturing = [0]
+
+
 def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused):
     """One engine run for ``grad``: the summed gradient reaching each input, or None."""
     from glassgrad.autograd.engine import run_backward
@@ -285,7 +296,11 @@ def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused)
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     edges = [tensor._edge() for tensor in inputs]
     capture = {edge: [] for edge in edges}
-    run_backward(roots, retain_graph, create_graph, capture, accumulate=False)
+    _capturing[0] += 1
+    try:
+        run_backward(roots, retain_graph, create_graph, capture, accumulate=False)
+    finally:
+        _capturing[0] -= 1
     found = []
     for index, edge in enumerate(edges):
         values = capture[edge]

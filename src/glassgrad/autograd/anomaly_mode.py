@@ -5,8 +5,8 @@ While it is on, every node records the traceback of the forward call that made i
 an error in a node's backward is preceded by PyTorch's warning "Error detected in XBackward0.
 Traceback of forward call that caused the error: ...", gradients holding NaN raise PyTorch's
 "Function 'XBackward0' returned nan values in its 0th output.", and glassgrad adds the user's
-source line as a note. Off, it costs nothing: the traced creation counter and the engine's
-checking entry points are swapped in only while the mode is on.
+source line as a note. Off, it costs nothing: the traced creation counter is swapped in only
+while the mode is on, and the engine's watched entry (``engine_entry``) only once it was used.
 """
 
 from __future__ import annotations
@@ -58,21 +58,16 @@ def _traced_seq():
     return seq
 
 
-def _creation_sites():
-    from glassgrad.autograd import accumulate, function
-    from glassgrad.ops import registry
-
-    return ((registry, "_next_seq"), (accumulate, "next_seq"), (function, "next_seq"))
-
-
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     """Turn anomaly detection on or off (``torch.set_anomaly_enabled``)."""
+    from glassgrad.autograd import engine_entry, saved_hooks
+
     _state[0], _state[1] = bool(enabled), bool(check_nan)
-    counter = _traced_seq if _state[0] else _plain_seq
-    for module, name in _creation_sites():
-        setattr(module, name, counter)
-    if _state[0]:
-        _install_engine_entry()
+    saved_hooks.tracing[0] = _traced_seq if _state[0] else None
+    saved_hooks.refresh()
+    if _state[0] and _arm not in engine_entry.on_backward:
+        engine_entry.on_backward.append(_arm)
+        engine_entry.install()
 
 
 class detect_anomaly:
@@ -112,41 +107,19 @@ class set_detect_anomaly:
 
 
 # -- backward ---------------------------------------------------------------------------------
-_entry: dict = {}
-
-
-def _install_engine_entry() -> None:
-    """Route backward through ``_arm`` (once; it passes straight through while the mode is off)."""
-    from glassgrad.autograd import engine
-
-    if getattr(engine.run_backward, "_anomaly", False):
+def _arm(roots, capture=None) -> None:
+    """Before a backward pass: make every node behind ``roots`` run through ``_CheckedApply``."""
+    if not _state[0]:
         return
-    plain_run, plain_one = engine.run_backward, engine.backward_one
-
-    def run_backward(roots, *args, **kwargs):
-        if _state[0]:
-            _arm([root[0] for root in roots])
-        return plain_run(roots, *args, **kwargs)
-
-    def backward_one(node, output_nr, grad, retain_graph):
-        if _state[0]:
-            _arm([node])
-        return plain_one(node, output_nr, grad, retain_graph)
-
-    run_backward._anomaly = True
-    engine.run_backward, engine.backward_one = run_backward, backward_one
-
-
-def _arm(roots) -> None:
-    """Make every node of the graph behind ``roots`` run through ``_checked_apply``."""
     stack, seen = list(roots), set()
     while stack:
         node = stack.pop()
         if node is None or id(node) in seen or node.__class__ is _node.AccumulateGrad:
             continue
         seen.add(id(node))
-        if "apply" not in node.__dict__:
-            node.apply = _CheckedApply(node)
+        inner = node.__dict__.get("apply")
+        if not isinstance(inner, _CheckedApply):
+            node.apply = _CheckedApply(node, inner)
             node._custom_apply = node._special = True  # the engines then call ``node.apply``
         stack += [edge[0] for edge in node.next_functions]
 
@@ -154,15 +127,18 @@ def _arm(roots) -> None:
 class _CheckedApply:
     """``node.apply`` under anomaly mode: warn with the forward traceback, check for NaN."""
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "inner")
 
-    def __init__(self, node) -> None:
-        self.node = node
+    def __init__(self, node, inner) -> None:
+        self.node, self.inner = node, inner
 
     def __call__(self, grad, create_graph):
         node = self.node
         try:
-            outputs = type(node).apply(node, grad, create_graph)
+            if self.inner is not None:
+                outputs = self.inner(grad, create_graph)
+            else:
+                outputs = type(node).apply(node, grad, create_graph)
             if _state[0] and _state[1]:
                 _check_nan(node, outputs)
         except Exception as error:

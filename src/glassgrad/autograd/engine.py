@@ -147,6 +147,8 @@ def _finish(leaves, create_graph, capture, accumulate):
     # a gradient array is then referenced only from here, which ``_store_grad`` relies on.
     for node in list(leaves):
         grad = leaves.pop(node)
+        if capture is not None and (node, 0) not in capture:
+            continue  # PyTorch does not run a leaf that is not asked for (nor its hooks)
         if node._pre_hooks is not None:
             grad = _run_tensor_hooks(node, grad, create_graph)
         _leaf(node, grad, create_graph, capture, accumulate)
@@ -190,10 +192,15 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
     ``leaves``, so that only the complete ones get theirs, as in PyTorch (autograd/partial.py).
     """
     node = None
+    # autograd.grad runs only the nodes that are captured or lead to a capture: the others'
+    # hooks do not run either, as in PyTorch
+    targets = () if plain else {edge[0] for edge in capture}
     try:
         while heap:
             node = _pop(heap)[1]
             grads = buffers.pop(node)
+            if not plain and not reach.get(node, False) and node not in targets:
+                continue
             if node._pre_hooks is not None or node._retain is not None:
                 grads = _run_tensor_hooks(node, grads, create_graph)
             if not plain:

@@ -138,6 +138,12 @@ class Node:
             self._saved = FREED
             self._vars = None
 
+    def register_hook(self, hook):
+        """Register ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``, run after it."""
+        from glassgrad.autograd.graph import register_node_hook
+
+        return register_node_hook(self, hook)
+
     def register_prehook(self, hook):
         """Register ``hook(grad_outputs) -> grad_outputs | None`` run before this node."""
         from glassgrad.utils.hooks import RemovableHandle

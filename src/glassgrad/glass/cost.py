@@ -8,6 +8,7 @@ from glassgrad.autograd.node import FREED, AccumulateGrad
 from glassgrad.autograd.provenance import Record
 from glassgrad.glass._walk import LIVE, walk
 from glassgrad.tensor import Tensor
+from glassgrad.utils.checkpoint import _DROPPED
 
 __all__ = ["cost", "Cost"]
 
@@ -50,7 +51,9 @@ def cost(output: Tensor) -> Cost:
         if item.__class__ is AccumulateGrad:
             continue
         values = item._saved
-        if values is None or values is FREED:
+        if values is _DROPPED:  # a checkpointed region holds its inputs, not what it saved
+            values = item._ckpt.input_arrays
+        elif values is None or values is FREED:
             continue
         for value in values:
             nbytes = getattr(value, "nbytes", None)
