@@ -213,6 +213,17 @@ def node_hook_create_graph(lib):
     return g, lib.autograd.grad(g.sum(), a)
 
 
+def accumulate_grad_hooks(lib):
+    seen = []
+    a = _x(lib)
+    y = (a * 2).sum()
+    acc = y.grad_fn.next_functions[0][0].next_functions[0][0]
+    acc.register_hook(lambda gi, go: seen.append(("post", gi, _grads(go), a.grad.tolist())))
+    acc.register_prehook(lambda go: seen.append(("pre", _grads(go))))
+    y.backward()
+    return acc.name(), seen, a.grad
+
+
 def node_introspection(lib):
     a = _x(lib)
     y = (a * 2).exp().sum()
@@ -247,6 +258,7 @@ CASES = [
     node_hooks,
     node_hook_removed,
     node_hook_create_graph,
+    accumulate_grad_hooks,
     node_introspection,
 ]
 

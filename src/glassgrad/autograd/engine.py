@@ -288,11 +288,22 @@ def _leaf(node, grad, create_graph, capture, accumulate):
         if not accumulate or slot is None:
             return
     _store_grad(variable, grad, create_graph, _tensor_class[0], inline)
+    if node._post_hooks is not None:  # ``register_hook`` on the AccumulateGrad node itself
+        _user_code(_node_post_hooks, node, grad)
     if extra is not None and extra.post_hooks:
         for hook in list(extra.post_hooks.values()):
             # with grad mode as backward has it: create_graph (the plain path's is on)
             if (hook(variable) if create_graph else _user_code(hook, variable)) is not None:
                 raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+def _node_post_hooks(node, grad):
+    from glassgrad.tensor import Tensor
+
+    if grad.__class__ is not Tensor:
+        grad = Tensor._from_array(np.asarray(grad))
+    for hook in list(node._post_hooks.values()):
+        hook((), (grad,))
 
 
 _push, _pop = heapq.heappush, heapq.heappop

@@ -138,6 +138,13 @@ def register_node_hook(node, hook):
     """``Node.register_hook``: ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``."""
     from glassgrad.utils.hooks import RemovableHandle
 
+    if isinstance(node, AccumulateGrad):  # called with ((), (grad,)) after accumulating
+        if node._post_hooks is None:
+            node._post_hooks = {}
+            node._special = True  # the plain engine then takes the leaf the general way
+        handle = RemovableHandle(node._post_hooks)
+        node._post_hooks[handle.id] = hook
+        return handle
     post = node.__dict__.get("apply")
     if not isinstance(post, _PostHooks):
         post = _PostHooks(node, post)

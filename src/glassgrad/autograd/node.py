@@ -55,6 +55,7 @@ class Node:
     _scalars = False  # some saved value is a 0-d array: hand it to the rule as a NumPy scalar
     _args = None  # metadata the rule needs that is never freed (dims, shapes)
     _pre_hooks = None
+    _post_hooks = None  # an AccumulateGrad's own ``register_hook`` hooks (engine._leaf runs them)
     _retain = None
     _prov = None
     _custom_apply = False  # True where ``apply`` is overridden (custom Functions)
