@@ -390,3 +390,19 @@ def test_unsigned_wide_integers_are_written_as_torch_writes_them():
     assert torch.load(io.BytesIO(ours))["x"].tolist() == [[1, 2], [4, 5]]
     pickled = [zipfile.ZipFile(io.BytesIO(d)).read("archive/data.pkl") for d in (ours, theirs)]
     assert pickled[0] == pickled[1]
+
+
+def test_streams_at_an_offset_and_missing_directories(tmp_path):
+    for writer in (torch, glassgrad):
+        buffer = io.BytesIO()
+        buffer.write(b"header")
+        writer.save({"w": writer.ones(2)}, buffer)
+        for reader in (torch, glassgrad):
+            buffer.seek(6)
+            assert reader.load(buffer)["w"].tolist() == [1.0, 1.0]
+    errors = []
+    for lib in (torch, glassgrad):
+        with pytest.raises(RuntimeError) as info:
+            lib.save(lib.ones(1), tmp_path / "missing" / "a.pt")
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]

@@ -145,11 +145,13 @@ def _load_opened(handle, path, map_location, weights_only, mmap, pickle_load_arg
     if magic[:4] == b"PK\x03\x04" or _signed_by_glassgrad(handle, start):
         from glassgrad.serialization._load import load_zip
 
-        size = handle.seek(0, os.SEEK_END)
+        size = handle.seek(0, os.SEEK_END) - start
         handle.seek(start)
         mmap_path = path if mmap else None
         try:
-            return load_zip(handle, size, map_location, weights_only, mmap_path, pickle_load_args)
+            return load_zip(
+                handle, start, size, map_location, weights_only, mmap_path, pickle_load_args
+            )
         except pickle.UnpicklingError as exc:
             if weights_only:
                 raise pickle.UnpicklingError(_weights_only_message(str(exc))) from None
@@ -207,7 +209,7 @@ def get_unsafe_globals_in_checkpoint(f) -> list[str]:
             raise ValueError("Expected input to be a checkpoint returned by torch.save")
         size = handle.seek(0, os.SEEK_END)
         handle.seek(start)
-        pickled = ZipReader(handle, size).get_record("data.pkl")
+        pickled = ZipReader(handle, size - start, start).get_record("data.pkl")
     finally:
         if handle is not f:
             handle.close()

@@ -206,9 +206,9 @@ class _FullUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def load_zip(handle, size, map_location, weights_only, mmap_path, pickle_load_args):
+def load_zip(handle, start, size, map_location, weights_only, mmap_path, pickle_load_args):
     """Unpickles ``data.pkl`` of an opened archive; storages load as the pickle asks for them."""
-    reader = ZipReader(handle, size)
+    reader = ZipReader(handle, size, start)
     restore = restore_location(map_location)
     byteorder = reader.get_record("byteorder") if reader.has_record("byteorder") else b"little"
     if byteorder not in (b"little", b"big"):

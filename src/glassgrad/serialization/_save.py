@@ -217,6 +217,9 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL,
     buffer = io.BytesIO()
     _Pickler(buffer, pickle_protocol, storages).dump(obj)
     if isinstance(f, (str, os.PathLike)):
+        parent = os.path.dirname(os.fspath(f))
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
         with open(f, "wb") as handle:
             _write_any(handle, _archive_name(f), buffer.getvalue(), storages, pickle_protocol,
                        not _disable_byteorder_record)  # fmt: skip

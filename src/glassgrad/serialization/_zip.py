@@ -98,14 +98,16 @@ class ZipWriter:
 class ZipReader:
     """Reads PyTorch checkpoints from a seekable binary stream, refusing anything inconsistent."""
 
-    def __init__(self, handle, size: int) -> None:
-        self.handle, self.size = handle, size
+    def __init__(self, handle, size: int, base: int = 0) -> None:
+        # ``base``: where the archive starts in the stream (PyTorch reads from the position
+        # a stream is at; the archive's offsets count from there)
+        self.handle, self.size, self.base = handle, size, base
         self.records: dict[str, tuple[int, int, int]] = {}  # name: (data offset, size, crc)
         self.prefix = ""
         self._parse()
 
     def _read_at(self, offset: int, size: int) -> bytes:
-        self.handle.seek(offset)
+        self.handle.seek(self.base + offset)
         data = self.handle.read(size)
         if len(data) != size:
             raise CorruptArchive("the file is truncated")
@@ -143,7 +145,7 @@ class ZipReader:
 
     def _check_digest(self, covered: int, expected: str) -> None:
         digest = hashlib.sha256()
-        self.handle.seek(0)
+        self.handle.seek(self.base)
         left = covered
         while left:
             chunk = self.handle.read(min(_CHUNK, left))
@@ -215,7 +217,7 @@ class ZipReader:
         """Reads a record straight into ``buffer`` (no intermediate copy), checking its CRC."""
         offset, size, crc = self._entry(name)
         view = memoryview(buffer).cast("B")
-        self.handle.seek(offset)
+        self.handle.seek(self.base + offset)
         done = 0
         while done < size:
             got = self.handle.readinto(view[done : done + _CHUNK * 64])
