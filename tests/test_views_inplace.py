@@ -419,68 +419,6 @@ def inference_view_written_under_no_grad(t):
     return y
 
 
-# -- inference tensors ----------------------------------------------------------------------
-@case
-def view_of_inference_tensor(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    v = x[:2]
-    return v, v.is_inference(), x.split(2)[0].is_inference(), x.view(3).is_inference()
-
-
-@case
-def view_of_inference_tensor_in_place(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    x[:2].mul_(2)
-
-
-@case
-def view_of_inference_tensor_version(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    return x[:2]._version
-
-
-@case
-def view_of_inference_tensor_requires_grad(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    return x.view(3).requires_grad_()
-
-
-@case
-def inference_tensor_in_place_outside(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    x.mul_(2)
-
-
-@case
-def inference_tensor_in_place_with_grad_value(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    x.mul_(t.ones(3, requires_grad=True))
-
-
-@case
-def inference_tensor_in_place_inside(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    with t.inference_mode():
-        x.mul_(2)
-        x[:2].add_(1)
-    return x
-
-
-@case
-def inference_tensor_addcmul(t):
-    with t.inference_mode():
-        x = t.ones(3)
-    w = t.ones(3, requires_grad=True)
-    return t.addcmul(w, x, x), t.addcmul(x, w, x)
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_torch(name):
     check(CASES[name])

@@ -23,6 +23,7 @@ class _Extra:
         "view_no_grad",
         "view_version",
         "view_meta",
+        "inference_alias",
         "prov",
         "post_hooks",
         "__dict__",
@@ -38,6 +39,7 @@ class _Extra:
         # PyTorch's CreationMeta of a view: None (default), "no_grad", "inference" or "multi"
         # (an output of split/chunk/unbind); it decides which in-place writes are refused
         self.view_meta = None
+        self.inference_alias = False  # detach() or .data of an inference tensor (tensor.py)
         self.prov = None
         self.post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is set
 

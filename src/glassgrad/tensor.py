@@ -206,7 +206,7 @@ class Tensor(TensorHooks, TensorInfo):
     def _set_requires_grad(self, flag: bool, message: str) -> None:
         if flag and not self.dtype.is_floating_point:
             raise RuntimeError(message)
-        if flag and self._vc is None and not _state.inference:
+        if flag and not _state.inference and self.is_inference():
             raise RuntimeError(
                 "Setting requires_grad=True on inference tensor outside InferenceMode is not "
                 "allowed."
@@ -275,6 +275,8 @@ class Tensor(TensorHooks, TensorInfo):
         """A new leaf sharing storage and version counter with this tensor, outside the graph."""
         out = _make(self._data)
         out._vc = self._vc
+        if self._vc is None and not _state.inference:
+            _inference_alias(out)
         from glassgrad.autograd import provenance
 
         if provenance.enabled and self.requires_grad:
@@ -299,7 +301,10 @@ class Tensor(TensorHooks, TensorInfo):
     @property
     def data(self) -> Tensor:
         """A tensor sharing storage (with its own version counter), invisible to autograd."""
-        return _make(self._data)
+        out = _make(self._data)
+        if self._vc is None and not _state.inference:
+            _inference_alias(out)
+        return out
 
     @data.setter
     def data(self, value) -> None:
@@ -334,7 +339,7 @@ class Tensor(TensorHooks, TensorInfo):
 
     def is_inference(self) -> bool:
         """True for tensors created inside ``inference_mode()``."""
-        return self._vc is None
+        return self._vc is None or (self._extra is not None and self._extra.inference_alias)
 
     @property
     def output_nr(self) -> int:
@@ -410,6 +415,14 @@ class Tensor(TensorHooks, TensorInfo):
         self._accum = None
         self._extra = None
         self._vc = [0]
+
+
+def _inference_alias(out) -> None:
+    """``detach()``/``.data`` of an inference tensor outside inference mode, as PyTorch has
+    them: still an inference tensor (no ``requires_grad``, its views refuse writes), but with a
+    version counter of its own and writable in place."""
+    out._vc = [0]
+    out._x().inference_alias = True
 
 
 def _register_with_engine() -> None:

@@ -191,6 +191,11 @@ def _raise_modified(node: Node, record) -> None:
     # a saved output names the node that saved it; a saved input its tensor's current grad_fn
     # (``grad_fn``, not ``_grad_fn``: a view whose base was changed names its regenerated node)
     grad_fn = node if is_output else (tensor.grad_fn if isinstance(tensor, Tensor) else None)
+    view_fn = node.__dict__.get("_view_fns", {}).get(index) if is_output else None
+    if view_fn is not None and tensor is not None and tensor._grad_fn is view_fn():
+        # an op's output written through a view (_adopt_saved_output): PyTorch names the view's
+        # node of then while it lives, which (short of a user holding it) is while the view has it
+        grad_fn = tensor._grad_fn
     if grad_fn is not None:
         name = grad_fn.name()
         # PyTorch drops "Backward0" and keeps other numbers: ExpBackward0 -> Exp, EluBackward1 ->

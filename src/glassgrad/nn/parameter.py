@@ -31,7 +31,8 @@ class Parameter(Tensor):
         self._requires_grad = False
         self._accum = None
         self._extra = None
-        self._vc = [0]
+        # (a parameter made of an inference tensor is one: requires_grad=True is then refused)
+        self._vc = None if isinstance(data, Tensor) and data._vc is None else [0]
         if requires_grad:
             self._set_requires_grad(
                 True, "Only Tensors of floating point and complex dtype can require gradients"

@@ -290,6 +290,11 @@ def setitem(self, key, value):
     """``self[key] = value``: an in-place write, recorded as ``CopySlices`` when in the graph."""
     if isinstance(value, Tensor):
         _check_source_overlap(self._data, key, value._data)
+    if state.record and (self.requires_grad or getattr(value, "requires_grad", False)):
+        whole = _whole(self, key)
+        if whole is not None:
+            # PyTorch indexes the whole tensor as itself, no view: it fills or copies into it
+            return _fill_or_copy(self, value)
     region = self._data
     if overlaps(region):  # an expanded tensor: what matters is the part written
         from glassgrad.ops.indexing_expanded import written_region
@@ -337,6 +342,35 @@ def setitem(self, key, value):
     else:
         _write(self._data, key, values, basic)
     _bump(self)
+
+
+def _whole(self, key):
+    """``True`` if ``self[key]`` is ``self`` itself in PyTorch (full slices, ``...``), else None."""
+    if isinstance(key, (Tensor, list, np.ndarray)):
+        return None
+    key, basic = convert_key(key)
+    if not basic or _makes_view(key, self._data.shape):
+        return None
+    return True
+
+
+def _fill_or_copy(self, value):
+    """``self[...] = value`` as PyTorch's ``copy_to`` does it: ``copy_`` (CopyBackwards) from a
+    value of ``self``'s shape, else ``fill_`` (FillBackward3) from a 0-d value, else ``copy_``
+    with the value's leading dims of size 1 dropped."""
+    if not isinstance(value, Tensor):
+        if isinstance(value, str):
+            raise TypeError(f"can't assign a str to a torch.{self.dtype._legacy}")
+        from glassgrad.creation import tensor
+
+        value = tensor(value, dtype=self.dtype)
+    shape = value._data.shape
+    if not shape and self._data.shape:
+        self.fill_(value)
+        return
+    while len(shape) > self._data.ndim and shape[0] == 1:
+        shape = shape[1:]
+    self.copy_(value if shape == value._data.shape else value.reshape(shape))
 
 
 def _check_source_overlap(data, key, values):

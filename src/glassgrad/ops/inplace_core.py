@@ -99,9 +99,10 @@ def check_inplace(self, through_view=False, fills=False, region=None, others=())
     if self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others):
         if base is not None:
             handle_view_on_rebase(self)
-            self._refresh_view()  # (a view that is in the graph since its base was written to)
             if self.requires_grad and base._grad_fn is None:
                 raise RuntimeError(_VIEW_LEAF_INPLACE)
+        # (PyTorch's C++ is_leaf reads the node as it is: a view not yet regenerated since
+        # its base joined the graph counts as a leaf that requires grad, and is refused)
         if self._grad_fn is None and self.requires_grad:
             raise RuntimeError(_VIEW_LEAF_INPLACE if through_view else _LEAF_INPLACE)
     return base
@@ -263,7 +264,10 @@ def inplace(self, outplace, *args, **kwargs):
         res = outplace(_snapshot(self), *args, **kwargs)
         _result_check(res, self)
         if base is not None:
-            return write_through(self, base, res)
+            write_through(self, base, res)
+            # the op saved its output: that is the view now (a later write to it is caught)
+            _adopt_saved_output(res, self, res._grad_fn)
+            return self
         np.copyto(self._data, res._data)
         _bump(self)
         if res._grad_fn is not None:
@@ -279,13 +283,16 @@ def inplace(self, outplace, *args, **kwargs):
     return self
 
 
-def _adopt_saved_output(res, self):
+def _adopt_saved_output(res, self, node=None):
     """The node saved ``res`` (its output); the output is ``self`` now: save ``self`` instead.
 
     As in PyTorch, a later in-place change of ``self`` (``y.relu_(); y.mul_(2)``) then makes
     backward through the first op raise instead of silently using the values it saved.
+    ``node``: the op's node, where it is not ``self``'s (a write through a view).
     """
-    node = self._grad_fn
+    through_view = node is not None
+    if node is None:
+        node = self._grad_fn
     records = node._vars if node is not None else None
     if not records:
         return
@@ -296,6 +303,9 @@ def _adopt_saved_output(res, self):
         if isinstance(owner, weakref.ReferenceType) and owner() is res:
             saved[index] = self._data
             record = (self._vc, self._vc[0], weakref.ref(self), index)
+            if through_view and self._grad_fn is not None:
+                # PyTorch's error names the view's node of now while it lives, else the op's
+                node.__dict__.setdefault("_view_fns", {})[index] = weakref.ref(self._grad_fn)
         changed.append(record)
     node._saved = tuple(saved)
     node._vars = tuple(changed)

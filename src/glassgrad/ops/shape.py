@@ -33,7 +33,7 @@ def as_view(res, base, key=None, multi=False):
     extra.base = root
     extra.view_key = key if root is base else None
     extra.view_meta = _creation_meta(base, multi)
-    if root._vc is not None:
+    if root._vc is not None and not (root._extra is not None and root._extra.inference_alias):
         # a view shares its base's version counter (in-place changes to either show in both)
         res._vc = root._vc
         extra.view_version = root._vc[0]
@@ -102,6 +102,10 @@ def _no_copy_reshape(data, shape):
 
 
 ViewBackward0 = node_class("ViewBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),))
+# PyTorch's reshape of a tensor that is not contiguous but can be viewed: ``_reshape_alias``
+ReshapeAliasBackward0 = node_class(
+    "ReshapeAliasBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),)
+)
 
 
 def _unsafe_view_backward(ctx, grad, *saved):
@@ -124,7 +128,8 @@ def reshape(input, *shape):
     out = _no_copy_reshape(data, shape)
     if out is None:  # PyTorch copies (``clone`` + ``_unsafe_view``): the result is no view
         return result(data.reshape(shape), UnsafeViewBackward0, (input,), args=data.shape)
-    return as_view(result(out, ViewBackward0, (input,), args=data.shape), input)
+    cls = ViewBackward0 if input.is_contiguous() else ReshapeAliasBackward0
+    return as_view(result(out, cls, (input,), args=data.shape), input)
 
 
 def view(input, *shape):
