@@ -123,7 +123,17 @@ def bad_kwarg(lib, reentrant):
     return _cp(lib).checkpoint(_f, _x(lib), foo=1, **_kw(reentrant))
 
 
+def input_modified_in_place(lib, reentrant):
+    a = _x(lib)
+    b = a * 1
+    y = _cp(lib).checkpoint(lambda t: t.exp(), b, **_kw(reentrant))
+    b.add_(1)
+    y.sum().backward()
+    return a.grad
+
+
 CASES = [
+    input_modified_in_place,
     backward_through,
     autograd_grad,
     backward_with_inputs,

@@ -25,13 +25,15 @@ def install() -> None:
         return
     plain_run, plain_one = engine.run_backward, engine.backward_one
 
-    def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=True):
+    def run_backward(roots, *args, **kwargs):
+        # run_backward(roots, retain_graph, create_graph, capture=None, accumulate=True)
+        capture = kwargs.get("capture", args[2] if len(args) > 2 else None)
         with _Task([root[0] for root in roots], capture):
-            return plain_run(roots, retain_graph, create_graph, capture, accumulate)
+            return plain_run(roots, *args, **kwargs)
 
-    def backward_one(node, output_nr, grad, retain_graph):
+    def backward_one(node, *args, **kwargs):
         with _Task([node], None):
-            return plain_one(node, output_nr, grad, retain_graph)
+            return plain_one(node, *args, **kwargs)
 
     run_backward._watched = True
     engine.run_backward, engine.backward_one = run_backward, backward_one

@@ -254,6 +254,8 @@ class _Region:
         self.rng = get_rng_state() if preserve else None
         self.context_fn = context_fn
         self.nodes = []
+        # each tensor input's version: recomputing from an input changed since would be wrong
+        self.versions = [(t, t._vc[0]) for t in _tensors_in((args, kwargs)) if t._vc is not None]
 
     def _call(self):
         if self.context_fn is None:
@@ -278,7 +280,27 @@ class _Region:
         """The arrays the region holds for backward: its inputs' (glass.cost reads these)."""
         return [t._data for t in _tensors_in((self.args, self.kwargs))]
 
+    def _check_inputs_unchanged(self) -> None:
+        """PyTorch's in-place error for a region input modified between forward and backward."""
+        from types import SimpleNamespace
+
+        from glassgrad.autograd.node import _raise_modified
+
+        for tensor, version in self.versions:
+            if tensor._vc[0] != version:
+                try:
+                    _raise_modified(
+                        SimpleNamespace(_saved=(tensor._data,)), (tensor._vc, version, tensor, 0)
+                    )
+                except RuntimeError as error:
+                    error.add_note(
+                        "glassgrad: it is an input of a checkpointed region, which backward "
+                        "recomputes from its inputs."
+                    )
+                    raise
+
     def recompute(self) -> None:
+        self._check_inputs_unchanged()
         start = _next_seq()
         with _ForkRng(self.rng), grad_mode.enable_grad():
             if self.context_fn is None:
