@@ -132,7 +132,57 @@ def input_modified_in_place(lib, reentrant):
     return a.grad
 
 
+def context_fn_contexts_without_early_stop(lib, reentrant):
+    with _cp(lib).set_checkpoint_early_stop(False):
+        return context_fn_contexts(lib, reentrant)
+
+
+def context_fn_contexts_early_stop_argument(lib, reentrant):
+    return context_fn_contexts(lib, reentrant, early_stop=False)
+
+
+def context_fn_contexts(lib, reentrant, **options):
+    import contextlib
+
+    seen = []
+
+    @contextlib.contextmanager
+    def note(name):
+        seen.append(name + " in")
+        yield
+        seen.append(name + " out")
+
+    def context_fn():
+        return note("forward"), note("recompute")
+
+    a = _x(lib)
+    y = _cp(lib).checkpoint(_f, a, context_fn=context_fn, **_kw(reentrant), **options)
+    seen.append("backward")
+    y.sum().backward()
+    return seen, a.grad
+
+
+def noop_context_fn_given(lib, reentrant):
+    cp = _cp(lib)
+    a = _x(lib)
+    return cp.checkpoint(_f, a, context_fn=cp.noop_context_fn, **_kw(reentrant))
+
+
+def settings_context_managers(lib, reentrant):
+    cp = _cp(lib)
+    a = _x(lib)
+    with cp.set_checkpoint_early_stop(False), cp.set_checkpoint_debug_enabled(True):
+        y = cp.checkpoint(_f, a, **_kw(reentrant))
+    y.sum().backward()
+    return y, a.grad
+
+
 CASES = [
+    context_fn_contexts,
+    context_fn_contexts_without_early_stop,
+    context_fn_contexts_early_stop_argument,
+    noop_context_fn_given,
+    settings_context_managers,
     input_modified_in_place,
     backward_through,
     autograd_grad,

@@ -12,15 +12,64 @@ is left out, with its warning): a ``CheckpointFunction`` node that reruns the re
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from glassgrad.autograd import grad_mode
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.node import next_seq as _next_seq
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "detach_variable"]
+__all__ = [
+    "checkpoint",
+    "checkpoint_sequential",
+    "CheckpointError",
+    "CheckpointFunction",
+    "check_backward_validity",
+    "detach_variable",
+    "noop_context_fn",
+    "set_checkpoint_early_stop",
+    "set_checkpoint_debug_enabled",
+]
 
 _DROPPED = ("<recomputed in backward>",)  # ``_saved`` of a node whose region recomputes it
+
+
+def noop_context_fn():
+    """The default ``context_fn``: no context around the forward or the recomputation."""
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+# PyTorch's two settings. Early stop: PyTorch ends a recomputation by raising inside it once
+# every saved tensor is back, so ``context_fn``'s recompute context sees an exception; glassgrad
+# runs the whole region, then raises the same way. Debug: kept; glassgrad's errors always say
+# what differs.
+_settings = {"early_stop": None, "debug": None}
+
+
+class _StopRecomputation(Exception):
+    """Ends a recomputation (caught by ``_Region.recompute``)."""
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool):
+    """Context manager: whether recomputation may stop once it has what backward needs."""
+    previous = _settings["early_stop"]
+    try:
+        _settings["early_stop"] = enable
+        yield
+    finally:
+        _settings["early_stop"] = previous
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled: bool | None):
+    """Context manager: checkpoint's debug setting (overrides ``debug=``; None defers to it)."""
+    previous = _settings["debug"]
+    try:
+        _settings["debug"] = enabled
+        yield
+    finally:
+        _settings["debug"] = previous
 
 
 class CheckpointError(RuntimeError):
@@ -59,7 +108,7 @@ def checkpoint(
     function,
     *args,
     use_reentrant: bool | None = None,
-    context_fn=None,
+    context_fn=noop_context_fn,
     determinism_check: str = "default",
     debug: bool = False,
     early_stop: bool = True,
@@ -80,7 +129,7 @@ def checkpoint(
     if kwargs and use_reentrant:
         raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
     if use_reentrant:
-        if context_fn is not None or debug is not False:
+        if context_fn is not noop_context_fn or debug is not False:
             raise ValueError(
                 "Passing `context_fn` or `debug` is only supported when use_reentrant=False."
             )
@@ -89,7 +138,9 @@ def checkpoint(
         raise ValueError(
             f"determinism_check should be one of ['default', 'none'], but got {determinism_check}"
         )
-    return _Region(function, args, kwargs, preserve, context_fn).run()
+    if _settings["early_stop"] is not None:
+        early_stop = _settings["early_stop"]
+    return _Region(function, args, kwargs, preserve, context_fn, early_stop).run()
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
@@ -247,19 +298,17 @@ def _region_nodes(outputs, start):
 class _Region:
     """One ``checkpoint(use_reentrant=False)`` call: its inputs and the nodes it owns."""
 
-    def __init__(self, function, args, kwargs, preserve, context_fn) -> None:
+    def __init__(self, function, args, kwargs, preserve, context_fn, early_stop) -> None:
         from glassgrad import get_rng_state
 
         self.function, self.args, self.kwargs = function, args, kwargs
         self.rng = get_rng_state() if preserve else None
-        self.context_fn = context_fn
+        self.context_fn, self.early_stop = context_fn, early_stop
         self.nodes = []
         # each tensor input's version: recomputing from an input changed since would be wrong
         self.versions = [(t, t._vc[0]) for t in _tensors_in((args, kwargs)) if t._vc is not None]
 
     def _call(self):
-        if self.context_fn is None:
-            return self.function(*self.args, **self.kwargs)
         forward_context, _ = self.context_fn()
         with forward_context:
             return self.function(*self.args, **self.kwargs)
@@ -303,12 +352,14 @@ class _Region:
         self._check_inputs_unchanged()
         start = _next_seq()
         with _ForkRng(self.rng), grad_mode.enable_grad():
-            if self.context_fn is None:
-                outputs = self.function(*self.args, **self.kwargs)
-            else:
-                _, recompute_context = self.context_fn()
+            _, recompute_context = self.context_fn()
+            try:
                 with recompute_context:
                     outputs = self.function(*self.args, **self.kwargs)
+                    if self.early_stop:
+                        raise _StopRecomputation
+            except _StopRecomputation:
+                pass
         fresh = _region_nodes(outputs, start)
         pending = [node for node in self.nodes if node._saved is _DROPPED]
         if len(fresh) != len(self.nodes):
