@@ -4,7 +4,22 @@
 gradients flow, where they stop, and why.
 """
 
-from glassgrad import _dynamo, autograd, backends, compiler, cuda, jit, mps, nn, onnx, optim, utils  # noqa: E402, F401  # noqa: F401 - run eagerly, export refused
+import sys as _sys
+
+from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``torch.``
+    _dynamo,
+    amp,
+    autograd,
+    backends,
+    compiler,
+    cuda,
+    jit,
+    mps,
+    nn,
+    onnx,
+    optim,
+    utils,
+)
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dtypes
 from glassgrad import ops as _ops  # noqa: E402 - fills the op table and Tensor methods
@@ -42,6 +57,8 @@ from glassgrad._tensor_data import (
     ShortTensor,
 )
 from glassgrad._tensor_str import get_printoptions, set_printoptions
+from glassgrad.amp import autocast
+from glassgrad.amp.autocast_mode import get_autocast_dtype, is_autocast_enabled, set_autocast_dtype
 from glassgrad.autograd.anomaly_mode import (
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
@@ -89,9 +106,7 @@ from glassgrad.creation import (
 )
 from glassgrad.cuda import OutOfMemoryError
 from glassgrad.dtypes import (
-    bool_ as bool,  # noqa: A004 - PyTorch's name
-)
-from glassgrad.dtypes import (
+    bfloat16,
     double,
     dtype,
     float,
@@ -110,6 +125,9 @@ from glassgrad.dtypes import (
     set_default_dtype,
     short,
     uint8,
+)
+from glassgrad.dtypes import (
+    bool_ as bool,  # noqa: A004 - PyTorch's name
 )
 from glassgrad.ops.norm import aten_embedding as embedding  # torch.embedding(weight, indices)
 from glassgrad.tensor import Size, Tensor
@@ -180,6 +198,9 @@ from glassgrad import (
 from glassgrad.ops.linalg_decomp import cholesky  # noqa: E402, F401 - not in the op table
 from glassgrad.ops.linalg_svd import svd  # noqa: E402, F401 - not in the op table
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (PyTorch's format)
+
+# Autocast's op lists and bfloat16 arithmetic (see amp/_policy), wherever scripts reach the ops.
+amp._policy.install((_sys.modules[__name__], nn.functional))
 
 # Keep freed array memory for reuse instead of faulting it back in every step (see backend).
 _backend.tune_allocator()

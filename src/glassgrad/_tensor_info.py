@@ -178,8 +178,8 @@ class TensorInfo:
         return self._data.base if self._data.base is not None else self._data
 
     def is_floating_point(self) -> bool:
-        """True for float16/32/64 tensors."""
-        return self._data.dtype.kind == "f"
+        """True for float16/32/64 and bfloat16 tensors."""
+        return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16.np
 
     def is_complex(self) -> bool:
         return False
@@ -260,6 +260,8 @@ class TensorInfo:
                 "Can't call numpy() on Tensor that requires grad. Use "
                 "tensor.detach().numpy() instead."
             )
+        if self._data.dtype.kind == "V" and self._data.dtype == _dt.bfloat16.np:
+            raise TypeError("Got unsupported ScalarType BFloat16")  # NumPy has no bfloat16
         return self._data
 
     def __array__(self, dtype=None, copy=None):

@@ -188,3 +188,6 @@ def dtype_arg(value, function: str) -> dtype | None:
     kind = type(value)
     name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
     raise TypeError(f"{function}(): argument 'dtype' must be torch.dtype, not {name}")
+
+
+from glassgrad._bfloat16 import bfloat16  # noqa: E402, F401 - on ml_dtypes; registers itself

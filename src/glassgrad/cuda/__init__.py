@@ -349,3 +349,6 @@ class _Nvtx:
 
 
 nvtx = _Nvtx()
+
+
+from glassgrad.cuda import amp  # noqa: E402, F401 - torch.cuda.amp's deprecated names

@@ -37,6 +37,8 @@ def check_kind(name, data, kind, kernel=None):
     """``data`` as the op computes it: promoted to the default float, kept, or refused."""
     if data.dtype.kind == "f" or kind == "any":
         return data
+    if data.dtype.kind == "V" and data.dtype == _dt.bfloat16.np:
+        return data  # ml_dtypes' ufuncs compute in float32 and round, as PyTorch's kernels
     if kind == "float":
         return data.astype(_dt.get_default_dtype().np)
     if kind == "int" and data.dtype.kind != "b":
@@ -330,6 +332,7 @@ for _name, _dtype in (
     ("float", _dt.float32),
     ("double", _dt.float64),
     ("half", _dt.float16),
+    ("bfloat16", _dt.bfloat16),
     ("long", _dt.int64),
     ("int", _dt.int32),
     ("short", _dt.int16),

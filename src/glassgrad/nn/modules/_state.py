@@ -132,6 +132,12 @@ class StateMixin:
 
         return self.to(dtypes.float16)
 
+    def bfloat16(self) -> StateMixin:
+        """Cast floating-point parameters and buffers to bfloat16."""
+        from glassgrad import dtypes
+
+        return self.to(dtypes.bfloat16)
+
     def cpu(self) -> StateMixin:
         """Nothing to move: the NumPy backend lives on the CPU."""
         return self

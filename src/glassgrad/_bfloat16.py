@@ -1,0 +1,53 @@
+"""``torch.bfloat16``: NumPy has no bfloat16, so its values live in ``ml_dtypes.bfloat16`` arrays.
+
+ml_dtypes (an optional extra: ``pip install glassgrad[bfloat16]``) rounds every stored value to
+bfloat16 as PyTorch does (round to nearest even). Without it, ``torch.bfloat16`` still exists
+(scripts compare with it and pick it in ``if`` branches), and making a tensor of it raises an
+ImportError that says what to install.
+"""
+
+from __future__ import annotations
+
+from glassgrad import dtypes as _dt
+
+_MISSING = (
+    "torch.bfloat16 needs the ml_dtypes package (NumPy has no bfloat16): "
+    "pip install 'glassgrad[bfloat16]'"
+)
+
+try:
+    import ml_dtypes
+except ImportError:  # pragma: no cover - the dev install has it
+    ml_dtypes = None
+
+
+class _Unavailable(_dt.dtype):
+    """bfloat16 without ml_dtypes: a name to compare with, refused when used for data."""
+
+    __slots__ = ()
+
+    @property
+    def np(self):
+        raise ImportError(_MISSING)
+
+    @property
+    def dtype(self):  # what ``to_dtype`` asks of objects it does not know
+        raise ImportError(_MISSING)
+
+
+if ml_dtypes is not None:
+    bfloat16 = _dt.dtype("bfloat16", ml_dtypes.bfloat16, 2, "BFloat16Tensor")
+    _dt._BY_NP[bfloat16.np] = bfloat16
+else:  # pragma: no cover
+    bfloat16 = object.__new__(_Unavailable)
+    _SLOTS = {"name": "bfloat16", "_kind": 2, "is_floating_point": True, "is_signed": True,
+              "itemsize": 2, "_legacy": "BFloat16Tensor"}  # fmt: skip
+    for _slot, _value in _SLOTS.items():
+        object.__setattr__(bfloat16, _slot, _value)
+_dt._BY_NAME["bfloat16"] = bfloat16
+_dt.bfloat16 = bfloat16
+
+
+def is_bfloat16(array) -> bool:
+    """Whether a NumPy array holds bfloat16 values."""
+    return ml_dtypes is not None and array.dtype == bfloat16.np
