@@ -185,6 +185,8 @@ def dtype_arg(value, function: str) -> dtype | None:
         return value
     if value is builtins_float or value is builtins_int or value is builtins_bool:
         return to_dtype(value)
+    if isinstance(value, dtype):  # bfloat16 without ml_dtypes: to_dtype says what to install
+        return to_dtype(value)
     kind = type(value)
     name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
     raise TypeError(f"{function}(): argument 'dtype' must be torch.dtype, not {name}")
