@@ -4,6 +4,7 @@
 gradients flow, where they stop, and why.
 """
 
+import math as _math
 import sys as _sys
 
 from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``torch.``
@@ -191,13 +192,27 @@ def is_complex(input) -> bool:
     return input.is_complex()
 
 
-from glassgrad import (
+from glassgrad import (  # noqa: E402, F401
+    cpu,
     linalg,  # noqa: E402, F401 - torch.linalg's norms
     special,  # noqa: E402, F401 - torch.special
+    version,
+    xpu,
 )
+from glassgrad.nn import attention as _attention  # noqa: E402, F401 - torch.nn.attention
 from glassgrad.ops.linalg_decomp import cholesky  # noqa: E402, F401 - not in the op table
 from glassgrad.ops.linalg_svd import svd  # noqa: E402, F401 - not in the op table
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (PyTorch's format)
+
+backends._attention_names()
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+newaxis = None
+
+
+def _assert(condition, message) -> None:
+    """``assert condition, message`` as a function (PyTorch's ``torch._assert``)."""
+    assert condition, message
+
 
 # Autocast's op lists and bfloat16 arithmetic (see amp/_policy), wherever scripts reach the ops.
 amp._policy.install((_sys.modules[__name__], nn.functional))

@@ -146,7 +146,7 @@ class TensorInfo:
     is_cpu = property(lambda self: True, doc="True: the data lives in main memory.")
     is_cuda = property(lambda self: False, doc="False: PyTorch's CPU build has no CUDA.")
     is_mps = is_xpu = is_ipu = is_mtia = is_maia = is_xla = is_vulkan = False
-    is_sparse_csr = is_mkldnn = False
+    is_sparse_csr = is_mkldnn = is_nested = False
 
     def is_pinned(self, device=None) -> bool:
         """False: PyTorch's CPU build has no pinned-memory allocator."""

@@ -69,6 +69,7 @@ def _optimized_module_class():
                 return getattr(self._modules["_orig_mod"], name)
 
     OptimizedModule.__module__ = __name__
+    OptimizedModule.__qualname__ = "OptimizedModule"
     return OptimizedModule
 
 

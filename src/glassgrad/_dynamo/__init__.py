@@ -28,3 +28,11 @@ config = types.SimpleNamespace(
     assume_static_by_default=True,
 )
 exc = types.SimpleNamespace(InvalidBackend=InvalidBackend)
+
+
+def __getattr__(name):
+    if name == "OptimizedModule":
+        from glassgrad import compiler
+
+        return compiler.OptimizedModule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

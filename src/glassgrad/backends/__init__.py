@@ -236,3 +236,12 @@ def _cpu_capability() -> str:
     if features.get("AVX512F"):
         return "AVX512"
     return "AVX2" if features.get("AVX2") else "DEFAULT"
+
+
+def _attention_names() -> None:
+    """``torch.backends.cuda.SDPBackend`` and friends are ``torch.nn.attention``'s."""
+    from glassgrad.nn import attention
+
+    for name in ("SDPBackend", "SDPAParams", "can_use_flash_attention",
+                 "can_use_efficient_attention"):  # fmt: skip
+        setattr(cuda, name, getattr(attention, name))
