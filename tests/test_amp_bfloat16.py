@@ -213,3 +213,33 @@ def _misuse(lib):
 
 def test_grad_scaler_misuse_raises_torch_errors():
     assert _misuse(glassgrad) == _misuse(torch)
+
+
+def test_without_ml_dtypes_bfloat16_is_a_name_and_using_it_says_what_to_install():
+    import subprocess
+    import sys
+
+    script = """
+import sys
+sys.modules["ml_dtypes"] = None  # as if it were not installed
+import glassgrad as torch
+print(repr(torch.bfloat16), torch.bfloat16.is_floating_point)
+for make in (lambda: torch.zeros(2, dtype=torch.bfloat16), lambda: torch.ones(2).bfloat16(),
+             lambda: torch.autocast("cpu")):
+    try:
+        make()
+    except ImportError as exc:
+        print("ImportError", "glassgrad[bfloat16]" in str(exc))
+with torch.autocast("cpu", dtype=torch.float16):
+    print((torch.ones(2, 2) @ torch.ones(2, 2)).dtype)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n") == [
+        "torch.bfloat16 True",
+        "ImportError True",
+        "ImportError True",
+        "ImportError True",
+        "torch.float16",
+        "",
+    ]

@@ -50,6 +50,9 @@ def current():
 
 
 def _bf16():
+    """NumPy's bfloat16 dtype (None without ml_dtypes: then no array holds bfloat16)."""
+    if _dt.bfloat16.__class__ is not _dt.dtype:
+        return None
     return _dt.bfloat16.np
 
 
@@ -144,8 +147,6 @@ def install(namespaces) -> None:
     Tensor class) hold them."""
     from glassgrad.tensor import Tensor
 
-    if _dt.bfloat16.__class__ is not _dt.dtype:  # no ml_dtypes: nothing can be bfloat16
-        return
     wrapped: dict = {}
     for name in dict.fromkeys(LOWER + FP32 + VIA_FLOAT32):
         for space in (*namespaces, Tensor):

@@ -56,6 +56,8 @@ class autocast:  # noqa: N801 - PyTorch's name
                 enabled = False
         elif self.device != "cpu":
             enabled = False  # no such device here: nothing to change on the CPU
+        if enabled is True and self.fast_dtype is _dt.bfloat16:
+            _dt.bfloat16.np  # noqa: B018 - without ml_dtypes, the ImportError saying so
         self._enabled = enabled
 
     def __enter__(self):
