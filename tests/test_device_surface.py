@@ -192,6 +192,16 @@ MODULES = [
     "torch.nn.Linear(2, 2).to(torch.zeros(1, dtype=torch.float64)).weight.dtype",
     "torch.nn.Linear(2, 2).to(torch.int64)",
     "torch.nn.Linear(2, 2).to(dtype=torch.int32)",
+    "torch.nn.Linear(2, 2).to_empty(device='cpu').weight.shape",
+    "torch.nn.Linear(2, 2).to_empty(device='cuda')",
+    "torch.nn.ReLU().to_empty(device='cuda')",
+    "torch.Generator(device='cuda')",
+    "torch.Generator(device='mps')",
+    "torch.Generator(device='xyz')",
+    "torch.Generator('cpu').device",
+    "torch.empty(2, 3, 4, 5, memory_format=torch.channels_last).stride()",
+    "list(torch.utils.data.DataLoader([1.0, 2.0], pin_memory=True))",
+    "torch.utils.data.DataLoader([1.0, 2.0], pin_memory=True).pin_memory",
 ]
 
 

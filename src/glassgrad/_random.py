@@ -22,11 +22,30 @@ from glassgrad._tensor_data import (
 )
 from glassgrad.backend import allocating as _allocating
 
+_NO_CUDA_GENERATOR = (
+    "Cannot get CUDA generator without ATen_cuda library. PyTorch splits its backend into two "
+    "shared libraries: a CPU library and a CUDA library; this error has occurred because you are "
+    "trying to use some CUDA functionality, but the CUDA library has not been loaded by the "
+    "dynamic linker for some reason.  The CUDA library MUST be loaded, EVEN IF you don't directly "
+    "use any symbols from the CUDA library! One common culprit is a lack of -Wl,--no-as-needed in "
+    "your link arguments; many dynamic linkers will delete dynamic library dependencies if you "
+    "don't depend on any of their symbols.  You can check if this has occurred by using ldd on "
+    "your binary to see if there is a dependency on *_cuda.so library."
+)
+
 
 class Generator:
     """A seeded random stream (NumPy's PCG64 underneath)."""
 
     def __init__(self, device="cpu") -> None:
+        from glassgrad._device import _as_device
+
+        name = _as_device(device).type
+        if name == "cuda":
+            raise RuntimeError(_NO_CUDA_GENERATOR)
+        if name == "mps":
+            raise RuntimeError("Cannot execute getNewGenerator() without MPS backend.")
+        self.device = _as_device("cpu")
         self._seed = 67280421310721
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
 

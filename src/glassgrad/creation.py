@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _memory_format as _mf
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
 from glassgrad._device import check_factory as _check_device
@@ -217,7 +218,10 @@ def empty(
     shape = _size_args("empty", args, size)
     target = _float(_dt.dtype_arg(dtype, "empty"))
     _check_bytes(shape, target)
-    return _finish(np.zeros(shape, dtype=target), requires_grad)
+    data = np.zeros(shape, dtype=target)
+    if memory_format is not None:
+        data = _mf.arrange(data, _mf.check(memory_format, "empty"), copy=False)
+    return _finish(data, requires_grad)
 
 
 def _fill_dtype(fill_value):

@@ -73,6 +73,16 @@ class StateMixin:
             yield from (t for t in module._parameters.values() if t is not None)
             yield from (t for t in module._buffers.values() if t is not None)
 
+    def to_empty(self, *, device, recurse: bool = True) -> StateMixin:
+        """Replace every parameter and buffer by an uninitialised one (zeros here) on
+        ``device``: the CPU, or PyTorch's CPU-build error for another."""
+        from glassgrad import _device
+        from glassgrad.creation import empty_like
+
+        if device is not None and any(True for _ in self._tensors()):
+            _device.check_move(device)
+        return self._apply(lambda t: empty_like(t))
+
     def cuda(self, device=None) -> StateMixin:
         """PyTorch's CPU build has no CUDA: its error (none for a module without tensors)."""
         from glassgrad import _device

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections.abc
 import copy
 import re
+import warnings
 
 import numpy as np
 
@@ -137,6 +138,8 @@ class DataLoader:
             )
         self.dataset = dataset
         self.num_workers = num_workers  # samples are always loaded in this process
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
         self.drop_last = drop_last
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
@@ -185,6 +188,13 @@ class DataLoader:
         return self.batch_sampler is not None or (self._iterable and self.batch_size is not None)
 
     def __iter__(self):
+        if self.pin_memory:  # PyTorch's CPU build says so each time it starts iterating
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                UserWarning,
+                stacklevel=2,
+            )
         if self._iterable:
             return self._iter_stream()
         if self.batch_sampler is None:
