@@ -9,6 +9,14 @@ import torch
 import glassgrad
 from surface_cases import outcome
 
+
+@pytest.fixture(autouse=True)
+def _unwrap_ops_after():
+    """bfloat16 and autocast wrap some ops on first use; put them back for the next tests."""
+    yield
+    glassgrad.amp._policy.uninstall()
+
+
 XS = np.array(
     [[0.3, -1.2, 2.5, 0.7], [1.1, 0.2, -0.4, 3.3], [0.9, -2.1, 0.05, 1.7]], dtype=np.float32
 )

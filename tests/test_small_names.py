@@ -8,6 +8,14 @@ import torch
 import glassgrad
 from surface_cases import outcome
 
+
+@pytest.fixture(autouse=True)
+def _unwrap_ops_after():
+    """bfloat16 and autocast wrap some ops on first use; put them back for the next tests."""
+    yield
+    glassgrad.amp._policy.uninstall()
+
+
 SOURCES = [
     "torch.pi", "torch.e", "torch.inf", "torch.nan != torch.nan", "torch.newaxis",
     "torch.version.cuda", "torch.version.hip", "torch.version.debug",

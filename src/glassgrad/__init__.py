@@ -215,7 +215,7 @@ def _assert(condition, message) -> None:
 
 
 # Autocast's op lists and bfloat16 arithmetic (see amp/_policy), wherever scripts reach the ops.
-amp._policy.install((_sys.modules[__name__], nn.functional))
+amp._policy.configure((_sys.modules[__name__], nn.functional))
 
 # Keep freed array memory for reuse instead of faulting it back in every step (see backend).
 _backend.tune_allocator()

@@ -48,6 +48,16 @@ _dt._BY_NAME["bfloat16"] = bfloat16
 _dt.bfloat16 = bfloat16
 
 
+NP = bfloat16.np if ml_dtypes is not None else None
+_FIRST_USE: list = []  # callables to run once, when a bfloat16 tensor is first made (amp's)
+
+
 def is_bfloat16(array) -> bool:
     """Whether a NumPy array holds bfloat16 values."""
-    return ml_dtypes is not None and array.dtype == bfloat16.np
+    return NP is not None and array.dtype == NP
+
+
+def used() -> None:
+    """A bfloat16 tensor is being made: run the first-use hooks (once)."""
+    while _FIRST_USE:
+        _FIRST_USE.pop()()

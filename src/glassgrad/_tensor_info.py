@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad._device import device as _device_type
@@ -179,7 +180,7 @@ class TensorInfo:
 
     def is_floating_point(self) -> bool:
         """True for float16/32/64 and bfloat16 tensors."""
-        return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16.np
+        return self._data.dtype.kind == "f" or _bfloat16.is_bfloat16(self._data)
 
     def is_complex(self) -> bool:
         return False
@@ -260,7 +261,7 @@ class TensorInfo:
                 "Can't call numpy() on Tensor that requires grad. Use "
                 "tensor.detach().numpy() instead."
             )
-        if self._data.dtype.kind == "V" and self._data.dtype == _dt.bfloat16.np:
+        if self._data.dtype.kind == "V" and _bfloat16.is_bfloat16(self._data):
             raise TypeError("Got unsupported ScalarType BFloat16")  # NumPy has no bfloat16
         return self._data
 

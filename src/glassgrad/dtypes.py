@@ -182,6 +182,8 @@ def dtype_arg(value, function: str) -> dtype | None:
     """A public ``dtype=`` argument as PyTorch's parser takes it: a glassgrad dtype or a Python
     type (``float`` is double); a name or a NumPy dtype is refused, with PyTorch's TypeError."""
     if value is None or value.__class__ is dtype:
+        if value is bfloat16:
+            _bfloat16_used()
         return value
     if value is builtins_float or value is builtins_int or value is builtins_bool:
         return to_dtype(value)
@@ -193,3 +195,4 @@ def dtype_arg(value, function: str) -> dtype | None:
 
 
 from glassgrad._bfloat16 import bfloat16  # noqa: E402, F401 - on ml_dtypes; registers itself
+from glassgrad._bfloat16 import used as _bfloat16_used  # noqa: E402

@@ -142,19 +142,52 @@ def _round_to_bf16(out):
     return out
 
 
-def install(namespaces) -> None:
-    """Put the wrapped ops in place of the originals wherever ``namespaces`` (modules, the
-    Tensor class) hold them."""
+_NAMESPACES: list = []  # where scripts reach the ops (set by the package at import)
+_ORIGINALS: list = []  # (namespace, name, original) of each installed wrapper
+
+
+def configure(namespaces) -> None:
+    """Remember where the ops live; wrap them the first time bfloat16 or autocast is used, so
+    programs that use neither pay nothing (and keep PyTorch's warning frames exact)."""
+    _NAMESPACES[:] = namespaces
+    from glassgrad import _bfloat16
+
+    _bfloat16._FIRST_USE.append(ensure)
+
+
+def ensure() -> None:
+    """Put the wrapped ops in place (once)."""
+    if _ORIGINALS:
+        return
+    from glassgrad.ops.registry import OPS
     from glassgrad.tensor import Tensor
 
     wrapped: dict = {}
     for name in dict.fromkeys(LOWER + FP32 + VIA_FLOAT32):
-        for space in (*namespaces, Tensor):
-            original = (
-                space.__dict__.get(name) if isinstance(space, type) else getattr(space, name, None)
-            )
+        for space in (*_NAMESPACES, Tensor):
+            original = getattr(space, name, None)
             if original is None or getattr(original, "__wrapped_by_autocast__", False):
                 continue
             if id(original) not in wrapped:
-                wrapped[id(original)] = wrap(original, name)
-            setattr(space, name, wrapped[id(original)])
+                wrapped[id(original)] = (original, wrap(original, name))
+            _ORIGINALS.append((space, name, space.__dict__.get(name)))
+            setattr(space, name, wrapped[id(original)][1])
+    for info in OPS.values():  # the table names the callable scripts reach
+        found = wrapped.get(id(info.fn))
+        if found is not None:
+            _ORIGINALS.append((info, "fn", info.fn))
+            info.fn = found[1]
+
+
+def uninstall() -> None:
+    """Put the original ops back (tests do, to leave the process as they found it)."""
+    from glassgrad import _bfloat16
+
+    while _ORIGINALS:
+        space, name, original = _ORIGINALS.pop()
+        if original is None:
+            delattr(space, name)  # it was inherited: the class's own attribute goes
+        else:
+            setattr(space, name, original)
+    if ensure not in _bfloat16._FIRST_USE:
+        _bfloat16._FIRST_USE.append(ensure)

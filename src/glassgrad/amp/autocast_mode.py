@@ -69,6 +69,8 @@ class autocast:  # noqa: N801 - PyTorch's name
         state = _policy.current()
         self._previous = list(state)
         if self.device == "cpu":
+            if self._enabled:
+                _policy.ensure()
             state[0], state[1] = self._enabled, self.fast_dtype
             _policy._ACTIVE[0] += int(self._enabled) - int(self._previous[0])
         return self

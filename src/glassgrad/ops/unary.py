@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from glassgrad import _device
+from glassgrad import _bfloat16, _device
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
@@ -37,7 +37,7 @@ def check_kind(name, data, kind, kernel=None):
     """``data`` as the op computes it: promoted to the default float, kept, or refused."""
     if data.dtype.kind == "f" or kind == "any":
         return data
-    if data.dtype.kind == "V" and data.dtype == _dt.bfloat16.np:
+    if data.dtype.kind == "V" and _bfloat16.is_bfloat16(data):
         return data  # ml_dtypes' ufuncs compute in float32 and round, as PyTorch's kernels
     if kind == "float":
         return data.astype(_dt.get_default_dtype().np)
@@ -263,6 +263,8 @@ ToCopyBackward0 = node_class("ToCopyBackward0", lambda ctx, grad: (grad,))
 def to_dtype(input, dtype, copy=False):
     """``input`` converted to ``dtype`` (the same tensor when nothing changes and no copy)."""
     dtype = _dt.to_dtype(dtype)
+    if dtype is _dt.bfloat16:
+        _bfloat16.used()
     if input._data.dtype == dtype.np and not copy:
         return input
     if not dtype.is_floating_point:
