@@ -130,5 +130,21 @@ def _memory_limit() -> int:
     return _MEMORY[0]
 
 
-WRAPPER_CODE = allocating(lambda: None).__code__
-"""The code of every ``allocating`` wrapper: frame walks that name the op skip it."""
+def quiet(fn):
+    """``fn`` with NumPy's floating-point warnings off (PyTorch has none). For NumPy functions
+    written in Python (``mean``, ``var``, ...), whose warnings name NumPy's own module and so
+    pass the filter of ``silence_float_warnings``."""
+    import functools
+
+    import numpy as np
+
+    @functools.wraps(fn)
+    def silenced(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return silenced
+
+
+WRAPPER_CODES = frozenset({allocating(lambda: None).__code__, quiet(lambda: None).__code__})
+"""The code of the ``allocating`` and ``quiet`` wrappers: frame walks that name the op skip it."""

@@ -20,7 +20,7 @@ import sys
 import weakref
 
 from glassgrad.autograd import grad_mode as _gm
-from glassgrad.backend import WRAPPER_CODE
+from glassgrad.backend import WRAPPER_CODES
 
 __all__ = ["Record", "CutEdge", "enabled", "set_enabled", "describe", "cut_edge", "note_error"]
 
@@ -33,7 +33,7 @@ flow_norms = False
 _state = _gm.state
 _ref = weakref.ref
 _getframe = sys._getframe
-_WRAPPER = WRAPPER_CODE  # the op's name is the function inside it
+_WRAPPERS = WRAPPER_CODES  # the op's name is the function inside them
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # glassgrad modules that play the user (the article's experiments): their lines are reported.
 _USER_CODE = ("seed_experiments.py",)
@@ -124,7 +124,7 @@ def _user_frame(depth: int):
             inside = _classify(code)
         if not inside:
             return frame, op
-        if code is not _WRAPPER:
+        if code not in _WRAPPERS:
             op = code.co_name
         frame = frame.f_back
     return None, op
@@ -242,7 +242,7 @@ def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
             inside = _classify(code)
         if not inside:
             break
-        if code is not _WRAPPER:
+        if code not in _WRAPPERS:
             op = code.co_name
         frame = frame.f_back
     if frame is None:

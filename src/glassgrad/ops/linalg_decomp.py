@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import OUT, Tensor, node_class, register, result, results
 
@@ -120,6 +121,7 @@ def _det_backward(ctx, grad, a, out):
 LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_backward)
 
 
+@quiet  # NumPy's det (Python code) warns of an overflow in its own module's name
 def det(A, *, out=None):
     """The determinant of each square matrix in ``A``."""
     data = check_float("linalg.det", A)

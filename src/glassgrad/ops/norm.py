@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
 from glassgrad.ops.embedding_common import embedding_dense_backward, embedding_renorm_
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import node_class, quiet, register, result
 
 
 def _norm_backward(ctx, grad, x, weight):
@@ -313,6 +313,8 @@ def _norm_samples(rng):
     ]
 
 
+# their means and variances are NumPy's Python-level reductions (see backend.quiet)
+layer_norm, batch_norm, group_norm = (quiet(f) for f in (layer_norm, batch_norm, group_norm))
 register("layer_norm", layer_norm, method=False, samples=_norm_samples)
 register(
     "batch_norm",

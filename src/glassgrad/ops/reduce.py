@@ -13,7 +13,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.registry import OUT, node_class, register, result
+from glassgrad.ops.registry import OUT, node_class, quiet, register, result
 from glassgrad.tensor import _wrap_dim
 
 
@@ -322,6 +322,8 @@ def reduce_reference(fn, empty_means_none=False):
     return reference
 
 
+# NumPy's reductions are Python functions: their overflow warnings escape the package's filter
+sum, mean, prod, cumsum, cumprod = (quiet(f) for f in (sum, mean, prod, cumsum, cumprod))  # noqa: A001
 register(
     "sum",
     sum,

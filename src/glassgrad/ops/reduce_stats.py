@@ -17,7 +17,7 @@ from glassgrad.ops.reduce import (
     normalize_dims,
     reduced_count,
 )
-from glassgrad.ops.registry import OUT, node_class, register, result, results
+from glassgrad.ops.registry import OUT, node_class, quiet, register, result, results
 
 _DOF = (
     "{}(): degrees of freedom is <= 0. Correction should be strictly less than the "
@@ -169,6 +169,7 @@ def _moment_reference(fn, with_mean=False):
     return reference
 
 
+var, std, var_mean, std_mean = (quiet(f) for f in (var, std, var_mean, std_mean))
 for _fn, _np, _pair, _low in (
     (var, np.var, False, None),
     (std, np.std, False, 0.5),

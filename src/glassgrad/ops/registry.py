@@ -19,7 +19,7 @@ from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.grad_mode import record_off, state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
-from glassgrad.backend import allocating
+from glassgrad.backend import allocating, quiet  # noqa: F401 - quiet: the ops import it here
 from glassgrad.tensor import Tensor, _make
 
 __all__ = [
@@ -75,17 +75,6 @@ class OpInfo:
 
 
 OPS: dict[str, OpInfo] = {}
-
-
-def quiet(fn):
-    """``fn`` with NumPy's floating-point warnings off (PyTorch has none)."""
-
-    @functools.wraps(fn)
-    def silenced(*args, **kwargs):
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-
-    return silenced
 
 
 def register(name, fn=None, *, method=True, function=True, aliases=(), strict=False, **info):
