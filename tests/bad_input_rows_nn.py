@@ -280,4 +280,78 @@ ROWS = [
         "function backward wrong shape",
         "class F2(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n        return x * 2\n    @staticmethod\n    def backward(ctx, g):\n        return torch.ones(3)\nx = torch.ones(2, requires_grad=True)\nF2.apply(x).sum().backward()",
     ),
+    (
+        "conv2d bias dtype first",
+        "F.conv2d(torch.zeros(1, 1, 5, 5, dtype=torch.float64), torch.zeros(1, 1, 3, 3), torch.zeros(1))",
+    ),
+    (
+        "conv2d 1d weight stride",
+        "F.conv2d(torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3), stride=1)",
+    ),
+    (
+        "bilinear batch dims",
+        "F.bilinear(torch.zeros(2, 3), torch.zeros(3, 4), torch.zeros(5, 3, 4))",
+    ),
+    (
+        "bilinear bias size",
+        "F.bilinear(torch.zeros(2, 3), torch.zeros(2, 4), torch.zeros(5, 3, 4), torch.zeros(6))",
+    ),
+    ("embedding list weight", "F.embedding(torch.tensor([0]), [[1.0, 2.0]])"),
+    (
+        "nll_loss 4d target dims",
+        "F.nll_loss(torch.zeros(2, 3, 4, 5), torch.zeros(2, 4, dtype=torch.long))",
+    ),
+    ("nll_loss 2d target", "F.nll_loss(torch.zeros(2, 3), torch.zeros(2, 1, dtype=torch.long))"),
+    (
+        "nll_loss weight size",
+        "F.nll_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), weight=torch.ones(4))",
+    ),
+    (
+        "nll_loss weight dtype",
+        "F.nll_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), weight=torch.ones(3, dtype=torch.float64))",
+    ),
+    ("nll_loss 0-d input", "F.nll_loss(torch.tensor(1.0), torch.tensor(0))"),
+    (
+        "cross_entropy probabilities long",
+        "F.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long))",
+    ),
+    (
+        "cross_entropy probabilities ignore_index",
+        "F.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3), ignore_index=1)",
+    ),
+    (
+        "cross_entropy label_smoothing > 1",
+        "F.cross_entropy(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), label_smoothing=2.0)",
+    ),
+    (
+        "cross_entropy probabilities weight",
+        "F.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3), weight=torch.ones(2))",
+    ),
+    (
+        "bce double target",
+        "F.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.0], dtype=torch.float64))",
+    ),
+    (
+        "batch_norm weight size",
+        "F.batch_norm(torch.zeros(2, 3), None, None, weight=torch.ones(4), training=True)",
+    ),
+    (
+        "batch_norm running_var size",
+        "F.batch_norm(torch.zeros(2, 3), torch.zeros(3), torch.ones(4))",
+    ),
+    (
+        "layer_norm bias shape",
+        "F.layer_norm(torch.zeros(2, 3), (3,), torch.ones(3), torch.ones(2))",
+    ),
+    (
+        "group_norm bias without weight",
+        "F.group_norm(torch.zeros(2, 6, 3), 2, None, torch.ones(4))",
+    ),
+    ("group_norm 1d input", "F.group_norm(torch.zeros(6), 2)"),
+    ("maxpool2d negative kernel", "F.max_pool2d(torch.zeros(1, 1, 4, 4), -1)"),
+    ("maxpool2d zero dilation", "F.max_pool2d(torch.zeros(1, 1, 4, 4), 2, dilation=0)"),
+    ("maxpool2d output too small batched", "F.max_pool2d(torch.zeros(2, 1, 2, 5), 3)"),
+    ("avgpool2d stride zero", "F.avg_pool2d(torch.zeros(1, 1, 4, 4), 2, stride=0)"),
+    ("adaptive avgpool 2d input", "F.adaptive_avg_pool2d(torch.zeros(4, 4), 2)"),
+    ("gru double input", "nn.GRU(3, 4)(torch.zeros(5, 2, 3, dtype=torch.float64))"),
 ]

@@ -72,6 +72,8 @@ def _is_int(value) -> bool:
 
 def _size(size, name="zeros", position=1):
     """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``, with PyTorch's errors."""
+    if len(size) > 1 and isinstance(size[0], (tuple, list)):
+        raise TypeError(f"{name}() takes 1 positional argument but {len(size)} were given")
     if len(size) == 1 and not _is_int(size[0]):
         size = size[0]
         if not isinstance(size, (tuple, list)):
@@ -79,13 +81,10 @@ def _size(size, name="zeros", position=1):
                 f"{name}(): argument 'size' (position {position}) must be tuple of ints, "
                 f"not {_type_name(size)}"
             )
-        listed = isinstance(size, list)
-    else:
-        listed = True  # ``f(2, 3.0)`` is parsed like a list
     for pos, item in enumerate(size):
         if not _is_int(item):
             kind = _type_name(item)
-            if listed:
+            if pos:  # PyTorch's parser matched the overload on the first element: unpacking
                 raise TypeError(
                     f"{name}(): argument 'size' failed to unpack the object at pos {pos + 1} "
                     f'with error "type must be tuple of ints,but got {kind}"'

@@ -81,6 +81,29 @@ def _translated(exc: BaseException) -> RuntimeError:
     return out_of_memory(count * dtype.itemsize)
 
 
+def _at_call(trace) -> bool:
+    """Whether an exception came from binding the arguments: no frame but wrappers' frames."""
+    trace = trace.tb_next
+    while trace is not None:
+        if trace.tb_frame.f_code not in WRAPPER_CODES:
+            return False
+        trace = trace.tb_next
+    return True
+
+
+def _missing_arguments(exc: TypeError) -> TypeError | None:
+    """Python's "f() missing 1 required positional argument: 'dim'" in PyTorch's words."""
+    import re
+
+    found = re.fullmatch(r"(\w+)\(\) missing (\d+) required positional arguments?: (.*)", str(exc))
+    if found is None:
+        return None
+    name, count, listed = found.groups()
+    names = ", ".join(f'"{arg}"' for arg in re.findall(r"'(\w+)'", listed))
+    plural = "s" if count == "1" else ""  # (sic): PyTorch's parser has it the other way round
+    return TypeError(f"{name}() missing {count} required positional argument{plural}: {names}")
+
+
 def allocating(fn):
     """``fn`` with NumPy's MemoryError turned into PyTorch's allocator RuntimeError.
 
@@ -96,6 +119,11 @@ def allocating(fn):
             return fn(*args, **kwargs)
         except MemoryError as exc:
             error = _translated(exc)
+        except TypeError as exc:
+            # raised by the call itself (no frame inside ``fn``): PyTorch's parser's words
+            error = _missing_arguments(exc) if _at_call(exc.__traceback__) else None
+            if error is None:
+                raise
         raise error
 
     return op

@@ -422,6 +422,13 @@ def full_like(
     if device is not None:  # else the input's device, never the default one
         _check_device(device)
     target, shape = _like(input, dtype, "full_like")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (int, float, bool, complex, np.number, np.bool_)):
+        raise TypeError(
+            "full_like(): argument 'fill_value' (position 2) must be Number, not "
+            f"{_type_name(fill_value)}"
+        )
     return _finish(np.full(shape, fill_value, dtype=target), requires_grad)
 
 

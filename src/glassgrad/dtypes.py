@@ -97,8 +97,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
             name = np.dtype(np_dtype).type.__name__  # str_, object_: NumPy's scalar type names
             raise TypeError(
                 f"can't convert np.ndarray of type numpy.{name}. The only "
-                "supported types are: float64, float32, float16, int64, int32, int16, int8, "
-                "uint8, and bool."
+                "supported types are: float64, float32, float16, complex64, complex128, int64, "
+                "int32, int16, int8, uint64, uint32, uint16, uint8, and bool."
             )
     return found
 

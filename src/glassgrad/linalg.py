@@ -112,4 +112,14 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002 - P
         )
     if A.ndim == 2:
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if isinstance(ord, str):  # a matrix norm's order: PyTorch checks it, then the rank
+        _matrix_order_check(ord)
+        raise RuntimeError(
+            "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+        )
     return vector_norm(A, ord, None, keepdim, dtype=dtype)
+
+
+def _matrix_order_check(ord) -> None:  # noqa: A002 - PyTorch's name
+    if ord not in ("fro", "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")

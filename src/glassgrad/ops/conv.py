@@ -84,10 +84,34 @@ def _check_linear(input, weight):
 
 def bilinear(input1, input2, weight, bias=None):
     """``x1^T A x2 + b`` for each output feature (``weight``: (out, in1, in2))."""
+    _check_bilinear(input1, input2, weight, bias)
     left = input1.reshape(-1, 1, 1, input1.shape[-1]) @ weight.unsqueeze(0)
     out = (left.squeeze(2) * input2.reshape(-1, 1, input2.shape[-1])).sum(-1)
     out = out.reshape(*input1.shape[:-1], weight.shape[0])
     return out if bias is None else out + bias
+
+
+def _check_bilinear(input1, input2, weight, bias):
+    """PyTorch's shape checks of ``bilinear``, in its order and words."""
+    a, b, w = input1.shape, input2.shape, weight.shape
+    if len(a) != len(b):
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {len(a)} and {len(b)}")
+    for dim, (x, y) in enumerate(zip(a[:-1], b[:-1], strict=True)):
+        if x != y:
+            raise RuntimeError(
+                f"bilinear(): input batch dimensions do not match at dim {dim}: got {x} and {y}"
+            )
+    for name, size, expected in (("input1", a[-1], w[1]), ("input2", b[-1], w[2])):
+        if size != expected:
+            raise RuntimeError(
+                f"bilinear(): {name} size does not match weight size: got {size} but expected "
+                f"{expected}"
+            )
+    if bias is not None and bias.shape[0] != w[0]:
+        raise RuntimeError(
+            f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
+            f"{w[0]}"
+        )
 
 
 # -- convolution -------------------------------------------------------------------------------
@@ -207,6 +231,11 @@ def _convolution(input, weight, bias, params, out_sizes=None):
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, name):
+    nominal = int(name[4])  # conv2d: PyTorch's parser makes ints 2-lists before any check
+    stride, dilation = (
+        v if isinstance(v, (list, tuple)) else (v,) * nominal for v in (stride, dilation)
+    )
+    C.expand("stride", stride, weight.ndim - 2)
     C.check_dims(input, weight, name)
     unbatched = input.ndim == weight.ndim - 1
     if unbatched:

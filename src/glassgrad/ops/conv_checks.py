@@ -15,6 +15,12 @@ def _type_name(tensor, short=False):
 def check_types(x, weight, bias, transposed):
     """PyTorch's dtype errors for mismatched input, weight and bias."""
     dtype = x._data.dtype
+    if not transposed and bias is not None and bias._data.dtype != dtype:
+        # PyTorch's convolution compares the bias first
+        raise RuntimeError(
+            f"Input type ({_type_name(x, True)}) and bias type ({_type_name(bias, True)}) "
+            "should be the same"
+        )
     if weight._data.dtype != dtype:
         if dtype == np.float64:
             raise RuntimeError(f"expected scalar type Double but found {_type_name(weight)}")

@@ -251,7 +251,10 @@ def index_add(input, dim, index, source, *, alpha=1):
             f"index_add_(): Number of indices ({idx.size}) should be equal to "
             f"source.size(dim): ({count}), for dim: {dim}"
         )
-    _check_bounds(idx, data.shape[dim] if data.ndim else 1, dim)
+    size = data.shape[dim] if data.ndim else 1
+    if (data.ndim <= 1 or 0 < dim < data.ndim - 1) and ((idx < 0) | (idx >= size)).any():
+        raise IndexError("index out of range in self")  # PyTorch's loop kernel's words
+    _check_bounds(idx, size, dim)
     key = (slice(None),) * dim + (idx,)
     out = data.copy()
     np.add.at(

@@ -44,6 +44,12 @@ CopyBackwards = type(
 
 def _copied(self, src):
     if not isinstance(src, Tensor):
+        if not isinstance(src, (int, float, bool, np.number, np.bool_)):
+            from glassgrad._tensor_info import _type_name
+
+            raise TypeError(
+                f"copy_(): argument 'other' (position 1) must be Tensor, not {_type_name(src)}"
+            )
         from glassgrad.creation import tensor
 
         src = tensor(src)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _C_NAMES
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops.binary import _other, _promote, broadcast_shapes
@@ -129,9 +130,9 @@ def masked_fill(input, mask, value):
     if mask._data.dtype != np.bool_:
         raise RuntimeError(
             f"masked_fill_ only supports boolean masks, but got mask with dtype "
-            f"{_dt.from_numpy_dtype(mask._data.dtype).name}"
+            f"{_C_NAMES[mask.dtype.name]}"
         )
-    broadcast_shapes(input._data.shape, mask._data.shape)
+    broadcast_shapes(mask._data.shape, input._data.shape)
     data = input._data
     if isinstance(value, Tensor):
         if value._data.ndim:

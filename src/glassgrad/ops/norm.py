@@ -13,10 +13,11 @@ import math
 
 import numpy as np
 
+from glassgrad._tensor_info import _type_name
 from glassgrad.ops import _dual as D
 from glassgrad.ops import nn_ops as N
 from glassgrad.ops.embedding_common import embedding_dense_backward, embedding_renorm_
-from glassgrad.ops.registry import node_class, quiet, register, result
+from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
 
 
 def _norm_backward(ctx, grad, x, weight):
@@ -239,6 +240,12 @@ def embedding(
     sparse=False,
 ):
     """Rows of ``weight`` picked by the integer ``input``."""
+    for name, value, position in (("weight", weight, 1), ("indices", input, 2)):
+        if not isinstance(value, Tensor):  # PyTorch's parser of torch.embedding
+            raise TypeError(
+                f"embedding(): argument '{name}' (position {position}) must be Tensor, not "
+                f"{_type_name(value)}"
+            )
     rows = weight._data.shape[0]
     if padding_idx is not None and padding_idx > 0 and padding_idx >= rows:
         raise AssertionError("Padding_idx must be within num_embeddings")

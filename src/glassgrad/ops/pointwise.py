@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _C_NAMES
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.binary import _promote, broadcast_shapes
@@ -193,6 +194,8 @@ def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
     if tensors and len(tensors) != len([v for v in (min, max) if v is not None]):
         raise _clamp_type_error(min, max)
     data = input._data
+    if tensors:
+        broadcast_shapes(data.shape, *[t._data.shape for t in tensors])
     if not tensors:
         out = data
         target = data.dtype
@@ -304,6 +307,12 @@ def lerp(input, end, weight, *, out=None):
         raise NotImplementedError(
             f"\"lerp_kernel_scalar\" not implemented for '{input.dtype._legacy[:-6]}'"
         )
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t._data.dtype != input._data.dtype:
+            raise RuntimeError(
+                f"expected dtype {_C_NAMES[input.dtype.name]} for `{name}` but got dtype "
+                f"{_C_NAMES[t.dtype.name]}"
+            )
     start, stop = _promote(input, end)
     if isinstance(weight, Tensor):
         broadcast_shapes(start.shape, stop.shape, weight.shape)

@@ -266,6 +266,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         )
     if dtype is not None:
         data = data.astype(_dt.to_dtype(dtype).np)
+    if isinstance(p, str) and p not in ("fro", "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
     if p == "nuc":
         raise (
             RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")

@@ -73,6 +73,16 @@ def _shape_arg(shape):
 
 
 def _infer(shape, numel):
+    inferred = False
+    for index, size in enumerate(shape):  # PyTorch's checks, in its order
+        if size == -1:
+            if inferred:
+                raise RuntimeError("only one dimension can be inferred")
+            inferred = True
+        elif size < 0:
+            raise RuntimeError(
+                f"invalid shape dimension {size} at index {index} of shape {list(shape)}"
+            )
     if list(shape).count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
     if -1 in shape:
@@ -123,6 +133,8 @@ UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_backward)
 
 def reshape(input, *shape):
     """``input`` with a new shape (a view when the layout allows; ``-1`` is inferred)."""
+    if not shape:
+        raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     data = input._data
     shape = _infer(_shape_arg(shape), data.size)
     out = _no_copy_reshape(data, shape)
@@ -138,6 +150,11 @@ def view(input, *shape):
         from glassgrad.ops.unary import to_dtype
 
         return to_dtype(input, shape[0])
+    if not shape:
+        raise TypeError(
+            "view() received an invalid combination of arguments - got (), but expected one "
+            "of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n"
+        )
     data = input._data
     shape = _infer(_shape_arg(shape), data.size)
     out = _no_copy_reshape(data, shape)
@@ -225,6 +242,8 @@ PermuteBackward0 = node_class(
 def permute(input, *dims):
     """Reorder the dimensions."""
     ndim = input._data.ndim
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims)
     if len(dims) != ndim:
         raise RuntimeError(

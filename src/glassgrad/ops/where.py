@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _c_type
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.binary import _promote
+from glassgrad.ops.binary import _promote, broadcast_shapes
 from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
 
 WhereBackward0 = node_class(
@@ -39,8 +40,9 @@ def where(condition, input=None, other=None):
     if cond._data.dtype != np.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor "
-            f"with dtype {_dt.from_numpy_dtype(cond._data.dtype).name.title()}"
+            f"with dtype {_c_type(cond.dtype)}"
         )
+    broadcast_shapes(cond._data.shape, input._data.shape, other._data.shape)
     ad, bd = _promote(input, other)
     return result(np.where(cond._data, ad, bd), WhereBackward0, (cond, input, other), (cond._data,))
 

@@ -202,7 +202,14 @@ class RNNBase(Module):
         return input.dim() == 3
 
     def _check_forward_args(self, input, hx, shape) -> None:
-        """PyTorch's ``check_forward_args``: the feature size, then each state's shape."""
+        """PyTorch's ``check_forward_args``: the dtype, the feature size, each state's shape."""
+        weight = getattr(self, self._flat_weights_names[0])
+        if input.dtype != weight.dtype:
+            raise ValueError(
+                f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: "
+                f"model.to({input.dtype})"
+            )
         if input.size(-1) != self.input_size:
             raise RuntimeError(
                 "input.size(-1) must be equal to input_size. Expected "
@@ -246,7 +253,8 @@ class RNNBase(Module):
         if hx is None:
             hx = tuple(creation.zeros(shape, dtype=input.dtype) for _ in range(n_states))
         else:
-            hx = hx if isinstance(hx, tuple) else (hx,)
+            if not isinstance(hx, tuple):  # PyTorch reads an LSTM's (h, c) as hx[0], hx[1]
+                hx = (hx,) if n_states == 1 else (hx[0], hx[1])
             if not batched:
                 hx = tuple(h.unsqueeze(1) for h in hx)
         self._check_forward_args(input, hx, shape)
