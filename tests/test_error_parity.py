@@ -34,10 +34,8 @@ def test_huge_allocations_raise_runtime_error(make):
 
 _FLOAT_SCRIPT = """
 import warnings, {lib} as torch
-warnings.simplefilter("always")
 x = torch.tensor(2.0, requires_grad=True)
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as caught:  # the default filters: once per process
     with torch.no_grad():
         float(x)
     with torch.inference_mode():
@@ -84,3 +82,11 @@ def test_overflow_in_numpy_reductions_is_silent():
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             call()
+
+
+def test_where_method_takes_self_as_the_true_branch():
+    def run(lib):
+        x, t = lib.tensor([1.0, 2.0, 3.0]), lib.tensor([0.0, 5.0, 0.0])
+        return x.where(t > 0, t).tolist(), x.where(t > 0, -1.0).tolist()
+
+    assert run(glassgrad) == run(torch) == ([0.0, 2.0, 0.0], [-1.0, 2.0, -1.0])

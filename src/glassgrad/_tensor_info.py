@@ -31,9 +31,6 @@ __all__ = ["Size", "TensorInfo"]
 _CPU = _device_type("cpu")
 
 
-_FLOAT_WARNED = [False]  # ``float(t)``'s warning has been given in this process
-
-
 class Size(tuple):
     """A shape: a tuple that prints as ``torch.Size([2, 3])``."""
 
@@ -287,16 +284,17 @@ class TensorInfo:
         return kind(self._data.reshape(()).item())
 
     def __float__(self) -> float:
-        if self.requires_grad and not _FLOAT_WARNED[0]:
+        if self.requires_grad:
             from glassgrad.autograd.grad_mode import state
 
             if state.record:  # PyTorch is silent under no_grad and inference_mode
-                _FLOAT_WARNED[0] = True  # and says it once per process (TORCH_WARN_ONCE)
+                # Warned from this fixed line, so the default filter shows it once per process,
+                # as PyTorch's C++ warning is (TORCH_WARN_ONCE).
                 warnings.warn(
                     "Converting a tensor with requires_grad=True to a scalar may lead to "
                     "unexpected behavior.\nConsider using tensor.detach() first.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=1,
                 )
         return self._scalar(float)
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _c_type
+from glassgrad.backend import allocating
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
@@ -50,8 +51,17 @@ def where(condition, input=None, other=None):
 register(
     "where",
     where,
+    method=False,
     nin=2,
     samples=shaped(S.where_samples),
     reference=np.where,
     any_shape=True,
 )
+
+
+def _where_method(self, condition, y):
+    """``x.where(condition, y)``: ``torch.where(condition, x, y)``."""
+    return where(condition, self, y)
+
+
+Tensor.where = allocating(_where_method)
