@@ -131,9 +131,13 @@ from glassgrad.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's name
 )
 from glassgrad.ops.norm import aten_embedding as embedding  # torch.embedding(weight, indices)
+from glassgrad.ops.random_sample import bernoulli, multinomial, normal
 from glassgrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"
+
+# PyTorch's constants, plain Python floats as torch.pi is
+from math import e, inf, nan, pi  # noqa: E402 - ``float`` here is glassgrad.float
 
 
 def _export_ops():

@@ -26,6 +26,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     pointwise,
     pointwise_more,
     random_fill,
+    random_sample,
     reduce,
     reduce_minmax,
     reduce_stats,
