@@ -198,6 +198,7 @@ def is_complex(input) -> bool:
 
 from glassgrad import (  # noqa: E402, F401
     cpu,
+    distributed,  # torch.distributed (MPI is loaded only when used)
     linalg,  # noqa: E402, F401 - torch.linalg's norms
     special,  # noqa: E402, F401 - torch.special
     version,

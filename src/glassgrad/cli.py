@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("script", help="the Python script to run")
     explain.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     explain.set_defaults(run=_explain)
+    run = commands.add_parser(
+        "run",
+        help="start a script on N processes through MPI, as torchrun does",
+        add_help=False,
+        prefix_chars="\0",  # every option belongs to glassgrad.distributed.run
+    )
+    run.add_argument("launch", nargs=argparse.REMAINDER)
+    run.set_defaults(run=_run)
     return parser
 
 
@@ -85,6 +93,12 @@ def _explain(args: argparse.Namespace) -> int:
     from glassgrad.glass.script import run_script
 
     return run_script(args.script, args.args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from glassgrad.distributed.run import main
+
+    return main(args.launch)
 
 
 def render(outcomes: list) -> str:

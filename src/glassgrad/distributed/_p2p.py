@@ -1,0 +1,156 @@
+"""Point to point (``send``, ``recv``, ``isend``, ``irecv``) and the object collectives
+(``broadcast_object_list``, ``all_gather_object``, ``gather_object``, ``scatter_object_list``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.distributed import _work as w
+from glassgrad.distributed._group import _mpi, _state, get_group_rank
+
+__all__ = [
+    "all_gather_object",
+    "broadcast_object_list",
+    "gather_object",
+    "irecv",
+    "isend",
+    "recv",
+    "scatter_object_list",
+    "send",
+]
+
+
+def _peer(pg, global_rank, group_rank, what: str) -> int:
+    """The group rank of a peer; talking to oneself is PyTorch's error."""
+    if global_rank is not None and group_rank is not None:
+        raise ValueError(f"Can not specify both {what} and group_{what}")
+    if group_rank is None:
+        if global_rank is None:
+            raise ValueError(f"Must specify either {what} or group_{what}")
+        global_rank = int(global_rank)
+        group_rank = global_rank if pg is _state["default"] else get_group_rank(pg, global_rank)
+    if group_rank == pg.rank():
+        name = "destination" if what == "dst" else "source"
+        raise ValueError(
+            f"Invalid {name} rank: {name} rank should not be the same as the rank of the "
+            "current process."
+        )
+    if not 0 <= group_rank < pg.size():
+        raise ValueError(
+            f"Invalid {'destination' if what == 'dst' else 'source'} rank: {group_rank} is not "
+            f"a rank of a group of {pg.size()} processes"
+        )
+    return group_rank
+
+
+def isend(tensor, dst=None, group=None, tag: int = 0, group_dst=None):
+    """Start sending ``tensor`` to rank ``dst``; returns a ``Work``."""
+    w.check_tensor(tensor)
+    pg = w.member(group, "isend")
+    if pg is None:
+        return None
+    peer = _peer(pg, dst, group_dst, "dst")
+    data = w.buffer(tensor).copy()  # the sender may change the tensor before the send completes
+    with w._mpi_errors():
+        request = pg.comm.Isend(w.raw(data), peer, tag)
+    return w.Work([request], keep=(data,))
+
+
+def send(tensor, dst=None, group=None, tag: int = 0, group_dst=None) -> None:
+    """Send ``tensor`` to rank ``dst`` (returns when the buffer may be reused)."""
+    w.check_tensor(tensor)
+    pg = w.member(group, "send")
+    if pg is None:
+        return None
+    peer = _peer(pg, dst, group_dst, "dst")
+    with w._mpi_errors():
+        pg.comm.Send(w.raw(w.buffer(tensor)), peer, tag)
+    return None
+
+
+def _receive(tensor, src, group, tag, group_src, op):
+    w.check_tensor(tensor)
+    pg = w.member(group, op)
+    if pg is None:
+        return None, None
+    MPI = _mpi()
+    peer = MPI.ANY_SOURCE if src is None and group_src is None else None
+    if peer is None:
+        peer = _peer(pg, src, group_src, "src")
+    data = np.empty_like(w.buffer(tensor))
+    work = w.Work(keep=(data,))
+    work._statuses = [MPI.Status()]
+
+    def finish():
+        w.store(tensor, data)
+        work._source = pg.ranks[work._statuses[0].Get_source()]
+
+    with w._mpi_errors():
+        if op == "recv":
+            pg.comm.Recv(w.raw(data), peer, tag, work._statuses[0])
+            finish()
+            return work._source, None
+        work._requests = [pg.comm.Irecv(w.raw(data), peer, tag)]
+    work._finish = finish
+    return None, work
+
+
+def recv(tensor, src=None, group=None, tag: int = 0, group_src=None) -> int:
+    """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender."""
+    source, _ = _receive(tensor, src, group, tag, group_src, "recv")
+    return source if source is not None else -1
+
+
+def irecv(tensor, src=None, group=None, tag: int = 0, group_src=None):
+    """Start receiving into ``tensor`` from rank ``src``; returns a ``Work``."""
+    return _receive(tensor, src, group, tag, group_src, "irecv")[1]
+
+
+def broadcast_object_list(object_list, src=None, group=None, device=None, group_src=None):
+    """Replace ``object_list``'s items on every rank with rank ``src``'s (pickled)."""
+    pg = w.member(group, "broadcast_object_list")
+    if pg is None:
+        return None
+    root = w.root_rank(pg, src, group_src, "broadcast", "src")
+    with w._mpi_errors():
+        items = pg.comm.bcast(list(object_list) if pg.rank() == root else None, root)
+    object_list[:] = items
+    return None
+
+
+def all_gather_object(object_list, obj, group=None) -> None:
+    """Every rank's ``obj`` into ``object_list`` (one entry per rank)."""
+    pg = w.member(group, "all_gather_object")
+    if pg is None:
+        return None
+    with w._mpi_errors():
+        items = pg.comm.allgather(obj)
+    object_list[: len(items)] = items
+    return None
+
+
+def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=None):
+    """Every rank's ``obj`` into ``object_gather_list`` on rank ``dst``."""
+    pg = w.member(group, "gather_object")
+    if pg is None:
+        return None
+    root = w.root_rank(pg, dst, group_dst, "gather", "dst")
+    with w._mpi_errors():
+        items = pg.comm.gather(obj, root)
+    if pg.rank() == root:
+        object_gather_list[: len(items)] = items
+    return None
+
+
+def scatter_object_list(
+    scatter_object_output_list, scatter_object_input_list=None, src=None, group=None, group_src=None
+):
+    """Rank ``src``'s ``scatter_object_input_list[i]`` into rank i's output list's first item."""
+    pg = w.member(group, "scatter_object_list")
+    if pg is None:
+        return None
+    root = w.root_rank(pg, src, group_src, "scatter", "src")
+    with w._mpi_errors():
+        item = pg.comm.scatter(scatter_object_input_list if pg.rank() == root else None, root)
+    scatter_object_output_list[0] = item
+    return None
