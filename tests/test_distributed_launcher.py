@@ -47,7 +47,8 @@ def test_a_failed_rank_stops_every_rank(how, why, victim):
     assert "OK rank" not in proc.stdout
     lines = proc.stderr.splitlines()
     assert any(
-        line.startswith(f"glassgrad run: rank {victim} (pid ") and line.endswith(f") failed: {why}")
+        line.startswith(f"glassgrad run: rank {victim} (pid ")
+        and line.endswith(f") failed: {why}")
         or (f"rank {victim} (pid " in line and f"failed: {why}" in line)
         for line in lines
     ), proc.stderr

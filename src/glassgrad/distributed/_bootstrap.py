@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import socket
 import sys
 import threading
@@ -74,6 +75,10 @@ def main(argv: list[str]) -> int:
     as_module = argv[0] == "-m"
     target, args = (argv[1], argv[2:]) if as_module else (argv[0], argv[1:])
     sys.argv = [target, *args]
+    if hasattr(signal, "SIGUSR1"):
+        # MPICH's launcher signals the survivors of a dead rank with SIGUSR1, whose default
+        # action kills them silently; the launcher's word stops them with a message instead
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     attach()
     try:
         if as_module:

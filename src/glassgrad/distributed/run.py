@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,6 +19,8 @@ import sys
 import threading
 import time
 
+_SILENT = "died without a word (killed by a signal, or ended in native code)"
+_BAD_PID = re.compile(rb"PID (\d+) RUNNING AT")
 GRACE_S = 20.0  # how long ranks told to stop may take before mpiexec's processes are killed
 
 
@@ -115,6 +118,7 @@ class Watch:
         self.done: set = set()
         self.failed: dict = {}  # rank -> why
         self.stopped: set = set()  # ranks that stopped when told another had failed
+        self.bad_pid = None  # the pid mpiexec reports as the first to terminate badly
         self.lock = threading.Lock()
         self.failure = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -146,7 +150,7 @@ class Watch:
             pass  # a connection reset is a rank gone, as a closed one is
         ended = self.done | self.stopped | set(self.failed)
         if rank is not None and rank not in ended and not self.failure.is_set():
-            self._failed(rank, "died without a word (killed by a signal, or ended in native code)")
+            self._failed(rank, _SILENT)
 
     def _failed(self, rank: str, why: str) -> None:
         with self.lock:
@@ -169,7 +173,9 @@ def run(args) -> int:
     port = server.getsockname()[1]
     watch = Watch(server)
     cmd, env = command(args, port)
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE)
+    relay = threading.Thread(target=_relay, args=(proc.stdout, watch), daemon=True)
+    relay.start()
     _forward_signals(proc)
     deadline = None
     while proc.poll() is None:
@@ -178,14 +184,37 @@ def run(args) -> int:
         if deadline is not None and time.monotonic() > deadline:
             _kill(proc)
         time.sleep(0.05)
+    relay.join(timeout=5)
     time.sleep(0.2)  # let the last connections' closing be read
     server.close()
     return _report(watch, proc.returncode, args.nproc_per_node)
 
 
+def _relay(stream, watch: Watch) -> None:
+    """Pass mpiexec's output through, noting the pid it names as the first to terminate badly."""
+    for line in iter(stream.readline, b""):
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+        found = _BAD_PID.search(line)
+        if found and watch.bad_pid is None:
+            watch.bad_pid = found.group(1).decode()
+
+
+def _culprits(watch: Watch) -> None:
+    """Ranks that died silently together: the one mpiexec names died first, MPI ended the rest."""
+    silent = [r for r, why in watch.failed.items() if why == _SILENT]
+    named = [r for r in silent if watch.pids.get(r) == watch.bad_pid]
+    if len(silent) > 1 and named:
+        for rank in silent:
+            if rank not in named:
+                del watch.failed[rank]
+        watch.failed = {named[0]: _SILENT, **watch.failed}
+
+
 def _report(watch: Watch, code: int, nproc: int) -> int:
     if not watch.failed and code == 0:
         return 0
+    _culprits(watch)
     first = next(iter(watch.failed), "?")
     for rank in [str(r) for r in range(nproc)]:
         pid = watch.pids.get(rank, "?")
