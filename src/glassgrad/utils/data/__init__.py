@@ -1,5 +1,6 @@
 """``glassgrad.utils.data``: datasets, samplers and the ``DataLoader``."""
 
+from glassgrad.utils.data import distributed  # noqa: F401 - torch.utils.data.distributed
 from glassgrad.utils.data.dataloader import DataLoader, default_collate, default_convert
 from glassgrad.utils.data.dataset import (
     ConcatDataset,
@@ -9,6 +10,7 @@ from glassgrad.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from glassgrad.utils.data.distributed import DistributedSampler
 from glassgrad.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -22,6 +24,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
