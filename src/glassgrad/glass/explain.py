@@ -11,7 +11,7 @@ from glassgrad.autograd.provenance import Record
 from glassgrad.glass._walk import LIVE, Walk, root_item, walk
 from glassgrad.tensor import Tensor, grad_tensor
 
-__all__ = ["explain", "Explanation", "Row", "named_tensors"]
+__all__ = ["explain", "Explanation", "Row", "named_tensors", "why_not"]
 
 
 @dataclass
@@ -100,6 +100,13 @@ def explain(output: Tensor, params=None, *, name: str | None = None) -> Explanat
     label = name or _caller_names(sys._getframe(1)).get(id(output), "the output")
     rows = [_row(key, tensor, found) for key, tensor in named.items()]
     return Explanation(label, rows, _notes(output, label))
+
+
+def why_not(outputs, params) -> dict:
+    """``{name: reason}``: why no gradient of ``outputs`` (a list of tensors) reaches each
+    parameter, "" for those it reaches; for callers that already know who got none (DDP)."""
+    found = walk(list(outputs))
+    return {key: _row(key, t, found).reason for key, t in named_tensors(params).items()}
 
 
 def _row(name: str, tensor: Tensor, found: Walk) -> Row:
