@@ -30,6 +30,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/distributed.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

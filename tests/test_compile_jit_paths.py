@@ -161,6 +161,8 @@ def _paths():
         module = importlib.import_module(f"torch.nn.modules.{info.name}")
         for name, value in vars(module).items():
             if isinstance(value, type) and value.__module__ == module.__name__:
+                if value is not getattr(torch.nn, name, value):
+                    continue  # _functions.SyncBatchNorm: an autograd Function, not the layer
                 if hasattr(glassgrad.nn, name) or name == "NonDynamicallyQuantizableLinear":
                     yield info.name, name
 

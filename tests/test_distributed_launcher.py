@@ -17,7 +17,7 @@ def test_ranks_get_torchruns_variables():
 
 def test_glassgrad_run_alias():
     env = dict(os.environ, PYTHONPATH=str(SRC))
-    command = [sys.executable, "-m", "glassgrad", "run", "--nproc-per-node", "2"]
+    command = [sys.executable, "-m", "glassgrad", "run", "--nproc_per_node=2", "--standalone"]
     proc = subprocess.run(
         [*command, str(WORKERS / "env.py"), "--lr", "0.1"],
         capture_output=True,

@@ -29,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="glassgrad run",
         description="Start a script on N processes through MPI, with torchrun's variables.",
     )
-    parser.add_argument("--nproc-per-node", "--nproc_per_node", type=int, default=1)
+    parser.add_argument("--nproc-per-node", "--nproc_per_node", type=_nproc, default=1)
     parser.add_argument("--nnodes", type=str, default="1", help="only 1 (one machine)")
+    parser.add_argument("--node-rank", "--node_rank", type=int, default=0, help="only 0")
+    for name in ("rdzv-backend", "rdzv-endpoint", "rdzv-id", "max-restarts", "monitor-interval"):
+        # torchrun's rendezvous and restart options: accepted, one machine needs none of them
+        parser.add_argument(f"--{name}", f"--{name.replace('-', '_')}", help=argparse.SUPPRESS)
     parser.add_argument("--master-addr", "--master_addr", default="127.0.0.1")
     parser.add_argument("--master-port", "--master_port", type=int, default=0)
     parser.add_argument("--standalone", action="store_true", help="accepted, as torchrun's")
@@ -39,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("script", help="the training script (or module, with -m)")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
     return parser
+
+
+def _nproc(text: str) -> int:
+    """A count, or torchrun's "auto"/"cpu" (one process per core here: there are no GPUs)."""
+    if text in ("auto", "cpu"):
+        return os.cpu_count() or 1
+    return int(text)
 
 
 def find_mpiexec(given: str | None = None) -> str:
@@ -266,7 +277,7 @@ def _forward_signals(proc: subprocess.Popen) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m glassgrad.distributed.run [options] script.py [args]``."""
     args = _parser().parse_args(argv)
-    if args.nnodes not in ("1", "1:1"):
+    if args.nnodes not in ("1", "1:1") or args.node_rank != 0:
         raise SystemExit("glassgrad run: only one machine (--nnodes 1) is supported")
     if args.nproc_per_node < 1:
         raise SystemExit("glassgrad run: --nproc-per-node must be at least 1")
