@@ -161,10 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         if result:
             print("RESULT " + json.dumps(result), flush=True)
         return 0
+    load = list(os.getloadavg())  # other work on the machine shares its cores with the runs
     results = {
         "single": _run("single", 1),
         "ddp": _run("ddp", 2),
         "allreduce": _run("allreduce", 2),
+        "load": load,
     }
     print(_report(results))
     if args.json:
@@ -173,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(results: dict) -> str:
-    lines = [f"glassgrad distributed benchmarks ({os.cpu_count()} cores; one thread per process)"]
+    load = ", ".join(f"{x:.1f}" for x in results["load"])
+    lines = [
+        f"glassgrad distributed benchmarks ({os.cpu_count()} cores, load average {load} before "
+        "the runs; one thread per process)"
+    ]
     single, ddp = results["single"], results["ddp"]
     if "error" in single or "error" in ddp:
         lines.append(f"D1 DDP scaling: n/a ({single.get('error') or ddp.get('error')})")
