@@ -39,6 +39,8 @@ OPS = {
     "median": 1,
     "nanmedian": 1,
     "nan_to_num": 1,
+    "erfinv": 1,
+    "sgn": 1,
     "exp": 1,
     "sigmoid": 1,
     "relu": 1,
@@ -84,6 +86,31 @@ def _program(name, dtypes, grads, changed):
 @pytest.mark.parametrize(("name", "dtypes", "grads", "changed"), CASES)
 def test_saved_inputs_as_torch(name, dtypes, grads, changed):
     check(_program(name, dtypes, grads, changed))
+
+
+OUTPUT_SAVERS = (
+    "amax amin aminmax max min median nanmedian erfinv sgn sign exp tanh sigmoid sqrt relu "
+    "abs sin log cumsum softmax"
+).split()
+
+
+def _output_changed(name):
+    def program(t):
+        x = t.tensor(np.linspace(0.2, 0.7, 3), dtype=t.float64, requires_grad=True)
+        out = (
+            getattr(t, name)(x * 1, 0) if name in ("cumsum", "softmax") else getattr(t, name)(x * 1)
+        )
+        out = out[0] if isinstance(out, tuple) else out
+        out.mul_(2)
+        out.sum().backward()
+        return x.grad
+
+    return program
+
+
+@pytest.mark.parametrize("name", OUTPUT_SAVERS)
+def test_saved_outputs_as_torch(name):
+    check(_output_changed(name))
 
 
 def _saved_output_changed(t):

@@ -181,7 +181,7 @@ def _raise_modified(node: Node, record) -> None:
     counter, version, owner, index = record
     tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
     # (the tensor's own array: a saved copy promoted to the op's dtype is not what PyTorch names)
-    data = tensor._data if isinstance(tensor, Tensor) else node._saved[index]
+    data = tensor._data if isinstance(tensor, Tensor) else node._saved[index or 0]
     shape = ", ".join(str(n) for n in data.shape)
     from glassgrad.dtypes import from_numpy_dtype
 

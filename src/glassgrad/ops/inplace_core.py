@@ -300,7 +300,7 @@ def _adopt_saved_output(res, self, node=None):
     changed = []
     for record in records:
         owner, index = record[2], record[3]
-        if isinstance(owner, weakref.ReferenceType) and owner() is res:
+        if isinstance(owner, weakref.ReferenceType) and owner() is res and index is not None:
             saved[index] = self._data
             record = (self._vc, self._vc[0], weakref.ref(self), index)
             if through_view and self._grad_fn is not None:

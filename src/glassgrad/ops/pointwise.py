@@ -30,7 +30,15 @@ def _zero(ctx, grad, *saved):
 
 sign = elementwise("sign", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"))
 # sgn is sign for real tensors (PyTorch's complex sgn, z / |z|, has no complex dtype here)
-sgn = elementwise("sgn", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"))
+# (PyTorch saves sgn's input and result, so changing either in place breaks backward)
+sgn = elementwise(
+    "sgn",
+    D.np_sign,
+    _zero,
+    "both",
+    kind="any",
+    dtypes=("float64", "int64"),
+)
 floor = elementwise(
     "floor", np.floor, _zero, None, kind="int", kernel="floor_vml_cpu", dtypes=("float64", "int64")
 )

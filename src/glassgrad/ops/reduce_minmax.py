@@ -94,7 +94,8 @@ def _extreme(name, reduce, cls, input, dim, keepdim):
     if not keepdim:
         out = out.reshape([n for d, n in enumerate(data.shape) if d not in dims])
     res = result(out, cls, (input,), args=(data.shape, dims, keepdim, share))
-    return track_versions(res, input) if cls is not None else res  # (PyTorch saves input)
+    # (PyTorch saves input and result)
+    return track_versions(res, input, output=True) if cls is not None else res
 
 
 def amax(input, dim=(), keepdim=False):

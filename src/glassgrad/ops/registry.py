@@ -344,14 +344,17 @@ def needs_grad(*tensors) -> bool:
     return any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
 
 
-def track_versions(res, *tensors):
-    """Save ``tensors`` for the node that made ``res`` as PyTorch does, although glassgrad's rule
-    never reads them (it kept what it needs in another form): backward then refuses them
-    changed in place, and an inference tensor cannot be saved, as in PyTorch."""
+def track_versions(res, *tensors, output=False):
+    """Save ``tensors`` (and ``res`` itself with ``output``) for the node that made ``res`` as
+    PyTorch does, although glassgrad's rule never reads them (it kept what it needs in another
+    form): backward then refuses them changed in place, and an inference tensor cannot be
+    saved, as in PyTorch."""
     node = res._grad_fn
     if node is None:
         return res
     records = list(node._vars or ())
+    if output:
+        records.append((res._vc, res._vc[0], weakref.ref(res), None))
     for tensor in tensors:
         counter = tensor._vc
         if counter is None:

@@ -174,7 +174,7 @@ def _full_median(input, ignore_nan):
         share = share.astype(data.dtype)
     cls = NanmedianBackward0 if ignore_nan else MedianBackward0
     res = result(np.asarray(value, dtype=data.dtype), cls, (input,), args=share)
-    return track_versions(res, input)  # (PyTorch saves input)
+    return track_versions(res, input, output=True)  # (PyTorch saves input and result)
 
 
 def _median_position(work, axis, ignore_nan):

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from glassgrad.ops._sampling import shaped
@@ -130,7 +132,9 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
             a.reshape([n for d, n in enumerate(data.shape) if d not in dims]) for a in (low, high)
         )
     made = results((low, high), AminmaxBackward0, (input,), args=args)
-    track_versions(made[0], input)  # (PyTorch saves input)
+    track_versions(made[0], input, output=True)  # (PyTorch saves input and both results)
+    if made[0]._grad_fn is not None:
+        made[0]._grad_fn._vars += ((made[1]._vc, made[1]._vc[0], weakref.ref(made[1]), None),)
     return aminmax_type(*made)
 
 

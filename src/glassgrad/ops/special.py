@@ -206,11 +206,18 @@ def _erfinv64(y):
 
 
 erfinv_values = quiet(_in64(_erfinv64))
+
+
+def _erfinv_again(x):
+    return erfinv_values(np.asarray(x)) if D._is_array(x) else erfinv(x)
+
+
 erfinv = elementwise(
     "erfinv",
     erfinv_values,
-    lambda ctx, grad, out: grad * (math.sqrt(math.pi) / 2) * D.exp(out * out),
-    "output",
+    # PyTorch saves the input and computes erfinv again (changing the result is harmless)
+    lambda ctx, grad, x: grad * (math.sqrt(math.pi) / 2) * D.exp(_erfinv_again(x) ** 2),
+    "input",
     domain=(-0.9, 0.9),
 )
 

@@ -14,6 +14,7 @@ from glassgrad import _bfloat16, _device
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
+from glassgrad.ops import registry as _registry
 from glassgrad.ops.registry import (
     SAVE_OUTPUT,
     Tensor,
@@ -24,7 +25,12 @@ from glassgrad.ops.registry import (
     result1,
 )
 
-_SAVE = {"input": lambda t: (t,), "output": lambda t: SAVE_OUTPUT, None: lambda t: None}
+_SAVE = {
+    "input": lambda t: (t,),
+    "output": lambda t: SAVE_OUTPUT,
+    "both": lambda t: (t, _registry.OUT),
+    None: lambda t: None,
+}
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _NEG_BOOL = (
@@ -67,7 +73,8 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
         forward: the NumPy function (also the op's reference for the table tests).
         rule: ``rule(ctx, grad, saved)`` returning the input's gradient, or None if the op is not
             differentiable (its result never requires grad).
-        save: "input", "output" or None: what ``rule`` receives as ``saved``.
+        save: "input", "output", "both" (input, output) or None: what ``rule`` receives as
+            ``saved``.
         kind: "float" (non-float inputs compute in the default float dtype), "int" (integers
             kept, bool refused), "floatonly" (non-float refused) or "any" (every dtype kept).
         kernel: the kernel name PyTorch's NotImplementedError names for a refused dtype.
