@@ -90,16 +90,21 @@ def test_saved_inputs_as_torch(name, dtypes, grads, changed):
 
 OUTPUT_SAVERS = (
     "amax amin aminmax max min median nanmedian erfinv sgn sign exp tanh sigmoid sqrt relu "
-    "abs sin log cumsum softmax"
+    "abs sin log cumsum softmax special.i1 special.i0e special.i1e special.erfcx special.log_ndtr"
 ).split()
+
+
+def _function(t, name):
+    """``t.name``, or ``t.special.name`` for ``special.name``."""
+    space, _, short = name.rpartition(".")
+    return getattr(getattr(t, space) if space else t, short)
 
 
 def _output_changed(name):
     def program(t):
         x = t.tensor(np.linspace(0.2, 0.7, 3), dtype=t.float64, requires_grad=True)
-        out = (
-            getattr(t, name)(x * 1, 0) if name in ("cumsum", "softmax") else getattr(t, name)(x * 1)
-        )
+        function = _function(t, name)
+        out = function(x * 1, 0) if name in ("cumsum", "softmax") else function(x * 1)
         out = out[0] if isinstance(out, tuple) else out
         out.mul_(2)
         out.sum().backward()

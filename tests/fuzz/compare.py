@@ -47,15 +47,8 @@ DEPARTURES = [
 # Mismatch classes that other work on issue 11 owns; listed so the fast profile stays green
 # meanwhile. Each entry goes once its fix lands.
 PENDING = [
-    (r"", r"", r"more than one element of the written-to tensor", "issue 11 views: empty"),
-    (r"", r"", r"returns multiple views|Output \d+ of \w+ is a view", "issue 11 views: split"),
-    (r"", r"", r"view was created in no_grad mode", "issue 11 views: no_grad views"),
     (r"", r"", r"0d arrays|tensor of dimension 0|has no dimensions", "issue 11 views/errors: 0-d"),
-    (r"^(view:unbind|unbind:|select:)", r"", r"", "issue 11 views: select/unbind views"),
-    (r"", r"", r"modified by an inplace operation", "issue 11 views: version checks"),
-    (r"", r"", r"CopySlices vs CopyBackwards", "issue 11 views: setitem on 0-d"),
     (r"", r"", r"Expected reduction dim", "issue 11 errors: amin/amax dims"),
-    (r"", r"", r"inference tensor", "issue 11: inference tensors"),
 ]
 
 # Found by this fuzzer and being fixed here (issue 11 item 2); each entry goes with its fix.

@@ -86,21 +86,21 @@ def _without_zero(x):
 
 
 # the rules recompute the output from the saved input: the unary op helper saves one of them
-def _i1_slope(ctx, grad, x):
+def _i1_slope(ctx, grad, x, _result=None):  # (result saved only as PyTorch does)
     # d/dx I1 = I0 - I1 / x, whose limit at 0 is 1/2 (PyTorch's i1_backward)
     out = _dual(i1_values, special_i1)(x)
     slope = _dual(i0_values, i0)(x) - out / _without_zero(x)
     return grad * D.where(x == 0, D.zeros_like(slope) + 0.5, slope)
 
 
-def _i1e_slope(ctx, grad, x):
+def _i1e_slope(ctx, grad, x, _result=None):  # (result saved only as PyTorch does)
     # d/dx e^-|x| I1 = i0e - i1e (sign(x) + 1/x), 1/2 at 0 (PyTorch's i1e_backward)
     out = _dual(i1e_values, special_i1e)(x)
     slope = _dual(i0e_values, special_i0e)(x) - out * (D.call("sign", x) + 1 / _without_zero(x))
     return grad * D.where(x == 0, D.zeros_like(slope) + 0.5, slope)
 
 
-def _i0e_slope(ctx, grad, x):
+def _i0e_slope(ctx, grad, x, _result=None):  # (result saved only as PyTorch does)
     # d/dx e^-|x| I0 = i1e - sign(x) i0e
     out = _dual(i0e_values, special_i0e)(x)
     return grad * (_dual(i1e_values, special_i1e)(x) - D.call("sign", x) * out)
@@ -119,19 +119,19 @@ special_i0e = elementwise(
     "special_i0e",
     i0e_values,
     quiet(_i0e_slope),
-    "input",
+    "both",
     grad_fn="SpecialI0EBackward0",
     domain=(-4.0, 4.0),
     **_HIDDEN,
 )
 special_i1 = elementwise(
-    "special_i1", i1_values, quiet(_i1_slope), "input", domain=(-4.0, 4.0), **_HIDDEN
+    "special_i1", i1_values, quiet(_i1_slope), "both", domain=(-4.0, 4.0), **_HIDDEN
 )
 special_i1e = elementwise(
     "special_i1e",
     i1e_values,
     quiet(_i1e_slope),
-    "input",
+    "both",
     grad_fn="SpecialI1EBackward0",
     domain=(-4.0, 4.0),
     **_HIDDEN,

@@ -68,7 +68,7 @@ erfc = elementwise(
 )
 
 
-def _erfcx_slope(ctx, grad, x):
+def _erfcx_slope(ctx, grad, x, _result=None):  # (result saved only as PyTorch does)
     return grad * (2 * x * _dual(erfcx_values, special_erfcx)(x) - 2 / _SQRT_PI)
 
 
@@ -76,7 +76,7 @@ special_erfcx = elementwise(
     "special_erfcx",
     erfcx_values,
     quiet(_erfcx_slope),
-    "input",
+    "both",
     grad_fn="SpecialErfcxBackward0",
     domain=(-3.0, 4.0),
     **_HIDDEN,
@@ -104,7 +104,7 @@ def _log_ndtr64(x):
 log_ndtr_values = quiet(_in64(_log_ndtr64))
 
 
-def _log_ndtr_slope(ctx, grad, x):
+def _log_ndtr_slope(ctx, grad, x, _result=None):  # (result saved only as PyTorch does)
     out = _dual(log_ndtr_values, special_log_ndtr)(x)
     return grad / _SQRT_2PI * D.exp(-(out + x * x / 2))
 
@@ -113,7 +113,7 @@ special_log_ndtr = elementwise(
     "special_log_ndtr",
     log_ndtr_values,
     quiet(_log_ndtr_slope),
-    "input",
+    "both",
     grad_fn="SpecialLogNdtrBackward0",
     domain=(-4.0, 3.0),
     **_HIDDEN,
