@@ -194,7 +194,11 @@ class TensorInfo:
 
     def stride(self, dim=None):
         """Strides in elements, as PyTorch reports them."""
-        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        data = self._data
+        if data.size == 0 and not any(data.strides):
+            strides = _contiguous_strides(data.shape)  # NumPy gives fresh empty arrays 0s
+        else:
+            strides = tuple(s // data.itemsize for s in data.strides)
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim, False)]
 
     def storage_offset(self) -> int:
@@ -406,6 +410,15 @@ _C_TYPES = {
     "uint8": "Byte",
     "bool": "Bool",
 }
+
+
+def _contiguous_strides(shape) -> tuple:
+    """PyTorch's strides for a contiguous tensor (a size of 0 counts as 1)."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
 
 
 def _c_name(dtype) -> str:

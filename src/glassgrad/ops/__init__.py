@@ -35,6 +35,7 @@ from glassgrad.ops import (  # noqa: F401 - imported for their registrations
     shape_tri,
     sorting,
     sorting_search,
+    take_trace,
     unary,
 )
 from glassgrad.ops.gather import one_hot  # noqa: F401 - for nn.functional
