@@ -136,9 +136,6 @@ from glassgrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"
 
-# PyTorch's constants, plain Python floats as torch.pi is
-from math import e, inf, nan, pi  # noqa: E402 - ``float`` here is glassgrad.float
-
 
 def _export_ops():
     namespace = globals()
@@ -201,6 +198,7 @@ from glassgrad import (  # noqa: E402, F401
     distributed,  # torch.distributed (MPI is loaded only when used)
     linalg,  # noqa: E402, F401 - torch.linalg's norms
     special,  # noqa: E402, F401 - torch.special
+    testing,  # noqa: E402, F401 - torch.testing.assert_close
     version,
     xpu,
 )
