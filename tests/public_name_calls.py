@@ -75,6 +75,20 @@ def _context(L, name, *args):
         return L.is_grad_enabled()
 
 
+def _autocast(L):
+    with L.autocast("cpu"):
+        return L.is_autocast_enabled("cpu")
+
+
+def _setting_autocast(L):
+    before = L.get_autocast_dtype("cpu")
+    L.set_autocast_dtype("cpu", L.float16)
+    try:
+        return L.get_autocast_dtype("cpu")
+    finally:
+        L.set_autocast_dtype("cpu", before)
+
+
 TOP = {
     "BoolTensor": lambda L: L.BoolTensor([True, False]),
     "ByteTensor": lambda L: L.ByteTensor([1, 2]),
@@ -194,6 +208,16 @@ TOP = {
         L.use_deterministic_algorithms(False),
         L.are_deterministic_algorithms_enabled(),
     )[1],
+    "autocast": lambda L: _autocast(L),
+    "bfloat16": None,
+    "e": None,
+    "get_autocast_dtype": lambda L: L.get_autocast_dtype("cpu"),
+    "inf": None,
+    "is_autocast_enabled": lambda L: L.is_autocast_enabled(),
+    "nan": None,
+    "newaxis": None,
+    "pi": None,
+    "set_autocast_dtype": lambda L: _setting_autocast(L),
     "zeros": lambda L: L.zeros(2, 1),
     "zeros_like": lambda L: L.zeros_like(x(L)),
 }
@@ -359,7 +383,9 @@ TENSOR = {
     "T": lambda L: x(L).T,
     "backward": _backward,
     "bernoulli_": lambda L: _filled(L, "bernoulli_", 0.5),
+    "bfloat16": lambda L: x(L).bfloat16().dtype,
     "bool": lambda L: x(L).bool(),
+    "is_nested": lambda L: x(L).is_nested,
     "byte": lambda L: x(L).abs().byte(),
     "char": lambda L: x(L).char(),
     "cholesky": lambda L: sq(L).cholesky(),
