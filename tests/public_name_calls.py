@@ -62,6 +62,15 @@ def _setting(L, setter, getter, value):
         getattr(L, setter)(before)
 
 
+def _default_device(L):
+    # None, not "cpu", to undo: PyTorch keeps a device mode active for any device set
+    L.set_default_device("cpu")
+    try:
+        return str(L.get_default_device())
+    finally:
+        L.set_default_device(None)
+
+
 def _retained(L):
     w = _leaf(L)
     y = w * 2
@@ -181,7 +190,7 @@ TOP = {
     "save": _save_load,
     "seed": lambda L: isinstance(L.seed(), int),
     "set_anomaly_enabled": lambda L: _setting(L, "set_anomaly_enabled", "is_anomaly_enabled", True),
-    "set_default_device": lambda L: _setting(L, "set_default_device", "get_default_device", "cpu"),
+    "set_default_device": lambda L: _default_device(L),
     "set_default_dtype": (
         lambda L: _setting(L, "set_default_dtype", "get_default_dtype", L.float64)
     ),
