@@ -36,13 +36,20 @@ class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
 
+def _is_module(obj, Module) -> bool:
+    try:
+        return isinstance(obj, Module)
+    except ReferenceError:  # a weakref proxy whose object is gone (the heap holds any object)
+        return False
+
+
 def _modules_in_use():
     """The outermost ``nn.Module`` objects alive now (those that are no other's child)."""
     try:
         from glassgrad.nn import Module
     except ImportError:
         return []
-    modules = [obj for obj in gc.get_objects() if isinstance(obj, Module)]
+    modules = [obj for obj in gc.get_objects() if _is_module(obj, Module)]
     children = {id(child) for m in modules for child in m.children()}
     # A module without parameters (a loss such as ``nn.BCEWithLogitsLoss()``) has no row to
     # show; explaining it would fall back to the graph's anonymous leaves.
