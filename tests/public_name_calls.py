@@ -487,6 +487,8 @@ TENSOR = {
     "to": lambda L: x(L).to(L.float64),
     "tolist": lambda L: x(L).tolist(),
     "type": lambda L: x(L).type(),
+    "type_as": lambda L: x(L).type_as(L.tensor([1, 2])),
+    "unfold": lambda L: img(L, 2, 5).unfold(1, 2, 2),
     "uniform_": lambda L: _filled(L, "uniform_"),
     "untyped_storage": lambda L: x(L).untyped_storage() is not None,
     "where": lambda L: x(L).where(x(L) > 0, -x(L)),
