@@ -14,7 +14,7 @@ from fuzz.compare import compare, excused, reduce
 from fuzz.program import programs
 
 FAST = settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     database=None,
     derandomize=True,

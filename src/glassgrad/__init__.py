@@ -130,6 +130,12 @@ from glassgrad.dtypes import (
 from glassgrad.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's name
 )
+from glassgrad.ops.loss_aten import (  # torch.<loss>: int reductions, unreduced by default
+    binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
+    kl_div,
+    margin_ranking_loss,
+)
 from glassgrad.ops.norm import aten_embedding as embedding  # torch.embedding(weight, indices)
 from glassgrad.ops.random_sample import bernoulli, multinomial, normal
 from glassgrad.tensor import Size, Tensor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -42,6 +43,20 @@ DEPARTURES = [
     ),
     (r"^(bucketize|searchsorted):", r"values", r"", "boundaries drawn unsorted: undefined"),
     (r"^unique:", r"values", r"NaN", "unique(dim=...) orders slices holding NaN as its sort does"),
+    (
+        r"^special_\w*polynomial",
+        r"values",
+        r"NaN at different places",
+        "PyTorch's special polynomials return leftover memory for NaN input (chebyshev_u(nan, 3)"
+        " gives 2.9e-08, legendre_p(nan, 3) 4.6e-41): glassgrad gives NaN",
+    ),
+    (
+        r"^(median|nanmedian):",
+        r"values",
+        r"",
+        "PyTorch's median/nanmedian of an expand()ed input sorts the aliased memory in place and "
+        "returns wrong values ([1.25, -1.83].expand(2, 2).nanmedian(0) gives [-1.83, -1.83])",
+    ),
 ]
 
 # Mismatch classes that other work on issue 11 owns; listed so the fast profile stays green
@@ -49,19 +64,38 @@ DEPARTURES = [
 PENDING = [
     (r"", r"", r"0d arrays|tensor of dimension 0|has no dimensions", "issue 11 views/errors: 0-d"),
     (r"", r"", r"Expected reduction dim", "issue 11 errors: amin/amax dims"),
+    (r"", r"", r"inference tensor", "issue 11: inference tensors"),
+    (r"", r"", r"view size is not compatible", "issue 11 views: which results are contiguous"),
+    (r"", r"grad kind", r"\('py', None\) vs \('tensor'", "issue 11 grads: partial gradients"),
+    (
+        r"^(autograd.grad|leaf)",
+        r"requires_grad",
+        r"",
+        "issue 11 views: a promoted saved input is a fresh copy (version checks, double backward)",
+    ),
 ]
 
-# Found by this fuzzer and being fixed here (issue 11 item 2); each entry goes with its fix.
+# Found by this fuzzer, owned by no one yet: mixed float32/float64 operands. PyTorch refuses
+# them in most ops that are not elementwise (mm, bmm, addmm, baddbmm, mv, matmul, linear, bilinear,
+# einsum, tensordot, index_put, index_add, meshgrid, cartesian_prod, cross, cdist, prelu,
+# group_norm, layer_norm, conv, scaled_dot_product_attention, binary_cross_entropy), each with its
+# own message, and accepts them in some (conv_transpose1d's bias); glassgrad promotes or raises
+# mm's message.
 OPEN = [
     (
         r"",
         r"",
-        r"same dtype|same scalar type|scalar type|Type promoting|mixed dtype|float vs",
+        r"same dtype|scalar type|Type promoting|mixed dtype|float vs|bias type|dtype double|"
+        r"dtype float|Found dtype",
+        "mixed float32/float64 operands (see above)",
+    ),
+    (
+        r"^(index_put|index_add|baddbmm|lerp|bilinear|meshgrid|cartesian_prod|cdist|cross|prelu|"
+        r"group_norm|layer_norm|linear|einsum):",
+        r"missing raise",
+        r"",
         "mixed dtypes",
     ),
-    (r"", r"missing raise|unexpected raise|dtype|values|shape|exception", r"", "triage"),
-    (r"^inplace:", r"", r"", "triage"),
-    (r"", r"requires_grad|grad_fn|hook|kind", r"", "triage"),
 ]
 
 
@@ -145,6 +179,9 @@ def _short(value):
 
 def compare(program: Program, want=None, got=None) -> Mismatch | None:
     """The first difference between PyTorch's and glassgrad's runs of ``program``."""
+    if os.environ.get("FUZZ_LAST"):  # a crash in either library leaves its program here
+        with open(os.environ["FUZZ_LAST"], "w") as file:
+            file.write(program.source())
     want = run(torch, program) if want is None else want
     got = run(glassgrad, program) if got is None else got
     for line, outcome in zip(program.lines, want[0], strict=True):

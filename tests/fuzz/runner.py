@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,10 +28,12 @@ class Line:
     raises: bool = False  # PyTorch raised here when last run: the script catches it
 
 
-@dataclass
 class Program:
-    lines: list = field(default_factory=list)
-    watch: list = field(default_factory=list)  # expressions looked at once all lines ran
+    """A program's lines, and the expressions looked at once all of them ran."""
+
+    def __init__(self, lines=None, watch=None):
+        self.lines = [] if lines is None else lines
+        self.watch = [] if watch is None else watch
 
     def __repr__(self) -> str:
         return "\n" + self.source(header=False)

@@ -244,6 +244,10 @@ def control(build):
         src = f"{target}.requires_grad_(False)"
     elif kind == "retain_grad":
         src = f"{target}.retain_grad()"
+    elif kind.startswith("hook") and build.value(target)._base is not None:
+        # PyTorch 2.13 segfaults on register_hook of a view written in place whose base was then
+        # written too (v = y[:]; v.copy_(t); y.add_(2); v.register_hook(f)): no hooks on views
+        return
     elif kind == "hook":
         src = f"_ = {target}.register_hook(lambda g: _log.append(({target!r}, g.detach().clone())))"
     else:

@@ -81,10 +81,12 @@ def _call_hook(hook, grad, create_graph):
     if not isinstance(result, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
     name = getattr(hook, "__name__", hook)
-    if result.dtype != from_numpy_dtype(grad.dtype):
+    # under create_graph the gradient is a Tensor already, else an array
+    expected = grad.dtype if isinstance(grad, Tensor) else from_numpy_dtype(grad.dtype)
+    if result.dtype != expected:
         raise RuntimeError(
             f"hook '{name}' has changed the type of value (was torch."
-            f"{from_numpy_dtype(grad.dtype)._legacy} got torch.{result.dtype._legacy})"
+            f"{expected._legacy} got torch.{result.dtype._legacy})"
         )
     if tuple(result.shape) != tuple(grad.shape):
         raise RuntimeError(f"hook '{name}' has changed the size of value")

@@ -206,6 +206,11 @@ def fmin(input, other, *, out=None):
 # -- heaviside, signbit ----------------------------------------------------------------------
 def heaviside(input, values, *, out=None):
     """The step function: 0 below zero, 1 above, ``values`` at zero (no derivative)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            "heaviside(): argument 'input' (position 1) must be Tensor, not "
+            f"{type(input).__name__}"
+        )
     if not isinstance(values, Tensor):
         raise TypeError(
             "heaviside(): argument 'values' (position 2) must be Tensor, not "

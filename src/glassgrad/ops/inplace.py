@@ -257,7 +257,9 @@ def _install_from_table():
         "floor ceil round trunc frac sign sgn square rsqrt exp2 expm1 log2 log10 log1p tan asin "
         "acos atan sinh cosh erf fmod remainder maximum minimum atan2 logical_and logical_or "
         "logical_not logical_xor nan_to_num tril triu floor_divide bitwise_and bitwise_or "
-        "bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift addcmul addcdiv"
+        "bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift addcmul addcdiv "
+        "addmm baddbmm copysign cumprod cumsum deg2rad rad2deg digamma lgamma erfc erfinv i0 "
+        "sinc logit mvlgamma heaviside hypot xlogy"
     ).split()
     for name in names:
         info = OPS.get(name)

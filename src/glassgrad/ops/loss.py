@@ -120,7 +120,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         HuberLossBackward0,
         input,
         target,
-        loss.astype(diff.dtype),
+        loss.astype(input._data.dtype),  # PyTorch's kernel writes in the input's dtype
         reduction,
         (input, target),
         (delta,),
@@ -236,7 +236,7 @@ def binary_cross_entropy_with_logits(
         BinaryCrossEntropyWithLogitsBackward0,
         input,
         target,
-        loss.astype(x.dtype),
+        loss.astype(y.dtype),  # PyTorch builds the loss in place in a tensor of target's dtype
         reduction,
         (input, target, w, pw),
     )
@@ -264,9 +264,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 def _xlogy(target):
-    """``target * log(target)`` with 0 where ``target`` is 0."""
+    """``target * log(target)`` with 0 where ``target`` is 0 (NaN where it is negative, as
+    PyTorch's ``xlogy``)."""
     data = target._data
-    positive = data > 0
+    positive = data != 0
     safe = N.as_tensor(np.where(positive, data, 1).astype(data.dtype))
     if target.requires_grad:
         safe = target * N.as_tensor(positive.astype(data.dtype)) + N.as_tensor(
@@ -317,7 +318,7 @@ def margin_ranking_loss(
 ):
     """``max(0, -target * (input1 - input2) + margin)``."""
     reduction = N.legacy_reduction(size_average, reduce, reduction)
-    loss = (-target * (input1 - input2) + margin).clamp(min=0)
+    loss = (-target * (input1 - input2) + margin).clamp_min(0)
     return N.reduce_loss(loss, reduction)
 
 

@@ -196,9 +196,10 @@ def block_diag(*tensors):
     ]
     dtype = _dt.get_default_dtype().np
     if tensors:
-        kind = tensors[0].dtype
+        # PyTorch's result_type: 0-d inputs only raise the category of the dimensioned ones
+        kind, dims = tensors[0].dtype, tensors[0].ndim
         for t in tensors[1:]:
-            kind = _dt.result_type(kind, 1, t.dtype, 1)
+            kind, dims = _dt.result_type(kind, dims, t.dtype, t.ndim), max(dims, t.ndim)
         dtype = kind.np
     out = np.zeros((sum(m.shape[0] for m in mats), sum(m.shape[1] for m in mats)), dtype)
     row = col = 0
@@ -232,7 +233,7 @@ def rot90(input, k=1, dims=(0, 1)):
         raise RuntimeError(
             f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}"
         )
-    values = np.ascontiguousarray(np.rot90(input._data, k, (d0, d1)))
+    values = np.rot90(input._data, k, (d0, d1)).copy()  # a copy even for k % 4 == 0
     return result(values, Rot90Backward0, (input,), args=(k, (d0, d1)))
 
 

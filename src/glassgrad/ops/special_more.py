@@ -215,7 +215,8 @@ def special_xlog1py(input, other, *, out=None):
 # -- mvlgamma (multigammaln) -----------------------------------------------------------------
 def _mvlgamma_slope(ctx, grad, x):
     psi = _dual(digamma_values, digamma)
-    return grad * sum(psi(x - i / 2) for i in range(ctx._args))
+    # x + (-i / 2) as PyTorch adds its offsets: -0.0 + 0.0 is +0.0, where digamma is -inf
+    return grad * sum(psi(x + (-i / 2)) for i in range(ctx._args))
 
 
 MvlgammaBackward0 = node_class(
