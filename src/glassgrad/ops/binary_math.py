@@ -206,10 +206,9 @@ def fmin(input, other, *, out=None):
 # -- heaviside, signbit ----------------------------------------------------------------------
 def heaviside(input, values, *, out=None):
     """The step function: 0 below zero, 1 above, ``values`` at zero (no derivative)."""
-    if not isinstance(input, Tensor):
+    if not isinstance(input, (Tensor, np.generic)):  # (NumPy scalars fail elsewhere, as in PyTorch)
         raise TypeError(
-            "heaviside(): argument 'input' (position 1) must be Tensor, not "
-            f"{type(input).__name__}"
+            f"heaviside(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}"
         )
     if not isinstance(values, Tensor):
         raise TypeError(
