@@ -99,6 +99,13 @@ def _setting_autocast(L):
 
 
 TOP = {
+    # torch.<loss>: ATen's forms, whose int reduction defaults to none
+    "binary_cross_entropy_with_logits": lambda L: L.binary_cross_entropy_with_logits(
+        x(L), L.full((2, 3), 0.5)
+    ),
+    "cosine_embedding_loss": lambda L: L.cosine_embedding_loss(x(L), x(L).flip(1), L.ones(2)),
+    "kl_div": lambda L: L.kl_div(x(L), L.full((2, 3), 0.5), 1),
+    "margin_ranking_loss": lambda L: L.margin_ranking_loss(x(L), x(L).flip(1), L.ones(2, 3)),
     "BoolTensor": lambda L: L.BoolTensor([True, False]),
     "ByteTensor": lambda L: L.ByteTensor([1, 2]),
     "CharTensor": lambda L: L.CharTensor([1, -2]),

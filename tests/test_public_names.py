@@ -44,11 +44,7 @@ DEPARTURES = {
     # (torch.batch_norm(input, weight, bias, running_mean, ...), torch.dropout(input, p, train));
     # glassgrad's take nn.functional's, so the same positional call means something else
     "batch_norm": "aten signature",
-    "binary_cross_entropy_with_logits": "aten signature",
-    "cosine_embedding_loss": "aten signature",
     "dropout": "aten signature",
-    "kl_div": "aten signature",
-    "margin_ranking_loss": "aten signature",
     # glassgrad accepts the dims spread out; torch.permute/torch.reshape want one sequence
     "permute": "varargs accepted",
     "reshape": "varargs accepted",
