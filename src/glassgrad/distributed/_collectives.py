@@ -190,6 +190,26 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
     return w.run(pg, async_op, start, lambda: w.store(output_tensor, block), [output_tensor])
 
 
+def _root_list(pg, op, tensor, tensors, root, role, side):
+    """Whether this rank is ``root``; checks ``tensors`` (only the root passes one), as PyTorch."""
+    name = f"{op}_list"
+    mine = pg.rank() == root
+    if mine and not tensors:
+        raise ValueError(f"Argument ``{name}`` must be specified on {role} rank.")
+    if not mine and tensors:
+        raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{role} ranks.")
+    if mine:
+        w.check_list(tensors, name)
+        if len(tensors) != pg.size():
+            raise RuntimeError(
+                f"ProcessGroup{_kind(pg)}::{op}: Incorrect {side} list size "
+                f"{len(tensors)}. {side.capitalize()} list size should be {pg.size()}, same as "
+                "size of the process group."
+            )
+        _same_as(pg, op, tensor, tensors)
+    return mine
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = False, group_dst=None):
     """Every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
     w.check_tensor(tensor)
@@ -197,20 +217,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = Fals
     if pg is None:
         return None
     root = w.root_rank(pg, dst, group_dst, "gather", "dst", check=False)
-    mine = pg.rank() == root
-    if mine and not gather_list:
-        raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-    if not mine and gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
-    if mine:
-        w.check_list(gather_list, "gather_list")
-        if len(gather_list) != pg.size():
-            raise RuntimeError(
-                f"ProcessGroup{_kind(pg)}::gather: Incorrect output list size "
-                f"{len(gather_list)}. Output list size should be {pg.size()}, same as size of "
-                "the process group."
-            )
-        _same_as(pg, "gather", tensor, gather_list)
+    mine = _root_list(pg, "gather", tensor, gather_list, root, "destination", "output")
     w.check_root(pg, root, "gather")
     w.agree(pg, "gather", tensor, root)
     send = w.buffer(tensor)
@@ -235,20 +242,7 @@ def scatter(
     if pg is None:
         return None
     root = w.root_rank(pg, src, group_src, "scatter", "src", check=False)
-    mine = pg.rank() == root
-    if mine and not scatter_list:
-        raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-    if not mine and scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
-    if mine:
-        w.check_list(scatter_list, "scatter_list")
-        if len(scatter_list) != pg.size():
-            raise RuntimeError(
-                f"ProcessGroup{_kind(pg)}::scatter: Incorrect input list size "
-                f"{len(scatter_list)}. Input list size should be {pg.size()}, same as size of "
-                "the process group."
-            )
-        _same_as(pg, "scatter", tensor, scatter_list)
+    mine = _root_list(pg, "scatter", tensor, scatter_list, root, "source", "input")
     w.check_root(pg, root, "scatter")
     w.agree(pg, "scatter", tensor, root)
     block = np.stack([t._data for t in scatter_list]) if mine else None
