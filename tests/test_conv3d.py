@@ -166,7 +166,7 @@ def test_transposed_padding_string_is_a_type_error():
 
 
 def test_uneven_same_padding_warns_as_torch():
-    import glassgrad.ops.conv as conv_module
+    import glassgrad.ops.nn.conv.conv as conv_module
 
     conv_module._UNEVEN_SAME_WARNED.clear()
     x, w = glassgrad.zeros(1, 2, 4, 4, 4), glassgrad.zeros(3, 2, 2, 2, 2)

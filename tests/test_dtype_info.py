@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import glassgrad
-from glassgrad.ops import shape as _shape
+from glassgrad.ops.shape import view as _shape
 
 FLOATS = ["float16", "float32", "float64"]
 INTS = ["uint8", "int8", "int16", "int32", "int64"]

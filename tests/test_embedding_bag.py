@@ -268,7 +268,7 @@ def test_errors_match_torch(case):
 def test_offsets_that_go_down_raise_pytorchs_error():
     # PyTorch's kernel reads past its bags here (what it does depends on memory, so the test
     # suite cannot ask it each time); glassgrad always raises the error PyTorch usually does
-    from glassgrad.ops.embedding_bag_checks import UNCHECKED
+    from glassgrad.ops.nn.embedding.bag_checks import UNCHECKED
 
     with pytest.raises(RuntimeError) as info:
         GF.embedding_bag(

@@ -72,7 +72,7 @@ def _have_reductions():
     import glassgrad as gg
 
     try:
-        import glassgrad.ops.reduce_stats  # noqa: F401
+        import glassgrad.ops.reduce.stats  # noqa: F401
     except ImportError:
         return False
     return hasattr(gg.Tensor, "amax") and hasattr(gg.Tensor, "amin")

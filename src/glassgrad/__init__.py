@@ -130,14 +130,14 @@ from glassgrad.dtypes import (
 from glassgrad.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's name
 )
-from glassgrad.ops.loss_aten import (  # torch.<loss>: int reductions, unreduced by default
+from glassgrad.ops.nn.loss.aten import (  # torch.<loss>: int reductions, unreduced by default
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
     kl_div,
     margin_ranking_loss,
 )
-from glassgrad.ops.norm import aten_embedding as embedding  # torch.embedding(weight, indices)
-from glassgrad.ops.random_sample import bernoulli, multinomial, normal
+from glassgrad.ops.nn.norm import aten_embedding as embedding  # torch.embedding(weight, indices)
+from glassgrad.ops.random.sample import bernoulli, multinomial, normal
 from glassgrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"
@@ -209,8 +209,8 @@ from glassgrad import (  # noqa: E402, F401
     xpu,
 )
 from glassgrad.nn import attention as _attention  # noqa: E402, F401 - torch.nn.attention
-from glassgrad.ops.linalg_decomp import cholesky  # noqa: E402, F401 - not in the op table
-from glassgrad.ops.linalg_svd import svd  # noqa: E402, F401 - not in the op table
+from glassgrad.ops.linalg.factorize import svd  # noqa: E402, F401 - not in the op table
+from glassgrad.ops.linalg.inverse import cholesky  # noqa: E402, F401 - not in the op table
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (PyTorch's format)
 
 backends._attention_names()

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.ops.linalg_decomp import LinAlgError, det, inv, solve
-from glassgrad.ops.linalg_decomp import linalg_cholesky as cholesky
-from glassgrad.ops.linalg_decomp import linalg_slogdet as slogdet
-from glassgrad.ops.linalg_svd import linalg_eigh as eigh
-from glassgrad.ops.linalg_svd import linalg_pinv as pinv
-from glassgrad.ops.linalg_svd import linalg_qr as qr
-from glassgrad.ops.linalg_svd import linalg_svd as svd
-from glassgrad.ops.linalg_svd import svdvals
-from glassgrad.ops.products import linalg_cross as cross
+from glassgrad.ops.linalg.factorize import linalg_eigh as eigh
+from glassgrad.ops.linalg.factorize import linalg_pinv as pinv
+from glassgrad.ops.linalg.factorize import linalg_qr as qr
+from glassgrad.ops.linalg.factorize import linalg_svd as svd
+from glassgrad.ops.linalg.factorize import svdvals
+from glassgrad.ops.linalg.inverse import LinAlgError, det, inv, solve
+from glassgrad.ops.linalg.inverse import linalg_cholesky as cholesky
+from glassgrad.ops.linalg.inverse import linalg_slogdet as slogdet
+from glassgrad.ops.linalg.products import linalg_cross as cross
 from glassgrad.tensor import _wrap_dim
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002 - PyTorch's name
     """The ``ord``-norm of ``x`` seen as a vector (over ``dim``, or over every element)."""
-    from glassgrad.ops.reduce_stats import norm as _vector_norm
+    from glassgrad.ops.reduce.stats import norm as _vector_norm
 
     if isinstance(ord, str):
         raise TypeError(

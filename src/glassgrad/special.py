@@ -1,47 +1,47 @@
 """``glassgrad.special``: PyTorch's ``torch.special`` namespace, by PyTorch's names.
 
-The ops live in ``glassgrad.ops`` (``special``, ``special_more``, ``special_bessel`` and the
-unary, softmax and reduction families); this module only names them as ``torch.special`` does.
+The ops live in ``glassgrad.ops`` (the ``special`` family folder, and the elementwise, softmax
+and reduction families); this module only names them as ``torch.special`` does.
 """
 
 from __future__ import annotations
 
-from glassgrad.ops.binary_math import xlogy
-from glassgrad.ops.pointwise_more import logit
-from glassgrad.ops.reduce_stats import logsumexp
-from glassgrad.ops.softmax import log_softmax, softmax
-from glassgrad.ops.special import digamma, erfinv, lgamma, polygamma, sinc
-from glassgrad.ops.special_airy import airy_ai
-from glassgrad.ops.special_bessel import (
+from glassgrad.ops.elementwise.binary_math import xlogy
+from glassgrad.ops.elementwise.pointwise_more import logit
+from glassgrad.ops.elementwise.unary import erf, exp2, expm1, log1p
+from glassgrad.ops.elementwise.unary import sigmoid as expit
+from glassgrad.ops.nn.softmax import log_softmax, softmax
+from glassgrad.ops.reduce.stats import logsumexp
+from glassgrad.ops.special.airy import airy_ai
+from glassgrad.ops.special.bessel_i import (
     i0,
     modified_bessel_i0,
     modified_bessel_i1,
     spherical_bessel_j0,
 )
-from glassgrad.ops.special_bessel import special_i0e as i0e
-from glassgrad.ops.special_bessel import special_i1 as i1
-from glassgrad.ops.special_bessel import special_i1e as i1e
-from glassgrad.ops.special_bessel_j import bessel_j0, bessel_j1, bessel_y0, bessel_y1
-from glassgrad.ops.special_bessel_k import (
+from glassgrad.ops.special.bessel_i import special_i0e as i0e
+from glassgrad.ops.special.bessel_i import special_i1 as i1
+from glassgrad.ops.special.bessel_i import special_i1e as i1e
+from glassgrad.ops.special.bessel_j import bessel_j0, bessel_j1, bessel_y0, bessel_y1
+from glassgrad.ops.special.bessel_k import (
     modified_bessel_k0,
     modified_bessel_k1,
     scaled_modified_bessel_k0,
     scaled_modified_bessel_k1,
 )
-from glassgrad.ops.special_gamma import gammainc, gammaincc
-from glassgrad.ops.special_more import erfc
-from glassgrad.ops.special_more import mvlgamma as multigammaln
-from glassgrad.ops.special_more import special_entr as entr
-from glassgrad.ops.special_more import special_erfcx as erfcx
-from glassgrad.ops.special_more import special_log_ndtr as log_ndtr
-from glassgrad.ops.special_more import special_ndtr as ndtr
-from glassgrad.ops.special_more import special_ndtri as ndtri
-from glassgrad.ops.special_more import special_round as round  # noqa: A004 - PyTorch's name
-from glassgrad.ops.special_more import special_xlog1py as xlog1py
-from glassgrad.ops.special_poly import OPS as _POLYNOMIALS
-from glassgrad.ops.special_zeta import special_zeta as zeta
-from glassgrad.ops.unary import erf, exp2, expm1, log1p
-from glassgrad.ops.unary import sigmoid as expit
+from glassgrad.ops.special.erf import erfc
+from glassgrad.ops.special.erf import mvlgamma as multigammaln
+from glassgrad.ops.special.erf import special_entr as entr
+from glassgrad.ops.special.erf import special_erfcx as erfcx
+from glassgrad.ops.special.erf import special_log_ndtr as log_ndtr
+from glassgrad.ops.special.erf import special_ndtr as ndtr
+from glassgrad.ops.special.erf import special_ndtri as ndtri
+from glassgrad.ops.special.erf import special_round as round  # noqa: A004 - PyTorch's name
+from glassgrad.ops.special.erf import special_xlog1py as xlog1py
+from glassgrad.ops.special.gamma import digamma, erfinv, lgamma, polygamma, sinc
+from glassgrad.ops.special.incomplete_gamma import gammainc, gammaincc
+from glassgrad.ops.special.polynomials import OPS as _POLYNOMIALS
+from glassgrad.ops.special.zeta import special_zeta as zeta
 
 globals().update(_POLYNOMIALS)  # chebyshev_polynomial_t, ..., legendre_polynomial_p
 psi = digamma

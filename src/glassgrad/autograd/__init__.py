@@ -325,7 +325,7 @@ def _grad_batched(grads, outputs, inputs, retain_graph, create_graph, allow_unus
     PyTorch vmaps a single backward; running it once per row gives the same values. The graph
     is kept until the last row, then freed or not as ``retain_graph`` says.
     """
-    from glassgrad.ops.shape_join import stack
+    from glassgrad.ops.shape.join import stack
 
     count = next((g.shape[0] for g in grads if g is not None), None)
     if count is None:

@@ -70,7 +70,7 @@ def jacobian(
 def _jacobian_rows(index, out, inputs, create_graph, strict):
     """One output's Jacobians, one backward per output element (PyTorch's loop)."""
     from glassgrad.creation import zeros_like
-    from glassgrad.ops.shape_join import stack
+    from glassgrad.ops.shape.join import stack
 
     rows = tuple([] for _ in inputs)
     for element in range(out.nelement()):

@@ -1,6 +1,8 @@
 """``glassgrad.nn.functional``: the functional forms of layers, activations and losses."""
 
-from glassgrad.ops.activation import (  # noqa: F401
+from glassgrad.ops.elementwise.unary import relu as _relu
+from glassgrad.ops.elementwise.unary import sigmoid, tanh  # noqa: F401
+from glassgrad.ops.nn.activation import (  # noqa: F401
     celu,
     elu,
     gelu,
@@ -19,7 +21,7 @@ from glassgrad.ops.activation import (  # noqa: F401
     softsign,
     tanhshrink,
 )
-from glassgrad.ops.activation_inplace import (  # noqa: F401
+from glassgrad.ops.nn.activation_inplace import (  # noqa: F401
     hardtanh_,
     leaky_relu_,
     rrelu,
@@ -27,13 +29,13 @@ from glassgrad.ops.activation_inplace import (  # noqa: F401
     threshold,
     threshold_,
 )
-from glassgrad.ops.conv import bilinear, conv1d, conv2d, conv3d, linear  # noqa: F401
-from glassgrad.ops.conv_transpose import (  # noqa: F401
+from glassgrad.ops.nn.conv.conv import bilinear, conv1d, conv2d, conv3d, linear  # noqa: F401
+from glassgrad.ops.nn.conv.transpose import (  # noqa: F401
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
 )
-from glassgrad.ops.loss import (  # noqa: F401
+from glassgrad.ops.nn.loss.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
@@ -44,7 +46,7 @@ from glassgrad.ops.loss import (  # noqa: F401
     mse_loss,
     smooth_l1_loss,
 )
-from glassgrad.ops.norm import (  # noqa: F401
+from glassgrad.ops.nn.norm import (  # noqa: F401
     batch_norm,
     dropout,
     embedding,
@@ -53,20 +55,18 @@ from glassgrad.ops.norm import (  # noqa: F401
     normalize,
     scaled_dot_product_attention,
 )
-from glassgrad.ops.pool import (  # noqa: F401
+from glassgrad.ops.nn.pad import pad  # noqa: F401
+from glassgrad.ops.nn.pool.pool import (  # noqa: F401
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
     avg_pool2d,
     max_pool2d,
 )
-from glassgrad.ops.resize import pad  # noqa: F401
-from glassgrad.ops.softmax import cross_entropy, log_softmax, nll_loss, softmax, softmin  # noqa: F401
-from glassgrad.ops.unary import relu as _relu
-from glassgrad.ops.unary import sigmoid, tanh  # noqa: F401
-from glassgrad.ops.upsample import interpolate  # noqa: F401
+from glassgrad.ops.nn.softmax import cross_entropy, log_softmax, nll_loss, softmax, softmin  # noqa: F401
+from glassgrad.ops.nn.upsample import interpolate  # noqa: F401
 
 try:  # one_hot lives with the gather ops
-    from glassgrad.ops.gather import one_hot  # noqa: F401
+    from glassgrad.ops.index.gather import one_hot  # noqa: F401
 except ImportError:  # pragma: no cover - older trees
     pass
 
@@ -146,9 +146,9 @@ from glassgrad.nn.functional_attention import (  # noqa: E402, F401
     _none_or_dtype,
     multi_head_attention_forward,
 )
-from glassgrad.ops.distance import cosine_similarity, pairwise_distance  # noqa: E402, F401
-from glassgrad.ops.embedding_bag import embedding_bag  # noqa: E402, F401
-from glassgrad.ops.loss_more import (  # noqa: E402, F401
+from glassgrad.ops.nn.distance import cosine_similarity, pairwise_distance  # noqa: E402, F401
+from glassgrad.ops.nn.embedding.bag import embedding_bag  # noqa: E402, F401
+from glassgrad.ops.nn.loss.more import (  # noqa: E402, F401
     gaussian_nll_loss,
     hinge_embedding_loss,
     multi_margin_loss,
@@ -156,12 +156,12 @@ from glassgrad.ops.loss_more import (  # noqa: E402, F401
     soft_margin_loss,
     triplet_margin_loss,
 )
-from glassgrad.ops.norm_extra import (  # noqa: E402, F401
+from glassgrad.ops.nn.norm_extra import (  # noqa: E402, F401
     instance_norm,
     local_response_norm,
     rms_norm,
 )
-from glassgrad.ops.pool1d import (  # noqa: E402, F401
+from glassgrad.ops.nn.pool.pool1d import (  # noqa: E402, F401
     adaptive_avg_pool1d,
     adaptive_max_pool1d,
     avg_pool1d,
@@ -169,7 +169,7 @@ from glassgrad.ops.pool1d import (  # noqa: E402, F401
     lp_pool2d,
     max_pool1d,
 )
-from glassgrad.ops.shuffle import (  # noqa: E402, F401
+from glassgrad.ops.nn.shuffle import (  # noqa: E402, F401
     channel_shuffle,
     pixel_shuffle,
     pixel_unshuffle,

@@ -10,12 +10,12 @@ import math
 import warnings
 
 from glassgrad import creation
-from glassgrad.ops.conv import linear
-from glassgrad.ops.linalg import baddbmm
-from glassgrad.ops.norm import dropout, scaled_dot_product_attention
-from glassgrad.ops.resize import pad
-from glassgrad.ops.shape_join import cat
-from glassgrad.ops.softmax import softmax
+from glassgrad.ops.linalg.matmul import baddbmm
+from glassgrad.ops.nn.conv.conv import linear
+from glassgrad.ops.nn.norm import dropout, scaled_dot_product_attention
+from glassgrad.ops.nn.pad import pad
+from glassgrad.ops.nn.softmax import softmax
+from glassgrad.ops.shape.join import cat
 from glassgrad.tensor import Tensor
 
 __all__ = ["multi_head_attention_forward"]

@@ -28,7 +28,7 @@ def where(cond, x, y):
     """``cond ? x : y``; ``cond`` is a bool array or tensor (never differentiated)."""
     if _is_array(cond) and _is_array(x) and _is_array(y):
         return np.where(cond, x, y)
-    from glassgrad.ops.binary import where as twhere
+    from glassgrad.ops.elementwise.binary import where as twhere
 
     return twhere(cond, x, y)
 
@@ -83,7 +83,7 @@ def index_put_zero(grad, key):
         out = np.array(grad)  # (an ndarray also where a 0-d gradient came as a NumPy scalar)
         out[key] = 0
         return out
-    from glassgrad.ops.indexing import index_fill_zero
+    from glassgrad.ops.index.indexing import index_fill_zero
 
     return index_fill_zero(grad, key)
 
@@ -94,7 +94,7 @@ def scatter_into(shape, key, grad):
         out = np.zeros(shape, dtype=grad.dtype)
         np.add.at(out, key, grad)
         return out
-    from glassgrad.ops.indexing import index_scatter
+    from glassgrad.ops.index.indexing import index_scatter
 
     return index_scatter(shape, key, grad)
 

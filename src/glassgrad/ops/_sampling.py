@@ -39,7 +39,7 @@ def shaped(fn):
     return samples
 
 
-# -- samples for the binary arithmetic ops (ops/binary.py) -----------------------------------
+# -- samples for the binary arithmetic ops (ops/elementwise/binary.py) -----------------------------
 def binary_samples(make, shape, low=None, high=None):
     """Same shapes, a broadcast operand on either side, and a 0-d operand."""
     x, y = make(shape), make(shape, low=low, high=high)

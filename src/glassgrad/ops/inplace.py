@@ -7,11 +7,12 @@ import numpy as np
 
 from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.grad_mode import state as _state
-from glassgrad.ops import _dual, binary, unary
-from glassgrad.ops import linalg as _linalg
-from glassgrad.ops.indexing import check_inplace, inplace
+from glassgrad.ops import _dual
+from glassgrad.ops.elementwise import binary, unary
+from glassgrad.ops.index.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.inplace_core import _rebase, check_partial_overlap, fill_array
+from glassgrad.ops.linalg import matmul as _linalg
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
@@ -315,7 +316,7 @@ TransposeBackward1 = node_class(
 )
 _RESHAPE_BACK = lambda ctx, grad: (_dual.reshape(grad, ctx._args),)  # noqa: E731
 SqueezeBackward3 = node_class("SqueezeBackward3", _RESHAPE_BACK)
-# matmul (ops/linalg.py) already owns PyTorch's SqueezeBackward4 name with its own two-input
+# matmul (ops/linalg/matmul.py) already owns PyTorch's SqueezeBackward4 name with its own two-input
 # rule; squeeze_(dim) gets a subclass of it carrying the reshape rule (as copy_ does above).
 SqueezeBackward4 = type(
     "SqueezeBackward4",

@@ -1,0 +1,213 @@
+"""Integer-style division (``//``, ``%``, ``fmod``), ``maximum``/``minimum`` and ``atan2``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad.ops import _dual as D
+from glassgrad.ops._sampling import binary_samples, shaped
+from glassgrad.ops._sampling import positive_samples as _positive
+from glassgrad.ops.elementwise.binary import _other, _promote, _tensor_or_none
+from glassgrad.ops.registry import (
+    Tensor,
+    as_tensor_arg,
+    needs_grad,
+    node_class,
+    register,
+    result,
+)
+
+
+# -- integer-style division ------------------------------------------------------------------
+def _not_implemented(ctx, grad):
+    raise RuntimeError(f"derivative for aten::{ctx._args} is not implemented")
+
+
+# PyTorch records these ops but has no derivative for them: backward through them raises.
+NotImplementedNode = node_class("NotImplemented", _not_implemented)
+
+
+def _divide_like(name, ufunc, input, other, cls, saved_other=True):
+    """Shared body of ``floor_divide``/``remainder``/``fmod``: promote, refuse integer /0."""
+    ad, bd = _promote(input, other)
+    if ad.dtype.kind == "b":
+        kernel = {"floor_divide": "div_floor"}.get(name, name)
+        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for 'Bool'")
+    if ad.dtype.kind in "iu" and np.any(np.equal(bd, 0)):
+        raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = ufunc(ad, bd)
+    tensor_other = _tensor_or_none(other)
+    # a number operand gets no edge, as in PyTorch's next_functions
+    inputs = (input,) if tensor_other is None else (input, tensor_other)
+    if cls is None:
+        return result(out, NotImplementedNode, inputs, args=name)
+    if tensor_other is None:
+        return result(out, cls, inputs)
+    # the operands serve only ``other``'s gradient: PyTorch saves them only if it needs one
+    saved = (input, tensor_other) if needs_grad(tensor_other) else (None, None)
+    return result(out, cls, inputs, saved)
+
+
+def _scalar_input(value, other):
+    """A Python number ``input`` as a tensor of the dtype it takes beside ``other``: PyTorch wraps
+    numbers weakly, so ``3 // int8_tensor`` stays int8."""
+    if isinstance(other, Tensor):
+        return as_tensor_arg(value).to(_dt.result_type_scalar(other.dtype, value))
+    return as_tensor_arg(value)
+
+
+def floor_divide(input, other, *, out=None):
+    """Division rounded toward negative infinity (no derivative, as in PyTorch)."""
+    if not isinstance(input, Tensor):
+        return floor_divide(_scalar_input(input, other), other)
+    other = _other(other)
+    return (
+        NotImplemented
+        if other is None
+        else _divide_like("floor_divide", np.floor_divide, input, other, None)
+    )
+
+
+def _floor_div_values(a, b):
+    return D.call("floor", a / b)
+
+
+def _trunc_div_values(a, b):
+    return D.call("trunc", a / b)
+
+
+RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad: (grad,))
+RemainderBackward1 = node_class(
+    "RemainderBackward1",
+    lambda ctx, grad, a, b: (grad, None if a is None else -grad * _floor_div_values(a, b)),
+)
+FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad: (grad,))
+FmodBackward1 = node_class(
+    "FmodBackward1",
+    lambda ctx, grad, a, b: (grad, None if a is None else -grad * _trunc_div_values(a, b)),
+)
+
+
+def remainder(input, other, *, out=None):
+    """Python-style modulus: the result has the sign of the divisor."""
+    if not isinstance(input, Tensor):
+        input = _scalar_input(input, other)
+        return _divide_like("remainder", np.remainder, input, other, None)
+    other = _other(other)
+    if other is None:
+        return NotImplemented
+    cls = RemainderBackward1 if isinstance(other, Tensor) else RemainderBackward0
+    return _divide_like("remainder", np.remainder, input, other, cls)
+
+
+def fmod(input, other, *, out=None):
+    """C-style modulus: the result has the sign of the dividend."""
+    other = _other(other)
+    if other is None:
+        return NotImplemented  # (raised as PyTorch's TypeError by the registered forms)
+    cls = FmodBackward1 if isinstance(other, Tensor) else FmodBackward0
+    return _divide_like("fmod", np.fmod, input, other, cls)
+
+
+# -- maximum / minimum / atan2 ---------------------------------------------------------------
+def _extremum_backward(ctx, grad, a, b):
+    # PyTorch's formula: ties share the gradient evenly, the loser gets 0 (selected, so an inf
+    # gradient gives no NaN), and with a NaN operand both get it whole
+    a, b = _arr(a), _arr(b)
+    half = D.where(a == b, grad / 2, grad)
+    loses = a < b if ctx._args else a > b
+    return D.select(~loses, half), D.select(~(b < a if ctx._args else b > a), half)
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward)
+MinimumBackward0 = node_class("MinimumBackward0", _extremum_backward)
+
+
+def _need_tensor(name, input, other):
+    for position, (argument, value) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name}(): argument '{argument}' (position {position}) must be Tensor, "
+                f"not {type(value).__name__}"
+            )
+
+
+def maximum(input, other, *, out=None):
+    """Elementwise maximum (NaN propagates; ties split the gradient)."""
+    _need_tensor("maximum", input, other)
+    ad, bd = _promote(input, other)
+    return result(np.maximum(ad, bd), MaximumBackward0, (input, other), (input, other), args=True)
+
+
+def minimum(input, other, *, out=None):
+    """Elementwise minimum (NaN propagates; ties split the gradient)."""
+    _need_tensor("minimum", input, other)
+    ad, bd = _promote(input, other)
+    return result(np.minimum(ad, bd), MinimumBackward0, (input, other), (input, other), args=False)
+
+
+def _atan2_backward(ctx, grad, a, b):
+    # PyTorch's factor is 0 at the origin (where 1 / (a^2 + b^2) is inf); it multiplies grad
+    denominator = a * a + b * b
+    at_origin = _arr(denominator) == 0
+    zero = D.zeros_like(denominator)
+    scale = 1 / D.where(at_origin, zero + 1, denominator)
+    return grad * D.where(at_origin, zero, scale * b), grad * D.where(at_origin, zero, -scale * a)
+
+
+Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward)
+
+
+def atan2(input, other, *, out=None):
+    """Elementwise ``atan(input / other)`` with the quadrant of ``(other, input)``."""
+    _need_tensor("atan2", input, other)
+    ad, bd = _promote(input, other)
+    if ad.dtype.kind != "f":
+        ad = ad.astype(_dt.get_default_dtype().np)
+        bd = bd.astype(ad.dtype)
+    return result(np.arctan2(ad, bd), Atan2Backward0, (input, other), (input, other))
+
+
+def _install():
+    """Registrations and Python operators for the ops in this file."""
+    for name, fn, samples, reference, aliases in (
+        ("remainder", remainder, _positive, np.remainder, ()),
+        ("fmod", fmod, _positive, np.fmod, ()),
+        ("maximum", maximum, binary_samples, np.maximum, ()),
+        ("minimum", minimum, binary_samples, np.minimum, ()),
+        ("atan2", atan2, binary_samples, np.arctan2, ("arctan2",)),
+    ):
+        register(
+            name,
+            fn,
+            aliases=aliases,
+            nin=2,
+            samples=shaped(samples),
+            reference=reference,
+            any_shape=True,
+            strict=name in ("remainder", "fmod"),  # they return NotImplemented for operators
+        )
+    register(
+        "floor_divide",
+        floor_divide,
+        nin=2,
+        samples=shaped(_positive),
+        reference=np.floor_divide,
+        any_shape=True,
+        differentiable=False,
+        dtypes=("float64", "int64"),
+        strict=True,
+    )
+    Tensor.__floordiv__ = floor_divide
+    Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+    Tensor.__mod__ = remainder
+    Tensor.__rmod__ = lambda self, other: remainder(other, self)
+
+
+_install()

@@ -1,0 +1,315 @@
+"""Matrix products: ``matmul`` (``@``) in every broadcasting form, ``mm``, ``mv``, ``bmm``,
+``dot``, ``outer``, ``addmm``, ``baddbmm`` and ``einsum``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad._tensor_info import _C_TYPES
+from glassgrad.ops import _dual as D
+from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.shape.view import UnsafeViewBackward0, unsqueeze
+from glassgrad.tensor import _C_NAMES
+
+
+def _laid_out_like(left, right, like):
+    """``left @ right``, in the memory order of ``like`` (the operand this is the gradient of).
+
+    A weight used as ``w.t()`` is an F-ordered view; giving its gradient the same order means
+    the ``TBackward0`` behind it hands the leaf a C-contiguous array it can keep without a copy.
+    """
+    if (
+        like.__class__ is np.ndarray
+        and like.ndim == 2
+        and left.ndim == 2
+        and right.ndim == 2
+        and like.flags.f_contiguous
+        and not like.flags.c_contiguous
+    ):
+        return (right.T @ left.T).T
+    return left @ right
+
+
+def _matmul_backward(ctx, grad, a, b):
+    """One rule for all forms: lift 1-D operands to matrices, multiply, drop the lifted dim."""
+    a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    a2 = D.reshape(a, (1, a.shape[0])) if a_vec else a
+    b2 = D.reshape(b, (b.shape[0], 1)) if b_vec else b
+    g = grad
+    if a_vec and b_vec:
+        return grad * b, grad * a
+    if a_vec:
+        g = D.reshape(g, (*g.shape[:-1], 1, g.shape[-1]))
+    if b_vec:
+        g = D.reshape(g, (*g.shape, 1))
+    grad_a = grad_b = None
+    if ctx.next_functions[0][0] is not None:
+        grad_a = _laid_out_like(g, D.swapaxes(b2, -1, -2), a2)
+        if a_vec:
+            grad_a = D.reshape(grad_a, (*grad_a.shape[:-2], grad_a.shape[-1]))
+    if ctx.next_functions[1][0] is not None:
+        grad_b = _laid_out_like(D.swapaxes(a2, -1, -2), g, b2)
+        if b_vec:
+            grad_b = D.reshape(grad_b, grad_b.shape[:-1])
+    return grad_a, grad_b
+
+
+DotBackward0 = node_class("DotBackward0", _matmul_backward)
+MmBackward0 = node_class("MmBackward0", _matmul_backward)
+MvBackward0 = node_class("MvBackward0", _matmul_backward)
+BmmBackward0 = node_class("BmmBackward0", _matmul_backward)
+SqueezeBackward4 = node_class("SqueezeBackward4", _matmul_backward)
+# Batched forms end in PyTorch's ``_unsafe_view`` node, shared with copying reshapes (shape.view).
+_NODES = {(1, 1): DotBackward0, (2, 2): MmBackward0, (2, 1): MvBackward0, (1, 2): SqueezeBackward4}
+
+
+def _same_dtype(a, b):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+        )
+
+
+def _check(a, b, name):
+    ad, bd = a._data, b._data
+    if ad.ndim == 0 or bd.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to {name} need to be at least 1D, but they are "
+            f"{ad.ndim}D and {bd.ndim}D"
+        )
+    k_a = ad.shape[-1]
+    k_b = bd.shape[0] if bd.ndim == 1 else bd.shape[-2]
+    if bd.ndim > 2 or (ad.ndim > 2 and name != "matmul"):
+        _check_batched(ad, bd, k_a, k_b)
+        return
+    if ad.ndim > 2:  # PyTorch folds the batch into the rows of one mm (or mv)
+        ad = ad.reshape(-1, k_a)
+        if k_a != k_b:
+            _mismatch(ad, bd, k_a, k_b)
+    _same_dtype(a, b)
+    if k_a != k_b:
+        _mismatch(ad, bd, k_a, k_b)
+
+
+def _mismatch(ad, bd, k_a, k_b):
+    if ad.ndim == 1 and bd.ndim == 1:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{k_a}] and src [{k_b}] to "
+            f"have the same number of elements, but got {k_a} and {k_b} elements "
+            "respectively"
+        )
+    if ad.ndim == 2 and bd.ndim == 1:
+        raise RuntimeError(
+            f"size mismatch, got input ({ad.shape[0]}), mat ({ad.shape[0]}x{k_a}), vec ({k_b})"
+        )
+    left = "x".join(str(n) for n in (ad.shape if ad.ndim > 1 else (1, k_a))[-2:])
+    right = "x".join(str(n) for n in (bd.shape if bd.ndim > 1 else (k_b, 1))[-2:])
+    raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
+
+
+def _check_batched(ad, bd, k_a, k_b):
+    """PyTorch's checks where matmul runs as one bmm over the broadcast batch dimensions."""
+    from glassgrad.ops.elementwise.binary import broadcast_shapes
+
+    batch = broadcast_shapes(ad.shape[:-2], bd.shape[:-2])
+    count = 1
+    for size in batch:
+        count *= size
+    if k_a != k_b:
+        raise RuntimeError(
+            "Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{count}, {k_a}] but got: [{count}, {k_b}]."
+        )
+    if ad.dtype != bd.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_C_TYPES[ad.dtype.name]} but found {_C_TYPES[bd.dtype.name]}"
+        )
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with NumPy/PyTorch broadcasting of batch dimensions."""
+    if not isinstance(other, Tensor):
+        return NotImplemented
+    _check(input, other, "matmul")
+    ad, bd = input._data, other._data
+    if ad.ndim > 2 or bd.ndim > 2:
+        try:
+            out = np.matmul(ad, bd)
+        except ValueError:
+            from glassgrad.ops.registry import broadcast_error
+
+            raise broadcast_error(ad.shape[:-2], bd.shape[: -2 if bd.ndim > 1 else 0]) from None
+    else:
+        out = np.matmul(ad, bd)
+    cls = _NODES.get((ad.ndim, bd.ndim), UnsafeViewBackward0)
+    return result(out, cls, (input, other), (input, other))
+
+
+def mm(input, mat2):
+    """Product of two matrices."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {input.ndim}, {vec.ndim}"
+        )
+    return matmul(input, vec)
+
+
+def dot(input, tensor):
+    """Dot product of two 1-D tensors."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    if input._data.dtype != tensor._data.dtype:
+        raise RuntimeError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{input.dtype._legacy[:-6]} and {tensor.dtype._legacy[:-6]}"
+        )
+    return matmul(input, tensor)
+
+
+def bmm(input, mat2):
+    """Batched product of two 3-D tensors (no broadcasting)."""
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    a, b = input._data.shape, mat2._data.shape
+    if b[:2] != (a[0], a[2]):
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{a[0]}, {a[2]}] but got: [{b[0]}, {b[1]}]."
+        )
+    _same_dtype(input, mat2)
+    return result(np.matmul(input._data, mat2._data), BmmBackward0, (input, mat2), (input, mat2))
+
+
+def outer(input, vec2):
+    """Outer product of two vectors (PyTorch computes it as a broadcast multiply)."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+    return unsqueeze(input, 1) * vec2
+
+
+def _addmm_backward(ctx, grad, mat1, mat2):
+    beta, alpha = ctx._args
+    nexts = ctx.next_functions
+    grad_input = None if nexts[0][0] is None else (grad if beta == 1 else grad * beta)
+    scaled = grad if alpha == 1 else grad * alpha
+    grad1 = None if nexts[1][0] is None else _laid_out_like(scaled, D.swapaxes(mat2, -1, -2), mat1)
+    grad2 = None if nexts[2][0] is None else _laid_out_like(D.swapaxes(mat1, -1, -2), scaled, mat2)
+    return grad_input, grad1, grad2
+
+
+AddmmBackward0 = node_class("AddmmBackward0", _addmm_backward)
+BaddbmmBackward0 = node_class("BaddbmmBackward0", _addmm_backward)
+
+
+def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
+    """``beta * input + alpha * product``: the input broadcasts to the product (as expand)."""
+    bias = input._data
+    if bias.shape != product.shape[-bias.ndim :] or bias.ndim > product.ndim:
+        from glassgrad.ops.shape.view import expand
+
+        with _no_record():
+            expand(input, product.shape)  # PyTorch's shape check and message
+    out = product * alpha if alpha != 1 else product  # ``product`` is ours: add in place
+    if beta != 0:
+        out += bias * beta if beta != 1 else bias
+    return result(
+        out.astype(product.dtype, copy=False),
+        cls,
+        (input, mat1, mat2),
+        (mat1, mat2),
+        args=(beta, alpha),
+    )
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` in one node (what ``nn.Linear`` records)."""
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    for name, t in (("self", input), ("mat1", mat1)):
+        if t._data.dtype != mat2._data.dtype:
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got "
+                f"{_C_TYPES[t.dtype.name]} and {_C_TYPES[mat2.dtype.name]}"
+            )
+    _check(mat1, mat2, "addmm")
+    product = np.matmul(mat1._data, mat2._data)
+    return _fused_add(input, product, AddmmBackward0, mat1, mat2, beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)`` in one node."""
+    from glassgrad.autograd.grad_mode import no_grad
+
+    with no_grad():
+        product = bmm(batch1, batch2)._data
+    return _fused_add(input, product, BaddbmmBackward0, batch1, batch2, beta, alpha)
+
+
+def _no_record():
+    from glassgrad.autograd.grad_mode import no_grad
+
+    return no_grad()
+
+
+def _mats(*shapes):
+    return lambda rng: [(tuple(rng.standard_normal(s) for s in shapes), {})]
+
+
+register(
+    "matmul",
+    matmul,
+    nin=2,
+    reference=np.matmul,
+    samples=lambda rng: [
+        ((rng.standard_normal(a), rng.standard_normal(b)), {})
+        for a, b in (
+            ((3,), (3,)),
+            ((2, 3), (3, 4)),
+            ((2, 3), (3,)),
+            ((3,), (3, 2)),
+            ((2, 2, 3), (3, 4)),
+            ((3,), (2, 3, 4)),
+            ((2, 1, 2, 3), (3, 3, 2)),
+        )
+    ],
+)
+register("mm", mm, nin=2, reference=np.matmul, samples=_mats((2, 3), (3, 4)))
+register("mv", mv, nin=2, reference=np.matmul, samples=_mats((2, 3), (3,)))
+register("dot", dot, nin=2, reference=np.dot, samples=_mats((3,), (3,)))
+register("bmm", bmm, nin=2, reference=np.matmul, samples=_mats((2, 2, 3), (2, 3, 4)))
+register("outer", outer, aliases=("ger",), nin=2, reference=np.outer, samples=_mats((3,), (2,)))
+register(
+    "addmm",
+    addmm,
+    nin=3,
+    reference=lambda i, a, b, beta=1, alpha=1: beta * i + alpha * (a @ b),
+    samples=lambda rng: [
+        ((rng.standard_normal(4), rng.standard_normal((2, 3)), rng.standard_normal((3, 4))), {}),
+        (
+            (rng.standard_normal((2, 4)), rng.standard_normal((2, 3)), rng.standard_normal((3, 4))),
+            {"beta": 0.5, "alpha": 2.0},
+        ),
+    ],
+)
+register(
+    "baddbmm",
+    baddbmm,
+    nin=3,
+    reference=lambda i, a, b, beta=1, alpha=1: beta * i + alpha * (a @ b),
+    samples=_mats((3, 4), (2, 3, 2), (2, 2, 4)),
+)
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: (
+    matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+)

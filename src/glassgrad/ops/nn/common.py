@@ -1,0 +1,186 @@
+"""Shared pieces of the neural-network op families (``activation``, ``loss``, ``conv``, ``pool``,
+``norm``): functions that work on arrays and tensors alike, loss reduction, and linear ops whose
+backward is again a linear op (so double backward needs no extra rule).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad import dtypes as _dt
+from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import _CLASSES
+from glassgrad.ops import _dual as D
+from glassgrad.ops.registry import OPS, Tensor, node_class, result
+
+_ndarray = np.ndarray
+
+
+def arr(x):
+    """The array behind ``x`` (a tensor or already an array)."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def float_data(input):
+    """``input``'s array, computed in the default float dtype if it is not floating point."""
+    data = input._data
+    return data if data.dtype.kind == "f" else data.astype(_dt.get_default_dtype().np)
+
+
+def np_sigmoid(x):
+    # exp of a large negative input would overflow: use the form that never does
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def np_softplus(x):
+    """``log(1 + exp(x))`` without overflow for large ``x``."""
+    return np.logaddexp(np.zeros((), x.dtype), x)
+
+
+def sigmoid(x):
+    """Sigmoid of an array or a tensor."""
+    return np_sigmoid(x) if D._is_array(x) else x.sigmoid()
+
+
+def tanh(x):
+    """Tanh of an array or a tensor."""
+    return np.tanh(x) if D._is_array(x) else x.tanh()
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` of an array or a tensor, stable for large inputs."""
+    if D._is_array(x):
+        return np_softplus(x)
+    return OPS["softplus"].fn(x)
+
+
+def erf(x):
+    """The error function of an array or a tensor."""
+    if D._is_array(x):
+        from glassgrad.ops.elementwise.unary import _erf
+
+        return _erf(x)
+    return OPS["erf"].fn(x)
+
+
+def mean_dims(x, dims, keepdim=True):
+    """Mean over ``dims`` of an array or a tensor."""
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    return D.sum_dims(x, dims, keepdim) / count
+
+
+def reduce_loss(loss, reduction):
+    """Apply a loss ``reduction`` ('mean', 'sum' or 'none') to the unreduced loss tensor."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def reduce_array(loss, reduction):
+    """``reduce_loss`` for an array, and the count the mean divides by (1 otherwise)."""
+    if reduction == "mean":
+        return loss.mean(), max(loss.size, 1)
+    if reduction == "sum":
+        return loss.sum(), 1
+    if reduction == "none":
+        return loss, 1
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's mapping of the deprecated ``size_average``/``reduce`` flags to ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
+
+
+def linear_pair(name, adjoint_name, forward, adjoint):
+    """A linear op ``forward(array, args)`` and its adjoint, each the other's backward.
+
+    The gradient of a linear map is its adjoint applied to ``grad``; the adjoint's gradient is
+    the map again. Recording both as ops makes double backward exact with no further rule.
+    Returns ``apply(input, args)`` recording the node ``name``.
+    """
+    ops = {}
+
+    def rule_forward(ctx, grad):
+        if D._is_array(grad):
+            return (adjoint(grad, ctx._args),)
+        return (ops["adjoint"](grad, ctx._args),)
+
+    def rule_adjoint(ctx, grad):
+        if D._is_array(grad):
+            return (forward(grad, ctx._args),)
+        return (ops["forward"](grad, ctx._args),)
+
+    forward_cls = node_class(name, rule_forward)
+    adjoint_cls = node_class(adjoint_name, rule_adjoint)
+    ops["forward"] = lambda t, args: result(forward(t._data, args), forward_cls, (t,), args=args)
+    ops["adjoint"] = lambda t, args: result(adjoint(t._data, args), adjoint_cls, (t,), args=args)
+    return ops["forward"]
+
+
+def refuse_grad(op, arguments):
+    """PyTorch's error for ``(name, tensor)`` arguments that ``op`` cannot differentiate."""
+    if not state.record:
+        return
+    for name, value in arguments:
+        if value is not None and value.requires_grad:
+            raise RuntimeError(
+                f"The function '{op}' is not differentiable with respect to argument '{name}'. "
+                "This input cannot have requires_grad True."
+            )
+
+
+def _scalar_node(name, rule):
+    # the core ops may define these names one day: then fall back to the plain operators
+    return None if name in _CLASSES else node_class(name, rule)
+
+
+_MulScalar = _scalar_node("MulBackward1", lambda ctx, grad: (grad * ctx._args,))
+_DivScalar = _scalar_node("DivBackward1", lambda ctx, grad: (grad / ctx._args,))
+
+
+def mul_scalar(x, value):
+    """``x * value`` for a Python number, recorded as PyTorch's Scalar overload (MulBackward1)."""
+    if _MulScalar is None or x._data.dtype.kind != "f":
+        return x * value
+    out = x._data * x._data.dtype.type(value)
+    return result(out, _MulScalar, (x,), args=value)
+
+
+def div_scalar(x, value):
+    """``x / value`` for a Python number, recorded as PyTorch's Scalar overload (DivBackward1)."""
+    if _DivScalar is None or x._data.dtype.kind != "f":
+        return x / value
+    out = x._data / x._data.dtype.type(value)
+    return result(out, _DivScalar, (x,), args=value)
+
+
+def pair(value, n=2):
+    """An int or a sequence as an ``n``-tuple of ints (kernel sizes, strides, paddings)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return tuple(int(value[0]) for _ in range(n))
+        return tuple(int(v) for v in value)
+    return tuple(int(value) for _ in range(n))
+
+
+def as_tensor(value, like=None):
+    """A tensor from a tensor, array or number (kept as is when already a tensor)."""
+    if isinstance(value, Tensor):
+        return value
+    from glassgrad.creation import tensor
+
+    return tensor(value, dtype=like.dtype if like is not None else None)

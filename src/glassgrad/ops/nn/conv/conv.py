@@ -1,0 +1,377 @@
+"""``linear``, ``bilinear`` and the convolutions (``conv1d``, ``conv2d``, ``conv3d``).
+
+Convolutions are fused primitives (one ``ConvolutionBackward0`` node, as in PyTorch): recording
+im2col, a matmul and a reshape separately would save the (C*kh*kw, N*OH*OW) column matrix in
+the graph and cost three nodes per layer. The transposed convolutions (``transpose.py``)
+are the same primitive run as its input-adjoint.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from glassgrad._tensor_info import _type_name
+from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import _CLASSES
+from glassgrad.ops import _dual as D
+from glassgrad.ops.nn.conv import checks as C
+from glassgrad.ops.nn.conv import kernels as K
+from glassgrad.ops.registry import OPS, Tensor, node_class, register, result
+
+
+# -- linear ------------------------------------------------------------------------------------
+def _addmm_backward(ctx, grad, x, weight):
+    grad_x = grad @ weight if ctx.next_functions[1][0] is not None else None
+    grad_w = D.swapaxes(grad, 0, 1) @ x if ctx.next_functions[2][0] is not None else None
+    grad_b = D.sum_dims(grad, (0,)) if ctx.next_functions[0][0] is not None else None
+    return grad_b, grad_x, grad_w
+
+
+# ``linear`` on a matrix is PyTorch's ``addmm(bias, x, weight.t())``. Until ``ops.linalg``
+# provides ``addmm``, a fused node of that name stands in; it takes ``weight`` untransposed.
+_LinearAddmm = (
+    None if "AddmmBackward0" in _CLASSES else node_class("AddmmBackward0", _addmm_backward)
+)
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``."""
+    _check_linear_args(input, weight, bias)
+    if input.ndim == 2 and bias is not None:
+        if "addmm" in OPS:
+            return OPS["addmm"].fn(bias, input, weight.t())
+        if _LinearAddmm is not None and input._data.dtype == weight._data.dtype:
+            _check_linear(input, weight)
+            out = input._data @ weight._data.T + bias._data
+            return result(out, _LinearAddmm, (bias, input, weight), (input, weight))
+    if input.ndim == 1 and bias is not None:  # PyTorch: addmm on the row, viewed back
+        return linear(input.unsqueeze(0), weight, bias).reshape(-1)
+    if input.ndim > 2 and bias is not None and input.is_contiguous():
+        # PyTorch folds a contiguous batch into one addmm and views it back (ViewBackward0);
+        # otherwise it runs matmul (UnsafeViewBackward0) and adds the bias
+        flat = input.reshape(-1, input.shape[-1])
+        return linear(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
+    out = input @ weight.t()
+    return out if bias is None else out + bias
+
+
+def _check_linear_args(input, weight, bias):
+    """PyTorch's argument parser's TypeError for a non-tensor, and its rank check."""
+    for position, (name, value) in enumerate((("input", input), ("weight", weight)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"linear(): argument '{name}' (position {position}) must be Tensor, not "
+                f"{_type_name(value)}"
+            )
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(
+            f"linear(): argument 'bias' (position 3) must be Tensor, not {_type_name(bias)}"
+        )
+    if not input._data.ndim or not weight._data.ndim:
+        raise RuntimeError(
+            "both arguments to linear need to be at least 1D, but they are "
+            f"{input._data.ndim}D and {weight._data.ndim}D"
+        )
+
+
+def _check_linear(input, weight):
+    if input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
+            f"{input.shape[1]} and {weight.shape[1]}x{weight.shape[0]})"
+        )
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``x1^T A x2 + b`` for each output feature (``weight``: (out, in1, in2))."""
+    _check_bilinear(input1, input2, weight, bias)
+    left = input1.reshape(-1, 1, 1, input1.shape[-1]) @ weight.unsqueeze(0)
+    out = (left.squeeze(2) * input2.reshape(-1, 1, input2.shape[-1])).sum(-1)
+    out = out.reshape(*input1.shape[:-1], weight.shape[0])
+    return out if bias is None else out + bias
+
+
+def _check_bilinear(input1, input2, weight, bias):
+    """PyTorch's shape checks of ``bilinear``, in its order and words."""
+    a, b, w = input1.shape, input2.shape, weight.shape
+    if len(a) != len(b):
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {len(a)} and {len(b)}")
+    for dim, (x, y) in enumerate(zip(a[:-1], b[:-1], strict=True)):
+        if x != y:
+            raise RuntimeError(
+                f"bilinear(): input batch dimensions do not match at dim {dim}: got {x} and {y}"
+            )
+    for name, size, expected in (("input1", a[-1], w[1]), ("input2", b[-1], w[2])):
+        if size != expected:
+            raise RuntimeError(
+                f"bilinear(): {name} size does not match weight size: got {size} but expected "
+                f"{expected}"
+            )
+    if bias is not None and bias.shape[0] != w[0]:
+        raise RuntimeError(
+            f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
+            f"{w[0]}"
+        )
+
+
+# -- convolution -------------------------------------------------------------------------------
+def _conv_backward(ctx, grad, x, weight, cols):
+    transposed, params, x_shape, w_shape = ctx._args
+    if not D._is_array(grad):
+        return _conv_backward_tensor(ctx, grad, x, weight)
+    nexts = ctx.next_functions
+    grad_x = grad_w = grad_b = None
+    if nexts[0][0] is not None:
+        if transposed:
+            grad_x = _crop(K.conv_forward(grad, weight, *params), x.shape)
+        else:
+            grad_x = K.conv_input_grad(grad, weight, x_shape, *params)
+    if nexts[1][0] is not None:
+        if transposed:
+            grad_w = K.conv_weight_grad(grad, x, w_shape, *params)
+        else:
+            grad_w = K.conv_weight_grad(x, grad, w_shape, *params, cols=cols)
+    if nexts[2][0] is not None:
+        grad_b = grad.sum(axis=(0, *range(2, grad.ndim)))
+    return grad_x, grad_w, grad_b
+
+
+def _crop(grad_x, shape):
+    """An output padding at least the stride (allowed below the dilation) adds rows no input
+    made: the transposed conv's input gradient drops them."""
+    if tuple(grad_x.shape) == tuple(shape):
+        return grad_x
+    return grad_x[tuple(slice(0, size) for size in shape)]
+
+
+def _conv_backward_tensor(ctx, grad, x, weight):
+    """Under ``create_graph``: the gradients as convolutions, so they are differentiable too."""
+    transposed, params, x_shape, w_shape = ctx._args
+    stride, padding, dilation, groups = params
+    nexts = ctx.next_functions
+    grad_x = grad_w = grad_b = None
+    if nexts[0][0] is not None:
+        if transposed:
+            grad_x = _convolution_raw(grad, weight, stride, padding, dilation, groups)
+            grad_x = _crop(grad_x, x.shape)
+        else:
+            grad_x = _transposed_raw(grad, weight, params, x_shape)
+    if nexts[1][0] is not None:
+        inp, out = (grad, x) if transposed else (x, grad)
+        grad_w = _weight_grad_tensor(inp, out, w_shape, params)
+    if nexts[2][0] is not None:
+        grad_b = grad.sum((0, *range(2, grad.ndim)))
+    return grad_x, grad_w, grad_b
+
+
+def _weight_grad_tensor(inp, out, w_shape, params):
+    """``weight``'s gradient as convolutions: per group, ``inp`` correlated with ``out``.
+
+    With batch and channels swapped, ``out`` acts as the kernel: strides become dilations and
+    dilations strides. One convolution per group keeps the block structure of the weight.
+    """
+    from glassgrad.ops.shape.join import cat
+
+    stride, padding, dilation, groups = params
+    cg, og = w_shape[1], w_shape[0] // groups
+    kernel = tuple(slice(0, k) for k in w_shape[2:])
+    parts = []
+    for group in range(groups):
+        x_part = inp[:, group * cg : (group + 1) * cg].transpose(0, 1)
+        g_part = out[:, group * og : (group + 1) * og].transpose(0, 1)
+        part = _convolution_raw(x_part, g_part, dilation, padding, stride, 1)
+        parts.append(part[(slice(None), slice(None), *kernel)].transpose(0, 1))
+    return parts[0] if groups == 1 else cat(parts, 0)
+
+
+def _convolution_raw(x, weight, stride, padding, dilation, groups):
+    """A recorded convolution of batched tensors with tuple parameters, no checks."""
+    params = (tuple(stride), tuple(padding), tuple(dilation), groups)
+    out, cols = K.conv_forward(x._data, weight._data, *params, keep=True)
+    args = (False, params, x._data.shape, weight._data.shape)
+    return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, cols), args=args)
+
+
+def _transposed_raw(x, weight, params, out_full_shape):
+    """A recorded transposed convolution producing ``out_full_shape``'s spatial sizes."""
+    groups = params[3]
+    out_shape = (x._data.shape[0], weight._data.shape[1] * groups, *out_full_shape[2:])
+    out = K.conv_input_grad(x._data, weight._data, out_shape, *params)
+    args = (True, params, out_shape, weight._data.shape)
+    return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, None), args=args)
+
+
+ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward)
+
+
+def _convolution(input, weight, bias, params, out_sizes=None):
+    """The one convolution primitive on checked, batched (N, C, *S) input.
+
+    ``params`` is (stride, padding, dilation, groups) as tuples; ``out_sizes`` (the spatial
+    sizes of the output) makes it a transposed convolution.
+    """
+    transposed = out_sizes is not None
+    C.check_types(input, weight, bias, transposed)
+    x, w = input._data, weight._data
+    cols = None
+    if transposed:
+        x_shape = (x.shape[0], w.shape[1] * params[3], *out_sizes)
+        out = K.conv_input_grad(x, w, x_shape, *params)
+    else:
+        keep = state.record and weight._requires_grad
+        out = K.conv_forward(x, w, *params, keep=keep)
+        if keep:  # the weight gradient is one product with these columns
+            out, cols = out
+        x_shape = x.shape
+    if bias is not None:
+        out += bias._data.reshape(-1, *(1,) * (x.ndim - 2))
+    args = (transposed, params, x_shape, w.shape)
+    saved = (input, weight, cols)
+    return result(out, ConvolutionBackward0, (input, weight, bias), saved, args=args)
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, name):
+    nominal = int(name[4])  # conv2d: PyTorch's parser makes ints 2-lists before any check
+    stride, dilation = (
+        v if isinstance(v, (list, tuple)) else (v,) * nominal for v in (stride, dilation)
+    )
+    C.expand("stride", stride, weight.ndim - 2)
+    C.check_dims(input, weight, name)
+    unbatched = input.ndim == weight.ndim - 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    dims = weight.ndim - 2
+    stride, dilation = C.expand("stride", stride, dims), C.expand("dilation", dilation, dims)
+    if isinstance(padding, str):
+        input, padding = _string_padding(input, weight, padding, dilation, stride)
+    else:
+        padding = C.expand("padding", padding, dims)
+    C.check_params(stride, padding, groups)
+    C.check_conv(input, weight, bias, groups)
+    C.check_dilation(dilation, False)
+    C.check_geometry(input.shape, weight.shape, padding, dilation)
+    out = _convolution(input, weight, bias, (stride, padding, dilation, groups))
+    return out.squeeze(0) if unbatched else out
+
+
+_UNEVEN_SAME_WARNED = []
+
+
+def _warn_uneven_same():
+    """PyTorch's once-per-process warning that 'same' padding copies the input here."""
+    if not _UNEVEN_SAME_WARNED:
+        _UNEVEN_SAME_WARNED.append(True)
+        warnings.warn(
+            "Using padding='same' with even kernel lengths and odd dilation may require a "
+            "zero-padded copy of the input be created",
+            UserWarning,
+            stacklevel=5,  # the caller of conv1d/2d/3d
+        )
+
+
+def _string_padding(input, weight, padding, dilation, stride):
+    """``'valid'`` or ``'same'`` as (input, padding); odd totals pad the input explicitly."""
+    zeros = (0,) * len(stride)
+    if padding == "valid":
+        return input, zeros
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    total = [d * (k - 1) for k, d in zip(weight.shape[2:], dilation, strict=True)]
+    if not any(t % 2 for t in total):
+        return input, tuple(t // 2 for t in total)
+    _warn_uneven_same()
+    from glassgrad.ops.nn.pad import pad
+
+    widths = []
+    for t in reversed(total):
+        widths += [t // 2, t - t // 2]
+    return pad(input, widths), zeros
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation of (N, C, L) ``input`` with (O, C/groups, k) ``weight``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of (N, C, H, W) ``input`` with (O, C/groups, kh, kw) ``weight``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D cross-correlation of (N, C, D, H, W) ``input`` with (O, C/groups, kd, kh, kw)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, "conv3d")
+
+
+def _conv_samples(rng):
+    x = rng.standard_normal((2, 4, 6, 6))
+    return [
+        ((x, rng.standard_normal((3, 4, 3, 3))), {}),
+        (
+            (x, rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)),
+            {"groups": 2, "stride": 2, "padding": 1},
+        ),
+        ((x, rng.standard_normal((2, 4, 2, 3))), {"dilation": (2, 1), "stride": (1, 2)}),
+        ((x, rng.standard_normal((3, 4, 2, 2)), rng.standard_normal(3)), {"padding": "same"}),
+    ]
+
+
+def _conv1d_samples(rng):
+    x = rng.standard_normal((2, 4, 7))
+    return [
+        ((x, rng.standard_normal((3, 4, 3))), {"padding": 1}),
+        (
+            (x, rng.standard_normal((2, 2, 2)), rng.standard_normal(2)),
+            {"groups": 2, "dilation": 2, "stride": 2},
+        ),
+    ]
+
+
+def _conv3d_samples(rng):
+    x = rng.standard_normal((2, 4, 4, 5, 3))
+    return [
+        ((x, rng.standard_normal((3, 4, 2, 3, 2))), {"padding": (1, 0, 1)}),
+        (
+            (x, rng.standard_normal((4, 2, 2, 2, 2)), rng.standard_normal(4)),
+            {"groups": 2, "stride": (2, 1, 2), "dilation": (1, 2, 1)},
+        ),
+        ((x[0], rng.standard_normal((2, 4, 2, 2, 2))), {"padding": "same"}),
+    ]
+
+
+register(
+    "linear",
+    linear,
+    method=False,
+    function=False,
+    nin=2,
+    samples=lambda rng: [
+        ((rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
+        ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4))), {}),
+        ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
+        ((rng.standard_normal(4), rng.standard_normal((5, 4))), {}),
+        ((rng.standard_normal(4), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
+    ],
+)
+register(
+    "bilinear",
+    bilinear,
+    method=False,
+    nin=3,
+    samples=lambda rng: [
+        (
+            (
+                rng.standard_normal((3, 4)),
+                rng.standard_normal((3, 2)),
+                rng.standard_normal((5, 4, 2)),
+                rng.standard_normal(5),
+            ),
+            {},
+        )
+    ],
+)
+register("conv2d", conv2d, method=False, nin=2, samples=_conv_samples)
+register("conv1d", conv1d, method=False, nin=2, samples=_conv1d_samples)
+register("conv3d", conv3d, method=False, nin=2, samples=_conv3d_samples)

@@ -1,0 +1,429 @@
+"""Normalisation (``layer_norm``, ``batch_norm``, ``group_norm``, ``normalize``), ``dropout``,
+``embedding`` and ``scaled_dot_product_attention``.
+
+The three norms are one fused primitive each, as in PyTorch: written as mean, subtract, square,
+mean, rsqrt, multiply, the graph would hold five intermediate arrays per layer, and the fused
+gradient formula is both cheaper and better conditioned. Their backward recomputes the
+statistics from the saved input with array-or-tensor operations, so double backward works.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassgrad._tensor_info import _type_name
+from glassgrad.ops import _dual as D
+from glassgrad.ops.nn import common as N
+from glassgrad.ops.nn.embedding.common import embedding_dense_backward, embedding_renorm_
+from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+
+
+def _norm_backward(ctx, grad, x, weight):
+    shape, red_shape, axes, affine, eps, fixed = ctx._args
+    xr = D.reshape(x, red_shape)
+    if fixed is None:
+        centred = xr - N.mean_dims(xr, axes)
+        rstd = (N.mean_dims(centred * centred, axes) + eps) ** -0.5
+    else:
+        centred, rstd = xr - fixed[0], fixed[1]
+    xhat = centred * rstd
+    grad_w = grad_b = None
+    others = tuple(i for i in range(len(shape)) if i not in affine)
+    if ctx.next_functions[1][0] is not None:
+        grad_w = D.reshape(D.sum_dims(grad * D.reshape(xhat, shape), others), weight.shape)
+    if ctx.next_functions[2][0] is not None:
+        grad_b = D.sum_dims(grad, others)
+    if ctx.next_functions[0][0] is None:
+        return None, grad_w, grad_b
+    g = grad if weight is None else grad * D.reshape(weight, _affine_shape(shape, affine))
+    gr = D.reshape(g, red_shape)
+    if fixed is not None:
+        return D.reshape(gr * rstd, shape), grad_w, grad_b
+    gx = (gr - N.mean_dims(gr, axes) - xhat * N.mean_dims(gr * xhat, axes)) * rstd
+    return D.reshape(gx, shape), grad_w, grad_b
+
+
+def _affine_shape(shape, affine):
+    return tuple(n if i in affine else 1 for i, n in enumerate(shape))
+
+
+NativeLayerNormBackward0 = node_class("NativeLayerNormBackward0", _norm_backward)
+NativeBatchNormBackward0 = node_class("NativeBatchNormBackward0", _norm_backward)
+NativeGroupNormBackward0 = node_class("NativeGroupNormBackward0", _norm_backward)
+
+
+def _normalise(cls, input, weight, bias, red_shape, axes, affine, eps, fixed=None):
+    """Normalise ``input`` viewed as ``red_shape`` over ``axes``, then scale and shift."""
+    x = input._data
+    xr = x.reshape(red_shape)
+    if fixed is None:
+        mean = xr.mean(axis=axes, keepdims=True)
+        centred = xr - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+    else:
+        mean, var = fixed
+        centred = xr - mean
+    rstd = 1.0 / np.sqrt(var + eps)
+    out = (centred * rstd).reshape(x.shape)
+    view = _affine_shape(x.shape, affine)
+    if weight is not None:
+        out = out * weight._data.reshape(view)
+    if bias is not None:
+        out = out + bias._data.reshape(view)
+    args = (
+        x.shape,
+        red_shape,
+        axes,
+        affine,
+        eps,
+        None if fixed is None else (mean, rstd.astype(x.dtype)),
+    )
+    out = result(
+        out.astype(x.dtype, copy=False), cls, (input, weight, bias), (input, weight), args=args
+    )
+    return out, mean, var
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` dims, then scale and shift."""
+    shape = input._data.shape
+    normalized = (
+        tuple(normalized_shape)
+        if isinstance(normalized_shape, (list, tuple))
+        else (int(normalized_shape),)
+    )
+    k = len(normalized)
+    if not k:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
+            "one element, but got normalized_shape = []"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t._data.shape) != normalized:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {list(t._data.shape)} and normalized_shape = {list(normalized)}"
+            )
+    if tuple(shape[len(shape) - k :]) != normalized:
+        raise RuntimeError(
+            f"Given normalized_shape={list(normalized)}, expected input with shape "
+            f"[*, {', '.join(str(n) for n in normalized)}], but got input of size{list(shape)}"
+        )
+    axes = tuple(range(len(shape) - k, len(shape)))
+    return _normalise(NativeLayerNormBackward0, input, weight, bias, shape, axes, axes, eps)[0]
+
+
+def batch_norm(
+    input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
+):
+    """Normalise each channel over the batch (training) or with the running statistics."""
+    _check_batch_norm_args(running_mean, running_var, momentum)
+    features = input._data.shape[1] if input._data.ndim > 1 else 0
+    named = (("running_mean", running_mean), ("running_var", running_var))
+    for name, t in (*named, ("weight", weight), ("bias", bias)):
+        if t is not None and t._data.size != features:
+            raise RuntimeError(f"{name} should contain {features} elements not {t._data.size}")
+    _check_dtypes(input, (running_mean, running_var, weight, bias))
+    shape = input._data.shape
+    axes = (0, *range(2, len(shape)))
+    count = int(np.prod([shape[a] for a in axes]))
+    if training and count == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {input.shape}"
+        )
+    view = _affine_shape(shape, (1,))
+    if not training:
+        fixed = (running_mean._data.reshape(view), running_var._data.reshape(view))
+        return _normalise(
+            NativeBatchNormBackward0, input, weight, bias, shape, axes, (1,), eps, fixed
+        )[0]
+    out, mean, var = _normalise(
+        NativeBatchNormBackward0, input, weight, bias, shape, axes, (1,), eps
+    )
+    if running_mean is not None:
+        _blend(running_mean, mean.reshape(-1), momentum)
+    if running_var is not None:
+        _blend(running_var, var.reshape(-1) * (count / max(count - 1, 1)), momentum)
+    return out
+
+
+def _check_batch_norm_args(running_mean, running_var, momentum):
+    if momentum is None:  # nn.BatchNorm turns momentum=None into a cumulative average factor
+        raise TypeError(
+            "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
+        )
+    N.refuse_grad(
+        "native_batch_norm", (("running_mean", running_mean), ("running_var", running_var))
+    )
+
+
+def _check_dtypes(input, params):
+    dtype = input._data.dtype
+    for param in params:
+        if param is None or param._data.dtype == dtype:
+            continue
+        if dtype == np.float32:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def _blend(stat, batch, momentum):
+    """``stat = (1 - momentum) * stat + momentum * batch``, in place (a new version)."""
+    data = stat._data
+    data[...] = (1 - momentum) * data + momentum * batch.astype(data.dtype)
+    if stat._vc is not None:
+        stat._vc[0] += 1
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of ``C // num_groups`` channels per sample, then scale and shift."""
+    shape = input._data.shape
+    if len(shape) < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {len(shape)}"
+        )
+    if shape[1] % num_groups:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, "
+            f"but got input of shape {list(shape)} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t._data.ndim != 1 or t._data.size != shape[1]):
+            # PyTorch's bias message shows the weight's shape (or [0] without one)
+            shown = list(weight._data.shape) if weight is not None else [0]
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {shown} and input of shape {list(shape)}"
+            )
+    red_shape = (shape[0], num_groups, int(np.prod(shape[1:])) // num_groups)
+    return _normalise(NativeGroupNormBackward0, input, weight, bias, red_shape, (2,), (1,), eps)[0]
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
+    # as PyTorch: the norm's gradient is 0 at a zero vector, so zero rows get finite gradients
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+# -- dropout, embedding ----------------------------------------------------------------------------
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    from glassgrad.creation import default_generator
+
+    data = input._data
+    keep = default_generator._rng.random(data.shape) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return input * N.as_tensor((keep * scale).astype(data.dtype))
+
+
+def _embedding_backward(ctx, grad):
+    shape, indices, padding_idx, scale_grad_by_freq = ctx._args
+    return (embedding_dense_backward(grad, indices, shape, padding_idx, scale_grad_by_freq),)
+
+
+EmbeddingBackward0 = node_class("EmbeddingBackward0", _embedding_backward)
+
+
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type=2.0,
+    scale_grad_by_freq=False,
+    sparse=False,
+):
+    """Rows of ``weight`` picked by the integer ``input``."""
+    for name, value, position in (("weight", weight, 1), ("indices", input, 2)):
+        if not isinstance(value, Tensor):  # PyTorch's parser of torch.embedding
+            raise TypeError(
+                f"embedding(): argument '{name}' (position {position}) must be Tensor, not "
+                f"{_type_name(value)}"
+            )
+    rows = weight._data.shape[0]
+    if padding_idx is not None and padding_idx > 0 and padding_idx >= rows:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    if padding_idx is not None and padding_idx < 0:
+        if padding_idx < -rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx += rows
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
+    return _embedding(weight, input, padding_idx, scale_grad_by_freq)
+
+
+def _embedding(weight, input, padding_idx, scale_grad_by_freq):
+    """The lookup itself (PyTorch's ``torch.embedding``)."""
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    indices = input._data
+    if indices.dtype not in (np.int64, np.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following "
+            f"scalar types: Long, Int; but got {input.type()} instead (while "
+            "checking arguments for embedding)"
+        )
+    rows = weight._data.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        raise IndexError("index out of range in self")
+    out = weight._data[indices]
+    args = (weight._data.shape, indices, padding_idx, scale_grad_by_freq)
+    return result(out, EmbeddingBackward0, (weight,), args=args)
+
+
+# -- attention -------------------------------------------------------------------------------------
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
+    """``softmax(q k^T * scale + mask) v``, with a causal or given (bool or additive) mask."""
+    from glassgrad.creation import tensor
+    from glassgrad.ops.nn.softmax import _safe_softmax
+
+    length, source = query.shape[-2], key.shape[-2]
+    factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    # as PyTorch: both operands scaled by sqrt(scale) (the query carries the sign), which keeps
+    # the product's magnitude in range and rounds as PyTorch does
+    root = math.sqrt(abs(factor))
+    query = N.mul_scalar(query, -root if factor < 0 else root)
+    scores = query @ N.mul_scalar(key.transpose(-2, -1), root)
+    # as PyTorch's math path: boolean and causal masks become an additive 0 / -inf bias, and the
+    # safe softmax gives fully masked rows zero weights instead of NaN
+    if is_causal:
+        allowed = np.tril(np.ones((length, source), dtype=bool))
+        scores = scores + tensor(_bias(allowed, scores._data.dtype))
+    if attn_mask is not None:
+        if attn_mask._data.dtype == np.bool_:
+            scores = scores + tensor(_bias(attn_mask._data, scores._data.dtype))
+        else:
+            scores = scores + attn_mask
+    weights = _safe_softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
+
+
+def _bias(allowed, dtype):
+    return np.where(allowed, 0, -np.inf).astype(dtype)
+
+
+def _norm_samples(rng):
+    x = rng.standard_normal((2, 3, 4))
+    return [
+        ((x, (4,)), {}),
+        ((x, (3, 4), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))), {}),
+    ]
+
+
+# their means and variances are NumPy's Python-level reductions (see backend.quiet)
+layer_norm, batch_norm, group_norm = (quiet(f) for f in (layer_norm, batch_norm, group_norm))
+register("layer_norm", layer_norm, method=False, samples=_norm_samples)
+register(
+    "batch_norm",
+    batch_norm,
+    method=False,
+    # running statistics go in as keyword arguments: the tests make positional float arrays
+    # require grad, which batch_norm refuses for them; each call gets fresh copies
+    samples=lambda rng: [
+        (
+            (
+                rng.standard_normal((4, 3, 2)),
+                None,
+                None,
+                rng.standard_normal(3),
+                rng.standard_normal(3),
+            ),
+            {"training": True},
+        ),
+        (
+            (rng.standard_normal((4, 3)),),
+            {"running_mean": np.zeros(3), "running_var": np.ones(3), "training": True},
+        ),
+        (
+            (rng.standard_normal((4, 3)),),
+            {"running_mean": rng.standard_normal(3), "running_var": rng.uniform(0.5, 2, 3)},
+        ),
+    ],
+)
+register(
+    "group_norm",
+    group_norm,
+    method=False,
+    samples=lambda rng: [
+        ((rng.standard_normal((2, 4, 3)), 2, rng.standard_normal(4), rng.standard_normal(4)), {})
+    ],
+)
+register(
+    "normalize",
+    normalize,
+    method=False,
+    function=False,
+    samples=lambda rng: [
+        ((rng.standard_normal((3, 4)),), {}),
+        ((rng.standard_normal((3, 4)),), {"p": 1, "dim": 0}),
+    ],
+)
+register(
+    "dropout",
+    dropout,
+    method=False,
+    differentiable=False,
+    samples=lambda rng: [((rng.standard_normal((3, 4)),), {"training": False})],
+)
+
+
+def aten_embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """``torch.embedding``: ``F.embedding``'s kernel, weight first; a negative ``padding_idx``
+    means no padding row (``F.embedding`` turns its negative indices into rows first)."""
+    padding = padding_idx if padding_idx >= 0 else None
+    return embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+register(
+    "embedding",
+    embedding,
+    method=False,
+    function=False,  # glassgrad.embedding is aten_embedding, PyTorch's argument order
+    samples=lambda rng: [((rng.integers(0, 5, (2, 3)), rng.standard_normal((5, 4))), {})],
+    # the padding row gets no gradient although the output depends on it (PyTorch's rule), so
+    # central differences cannot check it: compared with PyTorch only
+    edge_samples=lambda rng: [
+        ((np.array([[1, 0, 1], [3, 1, 4]]), rng.standard_normal((5, 4))), {"padding_idx": 1}),
+        ((np.array([0, 4, 2]), rng.standard_normal((5, 4))), {"padding_idx": -1}),
+        # scale_grad_by_freq is no derivative either
+        (
+            (np.array([[0, 4, 4], [2, 0, 4]]), rng.standard_normal((5, 4))),
+            {"scale_grad_by_freq": True},
+        ),
+    ],
+)
+register(
+    "scaled_dot_product_attention",
+    scaled_dot_product_attention,
+    method=False,
+    function=False,
+    nin=3,
+    samples=lambda rng: [
+        (
+            (
+                rng.standard_normal((2, 3, 4)),
+                rng.standard_normal((2, 5, 4)),
+                rng.standard_normal((2, 5, 4)),
+            ),
+            {},
+        ),
+        (
+            (
+                rng.standard_normal((2, 3, 4)),
+                rng.standard_normal((2, 3, 4)),
+                rng.standard_normal((2, 3, 4)),
+            ),
+            {"is_causal": True},
+        ),
+    ],
+)

@@ -1,0 +1,248 @@
+"""Selecting reductions: ``amax``/``amin``, ``max``/``min`` (three forms), ``argmax``/``argmin``.
+
+Tie rules follow PyTorch: a full ``max()`` and ``amax``/``amin`` share the gradient evenly among
+the tied elements; ``max(dim)`` gives all of it to the returned index (the first maximum).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.ops._sampling import shaped
+from glassgrad.ops.reduce.sum_prod import dim_samples, expand_back, normalize_dims, reduce_reference
+from glassgrad.ops.registry import (
+    Tensor,
+    node_class,
+    register,
+    result,
+    results,
+    track_versions,
+)
+
+
+class _ReturnType(tuple):
+    """A named pair like ``torch.return_types.max``: ``.values``, ``.indices`` and unpacking."""
+
+    __slots__ = ()
+    _name = "max"
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        """The selected values."""
+        return self[0]
+
+    @property
+    def indices(self):
+        """Where the values were found along the reduced dim."""
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+def return_type(name: str) -> type:
+    """The ``torch.return_types.<name>`` class for a ``(values, indices)`` result."""
+    return type(
+        name, (_ReturnType,), {"__slots__": (), "_name": name, "__module__": "torch.return_types"}
+    )
+
+
+max_type, min_type = return_type("max"), return_type("min")
+
+
+def _check_nonempty(name, data, dim):
+    if data.size:
+        return
+    if dim is None or (isinstance(dim, (list, tuple)) and not dim):
+        if name.startswith("arg"):
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() "
+            "== 0. Specify the reduction dim with the 'dim' argument."
+        )
+    for d in normalize_dims(dim, data.ndim):
+        if data.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _even_backward(ctx, grad):
+    # the gradient is shared evenly among the elements equal to the extreme value
+    shape, dims, keepdim, share = ctx._args
+    return (expand_back(grad, shape, dims, keepdim) * share,)
+
+
+AmaxBackward0 = node_class("AmaxBackward0", _even_backward)
+AminBackward0 = node_class("AminBackward0", _even_backward)
+MaxBackward1 = node_class("MaxBackward1", _even_backward)
+MinBackward1 = node_class("MinBackward1", _even_backward)
+
+
+def _extreme(name, reduce, cls, input, dim, keepdim):
+    data = input._data
+    _check_nonempty(name, data, dim)
+    dims = normalize_dims(dim, data.ndim)
+    out = reduce(data, axis=dims, keepdims=True)
+    share = None
+    if cls is not None and input.requires_grad:
+        hit = (data == out) | (np.isnan(data) & np.isnan(out))
+        share = hit / hit.sum(axis=dims, keepdims=True).astype(data.dtype)
+    if not keepdim:
+        out = out.reshape([n for d, n in enumerate(data.shape) if d not in dims])
+    res = result(out, cls, (input,), args=(data.shape, dims, keepdim, share))
+    # (PyTorch saves input and result)
+    return track_versions(res, input, output=True) if cls is not None else res
+
+
+def amax(input, dim=(), keepdim=False):
+    """The maximum over ``dim`` (all dims by default); ties share the gradient."""
+    return _extreme("amax", np.max, AmaxBackward0, input, None if dim == () else dim, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    """The minimum over ``dim`` (all dims by default); ties share the gradient."""
+    return _extreme("amin", np.min, AminBackward0, input, None if dim == () else dim, keepdim)
+
+
+def _indexed_backward(ctx, grad, hit):
+    shape, dims, keepdim, _ = ctx._args
+    return (expand_back(grad, shape, dims, keepdim) * hit,)
+
+
+MaxBackward0 = node_class("MaxBackward0", _indexed_backward, n_outputs=1)
+MinBackward0 = node_class("MinBackward0", _indexed_backward, n_outputs=1)
+
+
+def _arg(name, arg_reduce, data, dim, keepdim):
+    _check_nonempty(name, data, dim)
+    if dim is None:
+        return np.asarray(arg_reduce(data.reshape(-1)) if data.ndim else 0, dtype=np.int64)
+    (axis,) = normalize_dims(dim, data.ndim) or (None,)
+    if axis is None:
+        return np.zeros((), dtype=np.int64)
+    return arg_reduce(data, axis=axis, keepdims=keepdim).astype(np.int64)
+
+
+def _select(name, arg_reduce, cls, return_cls, input, dim, keepdim):
+    """``max(dim)``/``min(dim)``: the values and the index of the first extreme along ``dim``."""
+    data = input._data
+    index = _arg(name, arg_reduce, data, dim, True)
+    if data.ndim:
+        axis = normalize_dims(dim, data.ndim)[0]
+        values = np.take_along_axis(data, index, axis)
+        dims = (axis,)
+    else:
+        values, dims, axis = data.copy(), (), None
+    hit = None
+    if input.requires_grad:
+        hit = (
+            np.arange(data.shape[axis]).reshape([-1 if d == axis else 1 for d in range(data.ndim)])
+            == index
+            if data.ndim
+            else True
+        )
+    if not keepdim and data.ndim:
+        values, index = values.squeeze(axis), index.squeeze(axis)
+    out = results(
+        (values, index),
+        cls,
+        (input,),
+        (hit,),
+        args=(data.shape, dims, keepdim, None),
+        differentiable=(True, False),
+    )
+    return return_cls(*out)
+
+
+def _max_min(name, reduce, arg_reduce, classes, pair, input, dim, keepdim, other):
+    if isinstance(dim, Tensor) or other is not None:
+        from glassgrad.ops.elementwise.arith import maximum, minimum
+
+        return (maximum if name == "max" else minimum)(input, other if other is not None else dim)
+    if dim is None:
+        return _extreme(name, reduce, classes[1], input, None, False)
+    return _select(name, arg_reduce, classes[0], pair, input, dim, keepdim)
+
+
+def max(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
+    """``max()`` the largest element; ``max(dim)`` values and indices; ``max(other)`` maximum."""
+    return _max_min(
+        "max", np.max, np.argmax, (MaxBackward0, MaxBackward1), max_type, input, dim, keepdim, other
+    )
+
+
+def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
+    """``min()`` the smallest element; ``min(dim)`` values and indices; ``min(other)`` minimum."""
+    return _max_min(
+        "min", np.min, np.argmin, (MinBackward0, MinBackward1), min_type, input, dim, keepdim, other
+    )
+
+
+def argmax(input, dim=None, keepdim=False):
+    """The index of the first maximum (of the flattened input when ``dim`` is None)."""
+    return result(_arg("argmax", np.argmax, input._data, dim, keepdim), None, (input,))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """The index of the first minimum (of the flattened input when ``dim`` is None)."""
+    return result(_arg("argmin", np.argmin, input._data, dim, keepdim), None, (input,))
+
+
+def _single_dim_samples(make, shape):
+    return [s for s in dim_samples(make, shape, tuples=False)]
+
+
+def _ties(make, shape):
+    """Inputs with repeated extremes, where the tie rules decide the gradient."""
+    x = np.round(make(shape, low=-1.0, high=1.0))
+    return [((x,), {})] + [((x,), {"dim": d}) for d in range(len(shape))]
+
+
+def _arg_reference(fn):
+    def reference(x, dim=None, keepdim=False):
+        if dim is None:
+            return fn(x.reshape(-1))
+        return fn(x, axis=dim, keepdims=keepdim)
+
+    return reference
+
+
+def _max_reference(fn, arg_fn):
+    def reference(x, dim=None, keepdim=False):
+        if dim is None:
+            return fn(x)
+        return fn(x, axis=dim, keepdims=keepdim), arg_fn(x, axis=dim, keepdims=keepdim)
+
+    return reference
+
+
+for _fn, _np, _arg_np in (
+    (amax, np.max, None),
+    (amin, np.min, None),
+    (max, np.max, np.argmax),
+    (min, np.min, np.argmin),
+):
+    register(
+        _fn.__name__,
+        _fn,
+        samples=shaped(dim_samples if _arg_np is None else _single_dim_samples),
+        edge_samples=shaped(_ties),
+        any_shape=True,
+        dtypes=("float64", "float32", "int64"),
+        reference=reduce_reference(_np) if _arg_np is None else _max_reference(_np, _arg_np),
+    )
+for _fn, _np in ((argmax, np.argmax), (argmin, np.argmin)):
+    register(
+        _fn.__name__,
+        _fn,
+        samples=shaped(_single_dim_samples),
+        edge_samples=shaped(_ties),
+        any_shape=True,
+        differentiable=False,
+        reference=_arg_reference(_np),
+        dtypes=("float64", "float32", "int64"),
+    )

@@ -1,0 +1,130 @@
+"""The Hurwitz zeta function ``special.zeta(x, q) = sum_k (k + q)^-x`` on NumPy alone.
+
+Cephes' method, as PyTorch computes it: the direct sum until its terms fall below double
+precision (at least 9 terms and ``q + n > 9``), then the Euler-Maclaurin tail with Bernoulli
+terms up to ``B_24``. Each element stops where Cephes stops it. PyTorch differentiates only
+with respect to ``q`` (``-x zeta(x + 1, q)``); the derivative in ``x`` raises its error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.ops import _dual as D
+from glassgrad.ops._sampling import shaped
+from glassgrad.ops.elementwise.binary_math import _floats
+from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+
+_MACHEP = 1.11022302462515654042e-16
+# (2k)! / B_2k, k = 1..12
+_A = (
+    12.0,
+    -720.0,
+    30240.0,
+    -1209600.0,
+    47900160.0,
+    -1.8924375803183791606e9,
+    7.47242496e10,
+    -2.950130727918164224e12,
+    1.1646782814350067249e14,
+    -4.5979787224074726105e15,
+    1.8152105401943546773e17,
+    -7.1661652561756670113e18,
+)
+
+
+def _zeta64(x, q):
+    x, q = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(q, np.float64))
+    total = q**-x
+    done = np.zeros(x.shape, bool)
+    a, b = q.copy(), np.zeros(x.shape)
+    # the direct sum runs until q + n > 9; elements that end up as edge values do not count
+    pole = (q <= 0) & (q == np.floor(q))
+    summed = np.isfinite(q) & ~pole & (x > 1) & ((q > 0) | (x == np.floor(x)))
+    steps = max(9, int(np.ceil(9 - np.min(q, where=summed, initial=9.0))) + 1)
+    for i in range(1, steps + 1):
+        live = ~done & ((i <= 9) | (a <= 9))
+        if not live.any():
+            break
+        a = np.where(live, a + 1, a)
+        b = np.where(live, a**-x, b)
+        total = np.where(live, total + b, total)
+        done |= live & (np.abs(b) < _MACHEP * total) & (-_MACHEP * total < b)
+    w = a
+    tail = ~done
+    total = np.where(tail, total + b * w / (x - 1) - 0.5 * b, total)
+    rising, k = np.ones(x.shape), 0.0
+    for coefficient in _A:
+        rising = rising * (x + k)
+        b = b / w
+        term = rising * b / coefficient
+        total = np.where(tail, total + term, total)
+        tail &= ~(np.abs(term / total) < _MACHEP)
+        rising = rising * (x + k + 1)
+        b = b / w
+        k += 2
+    return _zeta_edges(x, q, total)
+
+
+def _zeta_edges(x, q, total):
+    pole = (q <= 0) & (q == np.floor(q))
+    bad = (q <= 0) & ~pole & (x != np.floor(x))
+    total = np.where(pole, np.inf, np.where(bad, np.nan, total))
+    return np.where(x == 1, np.inf, np.where(x < 1, np.nan, total))
+
+
+zeta_values = quiet(_zeta64)
+
+
+def _no_x_derivative(ctx):
+    raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+
+
+def _q_slope(grad, x, q):
+    if D._is_array(q) and D._is_array(x):
+        return grad * -x * zeta_values(x + 1, q).astype(np.result_type(x, q), copy=False)
+    return grad * -x * special_zeta(x + 1, q)
+
+
+def _backward_both(ctx, grad, x, q):
+    if ctx.next_functions[0][0] is not None:  # x requires grad: PyTorch has no formula
+        _no_x_derivative(ctx)
+    return None, _q_slope(grad, x, q)
+
+
+SpecialZetaBackward0 = node_class("SpecialZetaBackward0", quiet(_backward_both))
+SpecialZetaBackward1 = node_class(
+    "SpecialZetaBackward1", quiet(lambda ctx, grad, q: (_q_slope(grad, ctx._args, q),))
+)
+SpecialZetaBackward2 = node_class("SpecialZetaBackward2", lambda ctx, grad: _no_x_derivative(ctx))
+
+
+def special_zeta(input, other, *, out=None):
+    """The Hurwitz zeta function ``sum_k (k + other)^-input``."""
+    if not isinstance(input, Tensor):
+        qd, xd = _floats("zeta", other, input, integers="float")
+        values = zeta_values(np.asarray(xd, qd.dtype), qd).astype(qd.dtype)
+        return result(values, SpecialZetaBackward1, (other,), (other,), args=input)
+    xd, qd = _floats("zeta", input, other, integers="float")
+    values = zeta_values(xd, np.asarray(qd, xd.dtype)).astype(xd.dtype)
+    if not isinstance(other, Tensor):
+        return result(values, SpecialZetaBackward2, (input,), args=other)
+    return result(values, SpecialZetaBackward0, (input, other), (input, other))
+
+
+def _samples(make, shape):
+    x, q = make(shape, low=1.5, high=5.0), make(shape, low=0.5, high=3.0)
+    return [((x, q), {}), ((x, 2.0), {}), ((3.0, q), {})]
+
+
+register(
+    "special_zeta",
+    special_zeta,
+    method=False,
+    function=False,
+    nin=2,
+    samples=shaped(_samples),
+    reference=lambda x, q: zeta_values(x, q),
+    any_shape=True,
+    differentiable=False,  # only partly: the table cannot differentiate in x
+)
