@@ -3,7 +3,7 @@
 
 Each row is ``(name, code)``: ``code`` runs with ``torch`` bound to PyTorch and then to
 glassgrad (``F``, ``nn``, ``optim`` and ``np`` too) and must raise the same exception type with
-the same message under both (``test_bad_input_table``).
+the same message under both (``tests/ops/test_bad_input_table.py``).
 """
 
 ROWS = [

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 from tests import public_name_calls as calls
-from tests.test_ops_table import _convert_kwargs, to_lib
+from tests.ops.test_op_table import _convert_kwargs, to_lib
 
 import glassgrad
 from glassgrad.ops.registry import OPS

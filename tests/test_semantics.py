@@ -56,8 +56,8 @@ SHIMMED = {
 # of these is a strict xfail for glassgrad, so the day the feature lands its cases XPASS and fail:
 # then delete the entry here.
 MISSING_FEATURES = {
-    # By design: glassgrad has its own generator. tests/test_patterns.py runs these two cases
-    # (9.1, 10) on weights copied from PyTorch and checks every printed fact.
+    # By design: glassgrad has its own generator. tests/autograd/test_gradient_control_patterns.py
+    # runs these two cases (9.1, 10) on weights copied from PyTorch and checks every printed fact.
     "rng": "PyTorch-identical random streams after manual_seed",
 }
 

@@ -173,7 +173,7 @@ _refcount = sys.getrefcount
 # ``_accumulate``'s and ``_unshared``'s, getrefcount's argument).
 # Counting references is how PyTorch decides to steal a buffer too; interpreters that stop
 # counting references to locals (3.14's stack references) would make this unsafe, so the
-# takeover is off there. tests/test_engine_memory.py checks both directions.
+# takeover is off there. tests/autograd/test_engine_memory.py checks both directions.
 _UNSHARED = 6 if sys.version_info < (3, 14) else 0
 _UNSHARED_BASE = 3  # the view's reference, the local name, getrefcount's argument
 # A gradient buffer nobody else holds: the buffers dict, the local name, getrefcount's argument.

@@ -311,4 +311,4 @@ register("qr", qr, reference=np.linalg.qr, samples=lambda rng: _tall(rng) + _mat
 Tensor.svd = svd
 # svd and eigh are not in the op table: their vectors' signs can differ from PyTorch's, and
 # eigh reads one triangle only (central differences disagree with PyTorch's symmetric
-# gradient). tests/test_ops_linalg_decomp.py checks them on sign-free quantities.
+# gradient). tests/ops/linalg/test_solve_decompositions.py checks them on sign-free quantities.

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import torch
+from dist_helpers import assert_ok, launch
 
 import glassgrad
-from dist_helpers import assert_ok, launch
 
 CASES = [
     "equivalence",

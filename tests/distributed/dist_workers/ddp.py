@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed_ddp.py through the launcher on 2 processes: DDP on halves of a
+"""Run by tests/distributed/test_ddp.py through the launcher on 2 processes: DDP on halves of a
 batch against one process on the whole batch (glassgrad's and PyTorch's), parameter by parameter.
 """
 

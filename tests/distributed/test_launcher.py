@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-
 from dist_helpers import SRC, WORKERS, assert_ok, launch
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import glassgrad as gg
-from test_ops_shape import check, r, same_error
+from op_compare import check, r, same_error
 
 RNG = np.random.default_rng(11)
 

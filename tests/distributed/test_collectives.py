@@ -1,7 +1,6 @@
 """Every collective on 2 processes (through the launcher) against the one-process result."""
 
 import pytest
-
 from dist_helpers import assert_ok, launch
 
 CASES = [

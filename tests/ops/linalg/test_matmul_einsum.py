@@ -2,7 +2,7 @@
 
 import pytest
 
-from test_ops_shape import check, r, same_error
+from op_compare import check, r, same_error
 
 MATMUL = [
     ((3,), (3,)),

@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed_collectives.py through the launcher on 2 processes: each case
+"""Run by tests/distributed/test_collectives.py through the launcher on 2 processes: each case
 runs one collective and checks every rank's result against the one-process computation."""
 
 import sys

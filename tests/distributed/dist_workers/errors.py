@@ -1,5 +1,6 @@
-"""Run on one process by tests/test_distributed_errors.py twice: with ``torch`` (gloo) and with
-glassgrad (through its launcher); prints each case's exception type and message as JSON."""
+"""Run on one process by tests/distributed/test_distributed_errors.py twice: with ``torch``
+(gloo) and with glassgrad (through its launcher); prints each case's exception type and message
+as JSON."""
 
 import json
 import os

@@ -182,7 +182,7 @@ def test_safe_globals_allow_more():
         assert lib.load(io.BytesIO(data))["a"] is _Custom
         lib.serialization.clear_safe_globals()
         assert lib.serialization.get_safe_globals() == []
-    with pytest.raises(pickle.UnpicklingError, match="GLOBAL test_serialization_torch._Custom"):
+    with pytest.raises(pickle.UnpicklingError, match=f"GLOBAL {__name__}._Custom"):
         glassgrad.load(io.BytesIO(data))
 
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 WORKERS = Path(__file__).parent / "dist_workers"
-SRC = Path(__file__).parents[1] / "src"
+SRC = Path(__file__).parents[2] / "src"
 
 
 def launch(script, *args, nproc=2, timeout=120, env=None):
