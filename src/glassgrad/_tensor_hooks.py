@@ -26,6 +26,7 @@ class _Extra:
         "inference_alias",
         "prov",
         "post_hooks",
+        "fw",
         "__dict__",
     )
 
@@ -42,6 +43,7 @@ class _Extra:
         self.inference_alias = False  # detach() or .data of an inference tensor (tensor.py)
         self.prov = None
         self.post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is set
+        self.fw = None  # forward-mode tangents: {level token: tangent tensor} (forward_ad)
 
 
 class TensorHooks:

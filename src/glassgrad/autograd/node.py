@@ -240,20 +240,20 @@ def _as_tensors(node: Node, values, records):
 _CLASSES: dict = {}
 
 
-def node_class(name: str, backward, n_outputs: int = 1) -> type:
+def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:
     """Create the ``grad_fn`` class ``name`` (``MulBackward0``) with the rule ``backward``.
 
     One class per name: ops that PyTorch gives the same node name share it only if they share the
-    rule, so asking twice for a name with a different rule is an error.
+    rule, so asking twice for a name with a different rule is an error. ``jvp``: the op's
+    forward-mode rule (see ``autograd.forward_rules``); without one, the backward rule's transpose.
     """
     existing = _CLASSES.get(name)
     if existing is not None:
         raise ValueError(f"grad_fn class {name} is defined twice")
-    cls = type(
-        name,
-        (Node,),
-        {"_backward": backward, "_n_outputs": n_outputs, "__module__": "glassgrad.autograd.graph"},
-    )
+    body = {"_backward": backward, "_n_outputs": n_outputs, "__module__": "glassgrad.autograd.graph"}
+    if jvp is not None:
+        body["_jvp"] = jvp if jvp != "none" else None
+    cls = type(name, (Node,), body)
     _CLASSES[name] = cls
     return cls
 

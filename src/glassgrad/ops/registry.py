@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
+from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import record_off, state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
@@ -118,7 +119,7 @@ def _strict(fn, name, position):
 _edge = Tensor._edge
 
 
-def result(out, cls, inputs, saved=None, args=None):
+def result(out, cls, inputs, saved=None, args=None, _fw=True):
     """Wrap ``out`` (an array) as the op's result, recording ``cls`` if a gradient can flow.
 
     Args:
@@ -129,6 +130,10 @@ def result(out, cls, inputs, saved=None, args=None):
             result itself, anything else as is. Freed after backward.
         args: metadata the rule needs that is never freed (dims, shapes).
     """
+    if _FW[0] and _fw:  # a dual level is active: the result gets its tangent (forward_ad)
+        res = result(out, cls, inputs, saved, args, False)
+        _forward(res, cls, inputs, saved, args)
+        return res
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     if (not record_off[0] or state.record) and cls is not None:
@@ -161,12 +166,19 @@ def result(out, cls, inputs, saved=None, args=None):
 SAVE_OUTPUT = (OUT,)  # ``saved`` of ops whose rule needs only their output (exp, tanh, ...)
 
 
-def result1(out, cls, input, saved=None, arity=1, values=None):
+def result1(out, cls, input, saved=None, arity=1, values=None, _fw=True):
     """``result`` for the hot unary case: one tensor input that requires grad, else the general
     path. ``arity=2`` gives the node a second, empty edge (``tensor * 2``: PyTorch shows
     ``(None, 0)`` for the number). ``values``: saved values that are not tensors (kept as is)."""
+    if _FW[0] and _fw:
+        res = result1(out, cls, input, saved, arity, values, False)
+        inputs = (input,) if arity == 1 else (input, None)
+        _forward(res, cls, inputs, saved or values, None)
+        return res
     if not (input._requires_grad and (not record_off[0] or state.record) and cls is not None):
-        return result(out, cls, (input,) if arity == 1 else (input, None), saved or values)
+        return result(
+            out, cls, (input,) if arity == 1 else (input, None), saved or values, None, False
+        )
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     node = cls()
@@ -191,7 +203,7 @@ def result1(out, cls, input, saved=None, arity=1, values=None):
     return res
 
 
-def record2(out, cls, a, b, saved_a, saved_b, shape, dtype):
+def record2(out, cls, a, b, saved_a, saved_b, shape, dtype, _fw=True):
     """``result`` for the hot binary case: two tensors of one shape and dtype, one requiring grad.
 
     ``saved_a``/``saved_b``: whether the rule needs ``a``/``b`` (``mul`` keeps each operand only
@@ -200,6 +212,10 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype):
     ``_edge``, ``_save`` and ``_make`` would do is written out here: on graphs of scalars this
     function is a third of the forward pass.
     """
+    if _FW[0] and _fw:
+        res = record2(out, cls, a, b, saved_a, saved_b, shape, dtype, False)
+        _forward(res, cls, (a, b), None, None)
+        return res
     if out.__class__ is not _ndarray:
         out = _asarray(out)
     node = cls()
@@ -254,6 +270,12 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype):
 _new = object.__new__
 
 
+def _forward(res, cls, inputs, saved, args) -> None:
+    from glassgrad.autograd.forward_rules import propagate
+
+    propagate(res, cls, inputs, saved, args)
+
+
 def _stale_view_needs_grad(t) -> bool:
     """A view whose base gained a graph through another view since (see inplace_core)."""
     extra = t._extra
@@ -275,8 +297,12 @@ def _stopped(out, inputs, cls):
     return res
 
 
-def results(outs, cls, inputs, saved=None, args=None, differentiable=None):
+def results(outs, cls, inputs, saved=None, args=None, differentiable=None, _fw=True):
     """Like ``result`` for an op with several outputs sharing one node (``unbind``, ``max``)."""
+    if _FW[0] and _fw:
+        made = results(outs, cls, inputs, saved, args, differentiable, False)
+        _forward(made, cls, inputs, saved, args)
+        return made
     outs = [o if o.__class__ is _ndarray else _asarray(o) for o in outs]
     if not state.record or not any(
         t is not None and (t._requires_grad or _stale_view_needs_grad(t)) for t in inputs

@@ -109,8 +109,21 @@ def _needs(t) -> bool:
 
 
 # -- add / sub -------------------------------------------------------------------------------
+def _sum_jvp(sign):
+    """``ta + sign * alpha * tb`` (add, sub): the tangents of a linear op."""
+
+    def jvp(ctx, ta, tb=None):
+        if tb is not None and (sign != 1 or ctx.args is not None):
+            tb = tb * (sign * (1 if ctx.args is None else ctx.args))
+        return tb if ta is None else ta if tb is None else ta + tb
+
+    return jvp
+
+
 AddBackward0 = node_class(
-    "AddBackward0", lambda ctx, grad: (grad, grad if ctx._args is None else grad * ctx._args)
+    "AddBackward0",
+    lambda ctx, grad: (grad, grad if ctx._args is None else grad * ctx._args),
+    jvp=_sum_jvp(1),
 )
 
 
@@ -142,7 +155,9 @@ def add(input, other, *, alpha=1, out=None):
 
 
 SubBackward0 = node_class(
-    "SubBackward0", lambda ctx, grad: (grad, -grad if ctx._args is None else grad * -ctx._args)
+    "SubBackward0",
+    lambda ctx, grad: (grad, -grad if ctx._args is None else grad * -ctx._args),
+    jvp=_sum_jvp(-1),
 )
 
 
@@ -163,7 +178,9 @@ def sub(input, other, *, alpha=1, out=None):
     )
 
 
-RsubBackward1 = node_class("RsubBackward1", lambda ctx, grad: (-grad,))
+RsubBackward1 = node_class(
+    "RsubBackward1", lambda ctx, grad: (-grad,), jvp=lambda ctx, tangent: -tangent
+)
 
 
 def _refuse_bool_sub(input, other):
@@ -202,7 +219,17 @@ def _mul_backward(ctx, grad, a, b):
     )
 
 
-MulBackward0 = node_class("MulBackward0", _mul_backward)
+def _mul_jvp(ctx, ta, tb=None):
+    a, b = ctx.inputs
+    if b is None:
+        b = ctx.saved[1]  # a number
+    part = None if ta is None else ta * b
+    if tb is None:
+        return part
+    return a * tb if part is None else part + a * tb
+
+
+MulBackward0 = node_class("MulBackward0", _mul_backward, jvp=_mul_jvp)
 
 
 def mul(input, other, *, out=None):
@@ -254,7 +281,17 @@ def _div_backward(ctx, grad, a, b):
     return grad_a, grad_b
 
 
-DivBackward0 = node_class("DivBackward0", quiet(_div_backward))
+def _div_jvp(ctx, ta, tb=None):
+    b = ctx.inputs[1]
+    if b is None:
+        b = ctx.saved[1]  # a number
+    if tb is None:
+        return ta / b
+    part = -(tb * ctx.output)
+    return (part if ta is None else ta + part) / b
+
+
+DivBackward0 = node_class("DivBackward0", quiet(_div_backward), jvp=quiet(_div_jvp))
 
 
 def div(input, other, *, rounding_mode=None, out=None):

@@ -13,6 +13,7 @@ import numpy as np
 from glassgrad import _bfloat16, _device
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops import registry as _registry
 from glassgrad.ops.registry import (
@@ -84,7 +85,7 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
         forward, rule = quiet(forward), (quiet(rule) if rule is not None else None)
     if rule is not None:
         title = grad_fn or "".join(part.title() for part in name.split("_")) + "Backward0"
-        cls = node_class(title, (lambda ctx, grad, *s: (rule(ctx, grad, *s),)))
+        cls = node_class(title, (lambda ctx, grad, *s: (rule(ctx, grad, *s),)), jvp=ELEMENTWISE)
     pack = _SAVE[save]
 
     def op(input, *, out=None):

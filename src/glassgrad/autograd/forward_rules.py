@@ -1,0 +1,245 @@
+"""Forward-mode AD's propagation: each op's result gets its tangent from the op's JVP rule.
+
+The rule sits beside the backward rule on the op's node class (``node_class(..., jvp=...)``):
+
+* a function ``jvp(ctx, *tangents)`` returning the output's tangent (a tuple for several
+  outputs); ``ctx`` is a ``JvpContext`` (the inputs, the output, what the op saved, its args);
+* ``ELEMENTWISE``: the op is elementwise in each input, so its Jacobian is diagonal and the
+  backward rule applied to the (broadcast) tangent *is* the JVP: ``tangent * f'(x)``;
+* ``TRANSPOSE`` (what a node class without a rule gets): the JVP as the transpose of the
+  backward rule, which is linear in the gradient: ``J t = d/du <J^T u, t>``, one reverse pass
+  through the rule run on tensors (the rules already run on tensors for double backward);
+* ``None``: the op has no forward-mode rule in PyTorch either; a dual input raises its error.
+
+The rule's own ops run on tensors, so tangents carry graphs (backward through a JVP) and the
+outer levels' tangents (see ``forward_state``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.autograd import forward_state as _fs
+
+__all__ = ["ELEMENTWISE", "TRANSPOSE", "JvpContext", "propagate", "unsupported"]
+
+ELEMENTWISE = "elementwise"
+TRANSPOSE = "transpose"
+_MARK = object()  # a stand-in ``next_functions`` node: this input has a tangent
+
+
+class JvpContext:
+    """What a JVP rule reads: ``inputs`` (the op's tensor inputs, None for other arguments),
+    ``output`` (or ``outputs``), ``saved`` (what the backward rule saves, as tensors) and
+    ``args`` (the op's metadata, the node's ``_args``)."""
+
+    __slots__ = ("inputs", "outputs", "saved", "args", "cls")
+
+    def __init__(self, cls, inputs, outputs, saved, args) -> None:
+        self.cls, self.inputs, self.outputs, self.saved, self.args = (
+            cls,
+            inputs,
+            outputs,
+            saved,
+            args,
+        )
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+
+def propagate(outputs, cls, inputs, saved, args) -> None:
+    """Give ``outputs`` (a tensor or a tuple) their tangents at every live level on which an input
+    has one. Called by the ops' result makers only while some level is active."""
+    active = _fs.ACTIVE[0]
+    single = not isinstance(outputs, tuple)
+    outs = (outputs,) if single else outputs
+    for position in range(active):
+        token = _fs.LEVELS[position]
+        tangents = [None if t is None else _fs.get(t, token) for t in inputs]
+        if all(t is None for t in tangents):
+            continue
+        if not any(o._data.dtype.kind in "fcV" for o in outs):
+            continue  # integer and bool results carry no tangent
+        _fs.ACTIVE[0] = position  # the rule's own ops see the outer levels only
+        try:
+            made = _tangents(cls, inputs, outs, saved, args, tangents)
+        finally:
+            _fs.ACTIVE[0] = active
+        for out, tangent in zip(outs, made, strict=False):
+            if tangent is not None and out._data.dtype.kind in "fcV":
+                _set(out, token, tangent)
+
+
+def _set(out, token, tangent) -> None:
+    from glassgrad.tensor import Tensor
+
+    if not isinstance(tangent, Tensor):
+        tangent = Tensor._from_array(np.asarray(tangent))
+    data = out._data
+    if tangent._data.dtype != data.dtype:
+        tangent = tangent.to(_dtype_of(data))
+    if tangent._data.shape != data.shape:
+        tangent = tangent.expand(data.shape)
+    _fs.put(out, token, tangent)
+
+
+def _dtype_of(data):
+    from glassgrad.dtypes import from_numpy_dtype
+
+    return from_numpy_dtype(data.dtype)
+
+
+def _tangents(cls, inputs, outs, saved, args, tangents):
+    if cls is None:
+        # a non-differentiable op with a float result (floor, round, sign): PyTorch's zero
+        return tuple(_zeros(o) for o in outs)
+    rule = getattr(cls, "_jvp", TRANSPOSE)
+    if rule is None:
+        raise unsupported(cls)
+    saved_t = _saved_tensors(saved, outs[0])
+    if rule is ELEMENTWISE:
+        return (_elementwise(cls, inputs, outs, saved_t, args, tangents),)
+    if rule is TRANSPOSE:
+        return _transpose(cls, inputs, outs, saved_t, args, tangents)
+    made = rule(JvpContext(cls, inputs, outs, saved_t, args), *tangents)
+    return made if isinstance(made, tuple) else (made,)
+
+
+def unsupported(cls) -> NotImplementedError:
+    """PyTorch's error for an op without a forward-mode rule."""
+    name = cls if isinstance(cls, str) else _op_name(cls)
+    return NotImplementedError(
+        f"Trying to use forward AD with {name} that does not support it because it has not "
+        "been implemented yet.\nPlease file an issue to PyTorch at "
+        "https://github.com/pytorch/pytorch/issues/new?template=feature-request.yml so that we "
+        "can prioritize its implementation."
+    )
+
+
+def _op_name(cls) -> str:
+    name = getattr(cls, "_fw_name", None)
+    if name:
+        return name
+    title = cls.__name__
+    if "Backward" in title:
+        title = title[: title.rindex("Backward")]
+    out = []
+    for index, char in enumerate(title):
+        if char.isupper() and index:
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _zeros(out):
+    from glassgrad.tensor import _make
+
+    return _make(np.zeros_like(out._data))
+
+
+def _saved_tensors(saved, out):
+    """The op's ``saved`` tuple as the backward rule reads it under ``create_graph``."""
+    if saved is None:
+        return None
+    from glassgrad.ops.registry import OUT, SavedCast
+    from glassgrad.tensor import Tensor
+
+    values = []
+    for item in saved:
+        if item is OUT:
+            values.append(out)
+        elif isinstance(item, SavedCast):
+            values.append(item.tensor.to(_dtype_of(item.data)))
+        elif isinstance(item, np.ndarray):
+            values.append(Tensor._from_array(item))
+        else:
+            values.append(item)  # tensors, numbers, None
+    return tuple(values)
+
+
+def _node(cls, args, flags):
+    node = cls()
+    node._args = args
+    node.next_functions = tuple((_MARK, 0) if flag else (None, 0) for flag in flags)
+    return node
+
+
+def _call(node, grad, saved):
+    from glassgrad.autograd.grad_mode import enable_grad
+
+    with enable_grad():
+        if saved is None:
+            return node._backward(grad)
+        return node._backward(grad, *saved)
+
+
+def _elementwise(cls, inputs, outs, saved, args, tangents):
+    """Diagonal Jacobians: the backward rule on the tangent is the JVP (conjugated for complex,
+    whose rules return ``grad * conj(f'(x))``)."""
+    out = outs[0]
+    total = None
+    for index, tangent in enumerate(tangents):
+        if tangent is None:
+            continue
+        flags = [i == index for i in range(len(tangents))]
+        grad = tangent
+        if grad._data.shape != out._data.shape:
+            grad = grad.expand(out._data.shape)
+        complex_ = out._data.dtype.kind == "c"
+        if complex_:
+            grad = grad.conj()
+        part = _call(_node(cls, args, flags), grad, saved)[index]
+        if part is None:
+            continue
+        if complex_:
+            part = part.conj()
+        total = part if total is None else total + part
+    return total if total is not None else _zeros(out)
+
+
+def _transpose(cls, inputs, outs, saved, args, tangents):
+    """``J t = d/du <J^T u, t>``: the backward rule run once on a placeholder gradient ``u``,
+    then one reverse pass from the inner product to ``u``."""
+    from glassgrad.autograd import grad as autograd_grad
+    from glassgrad.autograd.engine import sum_to
+    from glassgrad.autograd.grad_mode import enable_grad
+    from glassgrad.tensor import Tensor
+
+    diff = [o._data.dtype.kind in "fcV" for o in outs]
+    us = [
+        Tensor._from_array(np.zeros_like(o._data)).requires_grad_() if ok else None
+        for o, ok in zip(outs, diff, strict=True)
+    ]
+    grad = us[0] if cls._n_outputs == 1 else tuple(us)
+    node = _node(cls, args, [t is not None for t in tangents])
+    with enable_grad():
+        parts = _call(node, grad, saved)
+        total = None
+        for part, tangent, inp in zip(parts, tangents, inputs, strict=False):
+            if part is None or tangent is None:
+                continue
+            if not isinstance(part, Tensor):
+                continue  # a constant gradient: no path to ``u``
+            shape = inp._data.shape
+            if part.shape != shape:
+                part = sum_to(part, shape)
+            term = (part * tangent.to(part.dtype)).sum()
+            total = term if total is None else total + term
+    wanted = [u for u in us if u is not None]
+    if total is None or not total.requires_grad:
+        return tuple(_zeros(o) if ok else None for o, ok in zip(outs, diff, strict=True))
+    keep = any(
+        t is not None and t.requires_grad for t in (*tangents, *inputs)
+    )
+    found = autograd_grad(total, wanted, create_graph=keep, allow_unused=True)
+    found = iter(found)
+    made = []
+    for out, ok in zip(outs, diff, strict=True):
+        if not ok:
+            made.append(None)
+            continue
+        value = next(found)
+        made.append(_zeros(out) if value is None else value)
+    return tuple(made)
