@@ -161,8 +161,7 @@ def unpack_dual(tensor, *, level=None):
 
     if not isinstance(tensor, Tensor):
         raise TypeError(
-            "_unpack_dual(): argument 'dual' (position 1) must be Tensor, not "
-            f"{_type_name(tensor)}"
+            f"_unpack_dual(): argument 'dual' (position 1) must be Tensor, not {_type_name(tensor)}"
         )
     token = _token(level, "_unpack_dual")
     tangent = _fs.get(tensor, token)

@@ -17,6 +17,8 @@ outer levels' tangents (see ``forward_state``).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from glassgrad.autograd import forward_state as _fs
@@ -99,12 +101,33 @@ def _tangents(cls, inputs, outs, saved, args, tangents):
     if rule is None:
         raise unsupported(cls)
     saved_t = _saved_tensors(saved, outs[0])
-    if rule is ELEMENTWISE:
-        return (_elementwise(cls, inputs, outs, saved_t, args, tangents),)
-    if rule is TRANSPOSE:
-        return _transpose(cls, inputs, outs, saved_t, args, tangents)
+    try:
+        if rule is ELEMENTWISE:
+            return (_elementwise(cls, inputs, outs, saved_t, args, tangents),)
+        if rule is TRANSPOSE:
+            return _transpose(cls, inputs, outs, saved_t, args, tangents)
+    except (RuntimeError, NotImplementedError) as exc:
+        raise _translated(exc) from None
     made = rule(JvpContext(cls, inputs, outs, saved_t, args), *tangents)
     return made if isinstance(made, tuple) else (made,)
+
+
+_NO_DERIVATIVE = re.compile(r"derivative for aten::(\w+) is not implemented$")
+_NO_FORMULA = re.compile(r"the derivative for '(\w+)(: \w+)?' is not implemented\.$")
+
+
+def _translated(exc):
+    """A backward rule's "no derivative" error as PyTorch's forward-mode error for the op."""
+    text = str(exc)
+    found = _NO_DERIVATIVE.match(text)
+    if found:
+        return NotImplementedError(
+            f"Trying to use forward AD with aten::{found.group(1)} that does not support it."
+        )
+    found = _NO_FORMULA.match(text)
+    if found:
+        return unsupported(found.group(1))
+    return exc
 
 
 def unsupported(cls) -> NotImplementedError:
@@ -114,7 +137,8 @@ def unsupported(cls) -> NotImplementedError:
         f"Trying to use forward AD with {name} that does not support it because it has not "
         "been implemented yet.\nPlease file an issue to PyTorch at "
         "https://github.com/pytorch/pytorch/issues/new?template=feature-request.yml so that we "
-        "can prioritize its implementation."
+        "can prioritize its implementation or submit a PR adding the implementation to "
+        "derivatives.yaml"
     )
 
 
@@ -159,10 +183,13 @@ def _saved_tensors(saved, out):
     return tuple(values)
 
 
-def _node(cls, args, flags):
+def _node(cls, args, flags, inputs):
+    """A node of ``cls`` as the backward rule expects its ``ctx``: its args, an edge where an
+    input has a tangent, the inputs' ``(shape, dtype)``."""
     node = cls()
     node._args = args
     node.next_functions = tuple((_MARK, 0) if flag else (None, 0) for flag in flags)
+    node._meta = tuple(None if t is None else (t._data.shape, t._data.dtype) for t in inputs)
     return node
 
 
@@ -190,7 +217,7 @@ def _elementwise(cls, inputs, outs, saved, args, tangents):
         complex_ = out._data.dtype.kind == "c"
         if complex_:
             grad = grad.conj()
-        part = _call(_node(cls, args, flags), grad, saved)[index]
+        part = _call(_node(cls, args, flags, inputs), grad, saved)[index]
         if part is None:
             continue
         if complex_:
@@ -213,7 +240,7 @@ def _transpose(cls, inputs, outs, saved, args, tangents):
         for o, ok in zip(outs, diff, strict=True)
     ]
     grad = us[0] if cls._n_outputs == 1 else tuple(us)
-    node = _node(cls, args, [t is not None for t in tangents])
+    node = _node(cls, args, [t is not None for t in tangents], inputs)
     with enable_grad():
         parts = _call(node, grad, saved)
         total = None
@@ -230,9 +257,7 @@ def _transpose(cls, inputs, outs, saved, args, tangents):
     wanted = [u for u in us if u is not None]
     if total is None or not total.requires_grad:
         return tuple(_zeros(o) if ok else None for o, ok in zip(outs, diff, strict=True))
-    keep = any(
-        t is not None and t.requires_grad for t in (*tangents, *inputs)
-    )
+    keep = any(t is not None and t.requires_grad for t in (*tangents, *inputs))
     found = autograd_grad(total, wanted, create_graph=keep, allow_unused=True)
     found = iter(found)
     made = []
@@ -243,3 +268,82 @@ def _transpose(cls, inputs, outs, saved, args, tangents):
         value = next(found)
         made.append(_zeros(out) if value is None else value)
     return tuple(made)
+
+
+# -- in-place writes -------------------------------------------------------------------------
+def _own_tangent(tensor, token):
+    """``tensor``'s tangent at ``token``, made zeros when it has none: for a view, zeros on its
+    base (PyTorch keeps a view's tangent as a view of its base's)."""
+    found = _fs.get(tensor, token)
+    if found is not None:
+        return found
+    extra = tensor._extra
+    base = extra.base if extra is not None else None
+    if base is not None and base._data.dtype.kind in "fc":
+        _fs.put(base, token, _zeros(base))
+        found = _fs.get(tensor, token)
+        if found is not None:
+            return found
+    _fs.put(tensor, token, _zeros(tensor))
+    return _fs.get(tensor, token)
+
+
+def _each_level(tensor, write) -> None:
+    """Run ``write(token)`` for each active level, with that level's propagation off."""
+    if tensor._data.dtype.kind not in "fc":
+        return
+    active = _fs.ACTIVE[0]
+    for position in range(active):
+        _fs.ACTIVE[0] = position
+        try:
+            write(_fs.LEVELS[position])
+        finally:
+            _fs.ACTIVE[0] = active
+
+
+def inplace_tangent(self, res) -> None:
+    """After ``self`` took ``res``'s values in place: ``self``'s tangent takes ``res``'s, written
+    into the tangent it has (so views of it see the change), zero where ``res`` has none."""
+
+    def write(token):
+        new, old = _fs.get(res, token), _fs.get(self, token)
+        if new is None and old is None:
+            return
+        if new is not None and (new.requires_grad or (old is not None and old.requires_grad)):
+            _fs.drop(self, token)
+            _fs.put(self, token, new)  # a tangent with a graph is kept as made
+            return
+        target = _own_tangent(self, token)._data
+        if new is None:
+            target[...] = 0
+        else:
+            np.copyto(target, np.broadcast_to(new._data, target.shape), casting="unsafe")
+
+    _each_level(self, write)
+
+
+def setitem_tangent(self, key, value) -> None:
+    """After ``self[key] = value``: the same write into the tangents (zeros for a value without
+    one)."""
+    from glassgrad.tensor import Tensor
+
+    def write(token):
+        new = _fs.get(value, token) if isinstance(value, Tensor) else None
+        old = _fs.get(self, token)
+        if new is None and old is None:
+            return
+        target = _own_tangent(self, token)
+        if new is None:
+            target[key] = 0
+        else:
+            target[key] = new
+
+    _each_level(self, write)
+
+
+def carry(snapshot, tensor) -> None:
+    """Give ``snapshot`` (a stand-in for ``tensor`` before an in-place op) its tangents."""
+    for token in _fs.LEVELS[: _fs.ACTIVE[0]]:
+        found = _fs.get(tensor, token)
+        if found is not None:
+            _fs.put(snapshot, token, found)

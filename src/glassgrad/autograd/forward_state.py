@@ -51,13 +51,22 @@ def get(tensor, token):
     return None
 
 
+def is_dual(tensor) -> bool:
+    """Whether ``tensor`` has a tangent at a level ops propagate on now (ops that keep what
+    their backward rule needs only for inputs that require grad keep it for these too)."""
+    if tensor._extra is None:
+        return False
+    return any(get(tensor, token) is not None for token in LEVELS[: ACTIVE[0]])
+
+
 def put(tensor, token, tangent) -> None:
     """Give ``tensor`` the tangent ``tangent`` at level ``token`` (its layout made like the
     tensor's: a copy only where it differs, as PyTorch's ``make_dual``)."""
-    if tangent._data.shape != tensor._data.shape or tangent._data.strides != (
-        tensor._data.strides
-    ):
-        tangent = layout_like(tangent, tensor._data)
+    data = tensor._data
+    if (tangent._data.shape != data.shape or tangent._data.strides != data.strides) and not (
+        0 in data.strides and data.size > 1
+    ):  # (an expanded primal keeps the tangent as computed: its elements share memory)
+        tangent = layout_like(tangent, data)
     _store(tensor, token, tangent)
 
 
@@ -96,13 +105,16 @@ def layout_like(tangent, primal):
     return _make(out)
 
 
+_byte_bounds = getattr(np, "byte_bounds", None) or np.lib.array_utils.byte_bounds
+
+
 def _empty_like_layout(primal, dtype):
     """An array of ``dtype`` with ``primal``'s shape and strides (over a fresh buffer)."""
     if primal.flags.c_contiguous or not primal.size:
         return np.empty(primal.shape, dtype)
     if primal.flags.f_contiguous:
         return np.empty(primal.shape, dtype, order="F")
-    low, high = np.byte_bounds(primal)
+    low, high = _byte_bounds(primal)
     itemsize = primal.itemsize
     if any(s % itemsize for s in primal.strides) or np.dtype(dtype).itemsize != itemsize:
         return np.empty(primal.shape, dtype)
@@ -111,6 +123,21 @@ def _empty_like_layout(primal, dtype):
     return np.lib.stride_tricks.as_strided(
         buffer[(start - low) // itemsize :], primal.shape, primal.strides, writeable=True
     )
+
+
+def share_view(view, base) -> None:
+    """A new view of ``base``: where the tangent its op computed has no graph, use the view of
+    ``base``'s tangent instead, which shares its memory (in-place writes then reach both)."""
+    if view._extra is None or not view._extra.fw:
+        return
+    for token in LEVELS[: ACTIVE[0]]:
+        own = view._extra.fw.get(token)
+        if own is None or own.requires_grad:
+            continue
+        root = get(base, token)
+        shared = None if root is None else view_tangent(view, base, root)
+        if shared is not None:
+            _store(view, token, shared)
 
 
 def view_tangent(view, base, root):

@@ -10,6 +10,7 @@ from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual
 from glassgrad.ops.elementwise import binary, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
+from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.inplace_core import _rebase, check_partial_overlap, fill_array
 from glassgrad.ops.linalg import matmul as _linalg
@@ -90,7 +91,7 @@ def _arith_method(outplace, ufunc):
             raise RuntimeError(
                 "For integral input tensors, argument alpha must not be a floating point number."
             )
-        if kwargs or (_state.record and (self._requires_grad or _needs_grad(other))):
+        if kwargs or _FW[0] or (_state.record and (self._requires_grad or _needs_grad(other))):
             return (
                 inplace(self, outplace, other, alpha=alpha, **kwargs)
                 if alpha != 1
@@ -178,8 +179,10 @@ Tensor.clip_ = Tensor.clamp_
 
 def _copy_(self, src, non_blocking=False):
     """``self.copy_(src)``: outside the graph, one ``np.copyto`` (broadcasting ``src``)."""
-    if src.__class__ is Tensor and not (
-        _state.record and (self._requires_grad or src._requires_grad)
+    if (
+        src.__class__ is Tensor
+        and not _FW[0]
+        and not (_state.record and (self._requires_grad or src._requires_grad))
     ):
         check_inplace(self)
         check_partial_overlap(self._data, src._data)
@@ -199,7 +202,7 @@ def _fill_(self, value):
             "fill_ only supports 0-dimension value tensor but got tensor with "
             f"{value._data.ndim} dimensions."
         )
-    if not isinstance(value, Tensor) and not (_state.record and self._requires_grad):
+    if not isinstance(value, Tensor) and not _FW[0] and not (_state.record and self._requires_grad):
         check_inplace(self, fills=True)
         fill_array(self._data, value)
         bump(self)
@@ -209,7 +212,7 @@ def _fill_(self, value):
 
 def _zero_(self):
     """``self.zero_()``: outside the graph, one ``ndarray.fill``; recorded as ``ZeroBackward0``."""
-    if not (_state.record and self._requires_grad):
+    if not _FW[0] and not (_state.record and self._requires_grad):
         check_inplace(self, fills=True)
         fill_array(self._data, 0)
         bump(self)

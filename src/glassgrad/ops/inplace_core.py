@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 
+from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
 from glassgrad.ops.registry import Tensor
 from glassgrad.ops.view_rebase import handle_view_on_rebase
@@ -251,6 +252,18 @@ def _base_index(view, base):
 
 def inplace(self, outplace, *args, **kwargs):
     """Run ``outplace(self, *args)`` and write the result into ``self`` (``add_``, ``mul_``...)."""
+    if _FW[0]:  # a dual level is active: the tangent is written in place too
+        from glassgrad.autograd.forward_rules import inplace_tangent
+
+        res = _inplace(self, outplace, *args, **kwargs)
+        inplace_tangent(self, res)
+        return self
+    _inplace(self, outplace, *args, **kwargs)
+    return self
+
+
+def _inplace(self, outplace, *args, **kwargs):
+    """``inplace``'s work; returns the out-of-place result that was written into ``self``."""
     others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
     base = check_inplace(self, others=others)
     for other in others:
@@ -261,26 +274,31 @@ def inplace(self, outplace, *args, **kwargs):
         and (self._requires_grad or any(a._requires_grad for a in others))
         and self._data.dtype.kind in "fc"
     ):
-        res = outplace(_snapshot(self), *args, **kwargs)
+        snapshot = _snapshot(self)
+        if _FW[0]:
+            from glassgrad.autograd.forward_rules import carry
+
+            carry(snapshot, self)
+        res = outplace(snapshot, *args, **kwargs)
         _result_check(res, self)
         if base is not None:
             write_through(self, base, res)
             # the op saved its output: that is the view now (a later write to it is caught)
             _adopt_saved_output(res, self, res._grad_fn)
-            return self
+            return res
         np.copyto(self._data, res._data)
         _bump(self)
         if res._grad_fn is not None:
             # a non-differentiable op (logical_not_...) keeps the old grad_fn, as in PyTorch
             _rebase(self, res._grad_fn)
             _adopt_saved_output(res, self)  # after the bump: it records the version to expect
-        return self
+        return res
     with _NoRecord():
         res = outplace(self, *args, **kwargs)
     _result_check(res, self)
     np.copyto(self._data, res._data)
     _bump(self)
-    return self
+    return res
 
 
 def _adopt_saved_output(res, self, node=None):

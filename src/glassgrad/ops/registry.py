@@ -17,6 +17,7 @@ import numpy as np
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.forward_state import ACTIVE as _FW
+from glassgrad.autograd.forward_state import is_dual as _is_dual
 from glassgrad.autograd.grad_mode import record_off, state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
@@ -366,8 +367,11 @@ def _save(node, saved, res):
 
 def needs_grad(*tensors) -> bool:
     """Whether any of ``tensors`` (None for a non-tensor argument) requires grad: what decides,
-    as in PyTorch, whether the tensors another input's gradient needs are saved at all."""
-    return any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
+    as in PyTorch, whether the tensors another input's gradient needs are saved at all. A
+    tensor with a tangent counts: its JVP rule needs the same."""
+    return any(
+        isinstance(t, Tensor) and (t.requires_grad or (_FW[0] and _is_dual(t))) for t in tensors
+    )
 
 
 def track_versions(res, *tensors, output=False):

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
 from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace re-exported
@@ -288,6 +289,14 @@ def _makes_view(key, shape):
 
 def setitem(self, key, value):
     """``self[key] = value``: an in-place write, recorded as ``CopySlices`` when in the graph."""
+    _setitem(self, key, value)
+    if _FW[0]:  # a dual level is active: the same write into the tangents
+        from glassgrad.autograd.forward_rules import setitem_tangent
+
+        setitem_tangent(self, key, value)
+
+
+def _setitem(self, key, value):
     if isinstance(value, Tensor):
         _check_source_overlap(self._data, key, value._data)
     if state.record and (self.requires_grad or getattr(value, "requires_grad", False)):

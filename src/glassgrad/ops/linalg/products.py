@@ -143,7 +143,8 @@ def _cdist_backward(ctx, grad, x1, x2, out):
     return D.sum_dims(term, -2), -D.sum_dims(term, -3)
 
 
-CdistBackward0 = node_class("CdistBackward0", quiet(_cdist_backward))
+CdistBackward0 = node_class("CdistBackward0", quiet(_cdist_backward), jvp="none")
+CdistBackward0._fw_name = "_cdist_forward"  # (PyTorch has no forward-mode rule for it)
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):

@@ -11,6 +11,7 @@ import numpy as np
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import dim_samples, expand_back, normalize_dims, reduce_reference
 from glassgrad.ops.registry import (
+    needs_grad,
     Tensor,
     node_class,
     register,
@@ -88,7 +89,7 @@ def _extreme(name, reduce, cls, input, dim, keepdim):
     dims = normalize_dims(dim, data.ndim)
     out = reduce(data, axis=dims, keepdims=True)
     share = None
-    if cls is not None and input.requires_grad:
+    if cls is not None and needs_grad(input):
         hit = (data == out) | (np.isnan(data) & np.isnan(out))
         share = hit / hit.sum(axis=dims, keepdims=True).astype(data.dtype)
     if not keepdim:
@@ -138,7 +139,7 @@ def _select(name, arg_reduce, cls, return_cls, input, dim, keepdim):
     else:
         values, dims, axis = data.copy(), (), None
     hit = None
-    if input.requires_grad:
+    if needs_grad(input):
         hit = (
             np.arange(data.shape[axis]).reshape([-1 if d == axis else 1 for d in range(data.ndim)])
             == index

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from glassgrad import _memory_format as _mf
+from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
@@ -39,6 +40,10 @@ def as_view(res, base, key=None, multi=False):
         extra.view_version = root._vc[0]
     else:
         res._vc = None  # a view of an inference tensor is an inference tensor
+    if _FW[0]:  # a dual level is active: the view's tangent is the view of its base's
+        from glassgrad.autograd.forward_state import share_view
+
+        share_view(res, base)
     if res._grad_fn is None and root.requires_grad:
         # PyTorch quirk kept: a view taken under no_grad of a grad-requiring tensor reports
         # requires_grad=True, takes part in graphs, and passes its gradient nowhere.

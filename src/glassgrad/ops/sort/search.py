@@ -16,6 +16,7 @@ from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.reduce.sum_prod import expand_back, normalize_dims
 from glassgrad.ops.registry import (
+    needs_grad,
     Tensor,
     node_class,
     register,
@@ -125,7 +126,7 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
     keep = keepdim and dim is not None
     low, high = data.min(axis=dims, keepdims=True), data.max(axis=dims, keepdims=True)
     args = None
-    if input.requires_grad:
+    if needs_grad(input):
         args = (data.shape, dims, keep, (_share(data, low, dims), _share(data, high, dims)))
     if not keep:
         low, high = (

@@ -21,7 +21,14 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.index.gather import along_key
 from glassgrad.ops.reduce.minmax import return_type
-from glassgrad.ops.registry import node_class, register, result, results, track_versions
+from glassgrad.ops.registry import (
+    needs_grad,
+    node_class,
+    register,
+    result,
+    results,
+    track_versions,
+)
 from glassgrad.tensor import _wrap_dim
 
 sort_type, topk_type, kthvalue_type = (return_type(n) for n in ("sort", "topk", "kthvalue"))
@@ -95,7 +102,7 @@ def _pair(input, work, axis, index, cls, pair, reduced=False, keepdim=False):
     else:
         out_shape = values.shape
     args = None
-    if input.requires_grad:
+    if needs_grad(input):
         args = (shape, work.shape, along_key(index, axis), values.shape)
     outs = (values.reshape(out_shape), index.reshape(out_shape))
     return pair(*results(outs, cls, (input,), args=args, differentiable=(True, False)))
@@ -168,7 +175,7 @@ def _full_median(input, ignore_nan):
     else:
         value = flat[(count - 1) // 2]
     share = None
-    if input.requires_grad:
+    if needs_grad(input):
         hit = (data == value) | (np.isnan(data) & np.isnan(value))
         share = hit / max(int(hit.sum()), 1)
         share = share.astype(data.dtype)

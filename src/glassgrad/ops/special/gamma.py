@@ -18,7 +18,7 @@ import numpy as np
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import _erf, check_kind, elementwise
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result1
+from glassgrad.ops.registry import Tensor, node_class, quiet, register, result, result1
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_PI = math.log(math.pi)
@@ -139,10 +139,7 @@ def polygamma(n, input, *, out=None):
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     data = check_kind("polygamma", input._data, "float")
     values = quiet(_in64(lambda v: _polygamma64(n, v)))(data)
-    made = result1(values, PolygammaBackward0, input, (input,))
-    if made._grad_fn is not None:
-        made._grad_fn._args = n
-    return made
+    return result(values, PolygammaBackward0, (input,), (input,), args=n)
 
 
 # -- erfinv ----------------------------------------------------------------------------------

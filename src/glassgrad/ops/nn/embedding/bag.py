@@ -41,7 +41,8 @@ def _embedding_bag_backward(ctx, grad, weight, per_sample_weights):
     return grad_weight, grad_samples
 
 
-EmbeddingBagBackward0 = node_class("EmbeddingBagBackward0", _embedding_bag_backward)
+EmbeddingBagBackward0 = node_class("EmbeddingBagBackward0", _embedding_bag_backward, jvp="none")
+EmbeddingBagBackward0._fw_name = "_embedding_bag"  # (PyTorch has no forward-mode rule for it)
 
 
 def _scatter_bags(shape, grad, used, bag_of, factor):

@@ -16,7 +16,7 @@ from glassgrad._tensor_info import _c_type
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.binary import broadcast_shapes
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import Tensor, needs_grad, node_class, register, result
 
 _BCE_EPS = 1e-12  # PyTorch's floor on x * (1 - x) in the BCE gradient
 
@@ -269,7 +269,7 @@ def _xlogy(target):
     data = target._data
     positive = data != 0
     safe = N.as_tensor(np.where(positive, data, 1).astype(data.dtype))
-    if target.requires_grad:
+    if needs_grad(target):
         safe = target * N.as_tensor(positive.astype(data.dtype)) + N.as_tensor(
             (~positive).astype(data.dtype)
         )
