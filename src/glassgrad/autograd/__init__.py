@@ -348,6 +348,7 @@ def _zeros_like(tensor, requires_grad):
 
 from glassgrad.autograd import (
     anomaly_mode,  # noqa: E402
+    forward_ad,  # noqa: E402
     functional,  # noqa: E402
     graph,  # noqa: E402
 )

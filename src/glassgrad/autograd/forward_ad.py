@@ -181,3 +181,10 @@ class dual_level(_DecoratorContextManager):  # noqa: N801 - PyTorch's name
 
 def _is_fwd_grad_enabled() -> bool:
     return bool(_fs.ACTIVE[0]) or not _fs.LEVELS
+
+
+def _jacobian_forward(func, inputs):
+    """``autograd.functional.jacobian``'s ``strategy="forward-mode"`` (see forward_checks)."""
+    from glassgrad.autograd.forward_checks import jacobian_forward
+
+    return jacobian_forward(func, inputs)

@@ -14,7 +14,7 @@ import weakref
 
 import numpy as np
 
-from glassgrad.autograd import grad_mode
+from glassgrad.autograd import forward_state, grad_mode
 from glassgrad.autograd.node import Node, next_seq, node_class
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -74,6 +74,8 @@ class _FunctionNode(FunctionCtx, Node):
     @property
     def saved_tensors(self) -> tuple:
         """The saved tensors themselves, as PyTorch returns them (errors if freed or modified)."""
+        if self.__dict__.get("_in_jvp"):  # inside ``jvp``: what ``save_for_forward`` kept
+            return tuple(getattr(self, "saved_for_forward", ()))
         if self._saved is None:
             return ()
         tensors = list(self.saved(False))
@@ -242,14 +244,59 @@ class Function(metaclass=FunctionMeta):
         ctx = cls._node_cls()
         ctx.fn = cls
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with grad_mode.no_grad():
-            if cls.setup_context is Function.setup_context:
-                outputs = cls.forward(ctx, *args, **kwargs)
-            else:
-                outputs = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, outputs)
+        dual = forward_state.ACTIVE[0]
+        forward_state.ACTIVE[0] = 0  # as PyTorch: forward runs without forward AD too
+        try:
+            with grad_mode.no_grad():
+                if cls.setup_context is Function.setup_context:
+                    outputs = cls.forward(ctx, *args, **kwargs)
+                else:
+                    outputs = cls.forward(*args, **kwargs)
+                    cls.setup_context(ctx, args, outputs)
+        finally:
+            forward_state.ACTIVE[0] = dual
         tracked = grad_mode.state.record and any(ctx.needs_input_grad)
-        return _wrap_outputs(ctx, args, outputs, tracked)
+        made = _wrap_outputs(ctx, args, outputs, tracked)
+        if dual:
+            _forward_mode(cls, ctx, args, made)
+        return made
+
+
+def _forward_mode(cls, ctx, args, made) -> None:
+    """Run the Function's ``jvp`` on its inputs' tangents, at each active level, and give the
+    outputs the tangents it returns (PyTorch's ``_process_forward_mode_AD``)."""
+    from glassgrad.tensor import Tensor
+
+    outs = made if isinstance(made, tuple) else (made,)
+    active = forward_state.ACTIVE[0]
+    for position in range(active):
+        token = forward_state.LEVELS[position]
+        tangents = [forward_state.get(a, token) if isinstance(a, Tensor) else None for a in args]
+        if all(t is None for t in tangents):
+            continue
+        forward_state.ACTIVE[0] = position
+        ctx._in_jvp = True
+        try:
+            found = cls.jvp(ctx, *tangents)
+        finally:
+            forward_state.ACTIVE[0] = active
+            ctx._in_jvp = False
+        found = found if isinstance(found, tuple) else (found,)
+        if len(found) != len(outs):
+            raise RuntimeError(
+                f"jvp function {cls.__name__}Backward returned an incorrect number of forward "
+                f"gradients (expected {len(outs)}, got {len(found)})"
+            )
+        for out, tangent in zip(outs, found, strict=True):
+            if (
+                tangent is None
+                or not isinstance(out, Tensor)
+                or out._data.dtype.kind not in "fc"
+                or id(out) in ctx._non_differentiable
+            ):
+                continue
+            forward_state.drop(out, token)
+            forward_state.put(out, token, tangent)
 
 
 def _wrap_outputs(node, args, outputs, tracked):

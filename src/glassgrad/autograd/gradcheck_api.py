@@ -96,7 +96,12 @@ def _gradcheck(
     func_out = func(*inputs)
     outputs = _differentiable_outputs(func_out)
     if check_forward_ad:
-        _needs("forward_ad", "check_forward_ad=True")
+        from glassgrad.autograd import forward_checks
+
+        check = (
+            forward_checks.fast_forward_check if fast_mode else forward_checks.slow_forward_check
+        )
+        check(func, func_out, inputs, outputs, eps, rtol, atol)
     if check_backward_ad:
         run = _fast_gradcheck if fast_mode else _slow_gradcheck
         run(func, func_out, inputs, outputs, eps, rtol, atol, check_grad_dtypes, nondet_tol)
@@ -111,8 +116,8 @@ def _gradcheck(
 
 
 def _needs(feature, option):
-    """Where the checks that need forward mode or vmap will plug in; a clear error until then."""
-    name = "forward-mode AD" if feature == "forward_ad" else "vmap (torch.func)"
+    """Where the checks that need vmap will plug in; a clear error until then."""
+    name = "vmap (torch.func)"
     raise RuntimeError(
         f"gradcheck: {option} needs {name}, which glassgrad does not have yet; pass "
         f"{option.split('=')[0]}=False (the default) to check backward mode alone."

@@ -250,7 +250,11 @@ def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:
     existing = _CLASSES.get(name)
     if existing is not None:
         raise ValueError(f"grad_fn class {name} is defined twice")
-    body = {"_backward": backward, "_n_outputs": n_outputs, "__module__": "glassgrad.autograd.graph"}
+    body = {
+        "_backward": backward,
+        "_n_outputs": n_outputs,
+        "__module__": "glassgrad.autograd.graph",
+    }
     if jvp is not None:
         body["_jvp"] = jvp if jvp != "none" else None
     cls = type(name, (Node,), body)

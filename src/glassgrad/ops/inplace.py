@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
+from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual
 from glassgrad.ops.elementwise import binary, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
-from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.inplace_core import _rebase, check_partial_overlap, fill_array
 from glassgrad.ops.linalg import matmul as _linalg

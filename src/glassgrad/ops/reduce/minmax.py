@@ -11,8 +11,8 @@ import numpy as np
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import dim_samples, expand_back, normalize_dims, reduce_reference
 from glassgrad.ops.registry import (
-    needs_grad,
     Tensor,
+    needs_grad,
     node_class,
     register,
     result,

@@ -16,8 +16,8 @@ from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.reduce.sum_prod import expand_back, normalize_dims
 from glassgrad.ops.registry import (
-    needs_grad,
     Tensor,
+    needs_grad,
     node_class,
     register,
     result,

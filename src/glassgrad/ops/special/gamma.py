@@ -18,7 +18,7 @@ import numpy as np
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import _erf, check_kind, elementwise
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result, result1
+from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_PI = math.log(math.pi)
