@@ -345,6 +345,13 @@ class TensorInfo:
             suffixes = ["requires_grad=True"]
         else:
             suffixes = []
+        if self._extra is not None and self._extra.fw:
+            from glassgrad.autograd import forward_ad
+
+            tangent = forward_ad.unpack_dual(self).tangent
+            if tangent is not None:  # PyTorch shows the current level's tangent
+                shown = tangent.item() if not tangent._data.ndim else repr(tangent)
+                suffixes.append(f"tangent={shown}")
         return tensor_repr(self._data, self.dtype, suffixes)
 
     __str__ = __repr__

@@ -121,16 +121,17 @@ def _make_dual(tensor, tangent, level):
             f"{list(tensor.shape)} while the given forward gradient is of size "
             f"{list(tangent.shape)}."
         )
-    dual = _alias(tensor, "ViewBackward0")
+    dual = _alias(tensor, "ViewBackward0", level)
     _fs.put(dual, token, tangent)
     return dual
 
 
-def _alias(tensor, name):
-    """A view of all of ``tensor`` without its tangents (PyTorch's ``_make_dual`` returns a
-    ``ViewBackward0`` view, ``_unpack_dual`` an alias), differentiable for backward."""
+def _alias(tensor, name, level):
+    """A view of all of ``tensor`` carrying its tangents of the levels outside ``level`` only
+    (PyTorch's ``_make_dual`` returns a ``ViewBackward0`` view, ``_unpack_dual`` an alias),
+    differentiable for backward."""
     saved = _fs.ACTIVE[0]
-    _fs.ACTIVE[0] = 0  # the alias must not inherit ``tensor``'s tangent
+    _fs.ACTIVE[0] = min(saved, level)  # the alias inherits the outer levels' tangents only
     try:
         if name == "ViewBackward0" and tensor.is_contiguous():
             out = tensor.view(tuple(tensor.shape))
@@ -138,8 +139,11 @@ def _alias(tensor, name):
             out = tensor[...]
     finally:
         _fs.ACTIVE[0] = saved
-    if out._extra is not None and out._extra.fw is not None:
-        out._extra.fw = None
+    extra = out._x()
+    if extra.fw is None:
+        extra.fw = {}
+    for token in _fs.LEVELS[level:]:
+        extra.fw[token] = _fs.NONE  # (not even the base's tangent, seen through the view)
     return out
 
 
@@ -165,7 +169,7 @@ def unpack_dual(tensor, *, level=None):
         )
     token = _token(level, "_unpack_dual")
     tangent = _fs.get(tensor, token)
-    return UnpackedDualTensor(_alias(tensor, "AliasBackward0"), tangent)
+    return UnpackedDualTensor(_alias(tensor, "AliasBackward0", level), tangent)
 
 
 class dual_level(_DecoratorContextManager):  # noqa: N801 - PyTorch's name

@@ -72,6 +72,17 @@ def propagate(outputs, cls, inputs, saved, args) -> None:
         for out, tangent in zip(outs, made, strict=False):
             if tangent is not None and out._data.dtype.kind in "fcV":
                 _set(out, token, tangent)
+                _keep_for_backward(out, token)
+
+
+def _keep_for_backward(out, token) -> None:
+    """A backward rule that saved ``out`` rebuilds it from its array; under ``create_graph``
+    inside a level (forward over reverse) the rebuilt output needs its tangent: keep it on the
+    node (see ``node._as_tensors``)."""
+    node = out._grad_fn
+    if node is not None and node._saved is not None:
+        kept = node.__dict__.setdefault("_fw_outs", {})
+        kept[(out._output_nr, token)] = _fs.get(out, token)
 
 
 def _set(out, token, tangent) -> None:
@@ -207,10 +218,12 @@ def _elementwise(cls, inputs, outs, saved, args, tangents):
     whose rules return ``grad * conj(f'(x))``)."""
     out = outs[0]
     total = None
+    # every input with a tangent flagged in every call, so that the rule splits ties (max,
+    # clamp) as it does for backward
+    flags = [t is not None for t in tangents]
     for index, tangent in enumerate(tangents):
         if tangent is None:
             continue
-        flags = [i == index for i in range(len(tangents))]
         grad = tangent
         if grad._data.shape != out._data.shape:
             grad = grad.expand(out._data.shape)

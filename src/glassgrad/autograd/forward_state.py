@@ -19,6 +19,7 @@ __all__ = ["ACTIVE", "LEVELS", "get", "put", "layout_like", "view_tangent"]
 
 ACTIVE = [0]
 LEVELS: list = []  # the live levels' tokens, outermost first (PyTorch's level i is LEVELS[i])
+NONE = object()  # stored for a level: "no tangent here", not even one derived from the base
 
 
 class Level:
@@ -39,11 +40,11 @@ def get(tensor, token):
     if fw is not None:
         found = fw.get(token)
         if found is not None:
-            return found
+            return None if found is NONE else found
     base = extra.base
     if base is not None and base._extra is not None and base._extra.fw is not None:
         root = base._extra.fw.get(token)
-        if root is not None:
+        if root is not None and root is not NONE:
             derived = view_tangent(tensor, base, root)
             if derived is not None:
                 _store(tensor, token, derived)
@@ -132,7 +133,7 @@ def share_view(view, base) -> None:
         return
     for token in LEVELS[: ACTIVE[0]]:
         own = view._extra.fw.get(token)
-        if own is None or own.requires_grad:
+        if own is None or own is NONE or own.requires_grad:
             continue
         root = get(base, token)
         shared = None if root is None else view_tangent(view, base, root)

@@ -229,6 +229,13 @@ def _as_tensors(node: Node, values, records):
             continue  # saved for its version only
         if isinstance(owner, weakref.ReferenceType):  # a saved output: rebuild it on this node
             out[index] = _make(values[index], node, 0)
+            kept = node.__dict__.get("_fw_outs")
+            if kept:  # its tangents, for forward over reverse (forward_rules)
+                from glassgrad.autograd import forward_state
+
+                for (output_nr, token), tangent in kept.items():
+                    if output_nr == 0 and token in forward_state.LEVELS:
+                        forward_state.put(out[index], token, tangent)
         else:
             out[index] = owner
     for index, value in enumerate(out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops._sampling import positive_samples as _positive
@@ -78,15 +79,17 @@ def _trunc_div_values(a, b):
     return D.call("trunc", a / b)
 
 
-RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad: (grad,))
+RemainderBackward0 = node_class("RemainderBackward0", lambda ctx, grad: (grad,), jvp=ELEMENTWISE)
 RemainderBackward1 = node_class(
     "RemainderBackward1",
     lambda ctx, grad, a, b: (grad, None if a is None else -grad * _floor_div_values(a, b)),
+    jvp=ELEMENTWISE,
 )
-FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad: (grad,))
+FmodBackward0 = node_class("FmodBackward0", lambda ctx, grad: (grad,), jvp=ELEMENTWISE)
 FmodBackward1 = node_class(
     "FmodBackward1",
     lambda ctx, grad, a, b: (grad, None if a is None else -grad * _trunc_div_values(a, b)),
+    jvp=ELEMENTWISE,
 )
 
 
@@ -125,8 +128,8 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward)
-MinimumBackward0 = node_class("MinimumBackward0", _extremum_backward)
+MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward, jvp=ELEMENTWISE)
+MinimumBackward0 = node_class("MinimumBackward0", _extremum_backward, jvp=ELEMENTWISE)
 
 
 def _need_tensor(name, input, other):
@@ -161,7 +164,7 @@ def _atan2_backward(ctx, grad, a, b):
     return grad * D.where(at_origin, zero, scale * b), grad * D.where(at_origin, zero, -scale * a)
 
 
-Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward)
+Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward, jvp=ELEMENTWISE)
 
 
 def atan2(input, other, *, out=None):

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, scalar_samples, shaped
 from glassgrad.ops.elementwise.arith import NotImplementedNode, _need_tensor
@@ -62,6 +63,7 @@ def _softmax_pair(a, b, exp):
 LogaddexpBackward0 = node_class(
     "LogaddexpBackward0",
     quiet(lambda ctx, grad, a, b: tuple(grad * w for w in _softmax_pair(a, b, D.exp))),
+    jvp=ELEMENTWISE,
 )
 Logaddexp2Backward0 = node_class(
     "Logaddexp2Backward0",
@@ -70,6 +72,7 @@ Logaddexp2Backward0 = node_class(
             grad * w for w in _softmax_pair(a, b, lambda x: D.exp(x * _LN2))
         )
     ),
+    jvp=ELEMENTWISE,
 )
 
 
@@ -88,7 +91,7 @@ def _hypot_backward(ctx, grad, a, b, out):
     return (None if a is None else scale * a), (None if b is None else scale * b)
 
 
-HypotBackward0 = node_class("HypotBackward0", quiet(_hypot_backward))
+HypotBackward0 = node_class("HypotBackward0", quiet(_hypot_backward), jvp=ELEMENTWISE)
 
 
 def hypot(input, other, *, out=None):
@@ -111,11 +114,15 @@ def _xlogy_self(grad, x, y, log_y):
 XlogyBackward0 = node_class(
     "XlogyBackward0",
     quiet(lambda ctx, grad, x, y: (_xlogy_self(grad, x, y, D.log(y)), grad * x / y)),
+    jvp=ELEMENTWISE,
 )
-XlogyBackward1 = node_class("XlogyBackward1", quiet(lambda ctx, grad, y: (grad * ctx._args / y,)))
+XlogyBackward1 = node_class(
+    "XlogyBackward1", quiet(lambda ctx, grad, y: (grad * ctx._args / y,)), jvp=ELEMENTWISE
+)
 XlogyBackward2 = node_class(
     "XlogyBackward2",
     quiet(lambda ctx, grad, x: (_xlogy_self(grad, x, ctx._args, np.log(np.float64(ctx._args))),)),
+    jvp=ELEMENTWISE,
 )
 
 
@@ -153,9 +160,10 @@ CopysignBackward0 = node_class(
         None if a is None else _copysign_self(grad, a, out),
         D.zeros_like(grad),
     ),
+    jvp=ELEMENTWISE,
 )
 CopysignBackward1 = node_class(
-    "CopysignBackward1", lambda ctx, grad, a, out: (_copysign_self(grad, a, out),)
+    "CopysignBackward1", lambda ctx, grad, a, out: (_copysign_self(grad, a, out),), jvp=ELEMENTWISE
 )
 
 
@@ -177,8 +185,8 @@ def _pick_backward(ctx, grad, a, b):
     return D.where(first, grad, zero), D.where(first, zero, grad)
 
 
-FmaxBackward0 = node_class("FmaxBackward0", _pick_backward)
-FminBackward0 = node_class("FminBackward0", _pick_backward)
+FmaxBackward0 = node_class("FmaxBackward0", _pick_backward, jvp=ELEMENTWISE)
+FminBackward0 = node_class("FminBackward0", _pick_backward, jvp=ELEMENTWISE)
 
 
 def _pick(a, b, larger):

@@ -6,6 +6,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _C_NAMES
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops.elementwise.binary import _other, _promote, broadcast_shapes
@@ -114,7 +115,9 @@ def _invert(self):
 # -- masked_fill -----------------------------------------------------------------------------
 # the mask gets no edge (PyTorch's next_functions): only input, and value when it is a tensor
 MaskedFillBackward0 = node_class(
-    "MaskedFillBackward0", lambda ctx, grad, mask: (D.where(mask, D.zeros_like(grad), grad),)
+    "MaskedFillBackward0",
+    lambda ctx, grad, mask: (D.where(mask, D.zeros_like(grad), grad),),
+    jvp=ELEMENTWISE,
 )
 MaskedFillBackward1 = node_class(
     "MaskedFillBackward1",
@@ -122,6 +125,7 @@ MaskedFillBackward1 = node_class(
         D.where(mask, D.zeros_like(grad), grad),
         D.sum_dims(D.where(mask, grad, D.zeros_like(grad)), None),
     ),
+    jvp=ELEMENTWISE,
 )
 
 

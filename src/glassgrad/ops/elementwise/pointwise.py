@@ -10,6 +10,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _C_NAMES
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
@@ -68,8 +69,12 @@ isnan = elementwise("isnan", np.isnan, None, None, kind="any")
 isinf = elementwise("isinf", np.isinf, None, None, kind="any")
 isfinite = elementwise("isfinite", np.isfinite, None, None, kind="any")
 
-RoundBackward0 = node_class("RoundBackward0", lambda ctx, grad: (D.zeros_like(grad),))
-RoundBackward1 = node_class("RoundBackward1", lambda ctx, grad: (D.zeros_like(grad),))
+RoundBackward0 = node_class(
+    "RoundBackward0", lambda ctx, grad: (D.zeros_like(grad),), jvp=ELEMENTWISE
+)
+RoundBackward1 = node_class(
+    "RoundBackward1", lambda ctx, grad: (D.zeros_like(grad),), jvp=ELEMENTWISE
+)
 
 
 def _c_name(data):
@@ -104,7 +109,9 @@ register(
     dtypes=("float64", "int64"),
 )
 
-NanToNumBackward0 = node_class("NanToNumBackward0", lambda ctx, grad, finite: (grad * finite,))
+NanToNumBackward0 = node_class(
+    "NanToNumBackward0", lambda ctx, grad, finite: (grad * finite,), jvp=ELEMENTWISE
+)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
@@ -173,12 +180,12 @@ def _clamp_tensor_backward(ctx, grad, x, low, high):
     return D.select(keep, grad), grad_low, grad_high
 
 
-ClampBackward1 = node_class("ClampBackward1", _clamp_scalar_backward)
-ClampBackward0 = node_class("ClampBackward0", _clamp_tensor_backward)
-ClampMinBackward0 = node_class("ClampMinBackward0", _clamp_scalar_backward)
-ClampMaxBackward0 = node_class("ClampMaxBackward0", _clamp_scalar_backward)
-ClampMinBackward1 = node_class("ClampMinBackward1", _clamp_tensor_backward)
-ClampMaxBackward1 = node_class("ClampMaxBackward1", _clamp_tensor_backward)
+ClampBackward1 = node_class("ClampBackward1", _clamp_scalar_backward, jvp=ELEMENTWISE)
+ClampBackward0 = node_class("ClampBackward0", _clamp_tensor_backward, jvp=ELEMENTWISE)
+ClampMinBackward0 = node_class("ClampMinBackward0", _clamp_scalar_backward, jvp=ELEMENTWISE)
+ClampMaxBackward0 = node_class("ClampMaxBackward0", _clamp_scalar_backward, jvp=ELEMENTWISE)
+ClampMinBackward1 = node_class("ClampMinBackward1", _clamp_tensor_backward, jvp=ELEMENTWISE)
+ClampMaxBackward1 = node_class("ClampMaxBackward1", _clamp_tensor_backward, jvp=ELEMENTWISE)
 
 
 def _clamp_type_error(min, max):  # noqa: A002
@@ -290,7 +297,7 @@ register(
 
 # -- lerp ------------------------------------------------------------------------------------
 LerpBackward0 = node_class(
-    "LerpBackward0", lambda ctx, grad: (grad * (1 - ctx._args), grad * ctx._args)
+    "LerpBackward0", lambda ctx, grad: (grad * (1 - ctx._args), grad * ctx._args), jvp=ELEMENTWISE
 )
 LerpBackward1 = node_class(
     "LerpBackward1",
@@ -299,6 +306,7 @@ LerpBackward1 = node_class(
         None if weight is None else grad * weight,
         None if start is None else grad * (end - start),
     ),
+    jvp=ELEMENTWISE,
 )
 
 

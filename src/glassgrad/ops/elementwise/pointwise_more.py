@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import broadcast_shapes
@@ -27,6 +28,7 @@ AddcmulBackward0 = node_class(
         None if t2 is None else grad * (t2 * ctx._args),
         None if t1 is None else grad * (t1 * ctx._args),
     ),
+    jvp=ELEMENTWISE,
 )
 AddcdivBackward0 = node_class(
     "AddcdivBackward0",
@@ -35,6 +37,7 @@ AddcdivBackward0 = node_class(
         None if ctx.next_functions[1][0] is None else grad * (ctx._args / t2),
         None if t1 is None else -grad * (t1 * ctx._args) / (t2 * t2),
     ),
+    jvp=ELEMENTWISE,
 )
 
 _INTEGER_ADDCDIV = (
@@ -135,7 +138,7 @@ def _logit_backward(ctx, grad, x):
     return (_dual.where(outside, inside * 0 + fill, inside),)
 
 
-LogitBackward0 = node_class("LogitBackward0", _logit_backward)
+LogitBackward0 = node_class("LogitBackward0", _logit_backward, jvp=ELEMENTWISE)
 
 
 def _float_data(input):

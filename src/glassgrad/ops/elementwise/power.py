@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
@@ -30,7 +31,7 @@ def _scalar_power(a, exponent):
     return a**exponent
 
 
-PowBackward0 = node_class("PowBackward0", quiet(_pow0_backward))
+PowBackward0 = node_class("PowBackward0", quiet(_pow0_backward), jvp=ELEMENTWISE)
 
 
 def _pow1_backward(ctx, grad, a, b, out):
@@ -47,7 +48,7 @@ def _pow1_backward(ctx, grad, a, b, out):
     return grad_a, grad_b
 
 
-PowBackward1 = node_class("PowBackward1", quiet(_pow1_backward))
+PowBackward1 = node_class("PowBackward1", quiet(_pow1_backward), jvp=ELEMENTWISE)
 
 
 def _pow2_backward(ctx, grad, out, base):
@@ -63,7 +64,7 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-PowBackward2 = node_class("PowBackward2", quiet(_pow2_backward))
+PowBackward2 = node_class("PowBackward2", quiet(_pow2_backward), jvp=ELEMENTWISE)
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name

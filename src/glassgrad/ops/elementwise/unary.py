@@ -252,7 +252,7 @@ def square(input):
 register(
     "square", square, reference=np.square, any_shape=True, dtypes=("float64", "float32", "int64")
 )
-CloneBackward0 = node_class("CloneBackward0", lambda ctx, grad: (grad,))
+CloneBackward0 = node_class("CloneBackward0", lambda ctx, grad: (grad,), jvp=ELEMENTWISE)
 
 
 def clone(input, *, memory_format=None):
@@ -265,7 +265,7 @@ def clone(input, *, memory_format=None):
 
 register("clone", clone)
 
-ToCopyBackward0 = node_class("ToCopyBackward0", lambda ctx, grad: (grad,))
+ToCopyBackward0 = node_class("ToCopyBackward0", lambda ctx, grad: (grad,), jvp=ELEMENTWISE)
 
 
 def to_dtype(input, dtype, copy=False):

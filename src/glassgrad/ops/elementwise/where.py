@@ -6,6 +6,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _c_type
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.backend import allocating
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
@@ -16,6 +17,7 @@ from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, 
 WhereBackward0 = node_class(
     "WhereBackward0",
     lambda ctx, grad, cond: (None, D.select(cond, grad), D.select(~cond, grad)),
+    jvp=ELEMENTWISE,
 )
 
 

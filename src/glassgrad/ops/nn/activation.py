@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.registry import node_class, register, result
@@ -45,7 +46,7 @@ def _hardtanh_backward(ctx, grad, x):
     return (D.select(inside, grad, x, "HardtanhBackwardBackward0"),)
 
 
-HardtanhBackward0 = node_class("HardtanhBackward0", _hardtanh_backward)
+HardtanhBackward0 = node_class("HardtanhBackward0", _hardtanh_backward, jvp=ELEMENTWISE)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -74,8 +75,7 @@ def _leaky_slope(grad, x_or_out, negative_slope):
 
 
 LeakyReluBackward0 = node_class(
-    "LeakyReluBackward0",
-    lambda ctx, grad, x: (_leaky_slope(grad, x, ctx._args),),
+    "LeakyReluBackward0", lambda ctx, grad, x: (_leaky_slope(grad, x, ctx._args),), jvp=ELEMENTWISE
 )
 
 
@@ -100,8 +100,8 @@ def _elu_backward(ctx, grad, x):
     return (grad * D.where(xa < 0, slope, D.zeros_like(slope) + flat),)
 
 
-EluBackward0 = node_class("EluBackward0", _elu_backward)
-CeluBackward0 = node_class("CeluBackward0", _elu_backward)
+EluBackward0 = node_class("EluBackward0", _elu_backward, jvp=ELEMENTWISE)
+CeluBackward0 = node_class("CeluBackward0", _elu_backward, jvp=ELEMENTWISE)
 
 
 def _elu(cls, input, alpha, scale, input_scale):
@@ -145,7 +145,7 @@ def _gelu_backward(ctx, grad, x):
     return (grad * (cdf + x * pdf),)
 
 
-GeluBackward0 = node_class("GeluBackward0", _gelu_backward)
+GeluBackward0 = node_class("GeluBackward0", _gelu_backward, jvp=ELEMENTWISE)
 
 
 def gelu(input, approximate="none"):
@@ -166,7 +166,7 @@ def _silu_backward(ctx, grad, x):
     return (grad * s * (x * (1 - s) + 1),)
 
 
-SiluBackward0 = node_class("SiluBackward0", _silu_backward)
+SiluBackward0 = node_class("SiluBackward0", _silu_backward, jvp=ELEMENTWISE)
 
 
 def silu(input, inplace=False):
@@ -182,7 +182,7 @@ def _mish_backward(ctx, grad, x):
     return (grad * (t + x * N.sigmoid(x) * (1 - t * t)),)
 
 
-MishBackward0 = node_class("MishBackward0", _mish_backward)
+MishBackward0 = node_class("MishBackward0", _mish_backward, jvp=ELEMENTWISE)
 
 
 def mish(input, inplace=False):
@@ -201,7 +201,7 @@ def _softplus_backward(ctx, grad, x):
     return (grad * D.where(linear, D.zeros_like(s) + 1, s),)
 
 
-SoftplusBackward0 = node_class("SoftplusBackward0", _softplus_backward)
+SoftplusBackward0 = node_class("SoftplusBackward0", _softplus_backward, jvp=ELEMENTWISE)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -213,7 +213,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 LogSigmoidBackward0 = node_class(
-    "LogSigmoidBackward0", lambda ctx, grad, x: (grad * N.sigmoid(-x),)
+    "LogSigmoidBackward0", lambda ctx, grad, x: (grad * N.sigmoid(-x),), jvp=ELEMENTWISE
 )
 
 
@@ -225,6 +225,7 @@ def logsigmoid(input):
 HardsigmoidBackward0 = node_class(
     "HardsigmoidBackward0",
     lambda ctx, grad, x: (D.select((N.arr(x) > -3) & (N.arr(x) < 3), grad * (1 / 6)),),
+    jvp=ELEMENTWISE,
 )
 
 
@@ -243,7 +244,7 @@ def _hardswish_backward(ctx, grad, x):
     return (D.where(xa <= -3, D.zeros_like(middle), D.where(xa < 3, middle, grad)),)
 
 
-HardswishBackward0 = node_class("HardswishBackward0", _hardswish_backward)
+HardswishBackward0 = node_class("HardswishBackward0", _hardswish_backward, jvp=ELEMENTWISE)
 
 
 def hardswish(input, inplace=False):

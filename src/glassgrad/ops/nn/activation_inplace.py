@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops.inplace_core import inplace as _inplace
 from glassgrad.ops.nn import activation as A
@@ -26,8 +27,8 @@ def _elu_result_backward(ctx, grad, out):
     return (D.where(negative, grad * (out + scale * alpha) * input_scale, grad * scale),)
 
 
-EluBackward1 = node_class("EluBackward1", _elu_result_backward)
-CeluBackward1 = node_class("CeluBackward1", _elu_result_backward)
+EluBackward1 = node_class("EluBackward1", _elu_result_backward, jvp=ELEMENTWISE)
+CeluBackward1 = node_class("CeluBackward1", _elu_result_backward, jvp=ELEMENTWISE)
 
 
 def _elu_out(input, cls, alpha, scale, input_scale):
@@ -45,6 +46,7 @@ def elu_(input, alpha=1.0, scale=1.0, input_scale=1.0, cls=EluBackward1):
 LeakyReluBackward1 = node_class(
     "LeakyReluBackward1",
     lambda ctx, grad, out: (A._leaky_slope(grad, out, ctx._args),),
+    jvp=ELEMENTWISE,
 )
 
 
@@ -64,8 +66,8 @@ def _threshold_rule(ctx, grad, x):
     return (D.select(~(N.arr(x) <= ctx._args), grad, x),)
 
 
-ThresholdBackward0 = node_class("ThresholdBackward0", _threshold_rule)
-ThresholdBackward1 = node_class("ThresholdBackward1", _threshold_rule)
+ThresholdBackward0 = node_class("ThresholdBackward0", _threshold_rule, jvp=ELEMENTWISE)
+ThresholdBackward1 = node_class("ThresholdBackward1", _threshold_rule, jvp=ELEMENTWISE)
 
 
 def _threshold(input, threshold, value, cls=ThresholdBackward0, saved=None):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import scalar_samples, shaped
 from glassgrad.ops.elementwise.binary_math import _floats
@@ -189,13 +190,17 @@ def _xlog1py_self(grad, y):
 SpecialXlog1PyBackward0 = node_class(
     "SpecialXlog1PyBackward0",
     quiet(lambda ctx, grad, x, y: (_xlog1py_self(grad, y), grad * x / (y + 1))),
+    jvp=ELEMENTWISE,
 )
 SpecialXlog1PyBackward1 = node_class(
-    "SpecialXlog1PyBackward1", quiet(lambda ctx, grad, y: (grad * ctx._args / (y + 1),))
+    "SpecialXlog1PyBackward1",
+    quiet(lambda ctx, grad, y: (grad * ctx._args / (y + 1),)),
+    jvp=ELEMENTWISE,
 )
 SpecialXlog1PyBackward2 = node_class(
     "SpecialXlog1PyBackward2",
     quiet(lambda ctx, grad, x: (_xlog1py_self(grad, np.float64(ctx._args)),)),
+    jvp=ELEMENTWISE,
 )
 
 
@@ -220,7 +225,7 @@ def _mvlgamma_slope(ctx, grad, x):
 
 
 MvlgammaBackward0 = node_class(
-    "MvlgammaBackward0", lambda ctx, grad, x: (_mvlgamma_slope(ctx, grad, x),)
+    "MvlgammaBackward0", lambda ctx, grad, x: (_mvlgamma_slope(ctx, grad, x),), jvp=ELEMENTWISE
 )
 
 

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import _erf, check_kind, elementwise
@@ -127,7 +128,9 @@ digamma = elementwise(
     domain=(0.3, 5.0),
 )
 PolygammaBackward0 = node_class(
-    "PolygammaBackward0", lambda ctx, grad, x: (grad * _polygamma_any(ctx._args + 1, x),)
+    "PolygammaBackward0",
+    lambda ctx, grad, x: (grad * _polygamma_any(ctx._args + 1, x),),
+    jvp=ELEMENTWISE,
 )
 
 

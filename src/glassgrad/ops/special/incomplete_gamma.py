@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import check_kind
@@ -96,8 +97,8 @@ def _backward(name, sign):
     return quiet(rule)
 
 
-IgammaBackward0 = node_class("IgammaBackward0", _backward("igamma", 1))
-IgammacBackward0 = node_class("IgammacBackward0", _backward("igammac", -1))
+IgammaBackward0 = node_class("IgammaBackward0", _backward("igamma", 1), jvp=ELEMENTWISE)
+IgammacBackward0 = node_class("IgammacBackward0", _backward("igammac", -1), jvp=ELEMENTWISE)
 
 
 def _tensors(name, input, other):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary_math import _floats
@@ -92,11 +93,15 @@ def _backward_both(ctx, grad, x, q):
     return None, _q_slope(grad, x, q)
 
 
-SpecialZetaBackward0 = node_class("SpecialZetaBackward0", quiet(_backward_both))
+SpecialZetaBackward0 = node_class("SpecialZetaBackward0", quiet(_backward_both), jvp=ELEMENTWISE)
 SpecialZetaBackward1 = node_class(
-    "SpecialZetaBackward1", quiet(lambda ctx, grad, q: (_q_slope(grad, ctx._args, q),))
+    "SpecialZetaBackward1",
+    quiet(lambda ctx, grad, q: (_q_slope(grad, ctx._args, q),)),
+    jvp=ELEMENTWISE,
 )
-SpecialZetaBackward2 = node_class("SpecialZetaBackward2", lambda ctx, grad: _no_x_derivative(ctx))
+SpecialZetaBackward2 = node_class(
+    "SpecialZetaBackward2", lambda ctx, grad: _no_x_derivative(ctx), jvp=ELEMENTWISE
+)
 
 
 def special_zeta(input, other, *, out=None):
