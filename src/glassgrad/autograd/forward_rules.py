@@ -67,6 +67,7 @@ def propagate(outputs, cls, inputs, saved, args) -> None:
         _fs.ACTIVE[0] = position  # the rule's own ops see the outer levels only
         try:
             made = _tangents(cls, inputs, outs, saved, args, tangents)
+            made = tuple(_unshared(m, tangents) for m in made)
         finally:
             _fs.ACTIVE[0] = active
         for out, tangent in zip(outs, made, strict=False):
@@ -83,6 +84,19 @@ def _keep_for_backward(out, token) -> None:
     if node is not None and node._saved is not None:
         kept = node.__dict__.setdefault("_fw_outs", {})
         kept[(out._output_nr, token)] = _fs.get(out, token)
+
+
+def _unshared(tangent, tangents):
+    """``tangent``, copied where it shares memory with an input's tangent (an identity rule
+    returns the tangent itself, a broadcast one an expanded view of it): an in-place write into
+    the result must not reach its inputs. (Views get their base's tangent's view afterwards.)"""
+    if tangent is None or not hasattr(tangent, "_data"):
+        return tangent
+    data = tangent._data
+    for other in tangents:
+        if other is not None and np.may_share_memory(data, other._data):
+            return tangent.clone()
+    return tangent
 
 
 def _set(out, token, tangent) -> None:

@@ -124,8 +124,7 @@ MaskedFillBackward1 = node_class(
     lambda ctx, grad, mask: (
         D.where(mask, D.zeros_like(grad), grad),
         D.sum_dims(D.where(mask, grad, D.zeros_like(grad)), None),
-    ),
-    jvp=ELEMENTWISE,
+    ),  # (not elementwise in the 0-d value: its transpose is the forward rule)
 )
 
 
