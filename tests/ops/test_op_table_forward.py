@@ -1,7 +1,7 @@
 """The op table in forward mode: every op's JVP (inside ``forward_ad.dual_level``) against central
 differences in float64 and against PyTorch 2.13's forward AD (same tangents, same errors).
 
-Ops are discovered from ``glassgrad.ops.OPS`` like the reverse-mode table (test_ops_table).
+Ops are discovered from ``glassgrad.ops.OPS`` like the reverse-mode table (test_op_table).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.autograd.forward_ad as torch_fw
-from tests.test_ops_table import _array, outputs, run, run_torch, samples_of
+from tests.ops.test_op_table import _array, outputs, run, run_torch, samples_of
 
 import glassgrad
 from glassgrad.autograd import forward_ad as fw
