@@ -46,6 +46,7 @@ from glassgrad._memory_format import (
     memory_format,
     preserve_format,
 )
+from glassgrad._out_arg import takes_out as _takes_out
 from glassgrad._tensor_data import (
     BoolTensor,
     ByteTensor,
@@ -209,8 +210,12 @@ from glassgrad import (  # noqa: E402, F401
     xpu,
 )
 from glassgrad.nn import attention as _attention  # noqa: E402, F401 - torch.nn.attention
-from glassgrad.ops.linalg.factorize import svd  # noqa: E402, F401 - not in the op table
-from glassgrad.ops.linalg.inverse import cholesky  # noqa: E402, F401 - not in the op table
+from glassgrad.ops.linalg.factorize import svd as _svd  # noqa: E402 - not in the op table
+from glassgrad.ops.linalg.inverse import cholesky as _cholesky  # noqa: E402 - not in the table
+
+# out= for these two, through the one implementation every op uses
+svd = _takes_out("svd", _svd, "expected", grad_name="_linalg_svd")
+cholesky = _takes_out("cholesky", _cholesky, "cholesky")
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (PyTorch's format)
 
 backends._attention_names()

@@ -11,6 +11,7 @@ import numpy as np
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
 from glassgrad._device import check_factory as _check_device
+from glassgrad._out_arg import takes_out
 from glassgrad._tensor_data import (
     _check_count,
     _finish,
@@ -107,7 +108,7 @@ def _random_float(dtype, kernel: str) -> np.dtype:
 
 
 @_allocating
-def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples from [0, 1)."""
     _check_device(device)
     target = _random_float(dtype, "check_uniform_bounds")
@@ -117,7 +118,7 @@ def rand(*args, size=None, generator=None, dtype=None, device=None, requires_gra
 
 
 @_allocating
-def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     _check_device(device)
     target = _random_float(dtype, "normal_kernel_cpu")
@@ -168,7 +169,6 @@ def randint(
     dtype=None,
     device=None,
     requires_grad=False,
-    out=None,
 ):
     """Uniform integers in ``[low, high)``."""
     _check_device(device)
@@ -233,3 +233,28 @@ def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **
         low, high = 0, low
     device = kwargs.get("device") or "cpu"  # the input's device, not the default one
     return randint(low, high, shape, dtype=_dt.from_numpy_dtype(target), device=device)
+
+
+# out=: a factory takes out's dtype (unless given one) and writes into it, as PyTorch's do;
+# PyTorch refuses an out that requires grad, in these words
+_RESIZE_GRAD = "cannot resize variables that require grad"
+_FACTORY_OUT_GRAD = {"empty": _RESIZE_GRAD, "randn": _RESIZE_GRAD}
+# factories resize out silently, but arange, in its own words
+_FACTORY_RESIZE = {
+    "arange": "The number of elements in the out tensor of shape {old} is {old_numel} which does "
+    "not match the computed number of elements {numel}. Note that this may occur as a result of "
+    "rounding error. The out tensor will be resized to a tensor of shape {new}."
+}
+rand, randn, randint, randperm = (
+    takes_out(
+        f.__name__,
+        f,
+        "any_cast",
+        dtype_from="factory",
+        grad_name=None,
+        out_grad_name=_FACTORY_OUT_GRAD.get(f.__name__, "aten::" + f.__name__),
+        warn_resize=_FACTORY_RESIZE.get(f.__name__, False),
+        write=f.__name__ != "empty",
+    )
+    for f in (rand, randn, randint, randperm)
+)

@@ -17,6 +17,7 @@ from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
 from glassgrad._device import check_factory as _check_device
 from glassgrad._device import device
+from glassgrad._out_arg import takes_out
 from glassgrad._random import (  # noqa: F401
     Generator,
     _randint_bounds,
@@ -164,7 +165,6 @@ def zeros(
     dtype=None,
     device=None,
     requires_grad=False,
-    out=None,
     layout=None,
     pin_memory=False,
 ) -> Tensor:
@@ -185,7 +185,6 @@ def ones(
     dtype=None,
     device=None,
     requires_grad=False,
-    out=None,
     layout=None,
     pin_memory=False,
 ) -> Tensor:
@@ -206,7 +205,6 @@ def empty(
     dtype=None,
     device=None,
     requires_grad=False,
-    out=None,
     layout=None,
     memory_format=None,
     pin_memory=False,
@@ -241,7 +239,7 @@ def _fill_dtype(fill_value):
 
 @_allocating
 def full(
-    size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, pin_memory=False
+    size, fill_value, *, dtype=None, device=None, requires_grad=False, pin_memory=False
 ) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value unless given)."""
     _check_device(device)
@@ -261,7 +259,7 @@ def full(
 
 
 @_allocating
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The identity matrix (``n`` x ``m``)."""
     _check_device(device)
     n = _check_count(n, "n", "eye", 1)
@@ -311,9 +309,7 @@ def _arange_integral(start, end, step, target: np.dtype) -> np.ndarray:
 
 
 @_allocating
-def arange(
-    start=None, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
-) -> Tensor:
+def arange(start=None, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``."""
     _check_device(device)
     if end is None:
@@ -364,9 +360,7 @@ def _linspace_values(start, end, steps: int, target: np.dtype) -> np.ndarray:
 
 
 @_allocating
-def linspace(
-    start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None
-) -> Tensor:
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     _check_device(device)
     for name, value in (("start", start), ("end", end)):
@@ -385,6 +379,31 @@ def linspace(
     with np.errstate(over="ignore", invalid="ignore"):  # past float16's range is inf, as there
         values = _linspace_values(start, end, steps, target.np)
     return _finish(values, requires_grad)
+
+
+# out=: a factory takes out's dtype (unless given one) and writes into it, as PyTorch's do;
+# PyTorch refuses an out that requires grad, in these words
+_RESIZE_GRAD = "cannot resize variables that require grad"
+_FACTORY_OUT_GRAD = {"empty": _RESIZE_GRAD, "randn": _RESIZE_GRAD}
+# factories resize out silently, but arange, in its own words
+_FACTORY_RESIZE = {
+    "arange": "The number of elements in the out tensor of shape {old} is {old_numel} which does "
+    "not match the computed number of elements {numel}. Note that this may occur as a result of "
+    "rounding error. The out tensor will be resized to a tensor of shape {new}."
+}
+zeros, ones, empty, full, eye, arange, linspace = (
+    takes_out(
+        f.__name__,
+        f,
+        "any_cast",
+        dtype_from="factory",
+        grad_name=None,
+        out_grad_name=_FACTORY_OUT_GRAD.get(f.__name__, "aten::" + f.__name__),
+        warn_resize=_FACTORY_RESIZE.get(f.__name__, False),
+        write=f.__name__ != "empty",
+    )
+    for f in (zeros, ones, empty, full, eye, arange, linspace)
+)
 
 
 @_allocating

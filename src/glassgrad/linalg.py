@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._out_arg import takes_out
 from glassgrad.ops.linalg.factorize import linalg_eigh as eigh
 from glassgrad.ops.linalg.factorize import linalg_pinv as pinv
 from glassgrad.ops.linalg.factorize import linalg_qr as qr
@@ -123,3 +124,28 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002 - P
 def _matrix_order_check(ord) -> None:  # noqa: A002 - PyTorch's name
     if ord not in ("fro", "nuc"):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+# out=: torch.linalg's functions take PyTorch's out= through the one implementation every op
+# uses (glassgrad._out_arg), with their own rules: name -> (dtype rule, the op PyTorch's refusal
+# of inputs that require grad names, or None for composites that copy into out)
+_OUT = {
+    "cholesky": ("expected", "linalg_cholesky_ex"),
+    "cross": ("expected", "linalg_cross"),
+    "det": ("expected", "_linalg_det"),
+    "eigh": ("expected", "_linalg_eigh"),
+    "inv": ("expected", "linalg_inv_ex"),
+    "matrix_norm": ("matrix_norm", None),
+    "norm": ("norm", None),
+    "pinv": ("pinv", "linalg_pinv"),
+    "qr": ("expected", "linalg_qr"),
+    "slogdet": ("expected", "_linalg_slogdet"),
+    "solve": ("expected", "_linalg_solve_ex"),
+    "svd": ("expected", "_linalg_svd"),
+    "svdvals": ("expected", "_linalg_svd"),
+    "vector_norm": ("expected", "linalg_vector_norm"),
+}
+for _name, (_rule, _grad) in _OUT.items():
+    globals()[_name] = takes_out(
+        "linalg_" + _name, globals()[_name], _rule, grad_name=_grad, composite=_grad is None
+    )

@@ -12,6 +12,7 @@ from glassgrad.ops.elementwise.unary import erf, exp2, expm1, log1p
 from glassgrad.ops.elementwise.unary import sigmoid as expit
 from glassgrad.ops.nn.softmax import log_softmax, softmax
 from glassgrad.ops.reduce.stats import logsumexp
+from glassgrad.ops.registry import function_form
 from glassgrad.ops.special.airy import airy_ai
 from glassgrad.ops.special.bessel_i import (
     i0,
@@ -94,3 +95,9 @@ __all__ = [
     "zeta",
     *_POLYNOMIALS,
 ]
+
+# each name is its op's function form, as ``register`` made it (``out=`` included)
+# (torch.special.softmax and log_softmax take no out=)
+globals().update(
+    {name: function_form(globals()[name]) for name in __all__ if "softmax" not in name}
+)

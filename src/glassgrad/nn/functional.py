@@ -64,6 +64,9 @@ from glassgrad.ops.nn.pool.pool import (  # noqa: F401
 )
 from glassgrad.ops.nn.softmax import cross_entropy, log_softmax, nll_loss, softmax, softmin  # noqa: F401
 from glassgrad.ops.nn.upsample import interpolate  # noqa: F401
+from glassgrad.ops.registry import function_form as _function_form
+
+normalize = _function_form(normalize)  # F.normalize takes out= (its op's function form)
 
 try:  # one_hot lives with the gather ops
     from glassgrad.ops.index.gather import one_hot  # noqa: F401

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassgrad._out_arg import takes_out
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.forward_state import ACTIVE as _FW
@@ -32,6 +33,7 @@ __all__ = [
     "results",
     "node_class",
     "OUT",
+    "function_form",
     "broadcast_error",
     "as_tensor_arg",
     "needs_grad",
@@ -74,31 +76,55 @@ class OpInfo:
     any_shape: bool = False  # samples(rng, shape) accepts any shape: property-tested
     dtypes: tuple = ("float64", "float32")  # input dtypes compared with PyTorch
     atol: float = 1e-6  # tolerance of the float64 gradient checks
+    out: str | None = None  # the dtype rule of its ``out=`` (out_arg.DTYPE_RULES), if it takes one
 
 
 OPS: dict[str, OpInfo] = {}
 
 
-def register(name, fn=None, *, method=True, function=True, aliases=(), strict=False, **info):
+def register(
+    name, fn=None, *, method=True, function=True, aliases=(), strict=False, out=None, **info
+):
     """Add an op to the table; install it as ``Tensor.name`` and ``glassgrad.name``.
 
     ``strict``: ``fn`` returns NotImplemented for an operand it refuses (what the Python
     operators need); the function and method forms raise PyTorch's TypeError instead.
+    ``out``: the op takes PyTorch's ``out=`` (its function form; methods never do): the name of
+    its dtype rule in ``out_arg.DTYPE_RULES`` ("cast" for elementwise ops), or a dict of
+    ``takes_out``'s keyword arguments (``dtype``, ``dtype_from``, ``grad_name``). Returns the
+    function form (``out=`` included).
     """
 
     def add(fn):
         names = (name, *aliases)
         table_fn = _strict(fn, name, 2) if strict else fn
+        rule = None
+        if out is not None:
+            options = dict(out) if isinstance(out, dict) else {"dtype": out}
+            # PyTorch refuses out= with inputs requiring grad only for ops with a derivative
+            options.setdefault("grad_name", name if info.get("differentiable", True) else None)
+            table_fn = takes_out(name, table_fn, **options)
+            rule = table_fn.out_rule
+            _FUNCTION_FORMS[fn] = table_fn
         OPS[name] = OpInfo(
-            name, table_fn, names if method else (), names if function else (), **info
+            name, table_fn, names if method else (), names if function else (), out=rule, **info
         )
         if method:
             for alias in names:
                 # PyTorch's allocator error, not NumPy's MemoryError (see backend.allocating)
                 setattr(Tensor, alias, allocating(_strict(fn, alias, 1) if strict else fn))
-        return fn
+        return fn if out is None else table_fn
 
     return add if fn is None else add(fn)
+
+
+_FUNCTION_FORMS: dict = {}  # an op's plain function -> its function form (with ``out=``)
+
+
+def function_form(fn):
+    """What ``glassgrad.<name>`` (or ``linalg.``/``special.``) exports for the op ``fn``: the
+    form ``register`` made, which takes ``out=``; ``fn`` itself if it has no other form."""
+    return _FUNCTION_FORMS.get(fn, fn)
 
 
 def _strict(fn, name, position):

@@ -59,7 +59,7 @@ def _scalar_input(value, other):
     return as_tensor_arg(value)
 
 
-def floor_divide(input, other, *, out=None):
+def floor_divide(input, other):
     """Division rounded toward negative infinity (no derivative, as in PyTorch)."""
     if not isinstance(input, Tensor):
         return floor_divide(_scalar_input(input, other), other)
@@ -93,7 +93,7 @@ FmodBackward1 = node_class(
 )
 
 
-def remainder(input, other, *, out=None):
+def remainder(input, other):
     """Python-style modulus: the result has the sign of the divisor."""
     if not isinstance(input, Tensor):
         input = _scalar_input(input, other)
@@ -105,7 +105,7 @@ def remainder(input, other, *, out=None):
     return _divide_like("remainder", np.remainder, input, other, cls)
 
 
-def fmod(input, other, *, out=None):
+def fmod(input, other):
     """C-style modulus: the result has the sign of the dividend."""
     other = _other(other)
     if other is None:
@@ -141,14 +141,14 @@ def _need_tensor(name, input, other):
             )
 
 
-def maximum(input, other, *, out=None):
+def maximum(input, other):
     """Elementwise maximum (NaN propagates; ties split the gradient)."""
     _need_tensor("maximum", input, other)
     ad, bd = _promote(input, other)
     return result(np.maximum(ad, bd), MaximumBackward0, (input, other), (input, other), args=True)
 
 
-def minimum(input, other, *, out=None):
+def minimum(input, other):
     """Elementwise minimum (NaN propagates; ties split the gradient)."""
     _need_tensor("minimum", input, other)
     ad, bd = _promote(input, other)
@@ -167,7 +167,7 @@ def _atan2_backward(ctx, grad, a, b):
 Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward, jvp=ELEMENTWISE)
 
 
-def atan2(input, other, *, out=None):
+def atan2(input, other):
     """Elementwise ``atan(input / other)`` with the quadrant of ``(other, input)``."""
     _need_tensor("atan2", input, other)
     ad, bd = _promote(input, other)
@@ -195,6 +195,7 @@ def _install():
             reference=reference,
             any_shape=True,
             strict=name in ("remainder", "fmod"),  # they return NotImplemented for operators
+            out="cast",
         )
     register(
         "floor_divide",
@@ -206,6 +207,7 @@ def _install():
         differentiable=False,
         dtypes=("float64", "int64"),
         strict=True,
+        out={"dtype": "cast", "grad_name": None, "out_grad_name": "aten::floor_divide"},
     )
     Tensor.__floordiv__ = floor_divide
     Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)

@@ -127,7 +127,7 @@ AddBackward0 = node_class(
 )
 
 
-def add(input, other, *, alpha=1, out=None):
+def add(input, other, *, alpha=1):
     """``input + alpha * other``, broadcasting."""
     if other.__class__ is Tensor and alpha == 1:
         ad, bd = input._data, other._data
@@ -161,7 +161,7 @@ SubBackward0 = node_class(
 )
 
 
-def sub(input, other, *, alpha=1, out=None):
+def sub(input, other, *, alpha=1):
     """``input - alpha * other``, broadcasting."""
     other = _other(other)
     if other is None:
@@ -232,7 +232,7 @@ def _mul_jvp(ctx, ta, tb=None):
 MulBackward0 = node_class("MulBackward0", _mul_backward, jvp=_mul_jvp)
 
 
-def mul(input, other, *, out=None):
+def mul(input, other):
     """Elementwise product, broadcasting."""
     if other.__class__ is Tensor:
         ad, bd = input._data, other._data
@@ -294,7 +294,7 @@ def _div_jvp(ctx, ta, tb=None):
 DivBackward0 = node_class("DivBackward0", quiet(_div_backward), jvp=quiet(_div_jvp))
 
 
-def div(input, other, *, rounding_mode=None, out=None):
+def div(input, other, *, rounding_mode=None):
     """Elementwise true division (``rounding_mode`` 'trunc' or 'floor' for integer-style)."""
     other = _other(other)
     if other is None:
@@ -377,6 +377,7 @@ def _install():
             reference=reference,
             any_shape=True,
             strict=True,
+            out="cast",
         )
     Tensor.__add__ = Tensor.__radd__ = add
     Tensor.__sub__ = sub

@@ -76,12 +76,12 @@ Logaddexp2Backward0 = node_class(
 )
 
 
-def logaddexp(input, other, *, out=None):
+def logaddexp(input, other):
     """``log(exp(input) + exp(other))`` without overflow."""
     return _two("logaddexp", np.logaddexp, LogaddexpBackward0, input, other)
 
 
-def logaddexp2(input, other, *, out=None):
+def logaddexp2(input, other):
     """``log2(2**input + 2**other)`` without overflow."""
     return _two("logaddexp2", np.logaddexp2, Logaddexp2Backward0, input, other)
 
@@ -94,7 +94,7 @@ def _hypot_backward(ctx, grad, a, b, out):
 HypotBackward0 = node_class("HypotBackward0", quiet(_hypot_backward), jvp=ELEMENTWISE)
 
 
-def hypot(input, other, *, out=None):
+def hypot(input, other):
     """``sqrt(input**2 + other**2)`` without overflow."""
     _need_tensor("hypot", input, other)
     ad, bd = _floats("hypot", input, other)
@@ -132,7 +132,7 @@ def _xlogy_values(x, y):
     )
 
 
-def xlogy(input, other, *, out=None):
+def xlogy(input, other):
     """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is nan)."""
     if not isinstance(input, Tensor):  # a number times the log of a tensor
         ad, bd = _floats("xlogy", other, input, integers="float")
@@ -167,7 +167,7 @@ CopysignBackward1 = node_class(
 )
 
 
-def copysign(input, other, *, out=None):
+def copysign(input, other):
     """The magnitude of ``input`` with the sign of ``other`` (integers compute in floats)."""
     ad, bd = _floats("copysign", input, other, integers="float")
     values = np.asarray(np.copysign(ad, bd)).astype(ad.dtype, copy=False)
@@ -197,14 +197,14 @@ def _pick(a, b, larger):
     return np.where(first, a, b)
 
 
-def fmax(input, other, *, out=None):
+def fmax(input, other):
     """Elementwise maximum that ignores nan (nan only where both are nan)."""
     _need_tensor("fmax", input, other)
     ad, bd = _promote(input, other)
     return result(_pick(ad, bd, True), FmaxBackward0, (input, other), (input, other), args=True)
 
 
-def fmin(input, other, *, out=None):
+def fmin(input, other):
     """Elementwise minimum that ignores nan (nan only where both are nan)."""
     _need_tensor("fmin", input, other)
     ad, bd = _promote(input, other)
@@ -212,7 +212,7 @@ def fmin(input, other, *, out=None):
 
 
 # -- heaviside, signbit ----------------------------------------------------------------------
-def heaviside(input, values, *, out=None):
+def heaviside(input, values):
     """The step function: 0 below zero, 1 above, ``values`` at zero (no derivative)."""
     if not isinstance(input, (Tensor, np.generic)):  # (NumPy scalars fail elsewhere, as in PyTorch)
         raise TypeError(
@@ -230,7 +230,7 @@ def heaviside(input, values, *, out=None):
     return result(steps, NotImplementedNode, (input, values), args="heaviside")
 
 
-signbit = elementwise("signbit", np.signbit, None, None, kind="any")
+signbit = elementwise("signbit", np.signbit, None, None, kind="any", out="signbit")
 
 
 def _positive_second(make, shape):
@@ -266,6 +266,7 @@ for _name, _fn, _samples, _reference in (
         reference=_reference,
         any_shape=True,
         edge_samples=_fm_edges if _name in ("fmax", "fmin") else None,
+        out="cast",
     )
 register(
     "heaviside",
@@ -275,4 +276,5 @@ register(
     reference=lambda x, v: np.where(x == 0, v, x > 0).astype(x.dtype),
     any_shape=True,
     differentiable=False,
+    out={"dtype": "heaviside", "out_grad_name": "aten::heaviside"},
 )

@@ -20,7 +20,7 @@ def _c_type(data):
 
 
 def _compare(ufunc, name):
-    def compare(input, other, *, out=None):
+    def compare(input, other):
         other = _other(other)
         if other is None:
             return NotImplemented
@@ -35,7 +35,7 @@ def _compare(ufunc, name):
 
 
 def _logical(ufunc, name):
-    def logical(input, other, *, out=None):
+    def logical(input, other):
         other = as_tensor_arg(other)
         broadcast_shapes(input._data.shape, other._data.shape)
         return result(ufunc(input._data.astype(bool), other._data.astype(bool)), None, ())
@@ -46,7 +46,7 @@ def _logical(ufunc, name):
 
 
 def _bitwise(ufunc, name):
-    def bitwise(input, other, *, out=None):
+    def bitwise(input, other):
         other = _other(other)
         if other is None:
             return NotImplemented
@@ -90,12 +90,12 @@ bitwise_and, bitwise_or, bitwise_xor = (
 )
 
 
-def logical_not(input, *, out=None):
+def logical_not(input):
     """Elementwise ``not`` of the input's truth values, as a bool tensor."""
     return result(np.logical_not(input._data), None, ())
 
 
-def bitwise_not(input, *, out=None):
+def bitwise_not(input):
     """Elementwise bitwise inversion (``~``) of an integer or bool tensor."""
     if input._data.dtype.kind == "f":
         raise NotImplementedError(
@@ -202,6 +202,7 @@ def _install():
             differentiable=False,
             dtypes=("float64", "int64", "bool"),
             strict=True,  # returns NotImplemented for the Python operators; the forms raise
+            out="cast",
         )
     for fn, reference in (
         (bitwise_and, np.bitwise_and),
@@ -218,6 +219,7 @@ def _install():
             differentiable=False,
             dtypes=("int64", "bool"),
             strict=True,
+            out="cast",
         )
     for fn, reference in ((logical_not, np.logical_not), (bitwise_not, np.invert)):
         register(
@@ -228,6 +230,7 @@ def _install():
             differentiable=False,
             dtypes=("int64", "bool") if fn is bitwise_not else ("float64", "bool"),
             samples=shaped(_int_unary_samples) if fn is bitwise_not else None,
+            out="same" if fn is bitwise_not else "cast",
         )
     register(
         "masked_fill",

@@ -29,7 +29,9 @@ def _zero(ctx, grad, *saved):
     return D.zeros_like(grad)
 
 
-sign = elementwise("sign", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"))
+sign = elementwise(
+    "sign", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"), out="same"
+)
 # sgn is sign for real tensors (PyTorch's complex sgn, z / |z|, has no complex dtype here)
 # (PyTorch saves sgn's input and result, so changing either in place breaks backward)
 sgn = elementwise(
@@ -39,6 +41,7 @@ sgn = elementwise(
     "both",
     kind="any",
     dtypes=("float64", "int64"),
+    out="same",
 )
 floor = elementwise(
     "floor", np.floor, _zero, None, kind="int", kernel="floor_vml_cpu", dtypes=("float64", "int64")
@@ -64,10 +67,13 @@ frac = elementwise(
     kind="floatonly",
     kernel="frac_cpu",
     domain=(-3.0, 3.0),
+    out="same",
 )
-isnan = elementwise("isnan", np.isnan, None, None, kind="any")
-isinf = elementwise("isinf", np.isinf, None, None, kind="any")
-isfinite = elementwise("isfinite", np.isfinite, None, None, kind="any")
+isnan = elementwise("isnan", np.isnan, None, None, kind="any", out=None)  # (no out= in PyTorch)
+isinf = elementwise("isinf", np.isinf, None, None, kind="any", out=None)  # (no out= in PyTorch)
+isfinite = elementwise(
+    "isfinite", np.isfinite, None, None, kind="any", out=None
+)  # (no out= in PyTorch)
 
 RoundBackward0 = node_class(
     "RoundBackward0", lambda ctx, grad: (D.zeros_like(grad),), jvp=ELEMENTWISE
@@ -83,7 +89,7 @@ def _c_name(data):
     return _c_type(_dt.from_numpy_dtype(data.dtype))
 
 
-def round(input, *, decimals=0, out=None):  # noqa: A001 - PyTorch's name
+def round(input, *, decimals=0):  # noqa: A001 - PyTorch's name
     """Round half to even, optionally to ``decimals`` decimal places."""
     data = check_kind("round", input._data, "int", "round_vml_cpu")
     if data.dtype.kind != "f":
@@ -107,6 +113,7 @@ register(
     samples=shaped(_round_samples),
     any_shape=True,
     dtypes=("float64", "int64"),
+    out="same",
 )
 
 NanToNumBackward0 = node_class(
@@ -114,7 +121,7 @@ NanToNumBackward0 = node_class(
 )
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf`` (default: dtype extremes)."""
     data = input._data
     if data.dtype.kind != "f":
@@ -143,6 +150,7 @@ register(
     samples=shaped(_nan_to_num_samples),
     edge_samples=shaped(_non_finite),
     dtypes=("float64", "float32", "int64"),
+    out="nan_to_num",
 )
 
 
@@ -234,7 +242,7 @@ def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
     return result(out, names[0], (input, min, max), (input, min, max))
 
 
-def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
+def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
     """Limit values to ``[min, max]`` (gradient 1 inside, boundaries included; 0 outside)."""
     return _clamp(input, min, max, (ClampBackward0, ClampBackward1))
 
@@ -274,6 +282,7 @@ register(
     samples=shaped(_clamp_samples),
     any_shape=True,
     nin=3,
+    out="same",
 )
 register(
     "clamp_min",
@@ -283,6 +292,7 @@ register(
     samples=shaped(
         lambda make, shape: [((make(shape), 0.5), {}), ((make(shape), make(shape[-1:])), {})]
     ),
+    out="same",
 )
 register(
     "clamp_max",
@@ -292,6 +302,7 @@ register(
     samples=shaped(
         lambda make, shape: [((make(shape), 0.5), {}), ((make(shape), make(shape[-1:])), {})]
     ),
+    out="same",
 )
 
 
@@ -317,7 +328,7 @@ def _lerp(start, end, weight):
     )
 
 
-def lerp(input, end, weight, *, out=None):
+def lerp(input, end, weight):
     """``input + weight * (end - input)``."""
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
@@ -355,4 +366,5 @@ register(
             ((make(shape), make(shape), make(shape)), {}),
         ]
     ),
+    out="cast",
 )

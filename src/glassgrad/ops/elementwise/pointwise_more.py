@@ -81,7 +81,7 @@ def _addc(name, input, tensor1, tensor2, value):
 
 
 @quiet
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``."""
     a, b, c, value = _addc("addcmul", input, tensor1, tensor2, value)
     # each factor is saved only for the other's gradient, as in PyTorch
@@ -90,7 +90,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 
 
 @quiet
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+def addcdiv(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 / tensor2``."""
     a, b, c, value = _addc("addcdiv", input, tensor1, tensor2, value)
     out = np.asarray(a + value * b / c).astype(a.dtype, copy=False)
@@ -113,6 +113,7 @@ register(
     nin=3,
     any_shape=True,
     samples=shaped(_addc_samples),
+    out="cast",
 )
 register(
     "addcdiv",
@@ -121,6 +122,7 @@ register(
     nin=3,
     any_shape=True,
     samples=shaped(_addc_samples),
+    out="cast",
 )
 
 
@@ -147,7 +149,7 @@ def _float_data(input):
 
 
 @quiet
-def logit(input, eps=None, *, out=None):
+def logit(input, eps=None):
     """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
     data = _float_data(input)
     z = data if eps is None else np.clip(data, eps, 1 - eps)
@@ -168,6 +170,7 @@ register(
             ((make(shape, low=0.3, high=0.7), 0.2), {}),
         ]
     ),
+    out="cast",
 )
 
 
@@ -175,7 +178,7 @@ register(
 def _scaling(name, node_name, factor):
     node = node_class(node_name, lambda ctx, grad: (grad * factor,))
 
-    def scaled(input, *, out=None):
+    def scaled(input):
         data = _float_data(input)
         return result(np.asarray(data * factor).astype(data.dtype, copy=False), node, (input,))
 
@@ -187,8 +190,8 @@ deg2rad = _scaling("deg2rad", "Deg2RadBackward0", np.pi / 180)
 deg2rad.__doc__ = """Degrees to radians."""
 rad2deg = _scaling("rad2deg", "Rad2DegBackward0", 180 / np.pi)
 rad2deg.__doc__ = """Radians to degrees."""
-register("deg2rad", deg2rad, reference=np.deg2rad, domain=(-200.0, 200.0))
-register("rad2deg", rad2deg, reference=np.rad2deg)
+register("deg2rad", deg2rad, reference=np.deg2rad, domain=(-200.0, 200.0), out="cast")
+register("rad2deg", rad2deg, reference=np.rad2deg, out="cast")
 
 
 # -- float_power -----------------------------------------------------------------------------
@@ -199,7 +202,7 @@ def _double(value):
     return complex(value) if isinstance(value, complex) else float(value)
 
 
-def float_power(input, exponent, *, out=None):
+def float_power(input, exponent):
     """``input ** exponent`` computed in double precision (the result is always float64)."""
     from glassgrad.ops.elementwise.binary import pow as tpow
 
@@ -233,13 +236,14 @@ register(
             ((make(shape, low=0.5, high=2.0), 0.5), {}),
         ]
     ),
+    out={"dtype": "float_power", "grad_name": "pow"},
 )
 Tensor.float_power_ = _float_power_
 
 
 # -- bit shifts ------------------------------------------------------------------------------
 def _shift(name, kernel, left):
-    def shifted(input, other, *, out=None):
+    def shifted(input, other):
         from glassgrad.ops.elementwise.binary import _promote
         from glassgrad.tensor import _c_type
 
@@ -284,6 +288,7 @@ register(
     differentiable=False,
     dtypes=("int64",),
     samples=shaped(_shift_samples),
+    out="cast",
 )
 register(
     "bitwise_right_shift",
@@ -294,6 +299,7 @@ register(
     differentiable=False,
     dtypes=("int64",),
     samples=shaped(_shift_samples),
+    out="cast",
 )
 Tensor.__lshift__ = bitwise_left_shift
 Tensor.__rshift__ = bitwise_right_shift

@@ -67,7 +67,7 @@ def _arr(x):
 PowBackward2 = node_class("PowBackward2", quiet(_pow2_backward), jvp=ELEMENTWISE)
 
 
-def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
+def pow(input, exponent):  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (tensor or scalar on either side)."""
     if not isinstance(input, Tensor):
         return _rpow(exponent, input)
@@ -117,6 +117,7 @@ register(
     reference=np.power,
     any_shape=True,
     strict=True,
+    out="cast",
 )
 Tensor.__pow__ = pow
 Tensor.__rpow__ = _rpow

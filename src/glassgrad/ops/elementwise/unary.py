@@ -88,7 +88,7 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
         cls = node_class(title, (lambda ctx, grad, *s: (rule(ctx, grad, *s),)), jvp=ELEMENTWISE)
     pack = _SAVE[save]
 
-    def op(input, *, out=None):
+    def op(input):
         data = check_kind(name, input._data, kind, kernel)
         return result1(forward(data), cls, input, pack(input))
 
@@ -98,6 +98,8 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
     info.setdefault(
         "dtypes", ("float64", "float32", "int64") if kind == "float" else ("float64", "float32")
     )
+    # out=: ops that keep their input's dtype want it in out too; the others cast into out
+    info.setdefault("out", "same" if kind == "int" else "cast")
     register(name, op, reference=forward, differentiable=rule is not None, **info)
     return op
 
@@ -239,6 +241,7 @@ relu = elementwise(
     "output",
     kind="any",
     dtypes=("float64", "float32", "int64"),
+    out=None,  # torch.relu takes no out=
 )
 
 
@@ -250,7 +253,12 @@ def square(input):
 
 
 register(
-    "square", square, reference=np.square, any_shape=True, dtypes=("float64", "float32", "int64")
+    "square",
+    square,
+    reference=np.square,
+    any_shape=True,
+    dtypes=("float64", "float32", "int64"),
+    out={"dtype": "cast", "grad_name": "pow"},
 )
 CloneBackward0 = node_class("CloneBackward0", lambda ctx, grad: (grad,), jvp=ELEMENTWISE)
 

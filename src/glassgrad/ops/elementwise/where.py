@@ -58,6 +58,7 @@ register(
     samples=shaped(S.where_samples),
     reference=np.where,
     any_shape=True,
+    out="where",
 )
 
 

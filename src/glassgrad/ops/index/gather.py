@@ -329,6 +329,7 @@ register(
         ((rng.standard_normal((3, 4)), 1, _ints(rng, 4, (3, 2))), {}),
         ((rng.standard_normal((3, 4)), 0, _ints(rng, 3, (5, 4))), {}),
     ],
+    out="expected",
 )
 register(
     "take_along_dim",
@@ -343,6 +344,7 @@ register(
         ((rng.standard_normal((3, 4)), _ints(rng, 4, (3, 2)), 1), {}),
         ((rng.standard_normal((3, 4)), _ints(rng, 12, (5,))), {}),
     ],
+    out={"dtype": "expected", "grad_name": "gather"},
 )
 
 
@@ -373,6 +375,7 @@ register(
         ((rng.standard_normal((3, 4)), 1, _perm_index(rng), rng.standard_normal((3, 2))), {}),
         ((rng.standard_normal((3, 4)), 1, _perm_index(rng), 2.5), {}),
     ],
+    out="expected",
 )
 register(
     "scatter_add",
@@ -381,12 +384,14 @@ register(
     samples=lambda rng: [
         ((rng.standard_normal((3, 4)), 1, _ints(rng, 4, (3, 5)), rng.standard_normal((3, 5))), {})
     ],
+    out="expected",
 )
 register(
     "index_select",
     index_select,
     reference=lambda x, d, i: np.take(x, i, d),
     samples=lambda rng: [((rng.standard_normal((3, 4)), 1, np.array([0, 3, 3])), {})],
+    out="index_select",
 )
 
 
@@ -406,6 +411,7 @@ register(
             {"alpha": 2.0},
         )
     ],
+    out="expected",
 )
 register(
     "masked_select",
@@ -417,6 +423,7 @@ register(
         ((rng.standard_normal((3, 4)), rng.standard_normal((3, 4)) > 0), {}),
         ((rng.standard_normal((4,)), rng.standard_normal((3, 4)) > 0), {}),
     ],
+    out="masked_select",
 )
 register(
     "one_hot",
@@ -433,6 +440,7 @@ register(
     differentiable=False,
     reference=np.argwhere,
     samples=lambda rng: [((np.array([[0.0, 1.0], [2.0, 0.0]]),), {})],
+    out="nonzero",
 )
 register(
     "argwhere",

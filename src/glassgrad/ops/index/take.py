@@ -121,6 +121,7 @@ register(
         ((rng.standard_normal((3, 4)), np.array([[0, 5], [11, -1]])), {}),
         ((rng.standard_normal((2, 3)), np.array([0, 0, 5, -6])), {}),
     ],
+    out="take",
 )
 register(
     "trace",

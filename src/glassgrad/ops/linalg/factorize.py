@@ -92,12 +92,12 @@ def _qr(A, mode, kind):
     return kind(*made)
 
 
-def linalg_qr(A, mode="reduced", *, out=None):
+def linalg_qr(A, mode="reduced"):
     """``(Q, R)`` with orthonormal columns in ``Q`` and upper-triangular ``R`` (``A = QR``)."""
     return _qr(A, mode, linalg_qr_type)
 
 
-def qr(input, some=True, *, out=None):
+def qr(input, some=True):
     """``torch.qr`` (deprecated in PyTorch): ``linalg.qr`` with ``some`` for the mode."""
     warnings.warn(_QR_DEPRECATED, UserWarning, stacklevel=2)
     return _qr(input, "reduced" if some else "complete", qr_type)
@@ -156,7 +156,7 @@ linalg_svd_type = _named("linalg_svd", ("U", "S", "Vh"))
 svd_type = _named("svd", ("U", "S", "V"))
 
 
-def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
+def linalg_svd(A, full_matrices=True, *, driver=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh`` and ``S`` descending."""
     data = check_float("linalg.svd", A, square=False)
     u, s, vh = np.linalg.svd(data, full_matrices=full_matrices)
@@ -164,7 +164,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     return linalg_svd_type(*made)
 
 
-def svd(input, some=True, compute_uv=True, *, out=None):
+def svd(input, some=True, compute_uv=True):
     """``torch.svd``: ``(U, S, V)`` with ``V = Vh^T`` (``some=False``: complete factors)."""
     if not compute_uv:
         # PyTorch returns zero-filled U and V of the complete shapes and differentiable S
@@ -186,7 +186,7 @@ def _svdvals_backward(ctx, grad, a, u, vh):
     return ((u * _row(grad)) @ vh,)
 
 
-def svdvals(A, *, driver=None, out=None):
+def svdvals(A, *, driver=None):
     """The singular values of the matrices in ``A``, in descending order."""
     data = check_float("linalg.svd", A, square=False)
     u, s, vh = np.linalg.svd(data, full_matrices=False)
@@ -217,7 +217,7 @@ LinalgEighBackward0 = node_class("LinalgEighBackward0", _eigh_backward, n_output
 linalg_eigh_type = _named("linalg_eigh", ("eigenvalues", "eigenvectors"))
 
 
-def linalg_eigh(A, UPLO="L", *, out=None):
+def linalg_eigh(A, UPLO="L"):
     """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric ``A``, read from the
     ``UPLO`` triangle."""
     if UPLO not in ("L", "U"):
@@ -263,7 +263,7 @@ def _pinv_array(data, atol, rtol, hermitian):
     return np.swapaxes(right, -1, -2) @ (inverse[..., :, None] * np.swapaxes(left, -1, -2))
 
 
-def linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+def linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The Moore-Penrose pseudo-inverse; singular values below ``max(atol, rtol * max(S))``
     count as zero (default ``rtol``: ``eps * max(m, n)``)."""
     data = A._data
@@ -307,7 +307,13 @@ def _tall(rng):
 register(
     "pinverse", pinverse, reference=np.linalg.pinv, samples=lambda rng: _matrices(rng) + _tall(rng)
 )
-register("qr", qr, reference=np.linalg.qr, samples=lambda rng: _tall(rng) + _matrices(rng)[:1])
+register(
+    "qr",
+    qr,
+    reference=np.linalg.qr,
+    samples=lambda rng: _tall(rng) + _matrices(rng)[:1],
+    out={"dtype": "expected", "grad_name": "linalg_qr"},
+)
 Tensor.svd = svd
 # svd and eigh are not in the op table: their vectors' signs can differ from PyTorch's, and
 # eigh reads one triangle only (central differences disagree with PyTorch's symmetric

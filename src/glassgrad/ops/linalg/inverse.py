@@ -86,7 +86,7 @@ def _inv_backward(ctx, grad, out):
 LinalgInvExBackward0 = node_class("LinalgInvExBackward0", _inv_backward)
 
 
-def inv(A, *, out=None):
+def inv(A):
     """The inverse of each square matrix in ``A`` (``torch.linalg.inv``)."""
     data = check_float("linalg.inv", A)
     with np.errstate(all="ignore"):
@@ -100,7 +100,7 @@ def inv(A, *, out=None):
     return result(inverse_data, LinalgInvExBackward0, (A,), (OUT,))
 
 
-def inverse(input, *, out=None):
+def inverse(input):
     """The inverse of each square matrix in ``input`` (``torch.inverse``)."""
     return inv(input)
 
@@ -122,7 +122,7 @@ LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_backward)
 
 
 @quiet  # NumPy's det (Python code) warns of an overflow in its own module's name
-def det(A, *, out=None):
+def det(A):
     """The determinant of each square matrix in ``A``."""
     data = check_float("linalg.det", A)
     return result(np.asarray(np.linalg.det(data)), LinalgDetBackward0, (A,), (A, OUT))
@@ -172,7 +172,7 @@ def slogdet(A):
     return _slogdet(A, "linalg.slogdet", slogdet_type)
 
 
-def linalg_slogdet(A, *, out=None):
+def linalg_slogdet(A):
     """``(sign, log|det|)`` of each square matrix in ``A`` (``torch.linalg.slogdet``)."""
     return _slogdet(A, "linalg.slogdet", linalg_slogdet_type)
 
@@ -206,7 +206,7 @@ def _solve_backward(ctx, grad, a, out):
 LinalgSolveExBackward0 = node_class("LinalgSolveExBackward0", _solve_backward)
 
 
-def solve(A, B, *, left=True, out=None):
+def solve(A, B, *, left=True):
     """The solution ``X`` of ``A X = B`` (``left=False``: ``X A = B``) for square ``A``."""
     a, b = check_float("linalg.solve", A), B._data
     if a.dtype != b.dtype:
@@ -290,12 +290,12 @@ def _first_bad_minor(sym):
     return sym.shape[-1]
 
 
-def linalg_cholesky(A, *, upper=False, out=None):
+def linalg_cholesky(A, *, upper=False):
     """The Cholesky factor ``L`` (``upper=True``: ``L^T``) of symmetric positive-definite ``A``."""
     return _cholesky(A, upper, "linalg.cholesky", LinalgCholeskyExBackward0)
 
 
-def cholesky(input, upper=False, *, out=None):
+def cholesky(input, upper=False):
     """The Cholesky factor of ``input`` (``torch.cholesky``; deprecated in PyTorch)."""
     warnings.warn(_CHOLESKY_DEPRECATED, UserWarning, stacklevel=2)
     return _cholesky(input, upper, "cholesky", CholeskyBackward0)
@@ -326,7 +326,11 @@ def _square_samples(rng):
     ]
 
 
-_register_square("inverse", inverse, np.linalg.inv)
-_register_square("det", det, np.linalg.det)
-_register_square("slogdet", slogdet, np.linalg.slogdet)
+_register_square(
+    "inverse", inverse, np.linalg.inv, out={"dtype": "expected", "grad_name": "linalg_inv_ex"}
+)
+_register_square("det", det, np.linalg.det)  # (torch.det takes no out=; linalg.det does)
+_register_square(
+    "slogdet", slogdet, np.linalg.slogdet, out={"dtype": "expected", "grad_name": "_linalg_slogdet"}
+)
 _register_square("logdet", logdet, lambda a: np.linalg.slogdet(a)[1])

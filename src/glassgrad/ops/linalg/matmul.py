@@ -127,7 +127,7 @@ def _check_batched(ad, bd, k_a, k_b):
         )
 
 
-def matmul(input, other, *, out=None):
+def matmul(input, other):
     """Matrix product with NumPy/PyTorch broadcasting of batch dimensions."""
     if not isinstance(other, Tensor):
         return NotImplemented
@@ -283,12 +283,23 @@ register(
             ((2, 1, 2, 3), (3, 3, 2)),
         )
     ],
+    out="result",
 )
-register("mm", mm, nin=2, reference=np.matmul, samples=_mats((2, 3), (3, 4)))
-register("mv", mv, nin=2, reference=np.matmul, samples=_mats((2, 3), (3,)))
-register("dot", dot, nin=2, reference=np.dot, samples=_mats((3,), (3,)))
-register("bmm", bmm, nin=2, reference=np.matmul, samples=_mats((2, 2, 3), (2, 3, 4)))
-register("outer", outer, aliases=("ger",), nin=2, reference=np.outer, samples=_mats((3,), (2,)))
+register("mm", mm, nin=2, reference=np.matmul, samples=_mats((2, 3), (3, 4)), out="expected")
+register("mv", mv, nin=2, reference=np.matmul, samples=_mats((2, 3), (3,)), out="expected")
+register("dot", dot, nin=2, reference=np.dot, samples=_mats((3,), (3,)), out="result")
+register(
+    "bmm", bmm, nin=2, reference=np.matmul, samples=_mats((2, 2, 3), (2, 3, 4)), out="expected"
+)
+register(
+    "outer",
+    outer,
+    aliases=("ger",),
+    nin=2,
+    reference=np.outer,
+    samples=_mats((3,), (2,)),
+    out={"dtype": "cast", "grad_name": "mul"},
+)
 register(
     "addmm",
     addmm,
@@ -301,6 +312,7 @@ register(
             {"beta": 0.5, "alpha": 2.0},
         ),
     ],
+    out="expected",
 )
 register(
     "baddbmm",
@@ -308,6 +320,7 @@ register(
     nin=3,
     reference=lambda i, a, b, beta=1, alpha=1: beta * i + alpha * (a @ b),
     samples=_mats((3, 4), (2, 3, 2), (2, 2, 4)),
+    out="expected",
 )
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: (

@@ -37,7 +37,7 @@ LinalgCrossBackward0 = node_class(
 )
 
 
-def linalg_cross(input, other, *, dim=-1, out=None):
+def linalg_cross(input, other, *, dim=-1):
     """The cross product of 3-vectors along ``dim`` (operands broadcast)."""
     a_shape, b_shape = input.shape, other.shape
     if len(a_shape) != len(b_shape):
@@ -55,7 +55,7 @@ def linalg_cross(input, other, *, dim=-1, out=None):
     return result(values, LinalgCrossBackward0, (input, other), (input, other), args=axis)
 
 
-def cross(input, other, dim=None, *, out=None):
+def cross(input, other, dim=None):
     """``torch.cross``: without ``dim``, the first dim of length 3 (deprecated in PyTorch)."""
     if dim is None:
         warnings.warn(_CROSS_DEFAULT_DIM, UserWarning, stacklevel=2)
@@ -86,7 +86,7 @@ def _contracted(a, b, dims):
     return first, second
 
 
-def tensordot(a, b, dims=2, out=None):
+def tensordot(a, b, dims=2):
     """Sum of products over ``dims`` of ``a`` and ``b`` (as a permuted matrix product)."""
     first, second = _contracted(a, b, dims)
     for da, db in zip(first, second, strict=True):
@@ -106,7 +106,7 @@ def tensordot(a, b, dims=2, out=None):
     return (left @ right).reshape(shape)
 
 
-def kron(input, other, *, out=None):
+def kron(input, other):
     """The Kronecker product: every element of ``input`` times a copy of ``other``."""
     ndim = max(input.ndim, other.ndim)
     a = input.reshape((1,) * (ndim - input.ndim) + tuple(input.shape))
@@ -274,6 +274,7 @@ register(
         (((3, 4), (3, 1)), {"dim": 0}),
         (((4, 3), (1, 3)), {"dim": -1}),
     ),
+    out={"dtype": "expected", "grad_name": "linalg_cross"},
 )
 register(
     "tensordot",
@@ -287,6 +288,12 @@ register(
         (((2, 3), (4, 3, 2)), {"dims": ([0, 1], [2, 1])}),
         (((2,), (3,)), {"dims": 0}),
     ),
+    out={
+        "dtype": "tensordot",
+        "grad_name": None,
+        "out_grad_name": "aten::tensordot",
+        "composite": True,
+    },
 )
 register(
     "kron",
@@ -294,6 +301,7 @@ register(
     nin=2,
     reference=np.kron,
     samples=_samples((((2, 3), (3, 2)), {}), (((2,), (2, 1, 3)), {}), (((3,), (2,)), {})),
+    out={"dtype": "cast", "grad_name": "mul"},
 )
 register(
     "cdist",

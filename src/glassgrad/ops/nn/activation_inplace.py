@@ -151,4 +151,10 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 
 register("rrelu", rrelu, method=False, samples=A._sample({}))
-register("threshold", threshold, method=False, samples=A._sample({"threshold": 0.1, "value": -2}))
+register(
+    "threshold",
+    threshold,
+    method=False,
+    samples=A._sample({"threshold": 0.1, "value": -2}),
+    out="cast",
+)

@@ -201,7 +201,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return _normalise(NativeGroupNormBackward0, input, weight, bias, red_shape, (2,), (1,), eps)[0]
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
     # as PyTorch: the norm's gradient is 0 at a zero vector, so zero rows get finite gradients
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
@@ -367,6 +367,7 @@ register(
         ((rng.standard_normal((3, 4)),), {}),
         ((rng.standard_normal((3, 4)),), {"p": 1, "dim": 0}),
     ],
+    out={"dtype": "cast", "grad_name": "div"},  # PyTorch's normalize divides into out
 )
 register(
     "dropout",

@@ -243,7 +243,18 @@ def _np_softmax(x, dim):
     return e / e.sum(axis=dim, keepdims=True)
 
 
-register("softmax", softmax, reference=_np_softmax, samples=_dim_samples)
+register(
+    "softmax",
+    softmax,
+    reference=_np_softmax,
+    samples=_dim_samples,
+    out={
+        "dtype": "expected",
+        "grad_name": None,
+        "out_grad_name": "aten::softmax",
+        "composite": True,
+    },
+)
 register(
     "_safe_softmax",
     _safe_softmax,
@@ -260,6 +271,12 @@ register(
     log_softmax,
     reference=lambda x, dim: np.log(_np_softmax(x, dim)),
     samples=_dim_samples,
+    out={
+        "dtype": "expected",
+        "grad_name": None,
+        "out_grad_name": "aten::log_softmax",
+        "composite": True,
+    },
 )
 register(
     "softmin",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import creation as _creation
+from glassgrad._out_arg import kinds, takes_out
 from glassgrad._tensor_data import _check_count, _size, _type_name
-from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.ops.elementwise.arith import NotImplementedNode
 from glassgrad.ops.index.indexing import check_inplace
 from glassgrad.ops.random.fill import _fill, _num, _rng
@@ -26,18 +26,8 @@ LogNormalBackward0 = node_class("LogNormalBackward0", lambda ctx, grad: (grad * 
 CauchyBackward0 = node_class("CauchyBackward0", lambda ctx, grad: (grad * 0,))
 
 
-def _write_out(out, value: Tensor) -> Tensor:
-    """``out=``: resize ``out`` to the result and copy it in, as PyTorch's out variants do."""
-    if out is None:
-        return value
-    with no_grad():
-        out.resize_(value.shape)
-        out.copy_(value)
-    return out
-
-
 # -- multinomial ---------------------------------------------------------------------------
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories weighted by each row of ``input`` (1-D or 2-D)."""
     num_samples = _check_count(num_samples, "num_samples", "multinomial", 2)
     rng = _rng("multinomial", generator)
@@ -48,10 +38,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             "multinomial only supports floating-point dtypes for input, got: "
             f"{_c_type(input.dtype)}"
         )
-    if out is not None and out.dtype is not _creation._dt.int64:
-        from glassgrad._tensor_info import _c_type
-
-        raise RuntimeError(f"multinomial expects Long tensor out, got: {_c_type(out.dtype)}")
     data = input._data
     if data.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
@@ -69,7 +55,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     draw = _with_replacement if replacement else _without_replacement
     picked = draw(rng, rows, num_samples).reshape(data.shape[:-1] + (num_samples,))
-    return _write_out(out, result(picked.astype(np.int64), None, (input,)))
+    return result(picked.astype(np.int64), None, (input,))
 
 
 def _with_replacement(rng, rows, count):
@@ -114,7 +100,7 @@ def _require_float(tensor) -> None:
         raise _creation._not_implemented("normal_kernel_cpu", tensor.dtype)
 
 
-def normal(mean, std=None, *args, generator=None, out=None, **kwargs):
+def normal(mean, std=None, *args, generator=None, **kwargs):
     """Normal samples; ``mean`` and ``std`` are tensors or numbers (PyTorch's four overloads)."""
     every = dict(kwargs, **({} if generator is None else {"generator": generator}))
     shown = (mean,) + (() if std is None else (std,)) + args
@@ -127,7 +113,7 @@ def normal(mean, std=None, *args, generator=None, out=None, **kwargs):
         if not (std_t or std is None or _is_number(std)):
             raise _normal_type_error(shown, every)
         value = _normal_tensor(mean, 1.0 if std is None else std, mean_t, std_t, generator)
-        return _write_out(out, value)
+        return value
     size = args[0] if args else kwargs.pop("size", None)
     if not (_is_number(mean) and _is_number(std)) or size is None or len(args) > 1:
         raise _normal_type_error(shown, every)
@@ -139,7 +125,7 @@ def normal(mean, std=None, *args, generator=None, out=None, **kwargs):
     if std != 1.0 or mean != 0:
         draws._data *= std
         draws._data += float(mean)
-    return _write_out(out, draws)
+    return draws
 
 
 def _normal_tensor(mean, std, mean_t, std_t, generator):
@@ -174,7 +160,7 @@ def _broadcast(a_shape, b_shape):
 
 
 # -- bernoulli ----------------------------------------------------------------------------
-def bernoulli(input, p=None, *, generator=None, out=None):
+def bernoulli(input, p=None, *, generator=None):
     """0/1 samples of ``input``'s dtype, 1 with probability ``input`` (or the number ``p``)."""
     rng = _rng("bernoulli", generator)
     data = input._data
@@ -184,7 +170,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_num(p)}")
         values = (rng.random(data.shape) < p).astype(data.dtype)
         value = result(values, NotImplementedNode, (input,), args="bernoulli")
-        return _write_out(out, value)
+        return value
     if data.dtype.kind != "f":
         raise _creation._not_implemented("bernoulli_tensor_cpu_p_", input.dtype)
     if not np.all((data >= 0) & (data <= 1)):
@@ -193,7 +179,28 @@ def bernoulli(input, p=None, *, generator=None, out=None):
             "message be improved?  If so, please report an enhancement request to PyTorch.)"
         )
     values = (rng.random(data.shape) < data).astype(data.dtype)
-    return _write_out(out, result(values, BernoulliBackward0, (input,)))
+    return result(values, BernoulliBackward0, (input,))
+
+
+# out=: written by the one implementation every op uses (glassgrad._out_arg)
+_FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+multinomial = takes_out(
+    "multinomial",
+    multinomial,
+    kinds(("int64",), "multinomial expects Long tensor out, got: {out}"),
+    grad_name=None,
+    warn_resize=False,
+)
+normal = takes_out(
+    "normal",
+    normal,
+    kinds(
+        _FLOAT_NAMES,
+        "\"normal_kernel_cpu\" not implemented for '{out}'",
+        error=NotImplementedError,
+    ),
+)
+bernoulli = takes_out("bernoulli", bernoulli, "any_cast", warn_resize=False)
 
 
 # -- log_normal_, cauchy_ ------------------------------------------------------------------

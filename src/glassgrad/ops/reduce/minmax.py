@@ -169,14 +169,14 @@ def _max_min(name, reduce, arg_reduce, classes, pair, input, dim, keepdim, other
     return _select(name, arg_reduce, classes[0], pair, input, dim, keepdim)
 
 
-def max(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
     """``max()`` the largest element; ``max(dim)`` values and indices; ``max(other)`` maximum."""
     return _max_min(
         "max", np.max, np.argmax, (MaxBackward0, MaxBackward1), max_type, input, dim, keepdim, other
     )
 
 
-def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
     """``min()`` the smallest element; ``min(dim)`` values and indices; ``min(other)`` minimum."""
     return _max_min(
         "min", np.min, np.argmin, (MinBackward0, MinBackward1), min_type, input, dim, keepdim, other
@@ -235,6 +235,7 @@ for _fn, _np, _arg_np in (
         any_shape=True,
         dtypes=("float64", "float32", "int64"),
         reference=reduce_reference(_np) if _arg_np is None else _max_reference(_np, _arg_np),
+        out="amax" if _arg_np is None else "max",
     )
 for _fn, _np in ((argmax, np.argmax), (argmin, np.argmin)):
     register(
@@ -246,4 +247,5 @@ for _fn, _np in ((argmax, np.argmax), (argmin, np.argmin)):
         differentiable=False,
         reference=_arg_reference(_np),
         dtypes=("float64", "float32", "int64"),
+        out="expected",
     )

@@ -185,6 +185,7 @@ for _fn, _np, _pair, _low in (
             lambda make, shape, low=_low: _moment_samples(make, shape, low, 2.0 if low else None)
         ),
         reference=_moment_reference(_np, _pair),
+        out=None if _pair else "cast",  # var_mean, std_mean take no out=
     )
 register(
     "logsumexp",
@@ -193,6 +194,7 @@ register(
     reference=_logsumexp_reference,
     any_shape=True,
     dtypes=("float64", "float32", "int64"),
+    out="logsumexp",
 )
 
 
@@ -304,4 +306,11 @@ def _norm_reference(x, p="fro", dim=None, keepdim=False):
     return (np.abs(x) ** p).sum(axis=dims, keepdims=keepdim) ** (1 / p)
 
 
-register("norm", norm, samples=shaped(_norm_samples), reference=_norm_reference, any_shape=True)
+register(
+    "norm",
+    norm,
+    samples=shaped(_norm_samples),
+    reference=_norm_reference,
+    any_shape=True,
+    out={"dtype": "expected", "grad_name": "linalg_vector_norm"},
+)

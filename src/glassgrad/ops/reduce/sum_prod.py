@@ -266,7 +266,7 @@ def cumprod(input, dim, *, dtype=None):
 
 # -- all / any -------------------------------------------------------------------------------
 def _logical_reduce(ufunc, name):
-    def reduce(input, dim=None, keepdim=False, *, out=None):
+    def reduce(input, dim=None, keepdim=False):
         data = input._data
         # unlike sum, an empty dim list reduces nothing here (as in PyTorch)
         empty = isinstance(dim, (list, tuple)) and not dim
@@ -333,7 +333,12 @@ register(
     dtypes=("float64", "float32", "int64", "bool"),
 )
 register(
-    "mean", mean, samples=shaped(dim_samples), any_shape=True, reference=reduce_reference(np.mean)
+    "mean",
+    mean,
+    samples=shaped(dim_samples),
+    any_shape=True,
+    reference=reduce_reference(np.mean),
+    out="mean",
 )
 register(
     "prod",
@@ -350,6 +355,7 @@ register(
     any_shape=True,
     reference=lambda x, dim: np.cumsum(x, axis=dim) if x.ndim else x,
     dtypes=("float64", "float32", "int64"),
+    out={"dtype": "cumsum", "dtype_from": "reduce"},
 )
 register(
     "cumprod",
@@ -358,6 +364,7 @@ register(
     any_shape=True,
     reference=lambda x, dim: np.cumprod(x, axis=dim) if x.ndim else x,
     dtypes=("float64", "int64"),
+    out={"dtype": "cumprod", "dtype_from": "reduce"},
 )
 for _fn, _ufunc in ((all, np.all), (any, np.any)):
     register(
@@ -368,4 +375,5 @@ for _fn, _ufunc in ((all, np.all), (any, np.any)):
         differentiable=False,
         reference=reduce_reference(_ufunc, empty_means_none=True),
         dtypes=("float64", "bool", "int64"),
+        out=_fn.__name__,  # all, any: their own rules
     )

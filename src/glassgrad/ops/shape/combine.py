@@ -134,7 +134,13 @@ def _repeat_reference(a, repeats=None, dim=None):
     return np.repeat(a, repeats, axis=dim)
 
 
-register("diff", diff, reference=_diff_reference, samples=shaped(_diff_samples))
+register(
+    "diff",
+    diff,
+    reference=_diff_reference,
+    samples=shaped(_diff_samples),
+    out={"dtype": "cast", "grad_name": "sub"},
+)
 register(
     "meshgrid",
     meshgrid,

@@ -30,7 +30,7 @@ def _tri(name, np_fn):
 
     op.__name__ = name
     op.__doc__ = f"The {'lower' if name == 'tril' else 'upper'} triangle of the last two dims."
-    register(name, op, reference=np_fn, shapes=((3, 4), (2, 3, 3)))
+    register(name, op, reference=np_fn, shapes=((3, 4), (2, 3, 3)), out="expected")
     return op
 
 
@@ -142,4 +142,10 @@ register(
     samples=_samples(
         (1, ((3,),), {}), (1, ((3,), -1), {}), (1, ((3, 4),), {}), (1, ((3, 4), 1), {})
     ),
+    out={
+        "dtype": "diag",
+        "grad_name": None,
+        "out_grad_name": "aten::diag_embed",
+        "composite": True,
+    },
 )

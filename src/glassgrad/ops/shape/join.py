@@ -86,7 +86,7 @@ def tensor_list(tensors, name: str) -> list:
     return list(tensors)
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     tensors = tensor_list(tensors, "cat")
     if not tensors:
@@ -146,7 +146,7 @@ def _unstack(grad, dim, count):
 StackBackward0 = node_class("StackBackward0", lambda ctx, grad: _unstack(grad, *ctx._args))
 
 
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors, dim=0):
     """Join tensors of equal shape along a new dimension."""
     tensors = tensor_list(tensors, "stack")
     if not tensors:
@@ -375,6 +375,7 @@ register(
         (([rng.standard_normal((2, 3)), rng.standard_normal((1, 3))],), {}),
         (([rng.standard_normal((2, 3)), rng.standard_normal((2, 1))], 1), {}),
     ],
+    out="cat",
 )
 register(
     "stack",
@@ -382,9 +383,24 @@ register(
     method=False,
     reference=lambda ts, dim=0: np.stack(ts, dim),
     samples=_many((2, 3), (2, 3)),
+    out="cat",
 )
-register("hstack", hstack, method=False, reference=np.hstack, samples=_many((2, 3), (2, 1)))
-register("vstack", vstack, method=False, reference=np.vstack, samples=_many((3,), (2, 3)))
+register(
+    "hstack",
+    hstack,
+    method=False,
+    reference=np.hstack,
+    samples=_many((2, 3), (2, 1)),
+    out={"dtype": "cat", "grad_name": "cat"},
+)
+register(
+    "vstack",
+    vstack,
+    method=False,
+    reference=np.vstack,
+    samples=_many((3,), (2, 3)),
+    out={"dtype": "cat", "grad_name": "cat"},
+)
 register(
     "split",
     split,

@@ -109,7 +109,7 @@ def _share(data, out, dims):
     return hit.astype(data.dtype), hit.sum(axis=dims, keepdims=True).astype(data.dtype)
 
 
-def aminmax(input, *, dim=None, keepdim=False, out=None):
+def aminmax(input, *, dim=None, keepdim=False):
     """The minimum and the maximum, over all elements or along ``dim``."""
     data = input._data
     if dim is None:
@@ -317,6 +317,7 @@ for _fn, _np in ((cummax, np.max), (cummin, np.min)):
         any_shape=True,
         dtypes=_SORT_DTYPES,
         reference=_cum_ref(_np),
+        out="cummax",
     )
 
 
@@ -415,6 +416,7 @@ register(
     any_shape=True,
     dtypes=_INTS,
     reference=_aminmax_ref,
+    out="expected",
 )
 
 
@@ -448,5 +450,6 @@ for _fn, _samples, _ref, _extra in (  # the ops without a derivative
         differentiable=False,
         dtypes=_kinds,
         reference=_ref,
+        out={searchsorted: "searchsorted", bucketize: "searchsorted", isin: "expected"}.get(_fn),
         **_extra,
     )

@@ -108,7 +108,7 @@ def _pair(input, work, axis, index, cls, pair, reduced=False, keepdim=False):
     return pair(*results(outs, cls, (input,), args=args, differentiable=(True, False)))
 
 
-def sort(input, dim=-1, descending=False, *, stable=None, out=None):
+def sort(input, dim=-1, descending=False, *, stable=None):
     """The values along ``dim`` in order (NaN largest) and where they came from; stable."""
     work, axis = _work(input, dim)
     _no_complex(work)
@@ -124,12 +124,12 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     return result(index.astype(np.int64, copy=False), None, (input,))
 
 
-def msort(input, *, out=None):
+def msort(input):
     """``sort(input, dim=0).values``."""
     return sort(input, 0).values
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """The ``k`` largest (or smallest) values along ``dim``, in order, and their indices."""
     work, axis = _work(input, dim)
     if work.dtype == np.bool_:
@@ -153,7 +153,7 @@ def _kept(work, axis):
     return work.shape[:axis] + (1,) + work.shape[axis + 1 :]
 
 
-def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
     work, axis = _work(input, dim)
     _no_bool("kthvalue_cpu", work)
@@ -210,17 +210,17 @@ def _median(name, input, dim, keepdim, ignore_nan, classes, pair):
     return _pair(input, work, axis, index, classes, pair, True, keepdim)
 
 
-def median(input, dim=None, keepdim=False, *, out=None):
+def median(input, dim=None, keepdim=False):
     """No dim: the lower median of all elements. With dim: values and indices along it."""
     return _median("median", input, dim, keepdim, False, MedianBackward1, median_type)
 
 
-def nanmedian(input, dim=None, keepdim=False, *, out=None):
+def nanmedian(input, dim=None, keepdim=False):
     """``median`` ignoring NaN (NaN only where every element is NaN)."""
     return _median("nanmedian", input, dim, keepdim, True, NanmedianBackward1, nanmedian_type)
 
 
-def mode(input, dim=-1, keepdim=False, *, out=None):
+def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim`` (smallest on ties) and its last index."""
     work, axis = _work(input, dim)
     _nonempty("mode", work, axis)
@@ -345,6 +345,7 @@ register(
     any_shape=True,
     dtypes=_SORT_DTYPES,
     reference=lambda x, dim=-1, descending=False, stable=None: _sorted_ref(x, dim, descending),
+    out="expected",
 )
 register(
     "argsort",
@@ -364,6 +365,7 @@ register(
     any_shape=True,
     dtypes=_SORT_DTYPES,
     reference=lambda x: _sorted_ref(x, 0)[0],
+    out={"dtype": "expected", "grad_name": "sort"},
 )
 register(
     "topk",
@@ -372,6 +374,7 @@ register(
     any_shape=True,
     dtypes=_FLOATS,
     reference=_topk_ref,
+    out="expected",
 )
 register(
     "kthvalue",
@@ -380,6 +383,7 @@ register(
     any_shape=True,
     dtypes=_FLOATS,
     reference=lambda x, k, dim=-1, keepdim=False: _picked(x, dim, k - 1, keepdim),
+    out="kthvalue",
 )
 for _fn in (median, nanmedian):
     register(
@@ -390,6 +394,7 @@ for _fn in (median, nanmedian):
         any_shape=True,
         dtypes=_FLOATS,
         reference=_median_ref,
+        out={"dtype": "cast", "needs": "dim"},  # (the overload without dim takes no out=)
     )
 register(
     "mode",
@@ -399,4 +404,5 @@ register(
     any_shape=True,
     dtypes=_SORT_DTYPES,
     reference=lambda x, dim=-1: _picked(x, dim, 0, False),
+    out="mode",
 )

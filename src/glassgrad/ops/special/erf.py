@@ -88,7 +88,7 @@ special_erfcx = elementwise(
 AddBackward1 = node_class("AddBackward1", lambda ctx, grad: (grad,))
 
 
-def special_ndtr(input, *, out=None):
+def special_ndtr(input):
     """The standard normal CDF, ``(1 + erf(x / sqrt(2))) / 2``, built as PyTorch builds it."""
     if input._data.dtype.kind != "f":
         input = input.to(_dt.get_default_dtype())
@@ -204,7 +204,7 @@ SpecialXlog1PyBackward2 = node_class(
 )
 
 
-def special_xlog1py(input, other, *, out=None):
+def special_xlog1py(input, other):
     """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is nan)."""
     if not isinstance(input, Tensor):  # a number times log1p of a tensor
         ad, bd = _floats("xlog1py", other, input, integers="float")
@@ -242,7 +242,7 @@ def mvlgamma(input, p):
     return result(_mvlgamma_values(data, p), MvlgammaBackward0, (input,), (input,), args=p)
 
 
-def special_round(input, *, decimals=0, out=None):
+def special_round(input, *, decimals=0):
     """Round half to even; PyTorch's ``special.round`` is always its ``decimals`` overload."""
     data = check_kind("round", input._data, "floatonly", "round_vml_cpu")
     return result(np.round(data, decimals), RoundBackward1, (input,))
@@ -262,6 +262,7 @@ register(
     reference=lambda x, y: _xlog1py_values(np.asarray(x), np.asarray(y)),
     any_shape=True,
     **_HIDDEN,
+    out="cast",
 )
 register(
     "special_ndtr",
@@ -270,6 +271,7 @@ register(
     any_shape=True,
     samples=shaped(lambda make, shape: [((make(shape, low=-3.0, high=3.0),), {})]),
     **_HIDDEN,
+    out={"dtype": "cast", "grad_name": None, "composite": True},
 )
 register(
     "mvlgamma",
@@ -282,6 +284,7 @@ register(
     ),
     reference=lambda x, p: _mvlgamma_values(x, p),
     any_shape=True,
+    out="mvlgamma",
 )
 register(
     "special_round",
@@ -290,4 +293,5 @@ register(
     reference=lambda x, decimals=0: np.round(x, decimals),
     any_shape=True,
     **_HIDDEN,
+    out={"dtype": "same", "grad_name": "round"},
 )

@@ -134,7 +134,7 @@ PolygammaBackward0 = node_class(
 )
 
 
-def polygamma(n, input, *, out=None):
+def polygamma(n, input):
     """The ``n``-th derivative of the digamma function."""
     if isinstance(n, Tensor) or not isinstance(input, Tensor):  # Tensor.polygamma(self, n)
         n, input = input, n
@@ -254,6 +254,7 @@ register(
     samples=shaped(_polygamma_samples),
     reference=lambda n, x: _polygamma64(n, x),
     any_shape=True,
+    out="cast",
 )
 
 

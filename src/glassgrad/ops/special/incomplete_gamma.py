@@ -120,12 +120,12 @@ def _op(name, kernel, input, other, cls, upper):
     return result(values, cls, (input, other), (input, other))
 
 
-def gammainc(input, other, *, out=None):
+def gammainc(input, other):
     """The regularized lower incomplete gamma function ``P(input, other)``."""
     return _op("gammainc", "igamma", input, other, IgammaBackward0, False)
 
 
-def gammaincc(input, other, *, out=None):
+def gammaincc(input, other):
     """The regularized upper incomplete gamma function ``Q(input, other) = 1 - P``."""
     return _op("gammaincc", "igammac", input, other, IgammacBackward0, True)
 
@@ -145,4 +145,5 @@ for _name, _fn, _upper in (("gammainc", gammainc, False), ("gammaincc", gammainc
         reference=lambda a, x, _u=_upper: _gammainc64(a, x, _u),
         any_shape=True,
         differentiable=False,  # only partly: the table cannot differentiate in a
+        out={"dtype": "cast", "grad_name": "igammac" if _upper else "igamma"},
     )

@@ -152,7 +152,7 @@ _KERNELS = {
 def _make(name, kernel):
     kernel = quiet(kernel)
 
-    def op(x, n, *, out=None):
+    def op(x, n):
         xd, nd = _operands(name, x, n)
         values = kernel(xd, nd, xd.dtype == np.float32)  # in the result dtype, as PyTorch does
         return result(values, None, tuple(t for t in (x, n) if isinstance(t, Tensor)))
@@ -182,4 +182,5 @@ for _name, _kernel in _KERNELS.items():
         ),
         differentiable=False,
         any_shape=True,
+        out="cast",
     )

@@ -104,7 +104,7 @@ SpecialZetaBackward2 = node_class(
 )
 
 
-def special_zeta(input, other, *, out=None):
+def special_zeta(input, other):
     """The Hurwitz zeta function ``sum_k (k + other)^-input``."""
     if not isinstance(input, Tensor):
         qd, xd = _floats("zeta", other, input, integers="float")
@@ -132,4 +132,5 @@ register(
     reference=lambda x, q: zeta_values(x, q),
     any_shape=True,
     differentiable=False,  # only partly: the table cannot differentiate in x
+    out={"dtype": "cast", "grad_name": "special_zeta"},
 )
