@@ -50,12 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain",
         help="run a PyTorch training script on glassgrad and explain its gradient flow",
-        description="Run SCRIPT.py unmodified, with `import torch` resolving to glassgrad, and "
-        "after its first backward() print, for every nn.Module it created, which parameters "
-        "received a gradient and why the others did not.",
+        add_help=False,
+        prefix_chars="\0",  # parsed by _explain_parser: options after the script are the script's
     )
-    explain.add_argument("script", help="the Python script to run")
-    explain.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    explain.add_argument("rest", nargs=argparse.REMAINDER)
     explain.set_defaults(run=_explain)
     run = commands.add_parser(
         "run",
@@ -89,10 +87,51 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glassgrad explain",
+        usage="glassgrad explain [--step N] [--html FILE] (SCRIPT.py | -m MODULE) [args ...]",
+        description="Run SCRIPT.py (or -m MODULE) exactly as python would, with `import torch` "
+        "resolving to glassgrad, and after its output print, for every nn.Module and optimizer "
+        "it created, which parameters received a gradient at its first (or N-th) backward() "
+        "and why the others did not.",
+    )
+    parser.add_argument("--step", type=int, default=1, help="explain the N-th backward()")
+    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module as python -m")
+    return parser
+
+
+def _split_explain(rest: list[str]) -> tuple[list[str], list[str]]:
+    """Options for glassgrad, then the target and its own arguments (as python splits them)."""
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if token == "-m":
+            return rest[: index + 2], rest[index + 2 :]
+        if token in ("--step", "--html"):
+            index += 2
+        elif token.startswith("-"):
+            index += 1
+        else:
+            break
+    return rest[:index], rest[index:]
+
+
 def _explain(args: argparse.Namespace) -> int:
     from glassgrad.glass.script import run_script
 
-    return run_script(args.script, args.args)
+    parser = _explain_parser()
+    options, target = _split_explain(args.rest)
+    parsed = parser.parse_args(options)
+    if parsed.step < 1:
+        parser.error(f"--step must be at least 1, got {parsed.step}")
+    if parsed.module is None and not target:
+        parser.error("give a script (SCRIPT.py) or a module (-m MODULE) to run")
+    name, script_args = (parsed.module, target) if parsed.module else (target[0], target[1:])
+    return run_script(
+        name, script_args, module=parsed.module is not None, step=parsed.step, html=parsed.html
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

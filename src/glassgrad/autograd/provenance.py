@@ -35,6 +35,8 @@ _ref = weakref.ref
 _getframe = sys._getframe
 _WRAPPERS = WRAPPER_CODES  # the op's name is the function inside them
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# Layers' ``forward`` and ``Module.__call__`` name no op: the functional call inside them does.
+_LAYERS = os.path.join(_PACKAGE, "nn", "modules") + os.sep
 # glassgrad modules that play the user (the article's experiments): their lines are reported.
 _USER_CODE = ("seed_experiments.py",)
 _internal: dict = {}  # code object -> whether it belongs to glassgrad (the frame walk's cache)
@@ -124,7 +126,7 @@ def _user_frame(depth: int):
             inside = _classify(code)
         if not inside:
             return frame, op
-        if code not in _WRAPPERS:
+        if code not in _WRAPPERS and not code.co_filename.startswith(_LAYERS):
             op = code.co_name
         frame = frame.f_back
     return None, op
@@ -242,7 +244,7 @@ def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
             inside = _classify(code)
         if not inside:
             break
-        if code not in _WRAPPERS:
+        if code not in _WRAPPERS and not code.co_filename.startswith(_LAYERS):
             op = code.co_name
         frame = frame.f_back
     if frame is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.glass._dot import Graph, GraphvizNotFound
+from glassgrad.glass._scope import record_modules
 from glassgrad.glass.audit import Audit, audit
 from glassgrad.glass.cost import Cost, cost
 from glassgrad.glass.draw import draw
@@ -21,6 +22,7 @@ __all__ = [
     "audit",
     "provenance",
     "record_flows",
+    "record_modules",
     "Graph",
     "GraphvizNotFound",
     "Explanation",

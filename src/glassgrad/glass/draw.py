@@ -13,6 +13,8 @@ import sys
 import numpy as np
 
 from glassgrad.autograd.provenance import Record
+from glassgrad.glass import _clusters
+from glassgrad.glass._clusters import REGION, module_id, modules_by_name, regions
 from glassgrad.glass._dot import Graph, attrs, quote
 from glassgrad.glass._walk import Walk, _deref, walk
 from glassgrad.glass.explain import _caller_names, named_tensors
@@ -38,11 +40,6 @@ SYMBOLS = {
     "neg": "−x",
     "pow": "^",
 }
-REGION = {
-    "no_grad": "no_grad()",
-    "inference_mode": "inference_mode()",
-    "non_differentiable": "not differentiable",
-}
 LEGEND = (
     '<<table border="0" cellborder="1" cellspacing="0" cellpadding="4">'
     '<tr><td colspan="2"><b>legend</b></td></tr>'
@@ -53,12 +50,17 @@ LEGEND = (
     '<tr><td bgcolor="grey90">grey region</td><td>computed without a graph (no_grad)</td></tr>'
     "</table>>"
 )
+MODULE_ROWS = (
+    '<tr><td><font color="steelblue4">rounded blue box</font></td><td>an nn.Module (path, class)'
+    "</td></tr><tr><td>3-D box</td><td>a module collapsed (depth); expand=[path] opens it</td></tr>"
+)
 
 
 def draw(
     *outputs: Tensor,
     params=None,
     depth: int | None = None,
+    expand=(),
     legend: bool = True,
     rankdir: str = "LR",
 ) -> Graph:
@@ -68,8 +70,10 @@ def draw(
         outputs: the tensors to draw back from (a loss, or the article's ``w``).
         params: names: a dict of tensors (leaves or not), an ``nn.Module`` or a list; tensors
             not named here are named after the caller's variables where they can be found.
-        depth: with a module's parameter names, collapse everything below this many name
-            components (``encoder.0``) into one box per module.
+        depth: collapse every module nested this deep (``layer1`` at 1, ``layer1.0`` at 2) into
+            one box. Ops are grouped by the module that ran them when the forward ran under
+            ``glass.record_modules()``; otherwise by the parameters' names.
+        expand: module paths (``"layer2.0"``) drawn in full although ``depth`` collapses them.
         legend: add the legend explaining the marks.
         rankdir: Graphviz layout direction.
 
@@ -85,20 +89,37 @@ def draw(
         for key in _keys(tensor):
             names[key] = name
             values[key] = tensor
+    aliases: dict = {}  # a tied weight is drawn under all its names
+    if hasattr(params, "named_parameters"):
+        for name, tensor in params.named_parameters(remove_duplicate=False):
+            if names.get(id(tensor), name) != name:
+                aliases.setdefault(id(tensor), []).append(name)
     found = walk(list(outputs))
     out_name = next((names[k] for k in found.roots if k in names), "out")
-    builder = _Builder(found, names, out_name, depth)
-    builder.values = values
+    if depth is not None and depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    if isinstance(expand, str):
+        expand = (expand,)
+    builder = _Builder(found, names, out_name, depth, tuple(expand), params)
+    builder.values, builder.aliases = values, aliases
     return Graph(builder.source(rankdir, legend), builder.summary)
 
 
 class _Builder:
-    def __init__(self, found: Walk, names: dict, out_name: str, depth) -> None:
+    def __init__(self, found: Walk, names: dict, out_name: str, depth, expand=(), model=None):
         self.found, self.names, self.out_name = found, names, out_name
         self.ids = {key: f"n{index}" for index, key in enumerate(found.items)}
-        self.group = _modules(found, names, depth) if depth is not None else {}
+        self.regions = regions(found)
+        self.layout = _clusters.layout(
+            found, names, self.regions, self._region_label, depth, expand, model
+        )
+        if self.layout is not None:
+            self.group = self.layout.boxes
+        else:
+            self.group = modules_by_name(found, names, depth) if depth is not None else {}
         self.summary = {"cut": [], "grey": [], "frozen": [], "labels": {}}
         self.values: dict = {}
+        self.aliases: dict = {}
 
     def source(self, rankdir: str, legend: bool) -> str:
         lines = [
@@ -107,22 +128,37 @@ class _Builder:
             '  node [fontname="Helvetica", fontsize=12];',
             '  edge [fontname="Helvetica", fontsize=10];',
         ]
-        regions = _regions(self.found)
-        clustered = {key for members in regions.values() for key in members}
-        for key, item in self.found.items.items():
-            if key not in clustered and key not in self.group:
-                lines += self._node(key, item)
-        for index, (root, members) in enumerate(regions.items()):
-            lines += self._region(index, self.found.items[root], members)
-        lines += self._modules_boxes()
+        if self.layout is not None:
+            lines += _clusters.emit(self.layout, self._unit)
+        else:
+            clustered = {key for members in self.regions.values() for key in members}
+            for key, item in self.found.items.items():
+                if key not in clustered and key not in self.group:
+                    lines += self._node(key, item)
+            for index, (root, members) in enumerate(self.regions.items()):
+                lines += self._region(index, root, members)
+            lines += self._modules_boxes()
         lines += self._edges()
         if legend:
-            lines.append(f"  legend [shape=plaintext, label={LEGEND}];")
+            label = LEGEND
+            if self.layout is not None:
+                label = LEGEND.replace("</table>>", MODULE_ROWS + "</table>>")
+            lines.append(f"  legend [shape=plaintext, label={label}];")
         lines.append("}")
         return "\n".join(lines)
 
     def _name(self, key) -> str | None:
         return self.names.get(key)
+
+    def _unit(self, unit, indent: str) -> list:
+        """One item, or one collapsed module (``("box", path)``), of a module layout."""
+        if isinstance(unit, tuple):
+            box = _clusters.box_lines(self.found, self.layout, unit[1], self.summary)
+            return [f"{indent}{module_id(unit[1])}{box[0]};"]
+        item = self.found.items[unit]
+        if isinstance(item, Record) and item.kind in REGION:
+            self.summary["grey"].append(self._name(unit) or item.op)
+        return self._node(unit, item, indent)
 
     def _node(self, key, item, indent="  ") -> list:
         node_id = self.ids[key]
@@ -134,12 +170,16 @@ class _Builder:
         op = item.op if isinstance(item, Record) else type(item).__name__
         short = op.split("Backward")[0] if "Backward" in op else op
         symbol = SYMBOLS.get(short, short)
+        path = self.layout.path(key) if self.layout is not None else ""
+        if self.layout is not None:
+            symbol = f"{path}: {_clusters.op_name(item)}" if path else _clusters.op_name(item)
         lines = [
             f"{indent}{node_id}"
             + attrs(
                 label=symbol,
                 tooltip=op,
-                shape="circle",
+                shape="box" if self.layout is not None else "circle",
+                style="rounded" if self.layout is not None else None,
                 width="0.35",
                 fixedsize="false",
                 class_=f"op {op}",
@@ -167,23 +207,29 @@ class _Builder:
 
     def _leaf(self, key, tensor: Tensor) -> str:
         name = self._name(key) or "leaf"
-        label = f"{name}{_value_text(tensor)}"
+        also = "".join(f"\n= {alias}" for alias in self.aliases.get(key, ()))
+        label = f"{name}{also}{_value_text(tensor)}"
+        shape = "circle" if self.layout is None else "ellipse"  # long module paths stay small
         if tensor.requires_grad:
-            return attrs(label=label, shape="circle", class_="leaf")
+            return attrs(label=label, shape=shape, class_="leaf")
         self.summary["frozen"].append(name)
         return attrs(
             label=label,
             xlabel="requires_grad=False",
-            shape="circle",
+            shape=shape,
             style="filled",
             fillcolor="grey80",
             fontcolor="grey25",
             class_="leaf frozen",
         )
 
-    def _region(self, index: int, root: Record, members) -> list:
+    def _region_label(self, root_key, members) -> str:
+        root = self.found.items[root_key]
         where = sorted({self.found.items[k].where for k in members})
-        label = f"{REGION.get(root.kind, root.kind)} at {', '.join(where)}"
+        return f"{REGION.get(root.kind, root.kind)} at {', '.join(where)}"
+
+    def _region(self, index: int, root_key, members) -> list:
+        label = self._region_label(root_key, members)
         lines = [
             f"  subgraph cluster_nograd{index} {{",
             f"    label={quote(label)}; style=filled; fillcolor=grey90; color=grey60;",
@@ -203,13 +249,13 @@ class _Builder:
             ops = sum(not isinstance(self.found.items[k], Tensor) for k in keys)
             label = f"{module}\n{len(keys) - ops} parameters, {ops} ops"
             lines.append(
-                f"  {_module_id(module)}" + attrs(label=label, shape="box3d", class_="module") + ";"
+                f"  {module_id(module)}" + attrs(label=label, shape="box3d", class_="module") + ";"
             )
         return lines
 
     def _endpoint(self, key, source: bool) -> str:
         if key in self.group:
-            return _module_id(self.group[key])
+            return module_id(self.group[key])
         node_id = self.ids[key]
         item = self.found.items[key]
         named = (
@@ -258,6 +304,8 @@ class _Builder:
                 style="dotted" if edge.shadow else None,
                 class_="nograd" if record is None or record.kind != "frozen" else "frozen",
             )
+        if edge.src in self.group:
+            return attrs(penwidth="1.5", class_="flow")  # what flows inside a box stays inside
         label = self._flow_label(edge, src_name)
         if label:
             self.summary["labels"][src_name or self.ids[edge.src]] = label
@@ -329,46 +377,3 @@ def _value_text(tensor) -> str:
     if data.size == 1:
         return f"\n{float(data.reshape(())):g}"
     return f"\n{list(data.shape)}"
-
-
-def _regions(found: Walk) -> dict:
-    """Records of ops run without a graph, grouped into connected regions: root key -> keys."""
-    parent: dict = {}
-
-    def root(key):
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    for key, item in found.items.items():
-        if isinstance(item, Record) and item.kind in REGION:
-            parent[key] = key
-    for edge in found.edges:
-        if edge.src in parent and edge.dst in parent:
-            a, b = root(edge.src), root(edge.dst)
-            if a != b and found.items[a].kind == found.items[b].kind:
-                parent[a] = b
-    regions: dict = {}
-    for key in parent:
-        regions.setdefault(root(key), []).append(key)
-    return regions
-
-
-def _modules(found: Walk, names: dict, depth: int) -> dict:
-    """Item key -> module prefix, for parameters named ``a.b.c`` and the ops that use them."""
-    group = {}
-    for key, item in found.items.items():
-        name = names.get(key)
-        if isinstance(item, Tensor) and name and "." in name:
-            parts = name.split(".")[:-1][:depth]
-            if parts:
-                group[key] = ".".join(parts)
-    for edge in found.edges:
-        if edge.src in group and not isinstance(found.items[edge.dst], (Tensor, Record)):
-            group.setdefault(edge.dst, group[edge.src])
-    return group
-
-
-def _module_id(module: str) -> str:
-    return quote(f"module:{module}")

@@ -1,9 +1,10 @@
 """``glassgrad explain SCRIPT.py``: run an unmodified PyTorch script on glassgrad and explain it.
 
-For the run, ``import torch`` (and ``torch.nn``, ``torch.optim``, ...) resolves to glassgrad.
-After the script's first ``backward()`` the explain table is printed for every ``nn.Module`` it
-created (the outermost ones), so a PyTorch user sees their model's gradient flow without
-changing a line.
+The script runs exactly as ``python SCRIPT.py args`` (or ``python -m package.module args``) would
+run it: as ``__main__``, its folder first on ``sys.path``, ``sys.argv`` as given, its exit status
+passed on; only ``import torch`` (and ``torch.nn``, ``torch.cuda``, ...) resolves to glassgrad.
+At the chosen ``backward()`` (the first by default) every ``nn.Module`` and optimizer alive is
+explained and drawn; the report is printed after the script's own output, never inside it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import gc
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import runpy
 import sys
+import traceback
+
+from glassgrad.glass.report import ModelReport, Report
 
 __all__ = ["run_script"]
 
@@ -36,20 +41,22 @@ class _TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
 
-def _is_module(obj, Module) -> bool:
-    try:
-        return isinstance(obj, Module)
-    except ReferenceError:  # a weakref proxy whose object is gone (the heap holds any object)
-        return False
+def _alive(cls) -> list:
+    found = []
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, cls):
+                found.append(obj)
+        except ReferenceError:  # a weakref proxy whose object is gone (the heap holds any object)
+            continue
+    return found
 
 
-def _modules_in_use():
+def _modules_in_use() -> list:
     """The outermost ``nn.Module`` objects alive now (those that are no other's child)."""
-    try:
-        from glassgrad.nn import Module
-    except ImportError:
-        return []
-    modules = [obj for obj in gc.get_objects() if _is_module(obj, Module)]
+    from glassgrad.nn import Module
+
+    modules = _alive(Module)
     children = {id(child) for m in modules for child in m.children()}
     # A module without parameters (a loss such as ``nn.BCEWithLogitsLoss()``) has no row to
     # show; explaining it would fall back to the graph's anonymous leaves.
@@ -58,63 +65,160 @@ def _modules_in_use():
     ]
 
 
-def _module_name(module, frame) -> str:
+def _name_of(obj, frame, default: str) -> str:
     while frame is not None:
         for key, value in list(frame.f_locals.items()):
-            if value is module:
+            if value is obj and not key.startswith("_"):
                 return key
         frame = frame.f_back
-    return type(module).__name__
+    return default
 
 
-def _report(loss, frame, out) -> None:
-    from glassgrad.glass.explain import explain
-
-    modules = _modules_in_use()
-    print("\nglassgrad explain: gradient flow after the first backward()", file=out)
-    if not modules:
-        print(explain(loss, name="the loss"), file=out)
-    for module in modules:
-        name = _module_name(module, frame)
-        table = explain(loss, module, name="the loss")
-        print(f"\n{name} ({type(module).__name__}):", file=out)
-        print(table, file=out)
-    out.flush()
+def _optimizer_for(module, optimizers: list):
+    """The optimizer holding most of ``module``'s parameters (the first one if none does)."""
+    ids = {id(p) for p in module.parameters()}
+    held = [
+        (sum(id(p) in ids for g in opt.param_groups for p in g["params"]), opt)
+        for opt in optimizers
+    ]
+    held = [pair for pair in held if pair[0]]
+    if held:
+        return max(held, key=lambda pair: pair[0])[1]
+    return optimizers[0] if optimizers else None
 
 
-def run_script(path: str, args: list[str], out=None) -> int:
-    """Run ``path`` as ``__main__`` with ``torch`` meaning glassgrad; explain its first backward."""
+def _explain(loss, module, optimizer):
+    from glassgrad.glass import explain
+
+    try:
+        return explain(loss, module, name="the loss", optimizer=optimizer)
+    except TypeError as exc:  # an explain that takes no optimizer
+        if "optimizer" not in str(exc):
+            raise
+        return explain(loss, module, name="the loss")
+
+
+def collect(loss, frame, step: int) -> Report:
+    """Explain and draw every model alive at this ``backward()``: the report's data."""
+    from glassgrad.glass.draw import draw
+    from glassgrad.glass.flowplot import layer_stats
+    from glassgrad.optim import Optimizer
+
+    optimizers = _alive(Optimizer)
+    where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}" if frame else "?"
+    data = loss.detach()._data
+    value = float(data.reshape(())) if data.size == 1 else None
+    report = Report(step=step, where=where, loss=value)
+    report.optimizers = [
+        (_name_of(opt, frame, type(opt).__name__), type(opt).__name__) for opt in optimizers
+    ]
+    for module in _modules_in_use():
+        optimizer = _optimizer_for(module, optimizers)
+        name = _name_of(module, frame, type(module).__name__)
+        explanation = _explain(loss, module, optimizer)
+        graph = draw(loss, params=module, depth=1, legend=False)
+        opt_name = None if optimizer is None else _name_of(optimizer, frame, "optimizer")
+        layers = layer_stats(module, explanation)
+        report.models.append(
+            ModelReport(name, type(module).__name__, explanation, graph, opt_name, layers)
+        )
+    return report
+
+
+def _script_path(target: str, module: bool) -> list:
+    """``sys.path[0]`` as Python sets it: the script's folder, or the working directory."""
+    if module:
+        return [os.getcwd()]
+    return [os.path.dirname(os.path.realpath(target))]
+
+
+def _exit_status(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # Python prints a non-integer exit code and exits with 1
+    return 1
+
+
+def run_script(
+    target: str,
+    args: list[str],
+    out=None,
+    *,
+    module: bool = False,
+    step: int = 1,
+    html: str | None = None,
+) -> int:
+    """Run ``target`` (a path, or a module name with ``module=True``) as ``__main__`` with
+    ``torch`` meaning glassgrad; explain its ``step``-th ``backward()``; return its exit status.
+    """
     import glassgrad
+    from glassgrad.glass import record_modules
 
     out = out or sys.stdout
+    if not module and not os.path.exists(target):
+        path = os.path.abspath(target)
+        print(
+            f"glassgrad explain: can't open file {path!r}: [Errno 2] No such file or directory",
+            file=sys.stderr,
+        )
+        return 2
     finder = _TorchAlias()
     saved = {name: mod for name, mod in sys.modules.items() if name.split(".")[0] == "torch"}
     for name in saved:
         del sys.modules[name]
     sys.meta_path.insert(0, finder)
     plain_backward = glassgrad.Tensor.backward
-    done = []
+    calls, reports = [], []
 
     def backward(self, *a, **kw):
-        try:
-            return plain_backward(self, *a, **kw)
-        finally:
-            if not done:
-                done.append(True)
-                _report(self, sys._getframe(1), out)
+        result = plain_backward(self, *a, **kw)
+        calls.append(True)
+        if len(calls) == step:
+            reports.append(collect(self, sys._getframe(1), step))
+        return result
 
     glassgrad.Tensor.backward = backward
-    argv = sys.argv
-    sys.argv = [path, *args]
+    argv, path = sys.argv, list(sys.path)
+    sys.argv = [target, *args]
+    sys.path[:1] = _script_path(target, module)
+    status = 0
     try:
-        runpy.run_path(path, run_name="__main__")
+        with record_modules():
+            if module:
+                runpy.run_module(target, run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(target, run_name="__main__")
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0
+        status = _exit_status(exc)
+    except Exception:  # noqa: BLE001 - reported as Python would, then the report follows
+        _print_traceback()
+        status = 1
     finally:
-        sys.argv = argv
+        sys.argv, sys.path[:] = argv, path
         glassgrad.Tensor.backward = plain_backward
         sys.meta_path.remove(finder)
         for name in [n for n in sys.modules if n.split(".")[0] == "torch"]:
             del sys.modules[name]
         sys.modules.update(saved)
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    report = reports[0] if reports else None
+    print(Report.text_of(report, len(calls), step), file=out)
+    if html is not None:
+        from glassgrad.glass.report import write_html
+
+        write_html(report, html, len(calls), step)
+        print(f"glassgrad explain: report written to {html}", file=out)
+    out.flush()
+    return status
+
+
+def _print_traceback() -> None:
+    """The script's traceback without this runner's frames, as ``python SCRIPT.py`` shows it."""
+    kind, exc, tb = sys.exc_info()
+    while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, runpy.__file__):
+        tb = tb.tb_next
+    traceback.print_exception(kind, exc, tb)

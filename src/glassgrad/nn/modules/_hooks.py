@@ -180,14 +180,52 @@ def _run_pre_hooks(module, args, kwargs):
     return args, kwargs
 
 
+# Hooks common to every module (PyTorch's ``register_module_forward_pre_hook`` and
+# ``register_module_forward_hook``): they run before each module's own hooks, as in PyTorch.
+global_forward_pre_hooks: OrderedDict = OrderedDict()
+global_forward_hooks: OrderedDict = OrderedDict()
+global_forward_hooks_with_kwargs: dict = {}
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """Register a forward pre-hook common to all modules: ``hook(module, args)`` before each
+    ``forward``; it may return replacement args. Meant for debugging and profiling."""
+    handle = RemovableHandle(global_forward_pre_hooks)
+    global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(
+    hook, *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """Register a forward hook common to all modules: ``hook(module, args, output)`` after each
+    ``forward``; it may return a replacement output. Meant for debugging and profiling."""
+    handle = RemovableHandle(global_forward_hooks)
+    global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        global_forward_hooks_with_kwargs[handle.id] = True
+    return handle
+
+
 def call_with_hooks(module, args, kwargs):
     """``module(*args, **kwargs)`` with its forward pre-hooks, forward hooks and backward hooks."""
+    for hook in list(global_forward_pre_hooks.values()):
+        out = hook(module, args)
+        if out is not None:
+            args = out if isinstance(out, tuple) else (out,)
     args, kwargs = _run_pre_hooks(module, args, kwargs)
     backward = None
     if module._backward_hooks or module._backward_pre_hooks:
         backward = _BackwardHook(module)
         args = backward.setup_input(args)
     output = module.forward(*args, **kwargs)
+    for key, hook in list(global_forward_hooks.items()):
+        if key in global_forward_hooks_with_kwargs:
+            out = hook(module, args, kwargs, output)
+        else:
+            out = hook(module, args, output)
+        if out is not None:
+            output = out
     for key, hook in list(module._forward_hooks.items()):
         if key in module._forward_hooks_with_kwargs:
             out = hook(module, args, kwargs, output)

@@ -8,11 +8,15 @@ from collections import OrderedDict
 
 from glassgrad import _device
 from glassgrad.nn.modules import _hooks
+from glassgrad.nn.modules._hooks import (
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+)
 from glassgrad.nn.modules._state import StateMixin, _IncompatibleKeys  # noqa: F401
 from glassgrad.nn.parameter import Buffer, Parameter, buffer_persistent
 from glassgrad.tensor import Tensor
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -93,6 +97,8 @@ class Module(_hooks.HookMixin, StateMixin):
             or self._forward_pre_hooks
             or self._backward_hooks
             or self._backward_pre_hooks
+            or _hooks.global_forward_pre_hooks
+            or _hooks.global_forward_hooks
         ):
             return self.forward(*args, **kwargs)
         return _hooks.call_with_hooks(self, args, kwargs)
