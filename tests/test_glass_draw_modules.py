@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from glass_models import build
 
 import glassgrad
+from glass_models import build
 from glassgrad import glass
 from glassgrad.nn.modules import _hooks
 from glassgrad.nn.modules import module as module_api

@@ -74,17 +74,21 @@ def layout(
     if not scopes:
         return None
     result = Layout()
-    several = len({scope.root for scope in scopes.values()}) > 1
+    # Paths are relative to ``model``; ops of any other outermost module are prefixed with its
+    # class (two models in one loss, a GAN's G and D).
+    primary = id(model) if model is not None else None
+    if primary not in {scope.root for scope in scopes.values()}:
+        roots = {scope.root for scope in scopes.values()}
+        primary = roots.pop() if len(roots) == 1 else None
     for key, scope in scopes.items():
         parts = tuple(scope.path.split(".")) if scope.path else ()
-        result.paths[key] = ((scope.root_kind,) if several else ()) + parts
+        prefix = () if scope.root == primary else (scope.root_kind,)
+        result.paths[key] = prefix + parts
         for end in range(len(parts) + 1):
-            path = ".".join(parts[:end])
-            kind = _scope.kinds.get((scope.root, path))
+            kind = _scope.kinds.get((scope.root, ".".join(parts[:end])))
             if kind is not None:
-                full = ((scope.root_kind,) if several else ()) + parts[:end]
-                result.kinds[".".join(full)] = kind
-    if not several and hasattr(model, "named_modules"):
+                result.kinds[".".join(prefix + parts[:end])] = kind
+    if primary is not None and primary == id(model) and hasattr(model, "named_modules"):
         for path, module in model.named_modules():
             result.kinds.setdefault(path, type(module).__name__)
     _place_leaves(found, names, result)

@@ -99,7 +99,7 @@ def gradient_flow(layers, explanation=None, *, title: str | None = None, ax=None
         if layer.status != "ok":
             ax.plot(index, floor * 1.5, marker="x", color="#b00020", markersize=10, mew=2)
             ax.annotate(
-                textwrap.shorten(f"{layer.status}: {layer.cause}", 48, placeholder="…"),
+                textwrap.fill(textwrap.shorten(f"{layer.status}: {layer.cause}", 96), 48),
                 (index, floor * 3),
                 rotation=90,
                 va="bottom",

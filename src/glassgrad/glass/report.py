@@ -168,9 +168,9 @@ def page(report: Report | None, calls: int, step: int) -> str:
         body += [
             f"<section><h2>{html.escape(model.title)}</h2>",
             explanation_html(model.explanation),
-            f'<figure class="gradient-flow">{_figure(model)}'
+            f'<figure class="glass-flow">{_figure(model)}'
             "<figcaption>mean and max |grad| per layer</figcaption></figure>",
-            f'<figure class="graph">{_drawing(model)}'
+            f'<figure class="glass-graph">{_drawing(model)}'
             "<figcaption>the graph by module (depth 1)</figcaption></figure></section>",
         ]
     return (
