@@ -78,5 +78,5 @@ def test_figure_marks_and_labels_the_layers_without_gradient():
 
 def test_figure_from_a_model_measures_it_now():
     model, _ = _program(glassgrad)
-    figure = gradient_flow(model)
+    figure = glass.gradient_flow(model)
     assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["cut", "dead", "mid", "out"]

@@ -14,10 +14,12 @@ from glassgrad.glass.audit import Audit, audit
 from glassgrad.glass.cost import Cost, cost
 from glassgrad.glass.draw import draw
 from glassgrad.glass.explain import Explanation, Row, explain
+from glassgrad.glass.flowplot import gradient_flow
 
 __all__ = [
     "draw",
     "explain",
+    "gradient_flow",
     "cost",
     "audit",
     "provenance",
