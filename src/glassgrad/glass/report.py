@@ -61,8 +61,6 @@ class Report:
         if report.optimizers:
             names = ", ".join(f"{name} ({kind})" for name, kind in report.optimizers)
             lines.append(f"optimizers: {names}")
-        if not report.models:
-            lines.append("no nn.Module with parameters was alive at this backward()")
         for model in report.models:
             lines += ["", f"{model.title}:", str(model.explanation)]
         return "\n".join(lines)
@@ -155,6 +153,8 @@ def _drawing(model: ModelReport) -> str:
 def _figure(model: ModelReport) -> str:
     from glassgrad.glass.flowplot import gradient_flow_svg
 
+    if not model.layers:
+        return "<p>no layers: the graph's leaves belong to no nn.Module</p>"
     try:
         return _inline_svg(gradient_flow_svg(model.layers, title=model.title))
     except ImportError:  # matplotlib is an optional extra

@@ -122,6 +122,11 @@ def collect(loss, frame, step: int) -> Report:
         report.models.append(
             ModelReport(name, type(module).__name__, explanation, graph, opt_name, layers)
         )
+    if not report.models:  # plain tensors: explain the graph's leaves (a leaf loss, ...)
+        graph = draw(loss, legend=False)
+        report.models.append(
+            ModelReport("the graph's leaves", "no nn.Module", _explain(loss, None, None), graph)
+        )
     return report
 
 
