@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from glassgrad import cli
-from test_glass_browser import CHROMIUM, FLAGS
 
 SRC = str(Path(cli.__file__).resolve().parents[1])
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+FLAGS += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 if not os.environ.get("CI") and (CHROMIUM is None or shutil.which("dot") is None):
     pytest.skip("chromium or dot not installed (CI installs both)", allow_module_level=True)
@@ -37,7 +39,7 @@ print("trained")
 
 
 def test_html_report_displays_in_chromium(tmp_path):
-    shutil.copy(Path(__file__).with_name("glass_models.py"), tmp_path / "glass_models.py")
+    shutil.copy(Path(__file__).parents[1] / "glass_models.py", tmp_path / "glass_models.py")
     (tmp_path / "train.py").write_text(textwrap.dedent(SCRIPT))
     page = tmp_path / "report.html"
     env = {**os.environ, "PYTHONPATH": SRC}
