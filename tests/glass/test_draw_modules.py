@@ -55,6 +55,25 @@ def test_record_modules_switches_its_hooks_off_again():
     assert not _hooks.global_forward_hooks and not _hooks.global_forward_pre_hooks
 
 
+def test_a_forward_that_raised_does_not_become_the_next_models_parent():
+    class Broken(glassgrad.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = glassgrad.nn.Linear(2, 2)
+
+        def forward(self, x):
+            self.inner(x)
+            raise RuntimeError("broken forward")
+
+    model = models.SmallCNN()
+    with glass.record_modules():
+        with pytest.raises(RuntimeError, match="broken forward"):
+            Broken()(glassgrad.ones(1, 2))
+        loss = model(glassgrad.ones(1, 1, 8, 8)).sum()
+    scope = glass._scope.scope_of(loss.grad_fn.next_functions[0][0])
+    assert (scope.root_kind, scope.path, scope.kind) == ("SmallCNN", "head", "Linear")
+
+
 def test_no_grad_records_inside_layers_name_the_op_not_call():
     model = models.SmallCNN()
     with glassgrad.no_grad():

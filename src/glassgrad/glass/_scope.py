@@ -10,6 +10,7 @@ the switch costs a walk per module call, which the P1/P2 budgets do not pay.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ def _switch(flag: bool) -> None:
     elif not flag:
         while handles:
             handles.pop().remove()
+        _stack().clear()  # frames of forwards that raised while recording
 
 
 def _stack() -> list:
@@ -85,8 +87,22 @@ def _stack() -> list:
     return stack
 
 
+def _open_frames(stack: list, caller) -> None:
+    """Drop the frames of forwards that raised (their hook never ran): a frame is open while
+    the call that entered it is still among ``caller``'s ancestors."""
+    while stack:
+        frame, target = caller, stack[-1][6]
+        while frame is not None and frame is not target:
+            frame = frame.f_back
+        if frame is not None:
+            return
+        stack.pop()
+
+
 def _pre(module, args) -> None:
     stack = _stack()
+    caller = sys._getframe(1)  # the module call running this hook
+    _open_frames(stack, caller)
     if stack:
         root, root_kind, parent_path, parent = stack[-1][:4]
         name = _child_name(parent, module)
@@ -95,7 +111,7 @@ def _pre(module, args) -> None:
         root, root_kind, path = id(module), type(module).__name__, ""
     kinds[(root, path)] = type(module).__name__
     stop = {id(item) for item in _items(args)}
-    stack.append((root, root_kind, path, module, _node.next_seq(), stop))
+    stack.append((root, root_kind, path, module, _node.next_seq(), stop, caller))
 
 
 def _child_name(parent, module) -> str:
@@ -113,7 +129,7 @@ def _post(module, args, output) -> None:
     found = [i for i, frame in enumerate(stack) if frame[3] is module]
     if not found:
         return
-    root, root_kind, path, _, start, stop = stack[found[-1]]
+    root, root_kind, path, _, start, stop, _ = stack[found[-1]]
     del stack[found[-1] :]
     scope = Scope(root, path, type(module).__name__, root_kind)
     pending, seen = list(_items(output)), set()
