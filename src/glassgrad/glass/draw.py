@@ -85,10 +85,13 @@ def draw(
     for value in list(sys._getframe(1).f_locals.values()):
         if isinstance(value, Tensor):
             values.update(dict.fromkeys(_keys(value), value))
+    given: set = set()
     for name, tensor in named_tensors(params).items():
         for key in _keys(tensor):
-            names[key] = name
-            values[key] = tensor
+            if key not in given:  # a tied weight keeps its first name; the others are aliases
+                names[key] = name
+                values[key] = tensor
+                given.add(key)
     aliases: dict = {}  # a tied weight is drawn under all its names
     if hasattr(params, "named_parameters"):
         for name, tensor in params.named_parameters(remove_duplicate=False):
