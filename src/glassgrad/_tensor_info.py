@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad import _bfloat16
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
+from glassgrad.autograd import escapes as _escapes
 from glassgrad._device import device as _device_type
 
 
@@ -252,10 +253,14 @@ class TensorInfo:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
+        if self._requires_grad or self._extra is not None:
+            _escapes.on_value(self, ".item()")
         return self._data.item() if self._data.ndim == 0 else self._data.reshape(()).item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
+        if self._requires_grad or self._extra is not None:
+            _escapes.on_value(self, ".tolist()")
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -267,6 +272,8 @@ class TensorInfo:
             )
         if self._data.dtype.kind == "V" and _bfloat16.is_bfloat16(self._data):
             raise TypeError("Got unsupported ScalarType BFloat16")  # NumPy has no bfloat16
+        if self._extra is not None:
+            _escapes.on_numpy(self, self._data)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -285,6 +292,8 @@ class TensorInfo:
     def _scalar(self, kind):
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
+        if self._requires_grad or self._extra is not None:
+            _escapes.on_value(self, f"{kind.__name__}()")
         return kind(self._data.reshape(()).item())
 
     def __float__(self) -> float:

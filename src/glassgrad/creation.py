@@ -60,6 +60,7 @@ from glassgrad._tensor_data import (  # noqa: F401
     _type_name,
     _unwrap,
 )
+from glassgrad.autograd import escapes as _escapes
 from glassgrad.backend import allocating as _allocating
 from glassgrad.tensor import Tensor, _make
 
@@ -122,7 +123,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         _dt.from_numpy_dtype(array.dtype)
     else:
         array = _from_data(data, dtype)
-    return _finish(array, requires_grad)
+    out = _finish(array, requires_grad)
+    if isinstance(data, (Tensor, np.ndarray)):
+        _escapes.on_rewrap(data, out, "torch.tensor()")
+    return out
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -132,7 +136,9 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or _dt.to_dtype(dtype).np == data.dtype):
-        return from_numpy(data)
+        out = _make(_checked(data))
+        _escapes.on_rewrap(data, out, "torch.as_tensor()")
+        return out
     return tensor(data, dtype=dtype)
 
 
@@ -143,6 +149,13 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``ndarray`` (writes to one show in the other)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {_type_name(ndarray)})")
+    out = _make(_checked(ndarray))
+    _escapes.on_rewrap(ndarray, out, "torch.from_numpy()")
+    return out
+
+
+def _checked(ndarray: np.ndarray) -> np.ndarray:
+    """``ndarray`` once its dtype is one a tensor can hold (warning if it is read-only)."""
     _check_numpy(ndarray)
     if not ndarray.flags.writeable and not _READ_ONLY_WARNED[0]:
         _READ_ONLY_WARNED[0] = True  # PyTorch says it once per process
@@ -153,9 +166,9 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
             "converting it to a tensor. This type of warning will be suppressed for the rest of "
             "this program.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return _make(ndarray)
+    return ndarray
 
 
 @_allocating

@@ -18,6 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glassgrad.autograd.provenance import count_as_user_code
+
+# The experiments play the user: explanations name their lines, as they would a user's script.
+count_as_user_code(__file__)
+
 NAMES = ("a", "b", "c", "d", "e", "f", "x")
 """The leaves in the article's order: parameters a..f, then the input x."""
 

@@ -294,6 +294,10 @@ class Tensor(TensorHooks, TensorInfo):
                 "on these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
                 "function in torch/optim/optimizer.py as the solution."
             )
+        from glassgrad.autograd import provenance
+
+        if provenance.enabled and self._requires_grad:
+            provenance.on_detach_(self, self._grad_fn)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -304,6 +308,11 @@ class Tensor(TensorHooks, TensorInfo):
         out = _make(self._data)
         if self._vc is None and not _state.inference:
             _inference_alias(out)
+        if self._requires_grad:
+            from glassgrad.autograd import provenance
+
+            if provenance.enabled:
+                provenance.on_detach(self, out, ".data")
         return out
 
     @data.setter

@@ -22,13 +22,19 @@ import weakref
 from glassgrad.autograd import grad_mode as _gm
 from glassgrad.backend import WRAPPER_CODES
 
-__all__ = ["Record", "CutEdge", "enabled", "set_enabled", "describe", "cut_edge", "note_error"]
+__all__ = [
+    "Record",
+    "CutEdge",
+    "enabled",
+    "set_enabled",
+    "describe",
+    "cut_edge",
+    "note_error",
+    "count_as_user_code",
+]
 
 enabled = True
 """Whether records are taken (``glassgrad.glass.provenance(False)`` switches them off)."""
-
-flow_norms = False
-"""Whether backward keeps the norm of every non-scalar gradient (``glass.record_flows()``)."""
 
 _state = _gm.state
 _ref = weakref.ref
@@ -37,8 +43,7 @@ _WRAPPERS = WRAPPER_CODES  # the op's name is the function inside them
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # Layers' ``forward`` and ``Module.__call__`` name no op: the functional call inside them does.
 _LAYERS = os.path.join(_PACKAGE, "nn", "modules") + os.sep
-# glassgrad modules that play the user (the article's experiments): their lines are reported.
-_USER_CODE = ("seed_experiments.py",)
+_user_files: set = set()  # files inside the package that play the user (count_as_user_code)
 _internal: dict = {}  # code object -> whether it belongs to glassgrad (the frame walk's cache)
 
 
@@ -49,22 +54,44 @@ def set_enabled(flag: bool) -> bool:
     return previous
 
 
+def count_as_user_code(filename: str) -> None:
+    """Report lines of ``filename`` (a module inside glassgrad that plays the user, such as an
+    example) as the user's, instead of skipping them as glassgrad's own."""
+    _user_files.add(os.path.abspath(filename))
+    _internal.clear()
+
+
 class Record:
     """Why a tensor carries no gradient path: the mechanism, where it happened, what it came from.
 
     Attributes:
-        kind: ``"detach"``, ``"no_grad"``, ``"inference_mode"``, ``"non_differentiable"``,
-            ``"frozen"`` (``requires_grad=False`` on a leaf) or ``"by_hand"``
-            (``requires_grad=True`` set on a tensor by hand).
+        kind: ``"detach"`` (any way out of the graph that keeps a tensor: ``detach()``,
+            ``.data``, ``detach_()``, a re-wrap by ``torch.tensor``), ``"no_grad"``,
+            ``"inference_mode"``, ``"non_differentiable"``, ``"frozen"``
+            (``requires_grad=False`` on a leaf) or ``"by_hand"`` (``requires_grad=True`` set on
+            a tensor by hand).
         op: the function that made the tensor (``mul``, ``argmax``, ...); for ``detach`` the
             source's variable name where it was found (else ``"detach"``).
+        mechanism: how the path stopped, as the user wrote it: ``"detach()"``, ``".data"``,
+            ``"detach_()"``, ``"torch.tensor()"``, ``"no_grad()"``, ``"argmax"``...
         code, line: the user's code object and line number (outside glassgrad).
         tensor: weak reference to the tensor that carries this record.
         inputs: what the tensor came from, one link per input: a ``Record`` (strong), or a weak
             reference to a ``Node`` (a non-leaf that required grad) or to a leaf tensor.
     """
 
-    __slots__ = ("kind", "op", "code", "line", "tensor", "inputs", "behind", "__weakref__")
+    __slots__ = (
+        "kind",
+        "op",
+        "code",
+        "line",
+        "tensor",
+        "inputs",
+        "behind",
+        "mechanism",
+        "via",
+        "__weakref__",
+    )
 
     def __init__(self, kind, op, code, line, tensor, inputs=()) -> None:
         self.kind = kind
@@ -74,6 +101,22 @@ class Record:
         self.tensor = tensor
         self.inputs = inputs
         self.behind = ()
+        self.mechanism = None
+        self.via = None  # an earlier record this one continues (``.numpy()`` then re-wrapped)
+
+    @property
+    def how(self) -> str:
+        """The mechanism as the user wrote it (``detach()``, ``.data``, ``no_grad()``, ``argmax``)."""
+        if self.mechanism:
+            return self.mechanism
+        kind = self.kind
+        if kind in ("no_grad", "inference_mode"):
+            return f"{kind}()"
+        if kind == "detach":
+            return "detach()"
+        if kind in ("frozen", "by_hand"):
+            return f"requires_grad={kind == 'by_hand'}"
+        return self.op or kind
 
     @property
     def where(self) -> str:
@@ -111,7 +154,8 @@ def cut_edge(tensor):
 def _classify(code) -> bool:
     """Whether ``code`` is glassgrad's own (skipped when looking for the user's line)."""
     filename = code.co_filename
-    inside = _internal[code] = filename.startswith(_PACKAGE) and not filename.endswith(_USER_CODE)
+    inside = filename.startswith(_PACKAGE) and filename not in _user_files
+    _internal[code] = inside
     return inside
 
 
@@ -154,9 +198,11 @@ def _record(tensor, kind, op, inputs=()) -> Record:
     return record
 
 
-def on_detach(source, out) -> None:
-    """Record that ``out`` was made by ``source.detach()`` (``source`` requires grad)."""
+def on_detach(source, out, mechanism: str = "detach()") -> Record:
+    """Record that ``out`` was made by ``source.detach()`` (or ``.data``, ``detach_()``: the
+    ``mechanism``); ``source`` requires grad."""
     record = _record(out, "detach", "detach", (_link(source),))
+    record.mechanism = mechanism
     record.behind = _leaves_behind(source._grad_fn)
     frame, _ = _user_frame(2)
     if frame is not None:
@@ -165,6 +211,17 @@ def on_detach(source, out) -> None:
             if value is source:
                 record.op = key
                 break
+    return record
+
+
+def on_detach_(tensor, node) -> None:
+    """Record ``tensor.detach_()``: a result cut from its graph (``node``), or a leaf frozen."""
+    if node is None:
+        _record(tensor, "frozen", "detach_", ()).mechanism = "detach_()"
+        return
+    record = _record(tensor, "detach", "detach", (_ref(node),))
+    record.mechanism = "detach_()"
+    record.behind = _leaves_behind(node)
 
 
 _BEHIND_LIMIT = 10_000  # nodes walked per detach; beyond it explain may say "not used"
@@ -200,7 +257,7 @@ def on_requires_grad(tensor, flag: bool) -> None:
     _record(tensor, "by_hand" if flag else "frozen", "requires_grad", inputs)
 
 
-def on_not_recorded(result, inputs, non_differentiable: bool) -> None:
+def on_not_recorded(result, inputs) -> None:
     """Record that ``result`` was computed without recording (no_grad, inference_mode, or a
     non-differentiable op such as a comparison), if one of its inputs had a gradient path."""
     # Hot under no_grad (every op of an eval loop on a model): one pass, no helper calls.
@@ -262,6 +319,7 @@ def on_propagate(result, inputs):
             break
     links = tuple([_link(t) for t in inputs if t is not None])
     record = Record(cause.kind, cause.op, cause.code, cause.line, _ref(result), links)
+    record.mechanism = cause.mechanism
     if cause.kind == "detach":
         record.inputs = (cause,)
     result._x().prov = record
@@ -297,13 +355,7 @@ def _source_name(record: Record) -> str | None:
     return _find_name(target)
 
 
-_names: dict = {}  # id(tensor or node) -> name, filled by whoever knows names (glass.draw)
-
-
 def _find_name(target) -> str | None:
-    name = _names.get(id(target))
-    if name is not None:
-        return name
     frame, _ = _user_frame(2)
     while frame is not None:
         for key, value in frame.f_locals.items():
@@ -326,77 +378,3 @@ def note_error(exc: BaseException, tensor) -> BaseException:
         return exc
     exc.add_note(f"glassgrad: this tensor has no gradient path: {describe(record)}.")
     return exc
-
-
-def _summary(grad):
-    """What an edge label needs of a gradient: the value of a scalar, else shape and norm."""
-    data = getattr(grad, "_data", grad)
-    if data is None:
-        return None
-    if data.size == 1:
-        return float(data.reshape(()))
-    import numpy as np
-
-    return (tuple(data.shape), float(np.sqrt(np.vdot(data, data).real)))
-
-
-_FLOW_KEY = "glassgrad.flow"  # the pre-hook slot this module uses on every node it watches
-
-
-def _flow_hook(node_ref):
-    def hook(grads):
-        node = node_ref()
-        if node is not None:
-            summaries = tuple([None if g is None else _summary(g) for g in grads])
-            node._prov = summaries[0] if len(summaries) == 1 else summaries
-
-    return hook
-
-
-def _watch(roots) -> None:
-    """Give every node reachable from ``roots`` a pre-hook that keeps its incoming gradient."""
-    stack = [root[0] for root in roots if root[0] is not None]
-    seen = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        hooks = node._pre_hooks
-        if hooks is None or _FLOW_KEY not in hooks:
-            node._pre_hooks = {**(hooks or {}), _FLOW_KEY: (None, _flow_hook(_ref(node)))}
-            node._special = True
-        stack += [edge[0] for edge in node.next_functions if edge[0] is not None]
-
-
-_plain_run_backward = None
-_plain_backward_one = None
-
-
-def record_flows(flag: bool = True) -> bool:
-    """Make backward keep a summary of the gradient reaching every node; return the old setting.
-
-    Off by default so that backward pays nothing: while on, each backward first walks its graph
-    and hooks every node (a debugging mode, for ``glass.draw``).
-    """
-    global _plain_run_backward, _plain_backward_one
-    from glassgrad.autograd import engine
-
-    previous = _plain_run_backward is not None
-    if flag and not previous:
-        _plain_run_backward = engine.run_backward
-        _plain_backward_one = engine.backward_one
-
-        def run_backward(roots, *args, **kwargs):
-            _watch(roots)
-            return _plain_run_backward(roots, *args, **kwargs)
-
-        def backward_one(node, output_nr, grad, retain_graph):  # loss.backward()'s way in
-            run_backward([(node, output_nr, grad)], retain_graph, False)
-
-        engine.run_backward = run_backward
-        engine.backward_one = backward_one
-    elif not flag and previous:
-        engine.run_backward, _plain_run_backward = _plain_run_backward, None
-        engine.backward_one, _plain_backward_one = _plain_backward_one, None
-    return previous

@@ -7,6 +7,7 @@ They read the graph and the provenance records; they record nothing themselves.
 
 from __future__ import annotations
 
+from glassgrad.autograd import flows as _flows
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.glass._dot import Graph, GraphvizNotFound
 from glassgrad.glass._scope import record_modules
@@ -64,4 +65,4 @@ class record_flows(_Switch):  # noqa: N801
 
     @staticmethod
     def _set(flag: bool) -> bool:
-        return _provenance.record_flows(flag)
+        return _flows.record_flows(flag)

@@ -320,7 +320,7 @@ def _stopped(out, inputs, cls):
     """A result computed without recording: note it when a gradient was actually stopped."""
     res = _make(out)
     if _provenance.enabled:
-        _provenance.on_not_recorded(res, inputs, cls is None)
+        _provenance.on_not_recorded(res, inputs)
     return res
 
 

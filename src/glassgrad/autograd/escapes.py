@@ -1,0 +1,106 @@
+"""Escapes: values that leave the graph as Python numbers or arrays, and come back as new tensors.
+
+``loss_a.item()``, ``float(h.mean())``, ``h.tolist()`` and ``h.detach().numpy()`` hand out values
+that carry no gradient path; ``torch.tensor(array)``, ``torch.as_tensor`` and
+``torch.from_numpy`` may bring them back as fresh leaves. PyTorch keeps no trace of either, so a
+parameter behind such a value simply gets no gradient. Two small records make that explainable:
+
+- an escape log (the last ``LOG_SIZE`` escapes of tensors that had a gradient path or had been
+  detached from one), each naming the mechanism, the user's line and the leaves behind the value;
+- a table of arrays handed out by ``.numpy()`` of a detached tensor, so that re-wrapping one of
+  them gives the new tensor a ``detach`` record linked to the first, as ``detach()`` itself would.
+
+Both hold weak references only. ``glassgrad.glass.explain`` reads them through ``escapes_before``.
+"""
+
+from __future__ import annotations
+
+import collections
+import weakref
+
+from glassgrad.autograd import provenance as _prov
+from glassgrad.autograd.node import next_seq
+
+__all__ = ["on_value", "on_numpy", "on_rewrap", "escapes_before", "LOG_SIZE"]
+
+LOG_SIZE = 64
+_log: collections.deque = collections.deque(maxlen=LOG_SIZE)  # (seq, Record), newest last
+_arrays: dict = {}  # id(ndarray) -> (weak reference to it, the detach record of its tensor)
+_ref = weakref.ref
+
+
+def _detached(tensor):
+    """The ``detach`` record a tensor carries (``h.detach()``, ``h.data``...), else None."""
+    extra = tensor._extra
+    record = extra.prov if extra is not None else None
+    return record if record is not None and record.kind == "detach" else None
+
+
+def on_value(tensor, mechanism: str) -> None:
+    """``tensor.item()``/``.tolist()``/``float()``/``int()``: log it if a gradient path ended."""
+    if not _prov.enabled:
+        return
+    if tensor._requires_grad or tensor._grad_fn is not None:
+        node = tensor._grad_fn
+        if _log and _log[-1][1].tensor() is tensor:
+            return  # the same tensor read twice in a row (``loss.item()`` then ``float(loss)``)
+        record = _new(tensor, mechanism, (_ref(node) if node is not None else _ref(tensor),))
+        record.behind = _prov._leaves_behind(node) if node is not None else (_ref(tensor),)
+    else:
+        earlier = _detached(tensor)
+        if earlier is None:
+            return
+        record = _new(tensor, f"{earlier.how} then {mechanism}", earlier.inputs)
+        record.behind, record.via = earlier.behind, earlier
+    _log.append((next_seq(), record))
+
+
+def on_numpy(tensor, array) -> None:
+    """``detached.numpy()``: remember the array, so a re-wrap of it can be traced back."""
+    earlier = _detached(tensor)
+    if earlier is None or not _prov.enabled:
+        return
+    key = id(array)
+    _arrays[key] = (_ref(array, lambda _, key=key: _arrays.pop(key, None)), earlier)
+    record = _new(tensor, f"{earlier.how} then .numpy()", earlier.inputs)
+    record.behind, record.via = earlier.behind, earlier
+    _log.append((next_seq(), record))
+
+
+def on_rewrap(source, out, mechanism: str) -> None:
+    """``out = torch.tensor(source)`` (or ``as_tensor``, ``from_numpy``): if ``source`` came out
+    of a graph (a tensor with a gradient path, or an array a detached tensor handed out), give
+    ``out`` a ``detach`` record saying so."""
+    if not _prov.enabled:
+        return
+    if hasattr(source, "_grad_fn"):  # a tensor: torch.tensor(h) copies it out of the graph
+        if source._requires_grad or source._grad_fn is not None:
+            record = _prov.on_detach(source, out, mechanism)
+            return
+        earlier = _detached(source)
+    else:
+        earlier = None
+        for array in (source, getattr(source, "base", None)):
+            entry = _arrays.get(id(array)) if array is not None else None
+            if entry is not None and entry[0]() is array:
+                earlier = entry[1]
+                break
+    if earlier is None:
+        return
+    record = _prov._record(out, "detach", earlier.op, earlier.inputs)
+    record.mechanism = f"{earlier.how} then {mechanism}"
+    record.behind, record.via = earlier.behind, earlier
+
+
+def _new(tensor, mechanism: str, inputs) -> _prov.Record:
+    frame, _ = _prov._user_frame(3)
+    code, line = (frame.f_code, frame.f_lineno) if frame is not None else (None, 0)
+    record = _prov.Record("escape", mechanism, code, line, _ref(tensor), tuple(inputs))
+    record.mechanism = mechanism
+    return record
+
+
+def escapes_before(seq: int | None) -> list:
+    """The logged escapes (``Record``s, newest first) that happened before node number ``seq``
+    was made (all of them for ``None``): only those can have fed a value into that node."""
+    return [record for when, record in reversed(_log) if seq is None or when < seq]
