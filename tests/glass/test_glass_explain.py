@@ -128,7 +128,9 @@ def test_leaf_loss_made_to_require_grad_by_hand():
     loss.requires_grad = True
     loss.backward()
     table = glass.explain(loss, {"w": w})
-    assert table["w"].reason == "not used by this output"
+    # w was used: its value left the graph through .item(), which explain names, never "not used"
+    assert table["w"].status == "cut" and table["w"].mechanism == ".item()"
+    assert table["w"].where == f"test_glass_explain.py:{_line_of('(w * 3).item()')}"
     assert "is a leaf tensor that requires grad (requires_grad set by hand at" in table.notes[0]
 
 
@@ -138,3 +140,9 @@ def test_provenance_switch_turns_records_off():
         d = a.detach()
     assert d._extra is None
     assert a.detach()._extra.prov.kind == "detach"
+
+
+def _line_of(text: str) -> int:
+    """The line of this file holding ``text`` (explanations name the user's lines)."""
+    with open(__file__, encoding="utf-8") as source:
+        return next(number for number, line in enumerate(source, 1) if text in line)

@@ -68,6 +68,10 @@ class Node:
     # ``_exact`` instead (most elementwise ops: one tuple less per node)
     _meta = None
     _exact = False
+    # Whether nodes of this class note the user's source line when made (``LOCATED``), and that
+    # line as ``(code, lineno)`` once noted
+    _locate = False
+    _where = None
 
     def _input_meta(self) -> tuple:
         """``(shape, dtype)`` of each input (None for an argument that is not a tensor)."""
@@ -157,13 +161,6 @@ class Node:
         hooks[handle.id] = (None, hook)
         return handle
 
-    @property
-    def _saved_tensors_bytes(self) -> int:
-        values = self._saved
-        if values is None or values is FREED:
-            return 0
-        return sum(getattr(v, "nbytes", 0) for v in values)
-
 
 def _current_inputs(values, records):
     """``values`` with each saved input replaced by its tensor's current array (see above)."""
@@ -246,6 +243,36 @@ def _as_tensors(node: Node, values, records):
 
 _CLASSES: dict = {}
 
+# Nodes that note their user source line even without anomaly mode: the ops that stop or zero a
+# gradient while it flows (zero derivative, dead or saturated units, clamping, masking) and the
+# casts that turn a parameter into a non-leaf, so ``glass.explain`` can name the line. A frame
+# walk each (about a microsecond); the ops of ordinary arithmetic stay free of it.
+LOCATED = frozenset(
+    {
+        "ReluBackward0",
+        "ThresholdBackward0",
+        "HardtanhBackward0",
+        "SigmoidBackward0",
+        "TanhBackward0",
+        "ClampBackward0",
+        "ClampBackward1",
+        "ClampMinBackward0",
+        "ClampMinBackward1",
+        "ClampMaxBackward0",
+        "ClampMaxBackward1",
+        "RoundBackward0",
+        "RoundBackward1",
+        "FloorBackward0",
+        "CeilBackward0",
+        "SignBackward0",
+        "SgnBackward0",
+        "TruncBackward0",
+        "ToCopyBackward0",
+        "MaskedFillBackward0",
+        "MaskedFillBackward1",
+    }
+)
+
 
 def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:
     """Create the ``grad_fn`` class ``name`` (``MulBackward0``) with the rule ``backward``.
@@ -260,6 +287,7 @@ def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:
     body = {
         "_backward": backward,
         "_n_outputs": n_outputs,
+        "_locate": name in LOCATED,
         "__module__": "glassgrad.autograd.graph",
     }
     if jvp is not None:

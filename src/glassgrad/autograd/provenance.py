@@ -106,7 +106,7 @@ class Record:
 
     @property
     def how(self) -> str:
-        """The mechanism as the user wrote it (``detach()``, ``.data``, ``no_grad()``, ``argmax``)."""
+        """How the path stopped, as written: ``detach()``, ``.data``, ``no_grad()``, ``argmax``."""
         if self.mechanism:
             return self.mechanism
         kind = self.kind
@@ -174,6 +174,25 @@ def _user_frame(depth: int):
             op = code.co_name
         frame = frame.f_back
     return None, op
+
+
+def locate(node) -> None:
+    """Note the user's source line on ``node`` (for the classes in ``node.LOCATED``)."""
+    frame, _ = _user_frame(2)
+    if frame is not None:
+        node._where = (frame.f_code, frame.f_lineno)
+
+
+def created_at(node) -> str | None:
+    """``file.py:12``: where ``node`` was made, if it noted it (``LOCATED`` classes, or anomaly
+    mode's traceback); None otherwise."""
+    where = node._where
+    if where is not None:
+        return f"{os.path.basename(where[0].co_filename)}:{where[1]}"
+    frame = getattr(node._seq, "frame", None)
+    if frame is not None:
+        return f"{os.path.basename(frame.filename)}:{frame.lineno}"
+    return None
 
 
 def _link(tensor):

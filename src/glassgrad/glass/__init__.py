@@ -14,7 +14,7 @@ from glassgrad.glass._scope import record_modules
 from glassgrad.glass.audit import Audit, audit
 from glassgrad.glass.cost import Cost, cost
 from glassgrad.glass.draw import draw
-from glassgrad.glass.explain import Explanation, Row, explain
+from glassgrad.glass.explain import Explanation, Finding, ModuleFlow, Row, explain
 from glassgrad.glass.flowplot import gradient_flow
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "GraphvizNotFound",
     "Explanation",
     "Row",
+    "ModuleFlow",
+    "Finding",
     "Cost",
     "Audit",
 ]

@@ -1,184 +1,237 @@
-"""``explain``: one row per parameter: did it get a gradient, and if not, why not."""
+"""``explain``: one row per parameter: does a gradient arrive, is it any use, and if not, why.
+
+Every row names a status, the mechanism and the user's source line. While the output's graph is
+still whole (before ``backward()``, or with ``retain_graph=True``) explain runs its own backward
+pass with flow statistics on (``autograd.grad``: no ``.grad`` changes, though hooks the user
+registered run), so a zero or NaN gradient is traced to the op that made it. Once backward
+freed the graph, the rows use ``.grad`` and whatever ``glass.record_flows()`` kept.
+"""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
-from glassgrad.autograd.provenance import Record
-from glassgrad.glass._walk import LIVE, Walk, root_item, walk
+from glassgrad.autograd import escapes, flows, introspect
+from glassgrad.glass import _causes, _report
+from glassgrad.glass._params import entries, named_tensors
+from glassgrad.glass._report import STATUSES, Explanation, Finding, ModuleFlow, Row
+from glassgrad.glass._walk import LIVE, Walk, walk
 from glassgrad.tensor import Tensor, grad_tensor
 
-__all__ = ["explain", "Explanation", "Row", "named_tensors", "why_not"]
+__all__ = [
+    "explain",
+    "Explanation",
+    "Row",
+    "ModuleFlow",
+    "Finding",
+    "STATUSES",
+    "named_tensors",
+    "why_not",
+]
 
 
-@dataclass
-class Row:
-    """One parameter: its name, whether a gradient reaches it, its norm, and why not."""
-
-    name: str
-    shape: tuple
-    receives: bool
-    grad_norm: float | None
-    reasons: list
-
-    @property
-    def reason(self) -> str:
-        """The reasons joined into one sentence ("" when the gradient arrives)."""
-        return "; and ".join(self.reasons)
-
-
-@dataclass
-class Explanation:
-    """The table ``explain`` returns: printable, and its rows as data."""
-
-    output: str
-    rows: list
-    notes: list
-
-    def __str__(self) -> str:
-        head = ("parameter", "shape", "gradient", "why not")
-        body = [
-            (r.name, "x".join(map(str, r.shape)) or "scalar", _grad_text(r), r.reason)
-            for r in self.rows
-        ]
-        widths = [max(len(row[i]) for row in [head, *body]) for i in range(3)]
-        lines = [f"gradient flow to {self.output}:"]
-        for row in [head, *body]:
-            cells = [text.ljust(width) for text, width in zip(row[:3], widths, strict=True)] + [
-                row[3]
-            ]
-            lines.append("  ".join(cells).rstrip())
-        lines += [f"note: {note}" for note in self.notes]
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def __getitem__(self, name: str) -> Row:
-        for row in self.rows:
-            if row.name == name:
-                return row
-        raise KeyError(name)
-
-
-def _grad_text(row: Row) -> str:
-    if not row.receives:
-        return "none"
-    return "yes (backward not run)" if row.grad_norm is None else f"norm {row.grad_norm:.4g}"
-
-
-def named_tensors(params) -> dict:
-    """``{name: tensor}`` from a dict, an ``nn.Module`` (its named parameters) or a list."""
-    if params is None:
-        return {}
-    if hasattr(params, "named_parameters"):
-        return dict(params.named_parameters())
-    if isinstance(params, dict):
-        return dict(params)
-    return {f"param[{i}]": t for i, t in enumerate(params)}
-
-
-def explain(output: Tensor, params=None, *, name: str | None = None) -> Explanation:
-    """Say, for each parameter, whether a gradient of ``output`` reaches it, and if not why.
+def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = None) -> Explanation:
+    """Say, for each parameter, whether a useful gradient of ``output`` reaches it, and if not why.
 
     Args:
         output: the loss (or any tensor) whose gradient flow is explained.
-        params: a dict of named tensors, an ``nn.Module``, or a list; by default the leaves of
-            the graph (named as found in the caller's variables).
+        params: an ``nn.Module``, a dict of named tensors or modules (nested dicts and
+            ModuleDicts too), or a list; by default the leaves of the graph (named as found in
+            the caller's variables).
+        optimizer: also flag parameters that get a gradient but are in none of its param groups.
         name: what to call ``output`` in the table (found in the caller's variables otherwise).
 
     Returns:
-        An ``Explanation``: ``print`` it, or read ``.rows``.
+        An ``Explanation``: ``print`` it, or read ``.rows``, ``.modules`` and ``.findings``.
     """
+    frame = sys._getframe(1)
     found = walk([output])
-    named = named_tensors(params)
-    if not named:
-        names = _caller_names(sys._getframe(1))
-        named = {names.get(id(t), f"leaf{i}"): t for i, t in enumerate(found.leaves())}
-    label = name or _caller_names(sys._getframe(1)).get(id(output), "the output")
-    rows = [_row(key, tensor, found) for key, tensor in named.items()]
-    return Explanation(label, rows, _notes(output, label))
+    listed = entries(params)
+    names = _caller_names(frame)
+    if not listed:
+        listed = entries({names.get(id(t), f"leaf{i}"): t for i, t in enumerate(found.leaves())})
+    label = name or names.get(id(output), "the output")
+    grads = _own_pass(output, listed, found)
+    seq = introspect.seq(output._grad_fn) if output._grad_fn is not None else None
+    escaped = escapes.escapes_before(seq)
+    in_groups = _optimized(optimizer)
+    rows = [_row(e, found, grads, escaped, in_groups, names) for e in listed]
+    modules = _report.module_flows(rows)
+    findings = _report.whole_output(output, label, found, rows, modules)
+    return Explanation(label, rows, modules, findings)
 
 
 def why_not(outputs, params) -> dict:
     """``{name: reason}``: why no gradient of ``outputs`` (a list of tensors) reaches each
     parameter, "" for those it reaches; for callers that already know who got none (DDP)."""
     found = walk(list(outputs))
-    return {key: _row(key, t, found).reason for key, t in named_tensors(params).items()}
+    reasons = {}
+    for entry in entries(params):
+        row = _row(entry, found, None, escapes.escapes_before(None), None, {})
+        for key in entry.names:
+            reasons[key] = "" if row.receives else row.cause
+    return reasons
 
 
-def _row(name: str, tensor: Tensor, found: Walk) -> Row:
+def _own_pass(output: Tensor, listed: list, found: Walk):
+    """``{id(tensor): gradient array or None}`` from a backward pass of explain's own, with
+    flows recorded; None when the graph was freed (or there is nothing to differentiate)."""
+    node = output._grad_fn
+    targets = [e.tensor for e in listed if e.tensor.requires_grad]
+    if node is None or not targets:
+        return None
+    if any(introspect.freed(n) for n in found.items.values() if isinstance(n, introspect.Node)):
+        return None
+    from glassgrad.autograd import grad as autograd_grad
+
+    ones = Tensor._from_array(np.ones_like(output._data))
+    previous = flows.record_flows(True)
+    try:
+        got = autograd_grad(
+            [output], targets, [ones], retain_graph=True, allow_unused=True, materialize_grads=False
+        )
+    except RuntimeError:
+        return None
+    finally:
+        flows.record_flows(previous)
+    return {id(t): (None if g is None else g._data) for t, g in zip(targets, got, strict=True)}
+
+
+def _optimized(optimizer):
+    if optimizer is None:
+        return None
+    return {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
+def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
+    tensor = entry.tensor
+    row = Row(tuple(entry.names), tuple(tensor.shape), entry.module, "ok")
+    if not tensor.requires_grad:
+        _frozen(row, tensor)
+        cut = found.first_cut.get(id(tensor), LIVE)
+        if cut is not LIVE:  # frozen, and behind a cut as well: say both
+            row.cause += f"; and {_causes.of_record(cut).text}"
+        return row
+    if tensor._grad_fn is not None:
+        return _non_leaf(row, tensor, names)
     key = id(tensor)
     reached = key in found.items
     cut = found.first_cut.get(key) if reached else None
-    receives = reached and cut is LIVE and tensor.requires_grad
-    norm = None
-    grad = grad_tensor(tensor) if receives else None
-    if grad is not None:
-        data = grad._data
-        norm = float(np.sqrt(np.vdot(data, data).real))
-    reasons = []
-    if not tensor.requires_grad:
-        reasons.append(_frozen(tensor))
     if reached and cut is not LIVE:
-        reasons.append(_cut_reason(cut))
-    if not reached and tensor.requires_grad:
-        reasons.append("not used by this output")
-    return Row(name, tuple(tensor.shape), receives, norm, reasons)
+        return row.set("cut", _causes.of_record(cut))
+    if not reached:
+        for record in escaped:
+            if any(link() is tensor for link in record.behind):
+                return row.set("cut", _causes.of_escape(record))
+        return row.set("unused", _causes.Cause("", "", "not used by this output"))
+    grad = grads.get(key) if grads is not None else _stored(tensor)
+    if grad is None:
+        return row.set("pending", _causes.Cause("", "", "backward() not run yet"))
+    row.measure(grad)
+    if not np.isfinite(grad).all():
+        row.set("nonfinite", _trace(tensor, found, "nonfinite"))
+    elif not np.any(grad):
+        row.set("zero", _trace(tensor, found, "zero"))
+    if in_groups is not None and key not in in_groups and row.status == "ok":
+        row.set(
+            "not_in_optimizer",
+            _causes.Cause(
+                "optimizer",
+                "",
+                "it gets a gradient but is in no param group of the "
+                "optimizer, so step() never changes it",
+            ),
+        )
+    return row
 
 
-def _frozen(tensor: Tensor) -> str:
-    extra = tensor._extra
-    record = extra.prov if extra is not None else None
+def _frozen(row: Row, tensor: Tensor) -> None:
+    record = introspect.record(tensor)
     if record is not None and record.kind == "frozen":
-        return f"frozen: requires_grad=False (set at {record.where})"
-    return "frozen: requires_grad=False"
+        row.set("frozen", _causes.of_record(record))
+    else:
+        row.set("frozen", _causes.Cause("requires_grad=False", "", "frozen: requires_grad=False"))
 
 
-def _cut_reason(record: Record) -> str:
-    kind = record.kind
-    if kind == "detach":
-        return f"the only path to the output passes `{_source(record)}.detach()` at {record.where}"
-    if kind in ("no_grad", "inference_mode"):
-        return f"the only path to the output was computed inside `{kind}()` at {record.where}"
-    if kind == "non_differentiable":
-        return (
-            f"the output reaches it only through {record.op} (not differentiable) at {record.where}"
-        )
-    return f"the path stops at {record.where}"
+def _stored(tensor: Tensor):
+    grad = tensor._grad
+    if grad is None:
+        return None
+    return grad_tensor(tensor)._data
 
 
-def _source(record: Record) -> str:
-    from glassgrad.autograd.provenance import _source_name
+def _non_leaf(row: Row, tensor: Tensor, names) -> Row:
+    """A "parameter" made by an op (``.to()``, ``* 1``): its ``.grad`` stays None."""
+    node = tensor._grad_fn
+    op = introspect.name(node)
+    how = {"ToCopyBackward0": ".to()", "MulBackward0": "* 1", "CloneBackward0": ".clone()"}.get(
+        op, op
+    )
+    leaves, stack, seen = [], [node], set()
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        leaf = introspect.leaf(item)
+        if leaf is not None:
+            leaves.append(names.get(id(leaf), "a leaf"))
+        stack += [src for src, _ in introspect.inputs(item)]
+    where = introspect.created_at(node) or ""
+    source = ", ".join(f"`{n}`" for n in leaves) or "a leaf"
+    text = (
+        f"not a leaf: made from {source} by {how}"
+        + (f" at {where}" if where else "")
+        + f" ({op}), so its .grad stays None; the gradient goes to {source}"
+    )
+    return row.set("non_leaf", _causes.Cause(how, where, text))
 
-    return _source_name(record) or "tensor"
+
+def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
+    """Where on the paths to ``tensor`` a gradient became zero (or NaN/inf)."""
+    nodes = _on_paths(id(tensor), found)
+    for node in nodes:
+        flow = introspect.flow(node)
+        if flow is not None and flow.note is not None:
+            mechanism, text = flow.note
+            if (kind == "zero") == (mechanism != "nonfinite"):
+                where = introspect.created_at(node) or ""
+                return _causes.Cause(mechanism, where, _at(f"gradient is {kind}: {text}", where))
+    for node in nodes:
+        hint = _causes.structural(node) if kind == "zero" else None
+        if hint is not None:
+            where = introspect.created_at(node) or ""
+            return _causes.Cause(hint[0], where, _at(f"gradient is zero: {hint[1]}", where))
+    what = "exactly zero" if kind == "zero" else "NaN/inf"
+    return _causes.Cause(
+        "",
+        "",
+        f"the gradient is {what}; where it became so is known only when explain runs "
+        "before backward() or under glass.record_flows()",
+    )
 
 
-def _notes(output: Tensor, label: str) -> list:
-    """Whole-output findings: the classic leaf loss made to require grad by hand."""
-    if output._grad_fn is not None:
-        return []
-    extra = output._extra
-    record = extra.prov if extra is not None else None
-    if output._requires_grad:
-        where = (
-            f" (requires_grad set by hand at {record.where})"
-            if (record is not None and record.kind == "by_hand")
-            else ""
-        )
-        return [
-            f"{label} is a leaf tensor that requires grad{where}: backward() runs but "
-            "reaches no parameter; compute the loss from the model's output without "
-            "detach(), .item() or no_grad() instead"
-        ]
-    item = root_item(output)
-    if isinstance(item, Record):
-        from glassgrad.autograd.provenance import describe
+def _at(text: str, where: str) -> str:
+    return f"{text} at {where}" if where else text
 
-        return [f"{label} has no gradient path: {describe(item)}"]
-    return [f"{label} depends on no tensor that requires grad"]
+
+def _on_paths(key: int, found: Walk) -> list:
+    """The live nodes on some path from the output to item ``key``, nearest first."""
+    consumers: dict = {}
+    for edge in found.edges:
+        if edge.cut is None and not edge.shadow:
+            consumers.setdefault(edge.src, []).append(edge.dst)
+    order, stack, seen = [], [key], {key}
+    while stack:
+        current = stack.pop(0)
+        for dst in consumers.get(current, ()):
+            if dst not in seen and found.first_cut.get(dst, 0) is LIVE:
+                seen.add(dst)
+                order.append(found.items[dst])
+                stack.append(dst)
+    return [item for item in order if isinstance(item, introspect.Node)]
 
 
 def _caller_names(frame) -> dict:
@@ -190,8 +243,8 @@ def _caller_names(frame) -> dict:
                 names.setdefault(id(value), key)
                 if value._grad_fn is not None:
                     names.setdefault(id(value._grad_fn), key)
-                extra = value._extra
-                if extra is not None and extra.prov is not None:
-                    names.setdefault(id(extra.prov), key)
+                record = introspect.record(value)
+                if record is not None:
+                    names.setdefault(id(record), key)
         frame = frame.f_back
     return names

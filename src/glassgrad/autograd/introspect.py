@@ -1,0 +1,103 @@
+"""The graph as ``glassgrad.glass`` reads it: a small, documented interface to nodes and records.
+
+What a node is (``name``), what feeds it (``inputs``: the nodes and leaves behind each edge, and
+the provenance record where a path was cut), what it saved and how big (``saved_values``,
+``saved_bytes``), where it was made (``created_at``), what the last recorded backward sent
+through it (``flow``), and why a tensor carries no gradient path (``record``). glass reads the
+graph only through these and the public ``Record``/``CutEdge``/``Flow`` classes.
+
+>>> import glassgrad as torch
+>>> from glassgrad.autograd import introspect
+>>> w = torch.ones(2, requires_grad=True)
+>>> y = (w * 2).relu().sum()
+>>> introspect.name(y.grad_fn), [introspect.name(n) for n, _ in introspect.inputs(y.grad_fn)]
+('SumBackward0', ['ReluBackward0'])
+"""
+
+from __future__ import annotations
+
+from glassgrad.autograd.flows import Flow, flow
+from glassgrad.autograd.node import FREED, AccumulateGrad, Node
+from glassgrad.autograd.provenance import CutEdge, Record, created_at
+
+__all__ = [
+    "Node",
+    "Record",
+    "Flow",
+    "name",
+    "inputs",
+    "leaf",
+    "node_of",
+    "record",
+    "saved_values",
+    "saved_bytes",
+    "created_at",
+    "flow",
+    "seq",
+    "freed",
+]
+
+
+def name(node) -> str:
+    """The node's class name as PyTorch prints it in ``grad_fn`` (``MulBackward0``)."""
+    return type(node).__name__
+
+
+def inputs(node) -> list:
+    """``(source, cut)`` per edge of ``node``: the input's node (a leaf's ``AccumulateGrad``
+    counts as a node) or None, and the ``Record`` of a cut edge (None for a live edge)."""
+    found = []
+    for edge in node.next_functions:
+        cut = edge.record if isinstance(edge, CutEdge) else None
+        found.append((edge[0], cut))
+    return found
+
+
+def leaf(node):
+    """The leaf tensor an ``AccumulateGrad`` adds into (None for other nodes, or a freed leaf)."""
+    if isinstance(node, AccumulateGrad):
+        return node.variable
+    return None
+
+
+def node_of(tensor):
+    """The node a gradient of ``tensor`` enters: its ``grad_fn``, a leaf's ``AccumulateGrad``
+    (made on demand, as PyTorch does), or None for a tensor that does not require grad."""
+    if tensor._grad_fn is not None:
+        return tensor._grad_fn
+    if tensor.requires_grad:
+        return tensor._edge()[0]
+    return None
+
+
+def record(tensor) -> Record | None:
+    """Why ``tensor`` carries no gradient path (detach, no_grad, frozen...), if it was recorded."""
+    extra = tensor._extra
+    return extra.prov if extra is not None else None
+
+
+def saved_values(node):
+    """The arrays (and scalars) the node saved for backward; None once backward freed them
+    (``retain_graph=False``) or if it saved nothing."""
+    values = node._saved
+    if values is None or values is FREED:
+        return None
+    return values
+
+
+def saved_bytes(node) -> int:
+    """How many bytes of arrays the node holds for backward (0 once freed)."""
+    values = saved_values(node)
+    if values is None:
+        return 0
+    return sum(getattr(value, "nbytes", 0) for value in values)
+
+
+def freed(node) -> bool:
+    """Whether backward has released what this node saved (a second backward would fail)."""
+    return node._saved is FREED
+
+
+def seq(node) -> int:
+    """The node's creation number (later nodes have larger numbers)."""
+    return int(node._seq) if node._seq is not None else -1

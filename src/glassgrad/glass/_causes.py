@@ -1,0 +1,152 @@
+"""Causes: turn a record, an escape or a node's flow into (mechanism, source line, sentence).
+
+``diagnose`` runs inside backward (registered as a flow observer) while a node's saved values
+still exist: it says why a node sent on a zero gradient although a nonzero one reached it (a
+dead ReLU, saturated sigmoid/tanh, clamp outside its range, a mask of zeros, an op whose
+derivative is zero) or why a finite gradient came out NaN/inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from glassgrad.autograd import flows, introspect
+from glassgrad.autograd.provenance import Record, _source_name
+
+__all__ = ["Cause", "of_record", "of_escape", "diagnose", "ZERO_DERIVATIVE"]
+
+# ops whose derivative is zero wherever it exists: any gradient through them is exactly zero
+ZERO_DERIVATIVE = {
+    "RoundBackward0": "round",
+    "RoundBackward1": "round",
+    "FloorBackward0": "floor",
+    "CeilBackward0": "ceil",
+    "SignBackward0": "sign",
+    "SgnBackward0": "sgn",
+    "TruncBackward0": "trunc",
+}
+
+
+@dataclass
+class Cause:
+    """Why a gradient stops or arrives useless: the mechanism, the user's line, a sentence."""
+
+    mechanism: str
+    where: str
+    text: str
+
+
+def _where(record: Record) -> str:
+    return "" if record.code is None else record.where
+
+
+def of_record(record: Record) -> Cause:
+    """The cause a provenance record stands for (a cut edge or a frozen leaf)."""
+    kind, how, where = record.kind, record.how, record.where
+    if kind == "detach":
+        source = _source_name(record) or "tensor"
+        if how == ".data":
+            text = f"the path to the output goes through `{source}.data` at {where}"
+        elif how == "detach()":
+            text = f"the only path to the output passes `{source}.detach()` at {where}"
+        elif how == "detach_()":
+            text = f"`{source}.detach_()` at {where} cut it out of the graph"
+        else:
+            text = f"its value left the graph and came back as a new tensor: {how} at {where}"
+            if record.via is not None:
+                text += f" (taken out at {record.via.where})"
+        return Cause(how, _where(record), text)
+    if kind in ("no_grad", "inference_mode"):
+        text = f"the only path to the output was computed inside `{kind}()` at {where}"
+        return Cause(how, _where(record), text + (f" (by {record.op})" if record.op else ""))
+    if kind == "non_differentiable":
+        text = f"the output reaches it only through {record.op} (not differentiable) at {where}"
+        return Cause(record.op or "non-differentiable", _where(record), text)
+    if kind == "frozen":
+        if how == "detach_()":
+            return Cause(how, _where(record), f"frozen by `detach_()` at {where}")
+        return Cause(
+            "requires_grad=False", _where(record), f"frozen: requires_grad=False (set at {where})"
+        )
+    return Cause(how, _where(record), f"the path stops at {where}")
+
+
+def of_escape(record: Record) -> Cause:
+    """The cause an escape stands for: a value computed from the tensor left the graph."""
+    how = record.how
+    kind = "a Python number" if how.endswith(("item()", "float()", "int()")) else "plain data"
+    text = (
+        f"a value computed from it left the graph through `{how}` at {record.where} "
+        f"({kind} carries no gradient)"
+    )
+    return Cause(how, _where(record), text)
+
+
+def _units(out) -> tuple:
+    """(inactive units, units) of an activation output: axis 1 holds the units (features of a
+    Linear's output, channels of a convolution's), every other axis is batch or position."""
+    if out.ndim < 2:
+        return int(not np.any(out > 0)), 1
+    axes = tuple(i for i in range(out.ndim) if i != 1)
+    active = np.any(out > 0, axis=axes)
+    return int(active.size - np.count_nonzero(active)), int(active.size)
+
+
+def _saved_arrays(node) -> list:
+    values = introspect.saved_values(node) or ()
+    return [np.asarray(v) for v in values if v is not None and hasattr(v, "shape")]
+
+
+def _zeroed(node, arrays) -> tuple | None:
+    """(mechanism, sentence) for a node that turned a nonzero gradient into zero."""
+    name = introspect.name(node)
+    if name in ZERO_DERIVATIVE:
+        op = ZERO_DERIVATIVE[name]
+        return op, f"it passes {op}, whose derivative is 0 everywhere"
+    if name in ("ReluBackward0", "ThresholdBackward0") and arrays:
+        dead, units = _units(arrays[-1])
+        what = f"all {units} units" if dead == units else f"{dead} of {units} units"
+        return "ReLU", f"dead ReLU: {what} inactive (output 0 for every input of the batch)"
+    if name == "SigmoidBackward0" and arrays:
+        return "sigmoid", "saturated sigmoid: every output is 0 or 1, where its derivative is 0"
+    if name == "TanhBackward0" and arrays:
+        return "tanh", "saturated tanh: every output is -1 or 1, where its derivative is 0"
+    if name.startswith(("Clamp", "Hardtanh")):
+        return "clamp", f"every input of {name[:-9].lower()} lies outside its range"
+    if name.startswith("MaskedFill"):
+        return "mask", "masked_fill replaces every element (the mask is all True)"
+    if name in ("MulBackward0", "DivBackward0") and any(not np.any(a) for a in arrays):
+        return "mask", "it is multiplied by a tensor of zeros (a mask that masks out everything)"
+    if name.startswith(("Index", "Where", "MaskedSelect")):
+        return "mask", f"{name[:-9]} selects nothing of it"
+    return None
+
+
+def diagnose(node, grad_inputs, grad_outputs):
+    """Flow observer: a note ``(mechanism, sentence)`` for a node that zeroed a nonzero
+    gradient or turned a finite one into NaN/inf; None for the others."""
+    found = flows.flow(node)
+    if found is None:
+        return None
+    if not found.zero_in and found.zero_out:
+        return _zeroed(node, _saved_arrays(node)) or (
+            introspect.name(node)[:-9].lower(),
+            f"{introspect.name(node)} passes on a zero gradient",
+        )
+    if found.finite_in and not found.finite_out:
+        return "nonfinite", f"{introspect.name(node)} turned a finite gradient into NaN/inf"
+    return None
+
+
+def structural(node):
+    """What a node alone says about a zero gradient, without flows: a zero-derivative op."""
+    op = ZERO_DERIVATIVE.get(introspect.name(node))
+    if op is None:
+        return None
+    return op, f"it passes {op}, whose derivative is 0 everywhere"
+
+
+if diagnose not in flows.observers:
+    flows.observers.append(diagnose)
