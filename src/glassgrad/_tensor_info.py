@@ -14,8 +14,8 @@ import numpy as np
 from glassgrad import _bfloat16
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
-from glassgrad.autograd import escapes as _escapes
 from glassgrad._device import device as _device_type
+from glassgrad.autograd import escapes as _escapes
 
 
 def _type_name(value) -> str:

@@ -327,7 +327,22 @@ def on_not_recorded(result, inputs) -> None:
         record = Record(kind, op, None, 0, _ref(result), tuple(links))
     else:
         record = Record(kind, op, code, frame.f_lineno, _ref(result), tuple(links))
+    if kind == "non_differentiable":
+        if op is None or op.startswith(("<", "_")) or op in _GENERIC:
+            record.op = _GENERIC.get(op) or f"cast to {result._data.dtype}"
+        # ``model(x).argmax()``: the graph behind goes as soon as the temporary does; keep
+        # which leaves it reached (as ``detach`` does), so explain can still name them
+        record.behind = tuple(
+            leaf
+            for t in inputs
+            if t is not None and t._grad_fn is not None
+            for leaf in _leaves_behind(t._grad_fn)
+        )
     result._x().prov = record
+
+
+# internal function names that say less than what the user wrote
+_GENERIC = {"compare": "comparison"}
 
 
 def on_propagate(result, inputs):

@@ -131,12 +131,14 @@ def diagnose(node, grad_inputs, grad_outputs):
     if found is None:
         return None
     if not found.zero_in and found.zero_out:
+        op = introspect.name(node)
         return _zeroed(node, _saved_arrays(node)) or (
-            introspect.name(node)[:-9].lower(),
-            f"{introspect.name(node)} passes on a zero gradient",
+            op[: op.rfind("Backward")].lower(),
+            f"{op} passes on a zero gradient",
         )
     if found.finite_in and not found.finite_out:
-        return "nonfinite", f"{introspect.name(node)} turned a finite gradient into NaN/inf"
+        op = introspect.name(node)
+        return op[: op.rfind("Backward")].lower(), f"{op} turned a finite gradient into NaN/inf"
     return None
 
 

@@ -134,8 +134,8 @@ def _inputs(item):
                 src = _record_source(src)
             if src is not None:
                 yield src, Edge(0, 0, shadow=shadow)
-        if item.kind == "detach" and item.inputs and _deref(item.inputs[0]) is None:
-            for link in item.behind:  # the detached graph is gone; its leaves are known
+        if any(_deref(link) is None for link in item.inputs):
+            for link in item.behind:  # the graph behind is gone; its leaves are known
                 src = link()
                 if src is not None:
                     yield src, Edge(0, 0)

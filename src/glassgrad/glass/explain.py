@@ -196,7 +196,7 @@ def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
         flow = introspect.flow(node)
         if flow is not None and flow.note is not None:
             mechanism, text = flow.note
-            if (kind == "zero") == (mechanism != "nonfinite"):
+            if (kind == "zero") == (flow.finite_out or not flow.finite_in):
                 where = introspect.created_at(node) or ""
                 return _causes.Cause(mechanism, where, _at(f"gradient is {kind}: {text}", where))
     for node in nodes:
