@@ -133,7 +133,7 @@ def _user_code(function, *args):
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
     leaves: dict = {}
     try:
-        _propagate(roots, retain_graph, create_graph, capture, accumulate, leaves)
+        _propagate(roots, retain_graph, create_graph, capture, leaves)
     except BaseException:
         # the leaves that were complete when a node failed get their gradients, as in PyTorch
         # (``_loop`` has already dropped the others: autograd/partial.py)
@@ -161,7 +161,7 @@ def _apply_special(node, grads):
     return node.apply(grads, False)
 
 
-def _propagate(roots, retain_graph, create_graph, capture, accumulate, leaves):
+def _propagate(roots, retain_graph, create_graph, capture, leaves):
     """Run the graph's nodes; return the gradients that reached each leaf's ``AccumulateGrad``.
 
     Nodes run in decreasing order of creation (``_seq``), as in PyTorch's engine: a node is

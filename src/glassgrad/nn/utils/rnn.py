@@ -37,10 +37,6 @@ class PackedSequence_(NamedTuple):
     unsorted_indices: Tensor | None
 
 
-def _bind(optional, fn):
-    return None if optional is None else fn(optional)
-
-
 class PackedSequence(PackedSequence_):
     """Holds the data and list of ``batch_sizes`` of a packed sequence."""
 

@@ -233,10 +233,6 @@ def heaviside(input, values):
 signbit = elementwise("signbit", np.signbit, None, None, kind="any", out="signbit")
 
 
-def _positive_second(make, shape):
-    return binary_samples(make, shape, 0.5, 2.0)
-
-
 def _xlogy_samples(make, shape):
     zeros = np.where(make(shape) > 0, make(shape), 0.0)  # x == 0 exercises the mask
     return scalar_samples(make, shape, 0.5, 2.0) + [((zeros, make(shape, low=0.5)), {})]

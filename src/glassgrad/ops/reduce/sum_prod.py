@@ -52,9 +52,6 @@ def expand_back(grad, shape, dims, keepdim):
     return D.expand(grad, shape)
 
 
-_expand_back = expand_back
-
-
 def keep_dims(out, shape, dims, keepdim):
     """``out`` with the reduced dims present (size 1), for broadcasting against the input."""
     if keepdim or not dims:
