@@ -79,6 +79,9 @@ def record(tensor) -> Record | None:
 def saved_values(node):
     """The arrays (and scalars) the node saved for backward; None once backward freed them
     (``retain_graph=False``) or if it saved nothing."""
+    checkpoint = node.__dict__.get("_ckpt")
+    if checkpoint is not None:  # a checkpointed region holds its inputs, not what it saved
+        return tuple(checkpoint.input_arrays)
     values = node._saved
     if values is None or values is FREED:
         return None
@@ -87,10 +90,7 @@ def saved_values(node):
 
 def saved_bytes(node) -> int:
     """How many bytes of arrays the node holds for backward (0 once freed)."""
-    values = saved_values(node)
-    if values is None:
-        return 0
-    return sum(getattr(value, "nbytes", 0) for value in values)
+    return sum(getattr(value, "nbytes", 0) for value in saved_values(node) or ())
 
 
 def freed(node) -> bool:

@@ -175,7 +175,7 @@ def whole_output(output, label: str, found, rows: list, modules: list) -> list:
     """Findings about the output as a whole."""
     findings = _leaf_output(output, label)
     findings += _ratio(modules)
-    if not np.isfinite(output._data).all():
+    if not np.isfinite(output.numpy(force=True)).all():
         findings.append(_forward_nonfinite(label, found))
     return findings
 
@@ -225,7 +225,7 @@ def _forward_nonfinite(label: str, found) -> Finding:
 
 def _leaf_output(output, label: str) -> list:
     """The classic leaf loss made to require grad by hand; an output with no gradient path."""
-    if output._grad_fn is not None:
+    if output.grad_fn is not None:
         return []
     record = introspect.record(output)
     if output.requires_grad:

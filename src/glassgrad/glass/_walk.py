@@ -11,8 +11,8 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
-from glassgrad.autograd.node import AccumulateGrad
-from glassgrad.autograd.provenance import CutEdge, Record
+from glassgrad.autograd import introspect
+from glassgrad.autograd.provenance import Record
 from glassgrad.tensor import Tensor
 
 LIVE = None  # ``Walk.first_cut`` value of an item reached along a path that gradients follow
@@ -66,20 +66,20 @@ def _deref(link):
 
 def _item(obj):
     """Canonical item: a leaf's AccumulateGrad is drawn as the leaf tensor itself."""
-    if obj.__class__ is AccumulateGrad or isinstance(obj, AccumulateGrad):
-        variable = obj.variable
-        return obj if variable is None else variable
-    return obj
+    if isinstance(obj, Tensor):
+        return obj
+    leaf = introspect.leaf(obj)
+    return obj if leaf is None else leaf
 
 
 def root_item(tensor):
     """The item an output tensor starts from: its node, its record, or the leaf itself."""
-    if tensor._grad_fn is not None:
-        return tensor._grad_fn
-    extra = tensor._extra
-    if extra is not None and extra.prov is not None:
-        record = extra.prov
-        if not tensor._requires_grad:
+    node = tensor.grad_fn
+    if node is not None:
+        return node
+    record = introspect.record(tensor)
+    if record is not None:
+        if not tensor.requires_grad:
             return record
         if record.kind == "by_hand" and record.inputs and isinstance(record.inputs[0], Record):
             return record.inputs[0]  # a leaf made by hand: explain where its own path stopped
@@ -142,13 +142,11 @@ def _inputs(item):
         return
     if isinstance(item, Tensor):
         return
-    for edge in item.next_functions:
-        src = edge[0]
+    for (src, cut), edge in zip(introspect.inputs(item), item.next_functions, strict=True):
         if src is not None:
             yield src, Edge(0, 0, output_nr=edge[1])
-        elif isinstance(edge, CutEdge):
-            record = edge.record
-            yield _record_source(record), Edge(0, 0, cut=record)
+        elif cut is not None:
+            yield _record_source(cut), Edge(0, 0, cut=cut)
 
 
 def _record_source(record: Record):

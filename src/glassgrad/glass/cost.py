@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glassgrad.autograd.node import FREED, AccumulateGrad
+from glassgrad.autograd import introspect
 from glassgrad.autograd.provenance import Record
 from glassgrad.glass._walk import LIVE, walk
 from glassgrad.tensor import Tensor
-from glassgrad.utils.checkpoint import _DROPPED
 
 __all__ = ["cost", "Cost"]
 
@@ -48,14 +47,7 @@ def cost(output: Tensor) -> Cost:
             nodes += item.requires_grad
             continue
         nodes += 1
-        if item.__class__ is AccumulateGrad:
-            continue
-        values = item._saved
-        if values is _DROPPED:  # a checkpointed region holds its inputs, not what it saved
-            values = item._ckpt.input_arrays
-        elif values is None or values is FREED:
-            continue
-        for value in values:
+        for value in introspect.saved_values(item) or ():
             nbytes = getattr(value, "nbytes", None)
             if nbytes is None:
                 continue
@@ -69,5 +61,5 @@ def cost(output: Tensor) -> Cost:
         seen.add(id(record))
         tensor = record.tensor()
         if tensor is not None:
-            shared += tensor._data.nbytes
+            shared += tensor.nbytes
     return Cost(nodes, sum(buffers.values()), shared)

@@ -14,11 +14,12 @@ import sys
 import numpy as np
 
 from glassgrad.autograd import escapes, flows, introspect
+from glassgrad.creation import ones_like
 from glassgrad.glass import _causes, _report
 from glassgrad.glass._params import entries, named_tensors
 from glassgrad.glass._report import STATUSES, Explanation, Finding, ModuleFlow, Row
 from glassgrad.glass._walk import LIVE, Walk, walk
-from glassgrad.tensor import Tensor, grad_tensor
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "explain",
@@ -54,7 +55,7 @@ def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = N
         listed = entries({names.get(id(t), f"leaf{i}"): t for i, t in enumerate(found.leaves())})
     label = name or names.get(id(output), "the output")
     grads = _own_pass(output, listed, found)
-    seq = introspect.seq(output._grad_fn) if output._grad_fn is not None else None
+    seq = introspect.seq(output.grad_fn) if output.grad_fn is not None else None
     escaped = escapes.escapes_before(seq)
     in_groups = _optimized(optimizer)
     rows = [_row(e, found, grads, escaped, in_groups, names) for e in listed]
@@ -78,7 +79,7 @@ def why_not(outputs, params) -> dict:
 def _own_pass(output: Tensor, listed: list, found: Walk):
     """``{id(tensor): gradient array or None}`` from a backward pass of explain's own, with
     flows recorded; None when the graph was freed (or there is nothing to differentiate)."""
-    node = output._grad_fn
+    node = output.grad_fn
     targets = [e.tensor for e in listed if e.tensor.requires_grad]
     if node is None or not targets:
         return None
@@ -86,7 +87,7 @@ def _own_pass(output: Tensor, listed: list, found: Walk):
         return None
     from glassgrad.autograd import grad as autograd_grad
 
-    ones = Tensor._from_array(np.ones_like(output._data))
+    ones = ones_like(output)
     previous = flows.record_flows(True)
     try:
         got = autograd_grad(
@@ -96,7 +97,10 @@ def _own_pass(output: Tensor, listed: list, found: Walk):
         return None
     finally:
         flows.record_flows(previous)
-    return {id(t): (None if g is None else g._data) for t, g in zip(targets, got, strict=True)}
+    return {
+        id(t): (None if g is None else g.numpy(force=True))
+        for t, g in zip(targets, got, strict=True)
+    }
 
 
 def _optimized(optimizer):
@@ -114,7 +118,7 @@ def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
         if cut is not LIVE:  # frozen, and behind a cut as well: say both
             row.cause += f"; and {_causes.of_record(cut).text}"
         return row
-    if tensor._grad_fn is not None:
+    if tensor.grad_fn is not None:
         return _non_leaf(row, tensor, names)
     key = id(tensor)
     reached = key in found.items
@@ -156,15 +160,13 @@ def _frozen(row: Row, tensor: Tensor) -> None:
 
 
 def _stored(tensor: Tensor):
-    grad = tensor._grad
-    if grad is None:
-        return None
-    return grad_tensor(tensor)._data
+    grad = tensor.grad
+    return None if grad is None else grad.numpy(force=True)
 
 
 def _non_leaf(row: Row, tensor: Tensor, names) -> Row:
     """A "parameter" made by an op (``.to()``, ``* 1``): its ``.grad`` stays None."""
-    node = tensor._grad_fn
+    node = tensor.grad_fn
     op = introspect.name(node)
     how = {"ToCopyBackward0": ".to()", "MulBackward0": "* 1", "CloneBackward0": ".clone()"}.get(
         op, op
@@ -241,8 +243,8 @@ def _caller_names(frame) -> dict:
         for key, value in list(frame.f_locals.items()):
             if isinstance(value, Tensor):
                 names.setdefault(id(value), key)
-                if value._grad_fn is not None:
-                    names.setdefault(id(value._grad_fn), key)
+                if value.grad_fn is not None:
+                    names.setdefault(id(value.grad_fn), key)
                 record = introspect.record(value)
                 if record is not None:
                     names.setdefault(id(record), key)
