@@ -35,6 +35,7 @@ class Flow:
         summary: the incoming gradient: a float for one element, else ``(shape, norm)``; a tuple
             of those for a node with several outputs.
         zero_in, zero_out: every incoming / outgoing gradient was zero (or absent).
+        zero_each: per input edge, whether the gradient sent along it was zero (or absent).
         finite_in, finite_out: no NaN or inf in the incoming / outgoing gradients.
         note: what an observer found (why a nonzero gradient came out zero, say).
     """
@@ -45,6 +46,7 @@ class Flow:
     finite_in: bool = True
     finite_out: bool = True
     note: object = None
+    zero_each: tuple = ()
 
 
 def flow(node) -> Flow | None:
@@ -123,6 +125,7 @@ class _LeafHook:
         if _on[0]:
             found = _incoming(self.node, grads)
             found.zero_out, found.finite_out = found.zero_in, found.finite_in
+            found.zero_each = (found.zero_in,)
 
 
 class _NodeHook:
@@ -137,7 +140,8 @@ class _NodeHook:
         node = self.node
         found = _incoming(node, grad_outputs)
         grad_inputs = _as_tuple(grad_inputs)
-        found.zero_out, found.finite_out = _zero(grad_inputs), _finite(grad_inputs)
+        found.zero_each = tuple([_zero((g,)) for g in grad_inputs])
+        found.zero_out, found.finite_out = all(found.zero_each), _finite(grad_inputs)
         for observer in observers:
             note = observer(node, grad_inputs, _as_tuple(grad_outputs))
             if note is not None:

@@ -270,6 +270,11 @@ LOCATED = frozenset(
         "ToCopyBackward0",
         "MaskedFillBackward0",
         "MaskedFillBackward1",
+        "LogBackward0",
+        "Log2Backward0",
+        "Log10Backward0",
+        "SqrtBackward0",
+        "RsqrtBackward0",
     }
 )
 

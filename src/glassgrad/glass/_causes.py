@@ -107,6 +107,8 @@ def _zeroed(node, arrays) -> tuple | None:
         return op, f"it passes {op}, whose derivative is 0 everywhere"
     if name in ("ReluBackward0", "ThresholdBackward0") and arrays:
         dead, units = _units(arrays[-1])
+        if not dead:
+            return None
         what = f"all {units} units" if dead == units else f"{dead} of {units} units"
         return "ReLU", f"dead ReLU: {what} inactive (output 0 for every input of the batch)"
     if name == "SigmoidBackward0" and arrays:
@@ -119,9 +121,27 @@ def _zeroed(node, arrays) -> tuple | None:
         return "mask", "masked_fill replaces every element (the mask is all True)"
     if name in ("MulBackward0", "DivBackward0") and any(not np.any(a) for a in arrays):
         return "mask", "it is multiplied by a tensor of zeros (a mask that masks out everything)"
+    if name.startswith(("Addmm", "Mm", "Bmm", "Matmul", "Mv", "Convolution")) and any(
+        not np.any(a) for a in arrays
+    ):
+        return _zero_input(node)
     if name.startswith(("Index", "Where", "MaskedSelect")):
         return "mask", f"{name[:-9]} selects nothing of it"
     return None
+
+
+def _zero_input(node) -> tuple:
+    """A layer whose input is all zeros: say where the zeros came from, if an op made them."""
+    for src, _ in introspect.inputs(node):
+        while src is not None and introspect.name(src) in ("TBackward0", "ViewBackward0"):
+            src = introspect.inputs(src)[0][0]
+        if src is None or introspect.leaf(src) is not None:
+            continue
+        found = _zeroed(src, _saved_arrays(src))
+        if found is not None:
+            where = introspect.created_at(src) or ""
+            return found[0], f"the layer's input is all zeros; it comes from a {found[1]}", where
+    return "zeros", "the layer's input is all zeros"
 
 
 def diagnose(node, grad_inputs, grad_outputs):
@@ -130,7 +150,7 @@ def diagnose(node, grad_inputs, grad_outputs):
     found = flows.flow(node)
     if found is None:
         return None
-    if not found.zero_in and found.zero_out:
+    if not found.zero_in and any(found.zero_each):
         op = introspect.name(node)
         return _zeroed(node, _saved_arrays(node)) or (
             op[: op.rfind("Backward")].lower(),
@@ -152,3 +172,19 @@ def structural(node):
 
 if diagnose not in flows.observers:
     flows.observers.append(diagnose)
+
+
+def nonfinite_forward(node):
+    """Why ``node``'s forward made NaN/inf from finite inputs, from what it saved; or None."""
+    name = introspect.name(node)
+    arrays = _saved_arrays(node)
+    if not arrays:
+        return None
+    if name.startswith("Log") and name[3:4] in ("B", "2", "1") and not name.startswith("LogS"):
+        x = arrays[0]
+        if np.isfinite(x).all() and (x <= 0).any():
+            return f"log of {'a negative number' if (x < 0).any() else 'zero'}"
+    if name in ("SqrtBackward0", "RsqrtBackward0", "PowBackward0", "DivBackward0"):
+        if any(not np.isfinite(a).all() for a in arrays):
+            return f"{name[:-9].lower()} made NaN/inf"
+    return None

@@ -9,6 +9,7 @@ import numpy as np
 
 from glassgrad.autograd import introspect
 from glassgrad.autograd.provenance import Record, describe
+from glassgrad.glass import _causes
 from glassgrad.glass._walk import root_item
 
 __all__ = ["Row", "Explanation", "ModuleFlow", "Finding", "STATUSES"]
@@ -206,6 +207,11 @@ def _forward_nonfinite(label: str, found) -> Finding:
         (n for n in found.items.values() if isinstance(n, introspect.Node)), key=introspect.seq
     )
     for node in nodes:
+        made = _causes.nonfinite_forward(node)
+        if made is not None:
+            where = introspect.created_at(node) or ""
+            text = f"{label} is NaN/inf; it first appears at {introspect.name(node)}: {made}"
+            return Finding("nonfinite", text + (f" ({where})" if where else ""), "nonfinite", where)
         values = introspect.saved_values(node) or ()
         if any(
             hasattr(v, "dtype") and v.dtype.kind in "fc" and not np.isfinite(v).all()

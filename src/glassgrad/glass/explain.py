@@ -193,14 +193,22 @@ def _non_leaf(row: Row, tensor: Tensor, names) -> Row:
 
 def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
     """Where on the paths to ``tensor`` a gradient became zero (or NaN/inf)."""
-    nodes = _on_paths(id(tensor), found)
+    nodes, keys = _on_paths(id(tensor), found)
     for node in nodes:
         flow = introspect.flow(node)
-        if flow is not None and flow.note is not None:
-            mechanism, text = flow.note
-            if (kind == "zero") == (flow.finite_out or not flow.finite_in):
-                where = introspect.created_at(node) or ""
-                return _causes.Cause(mechanism, where, _at(f"gradient is {kind}: {text}", where))
+        if flow is None or flow.note is None:
+            continue
+        mechanism, text, *known = flow.note
+        if kind == "zero":
+            toward = [i for i, (src, _) in enumerate(introspect.inputs(node)) if _key(src) in keys]
+            made_here = not flow.zero_in and all(
+                i < len(flow.zero_each) and flow.zero_each[i] for i in toward
+            )
+        else:
+            made_here = flow.finite_in and not flow.finite_out
+        if made_here:
+            where = known[0] if known else introspect.created_at(node) or ""
+            return _causes.Cause(mechanism, where, _at(f"gradient is {kind}: {text}", where))
     for node in nodes:
         hint = _causes.structural(node) if kind == "zero" else None
         if hint is not None:
@@ -219,8 +227,17 @@ def _at(text: str, where: str) -> str:
     return f"{text} at {where}" if where else text
 
 
-def _on_paths(key: int, found: Walk) -> list:
-    """The live nodes on some path from the output to item ``key``, nearest first."""
+def _key(src) -> int | None:
+    """The walk's key of an edge's source (a leaf's AccumulateGrad is keyed by the leaf)."""
+    if src is None:
+        return None
+    leaf = introspect.leaf(src)
+    return id(leaf if leaf is not None else src)
+
+
+def _on_paths(key: int, found: Walk) -> tuple:
+    """The live nodes on some path from the output to item ``key``, nearest first, and the keys
+    of every item on those paths."""
     consumers: dict = {}
     for edge in found.edges:
         if edge.cut is None and not edge.shadow:
@@ -233,7 +250,7 @@ def _on_paths(key: int, found: Walk) -> list:
                 seen.add(dst)
                 order.append(found.items[dst])
                 stack.append(dst)
-    return [item for item in order if isinstance(item, introspect.Node)]
+    return [item for item in order if isinstance(item, introspect.Node)], seen
 
 
 def _caller_names(frame) -> dict:
