@@ -67,3 +67,36 @@ def test_audit_watches_module_buffers():
         with glass.audit(model) as report:
             model(glassgrad.randn(8, 4))  # train mode: running statistics still move
     assert any("running_mean" in line for line in report.changes)
+
+
+def _train(steps: int, zero_grad: bool, backwards_per_step: int = 1):
+    model = glassgrad.nn.Linear(3, 1)
+    optimizer = glassgrad.optim.SGD(model.parameters(), lr=0.1)
+    x = glassgrad.randn(4, 3)
+    with glass.audit(model, optimizer=optimizer, warn=False) as report:
+        for _ in range(steps):
+            if zero_grad:
+                optimizer.zero_grad()
+            for _ in range(backwards_per_step):
+                model(x).sum().backward()  # the accumulating backward
+            optimizer.step()
+    return report
+
+
+def test_audit_catches_gradients_accumulating_without_zero_grad():
+    report = _train(3, zero_grad=False)
+    assert [line.split(":")[0] for line in report.changes] == [
+        "gradient of weight keeps accumulating",
+        "gradient of bias keeps accumulating",
+    ]
+    with open(__file__, encoding="utf-8") as source:
+        line = next(n for n, text in enumerate(source, 1) if "# the accumulating backward" in text)
+    assert (
+        f"the backward at test_glass_cost_audit.py:{line} adds to a gradient" in report.changes[0]
+    )
+    assert "zero_grad() is never called" in str(report)
+
+
+def test_audit_accepts_zero_grad_and_deliberate_accumulation():
+    assert _train(3, zero_grad=True).changes == []
+    assert _train(3, zero_grad=True, backwards_per_step=2).changes == []
