@@ -69,7 +69,7 @@ def detach_copies(glassgrad, n: int = 1_000_000) -> dict:
     return {
         "bytes": y.nbytes,
         "same_address": detached.data_ptr() == y.data_ptr(),
-        "shares_memory": bool(np.shares_memory(detached.numpy(), y._data)),
+        "shares_memory": bool(np.shares_memory(detached.numpy(), y.numpy(force=True))),
         "copied": report.detach_copied_bytes,
         "shared": report.detach_shared_bytes,
     }
@@ -123,7 +123,7 @@ def gan_step(glassgrad, batch: int = 256, repeat: int = 20) -> dict:
         fake, loss = step()
         held = cost(loss).saved_bytes + (cost(fake).saved_bytes if fake.grad_fn else 0)
         loss.backward()
-        grads = [p.grad._data.copy() for p in d_params]
+        grads = [p.grad.numpy().copy() for p in d_params]
         results[name] = {
             "graph_bytes": held,
             "seconds": _best(step, repeat),
