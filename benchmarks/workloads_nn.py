@@ -126,6 +126,21 @@ def provenance_cost(no_grad_forward: bool, records: bool) -> Bench:
     return Bench(step, bench.grads)
 
 
+def flow_cost(flows: bool) -> Bench:
+    """W2's step on glassgrad with ``glass.record_flows()`` (per-node gradient statistics, what
+    ``glassgrad explain`` and ``glass.explain``'s own pass switch on) on or off."""
+    import glassgrad
+    from glassgrad import glass
+
+    bench = w2_tensor(glassgrad)
+
+    def step():
+        with glass.record_flows(flows):
+            bench.step()
+
+    return Bench(step, bench.grads)
+
+
 # --- W3: 100 x (tanh, * 0.5, + residual) on 10,000 elements -----------------------------------
 W3_SIZE, W3_DEPTH = 10_000, 100
 
@@ -252,6 +267,20 @@ for _key, _forward in (("P1", False), ("P2", True)):
         },
         expected_grads=_expected(w2_forward_floor if _forward else w2_floor),
     )
+NN_WORKLOADS["P3"] = Workload(
+    key="P3",
+    title=(
+        "cost of per-node gradient statistics (glass.record_flows) on W2's training step; "
+        "floor = glassgrad with them off, so glassgrad/floor is their cost (switched on only "
+        "by the user or glassgrad explain; no budget)"
+    ),
+    setups={
+        "floor": lambda: flow_cost(False),
+        "torch": lambda: w2_tensor(import_contender("torch")),
+        "glassgrad": lambda: flow_cost(True),
+    },
+    expected_grads=_expected(w2_floor),
+)
 NN_WORKLOADS["W5"] = Workload(
     key="W5",
     title="CNN step: conv 1->32, relu, pool, conv 32->64, relu, pool, linear; 64 x 8x8 float32",
