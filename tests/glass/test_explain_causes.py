@@ -16,7 +16,7 @@ import torch as real_torch
 import glassgrad
 from glassgrad import glass
 
-NO_GRADIENT = ("cut", "unused", "frozen", "non_leaf")
+NO_GRADIENT = ("cut", "unused", "frozen", "non_leaf", "no_path")
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((5, 3)).astype(np.float32)
 W_ENC, B_ENC = RNG.standard_normal((4, 3)).astype(np.float32), np.zeros(4, np.float32)
@@ -209,8 +209,8 @@ def unused_branch(torch):
 
 def nonfinite_backward(torch):
     w = torch.zeros(3, requires_grad=True)
-    loss = torch.sqrt(w).sum()  # d sqrt / dw at 0 is inf
-    return loss, {"w": w}, {"w": ("nonfinite", "sqrt", None)}
+    loss = torch.sqrt(w).sum()  # line: sqrt
+    return loss, {"w": w}, {"w": ("nonfinite", "sqrt", "line: sqrt")}
 
 
 SCENARIOS = [
@@ -305,3 +305,28 @@ def test_every_row_agrees_with_pytorch(scenario):
     for row in table.rows:
         for name in row.names:
             assert _agrees(row, truth[name]), (name, row, truth[name])
+
+
+def test_without_provenance_records_explain_does_not_claim_not_used():
+    with glass.provenance(False):
+        loss, params, _ = data_escape(glassgrad)
+    table = glass.explain(loss, params)
+    assert table["enc.weight"].status == "no_path"
+    assert "not used" not in table["enc.weight"].cause
+
+
+def test_a_logging_loop_does_not_push_the_explaining_escape_out():
+    enc, head, x = _model(glassgrad)
+    scale = enc(x).mean().item()  # the escape
+    for _ in range(300):
+        (head(x[:, :1].repeat(1, 4)) * 2).sum().item()  # logging, many times
+    loss = (head(x[:, :1].repeat(1, 4)) * scale).sum()
+    row = glass.explain(loss, {"enc": enc})["enc.weight"]
+    assert (row.status, row.mechanism, row.where) == ("cut", ".item()", _line("the escape"))
+
+
+def test_records_switched_off_earlier_do_not_hedge_later_programs():
+    with glass.provenance(False):
+        data_escape(glassgrad)
+    loss, params, _ = unused_branch(glassgrad)
+    assert glass.explain(loss, params)["enc.weight"].status == "unused"

@@ -5,8 +5,10 @@ that carry no gradient path; ``torch.tensor(array)``, ``torch.as_tensor`` and
 ``torch.from_numpy`` may bring them back as fresh leaves. PyTorch keeps no trace of either, so a
 parameter behind such a value simply gets no gradient. Two small records make that explainable:
 
-- an escape log (the last ``LOG_SIZE`` escapes of tensors that had a gradient path or had been
-  detached from one), each naming the mechanism, the user's line and the leaves behind the value;
+- an escape log of tensors that had a gradient path or had been detached from one, each naming
+  the mechanism, the user's line and the leaves behind the value: the last ``PER_LINE`` escapes
+  of each of the last ``LINES`` source lines (a logging ``loss.item()`` in a loop cannot push
+  out the one escape that explains a missing gradient);
 - a table of arrays handed out by ``.numpy()`` of a detached tensor, so that re-wrapping one of
   them gives the new tensor a ``detach`` record linked to the first, as ``detach()`` itself would.
 
@@ -21,10 +23,10 @@ import weakref
 from glassgrad.autograd import provenance as _prov
 from glassgrad.autograd.node import next_seq
 
-__all__ = ["on_value", "on_numpy", "on_rewrap", "escapes_before", "LOG_SIZE"]
+__all__ = ["on_value", "on_numpy", "on_rewrap", "escapes_before", "LINES", "PER_LINE"]
 
-LOG_SIZE = 64
-_log: collections.deque = collections.deque(maxlen=LOG_SIZE)  # (seq, Record), newest last
+LINES, PER_LINE = 256, 4
+_log: collections.OrderedDict = collections.OrderedDict()  # (code, line) -> [(seq, Record)]
 _arrays: dict = {}  # id(ndarray) -> (weak reference to it, the detach record of its tensor)
 _ref = weakref.ref
 
@@ -42,7 +44,7 @@ def on_value(tensor, mechanism: str) -> None:
         return
     if tensor._requires_grad or tensor._grad_fn is not None:
         node = tensor._grad_fn
-        if _log and _log[-1][1].tensor() is tensor:
+        if _last[0] is not None and _last[0]() is tensor:
             return  # the same tensor read twice in a row (``loss.item()`` then ``float(loss)``)
         record = _new(tensor, mechanism, (_ref(node) if node is not None else _ref(tensor),))
         record.behind = _prov._leaves_behind(node) if node is not None else (_ref(tensor),)
@@ -52,7 +54,7 @@ def on_value(tensor, mechanism: str) -> None:
             return
         record = _new(tensor, f"{earlier.how} then {mechanism}", earlier.inputs)
         record.behind, record.via = earlier.behind, earlier
-    _log.append((next_seq(), record))
+    _append(record)
 
 
 def on_numpy(tensor, array) -> None:
@@ -64,7 +66,7 @@ def on_numpy(tensor, array) -> None:
     _arrays[key] = (_ref(array, lambda _, key=key: _arrays.pop(key, None)), earlier)
     record = _new(tensor, f"{earlier.how} then .numpy()", earlier.inputs)
     record.behind, record.via = earlier.behind, earlier
-    _log.append((next_seq(), record))
+    _append(record)
 
 
 def on_rewrap(source, out, mechanism: str) -> None:
@@ -92,6 +94,23 @@ def on_rewrap(source, out, mechanism: str) -> None:
     record.behind, record.via = earlier.behind, earlier
 
 
+_last: list = [None]  # weak reference to the tensor of the newest escape
+
+
+def _append(record) -> None:
+    key = (record.code, record.line)
+    entries = _log.get(key)
+    if entries is None:
+        entries = _log[key] = []
+        if len(_log) > LINES:
+            _log.popitem(last=False)
+    else:
+        _log.move_to_end(key)
+    entries.append((next_seq(), record))
+    del entries[:-PER_LINE]
+    _last[0] = record.tensor
+
+
 def _new(tensor, mechanism: str, inputs) -> _prov.Record:
     frame, _ = _prov._user_frame(3)
     code, line = (frame.f_code, frame.f_lineno) if frame is not None else (None, 0)
@@ -103,4 +122,6 @@ def _new(tensor, mechanism: str, inputs) -> _prov.Record:
 def escapes_before(seq: int | None) -> list:
     """The logged escapes (``Record``s, newest first) that happened before node number ``seq``
     was made (all of them for ``None``): only those can have fed a value into that node."""
-    return [record for when, record in reversed(_log) if seq is None or when < seq]
+    found = [entry for entries in _log.values() for entry in entries]
+    found.sort(key=lambda entry: -entry[0])
+    return [record for when, record in found if seq is None or when < seq]

@@ -20,6 +20,7 @@ import sys
 import weakref
 
 from glassgrad.autograd import grad_mode as _gm
+from glassgrad.autograd.node import next_seq
 from glassgrad.backend import WRAPPER_CODES
 
 __all__ = [
@@ -47,11 +48,25 @@ _user_files: set = set()  # files inside the package that play the user (count_a
 _internal: dict = {}  # code object -> whether it belongs to glassgrad (the frame walk's cache)
 
 
+_gaps: list = []  # [first, last] node numbers of the last spans with records off (last: None = now)
+
+
 def set_enabled(flag: bool) -> bool:
     """Switch record taking on or off; return the previous setting."""
     global enabled
     previous, enabled = enabled, bool(flag)
+    if previous and not enabled:
+        _gaps.append([next_seq(), None])
+        del _gaps[:-16]
+    elif enabled and not previous and _gaps:
+        _gaps[-1][1] = next_seq()
     return previous
+
+
+def off_between(first: int, last: int) -> bool:
+    """Whether records were off while some node numbered ``first`` to ``last`` was made (then a
+    missing record proves nothing)."""
+    return any(start <= last and (end is None or end >= first) for start, end in _gaps)
 
 
 def count_as_user_code(filename: str) -> None:

@@ -22,6 +22,7 @@ STATUSES = {
     "not_in_optimizer": "a gradient arrives but no optimizer param group holds the tensor",
     "cut": "the tensor was used, but the path from the output stops on the way",
     "unused": "the output was not computed from the tensor",
+    "no_path": "no gradient path, and provenance records were off, so why is unknown",
     "frozen": "requires_grad=False",
     "non_leaf": "the tensor is the result of an op; its .grad stays None",
 }

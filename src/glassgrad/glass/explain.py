@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from glassgrad.autograd import escapes, flows, introspect
+from glassgrad.autograd import escapes, flows, introspect, provenance
 from glassgrad.creation import ones_like
 from glassgrad.glass import _causes, _report
 from glassgrad.glass._params import entries, named_tensors
@@ -129,6 +129,12 @@ def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
         for record in escaped:
             if any(link() is tensor for link in record.behind):
                 return row.set("cut", _causes.of_escape(record))
+        if _records_off(found):
+            text = (
+                "no gradient path from this output (glass.provenance is off, so a cut on the way "
+                "could not be recorded)"
+            )
+            return row.set("no_path", _causes.Cause("", "", text))
         return row.set("unused", _causes.Cause("", "", "not used by this output"))
     grad = grads.get(key) if grads is not None else _stored(tensor)
     if grad is None:
@@ -225,6 +231,15 @@ def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
 
 def _at(text: str, where: str) -> str:
     return f"{text} at {where}" if where else text
+
+
+def _records_off(found: Walk) -> bool:
+    """Whether provenance records were off while the output's graph was made (or are now)."""
+    if not provenance.enabled:
+        return True
+    numbers = [introspect.seq(n) for n in found.items.values() if isinstance(n, introspect.Node)]
+    numbers = [number for number in numbers if number >= 0]  # (leaves' nodes have none)
+    return bool(numbers) and provenance.off_between(min(numbers), max(numbers))
 
 
 def _key(src) -> int | None:
