@@ -238,6 +238,10 @@ def on_detach(source, out, mechanism: str = "detach()") -> Record:
     record = _record(out, "detach", "detach", (_link(source),))
     record.mechanism = mechanism
     record.behind = _leaves_behind(source._grad_fn)
+    if mechanism == ".data":
+        # (weight init and hand-written optimizer steps use ``p.data`` on every parameter: the
+        # name is looked up only if an explanation needs it)
+        return record
     frame, _ = _user_frame(2)
     if frame is not None:
         # The variable name is looked up now: the user's frame may be gone when explaining.
@@ -398,6 +402,10 @@ def _source_name(record: Record) -> str | None:
     if record.op != "detach":
         return record.op
     link = record.inputs[0] if record.inputs else None
+    while isinstance(link, Record):  # an op on a detached tensor links to the detach's record
+        if link.op != "detach":
+            return link.op
+        link = link.inputs[0] if link.inputs else None
     target = link() if isinstance(link, weakref.ReferenceType) else None
     if target is None:
         return None
