@@ -128,3 +128,32 @@ def test_explain_leaves_grads_alone():
     glass.explain(loss, params)
     assert all(p.grad is None for m in params.values() for p in m.parameters())
     loss.backward()  # the graph is still whole: explain retained it
+
+
+class _PlainListModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(4, 1)
+        self.blocks = [nn.Linear(3, 4)]  # a plain list: not registered
+
+
+def test_weights_in_a_plain_list_are_found_feeding_the_output():
+    model = _PlainListModel()
+    hidden = model.blocks[0].weight
+    loss = model.head(torch.randn(5, 3) @ hidden.T).sum()
+    (finding,) = glass.explain(loss, model).findings
+    assert finding.kind == "unlisted" and "`hidden`" in finding.cause
+
+
+def test_division_by_zero_is_where_nan_first_appears():
+    w = torch.zeros(3, requires_grad=True)
+    loss = (w / w.sum()).sum()
+    (finding,) = glass.explain(loss, {"w": w}).findings
+    assert "DivBackward0: division by zero" in finding.cause
+
+
+def test_where_that_selects_nothing_gives_a_zero_gradient_with_its_line():
+    w = torch.ones(3, requires_grad=True)
+    loss = torch.where(torch.zeros(3, dtype=torch.bool), w, 0.0).sum()  # where: nothing
+    row = glass.explain(loss, {"w": w})["w"]
+    assert (row.status, row.mechanism, row.where) == ("zero", "mask", _line_of("# where: nothing"))

@@ -270,6 +270,7 @@ LOCATED = frozenset(
         "ToCopyBackward0",
         "MaskedFillBackward0",
         "MaskedFillBackward1",
+        "WhereBackward0",
         "LogBackward0",
         "Log2Backward0",
         "Log10Backward0",

@@ -184,6 +184,9 @@ def nonfinite_forward(node):
         x = arrays[0]
         if np.isfinite(x).all() and (x <= 0).any():
             return f"log of {'a negative number' if (x < 0).any() else 'zero'}"
+    if name == "DivBackward0" and len(arrays) == 2 and np.isfinite(arrays[1]).all():
+        if (arrays[1] == 0).any():
+            return "division by zero"
     if name in ("SqrtBackward0", "RsqrtBackward0", "PowBackward0", "DivBackward0"):
         if any(not np.isfinite(a).all() for a in arrays):
             return f"{name[:-9].lower()} made NaN/inf"

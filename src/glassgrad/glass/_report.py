@@ -47,6 +47,7 @@ class Row:
     grad_norm: float | None = None
     grad_mean_abs: float | None = None
     grad_max_abs: float | None = None
+    tensors: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -173,13 +174,43 @@ def module_flows(rows: list) -> list:
     return flows
 
 
-def whole_output(output, label: str, found, rows: list, modules: list) -> list:
+def whole_output(output, label: str, found, rows: list, modules: list, names=None) -> list:
     """Findings about the output as a whole."""
     findings = _leaf_output(output, label)
+    findings += _unlisted(found, rows, names or {})
     findings += _ratio(modules)
     if not np.isfinite(output.numpy(force=True)).all():
         findings.append(_forward_nonfinite(label, found))
     return findings
+
+
+def _unlisted(found, rows: list, names: dict) -> list:
+    """Leaves that require grad and get a gradient of the output but are not among the listed
+    parameters: often weights kept in a plain list or dict, so no optimizer sees them."""
+    if not rows:
+        return []
+    listed = {id(t) for row in rows for t in row.tensors}
+    extra = [
+        item
+        for key, item in found.items.items()
+        if found.first_cut.get(key, 0) is None
+        and key not in listed
+        and hasattr(item, "requires_grad")
+        and item.requires_grad
+        and item.grad_fn is None
+    ]
+    if not extra:
+        return []
+    shown = ", ".join(
+        f"`{names[id(t)]}`" if id(t) in names else "x".join(map(str, t.shape)) or "scalar"
+        for t in extra
+    )
+    text = (
+        f"{len(extra)} more tensor(s) that require grad feed the output but are not among the "
+        f"parameters explained ({shown}): if they are weights, register them (nn.Parameter, "
+        "nn.ParameterList or nn.ModuleList instead of a plain list) so optimizers see them"
+    )
+    return [Finding("unlisted", text, "unregistered")]
 
 
 def _ratio(modules: list) -> list:

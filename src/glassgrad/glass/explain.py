@@ -60,7 +60,7 @@ def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = N
     in_groups = _optimized(optimizer)
     rows = [_row(e, found, grads, escaped, in_groups, names) for e in listed]
     modules = _report.module_flows(rows)
-    findings = _report.whole_output(output, label, found, rows, modules)
+    findings = _report.whole_output(output, label, found, rows, modules, names)
     return Explanation(label, rows, modules, findings)
 
 
@@ -111,7 +111,7 @@ def _optimized(optimizer):
 
 def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
     tensor = entry.tensor
-    row = Row(tuple(entry.names), tuple(tensor.shape), entry.module, "ok")
+    row = Row(tuple(entry.names), tuple(tensor.shape), entry.module, "ok", tensors=(tensor,))
     if not tensor.requires_grad:
         _frozen(row, tensor)
         cut = found.first_cut.get(id(tensor), LIVE)
