@@ -63,7 +63,10 @@ def on_numpy(tensor, array) -> None:
     if earlier is None or not _prov.enabled:
         return
     key = id(array)
-    _arrays[key] = (_ref(array, lambda _, key=key: _arrays.pop(key, None)), earlier)
+    try:  # (a 0-d result may be held as a NumPy scalar, which takes no weak reference)
+        _arrays[key] = (_ref(array, lambda _, key=key: _arrays.pop(key, None)), earlier)
+    except TypeError:
+        pass
     record = _new(tensor, f"{earlier.how} then .numpy()", earlier.inputs)
     record.behind, record.via = earlier.behind, earlier
     _append(record)
