@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -91,9 +93,8 @@ def test_audit_catches_gradients_accumulating_without_zero_grad():
     ]
     with open(__file__, encoding="utf-8") as source:
         line = next(n for n, text in enumerate(source, 1) if "# the accumulating backward" in text)
-    assert (
-        f"the backward at test_glass_cost_audit.py:{line} adds to a gradient" in report.changes[0]
-    )
+    where = f"{os.path.basename(__file__)}:{line}"
+    assert f"the backward at {where} adds to a gradient" in report.changes[0]
     assert "zero_grad() is never called" in str(report)
 
 
