@@ -93,7 +93,7 @@ def _own_pass(output: Tensor, listed: list, found: Walk):
         got = autograd_grad(
             [output], targets, [ones], retain_graph=True, allow_unused=True, materialize_grads=False
         )
-    except RuntimeError:
+    except Exception:  # a hook or a custom Function failed: fall back to .grad
         return None
     finally:
         flows.record_flows(previous)
