@@ -330,3 +330,33 @@ def test_records_switched_off_earlier_do_not_hedge_later_programs():
         data_escape(glassgrad)
     loss, params, _ = unused_branch(glassgrad)
     assert glass.explain(loss, params)["enc.weight"].status == "unused"
+
+
+# after backward() freed the graph, these causes leave no trace (explain says so)
+UNKNOWN_AFTER_BACKWARD = {
+    "clamp_outside",
+    "masked_out_loss",
+    "masked_fill_loss",
+    "nonfinite_backward",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
+def test_after_backward_rows_stay_true_and_name_what_is_known(scenario):
+    loss, params, expected = scenario(glassgrad)
+    if loss.requires_grad:
+        loss.backward()
+    table = glass.explain(loss, params)
+    truth = _truth(scenario)
+    for row in table.rows:
+        for name in row.names:
+            assert _agrees(row, truth[name]), (name, row, truth[name])
+    for name, (status, mechanism, marker) in expected.items():
+        row = table[name]
+        assert row.status == status, (name, row)
+        if scenario.__name__ in UNKNOWN_AFTER_BACKWARD:
+            assert "before backward() or under glass.record_flows()" in row.cause, row
+            continue
+        assert row.mechanism == mechanism, (name, row)
+        if marker is not None:
+            assert row.where == _line(marker), (name, row)

@@ -91,7 +91,9 @@ def test_after_backward_the_status_stays_true_and_flows_give_the_cause():
     loss.backward()
     table = glass.explain(loss, params)  # the graph is freed: statuses from .grad
     assert [row.status for row in table.rows] == ["zero", "zero", "zero", "ok"]
-    assert "before backward() or under glass.record_flows()" in table["enc.weight"].cause
+    # the ReLU noted when it ran that every unit was inactive
+    assert table["enc.weight"].where == _line_of("# the dead ReLU")
+    assert "all 4 units inactive" in table["dec.weight"].cause
     with glass.record_flows():
         loss, params = _dead_relu_program()
         loss.backward()

@@ -35,6 +35,7 @@ __all__ = [
     "flow",
     "seq",
     "freed",
+    "quiet",
 ]
 
 
@@ -96,6 +97,12 @@ def saved_bytes(node) -> int:
 def freed(node) -> bool:
     """Whether backward has released what this node saved (a second backward would fail)."""
     return node._saved is FREED
+
+
+def quiet(node) -> int | None:
+    """For a ReLU, sigmoid or tanh whose every output had derivative 0 when it ran (all units
+    dead or saturated): how many units (the output's second axis); None otherwise."""
+    return node._quiet
 
 
 def seq(node) -> int:

@@ -72,6 +72,7 @@ class Node:
     # line as ``(code, lineno)`` once noted
     _locate = False
     _where = None
+    _quiet = None  # units of an activation whose every output had derivative 0 (``locate``)
 
     def _input_meta(self) -> tuple:
         """``(shape, dtype)`` of each input (None for an argument that is not a tensor)."""

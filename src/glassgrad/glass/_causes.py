@@ -162,12 +162,41 @@ def diagnose(node, grad_inputs, grad_outputs):
     return None
 
 
-def structural(node):
-    """What a node alone says about a zero gradient, without flows: a zero-derivative op."""
-    op = ZERO_DERIVATIVE.get(introspect.name(node))
-    if op is None:
+_QUIET_TEXT = {
+    "ReluBackward0": ("ReLU", "dead ReLU: all {} units inactive (output 0 for every input)"),
+    "SigmoidBackward0": ("sigmoid", "saturated sigmoid: all {} units output 0 or 1"),
+    "TanhBackward0": ("tanh", "saturated tanh: all {} units output -1 or 1"),
+}
+
+
+def _quiet(node):
+    units = introspect.quiet(node)
+    if units is None:
         return None
-    return op, f"it passes {op}, whose derivative is 0 everywhere"
+    mechanism, text = _QUIET_TEXT[introspect.name(node)]
+    return mechanism, text.format(units), introspect.created_at(node) or ""
+
+
+def structural(node):
+    """What a node alone says about a zero gradient without flows (after backward freed the
+    graph): a zero-derivative op, an activation that was all dead or saturated when it ran, or a
+    layer whose input came from one."""
+    name = introspect.name(node)
+    op = ZERO_DERIVATIVE.get(name)
+    if op is not None:
+        return op, f"it passes {op}, whose derivative is 0 everywhere", ""
+    found = _quiet(node)
+    if found is not None:
+        return found
+    if name.startswith(("Addmm", "Mm", "Bmm", "Matmul", "Mv", "Convolution")):
+        for src, _ in introspect.inputs(node):
+            while src is not None and introspect.name(src) in ("TBackward0", "ViewBackward0"):
+                src = introspect.inputs(src)[0][0]
+            found = _quiet(src) if src is not None else None
+            if found is not None:
+                text = f"the layer's input is all zeros; it comes from a {found[1]}"
+                return found[0], text, found[2]
+    return None
 
 
 if diagnose not in flows.observers:

@@ -60,7 +60,9 @@ def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = N
     in_groups = _optimized(optimizer)
     rows = [_row(e, found, grads, escaped, in_groups, names) for e in listed]
     modules = _report.module_flows(rows)
-    findings = _report.whole_output(output, label, found, rows, modules, names)
+    # (leaves missing from a whole model's parameters are news; from a hand-picked dict, not)
+    whole = hasattr(params, "named_parameters")
+    findings = _report.whole_output(output, label, found, rows if whole else [], modules, names)
     return Explanation(label, rows, modules, findings)
 
 
@@ -218,7 +220,7 @@ def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
     for node in nodes:
         hint = _causes.structural(node) if kind == "zero" else None
         if hint is not None:
-            where = introspect.created_at(node) or ""
+            where = hint[2] or introspect.created_at(node) or ""
             return _causes.Cause(hint[0], where, _at(f"gradient is zero: {hint[1]}", where))
     what = "exactly zero" if kind == "zero" else "NaN/inf"
     return _causes.Cause(

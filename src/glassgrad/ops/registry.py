@@ -184,7 +184,7 @@ def result(out, cls, inputs, saved=None, args=None, _fw=True):
         if args is not None:
             node._args = args
         if cls._locate:
-            _provenance.locate(node)
+            _provenance.locate(node, out)
         res = _make(out, node, 0)
         if saved is not None:
             _save(node, saved, res)
@@ -213,7 +213,7 @@ def result1(out, cls, input, saved=None, arity=1, values=None, _fw=True):
     node = cls()
     node._seq = _next_seq()
     if cls._locate:
-        _provenance.locate(node)
+        _provenance.locate(node, out)
     data = input._data
     meta = (data.shape, data.dtype)
     node.next_functions = (_edge(input),) if arity == 1 else (_edge(input), _NO_EDGE)
