@@ -159,3 +159,18 @@ def test_where_that_selects_nothing_gives_a_zero_gradient_with_its_line():
     loss = torch.where(torch.zeros(3, dtype=torch.bool), w, 0.0).sum()  # where: nothing
     row = glass.explain(loss, {"w": w})["w"]
     assert (row.status, row.mechanism, row.where) == ("zero", "mask", _line_of("# where: nothing"))
+
+
+def test_exploding_gradients_are_flagged():
+    layers = []
+    for _ in range(8):
+        layer = nn.Linear(8, 8)
+        with torch.no_grad():
+            layer.weight.copy_(torch.eye(8) * 4)
+            layer.bias.zero_()
+        layers.append(layer)
+    model = nn.Sequential(*layers)
+    table = glass.explain(model(torch.full((2, 8), 1e-4)).sum(), model)
+    (finding,) = table.findings
+    assert finding.kind == "exploding" and "the first module with parameters (0" in finding.cause
+    assert table.modules[0].grad_norm / table.modules[-1].grad_norm > 1e3

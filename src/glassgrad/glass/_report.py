@@ -30,7 +30,7 @@ STATUSES = {
 
 RECEIVES = ("ok", "zero", "nonfinite", "pending", "not_in_optimizer")
 # first-to-last module gradient norm ratios beyond these are flagged
-VANISHING, EXPLODING = 1e-4, 1e4
+VANISHING, EXPLODING = 1e-3, 1e3
 
 
 @dataclass
