@@ -187,6 +187,8 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """True if all elements are close (``|a - b| <= atol + rtol * |b|``)."""
     import numpy as _np
 
+    if input.dtype != other.dtype:  # PyTorch's allclose is isclose(...).all()
+        raise RuntimeError(f"{input.dtype._legacy[:-6]} did not match {other.dtype._legacy[:-6]}")
     return _np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 

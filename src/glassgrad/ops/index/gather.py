@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, broadcast_error, node_class, register, result
 from glassgrad.tensor import _wrap_dim
@@ -242,6 +243,11 @@ def index_add(input, dim, index, source, *, alpha=1):
     """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``."""
     if index._data.dtype.kind not in "iu":
         raise RuntimeError("index_add_(): Expected dtype int32/int64 for index")
+    if input._data.dtype != source._data.dtype:
+        raise RuntimeError(
+            f"index_add_(): self ({_C_TYPES[input.dtype.name]}) and source "
+            f"({_C_TYPES[source.dtype.name]}) must have the same scalar type"
+        )
     data = input._data
     dim, idx = _select_key(input, dim, index, "index_add_")
     src = source._data

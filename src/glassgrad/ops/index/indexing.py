@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
@@ -159,6 +160,12 @@ def _check_bounds(shape, key):
         dim += _dims_used(part)
 
 
+def _is_mask(key):
+    """Whether a converted key is one bool mask (``x[mask] = v`` is ``masked_fill_`` then)."""
+    part = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+    return isinstance(part, np.ndarray) and part.dtype == np.bool_
+
+
 def _check_masks(shape, key):
     """PyTorch's message for a bool mask whose shape does not match the indexed dims."""
     parts = key if isinstance(key, tuple) else (key,)
@@ -253,7 +260,17 @@ def _put(input, key, values, accumulate):
 def index_put(input, indices, values, accumulate=False):
     """A copy of ``input`` with ``values`` at ``input[indices]`` (added if ``accumulate``)."""
     key, _ = convert_key(tuple(indices))
+    _check_put_dtypes(input, values)
     return _put(input, key, values, accumulate)
+
+
+def _check_put_dtypes(input, values):
+    if values._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{_C_TYPES[input.dtype.name]} for the destination and {_C_TYPES[values.dtype.name]} "
+            "for the source."
+        )
 
 
 def index_scatter(shape, key, grad):
@@ -339,6 +356,8 @@ def _setitem(self, key, value):
     if basic:
         _check_bounds(self._data.shape, key)
     else:
+        if is_tensor and not (value._data.ndim == 0 and _is_mask(key)):
+            _check_put_dtypes(self, value)  # (a 0-d value under one mask is a masked_fill)
         _check_masks(self._data.shape, key)
         if state.record and (self._requires_grad or (is_tensor and value._requires_grad)):
             return _advanced_assign(self, key, value if is_tensor else None, values)

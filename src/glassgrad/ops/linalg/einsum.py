@@ -125,6 +125,7 @@ def einsum(equation, *operands):
         x = operands[0] if unique == inputs[0] else _fused(inputs, unique, operands)
         return x.permute([unique.index(c) for c in output])
     if summed:
+        _same_scalar_type(operands)
         out = _fused(inputs, output, operands)
         return out.view(out.shape)
     product = None
@@ -135,6 +136,14 @@ def einsum(equation, *operands):
         x = _broadcast_term(unique, x, output)
         product = x if product is None else product * x
     return product
+
+
+def _same_scalar_type(operands):
+    """PyTorch contracts operands pairwise, left to right, in batched products of one dtype."""
+    from glassgrad.ops.products import _same_scalar_type as same
+
+    for x in operands[1:]:
+        same(operands[0], x)
 
 
 def _check_sizes(inputs, output, operands):

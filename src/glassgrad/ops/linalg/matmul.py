@@ -64,11 +64,23 @@ _NODES = {(1, 1): DotBackward0, (2, 2): MmBackward0, (2, 1): MvBackward0, (1, 2)
 
 
 def _same_dtype(a, b):
-    if a._data.dtype != b._data.dtype:
+    """PyTorch's refusal of mixed dtypes, in the words of the kernel ``a @ b`` runs on."""
+    if a._data.dtype == b._data.dtype:
+        return
+    if a.ndim == 1 and b.ndim == 1:
         raise RuntimeError(
-            "expected m1 and m2 to have the same dtype, but got: "
-            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+            "dot : expected both vectors to have same dtype, but found "
+            f"{_C_TYPES[a.dtype.name]} and {_C_TYPES[b.dtype.name]}"
         )
+    if b.ndim == 1:  # addmv allocates its result with the vector's dtype
+        vec, mat = _C_TYPES[b.dtype.name], _C_TYPES[a.dtype.name]
+        raise RuntimeError(
+            f"addmv input tensors must have the same dtype, but got {vec}, {mat}, and {vec}"
+        )
+    raise RuntimeError(
+        "expected m1 and m2 to have the same dtype, but got: "
+        f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+    )
 
 
 def _check(a, b, name):
@@ -121,10 +133,14 @@ def _check_batched(ad, bd, k_a, k_b):
             "Expected size for first two dimensions of batch2 tensor to be: "
             f"[{count}, {k_a}] but got: [{count}, {k_b}]."
         )
-    if ad.dtype != bd.dtype:
-        raise RuntimeError(
-            f"expected scalar type {_C_TYPES[ad.dtype.name]} but found {_C_TYPES[bd.dtype.name]}"
-        )
+    _scalar_type(ad, bd)
+
+
+def _scalar_type(a, b):
+    """The batched kernels' refusal of mixed dtypes (``a``, ``b``: tensors or arrays)."""
+    a, b = getattr(a, "_data", a).dtype, getattr(b, "_data", b).dtype
+    if a != b:
+        raise RuntimeError(f"expected scalar type {_C_TYPES[a.name]} but found {_C_TYPES[b.name]}")
 
 
 def matmul(input, other):
@@ -166,11 +182,7 @@ def dot(input, tensor):
     """Dot product of two 1-D tensors."""
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
-    if input._data.dtype != tensor._data.dtype:
-        raise RuntimeError(
-            "dot : expected both vectors to have same dtype, but found "
-            f"{input.dtype._legacy[:-6]} and {tensor.dtype._legacy[:-6]}"
-        )
+    _same_dtype(input, tensor)
     return matmul(input, tensor)
 
 
@@ -185,7 +197,7 @@ def bmm(input, mat2):
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{a[0]}, {a[2]}] but got: [{b[0]}, {b[1]}]."
         )
-    _same_dtype(input, mat2)
+    _scalar_type(input, mat2)
     return result(np.matmul(input._data, mat2._data), BmmBackward0, (input, mat2), (input, mat2))
 
 
@@ -247,13 +259,35 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return _fused_add(input, product, AddmmBackward0, mat1, mat2, beta, alpha)
 
 
+def _baddbmm_dtypes(input, batch1, batch2):
+    """PyTorch compares the input's dtype with ``batch1``'s before any shape."""
+    if input._data.dtype != batch1._data.dtype:
+        i, b1, b2 = (_C_NAMES[t.dtype.name] for t in (input, batch1, batch2))
+        raise RuntimeError(f"Input dtypes must be the same, got: input {i}, batch1: {b1}, batch2: {b2}")
+
+
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * bmm(batch1, batch2)`` in one node."""
     from glassgrad.autograd.grad_mode import no_grad
 
+    _baddbmm_dtypes(input, batch1, batch2)
+
     with no_grad():
         product = bmm(batch1, batch2)._data
     return _fused_add(input, product, BaddbmmBackward0, batch1, batch2, beta, alpha)
+
+
+def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+    """``self.baddbmm_(...)``: PyTorch's result takes ``batch2``'s dtype, so ``self`` must have it."""
+    from glassgrad.ops.inplace_core import inplace
+
+    _baddbmm_dtypes(self, batch1, batch2)
+    if self._data.dtype != batch2._data.dtype:
+        raise RuntimeError(
+            f"Bad in-place call: input tensor dtype {_C_NAMES[self.dtype.name]} and output tensor "
+            f"dtype {_C_NAMES[batch2.dtype.name]} should match"
+        )
+    return inplace(self, baddbmm, batch1, batch2, beta=beta, alpha=alpha)
 
 
 def _no_record():
@@ -323,6 +357,7 @@ register(
     out="expected",
 )
 Tensor.__matmul__ = matmul
+Tensor.baddbmm_ = baddbmm_
 Tensor.__rmatmul__ = lambda self, other: (
     matmul(other, self) if isinstance(other, Tensor) else NotImplemented
 )

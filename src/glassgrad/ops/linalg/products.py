@@ -13,11 +13,20 @@ import warnings
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
 from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, result
 from glassgrad.ops.shape.view import UnsafeViewBackward0
 from glassgrad.tensor import _wrap_dim
+
+
+def _same_scalar_type(a, b):
+    """The refusal of mixed dtypes by PyTorch's kernels that take one scalar type."""
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_C_TYPES[a.dtype.name]} but found {_C_TYPES[b.dtype.name]}"
+        )
 
 
 # -- cross -----------------------------------------------------------------------------------
@@ -48,6 +57,7 @@ def linalg_cross(input, other, *, dim=-1):
             f"linalg.cross: inputs dimension {dim} must have length 3. "
             f"Got {a_shape[axis]} and {b_shape[axis]}"
         )
+    _same_scalar_type(input, other)
     ad, bd = _promote(input, other)
     shape = broadcast_shapes(ad.shape, bd.shape)
     ad, bd = np.broadcast_to(ad, shape), np.broadcast_to(bd, shape)
@@ -88,6 +98,8 @@ def _contracted(a, b, dims):
 
 def tensordot(a, b, dims=2):
     """Sum of products over ``dims`` of ``a`` and ``b`` (as a permuted matrix product)."""
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError("both inputs should have same dtype")
     first, second = _contracted(a, b, dims)
     for da, db in zip(first, second, strict=True):
         if a.shape[da] != b.shape[db]:
@@ -159,6 +171,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         )
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
+    _same_scalar_type(x1, x2)
     diff = np.abs(a[..., :, None, :] - b[..., None, :, :])
     if p == 0:
         values = (diff != 0).sum(-1).astype(diff.dtype)

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
@@ -282,6 +283,11 @@ def prelu(input, weight):
     if weight.ndim != 1:
         raise RuntimeError(
             f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}"
+        )
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(
+            f"prelu: Type promoting not supported. Got {_C_TYPES[input.dtype.name]} and "
+            f"{_C_TYPES[weight.dtype.name]}"
         )
     count = weight.shape[0]
     if input.ndim > 1 and count > 1:

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from glassgrad._tensor_info import _type_name
+from glassgrad._tensor_info import _C_NAMES, _C_TYPES, _type_name
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.embedding.common import embedding_dense_backward, embedding_renorm_
@@ -111,6 +111,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"Given normalized_shape={list(normalized)}, expected input with shape "
             f"[*, {', '.join(str(n) for n in normalized)}], but got input of size{list(shape)}"
         )
+    _check_dtypes(input, (weight, bias))
     axes = tuple(range(len(shape) - k, len(shape)))
     return _normalise(NativeLayerNormBackward0, input, weight, bias, shape, axes, axes, eps)[0]
 
@@ -125,7 +126,7 @@ def batch_norm(
     for name, t in (*named, ("weight", weight), ("bias", bias)):
         if t is not None and t._data.size != features:
             raise RuntimeError(f"{name} should contain {features} elements not {t._data.size}")
-    _check_dtypes(input, (running_mean, running_var, weight, bias))
+    _check_dtypes(input, (weight, bias, running_mean, running_var))
     shape = input._data.shape
     axes = (0, *range(2, len(shape)))
     count = int(np.prod([shape[a] for a in axes]))
@@ -160,13 +161,22 @@ def _check_batch_norm_args(running_mean, running_var, momentum):
 
 
 def _check_dtypes(input, params):
-    dtype = input._data.dtype
-    for param in params:
-        if param is None or param._data.dtype == dtype:
-            continue
-        if dtype == np.float32:
+    """PyTorch's CPU norms: a first parameter whose dtype is not the input's makes a "mixed"
+    call, allowed only for float32 parameters of a half or bfloat16 input; otherwise each
+    parameter must have the input's dtype (the kernel's words)."""
+    given = [param for param in params if param is not None]
+    if given and given[0].dtype != input.dtype:
+        if any(param.dtype.name != "float32" for param in given):
             raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        if input.dtype.name not in ("float16", "bfloat16"):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
+    for param in given:
+        if param.dtype != input.dtype:
+            raise RuntimeError(
+                f"expected scalar type {_C_TYPES[input.dtype.name]} but found "
+                f"{_C_TYPES[param.dtype.name]}"
+            )
 
 
 def _blend(stat, batch, momentum):
@@ -197,6 +207,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {shown} and input of shape {list(shape)}"
             )
+    _check_dtypes(input, (weight, bias))
     red_shape = (shape[0], num_groups, int(np.prod(shape[1:])) // num_groups)
     return _normalise(NativeGroupNormBackward0, input, weight, bias, red_shape, (2,), (1,), eps)[0]
 
@@ -285,6 +296,7 @@ def scaled_dot_product_attention(
     from glassgrad.creation import tensor
     from glassgrad.ops.nn.softmax import _safe_softmax
 
+    _check_attention_dtypes(query, key, value, attn_mask)
     length, source = query.shape[-2], key.shape[-2]
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     # as PyTorch: both operands scaled by sqrt(scale) (the query carries the sign), which keeps
@@ -306,6 +318,20 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ value
+
+
+def _check_attention_dtypes(query, key, value, attn_mask):
+    q, k, v = (_C_NAMES[t.dtype.name] for t in (query, key, value))
+    if not q == k == v:
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{q} key.dtype: {k} and value.dtype: {v} instead."
+        )
+    if attn_mask is not None and attn_mask.dtype.name not in ("bool", query.dtype.name):
+        raise RuntimeError(
+            "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+            f"attn_mask.dtype: {_C_NAMES[attn_mask.dtype.name]} and  query.dtype: {q} instead."
+        )
 
 
 def _bias(allowed, dtype):

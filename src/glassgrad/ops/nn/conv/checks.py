@@ -12,9 +12,27 @@ def _type_name(tensor, short=False):
     return {"Float": "float", "Double": "double"}.get(name, name) if short else name
 
 
-def check_types(x, weight, bias, transposed):
+def _uses_mkldnn(x, weight, groups):
+    """Whether PyTorch's CPU convolution picks its MKLDNN kernel, whose dtype check has its own
+    words (ATen's ``ConvParams::use_mkldnn``, for float32; the single-thread 1x1 case aside).
+    1-d convolutions run as 2-d ones over a height of 1."""
+    if x._data.dtype != np.float32:
+        return False
+    shape, kernel = x.shape, weight.shape
+    if len(shape) == 3:
+        shape, kernel = (*shape[:2], 1, shape[2]), (*kernel[:2], 1, kernel[2])
+    return (
+        groups > 1
+        or (kernel[-1] > 3 and kernel[-2] > 3)
+        or shape[0] > 1
+        or shape[0] * shape[1] * shape[2] * shape[3] > 20480
+    )
+
+
+def check_types(x, weight, bias, transposed, groups=1):
     """PyTorch's dtype errors for mismatched input, weight and bias."""
     dtype = x._data.dtype
+    mkldnn = _uses_mkldnn(x, weight, groups)
     if not transposed and bias is not None and bias._data.dtype != dtype:
         # PyTorch's convolution compares the bias first
         raise RuntimeError(
@@ -22,18 +40,23 @@ def check_types(x, weight, bias, transposed):
             "should be the same"
         )
     if weight._data.dtype != dtype:
-        if dtype == np.float64:
-            raise RuntimeError(f"expected scalar type Double but found {_type_name(weight)}")
+        if not mkldnn:
+            raise RuntimeError(
+                f"expected scalar type {_type_name(x)} but found {_type_name(weight)}"
+            )
         raise RuntimeError(
             f"Input type (torch.{_type_name(x)}Tensor) and weight type (torch."
             f"{_type_name(weight)}Tensor) should be the same or input should be a MKLDNN tensor "
             "and weight is a dense tensor"
         )
     if bias is not None and bias._data.dtype != dtype:
-        if transposed and dtype == np.float64:
-            # PyTorch's 1-D and 2-D transposed kernels add a narrower bias; the 3-D one refuses
+        if transposed and not mkldnn:
+            # PyTorch's 1-D and 2-D transposed kernels add a bias of another width; the 3-D one
+            # refuses
             if weight.ndim == 5:
-                raise RuntimeError(f"expected scalar type Double but found {_type_name(bias)}")
+                raise RuntimeError(
+                    f"expected scalar type {_type_name(x)} but found {_type_name(bias)}"
+                )
             return
         if transposed:
             raise RuntimeError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 
-from glassgrad._tensor_info import _type_name
+from glassgrad._tensor_info import _C_NAMES, _type_name
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
@@ -94,6 +94,11 @@ def bilinear(input1, input2, weight, bias=None):
 def _check_bilinear(input1, input2, weight, bias):
     """PyTorch's shape checks of ``bilinear``, in its order and words."""
     a, b, w = input1.shape, input2.shape, weight.shape
+    tensors = (("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
+    tensors = [(name, t) for name, t in tensors if t is not None]
+    if any(t._data.dtype != input1._data.dtype for _, t in tensors):
+        got = ", ".join(f"{name}: {_C_NAMES[t.dtype.name]}" for name, t in tensors)
+        raise RuntimeError(f"All tensors must have the same dtype, got {got}")
     if len(a) != len(b):
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {len(a)} and {len(b)}")
     for dim, (x, y) in enumerate(zip(a[:-1], b[:-1], strict=True)):
@@ -211,7 +216,7 @@ def _convolution(input, weight, bias, params, out_sizes=None):
     sizes of the output) makes it a transposed convolution.
     """
     transposed = out_sizes is not None
-    C.check_types(input, weight, bias, transposed)
+    C.check_types(input, weight, bias, transposed, params[3])
     x, w = input._data, weight._data
     cols = None
     if transposed:
