@@ -140,7 +140,7 @@ def einsum(equation, *operands):
 
 def _same_scalar_type(operands):
     """PyTorch contracts operands pairwise, left to right, in batched products of one dtype."""
-    from glassgrad.ops.products import _same_scalar_type as same
+    from glassgrad.ops.linalg.products import _same_scalar_type as same
 
     for x in operands[1:]:
         same(operands[0], x)
