@@ -134,16 +134,31 @@ KEYS = [
     for key in names.ALL_NAMES
     if key not in names.SKIPPED and key not in names.DEPARTURES and names._torch_has(key)
 ]
-# Calls whose outcome with a switched tensor is not comparable (random draws, or PyTorch's own
-# defects), each with its reason.
-SKIP: dict[str, str] = {}
+# Losses given one integer operand: PyTorch's kernels refuse Long there (or keep the input's
+# dtype), glassgrad computes in float. Open; strict, so a fixed one fails until it is removed.
+_INT_LOSSES = (
+    "binary_cross_entropy_with_logits cosine_similarity kl_div F.binary_cross_entropy_with_logits "
+    "F.cosine_similarity F.gaussian_nll_loss F.hinge_embedding_loss F.huber_loss F.kl_div "
+    "F.mse_loss F.smooth_l1_loss F.soft_margin_loss"
+).split()
+KNOWN = {
+    (key, True): "integer operand of a loss: PyTorch refuses or keeps the input's dtype"
+    for key in _INT_LOSSES
+}
 
 
-@pytest.mark.parametrize("to_int", [False, True], ids=["float-width", "int64"])
-@pytest.mark.parametrize("key", KEYS)
+def _params():
+    for key in KEYS:
+        for to_int in (False, True):
+            reason = KNOWN.get((key, to_int))
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            yield pytest.param(
+                key, to_int, marks=marks, id=f"{key}-{'int64' if to_int else 'float'}"
+            )
+
+
+@pytest.mark.parametrize(("key", "to_int"), list(_params()))
 def test_mixed_operands_match_torch(key, to_int):
-    if key in SKIP:
-        pytest.skip(SKIP[key])
     run = _runner(key)
     if run is None:
         return

@@ -330,16 +330,16 @@ def _lerp(start, end, weight):
 
 def lerp(input, end, weight):
     """``input + weight * (end - input)``."""
-    if input._data.dtype.kind != "f":
-        raise NotImplementedError(
-            f"\"lerp_kernel_scalar\" not implemented for '{input.dtype._legacy[:-6]}'"
-        )
     for name, t in (("end", end), ("weight", weight)):
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype:
             raise RuntimeError(
                 f"expected dtype {_C_NAMES[input.dtype.name]} for `{name}` but got dtype "
                 f"{_C_NAMES[t.dtype.name]}"
             )
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"\"lerp_kernel_scalar\" not implemented for '{input.dtype._legacy[:-6]}'"
+        )
     start, stop = _promote(input, end)
     if isinstance(weight, Tensor):
         broadcast_shapes(start.shape, stop.shape, weight.shape)

@@ -260,11 +260,33 @@ def _put(input, key, values, accumulate):
 def index_put(input, indices, values, accumulate=False):
     """A copy of ``input`` with ``values`` at ``input[indices]`` (added if ``accumulate``)."""
     key, _ = convert_key(tuple(indices))
-    _check_put_dtypes(input, values)
+    _check_put_dtypes(input, key, values)
     return _put(input, key, values, accumulate)
 
 
-def _check_put_dtypes(input, values):
+def _check_put_dtypes(input, key, values):
+    """PyTorch's order for ``index_put``: the value broadcasts to the indexed shape, then has the
+    input's dtype; indices out of bounds come after both."""
+    parts = key if isinstance(key, tuple) else (key,)
+    # indices replaced by zeros: the indexed shape without the bounds check
+    parts = tuple(
+        np.zeros_like(p) if isinstance(p, np.ndarray) and p.dtype != np.bool_ else p for p in parts
+    )
+    try:
+        shape = np.broadcast_to(np.zeros((), np.int8), input._data.shape)[parts].shape
+    except (IndexError, ValueError):
+        shape = None  # a bad mask or key: its own error comes later
+    if shape is not None:
+        value_shape = np.shape(_strip(values._data, len(shape)))
+        try:
+            fits = np.broadcast_shapes(value_shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(values._data.shape)} cannot be "
+                f"broadcast to indexing result of shape {list(shape)}"
+            )
     if values._data.dtype != input._data.dtype:
         raise RuntimeError(
             "Index put requires the source and destination dtypes match, got "
@@ -357,7 +379,7 @@ def _setitem(self, key, value):
         _check_bounds(self._data.shape, key)
     else:
         if is_tensor and not (value._data.ndim == 0 and _is_mask(key)):
-            _check_put_dtypes(self, value)  # (a 0-d value under one mask is a masked_fill)
+            _check_put_dtypes(self, key, value)  # (a 0-d value under one mask is a masked_fill)
         _check_masks(self._data.shape, key)
         if state.record and (self._requires_grad or (is_tensor and value._requires_grad)):
             return _advanced_assign(self, key, value if is_tensor else None, values)

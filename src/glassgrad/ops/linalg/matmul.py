@@ -263,7 +263,9 @@ def _baddbmm_dtypes(input, batch1, batch2):
     """PyTorch compares the input's dtype with ``batch1``'s before any shape."""
     if input._data.dtype != batch1._data.dtype:
         i, b1, b2 = (_C_NAMES[t.dtype.name] for t in (input, batch1, batch2))
-        raise RuntimeError(f"Input dtypes must be the same, got: input {i}, batch1: {b1}, batch2: {b2}")
+        raise RuntimeError(
+            f"Input dtypes must be the same, got: input {i}, batch1: {b1}, batch2: {b2}"
+        )
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
@@ -278,7 +280,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
-    """``self.baddbmm_(...)``: PyTorch's result takes ``batch2``'s dtype, so ``self`` must have it."""
+    """In place: PyTorch's result takes ``batch2``'s dtype, so ``self`` must have it."""
     from glassgrad.ops.inplace_core import inplace
 
     _baddbmm_dtypes(self, batch1, batch2)

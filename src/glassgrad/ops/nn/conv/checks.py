@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half"}
+from glassgrad._tensor_info import _C_NAMES, _C_TYPES
 
 
 def _type_name(tensor, short=False):
-    name = _TYPE_NAMES.get(tensor._data.dtype.name, tensor._data.dtype.name)
-    return {"Float": "float", "Double": "double"}.get(name, name) if short else name
+    return (_C_NAMES if short else _C_TYPES)[tensor.dtype.name]
 
 
 def _uses_mkldnn(x, weight, groups):
