@@ -108,20 +108,6 @@ OPEN = [
         r"a leaf Variable that requires grad",
         "PyTorch lets non-differentiable in-place ops (v.logical_not_()) write into such a leaf",
     ),
-    (
-        r"",
-        r"",
-        r"same dtype|scalar type|Type promoting|mixed dtype|float vs|bias type|dtype double|"
-        r"dtype float|Found dtype",
-        "mixed float32/float64 operands (see above)",
-    ),
-    (
-        r"^(index_put|index_add|baddbmm|lerp|bilinear|meshgrid|cartesian_prod|cdist|cross|prelu|"
-        r"group_norm|layer_norm|linear|einsum):",
-        r"missing raise",
-        r"",
-        "mixed dtypes",
-    ),
 ]
 
 
