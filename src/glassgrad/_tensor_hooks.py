@@ -27,6 +27,7 @@ class _Extra:
         "prov",
         "post_hooks",
         "fw",
+        "no_grad_views",
         "__dict__",
     )
 
@@ -44,6 +45,8 @@ class _Extra:
         self.prov = None
         self.post_hooks = None  # register_post_accumulate_grad_hook's, run after .grad is set
         self.fw = None  # forward-mode tangents: {level token: tangent tensor} (forward_ad)
+        # views taken under no_grad while this base required grad: their flag follows the base's
+        self.no_grad_views = None
 
 
 class TensorHooks:

@@ -212,6 +212,7 @@ class Tensor(TensorHooks, TensorInfo):
                 "allowed."
             )
         self._requires_grad = flag
+        self._views_follow(flag)
         from glassgrad.autograd import provenance
 
         provenance.on_requires_grad(self, flag)
@@ -300,7 +301,16 @@ class Tensor(TensorHooks, TensorInfo):
             provenance.on_detach_(self, self._grad_fn)
         self._grad_fn = None
         self._requires_grad = False
+        self._views_follow(False)
         return self
+
+    def _views_follow(self, flag: bool) -> None:
+        """Views taken under no_grad report their base's ``requires_grad``, as PyTorch's do."""
+        extra = self._extra
+        if extra is not None and extra.no_grad_views:
+            for view in list(extra.no_grad_views):
+                if view._grad_fn is None:
+                    view._requires_grad = flag
 
     @property
     def data(self) -> Tensor:

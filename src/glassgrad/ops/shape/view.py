@@ -8,6 +8,7 @@ where no view is possible, as in PyTorch.
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 
@@ -49,6 +50,10 @@ def as_view(res, base, key=None, multi=False):
         # requires_grad=True, takes part in graphs, and passes its gradient nowhere.
         extra.view_no_grad = True
         res._requires_grad = True
+        held = root._x()
+        if held.no_grad_views is None:
+            held.no_grad_views = weakref.WeakSet()
+        held.no_grad_views.add(res)  # (PyTorch derives the flag from the base: it follows it)
     return res
 
 
