@@ -180,7 +180,9 @@ def _raise_modified(node: Node, record) -> None:
     tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
     # (the tensor's own array: a saved copy promoted to the op's dtype is not what PyTorch names)
     data = tensor._data if isinstance(tensor, Tensor) else node._saved[index or 0]
-    shape = ", ".join(str(n) for n in data.shape)
+    # (a composite op saved a reshaped view of the operand: PyTorch names that view's shape)
+    shape = node.__dict__.get("_saved_shapes", {}).get(index, data.shape)
+    shape = ", ".join(str(n) for n in shape)
     from glassgrad.dtypes import from_numpy_dtype
 
     legacy = from_numpy_dtype(data.dtype)._legacy

@@ -9,7 +9,7 @@ import string
 import numpy as np
 
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import Tensor, needs_grad, node_class, register, result
 
 _LETTERS = string.ascii_letters
 
@@ -93,7 +93,11 @@ def _fused(inputs, output, operands):
     """The whole contraction as one recorded node (the graph's inner part)."""
     explicit = ",".join(inputs) + "->" + output
     out = _einsum_arrays(explicit, *[x._data for x in operands])
-    return result(out, EinsumBackward0, operands, saved=operands, args=(inputs, output))
+    # as PyTorch: an operand is saved only if another operand's gradient needs it
+    saved = [
+        x if needs_grad(*operands[:i], *operands[i + 1 :]) else None for i, x in enumerate(operands)
+    ]
+    return result(out, EinsumBackward0, operands, saved=saved, args=(inputs, output))
 
 
 def _broadcast_term(term, x, output):

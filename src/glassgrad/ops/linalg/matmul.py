@@ -7,48 +7,59 @@ import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import Tensor, needs_grad, node_class, register, result
 from glassgrad.ops.shape.view import UnsafeViewBackward0, unsqueeze
 from glassgrad.tensor import _C_NAMES
 
 
-def _laid_out_like(left, right, like):
-    """``left @ right``, in the memory order of ``like`` (the operand this is the gradient of).
+def _fortran(t) -> bool:
+    """Whether ``t`` is a 2-D F-ordered view (a weight used as ``w.t()``)."""
+    data = t._data
+    return data.ndim == 2 and data.flags.f_contiguous and not data.flags.c_contiguous
+
+
+def _laid_out_like(left, right, fortran):
+    """``left @ right``, F-ordered when the operand this is the gradient of was (``fortran``).
 
     A weight used as ``w.t()`` is an F-ordered view; giving its gradient the same order means
     the ``TBackward0`` behind it hands the leaf a C-contiguous array it can keep without a copy.
     """
-    if (
-        like.__class__ is np.ndarray
-        and like.ndim == 2
-        and left.ndim == 2
-        and right.ndim == 2
-        and like.flags.f_contiguous
-        and not like.flags.c_contiguous
-    ):
+    if fortran and left.__class__ is np.ndarray and left.ndim == 2 and right.ndim == 2:
         return (right.T @ left.T).T
     return left @ right
 
 
+def _saved_pair(a, b):
+    """As PyTorch: each operand is saved only if the other one's gradient needs it, so an
+    in-place change of an operand nothing reads again is no error."""
+    return (a if needs_grad(b) else None, b if needs_grad(a) else None)
+
+
 def _matmul_backward(ctx, grad, a, b):
-    """One rule for all forms: lift 1-D operands to matrices, multiply, drop the lifted dim."""
-    a_vec, b_vec = a.ndim == 1, b.ndim == 1
-    a2 = D.reshape(a, (1, a.shape[0])) if a_vec else a
-    b2 = D.reshape(b, (b.shape[0], 1)) if b_vec else b
-    g = grad
+    """One rule for all forms: lift 1-D operands to matrices, multiply, drop the lifted dim.
+
+    ``a`` (``b``) is None when only the other operand's gradient is wanted; the shapes are the
+    node's record of its inputs."""
+    (a_shape, _), (b_shape, _) = ctx._meta
+    a_fortran, b_fortran = ctx._args
+    a_vec, b_vec = len(a_shape) == 1, len(b_shape) == 1
+    want_a, want_b = ctx.next_functions[0][0] is not None, ctx.next_functions[1][0] is not None
     if a_vec and b_vec:
-        return grad * b, grad * a
+        return (grad * b if want_a else None), (grad * a if want_b else None)
+    g = grad
     if a_vec:
         g = D.reshape(g, (*g.shape[:-1], 1, g.shape[-1]))
     if b_vec:
         g = D.reshape(g, (*g.shape, 1))
     grad_a = grad_b = None
-    if ctx.next_functions[0][0] is not None:
-        grad_a = _laid_out_like(g, D.swapaxes(b2, -1, -2), a2)
+    if want_a:
+        b2 = D.reshape(b, (b_shape[0], 1)) if b_vec else b
+        grad_a = _laid_out_like(g, D.swapaxes(b2, -1, -2), a_fortran)
         if a_vec:
             grad_a = D.reshape(grad_a, (*grad_a.shape[:-2], grad_a.shape[-1]))
-    if ctx.next_functions[1][0] is not None:
-        grad_b = _laid_out_like(D.swapaxes(a2, -1, -2), g, b2)
+    if want_b:
+        a2 = D.reshape(a, (1, a_shape[0])) if a_vec else a
+        grad_b = _laid_out_like(D.swapaxes(a2, -1, -2), g, b_fortran)
         if b_vec:
             grad_b = D.reshape(grad_b, grad_b.shape[:-1])
     return grad_a, grad_b
@@ -159,7 +170,26 @@ def matmul(input, other):
     else:
         out = np.matmul(ad, bd)
     cls = _NODES.get((ad.ndim, bd.ndim), UnsafeViewBackward0)
-    return result(out, cls, (input, other), (input, other))
+    fortran = (_fortran(input), _fortran(other))
+    res = result(out, cls, (input, other), _saved_pair(input, other), args=fortran)
+    if res._grad_fn is not None and (ad.ndim > 2 or bd.ndim > 2 or ad.ndim < bd.ndim):
+        res._grad_fn._saved_shapes = _saved_shapes(ad.shape, bd.shape)
+    return res
+
+
+def _saved_shapes(a, b):
+    """The shapes PyTorch's matmul saves its operands in (what its version error names): a
+    vector lifted to a row, a batch folded into the rows of one ``mm``, or both operands
+    expanded to the broadcast batch of one ``bmm``."""
+    if len(b) <= 2:
+        if len(a) == 1:
+            return {0: (1, a[0])}
+        return {0: (int(np.prod(a[:-1])), a[-1])}
+    from glassgrad.ops.elementwise.binary import broadcast_shapes
+
+    count = int(np.prod(broadcast_shapes(a[:-2], b[:-2])))
+    rows = 1 if len(a) == 1 else a[-2]
+    return {0: (count, rows, a[-1]), 1: (count, b[-2], b[-1])}
 
 
 def mm(input, mat2):
@@ -198,7 +228,8 @@ def bmm(input, mat2):
             f"[{a[0]}, {a[2]}] but got: [{b[0]}, {b[1]}]."
         )
     _scalar_type(input, mat2)
-    return result(np.matmul(input._data, mat2._data), BmmBackward0, (input, mat2), (input, mat2))
+    out = np.matmul(input._data, mat2._data)
+    return result(out, BmmBackward0, (input, mat2), _saved_pair(input, mat2), args=(False, False))
 
 
 def outer(input, vec2):
@@ -210,12 +241,15 @@ def outer(input, vec2):
 
 
 def _addmm_backward(ctx, grad, mat1, mat2):
-    beta, alpha = ctx._args
+    beta, alpha, fortran1, fortran2 = ctx._args
     nexts = ctx.next_functions
     grad_input = None if nexts[0][0] is None else (grad if beta == 1 else grad * beta)
     scaled = grad if alpha == 1 else grad * alpha
-    grad1 = None if nexts[1][0] is None else _laid_out_like(scaled, D.swapaxes(mat2, -1, -2), mat1)
-    grad2 = None if nexts[2][0] is None else _laid_out_like(D.swapaxes(mat1, -1, -2), scaled, mat2)
+    grad1 = grad2 = None
+    if nexts[1][0] is not None:
+        grad1 = _laid_out_like(scaled, D.swapaxes(mat2, -1, -2), fortran1)
+    if nexts[2][0] is not None:
+        grad2 = _laid_out_like(D.swapaxes(mat1, -1, -2), scaled, fortran2)
     return grad_input, grad1, grad2
 
 
@@ -238,8 +272,8 @@ def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
         out.astype(product.dtype, copy=False),
         cls,
         (input, mat1, mat2),
-        (mat1, mat2),
-        args=(beta, alpha),
+        _saved_pair(mat1, mat2),
+        args=(beta, alpha, _fortran(mat1), _fortran(mat2)),
     )
 
 

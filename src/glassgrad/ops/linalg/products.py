@@ -16,7 +16,7 @@ from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
-from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import OUT, Tensor, needs_grad, node_class, quiet, register, result
 from glassgrad.ops.shape.view import UnsafeViewBackward0
 from glassgrad.tensor import _wrap_dim
 
@@ -42,7 +42,10 @@ def _tensor(x):
 
 LinalgCrossBackward0 = node_class(
     "LinalgCrossBackward0",
-    lambda ctx, grad, a, b: (_cross_any(b, grad, ctx._args), _cross_any(grad, a, ctx._args)),
+    lambda ctx, grad, a, b: (
+        None if ctx.next_functions[0][0] is None else _cross_any(b, grad, ctx._args),
+        None if ctx.next_functions[1][0] is None else _cross_any(grad, a, ctx._args),
+    ),
 )
 
 
@@ -62,7 +65,9 @@ def linalg_cross(input, other, *, dim=-1):
     shape = broadcast_shapes(ad.shape, bd.shape)
     ad, bd = np.broadcast_to(ad, shape), np.broadcast_to(bd, shape)
     values = np.cross(ad, bd, axis=axis)
-    return result(values, LinalgCrossBackward0, (input, other), (input, other), args=axis)
+    # as PyTorch: each operand is saved only if the other one's gradient needs it
+    saved = (input if needs_grad(other) else None, other if needs_grad(input) else None)
+    return result(values, LinalgCrossBackward0, (input, other), saved, args=axis)
 
 
 def cross(input, other, dim=None):
@@ -118,16 +123,23 @@ def tensordot(a, b, dims=2):
     return (left @ right).reshape(shape)
 
 
+def _unsafe_view(input, shape):
+    data = input._data
+    return result(data.reshape(shape), UnsafeViewBackward0, (input,), args=data.shape)
+
+
 def kron(input, other):
     """The Kronecker product: every element of ``input`` times a copy of ``other``."""
     ndim = max(input.ndim, other.ndim)
-    a = input.reshape((1,) * (ndim - input.ndim) + tuple(input.shape))
-    b = other.reshape((1,) * (ndim - other.ndim) + tuple(other.shape))
-    # interleave: a[i0, 1, i1, 1, ...] * b[1, j0, 1, j1, ...]
-    spread_a = a.reshape([n for size in a.shape for n in (size, 1)])
-    spread_b = b.reshape([n for size in b.shape for n in (1, size)])
+    a_shape = (1,) * (ndim - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (ndim - other.ndim) + tuple(other.shape)
+    # interleave: a[i0, 1, i1, 1, ...] * b[1, j0, 1, j1, ...]; as PyTorch, through
+    # ``_unsafe_view``s, which share no version counter: the product's saved operands do not
+    # see a later in-place change of the inputs
+    spread_a = _unsafe_view(input, [n for size in a_shape for n in (size, 1)])
+    spread_b = _unsafe_view(other, [n for size in b_shape for n in (1, size)])
     product = spread_a * spread_b
-    shape = tuple(x * y for x, y in zip(a.shape, b.shape, strict=True))
+    shape = tuple(x * y for x, y in zip(a_shape, b_shape, strict=True))
     data = product._data.reshape(shape)
     return result(data, UnsafeViewBackward0, (product,), args=product._data.shape)
 
