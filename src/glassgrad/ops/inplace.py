@@ -12,7 +12,13 @@ from glassgrad.ops import _dual
 from glassgrad.ops.elementwise import binary, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
-from glassgrad.ops.inplace_core import _rebase, check_partial_overlap, fill_array
+from glassgrad.ops.inplace_core import (
+    _rebase,
+    check_partial_overlap,
+    fill_array,
+    inplace_untracked,
+    write_expanded,
+)
 from glassgrad.ops.linalg import matmul as _linalg
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
@@ -73,6 +79,17 @@ def _clamped(self, min=None, max=None):  # noqa: A002 - PyTorch's names
 def _method(outplace):
     def method(self, *args, **kwargs):
         return inplace(self, outplace, *args, **kwargs)
+
+    return method
+
+
+# In-place ops PyTorch has no derivative for: no autograd check runs (see inplace_untracked)
+_UNTRACKED = frozenset("logical_not logical_and logical_or logical_xor".split())
+
+
+def _untracked_method(outplace):
+    def method(self, *args, **kwargs):
+        return inplace_untracked(self, outplace, *args, **kwargs)
 
     return method
 
@@ -250,6 +267,23 @@ def _comparison(name, compare):
     return compared
 
 
+def _masked_fill_(self, mask, value):
+    """``self.masked_fill_(mask, value)`` (PyTorch writes through an ``expand``, warning)."""
+    from glassgrad.ops.elementwise.logic import masked_fill
+
+    def write(array, mask, value):
+        value = value._data if isinstance(value, Tensor) else value
+        np.copyto(
+            array, np.asarray(value, array.dtype), where=np.broadcast_to(mask._data, array.shape)
+        )
+
+    done = write_expanded(self, masked_fill, write, "masked_fill_", mask, value)
+    return done if done is not None else inplace(self, masked_fill, mask, value)
+
+
+Tensor.masked_fill_ = _masked_fill_
+
+
 def _install_from_table():
     """``name_`` for every op of the table PyTorch also has in place (``masked_fill_``,
     ``scatter_``, ``floor_``...): the out-of-place op through ``inplace``, which keeps the graph
@@ -268,7 +302,8 @@ def _install_from_table():
     for name in names:
         info = OPS.get(name)
         if info is not None and not hasattr(Tensor, name + "_"):
-            setattr(Tensor, name + "_", _method(info.fn))
+            method = _untracked_method if name in _UNTRACKED else _method
+            setattr(Tensor, name + "_", method(info.fn))
     for name in "eq ne lt le gt ge".split():
         setattr(Tensor, name + "_", _method(_comparison(name, OPS[name].fn)))
     _install_aliases()

@@ -114,13 +114,47 @@ def fill_array(data, value):
     try:
         data.fill(value)
     except ValueError:
-        base = data.base
-        if not (isinstance(base, np.ndarray) and base.flags.writeable and base.flags.c_contiguous):
-            raise
-        offset = data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-        np.ndarray(data.shape, data.dtype, buffer=base, offset=offset, strides=data.strides).fill(
-            value
-        )
+        writable(data).fill(value)
+
+
+def writable(data):
+    """``data`` itself, or for an ``expand``ed (read-only) view, a writable alias of the same
+    memory with the same strides."""
+    if data.flags.writeable:
+        return data
+    base = data.base
+    if not (isinstance(base, np.ndarray) and base.flags.writeable and base.flags.c_contiguous):
+        raise ValueError("assignment destination is read-only")
+    offset = data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return np.ndarray(data.shape, data.dtype, buffer=base, offset=offset, strides=data.strides)
+
+
+_EXPANDED_WRITE = (
+    "Use of {} on expanded tensors is deprecated. Please clone() the tensor before performing "
+    "this operation. This also applies to advanced indexing e.g. tensor[{}] = {}"
+)
+
+
+def write_expanded(self, outplace, write, name, *args):
+    """``masked_fill_``/``index_put_`` on an ``expand``ed tensor outside the graph: PyTorch
+    writes each selected element's memory (deprecated, with its warning) where other in-place
+    ops refuse. ``outplace(self, *args)`` runs the op's checks; ``write(array, *args)`` writes;
+    returns None when the ordinary path applies."""
+    if not overlaps(self._data):
+        return None
+    if state.record and (
+        self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ):
+        return None
+    import warnings
+
+    with _NoRecord():
+        outplace(self, *args)  # the op's own argument checks and messages
+    what = ("mask", "scalar") if name == "masked_fill_" else ("indices", "tensor")
+    warnings.warn(_EXPANDED_WRITE.format(name, *what), UserWarning, stacklevel=3)
+    write(writable(self._data), *args)
+    _bump(self)
+    return self
 
 
 def _bump(self):
@@ -299,6 +333,23 @@ def _inplace(self, outplace, *args, **kwargs):
     np.copyto(self._data, res._data)
     _bump(self)
     return res
+
+
+def inplace_untracked(self, outplace, *args, **kwargs):
+    """An in-place op PyTorch has no derivative for (``logical_not_``, ``logical_and_``...):
+    autograd's checks do not run, so it writes even into a leaf that requires grad, which keeps
+    its flag and ``grad_fn``; only the version counter records the write."""
+    if overlaps(self._data):
+        raise RuntimeError(_OVERLAP)
+    for other in (*args, *kwargs.values()):
+        if isinstance(other, Tensor):
+            check_partial_overlap(self._data, other._data)
+    with _NoRecord():
+        res = outplace(self.detach(), *args, **kwargs)
+    _result_check(res, self)
+    np.copyto(self._data, res._data)
+    _bump(self)
+    return self
 
 
 def _adopt_saved_output(res, self, node=None):

@@ -336,6 +336,8 @@ def setitem(self, key, value):
 
 
 def _setitem(self, key, value):
+    if self._requires_grad:
+        _index_before_writing(self, key, value)
     if isinstance(value, Tensor):
         _check_source_overlap(self._data, key, value._data)
     if state.record and (self.requires_grad or getattr(value, "requires_grad", False)):
@@ -392,6 +394,28 @@ def _setitem(self, key, value):
     else:
         _write(self._data, key, values, basic)
     _bump(self)
+
+
+def _index_before_writing(self, key, value):
+    """PyTorch's order for a basic key: it takes the view ``self[key]`` (bounds: IndexError),
+    converts the value and expands it to the view's shape, and only then writes (where a leaf
+    that requires grad is refused)."""
+    if isinstance(value, str):
+        raise TypeError(f"can't assign a str to a torch.{self.dtype._legacy}")
+    try:
+        converted, basic = convert_key(key)
+    except (IndexError, TypeError, ValueError):
+        return  # an advanced key: index_put_ refuses the leaf before looking at it
+    if not basic:
+        return
+    _check_bounds(self._data.shape, converted)
+    if isinstance(value, Tensor):
+        from glassgrad.ops.shape.view import expand
+        from glassgrad.tensor import _make
+
+        target = np.shape(self._data[converted])
+        stripped = np.shape(_strip(value._data, len(target)))
+        expand(_make(np.broadcast_to(np.zeros((), np.int8), stripped)), target)
 
 
 def _whole(self, key):
@@ -517,8 +541,19 @@ def select(input, dim, index):
 
 
 def _index_put_(self, indices, values, accumulate=False):
-    """In-place ``index_put``."""
-    return inplace(self, index_put, indices, values, accumulate)
+    """In-place ``index_put`` (PyTorch writes through an ``expand``, warning)."""
+    from glassgrad.ops.inplace_core import write_expanded
+
+    def write(array, indices, values, accumulate):
+        key, _ = convert_key(tuple(indices))
+        data = values._data.astype(array.dtype, copy=False)
+        if accumulate:
+            np.add.at(array, key, _strip(data, array[key].ndim))
+        else:
+            _write(array, key, data)
+
+    done = write_expanded(self, index_put, write, "index_put_", indices, values, accumulate)
+    return done if done is not None else inplace(self, index_put, indices, values, accumulate)
 
 
 def _ref_index_put(x, indices, values, accumulate=False):

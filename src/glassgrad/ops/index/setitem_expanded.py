@@ -11,13 +11,8 @@ import warnings
 import numpy as np
 
 from glassgrad.ops.index.indexing import convert_key
-from glassgrad.ops.inplace_core import overlaps
+from glassgrad.ops.inplace_core import _EXPANDED_WRITE, overlaps
 from glassgrad.tensor import Tensor
-
-_EXPANDED_WRITE = (
-    "Use of {} on expanded tensors is deprecated. Please clone() the tensor before performing "
-    "this operation. This also applies to advanced indexing e.g. tensor[{}] = {}"
-)
 
 
 def written_region(self, key, value):
