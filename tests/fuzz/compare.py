@@ -89,25 +89,6 @@ OPEN = [
     # broadcast div of a 0-d leaf names ViewBackward0 where PyTorch names SumBackward0; a view made
     # under no_grad keeps requires_grad after base.detach_()). Sort and fix them, then delete it.
     (r"^(inplace|view|control):", r"", r"", "not yet sorted: in-place and view classes"),
-    (
-        r"",
-        r"final requires_grad",
-        r"True vs False",
-        "a view made under no_grad keeps requires_grad after base.detach_(); PyTorch derives it "
-        "from the base",
-    ),
-    (
-        r"^inplace:setitem",
-        r"exception type",
-        r"out of bounds",
-        "x[out-of-bounds] = v on a leaf: PyTorch's IndexError comes before the leaf check",
-    ),
-    (
-        r"^inplace:unary",
-        r"unexpected raise",
-        r"a leaf Variable that requires grad",
-        "PyTorch lets non-differentiable in-place ops (v.logical_not_()) write into such a leaf",
-    ),
 ]
 
 
