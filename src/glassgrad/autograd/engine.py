@@ -31,7 +31,10 @@ __all__ = ["run_backward", "sum_to"]
 
 
 def sum_to(grad, shape):
-    """Sum ``grad`` (array or tensor) over the dimensions that broadcasting added to ``shape``."""
+    """Sum ``grad`` (array or tensor) over the dimensions that broadcasting added to ``shape``.
+
+    Records the nodes ATen's ``sum_to`` does: a full ``sum()`` for a 0-d input, else one
+    ``sum(dims, keepdim=True)`` and a ``view`` only where leading dimensions were added."""
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
@@ -40,9 +43,11 @@ def sum_to(grad, shape):
         if axes:
             grad = grad.sum(axis=axes, keepdims=True)
         return grad.reshape(shape)
+    if not shape:
+        return grad.sum()
     if axes:
         grad = grad.sum(dim=axes, keepdim=True)
-    return grad.reshape(shape)
+    return grad.view(shape) if lead else grad
 
 
 def _fit(grad, meta, create_graph):
@@ -195,6 +200,8 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
     # autograd.grad runs only the nodes that are captured or lead to a capture: the others'
     # hooks do not run either, as in PyTorch
     targets = () if plain else {edge[0] for edge in capture}
+    outer = _pass[0]
+    _pass[0] = None if plain else (reach, targets)
     try:
         while heap:
             node = _pop(heap)[1]
@@ -258,6 +265,23 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
     except BaseException:
         keep_complete(leaves, starts, node)
         raise
+    finally:
+        _pass[0] = outer
+
+
+# What the running ``autograd.grad`` pass needs: (nodes leading to a captured input, captured
+# nodes); None for ``backward()``, which needs every input's gradient.
+_pass = [None]
+
+
+def output_needed(node, index) -> bool:
+    """PyTorch's ``should_compute_output``: whether gradient ``index`` of ``node`` is used by
+    the running pass (a rule with no formula for an input raises only then)."""
+    nxt = node.next_functions[index][0]
+    if nxt is None:
+        return False
+    running = _pass[0]
+    return running is None or running[0].get(nxt, False) or nxt in running[1]
 
 
 def _fitted(node, outputs):

@@ -53,6 +53,9 @@ class Node:
     _saved = None  # what the rule needs (tensors' arrays, scalars); FREED after backward
     _vars = None  # (version counter, version at save, owner, index) per saved tensor
     _scalars = False  # some saved value is a 0-d array: hand it to the rule as a NumPy scalar
+    # saved (input, other), checked other first: PyTorch unpacks saved variables in the order
+    # of their names (other_ before self_), and reports the first one modified in place
+    _other_first = False
     _args = None  # metadata the rule needs that is never freed (dims, shapes)
     _pre_hooks = None
     _post_hooks = None  # an AccumulateGrad's own ``register_hook`` hooks (engine._leaf runs them)
@@ -125,7 +128,7 @@ class Node:
             raise RuntimeError(_SECOND_BACKWARD)
         records = self._vars
         if records is not None:
-            for record in records:
+            for record in reversed(records) if self._other_first else records:
                 if record[0][0] != record[1]:
                     _raise_modified(self, record)
         if create_graph:

@@ -91,21 +91,22 @@ def check_inplace(self, through_view=False, fills=False, region=None, others=())
     ``others``: the op's other arguments; as in PyTorch, autograd's checks run only when
     ``self`` or one of them requires grad.
     """
+    base = None
+    if state.record:
+        extra = self._extra
+        base = extra.base if extra is not None else None
+        if self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others):
+            if base is not None:
+                handle_view_on_rebase(self)
+                if self.requires_grad and base._grad_fn is None:
+                    raise RuntimeError(_VIEW_LEAF_INPLACE)
+            # (PyTorch's C++ is_leaf reads the node as it is: a view not yet regenerated since
+            # its base joined the graph counts as a leaf that requires grad, and is refused)
+            if self._grad_fn is None and self.requires_grad:
+                raise RuntimeError(_VIEW_LEAF_INPLACE if through_view else _LEAF_INPLACE)
+    # autograd's checks come first (VariableType), the kernel's overlap check after them
     if not fills and overlaps(self._data if region is None else region):
         raise RuntimeError(_OVERLAP)
-    if not state.record:
-        return None
-    extra = self._extra
-    base = extra.base if extra is not None else None
-    if self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others):
-        if base is not None:
-            handle_view_on_rebase(self)
-            if self.requires_grad and base._grad_fn is None:
-                raise RuntimeError(_VIEW_LEAF_INPLACE)
-        # (PyTorch's C++ is_leaf reads the node as it is: a view not yet regenerated since
-        # its base joined the graph counts as a leaf that requires grad, and is refused)
-        if self._grad_fn is None and self.requires_grad:
-            raise RuntimeError(_VIEW_LEAF_INPLACE if through_view else _LEAF_INPLACE)
     return base
 
 

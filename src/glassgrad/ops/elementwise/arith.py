@@ -27,6 +27,9 @@ def _not_implemented(ctx, grad):
 
 # PyTorch records these ops but has no derivative for them: backward through them raises.
 NotImplementedNode = node_class("NotImplemented", _not_implemented)
+# PyTorch numbers its error nodes UINT64_MAX, as it does AccumulateGrad: the engine runs one as
+# soon as it is ready, so the backward fails before older nodes write any leaf's .grad
+NotImplementedNode._seq = property(lambda self: 2**64 - 1, lambda self, value: None)
 
 
 def _divide_like(name, ufunc, input, other, cls, saved_other=True):
@@ -93,16 +96,25 @@ FmodBackward1 = node_class(
 )
 
 
+def _remainder(a, b):
+    """PyTorch's float remainder: ``fmod``, moved by ``b`` when its sign differs from ``b``'s
+    (so a zero keeps the dividend's sign: ``remainder(-0.0, 1.5)`` is -0.0, unlike NumPy's)."""
+    if a.dtype.kind != "f":
+        return np.remainder(a, b)
+    mod = np.fmod(a, b)
+    return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+
+
 def remainder(input, other):
     """Python-style modulus: the result has the sign of the divisor."""
     if not isinstance(input, Tensor):
         input = _scalar_input(input, other)
-        return _divide_like("remainder", np.remainder, input, other, None)
+        return _divide_like("remainder", _remainder, input, other, None)
     other = _other(other)
     if other is None:
         return NotImplemented
     cls = RemainderBackward1 if isinstance(other, Tensor) else RemainderBackward0
-    return _divide_like("remainder", np.remainder, input, other, cls)
+    return _divide_like("remainder", _remainder, input, other, cls)
 
 
 def fmod(input, other):
@@ -130,6 +142,7 @@ def _arr(x):
 
 MaximumBackward0 = node_class("MaximumBackward0", _extremum_backward, jvp=ELEMENTWISE)
 MinimumBackward0 = node_class("MinimumBackward0", _extremum_backward, jvp=ELEMENTWISE)
+MaximumBackward0._other_first = MinimumBackward0._other_first = True  # (see Node)
 
 
 def _need_tensor(name, input, other):
@@ -165,6 +178,7 @@ def _atan2_backward(ctx, grad, a, b):
 
 
 Atan2Backward0 = node_class("Atan2Backward0", _atan2_backward, jvp=ELEMENTWISE)
+Atan2Backward0._other_first = True  # (see Node)
 
 
 def atan2(input, other):

@@ -105,7 +105,7 @@ def _tensor_or_none(b):
 
 
 def _needs(t) -> bool:
-    return t is not None and t._requires_grad
+    return t is not None and t.requires_grad
 
 
 # -- add / sub -------------------------------------------------------------------------------
@@ -241,8 +241,10 @@ def mul(input, other):
         if dtype is bd.dtype and shape == bd.shape:  # the hot case: nothing to promote
             # 0-d: NumPy scalars multiply several times faster than 0-d arrays
             data = ad * bd if shape else ad[()] * bd[()]
-            a_grad = input._requires_grad
-            b_grad = other._requires_grad
+            # (the property, not the flag, when unset: a view made before its base started to
+            # require grad requires grad too)
+            a_grad = input._requires_grad or input.requires_grad
+            b_grad = other._requires_grad or other.requires_grad
             if (a_grad or b_grad) and (not _record_off[0] or _state.record):
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
                 return record2(data, MulBackward0, input, other, b_grad, a_grad, shape, dtype)
@@ -258,7 +260,7 @@ def mul(input, other):
     ad, bd = _promote(input, other)
     if other.__class__ is Tensor or isinstance(other, Tensor):
         # Save each operand only if the other one needs its gradient (as PyTorch does).
-        saved = (input if other._requires_grad else None, other if input._requires_grad else None)
+        saved = (input if other.requires_grad else None, other if input.requires_grad else None)
         if ad is not input._data or bd is not other._data:
             saved = _cast_saved(saved, ad, bd)
         return result(np.multiply(ad, bd), MulBackward0, (input, other), saved)
@@ -277,7 +279,7 @@ def _cast_saved(saved, ad, bd):
 
 def _div_backward(ctx, grad, a, b):
     grad_a = grad / b if ctx.next_functions[0][0] is not None else None
-    grad_b = -grad * a / (b * b) if a is not None else None
+    grad_b = -grad * (a / b / b) if a is not None else None  # ATen's formula (and last node)
     return grad_a, grad_b
 
 
@@ -292,6 +294,7 @@ def _div_jvp(ctx, ta, tb=None):
 
 
 DivBackward0 = node_class("DivBackward0", quiet(_div_backward), jvp=quiet(_div_jvp))
+MulBackward0._other_first = DivBackward0._other_first = True  # (see Node)
 
 
 def div(input, other, *, rounding_mode=None):
@@ -309,7 +312,7 @@ def div(input, other, *, rounding_mode=None):
     if isinstance(other, Tensor):
         if isinstance(bd, _ndarray) and bd.dtype != ad.dtype:
             bd = bd.astype(ad.dtype)
-        saved = (input if other._requires_grad else None, other)
+        saved = (input if other.requires_grad else None, other)
         if ad is not input._data or bd is not other._data:
             saved = _cast_saved((saved[0], other), ad, bd)
         return result(np.true_divide(ad, bd), DivBackward0, (input, other), saved)

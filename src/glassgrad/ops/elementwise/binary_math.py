@@ -55,23 +55,20 @@ def _two(name, forward, cls, input, other):
 
 
 # -- logaddexp, logaddexp2, hypot ------------------------------------------------------------
-def _softmax_pair(a, b, exp):
-    # grad * d/da log(e^a + e^b) = 1 / (1 + e^(b - a)); exp overflow to inf gives 0 as it should
-    return 1 / (1 + exp(b - a)), 1 / (1 + exp(a - b))
+def _softmax_pair(grad, a, b, exp):
+    # d/da log(e^a + e^b) = 1 / (1 + e^(b - a)): PyTorch's grad / (1 + exp(b - a)), whose last
+    # node is a division; exp overflow to inf gives 0 as it should
+    return grad / (1 + exp(b - a)), grad / (1 + exp(a - b))
 
 
 LogaddexpBackward0 = node_class(
     "LogaddexpBackward0",
-    quiet(lambda ctx, grad, a, b: tuple(grad * w for w in _softmax_pair(a, b, D.exp))),
+    quiet(lambda ctx, grad, a, b: _softmax_pair(grad, a, b, D.exp)),
     jvp=ELEMENTWISE,
 )
 Logaddexp2Backward0 = node_class(
     "Logaddexp2Backward0",
-    quiet(
-        lambda ctx, grad, a, b: tuple(
-            grad * w for w in _softmax_pair(a, b, lambda x: D.exp(x * _LN2))
-        )
-    ),
+    quiet(lambda ctx, grad, a, b: _softmax_pair(grad, a, b, lambda x: D.exp(x * _LN2))),
     jvp=ELEMENTWISE,
 )
 
@@ -87,8 +84,8 @@ def logaddexp2(input, other):
 
 
 def _hypot_backward(ctx, grad, a, b, out):
-    scale = grad / out
-    return (None if a is None else scale * a), (None if b is None else scale * b)
+    # PyTorch's grad * a / result (its last node a division)
+    return (None if a is None else grad * a / out), (None if b is None else grad * b / out)
 
 
 HypotBackward0 = node_class("HypotBackward0", quiet(_hypot_backward), jvp=ELEMENTWISE)
@@ -187,6 +184,7 @@ def _pick_backward(ctx, grad, a, b):
 
 FmaxBackward0 = node_class("FmaxBackward0", _pick_backward, jvp=ELEMENTWISE)
 FminBackward0 = node_class("FminBackward0", _pick_backward, jvp=ELEMENTWISE)
+FmaxBackward0._other_first = FminBackward0._other_first = True  # (see Node)
 
 
 def _pick(a, b, larger):

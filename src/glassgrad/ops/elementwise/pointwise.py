@@ -14,7 +14,7 @@ from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
-from glassgrad.ops.elementwise.unary import check_kind, elementwise
+from glassgrad.ops.elementwise.unary import check_kind, elementwise, keep_inside
 from glassgrad.ops.registry import (
     Tensor,
     needs_grad,
@@ -224,7 +224,7 @@ def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
         target = data.dtype
         for bound, fn in ((min, np.maximum), (max, np.minimum)):
             if bound is not None:
-                out = fn(out, bound)
+                out = keep_inside(fn(out, bound), data)
                 target = np.promote_types(target, _dt.result_type_scalar(input.dtype, bound).np)
         return result(out.astype(target, copy=False), names[1], (input,), (input,), args=(min, max))
     target = input
@@ -237,7 +237,7 @@ def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
     out = data
     for bound, fn in ((min, np.maximum), (max, np.minimum)):
         if bound is not None:
-            out = fn(out, bound._data)
+            out = keep_inside(fn(out, bound._data), data)
     out = np.asarray(out).astype(getattr(target, "np", data.dtype), copy=False)
     return result(out, names[0], (input, min, max), (input, min, max))
 

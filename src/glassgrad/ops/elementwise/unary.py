@@ -126,11 +126,26 @@ def _erf(x):
         frac = t + (k / 2) / frac
     with np.errstate(invalid="ignore"):
         tail = np.sign(z) * (1 - np.exp(-t * t) / math.sqrt(math.pi) / frac)
-    return np.where(small, total * _TWO_OVER_SQRT_PI, tail).astype(x.dtype, copy=False)
+    out = np.where(small, total * _TWO_OVER_SQRT_PI, tail)
+    return np.where(z == 0, z, out).astype(x.dtype, copy=False)  # erf(-0.0) is -0.0
 
 
 def _sqrt(x):
     return D.call("sqrt", x)
+
+
+def _rsqrt(x):
+    return 1 / np.sqrt(x) if D._is_array(x) else D.call("rsqrt", x)
+
+
+def _times_number(x, value):
+    """``x * value``; on tensors recorded as PyTorch's Scalar overload (``MulBackward1``), as
+    its derivative formulas multiply by C++ numbers."""
+    if D._is_array(x):
+        return x * value
+    from glassgrad.ops.nn.common import mul_scalar
+
+    return mul_scalar(x, value)
 
 
 neg = elementwise(
@@ -143,7 +158,9 @@ neg = elementwise(
     dtypes=("float64", "float32", "int64"),
 )
 exp = elementwise("exp", np.exp, lambda ctx, grad, out: grad * out, "output")
-exp2 = elementwise("exp2", np.exp2, lambda ctx, grad, out: grad * out * _LN2, "output")
+exp2 = elementwise(
+    "exp2", np.exp2, lambda ctx, grad, out: _times_number(grad * out, _LN2), "output"
+)
 expm1 = elementwise("expm1", np.expm1, lambda ctx, grad, out: grad * (out + 1), "output")
 log = elementwise("log", np.log, lambda ctx, grad, x: grad / x, "input", domain=(0.2, 3.0))
 log2 = elementwise(
@@ -185,7 +202,7 @@ tan = elementwise(
 asin = elementwise(
     "asin",
     np.arcsin,
-    lambda ctx, grad, x: grad / _sqrt(1 - x * x),
+    lambda ctx, grad, x: grad * _rsqrt(1 - x * x),  # (PyTorch's formula, and its last node)
     "input",
     domain=(-0.9, 0.9),
     aliases=("arcsin",),
@@ -193,7 +210,7 @@ asin = elementwise(
 acos = elementwise(
     "acos",
     np.arccos,
-    lambda ctx, grad, x: -grad / _sqrt(1 - x * x),
+    lambda ctx, grad, x: grad * -_rsqrt(1 - x * x),
     "input",
     domain=(-0.9, 0.9),
     aliases=("arccos",),
@@ -221,10 +238,16 @@ abs = elementwise(
 )
 
 
+def keep_inside(out, x):
+    """``out`` (``x`` clipped) where it differs from ``x``, else ``x`` itself: PyTorch's clamps
+    replace only values strictly outside the bounds, so a -0.0 against a bound of 0 stays -0.0."""
+    return np.where(out == x, x, out) if x.dtype.kind == "f" else out
+
+
 def _relu(x):
     if x.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
-    return np.maximum(x, 0)
+    return np.where(x < 0, x.dtype.type(0), x)  # (as PyTorch: relu(-0.0) is -0.0)
 
 
 def _relu_backward(ctx, grad, out):

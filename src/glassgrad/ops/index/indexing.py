@@ -27,6 +27,7 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
 )
 from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.ops.shape.view import as_view
+from glassgrad.ops.view_rebase import handle_view_on_rebase
 from glassgrad.tensor import _wrap_dim
 
 _BASIC = (int, slice, np.integer)
@@ -150,12 +151,13 @@ def _check_bounds(shape, key):
     if used > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     dim = 0
-    for part in _expand_ellipsis(parts, len(shape)):
+    # PyTorch's message names the index's position in the key (a None counts), not the dim
+    for position, part in enumerate(_expand_ellipsis(parts, len(shape))):
         if isinstance(part, _BASIC) and not isinstance(part, (slice, bool, np.bool_)):
             size = shape[dim]
             if not -size <= part < size:
                 raise IndexError(
-                    f"index {part} is out of bounds for dimension {dim} with size {size}"
+                    f"index {part} is out of bounds for dimension {position} with size {size}"
                 )
         dim += _dims_used(part)
 
@@ -320,6 +322,22 @@ def _copy_slices_backward(ctx, grad):
 CopySlices = node_class("CopySlices", _copy_slices_backward)
 
 
+def _check_indexed_view(self, key, value):
+    """PyTorch writes ``self[key] = value`` into the view ``self[key]``: when ``self`` is a view
+    that may not be modified in place, its refusal names that view's node (``Unsqueeze``,
+    ``Select``...), not ``self``'s."""
+    extra = self._extra
+    if extra is None or extra.view_meta is None or not state.record:
+        return
+    if not (self.requires_grad or getattr(value, "requires_grad", False)):
+        return
+    parts = key if isinstance(key, tuple) else (key,)
+    if all(p is None or p is Ellipsis or isinstance(p, _BASIC) for p in parts) and _makes_view(
+        key, self._data.shape
+    ):
+        handle_view_on_rebase(self[key])
+
+
 def _makes_view(key, shape):
     """Whether PyTorch writes ``self[key] = value`` through a view of ``self`` (which decides the
     wording of its error on a leaf): when indexing with ``key`` does more than alias ``self``."""
@@ -345,6 +363,7 @@ def _setitem(self, key, value):
         if whole is not None:
             # PyTorch indexes the whole tensor as itself, no view: it fills or copies into it
             return _fill_or_copy(self, value)
+    _check_indexed_view(self, key, value)
     region = self._data
     if overlaps(region):  # an expanded tensor: what matters is the part written
         from glassgrad.ops.index.setitem_expanded import written_region
@@ -390,7 +409,9 @@ def _setitem(self, key, value):
         node_input = value if is_tensor else None
         res = result(self._data.copy(), CopySlices, (snapshot, node_input), args=key)
         _write(self._data, key, values, basic)
+        _bump(self)  # (an inference tensor is written, then refused before its graph changes)
         _rebase(self, res._grad_fn)
+        return
     else:
         _write(self._data, key, values, basic)
     _bump(self)

@@ -125,9 +125,14 @@ def einsum(equation, *operands):
         if summed:
             full = _fused(inputs, output + summed, operands)
             return full.sum(tuple(range(len(output), len(output) + len(summed))))
-        unique = "".join(dict.fromkeys(inputs[0]))
-        x = operands[0] if unique == inputs[0] else _fused(inputs, unique, operands)
-        return x.permute([unique.index(c) for c in output])
+        # a repeated subscript takes a diagonal: a view of the operand, as in PyTorch
+        x, labels = operands[0], list(inputs[0])
+        while len(set(labels)) < len(labels):
+            first = next(i for i, c in enumerate(labels) if labels.count(c) > 1)
+            second = labels.index(labels[first], first + 1)
+            x = x.diagonal(0, first, second)
+            labels = [c for i, c in enumerate(labels) if i not in (first, second)] + [labels[first]]
+        return x.permute([labels.index(c) for c in output])
     if summed:
         _same_scalar_type(operands)
         out = _fused(inputs, output, operands)

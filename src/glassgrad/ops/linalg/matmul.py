@@ -68,7 +68,21 @@ def _matmul_backward(ctx, grad, a, b):
 DotBackward0 = node_class("DotBackward0", _matmul_backward)
 MmBackward0 = node_class("MmBackward0", _matmul_backward)
 MvBackward0 = node_class("MvBackward0", _matmul_backward)
-BmmBackward0 = node_class("BmmBackward0", _matmul_backward)
+
+
+def _bmm_backward(ctx, grad, a, b):
+    """bmm's rule; recorded (``create_graph``) as ``bmm``s, as PyTorch's formula is."""
+    if grad.__class__ is np.ndarray:
+        return _matmul_backward(ctx, grad, a, b)
+    grad_a = grad_b = None
+    if ctx.next_functions[0][0] is not None:
+        grad_a = grad.bmm(b.transpose(1, 2))
+    if ctx.next_functions[1][0] is not None:
+        grad_b = a.transpose(1, 2).bmm(grad)
+    return grad_a, grad_b
+
+
+BmmBackward0 = node_class("BmmBackward0", _bmm_backward)
 SqueezeBackward4 = node_class("SqueezeBackward4", _matmul_backward)
 # Batched forms end in PyTorch's ``_unsafe_view`` node, shared with copying reshapes (shape.view).
 _NODES = {(1, 1): DotBackward0, (2, 2): MmBackward0, (2, 1): MvBackward0, (1, 2): SqueezeBackward4}

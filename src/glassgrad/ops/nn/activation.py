@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
+from glassgrad.ops.elementwise.unary import keep_inside
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.registry import node_class, register, result
 
@@ -56,7 +57,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError("min_val cannot be greater than max_val")
     if inplace:
         return _in_place().hardtanh_(input, min_val, max_val)
-    out = np.clip(N.float_data(input), min_val, max_val)
+    data = N.float_data(input)
+    out = keep_inside(np.clip(data, min_val, max_val), data)
     return result(out, HardtanhBackward0, (input,), (input,), args=(min_val, max_val))
 
 
@@ -107,7 +109,7 @@ CeluBackward0 = node_class("CeluBackward0", _elu_backward, jvp=ELEMENTWISE)
 
 def _elu(cls, input, alpha, scale, input_scale):
     data = N.float_data(input)
-    negative = scale * alpha * np.expm1(np.minimum(data, 0) * input_scale)
+    negative = scale * alpha * np.expm1(np.where(data > 0, 0, data) * input_scale)
     out = np.where(data > 0, data * scale, negative).astype(data.dtype)
     return result(out, cls, (input,), (input,), args=(alpha, scale, input_scale))
 

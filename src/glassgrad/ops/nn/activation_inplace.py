@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
+from glassgrad.ops.elementwise.unary import keep_inside
 from glassgrad.ops.inplace_core import inplace as _inplace
 from glassgrad.ops.nn import activation as A
 from glassgrad.ops.nn import common as N
@@ -33,7 +34,7 @@ CeluBackward1 = node_class("CeluBackward1", _elu_result_backward, jvp=ELEMENTWIS
 
 def _elu_out(input, cls, alpha, scale, input_scale):
     data = N.float_data(input)
-    negative = scale * alpha * np.expm1(np.minimum(data, 0) * input_scale)
+    negative = scale * alpha * np.expm1(np.where(data > 0, 0, data) * input_scale)
     out = np.where(data > 0, data * scale, negative).astype(data.dtype)
     return result(out, cls, (input,), (OUT,), args=(alpha, scale, input_scale))
 
@@ -90,7 +91,8 @@ def threshold_(input, threshold, value):
 
 def _hardtanh_out(input, min_val, max_val):
     # the in-place form differentiates from its result: clamped values sit on the bounds
-    out = np.clip(N.float_data(input), min_val, max_val)
+    data = N.float_data(input)
+    out = keep_inside(np.clip(data, min_val, max_val), data)
     return result(out, A.HardtanhBackward0, (input,), (OUT,), args=(min_val, max_val))
 
 

@@ -148,8 +148,19 @@ def _scalar_node(name, rule):
     return None if name in _CLASSES else node_class(name, rule)
 
 
-_MulScalar = _scalar_node("MulBackward1", lambda ctx, grad: (grad * ctx._args,))
-_DivScalar = _scalar_node("DivBackward1", lambda ctx, grad: (grad / ctx._args,))
+# (their own gradients are Scalar products too: MulBackward1/DivBackward1 under create_graph)
+_MulScalar = _scalar_node(
+    "MulBackward1",
+    lambda ctx, grad: (
+        grad * ctx._args if grad.__class__ is np.ndarray else mul_scalar(grad, ctx._args),
+    ),
+)
+_DivScalar = _scalar_node(
+    "DivBackward1",
+    lambda ctx, grad: (
+        grad / ctx._args if grad.__class__ is np.ndarray else div_scalar(grad, ctx._args),
+    ),
+)
 
 
 def mul_scalar(x, value):

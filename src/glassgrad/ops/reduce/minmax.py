@@ -19,6 +19,7 @@ from glassgrad.ops.registry import (
     results,
     track_versions,
 )
+from glassgrad.tensor import _wrap_dim
 
 
 class _ReturnType(tuple):
@@ -66,9 +67,10 @@ def _check_nonempty(name, data, dim):
             f"{name}(): Expected reduction dim to be specified for input.numel() "
             "== 0. Specify the reduction dim with the 'dim' argument."
         )
-    for d in normalize_dims(dim, data.ndim):
-        if data.shape[d] == 0:
-            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    normalize_dims(dim, data.ndim)  # (its errors first)
+    for given in dim if isinstance(dim, (list, tuple)) else (dim,):
+        if data.shape[_wrap_dim(given, data.ndim)] == 0:  # PyTorch names the dim as given
+            raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
 
 
 def _even_backward(ctx, grad):

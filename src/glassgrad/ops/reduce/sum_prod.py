@@ -212,6 +212,8 @@ def cumsum(input, dim, *, dtype=None):
     axis = _wrap_dim(dim, data.ndim)
     out_dtype = _sum_dtype(data, dtype)
     out = np.cumsum(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
+    if data.ndim and out.dtype.kind in "fc":
+        out += 0  # PyTorch's running sum starts from +0.0, so it never gives -0.0
     return result(out, CumsumBackward0, (input,), args=axis)
 
 

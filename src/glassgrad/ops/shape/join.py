@@ -247,7 +247,9 @@ def _stack_grads(parts, dim):
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple of views."""
     data = input._data
-    dim = _wrap_dim(dim, data.ndim, scalar_ok=False)
+    if not data.ndim:  # PyTorch wraps the dim as for one dimension first: -1 is 0
+        raise IndexError(f"Dimension specified as {_wrap_dim(dim, 0)} but tensor has no dimensions")
+    dim = _wrap_dim(dim, data.ndim)
     lead = (slice(None),) * dim
     # (a trailing Ellipsis keeps a 0-d slice a view of ``data``, not a NumPy scalar)
     outs = [data[lead + (i, Ellipsis)] for i in range(data.shape[dim])]

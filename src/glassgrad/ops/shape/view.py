@@ -41,6 +41,8 @@ def as_view(res, base, key=None, multi=False):
         extra.view_version = root._vc[0]
     else:
         res._vc = None  # a view of an inference tensor is an inference tensor
+        if root._vc is None:  # ... with no autograd meta: no CreationMeta to refuse with
+            extra.view_meta = None
     if _FW[0]:  # a dual level is active: the view's tangent is the view of its base's
         from glassgrad.autograd.forward_state import share_view
 
@@ -231,7 +233,10 @@ def transpose(input, dim0, dim1):
 
 
 TBackward0 = node_class(
-    "TBackward0", lambda ctx, grad: (D.swapaxes(grad, 0, 1) if ctx._args == 2 else grad,)
+    "TBackward0",
+    lambda ctx, grad: (
+        (D.swapaxes(grad, 0, 1) if D._is_array(grad) else grad.t()) if ctx._args == 2 else grad,
+    ),
 )
 
 

@@ -58,6 +58,7 @@ def _scaled_i(x, nu):
     )
     if nu == 1:
         values = np.where(near, values, np.copysign(values, x))
+        values = np.where(x == 0, 0.0, values)  # Cephes negates only below zero: i1(-0.0) is 0.0
     return np.where(np.isnan(x), x, values)
 
 
@@ -67,7 +68,10 @@ def _unscaled_i(x, nu):
     values = np.where(near, _series(np.where(near, x, 0.0), nu), 0.0)
     # e^t overflows to inf exactly where PyTorch's I_nu does; the scaled value is finite there
     far = _scaled_i(np.where(near, _SWITCH + 1, x), nu) * np.exp(np.where(near, 0.0, t))
-    return np.where(np.isnan(x), x, np.where(near, values, far))
+    values = np.where(near, values, far)
+    if nu == 1:
+        values = np.where(x == 0, 0.0, values)  # Cephes negates only below zero: i1(-0.0) is 0.0
+    return np.where(np.isnan(x), x, values)
 
 
 i0_values = quiet(_in64(lambda x: _unscaled_i(x, 0)))

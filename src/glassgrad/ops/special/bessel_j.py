@@ -204,7 +204,7 @@ def _j0(x):
 
 
 def _j1(x):
-    sign, x = np.sign(x), np.abs(x)
+    negative, x = np.signbit(x), np.abs(x)  # (j1 is odd: j1(-0.0) is -0.0)
     near = x <= 5
     s = np.where(near, x, 1.0)
     z = s * s
@@ -212,7 +212,7 @@ def _j1(x):
     inner = inner * (z - 49.2184563216946036703)
     far = np.where(near, 6.0, x)
     outer = _hankel(far, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, 3 * math.pi / 4, False)
-    return np.where(sign < 0, -1.0, 1.0) * np.where(near, inner, outer)
+    return np.where(negative, -1.0, 1.0) * np.where(near, inner, outer)
 
 
 def _y0(x):

@@ -68,8 +68,9 @@ def _lgamma64(x):
     return np.where(finite, out, np.where(np.isnan(x), x, np.inf))
 
 
-def _polygamma64(n, x):
-    """``psi^(n)(x)`` for real ``x``; ``n = 0`` is the digamma function."""
+def _polygamma64(n, x, dtype=np.float64):
+    """``psi^(n)(x)`` for real ``x``; ``n = 0`` is the digamma function. ``dtype``: the input's
+    float dtype, in which PyTorch's trigamma computes its values at the poles."""
     nan_in = np.isnan(x)
     pole = (x <= 0) & (x == np.floor(x))
     reflect = (n == 0) & (x < 0.5) & ~pole
@@ -91,13 +92,25 @@ def _polygamma64(n, x):
     if n == 0:  # psi(x) = psi(1 - x) - pi / tan(pi x)
         out = np.where(reflect, out - math.pi / _tanpi(np.where(reflect, x, 0.5)), out)
         at_pole = np.where(x == 0, np.copysign(np.inf, -x), np.nan)
-    else:
-        at_pole = np.inf if n % 2 else -np.inf  # PyTorch's Hurwitz zeta diverges to inf there
-        at_pole = np.where(x == 0, np.inf, at_pole)
+    elif n == 1:  # PyTorch's trigamma: pi^2 / sin(pi x)^2 - ..., inf only where sin is 0
+        at_pole = np.where(x == 0, np.inf, _trigamma_pole(x, dtype))
+    else:  # -n! zeta(n + 1, x): Cephes' Hurwitz zeta is inf at the poles and at -inf
+        at_pole = np.inf if n % 2 else -np.inf
     out = np.where(nan_in, x, np.where(pole, at_pole, out))
-    if n:  # PyTorch's Hurwitz zeta gives nan at -inf, and at +inf for n >= 2
-        out = np.where((x == -np.inf) | ((x == np.inf) & (n >= 2)), np.nan, out)
+    if n == 1:  # trigamma: sin(pi x) is nan at -inf
+        out = np.where(x == -np.inf, np.nan, out)
+    elif n >= 2:  # the zeta's series gives nan at +inf
+        out = np.where(x == np.inf, np.nan, out)
     return out
+
+
+def _trigamma_pole(x, dtype):
+    """PyTorch's trigamma at a negative integer: its reflection divides by ``sin(pi x)``, which
+    is not exactly 0 there, so the value is huge but finite (computed in the input's dtype)."""
+    pi = np.asarray(math.pi, dtype=dtype)
+    sine = np.sin(pi * np.asarray(x, dtype=dtype))
+    with np.errstate(all="ignore"):
+        return (pi * pi / (sine * sine)).astype(np.float64)
 
 
 def _in64(fn):
@@ -105,12 +118,19 @@ def _in64(fn):
     return lambda x: np.asarray(fn(x.astype(np.float64))).astype(x.dtype, copy=False)
 
 
+def _polygamma_values(n, x):
+    """``psi^(n)`` of array ``x``, computed in float64, in ``x``'s dtype."""
+    pole_dtype = np.float32 if x.dtype.itemsize < 4 else x.dtype.type  # (half: float kernels)
+    values = _polygamma64(n, x.astype(np.float64), pole_dtype)
+    return np.asarray(values).astype(x.dtype, copy=False)
+
+
 lgamma_values = quiet(_in64(_lgamma64))
-digamma_values = quiet(_in64(lambda x: _polygamma64(0, x)))
+digamma_values = quiet(lambda x: _polygamma_values(0, x))
 
 
 def _polygamma_any(n, x):
-    return quiet(_in64(lambda v: _polygamma64(n, v)))(x) if D._is_array(x) else polygamma(n, x)
+    return quiet(_polygamma_values)(n, x) if D._is_array(x) else polygamma(n, x)
 
 
 lgamma = elementwise(
@@ -141,7 +161,7 @@ def polygamma(n, input):
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     data = check_kind("polygamma", input._data, "float")
-    values = quiet(_in64(lambda v: _polygamma64(n, v)))(data)
+    values = quiet(_polygamma_values)(n, data)
     return result(values, PolygammaBackward0, (input,), (input,), args=n)
 
 

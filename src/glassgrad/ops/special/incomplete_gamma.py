@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.engine import output_needed
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
@@ -90,7 +91,7 @@ def _density(x, a):
 
 def _backward(name, sign):
     def rule(ctx, grad, a, x):
-        if ctx.next_functions[0][0] is not None:  # a requires grad: PyTorch has no formula
+        if output_needed(ctx, 0):  # a's gradient is needed: PyTorch has no formula
             raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
         return None, grad * (sign * _density(x, a))
 

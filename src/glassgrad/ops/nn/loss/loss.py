@@ -176,8 +176,7 @@ def binary_cross_entropy(
         raise RuntimeError(
             f"Found dtype {_c_type(target.dtype)} but expected {_c_type(input.dtype)}"
         )
-    if not np.all((x >= 0) & (x <= 1)):  # NaN is out of range too
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    _check_probabilities(x, y)
     loss = -(y * _log_clamped(x) + (1 - y) * _log_clamped(1 - x))
     w = None if weight is None else weight._data
     if w is not None:
@@ -190,6 +189,17 @@ def binary_cross_entropy(
         reduction,
         (input, target, w),
     )
+
+
+def _check_probabilities(x, y):
+    """PyTorch's kernel checks input, then target, element by element: the first element out of
+    [0, 1] in either (NaN too) names which."""
+    bad_input = ~((x >= 0) & (x <= 1))
+    bad = bad_input | ~((y >= 0) & (y <= 1))
+    if bad.any():
+        first = np.flatnonzero(bad.ravel())[0]
+        which = "input" if bad_input.ravel()[first] else "target"
+        raise RuntimeError(f"all elements of {which} should be between 0 and 1")
 
 
 def _bce_logits_backward(ctx, grad, x, y, w, pos_weight):
