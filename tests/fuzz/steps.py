@@ -3,6 +3,8 @@ grad modes, detach, retain_grad, hooks, and the closing backward or ``autograd.g
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -55,6 +57,8 @@ def table_op(build, mode=""):
     args, kwargs = drawn[args]
     state = {"primary": primary}
     sources = [_argument(build, value, state) for value in args]
+    if variant.op in SIGN_READERS:
+        sources = [_plain_nan(source) for source in sources]
     keywords = [f"{key}={_constant(value)}" for key, value in kwargs.items()]
     out = build.name()
     if variant.call.startswith("."):
@@ -62,6 +66,17 @@ def table_op(build, mode=""):
     else:
         call = f"{variant.call}({', '.join(sources + keywords)})"
     build.emit(f"{mode}{out} = {call}", variant.tag, out)
+
+
+# Ops that read the sign bit of a NaN. IEEE 754 leaves that sign unspecified for a NaN made by an
+# invalid operation, and PyTorch's kernels differ (log(-1) and sqrt(-1) give +NaN, acos(2) and
+# 0/0 give -NaN; NumPy gives -NaN for all): their tensor arguments get every NaN as +NaN first.
+SIGN_READERS = {"signbit", "copysign"}
+
+
+def _plain_nan(source):
+    tensor = re.fullmatch(r"\w+(\[\d+\])?", source) and not source[0].isdigit()
+    return f"{source}.nan_to_num(nan=float('nan'))" if tensor else source
 
 
 def _argument(build, value, state):
