@@ -121,6 +121,16 @@ def _saved_order(lib, op):
     return lib.autograd.grad(out, [b])
 
 
+def _hardtanh_then_inplace(lib):
+    """hardtanh_ saves a clone of its input: changing its result in place after is fine."""
+    x = lib.tensor([[-0.44, -1.27, 1.99], [0.2, 3.0, -0.5]], dtype=lib.float64, requires_grad=True)
+    y = x * 2
+    lib.nn.functional.hardtanh(y, inplace=True)
+    y.masked_fill_(y > 0, 0.0)
+    (y * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum().backward()
+    return y, x.grad
+
+
 def _on_zeros(fn):
     return lambda lib: fn(lib, lib.tensor(X4))
 
@@ -158,6 +168,7 @@ CASES = {
     "inference tensor setitem": _inference_setitem,
     "gammaincc input's gradient unneeded": _gammaincc_unneeded,
     "no-derivative node runs first": _not_implemented_first,
+    "hardtanh_ then masked_fill_": _hardtanh_then_inplace,
     **{
         f"saved operands checked other first: {name}": (
             lambda lib, name=name: _saved_order(lib, lambda m: getattr(m, name))

@@ -90,10 +90,11 @@ def threshold_(input, threshold, value):
 
 
 def _hardtanh_out(input, min_val, max_val):
-    # the in-place form differentiates from its result: clamped values sit on the bounds
+    # ``input`` is the private copy the in-place machinery made of the tensor before the write:
+    # PyTorch saves that clone too, so a later in-place change of the result breaks nothing
     data = N.float_data(input)
     out = keep_inside(np.clip(data, min_val, max_val), data)
-    return result(out, A.HardtanhBackward0, (input,), (OUT,), args=(min_val, max_val))
+    return result(out, A.HardtanhBackward0, (input,), (input,), args=(min_val, max_val))
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
