@@ -124,6 +124,7 @@ def test_exit_status_of_a_failing_script(project):
     assert "ValueError: the script failed" in done.stderr
     assert 'File "' in done.stderr and "train.py" in done.stderr
     assert "glass/script.py" not in done.stderr  # the runner's own frames are not shown
+    assert "runpy" not in done.stderr
     assert "gradient flow at backward() #1" in done.stdout  # the report still follows
     done = _explain(project / "proj", "train.py", "message")
     assert done.returncode == 1 and "stopped with a message" in done.stderr
@@ -172,3 +173,23 @@ def _has(program: str) -> bool:
     import shutil
 
     return shutil.which(program) is not None
+
+
+def test_autograd_backward_counts_as_one_pass(tmp_path):
+    script = tmp_path / "two.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import torch
+            net = torch.nn.Linear(2, 1)
+            net(torch.ones(1, 2)).sum().backward()
+            frozen = torch.nn.Linear(2, 2).requires_grad_(False)
+            torch.autograd.backward([net(frozen(torch.ones(1, 2))).sum()])
+            """
+        )
+    )
+    done = _explain(tmp_path, "--step", 2, script.name)
+    assert done.returncode == 0, done.stderr
+    assert "gradient flow at backward() #2 (two.py:6" in done.stdout
+    done = _explain(tmp_path, "--step", 3, script.name)
+    assert "the script called backward() 2 times" in done.stdout

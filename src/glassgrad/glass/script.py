@@ -125,6 +125,46 @@ def collect(loss, frame, step: int) -> Report:
     return report
 
 
+class _Watch:
+    """Counts the script's backward passes (``loss.backward()`` and
+    ``torch.autograd.backward(...)``, once each) and collects the report at the chosen one."""
+
+    def __init__(self, step: int) -> None:
+        import glassgrad
+        import glassgrad.autograd
+
+        self.step, self.calls, self.reports, self.inside = step, 0, [], 0
+        self.lib, self.autograd = glassgrad, glassgrad.autograd
+        self.plain = (glassgrad.Tensor.backward, glassgrad.autograd.backward)
+
+    def install(self) -> None:
+        tensor_backward, autograd_backward = self.plain
+
+        def backward(tensor, *args, **kwargs):
+            return self._run(tensor, tensor_backward, tensor, args, kwargs)
+
+        def backward_all(tensors, *args, **kwargs):
+            first = tensors if not isinstance(tensors, (list, tuple)) else tensors[0]
+            return self._run(first, autograd_backward, tensors, args, kwargs)
+
+        self.lib.Tensor.backward, self.autograd.backward = backward, backward_all
+
+    def uninstall(self) -> None:
+        self.lib.Tensor.backward, self.autograd.backward = self.plain
+
+    def _run(self, loss, function, first, args, kwargs):
+        self.inside += 1  # Tensor.backward may call autograd.backward: count the pass once
+        try:
+            result = function(first, *args, **kwargs)
+        finally:
+            self.inside -= 1
+        if self.inside == 0:
+            self.calls += 1
+            if self.calls == self.step:
+                self.reports.append(collect(loss, sys._getframe(2), self.step))
+        return result
+
+
 def _script_path(target: str, module: bool) -> list:
     """``sys.path[0]`` as Python sets it: the script's folder, or the working directory."""
     if module:
@@ -154,7 +194,6 @@ def run_script(
     """Run ``target`` (a path, or a module name with ``module=True``) as ``__main__`` with
     ``torch`` meaning glassgrad; explain its ``step``-th ``backward()``; return its exit status.
     """
-    import glassgrad
     from glassgrad.glass import record_modules
 
     out = out or sys.stdout
@@ -170,17 +209,8 @@ def run_script(
     for name in saved:
         del sys.modules[name]
     sys.meta_path.insert(0, finder)
-    plain_backward = glassgrad.Tensor.backward
-    calls, reports = [], []
-
-    def backward(self, *a, **kw):
-        result = plain_backward(self, *a, **kw)
-        calls.append(True)
-        if len(calls) == step:
-            reports.append(collect(self, sys._getframe(1), step))
-        return result
-
-    glassgrad.Tensor.backward = backward
+    watch = _Watch(step)
+    watch.install()
     argv, path = sys.argv, list(sys.path)
     sys.argv = [target, *args]
     sys.path[:1] = _script_path(target, module)
@@ -198,19 +228,19 @@ def run_script(
         status = 1
     finally:
         sys.argv, sys.path[:] = argv, path
-        glassgrad.Tensor.backward = plain_backward
+        watch.uninstall()
         sys.meta_path.remove(finder)
         for name in [n for n in sys.modules if n.split(".")[0] == "torch"]:
             del sys.modules[name]
         sys.modules.update(saved)
     sys.stdout.flush()
     sys.stderr.flush()
-    report = reports[0] if reports else None
-    print(Report.text_of(report, len(calls), step), file=out)
+    report = watch.reports[0] if watch.reports else None
+    print(Report.text_of(report, watch.calls, step), file=out)
     if html is not None:
         from glassgrad.glass.report import write_html
 
-        write_html(report, html, len(calls), step)
+        write_html(report, html, watch.calls, step)
         print(f"glassgrad explain: report written to {html}", file=out)
     out.flush()
     return status
@@ -219,6 +249,7 @@ def run_script(
 def _print_traceback() -> None:
     """The script's traceback without this runner's frames, as ``python SCRIPT.py`` shows it."""
     kind, exc, tb = sys.exc_info()
-    while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, runpy.__file__):
+    runner = (__file__, runpy.__file__, "<frozen runpy>")
+    while tb is not None and tb.tb_frame.f_code.co_filename in runner:
         tb = tb.tb_next
     traceback.print_exception(kind, exc, tb)
