@@ -179,3 +179,13 @@ def test_depth_must_be_positive():
     x = glassgrad.ones(2, requires_grad=True)
     with pytest.raises(ValueError, match="depth must be at least 1"):
         glass.draw(x.sum(), depth=0)
+
+
+def test_jupyter_reprs(monkeypatch):
+    weight = glassgrad.ones(2, requires_grad=True)
+    graph = glass.draw((weight * 2).sum())
+    assert repr(graph).startswith("<glassgrad Graph: ")
+    if shutil.which("dot"):
+        assert "<svg" in graph._repr_svg_()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert graph._repr_svg_() is None  # Jupyter falls back to the text form

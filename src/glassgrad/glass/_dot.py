@@ -7,6 +7,7 @@ works and ``render`` says how to install Graphviz.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,5 +87,13 @@ class Graph:
         path.write_bytes(data)
         return path
 
-    def _repr_svg_(self) -> str:
+    def __repr__(self) -> str:
+        nodes = len(re.findall(r"^\s*(?:n\d+|\"module:[^\"]*\") \[", self.source, re.M))
+        return f"<glassgrad Graph: {nodes} nodes; .source is its DOT text, .render(path) draws it>"
+
+    def _repr_svg_(self) -> str | None:
+        """The picture, inline in Jupyter; None without Graphviz's ``dot`` (Jupyter then shows
+        the text form instead of a traceback)."""
+        if shutil.which("dot") is None:
+            return None
         return self.pipe("svg").decode()
