@@ -302,6 +302,8 @@ class Tensor(TensorHooks, TensorInfo):
         self._grad_fn = None
         self._requires_grad = False
         self._views_follow(False)
+        if self._extra is not None and self._extra.fw:
+            self._extra.fw = None  # PyTorch's detach_ drops the forward-mode tangents too
         return self
 
     def _views_follow(self, flag: bool) -> None:

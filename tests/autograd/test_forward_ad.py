@@ -365,3 +365,40 @@ def test_make_dual_and_unpack_dual_views_are_not_forward_differentiable():
         return found
 
     both(scenario)
+
+
+OPS_ON_DUALS = {
+    "t_": lambda lib, x: x.clone().t_(),
+    "unsqueeze_": lambda lib, x: x.clone().unsqueeze_(0),
+    "to_float32": lambda lib, x: x.to(lib.float32),
+    "stack": lambda lib, x: lib.stack([x, x * 2]),
+    "cat": lambda lib, x: lib.cat([x, _x(lib, 1, 3)]),
+    "data": lambda lib, x: x.data,
+    "detach_": lambda lib, x: x.clone().detach_(),
+    "comparison": lambda lib, x: (x > 0).double(),
+    "softmax": lambda lib, x: lib.softmax(x, 1),
+    "linear": lambda lib, x: lib.nn.functional.linear(x, _x(lib, 4, 3), _x(lib, 4)),
+    "matmul_plain_left": lambda lib, x: _x(lib, 3, 2) @ x,
+    "inverse": lambda lib, x: lib.linalg.inv(x[:, :2] + 3 * lib.eye(2, dtype=lib.float64)),
+    "max_dim": lambda lib, x: x.max(dim=1).values,
+    "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 2])),
+    "conv1d": lambda lib, x: lib.nn.functional.conv1d(x.unsqueeze(0), _x(lib, 2, 2, 2)),
+    "setitem_number": lambda lib, x: _assign(x.clone(), 0, 5.0),
+    "add_expanded": lambda lib, x: _x(lib, 2, 3).add_(x[0].expand(2, 3)),
+}
+
+
+def _assign(target, key, value):
+    target[key] = value
+    return target
+
+
+@pytest.mark.parametrize("name", sorted(OPS_ON_DUALS))
+def test_ops_on_dual_tensors(name):
+    def scenario(lib, fw):
+        with fw.dual_level():
+            dual = fw.make_dual(_x(lib, 2, 3), _t(lib, 2, 3))
+            out = OPS_ON_DUALS[name](lib, dual)
+            return out, fw.unpack_dual(out).tangent
+
+    both(scenario)

@@ -374,3 +374,16 @@ def carry(snapshot, tensor) -> None:
         found = _fs.get(tensor, token)
         if found is not None:
             _fs.put(snapshot, token, found)
+
+
+def restride_tangent(self, same) -> None:
+    """Before ``self`` is restrided in place (``t_``, ``squeeze_``...): its tangent gets the same
+    new shape (``same(tangent)``, a view of it)."""
+
+    def write(token):
+        old = _fs.get(self, token)
+        if old is not None:
+            _fs.drop(self, token)
+            _fs._store(self, token, same(old))
+
+    _each_level(self, write)

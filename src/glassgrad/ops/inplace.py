@@ -365,9 +365,14 @@ SqueezeBackward5 = node_class("SqueezeBackward5", _RESHAPE_BACK)
 UnsqueezeBackward1 = node_class("UnsqueezeBackward1", _RESHAPE_BACK)
 
 
-def _restride(self, view, node, args):
-    """Make ``self`` show ``view`` (an array over its memory), recording ``node`` if needed."""
+def _restride(self, view, node, args, same=None):
+    """Make ``self`` show ``view`` (an array over its memory), recording ``node`` if needed.
+    ``same(tangent)``: the op on a tangent, which follows it in forward mode."""
     check_inplace(self)
+    if _FW[0] and same is not None:
+        from glassgrad.autograd.forward_rules import restride_tangent
+
+        restride_tangent(self, same)
     if _state.record and self._requires_grad:
         res = result(view, node, (self,), args=args)
         self._data = view
@@ -393,7 +398,7 @@ def _t_(self):
         raise RuntimeError(
             f"t_() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D"
         )
-    return _restride(self, self._data.T, TBackward1, None)
+    return _restride(self, self._data.T, TBackward1, None, lambda t: t.t())
 
 
 def _transpose_(self, dim0, dim1):
@@ -401,7 +406,9 @@ def _transpose_(self, dim0, dim1):
     check_inplace(self)
     self.detach().transpose(dim0, dim1)  # PyTorch's dim errors
     dims = tuple(_wrap(d, self._data.ndim) for d in (dim0, dim1))
-    return _restride(self, np.swapaxes(self._data, *dims), TransposeBackward1, dims)
+    return _restride(
+        self, np.swapaxes(self._data, *dims), TransposeBackward1, dims, lambda t: t.transpose(*dims)
+    )
 
 
 def _wrap(dim, ndim):
@@ -420,7 +427,9 @@ def _squeeze_(self, dim=None):
         if isinstance(dim, (tuple, list))
         else SqueezeBackward4
     )
-    return _restride(self, self._data.reshape(new._data.shape), node, shape)
+    return _restride(
+        self, self._data.reshape(new._data.shape), node, shape, lambda t: t.reshape(new.shape)
+    )
 
 
 def _unsqueeze_(self, dim):
@@ -428,7 +437,13 @@ def _unsqueeze_(self, dim):
     check_inplace(self)
     shape = tuple(self._data.shape)
     new = self.detach().unsqueeze(dim)
-    return _restride(self, self._data.reshape(new._data.shape), UnsqueezeBackward1, shape)
+    return _restride(
+        self,
+        self._data.reshape(new._data.shape),
+        UnsqueezeBackward1,
+        shape,
+        lambda t: t.reshape(new.shape),
+    )
 
 
 def _resize_(self, *sizes, memory_format=None):
