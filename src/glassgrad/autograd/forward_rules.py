@@ -64,6 +64,8 @@ def propagate(outputs, cls, inputs, saved, args) -> None:
             continue
         if not any(o._data.dtype.kind in "fcV" for o in outs):
             continue  # integer and bool results carry no tangent
+        if cls is not None and _as_views(outs, inputs, tangents, token):
+            continue
         _fs.ACTIVE[0] = position  # the rule's own ops see the outer levels only
         try:
             made = _tangents(cls, inputs, outs, saved, args, tangents)
@@ -84,6 +86,28 @@ def _keep_for_backward(out, token) -> None:
     if node is not None and node._saved is not None:
         kept = node.__dict__.setdefault("_fw_outs", {})
         kept[(out._output_nr, token)] = _fs.get(out, token)
+
+
+def _as_views(outs, inputs, tangents, token) -> bool:
+    """Outputs that are views of the one input with a tangent (reshape, transpose, getitem,
+    split...) take the same view of its tangent, with no rule to run (each element of such an
+    output *is* an element of the input). False where that does not apply."""
+    found = [(i, t) for i, t in zip(inputs, tangents, strict=True) if t is not None]
+    if len(found) != 1 or found[0][1].requires_grad:
+        return False
+    source, tangent = found[0]
+    views = []
+    for out in outs:
+        data = out._data
+        if data.base is None or not np.may_share_memory(data, source._data):
+            return False
+        view = _fs.view_tangent(out, source, tangent)
+        if view is None:
+            return False
+        views.append(view)
+    for out, view in zip(outs, views, strict=True):
+        _fs._store(out, token, view)
+    return True
 
 
 def _unshared(tangent, tangents):

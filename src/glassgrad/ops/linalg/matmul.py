@@ -65,9 +65,18 @@ def _matmul_backward(ctx, grad, a, b):
     return grad_a, grad_b
 
 
-DotBackward0 = node_class("DotBackward0", _matmul_backward)
-MmBackward0 = node_class("MmBackward0", _matmul_backward)
-MvBackward0 = node_class("MvBackward0", _matmul_backward)
+def _matmul_jvp(ctx, ta, tb):
+    """Bilinear: ``ta @ b + a @ tb``."""
+    a, b = ctx.inputs
+    part = None if ta is None else ta @ b
+    if tb is None:
+        return part
+    return a @ tb if part is None else part + a @ tb
+
+
+DotBackward0 = node_class("DotBackward0", _matmul_backward, jvp=_matmul_jvp)
+MmBackward0 = node_class("MmBackward0", _matmul_backward, jvp=_matmul_jvp)
+MvBackward0 = node_class("MvBackward0", _matmul_backward, jvp=_matmul_jvp)
 
 
 def _bmm_backward(ctx, grad, a, b):
@@ -82,8 +91,8 @@ def _bmm_backward(ctx, grad, a, b):
     return grad_a, grad_b
 
 
-BmmBackward0 = node_class("BmmBackward0", _bmm_backward)
-SqueezeBackward4 = node_class("SqueezeBackward4", _matmul_backward)
+BmmBackward0 = node_class("BmmBackward0", _bmm_backward, jvp=_matmul_jvp)
+SqueezeBackward4 = node_class("SqueezeBackward4", _matmul_backward, jvp=_matmul_jvp)
 # Batched forms end in PyTorch's ``_unsafe_view`` node, shared with copying reshapes (shape.view).
 _NODES = {(1, 1): DotBackward0, (2, 2): MmBackward0, (2, 1): MvBackward0, (1, 2): SqueezeBackward4}
 
@@ -267,8 +276,21 @@ def _addmm_backward(ctx, grad, mat1, mat2):
     return grad_input, grad1, grad2
 
 
-AddmmBackward0 = node_class("AddmmBackward0", _addmm_backward)
-BaddbmmBackward0 = node_class("BaddbmmBackward0", _addmm_backward)
+def _addmm_jvp(ctx, t_input, t1, t2):
+    """``beta * t_input + alpha * (t1 @ mat2 + mat1 @ t2)``."""
+    beta, alpha = ctx.args
+    _, mat1, mat2 = ctx.inputs
+    product = _matmul_jvp(type(ctx)(None, (mat1, mat2), ctx.outputs, None, None), t1, t2)
+    if product is not None and alpha != 1:
+        product = product * alpha
+    if t_input is None or beta == 0:
+        return product
+    scaled = t_input if beta == 1 else t_input * beta
+    return scaled if product is None else product + scaled
+
+
+AddmmBackward0 = node_class("AddmmBackward0", _addmm_backward, jvp=_addmm_jvp)
+BaddbmmBackward0 = node_class("BaddbmmBackward0", _addmm_backward, jvp=_addmm_jvp)
 
 
 def _fused_add(input, product, cls, mat1, mat2, beta, alpha):

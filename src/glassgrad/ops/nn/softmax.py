@@ -47,10 +47,12 @@ def _cast(input, dtype, kernel="softmax", dim=-1):
 SoftmaxBackward0 = node_class(
     "SoftmaxBackward0",
     lambda ctx, grad, out: (out * (grad - D.sum_dims(grad * out, ctx._args, True)),),
+    jvp=lambda ctx, t: ctx.output * (t - (t * ctx.output).sum(dim=ctx.args, keepdim=True)),
 )
 LogSoftmaxBackward0 = node_class(
     "LogSoftmaxBackward0",
     lambda ctx, grad, out: (grad - D.exp(out) * D.sum_dims(grad, ctx._args, True),),
+    jvp=lambda ctx, t: t - (t * ctx.output.exp()).sum(dim=ctx.args, keepdim=True),
 )
 
 

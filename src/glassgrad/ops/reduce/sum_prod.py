@@ -69,8 +69,15 @@ def float_data(name, data):
     return data
 
 
-SumBackward0 = node_class("SumBackward0", lambda ctx, grad: (D.expand(grad, ctx._args),))
-SumBackward1 = node_class("SumBackward1", lambda ctx, grad: (expand_back(grad, *ctx._args),))
+# linear: the forward rule is the op itself on the tangent
+SumBackward0 = node_class(
+    "SumBackward0", lambda ctx, grad: (D.expand(grad, ctx._args),), jvp=lambda ctx, t: t.sum()
+)
+SumBackward1 = node_class(
+    "SumBackward1",
+    lambda ctx, grad: (expand_back(grad, *ctx._args),),
+    jvp=lambda ctx, t: t.sum(dim=ctx.args[1], keepdim=ctx.args[2]),
+)
 
 
 def _sum_dtype(data, dtype):
@@ -91,10 +98,14 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
 
 
 MeanBackward0 = node_class(
-    "MeanBackward0", lambda ctx, grad: (D.expand(grad / ctx._args[1], ctx._args[0]),)
+    "MeanBackward0",
+    lambda ctx, grad: (D.expand(grad / ctx._args[1], ctx._args[0]),),
+    jvp=lambda ctx, t: t.sum() / ctx.args[1],
 )
 MeanBackward1 = node_class(
-    "MeanBackward1", lambda ctx, grad: (expand_back(grad / ctx._args[3], *ctx._args[:3]),)
+    "MeanBackward1",
+    lambda ctx, grad: (expand_back(grad / ctx._args[3], *ctx._args[:3]),),
+    jvp=lambda ctx, t: t.sum(dim=ctx.args[1], keepdim=ctx.args[2]) / ctx.args[3],
 )
 
 
