@@ -97,8 +97,22 @@ def _tangent(t):
 def _theirs(info, args, kwargs, tangents):
     with torch_fw.dual_level():
         built = _build(args, tangents, torch, torch_fw.make_dual)
-        out, style = run_torch(info, built, kwargs)
+        special = _torch_special(info.name)
+        if special is not None:  # glassgrad's special_x is PyTorch's torch.special.x
+            out, style = special(*built, **_torch_kwargs(kwargs)), None
+        else:
+            out, style = run_torch(info, built, kwargs)
         return [(_array(o), _tangent(torch_fw.unpack_dual(o).tangent)) for o in outputs(out)], style
+
+
+def _torch_special(name):
+    if not name.startswith("special_") or hasattr(torch, name):
+        return None
+    return getattr(torch.special, name[len("special_") :], None)
+
+
+def _torch_kwargs(kwargs):
+    return {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
 
 
 def _value(info, args, kwargs):

@@ -156,7 +156,7 @@ def _tangents(cls, inputs, outs, saved, args, tangents):
         if rule is TRANSPOSE:
             return _transpose(cls, inputs, outs, saved_t, args, tangents)
     except (RuntimeError, NotImplementedError) as exc:
-        raise _translated(exc) from None
+        raise _translated(exc, cls) from None
     made = rule(JvpContext(cls, inputs, outs, saved_t, args), *tangents)
     return made if isinstance(made, tuple) else (made,)
 
@@ -165,7 +165,7 @@ _NO_DERIVATIVE = re.compile(r"derivative for aten::(\w+) is not implemented$")
 _NO_FORMULA = re.compile(r"the derivative for '(\w+)(: \w+)?' is not implemented\.$")
 
 
-def _translated(exc):
+def _translated(exc, cls):
     """A backward rule's "no derivative" error as PyTorch's forward-mode error for the op."""
     text = str(exc)
     found = _NO_DERIVATIVE.match(text)
@@ -175,7 +175,7 @@ def _translated(exc):
         )
     found = _NO_FORMULA.match(text)
     if found:
-        return unsupported(found.group(1))
+        return unsupported(getattr(cls, "_fw_name", None) or found.group(1))
     return exc
 
 

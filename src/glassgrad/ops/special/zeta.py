@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary_math import _floats
@@ -93,15 +92,17 @@ def _backward_both(ctx, grad, x, q):
     return None, _q_slope(grad, x, q)
 
 
-SpecialZetaBackward0 = node_class("SpecialZetaBackward0", quiet(_backward_both), jvp=ELEMENTWISE)
+SpecialZetaBackward0 = node_class("SpecialZetaBackward0", quiet(_backward_both), jvp="none")
 SpecialZetaBackward1 = node_class(
     "SpecialZetaBackward1",
     quiet(lambda ctx, grad, q: (_q_slope(grad, ctx._args, q),)),
-    jvp=ELEMENTWISE,
+    jvp="none",
 )
 SpecialZetaBackward2 = node_class(
-    "SpecialZetaBackward2", lambda ctx, grad: _no_x_derivative(ctx), jvp=ELEMENTWISE
+    "SpecialZetaBackward2", lambda ctx, grad: _no_x_derivative(ctx), jvp="none"
 )
+for _cls in (SpecialZetaBackward0, SpecialZetaBackward1, SpecialZetaBackward2):
+    _cls._fw_name = "special_zeta"  # PyTorch has no forward rule for zeta; its error's name
 
 
 def special_zeta(input, other):
