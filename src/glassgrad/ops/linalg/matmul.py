@@ -278,7 +278,7 @@ def _addmm_backward(ctx, grad, mat1, mat2):
 
 def _addmm_jvp(ctx, t_input, t1, t2):
     """``beta * t_input + alpha * (t1 @ mat2 + mat1 @ t2)``."""
-    beta, alpha = ctx.args
+    beta, alpha = ctx.args[:2]
     _, mat1, mat2 = ctx.inputs
     product = _matmul_jvp(type(ctx)(None, (mat1, mat2), ctx.outputs, None, None), t1, t2)
     if product is not None and alpha != 1:
