@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -193,3 +194,25 @@ def test_autograd_backward_counts_as_one_pass(tmp_path):
     assert "gradient flow at backward() #2 (two.py:6" in done.stdout
     done = _explain(tmp_path, "--step", 3, script.name)
     assert "the script called backward() 2 times" in done.stdout
+
+
+def test_tied_weights_are_listed_under_every_name(tmp_path):
+    shutil.copy(Path(__file__).parents[1] / "glass_models.py", tmp_path / "glass_models.py")
+    (tmp_path / "gpt.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from glass_models import build
+
+            model = build(torch).TinyTransformer()
+            logits = model(torch.randint(0, 50, (2, 5)))
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 50), torch.zeros(10).long())
+            loss.backward()
+            """
+        )
+    )
+    page = tmp_path / "gpt.html"
+    done = _explain(tmp_path, "--html", page, "gpt.py")
+    assert done.returncode == 0, done.stderr
+    assert "embed.weight = lm_head.weight" in done.stdout  # nanoGPT's wte/lm_head, both names
+    assert "<td>embed.weight = lm_head.weight</td>" in page.read_text(encoding="utf-8")
