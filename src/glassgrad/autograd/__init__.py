@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from glassgrad._batched import BatchedArray as _Batched
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -315,7 +316,10 @@ def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused)
         total = values[0]
         for value in values[1:]:
             total = total + value
-        found.append(total if create_graph else Tensor._from_array(np.array(total, copy=True)))
+        if not create_graph:  # (a vmap batch is copied as a batch)
+            total = total.copy() if total.__class__ is _Batched else np.array(total, copy=True)
+            total = Tensor._from_array(total)
+        found.append(total)
     return tuple(found)
 
 

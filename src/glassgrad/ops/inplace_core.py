@@ -66,6 +66,8 @@ def check_partial_overlap(target, source) -> None:
     """PyTorch's ``assert_no_partial_overlap`` before writing into array ``target`` from array
     ``source``: the two may be the same memory, or disjoint, but not partly shared. Like
     PyTorch, only dense layouts are compared (anything else is too hard to tell)."""
+    if target.__class__ is not np.ndarray or source.__class__ is not np.ndarray:
+        return  # (a vmap batch: its samples are written by the batching rules)
     if target.base is None and source.base is None:
         return  # two arrays that own their memory are the same array or disjoint
     if not target.size or not source.size or not _dense(target) or not _dense(source):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._out_arg import takes_out
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
@@ -161,7 +162,7 @@ def result(out, cls, inputs, saved=None, args=None, _fw=True):
         res = result(out, cls, inputs, saved, args, False)
         _forward(res, cls, inputs, saved, args)
         return res
-    if out.__class__ is not _ndarray:
+    if out.__class__ is not _ndarray and out.__class__ is not _Batched:  # (vmap's batch)
         out = _asarray(out)
     if (not record_off[0] or state.record) and cls is not None:
         for t in inputs:
@@ -208,7 +209,7 @@ def result1(out, cls, input, saved=None, arity=1, values=None, _fw=True):
         return result(
             out, cls, (input,) if arity == 1 else (input, None), saved or values, None, False
         )
-    if out.__class__ is not _ndarray:
+    if out.__class__ is not _ndarray and out.__class__ is not _Batched:  # (vmap's batch)
         out = _asarray(out)
     node = cls()
     node._seq = _next_seq()
@@ -247,7 +248,7 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype, _fw=True):
         res = record2(out, cls, a, b, saved_a, saved_b, shape, dtype, False)
         _forward(res, cls, (a, b), None, None)
         return res
-    if out.__class__ is not _ndarray:
+    if out.__class__ is not _ndarray and out.__class__ is not _Batched:  # (vmap's batch)
         out = _asarray(out)
     node = cls()
     node._seq = _next_seq()

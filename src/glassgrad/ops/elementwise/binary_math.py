@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, scalar_samples, shaped
@@ -138,7 +139,7 @@ def xlogy(input, other):
         return result(values, XlogyBackward1, (other,), (other,), args=input)
     ad, bd = _floats("xlogy", input, other, integers="float")
     with np.errstate(all="ignore"):
-        values = _xlogy_values(ad, np.asarray(bd, ad.dtype))
+        values = _xlogy_values(ad, as_data(bd, ad.dtype))
     if not isinstance(other, Tensor):
         return result(values, XlogyBackward2, (input,), (input,), args=other)
     return result(values, XlogyBackward0, (input, other), (input, other))
@@ -167,7 +168,7 @@ CopysignBackward1 = node_class(
 def copysign(input, other):
     """The magnitude of ``input`` with the sign of ``other`` (integers compute in floats)."""
     ad, bd = _floats("copysign", input, other, integers="float")
-    values = np.asarray(np.copysign(ad, bd)).astype(ad.dtype, copy=False)
+    values = as_data(np.copysign(ad, bd)).astype(ad.dtype, copy=False)
     if isinstance(other, Tensor):
         # (PyTorch saves input and result for input's gradient only)
         saved = (input, OUT) if needs_grad(input) else (None, None)

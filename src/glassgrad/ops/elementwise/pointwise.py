@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
@@ -237,8 +238,13 @@ def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
     out = data
     for bound, fn in ((min, np.maximum), (max, np.minimum)):
         if bound is not None:
+<<<<<<< HEAD
             out = keep_inside(fn(out, bound._data), data)
     out = np.asarray(out).astype(getattr(target, "np", data.dtype), copy=False)
+=======
+            out = fn(out, bound._data)
+    out = as_data(out).astype(getattr(target, "np", data.dtype), copy=False)
+>>>>>>> 0e5af36 (torch.func.vmap on batched arrays: a tensor's data under vmap is a BatchedArray (vmap levels as leading dimensions) whose NumPy batching rules run every op once on the whole batch, so the op table, backward rules and autograd.grad batch without per-op code; per-sample loop with PyTorch's warning where a NumPy entry has no rule; grad, grad_and_value, vjp)
     return result(out, names[0], (input, min, max), (input, min, max))
 
 
@@ -348,7 +354,7 @@ def lerp(input, end, weight):
         ends = needs_grad(weight)
         saved = (input if ends else None, end if ends else None, weight)
         return result(out, LerpBackward1, (input, end, weight), saved)
-    out = np.asarray(_lerp(start, stop, weight)).astype(start.dtype, copy=False)
+    out = as_data(_lerp(start, stop, weight)).astype(start.dtype, copy=False)
     return result(out, LerpBackward0, (input, end), args=weight)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual
 from glassgrad.ops._sampling import shaped
@@ -93,7 +94,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 / tensor2``."""
     a, b, c, value = _addc("addcdiv", input, tensor1, tensor2, value)
-    out = np.asarray(a + value * b / c).astype(a.dtype, copy=False)
+    out = as_data(a + value * b / c).astype(a.dtype, copy=False)
     saved = (tensor1 if needs_grad(tensor2) else None, tensor2)  # (what PyTorch saves)
     return result(out, AddcdivBackward0, (input, tensor1, tensor2), saved, value)
 
@@ -153,7 +154,7 @@ def logit(input, eps=None):
     """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
     data = _float_data(input)
     z = data if eps is None else np.clip(data, eps, 1 - eps)
-    out = np.asarray(np.log(z / (1 - z))).astype(data.dtype, copy=False)
+    out = as_data(np.log(z / (1 - z))).astype(data.dtype, copy=False)
     return result(out, LogitBackward0, (input,), (input,), eps)
 
 
@@ -180,7 +181,7 @@ def _scaling(name, node_name, factor):
 
     def scaled(input):
         data = _float_data(input)
-        return result(np.asarray(data * factor).astype(data.dtype, copy=False), node, (input,))
+        return result(as_data(data * factor).astype(data.dtype, copy=False), node, (input,))
 
     scaled.__name__ = name
     return scaled
@@ -250,7 +251,7 @@ def _shift(name, kernel, left):
         if not isinstance(input, Tensor):
             input = as_tensor_arg(input, other)
         ad, bd = _promote(input, other)
-        bd = np.asarray(bd, dtype=ad.dtype) if not isinstance(bd, np.ndarray) else bd
+        bd = as_data(bd, dtype=ad.dtype) if not isinstance(bd, np.ndarray) else bd
         if ad.dtype.kind in "fcb":
             culprit = _c_type(_dt.from_numpy_dtype(ad.dtype))
             raise NotImplementedError(f"\"{kernel}\" not implemented for '{culprit}'")
@@ -263,7 +264,7 @@ def _shift(name, kernel, left):
             out = np.where(wide, 0, np.left_shift(ad, count))
         else:
             out = np.where(wide, np.right_shift(ad, bits - 1), np.right_shift(ad, count))
-        return result(np.asarray(out).astype(ad.dtype, copy=False), None, ())
+        return result(as_data(out).astype(ad.dtype, copy=False), None, ())
 
     shifted.__name__ = name
     shifted.__doc__ = f"Elementwise ``{'<<' if left else '>>'}`` of integer tensors."

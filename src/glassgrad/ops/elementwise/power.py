@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
@@ -80,7 +81,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     if ad.dtype.kind in "iu" and isinstance(bd, int) and bd < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     # NumPy's bool ** bool is int8; PyTorch keeps a bool tensor with a scalar exponent bool
-    data = np.asarray(_scalar_power(ad, bd) if ad.dtype.kind == "f" else np.power(ad, bd))
+    data = as_data(_scalar_power(ad, bd) if ad.dtype.kind == "f" else np.power(ad, bd))
     data = data.astype(ad.dtype, copy=False)
     return result(data, PowBackward0, (input,), (input, bd))
 
@@ -90,8 +91,8 @@ def _power(base, exponent):
     keep their magnitude, every other base truncates to 0; bool has no pow kernel."""
     if np.result_type(base, exponent) == np.bool_:
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-    negative = np.asarray(exponent < 0)
-    if np.asarray(base).dtype.kind not in "iu" or not negative.any():
+    negative = as_data(exponent < 0)
+    if as_data(base).dtype.kind not in "iu" or not negative.any():
         return np.power(base, exponent)
     data = np.power(base, np.where(negative, 0, exponent))
     unit = np.where(np.abs(exponent) % 2 == 1, base, 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
 from glassgrad.ops.shape.diagonal import diagonal_key
@@ -71,7 +72,7 @@ def trace(input):
         raise _not_implemented("trace", input.dtype)
     key = diagonal_key(data.shape, 0, 0, 1)
     dtype = np.int64 if data.dtype.kind in "iu" else data.dtype
-    out = np.asarray(data[key].sum(dtype=dtype))
+    out = as_data(data[key].sum(dtype=dtype))
     cls = TraceBackward0 if data.dtype.kind == "f" else None
     return result(out, cls, (input,), args=(data.shape, key))
 

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import OUT, Tensor, node_class, register, result, results
@@ -125,7 +126,7 @@ LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_backward)
 def det(A):
     """The determinant of each square matrix in ``A``."""
     data = check_float("linalg.det", A)
-    return result(np.asarray(np.linalg.det(data)), LinalgDetBackward0, (A,), (A, OUT))
+    return result(as_data(np.linalg.det(data)), LinalgDetBackward0, (A,), (A, OUT))
 
 
 def _slogdet_backward(ctx, grads, a):
@@ -163,7 +164,7 @@ linalg_slogdet_type = _named("linalg_slogdet", ("sign", "logabsdet"))
 def _slogdet(A, name, kind):
     data = check_float(name, A)
     sign, logabs = np.linalg.slogdet(data)
-    made = results((np.asarray(sign), np.asarray(logabs)), LinalgSlogdetBackward0, (A,), (A,))
+    made = results((as_data(sign), as_data(logabs)), LinalgSlogdetBackward0, (A,), (A,))
     return kind(*made)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import dim_samples, expand_back, normalize_dims, reduce_reference
 from glassgrad.ops.registry import (
@@ -123,7 +124,7 @@ MinBackward0 = node_class("MinBackward0", _indexed_backward, n_outputs=1)
 def _arg(name, arg_reduce, data, dim, keepdim):
     _check_nonempty(name, data, dim)
     if dim is None:
-        return np.asarray(arg_reduce(data.reshape(-1)) if data.ndim else 0, dtype=np.int64)
+        return as_data(arg_reduce(data.reshape(-1)) if data.ndim else 0, dtype=np.int64)
     (axis,) = normalize_dims(dim, data.ndim) or (None,)
     if axis is None:
         return np.zeros((), dtype=np.int64)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import (
@@ -278,7 +279,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         )
     p = 2 if p in ("fro", None) else float(p)
     dims = normalize_dims(dim, data.ndim)
-    out = np.asarray(_vector_norm(data, p, dim, dims, keepdim), dtype=data.dtype)
+    out = as_data(_vector_norm(data, p, dim, dims, keepdim), dtype=data.dtype)
     return result(
         out, LinalgVectorNormBackward0, (input,), (input, OUT), args=(p, data.shape, dims, keepdim)
     )

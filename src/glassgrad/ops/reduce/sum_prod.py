@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import OUT, node_class, quiet, register, result
@@ -128,7 +129,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     with np.errstate(invalid="ignore", divide="ignore"):
         if dim is None:
             return result(
-                np.asarray(data.mean() if data.size else np.nan, data.dtype),
+                as_data(data.mean() if data.size else np.nan, data.dtype),
                 MeanBackward0,
                 (input,),
                 args=(data.shape, max(data.size, 1)),

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import Tensor, register, result
 from glassgrad.tensor import _wrap_dim
@@ -114,7 +115,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = input._data, other._data
     with np.errstate(all="ignore"):
         close = np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    return result(np.asarray(close), None, (input, other))
+    return result(as_data(close), None, (input, other))
 
 
 def _diff_samples(make, shape):

@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.reduce.sum_prod import expand_back, normalize_dims
@@ -281,7 +282,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     tests = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
     found = np.isin(data, tests.reshape(-1), invert=invert)
     inputs = tuple(t for t in (elements, test_elements) if isinstance(t, Tensor))
-    return result(np.asarray(found), None, inputs)
+    return result(as_data(found), None, inputs)
 
 
 def count_nonzero(input, dim=None):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import scalar_samples, shaped
@@ -211,7 +212,7 @@ def special_xlog1py(input, other):
         values = _xlog1py_values(np.asarray(bd, ad.dtype), ad)
         return result(values, SpecialXlog1PyBackward1, (other,), (other,), args=input)
     ad, bd = _floats("xlog1py", input, other, integers="float")
-    values = _xlog1py_values(ad, np.asarray(bd, ad.dtype))
+    values = _xlog1py_values(ad, as_data(bd, ad.dtype))
     if not isinstance(other, Tensor):
         return result(values, SpecialXlog1PyBackward2, (input,), (input,), args=other)
     return result(values, SpecialXlog1PyBackward0, (input, other), (input, other))

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
@@ -115,7 +116,7 @@ def _trigamma_pole(x, dtype):
 
 def _in64(fn):
     """Compute in float64, hand back the input's float dtype."""
-    return lambda x: np.asarray(fn(x.astype(np.float64))).astype(x.dtype, copy=False)
+    return lambda x: as_data(fn(x.astype(np.float64))).astype(x.dtype, copy=False)
 
 
 def _polygamma_values(n, x):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad._finfo import result_type
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import Tensor, quiet, register, result
@@ -35,7 +36,7 @@ def _operands(name, x, n):
     dtype = result_type(x, n)
     if not dtype.is_floating_point:
         dtype = _dt.get_default_dtype()
-    xd = np.asarray(x._data if isinstance(x, Tensor) else x).astype(dtype.np)
+    xd = as_data(x._data if isinstance(x, Tensor) else x).astype(dtype.np)
     nd = np.asarray(n._data if isinstance(n, Tensor) else n)
     if nd.dtype.kind == "f":
         nd = np.where(np.isfinite(nd), np.trunc(nd), -1)  # C's cast of nan/inf, made defined

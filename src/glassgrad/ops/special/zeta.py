@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary_math import _floats
@@ -112,7 +113,7 @@ def special_zeta(input, other):
         values = zeta_values(np.asarray(xd, qd.dtype), qd).astype(qd.dtype)
         return result(values, SpecialZetaBackward1, (other,), (other,), args=input)
     xd, qd = _floats("zeta", input, other, integers="float")
-    values = zeta_values(xd, np.asarray(qd, xd.dtype)).astype(xd.dtype)
+    values = zeta_values(xd, as_data(qd, xd.dtype)).astype(xd.dtype)
     if not isinstance(other, Tensor):
         return result(values, SpecialZetaBackward2, (input,), args=other)
     return result(values, SpecialZetaBackward0, (input, other), (input, other))

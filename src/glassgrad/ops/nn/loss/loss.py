@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad._tensor_info import _c_type
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.binary import broadcast_shapes
@@ -37,7 +38,7 @@ def _pointwise_loss(cls, input, target, loss, reduction, saved, args=()):
     """Reduce the elementwise ``loss`` array and record ``cls`` with the mean's divisor."""
     out, count = N.reduce_array(loss, reduction)
     inputs = (input, target if isinstance(target, Tensor) else None)
-    return result(np.asarray(out, loss.dtype), cls, inputs, saved, args=(count, *args))
+    return result(as_data(out, loss.dtype), cls, inputs, saved, args=(count, *args))
 
 
 def _both(ctx, grad, local):
