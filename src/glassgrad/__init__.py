@@ -205,12 +205,14 @@ def is_complex(input) -> bool:
 from glassgrad import (  # noqa: E402, F401
     cpu,
     distributed,  # torch.distributed (MPI is loaded only when used)
+    func,  # noqa: E402, F401 - torch.func (grad, vjp, jacrev, vmap, ...)
     linalg,  # noqa: E402, F401 - torch.linalg's norms
     special,  # noqa: E402, F401 - torch.special
     testing,  # noqa: E402, F401 - torch.testing.assert_close
     version,
     xpu,
 )
+from glassgrad.func import vmap  # noqa: E402, F401 - torch.vmap
 from glassgrad.nn import attention as _attention  # noqa: E402, F401 - torch.nn.attention
 from glassgrad.ops.linalg.factorize import svd as _svd  # noqa: E402 - not in the op table
 from glassgrad.ops.linalg.inverse import cholesky as _cholesky  # noqa: E402 - not in the table

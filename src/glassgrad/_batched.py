@@ -212,7 +212,7 @@ def physical(value, levels, sizes, ndim, expand=False):
     if own == levels and len(logical) == ndim:
         return array
     batch = []
-    for level, size in zip(levels, sizes, strict=True):
+    for level, _size in zip(levels, sizes, strict=True):
         batch.append(array.shape[own.index(level)] if level in own else 1)
     array = array.reshape((*batch, *(1,) * (ndim - len(logical)), *logical))
     if expand and tuple(batch) != tuple(sizes):

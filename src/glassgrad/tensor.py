@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._tensor_hooks import TensorHooks, _Extra
 from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     _C_NAMES,
@@ -131,7 +132,9 @@ class Tensor(TensorHooks, TensorInfo):
 
     @classmethod
     def _from_array(cls, data):
-        return _make(data if data.__class__ is _ndarray else np.asarray(data))
+        if data.__class__ is _ndarray or data.__class__ is _Batched:  # (vmap's batch: kept)
+            return _make(data)
+        return _make(np.asarray(data))
 
     # -- autograd surface ----------------------------------------------------------------------
     @property

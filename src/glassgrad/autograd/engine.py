@@ -12,6 +12,7 @@ import heapq
 
 import numpy as np
 
+from glassgrad._batched import BatchedArray as _Batched
 from glassgrad.autograd import grad_mode
 from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSHARED re-exported
     _BUFFER_ONLY,
@@ -39,7 +40,7 @@ def sum_to(grad, shape):
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
     )
-    if grad.__class__ is np.ndarray:
+    if grad.__class__ is np.ndarray or grad.__class__ is _Batched:
         if axes:
             grad = grad.sum(axis=axes, keepdims=True)
         return grad.reshape(shape)

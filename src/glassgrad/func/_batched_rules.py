@@ -98,6 +98,9 @@ def _stack(outs, levels, sizes):
     return BatchedArray(stacked, levels)
 
 
+_USE_RESULT = {"glassgrad.ops._dual"}  # modules whose ``out=`` calls use the returned array
+
+
 # -- ufuncs --------------------------------------------------------------------------------
 def ufunc_rule(ufunc, method, inputs, kwargs):
     if method == "__call__":
@@ -130,6 +133,9 @@ def _elementwise(ufunc, inputs, kwargs):
         caller = sys._getframe(3).f_globals.get("__name__", "")
         if caller.startswith("glassgrad.ops.inplace"):  # x.add_(batch) for an unbatched x
             raise RuntimeError(INPLACE_ERROR.format(name="inplace arithmetic"))
+        if caller in _USE_RESULT:  # (a scratch buffer whose caller uses what the call returns)
+            result = ufunc(*arrays[:-1], **kwargs)
+            return wrap(result, levels)
         raise no_rule(f"numpy.{ufunc.__name__}(out=)")  # (an op's scratch buffer: per sample)
     ufunc(*arrays[:-1], out=out.value, **kwargs)
     return out

@@ -36,7 +36,9 @@ class Spec:
             return "*"
         parts = [str(c) for c in self.children]
         if self.kind is dict:
-            return "{" + ", ".join(f"{k!r}: {p}" for k, p in zip(self.keys, parts)) + "}"
+            return (
+                "{" + ", ".join(f"{k!r}: {p}" for k, p in zip(self.keys, parts, strict=True)) + "}"
+            )
         if self.kind is list:
             return "[" + ", ".join(parts) + "]"
         if self.kind is tuple:
@@ -119,7 +121,9 @@ def _broadcast(prefix, spec, out) -> bool:
     if spec.kind is dict:
         if not isinstance(prefix, dict) or set(prefix) != set(spec.keys):
             return False
-        return all(_broadcast(prefix[k], c, out) for k, c in zip(spec.keys, spec.children))
+        return all(
+            _broadcast(prefix[k], c, out) for k, c in zip(spec.keys, spec.children, strict=True)
+        )
     if not isinstance(prefix, (list, tuple)) or len(prefix) != len(spec.children):
         return False
     if isinstance(prefix, list) != (spec.kind is list):

@@ -74,7 +74,7 @@ def convert_key(key):
 def _basic_backward(ctx, grad):
     shape, key = ctx._args
     if D._is_array(grad):
-        out = np.zeros(shape, dtype=grad.dtype)
+        out = np.zeros_like(grad, shape=shape)  # (not np.zeros: keeps a vmap batch batched)
         out[key] = grad
         return (out,)
     return (index_scatter(shape, key, grad),)

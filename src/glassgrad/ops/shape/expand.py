@@ -45,7 +45,7 @@ def expand(input, *sizes):
             f"Trying to create tensor with negative dimension {min(target)}: {list(target)}"
         )
     out = np.broadcast_to(data, target)
-    if data.flags.writeable:
+    if data.flags.writeable and data.__class__ is np.ndarray:  # (not a vmap batch)
         # Writable, as PyTorch's expand is: writes through a view of it that has no two
         # elements on one memory location (``b[0] = v``) reach every row; the others are
         # refused by ``check_inplace`` (NumPy's broadcast_to is read-only).
