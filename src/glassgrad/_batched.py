@@ -14,6 +14,7 @@ loop over the samples with PyTorch's performance warning (``_batched_rules.fallb
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -39,6 +40,21 @@ INPLACE_ERROR = (
 )
 
 
+class LogicalShape(tuple):
+    """A batch's per-sample shape, which also names its vmap levels (``levels``)."""
+
+    levels = ()
+
+
+class _Active(threading.local):
+    def __init__(self) -> None:
+        self.levels = []  # the vmap levels running now, outermost first
+        self.modes = []  # their randomness: (level, "error" | "different" | "same", size)
+
+
+ACTIVE = _Active()
+
+
 class BatchedArray(NDArrayOperatorsMixin):
     """``value``: the physical ndarray; ``levels``: the vmap levels of its leading dimensions,
     increasing (a level's size is ``value.shape[levels.index(level)]``)."""
@@ -53,7 +69,9 @@ class BatchedArray(NDArrayOperatorsMixin):
     # -- what the ops read ----------------------------------------------------------------
     @property
     def shape(self):
-        return self.value.shape[len(self.levels) :]
+        shape = LogicalShape(self.value.shape[len(self.levels) :])
+        shape.levels = self.levels  # (read where a gradient reaches its input: see settle)
+        return shape
 
     @property
     def ndim(self):
@@ -113,17 +131,35 @@ class BatchedArray(NDArrayOperatorsMixin):
 
     # -- data-dependent Python values: PyTorch's vmap errors ------------------------------
     def item(self, *args):
-        raise _python_value(sys._getframe(1), ITEM_ERROR)
+        return self._python(sys._getframe(1), ITEM_ERROR, "item", *args)
 
-    tolist = item
+    def tolist(self):
+        return self._python(sys._getframe(1), ITEM_ERROR, "tolist")
 
     def __float__(self):
-        raise _python_value(sys._getframe(1), ITEM_ERROR)
+        return self._python(sys._getframe(1), ITEM_ERROR, "__float__")
 
-    __int__ = __complex__ = __index__ = __float__
+    def __int__(self):
+        return self._python(sys._getframe(1), ITEM_ERROR, "__int__")
+
+    def __index__(self):
+        return self._python(sys._getframe(1), ITEM_ERROR, "__index__")
 
     def __bool__(self):
-        raise _python_value(sys._getframe(1), CONTROL_FLOW_ERROR)
+        return self._python(sys._getframe(1), CONTROL_FLOW_ERROR, "__bool__")
+
+    def _python(self, frame, message, name, *args):
+        """A Python value of the batch: PyTorch's vmap error in user code; inside an op (a
+        check of its argument's values, a branch on them), the samples' common value, or a
+        request to run the op per sample where they differ."""
+        error = _python_value(frame, message)
+        if error.__class__ is RuntimeError:
+            raise error
+        value = self.value
+        first = value[(0,) * len(self.levels)]
+        if not (value == first).all():
+            raise error
+        return getattr(first, name)(*args)
 
     def __array__(self, dtype=None, copy=None):
         from glassgrad.func._batched_rules import no_rule
@@ -251,8 +287,109 @@ def _one_axis(axis, ndim):
     return axis % max(ndim, 1)
 
 
+def zeros_over(shape, dtype, *values):
+    """``np.zeros(shape, dtype)``, batched over the levels of ``values`` (arrays or tuples of
+    them, such as an index key): a gradient buffer that a batched gradient is added into."""
+    found = []
+    for value in values:
+        found.extend(value if isinstance(value, tuple) else (value,))
+    levels, sizes = levels_of(found)
+    if not levels:
+        return np.zeros(shape, dtype)
+    return BatchedArray(np.zeros((*sizes, *shape), dtype), levels)
+
+
 def as_data(value, dtype=None):
     """``np.asarray(value, dtype)`` that keeps a batch batched (vmap runs ops on batches)."""
     if value.__class__ is BatchedArray:
         return value if dtype is None or value.dtype == dtype else value.astype(dtype)
     return np.asarray(value, dtype)
+
+
+def settle(grad, shape, create_graph=False):
+    """A gradient batched at vmap levels that have ended and that its input (of logical
+    ``shape``, as recorded in the forward pass) was not batched at: the input was shared by
+    every sample of those levels, so its gradient is the sum over them. (Levels still running
+    stay: inside ``vmap(grad(f))`` an unbatched parameter gets per-sample gradients.)"""
+    data = grad._data if create_graph else grad
+    if data.__class__ is not BatchedArray:
+        return grad
+    own = getattr(shape, "levels", ())
+    active = ACTIVE.levels
+    drop = [level for level in data.levels if level not in own and level not in active]
+    if not drop:
+        return grad
+    if create_graph:
+        from glassgrad.func._vmap import _remove
+
+        for level in drop:
+            size = grad._data.value.shape[grad._data.levels.index(level)]
+            grad = _remove(grad, level, size, 0).sum(0)
+        return grad
+    axes = tuple(data.levels.index(level) for level in drop)
+    rest = tuple(level for level in data.levels if level not in drop)
+    return wrap(data.value.sum(axis=axes), rest)
+
+
+RANDOM_ERROR = (
+    "vmap: called random operation while in randomness error mode. Please either use the "
+    "'same' or 'different' randomness flags on vmap or perform the randomness operation out of "
+    "vmap"
+)
+_SIZE_AT = {  # NumPy Generator method -> position of its ``size`` argument
+    "random": 0,
+    "standard_normal": 0,
+    "standard_exponential": 0,
+    "standard_cauchy": 0,
+    "integers": 2,
+    "uniform": 2,
+    "normal": 2,
+    "geometric": 1,
+    "binomial": 2,
+    "poisson": 1,
+    "exponential": 1,
+    "gamma": 2,
+    "beta": 2,
+    "lognormal": 2,
+    "multinomial": 2,
+}
+
+
+def vmap_rng(rng):
+    """The generator a random op gets under ``vmap``: PyTorch's error in randomness="error"
+    mode, the plain one for "same", one that draws per sample for "different"."""
+    if any(mode == "error" for _, mode, _ in ACTIVE.modes):
+        raise RuntimeError(RANDOM_ERROR)
+    different = [(level, size) for level, mode, size in ACTIVE.modes if mode == "different"]
+    return _PerSample(rng, different) if different else rng
+
+
+class _PerSample:
+    """A NumPy Generator whose draws get one leading dimension per "different" vmap level."""
+
+    def __init__(self, rng, levels) -> None:
+        self._rng = rng
+        self._levels = tuple(level for level, _ in levels)
+        self._sizes = tuple(size for _, size in levels)
+
+    def __getattr__(self, name):
+        method = getattr(self._rng, name)
+        at = _SIZE_AT.get(name)
+        if at is None:
+            raise RuntimeError(
+                f"vmap: randomness='different' is not supported for the random operation {name}"
+            )
+
+        def draw(*args, **kwargs):
+            args = list(args)
+            if "size" in kwargs:
+                size = kwargs.pop("size")
+            elif len(args) > at:
+                size = args.pop(at)
+            else:
+                size = None
+            size = () if size is None else (size,) if isinstance(size, int) else tuple(size)
+            out = method(*args, size=(*self._sizes, *size), **kwargs)
+            return BatchedArray(np.asarray(out), self._levels)
+
+        return draw

@@ -10,6 +10,8 @@ import numpy as np
 
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
+from glassgrad._batched import ACTIVE as _ACTIVE
+from glassgrad._batched import vmap_rng as _vmap_rng
 from glassgrad._device import check_factory as _check_device
 from glassgrad._out_arg import takes_out
 from glassgrad._tensor_data import (
@@ -96,7 +98,10 @@ def set_rng_state(state) -> None:
 
 
 def _rng(generator):
-    return (generator or default_generator)._rng
+    rng = (generator or default_generator)._rng
+    if _ACTIVE.levels:  # under vmap: its randomness mode decides (_batched.vmap_rng)
+        return _vmap_rng(rng)
+    return rng
 
 
 def _random_float(dtype, kernel: str) -> np.dtype:

@@ -15,6 +15,7 @@ import numpy as np
 from glassgrad import _memory_format as _mf
 from glassgrad import backend as _backend
 from glassgrad import dtypes as _dt
+from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._device import check_factory as _check_device
 from glassgrad._device import device
 from glassgrad._out_arg import takes_out
@@ -116,6 +117,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             stacklevel=2,
         )
         array = np.array(data._data, dtype=_dt.to_dtype(dtype).np if dtype else None)
+    elif data.__class__ is _Batched:  # an op building a tensor from its batch under vmap
+        array = data.astype(_dt.to_dtype(dtype).np if dtype else data.dtype)
     elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
         if isinstance(data, np.ndarray):
             _check_numpy(data)

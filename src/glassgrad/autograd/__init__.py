@@ -297,6 +297,7 @@ def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused)
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     edges = [tensor._edge() for tensor in inputs]
     capture = {edge: [] for edge in edges}
+    batches = []
     _capturing[0] += 1
     try:
         run_backward(roots, retain_graph, create_graph, capture, accumulate=False)
@@ -316,8 +317,12 @@ def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused)
         total = values[0]
         for value in values[1:]:
             total = total + value
-        if not create_graph:  # (a vmap batch is copied as a batch)
-            total = total.copy() if total.__class__ is _Batched else np.array(total, copy=True)
+        if not create_graph:
+            if total.__class__ is not _Batched:
+                total = np.array(total, copy=True)
+            elif any(total is earlier for earlier in batches):
+                total = total.copy()  # (a vmap batch: copied only where shared, it is large)
+            batches.append(total)
             total = Tensor._from_array(total)
         found.append(total)
     return tuple(found)

@@ -13,6 +13,7 @@ import heapq
 import numpy as np
 
 from glassgrad._batched import BatchedArray as _Batched
+from glassgrad._batched import settle
 from glassgrad.autograd import grad_mode
 from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSHARED re-exported
     _BUFFER_ONLY,
@@ -239,6 +240,10 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
             for (nxt, output_nr), grad, meta in zip(node.next_functions, outputs, metas):  # noqa: B905
                 if nxt is None or grad is None:
                     continue
+                if grad.__class__ is _Batched or (
+                    create_graph and grad._data.__class__ is _Batched
+                ):
+                    grad = settle(grad, meta[0], create_graph)  # (vmap: see _batched.settle)
                 if not exact and (grad.shape != meta[0] or grad.dtype is not meta[1]):
                     grad = _fit(grad, meta, create_graph)
                 if nxt.__class__ is AccumulateGrad:

@@ -62,6 +62,9 @@ def _layout(key):
 
 
 def getitem(self, key):
+    mask = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+    if mask.__class__ is _B and mask.dtype == bool:
+        return _masked(self, mask)
     if self.__class__ is not _B:  # an unbatched array indexed by a batched key
         return _gather(self, key)
     key = _normalize(key, self.ndim)
@@ -74,6 +77,20 @@ def getitem(self, key):
         width = np.broadcast(*(np.asarray(key[i]) for i in positions)).ndim
         out = np.moveaxis(out, range(width, width + nb), range(nb))
     return BatchedArray(out, self.levels)
+
+
+def _masked(self, mask):
+    """``self[mask]`` for a batched boolean mask: one batch when every sample selects as many
+    elements (PyTorch's vmap cannot do this at all; glassgrad can when sizes agree)."""
+    levels, sizes = levels_of((self, mask))
+    flags = physical(mask, levels, sizes, mask.ndim, expand=True)
+    counts = flags.reshape((*sizes, -1)).sum(-1)
+    if counts.size and not (counts == counts.flat[0]).all():
+        raise no_rule("a boolean mask")  # (per sample: differing sizes raise vmap's error)
+    value = physical(self, levels, sizes, np.ndim(self), expand=True)
+    rest = value.shape[len(sizes) + mask.ndim :]
+    count = int(counts.flat[0]) if counts.size else 0
+    return BatchedArray(value[flags].reshape((*sizes, count, *rest)), levels)
 
 
 def _batched_key(self, key):

@@ -159,6 +159,8 @@ def _ufunc_reduce(ufunc, method, inputs, kwargs):
 
 
 def _ufunc_at(ufunc, inputs):
+    from glassgrad.func._batched_index import _batched_key, _normalize
+
     target, key, *rest = inputs
     values = rest[0] if rest else None
     batched_key = any(v.__class__ is BatchedArray for v in flatten((key,)))
@@ -166,15 +168,26 @@ def _ufunc_at(ufunc, inputs):
         if batched_key or values.__class__ is BatchedArray:
             raise RuntimeError(INPLACE_ERROR.format(name=f"{ufunc.__name__}.at"))
         return ufunc.at(target, key, *rest)
-    key = key if isinstance(key, tuple) else (key,)
-    if batched_key or any(isinstance(k, (slice, type(None), type(Ellipsis))) for k in key):
-        fallback(ufunc.at, inputs, {}, f"numpy.{ufunc.__name__}.at")
-        return None
+    key = _normalize(key, target.ndim)
     nb = len(target.levels)
-    sub = target.value[(slice(None),) * nb + key]  # (only for its shape)
+    if batched_key:
+        levels, sizes, parts, adjacent, before, width = _batched_key(target, key)
+        if (
+            levels != target.levels
+            or before
+            or any(isinstance(p, (slice, type(None))) for p in key)
+        ):
+            fallback(ufunc.at, inputs, {}, f"numpy.{ufunc.__name__}.at")
+            return None
+    else:
+        if any(isinstance(k, (slice, type(None))) for k in key):
+            fallback(ufunc.at, inputs, {}, f"numpy.{ufunc.__name__}.at")
+            return None
+        parts = (slice(None),) * nb + key
+    sub = target.value[parts]  # (only for its shape)
     if values is not None and values.__class__ is BatchedArray:
         values = physical(values, target.levels, target.value.shape[:nb], sub.ndim - nb, True)
-    ufunc.at(target.value, (slice(None),) * nb + key, *((values,) if rest else ()))
+    ufunc.at(target.value, parts, *((values,) if rest else ()))
     return None
 
 
@@ -188,12 +201,25 @@ def matmul(a, b, out=None, **kwargs):
     if vector_b:
         b = b[:, None] if b.__class__ is BatchedArray else np.asarray(b)[:, None]
     ndim = max(logical_ndim(a), logical_ndim(b))
-    result = np.matmul(physical(a, levels, sizes, ndim), physical(b, levels, sizes, ndim))
+    result = _batched_matmul(a, b, levels, sizes, ndim)
     if vector_b:
         result = result[..., 0]
     if vector_a:
         result = result[..., 0] if vector_b else result[..., 0, :]
     return wrap(result, levels)
+
+
+def _batched_matmul(a, b, levels, sizes, ndim):
+    """The physical product, with the two shapes per-sample gradients make turned into one
+    BLAS call: a batch of matrices times one matrix (rows folded into one GEMM), and outer
+    products (contraction of length 1: a broadcast multiply, not a batch of tiny GEMMs)."""
+    pa, pb = physical(a, levels, sizes, ndim), physical(b, levels, sizes, ndim)
+    if pa.shape[-1] == 1 and pb.ndim >= 2 and pb.shape[-2] == 1:
+        return np.multiply(pa, pb)
+    if a.__class__ is BatchedArray and b.__class__ is not BatchedArray and np.ndim(b) == 2:
+        rows = pa.reshape(-1, pa.shape[-1])
+        return np.matmul(rows, pb).reshape((*pa.shape[:-1], pb.shape[-1]))
+    return np.matmul(pa, pb)
 
 
 # -- NumPy functions -----------------------------------------------------------------------

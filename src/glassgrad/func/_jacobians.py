@@ -102,18 +102,13 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
             "jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
             "valid to call f(*primals)."
         )
-    if not isinstance(tangents, tuple):
-        raise RuntimeError(
-            "jvp(f, primals, tangents): Expected tangents to be a tuple. E.g. it should be "
-            "valid to call f(*primals)."
-        )
     flat_p, p_spec = _pytree.tree_flatten(primals)
     flat_t, t_spec = _pytree.tree_flatten(tangents)
     if p_spec != t_spec:
         raise RuntimeError(
             "jvp(f, primals, tangents): Expected primals and tangents to have the same python "
             f"structure. For example, if primals is a tuple of 3 tensors, tangents also must "
-            f"be. Got primals with structure {p_spec} and tangents with structure {t_spec}"
+            f"be. Got primals with structure {p_spec!r} and tangents with structure {t_spec!r}"
         )
     for p, t in zip(flat_p, flat_t, strict=True):
         if not isinstance(p, Tensor) or not isinstance(t, Tensor):

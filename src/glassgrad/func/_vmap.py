@@ -9,14 +9,14 @@ the whole batch (see ``glassgrad._batched``); outputs get their batch dimension 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
-import threading
 import warnings
 
 import numpy as np
 
-from glassgrad._batched import BatchedArray
+from glassgrad._batched import ACTIVE, BatchedArray
 from glassgrad.func import _pytree
 from glassgrad.func._batched_rules import _FALLBACK as FALLBACK
 from glassgrad.func._batched_rules import NoRule
@@ -24,14 +24,6 @@ from glassgrad.ops.registry import node_class, result
 from glassgrad.tensor import Tensor
 
 _levels = itertools.count(1)  # increasing: an inner vmap's level is above its outer ones'
-
-
-class _State(threading.local):
-    def __init__(self) -> None:
-        self.randomness = []  # one entry per active vmap level: (level, randomness, size)
-
-
-state = _State()
 
 
 # -- entering and leaving a level (differentiable both ways) -------------------------------
@@ -56,9 +48,11 @@ def _add(value, dim, level):
         size = value._data.shape[dim]
         return result(out, AddBatchDimBackward, (value,), args=(level, dim, size))
     if value.__class__ is BatchedArray:
-        nb = len(value.levels)
-        moved = np.moveaxis(value.value, nb + dim, nb)
-        return BatchedArray(moved, (*value.levels, level))
+        levels = value.levels
+        # (sorted: an exited level comes back inside a later one in a backward pass)
+        at = bisect.bisect(levels, level)
+        moved = np.moveaxis(value.value, len(levels) + dim, at)
+        return BatchedArray(moved, (*levels[:at], level, *levels[at:]))
     return BatchedArray(np.moveaxis(np.asarray(value), dim, 0), (level,))
 
 
@@ -171,7 +165,8 @@ def _vmapped(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
             func, in_dims, out_dims, randomness, chunk_size, leaves, spec, dims, size, kwargs
         )
     level = next(_levels)
-    state.randomness.append((level, randomness, size))
+    ACTIVE.levels.append(level)
+    ACTIVE.modes.append((level, randomness, size))
     try:
         batched = [
             leaf if dim is None else _add(leaf, dim, level)
@@ -182,7 +177,8 @@ def _vmapped(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
     except NoRule as error:
         warnings.warn(FALLBACK.format(name=error.name), UserWarning, stacklevel=3)
     finally:
-        state.randomness.pop()
+        ACTIVE.levels.pop()
+        ACTIVE.modes.pop()
     return _looped(func, out_dims, randomness, leaves, spec, dims, size, kwargs)
 
 

@@ -103,8 +103,8 @@ def _channel_dropout(input, p, training, inplace, batched_ndim):
     """Zero whole channels with probability ``p``, scaling the rest by ``1 / (1 - p)``."""
     import warnings as _warnings
 
+    from glassgrad._random import _rng as _draw_rng  # (vmap: its randomness mode)
     from glassgrad.creation import as_tensor as _as_tensor
-    from glassgrad.creation import default_generator as _generator
 
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -123,7 +123,7 @@ def _channel_dropout(input, p, training, inplace, batched_ndim):
     data = input._data
     channels = data.shape[:2] if data.ndim >= batched_ndim - 1 else data.shape[:1]
     shape = channels + (1,) * (data.ndim - len(channels))
-    keep = _generator._rng.random(shape) >= p
+    keep = _draw_rng(None).random(shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = _as_tensor((keep * scale).astype(data.dtype))
     return input.mul_(mask) if inplace else input * mask

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import zeros_over
+
 _ndarray = np.ndarray
 
 
@@ -91,7 +93,7 @@ def index_put_zero(grad, key):
 def scatter_into(shape, key, grad):
     """Zeros of ``shape`` with ``grad`` added at ``key`` (the gradient of indexing)."""
     if _is_array(grad):
-        out = np.zeros(shape, dtype=grad.dtype)
+        out = zeros_over(shape, grad.dtype, grad, key)  # (np.zeros, batched under vmap)
         np.add.at(out, key, grad)
         return out
     from glassgrad.ops.index.indexing import index_scatter

@@ -127,11 +127,11 @@ RreluWithNoiseBackward1 = node_class(
 
 
 def _rrelu_out(input, lower, upper, training, cls):
-    from glassgrad.creation import default_generator
+    from glassgrad._random import _rng as _draw_rng  # (vmap: its randomness mode)
 
     data = N.float_data(input)
     if training and upper - lower > 1e-6:
-        slopes = default_generator._rng.uniform(lower, upper, data.shape).astype(data.dtype)
+        slopes = _draw_rng(None).uniform(lower, upper, data.shape).astype(data.dtype)
         noise = np.where(data > 0, np.ones((), data.dtype), slopes)
     else:
         noise = np.where(data > 0, 1.0, (lower + upper) / 2).astype(data.dtype)

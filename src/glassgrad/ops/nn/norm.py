@@ -225,10 +225,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    from glassgrad.creation import default_generator
+    from glassgrad._random import _rng as _draw_rng  # (vmap: its randomness mode)
 
     data = input._data
-    keep = default_generator._rng.random(data.shape) >= p
+    keep = _draw_rng(None).random(data.shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return input * N.as_tensor((keep * scale).astype(data.dtype))
 

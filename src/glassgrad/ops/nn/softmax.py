@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.loss.checks import check_nll, check_probabilities
@@ -157,7 +158,7 @@ def nll_loss(
     else:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     cls = NllLoss2DBackward0 if data.ndim > 2 else NllLossBackward0
-    return result(np.asarray(out, data.dtype), cls, (input,), (scale,), args=(data.shape, key))
+    return result(as_data(out, data.dtype), cls, (input,), (scale,), args=(data.shape, key))
 
 
 def cross_entropy(

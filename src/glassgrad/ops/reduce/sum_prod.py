@@ -166,7 +166,7 @@ def _others_replaced(x):
 
 
 def _has_zero(x):
-    return not (x if x.__class__ is np.ndarray else x._data).all()
+    return not getattr(x, "_data", x).all()  # (an array, a vmap batch or a tensor)
 
 
 def _prod_backward(ctx, grad, x, out):
