@@ -27,7 +27,6 @@ LOOPED = {
     "_safe_softmax",
     "adaptive_max_pool2d",
     "addmm",
-    "argwhere",
     "avg_pool2d",
     "baddbmm",
     "block_diag",
@@ -49,13 +48,11 @@ LOOPED = {
     "index_select",
     "isclose",
     "isin",
-    "masked_select",
     "max_pool2d",
     "median",
     "mode",
     "nan_to_num",
     "nanmedian",
-    "nonzero",
     "pad",
     "pixel_shuffle",
     "pixel_unshuffle",
@@ -82,6 +79,7 @@ LOOPED = {
     "unique",
 }
 RANDOM = {"dropout", "rrelu"}  # random ops: vmap's randomness modes, tested in test_func_vmap
+DYNAMIC = {"argwhere", "masked_select", "nonzero"}  # data-dependent shapes: PyTorch's error
 
 
 def _variants(array, rng):
@@ -185,7 +183,19 @@ def _marked(names):
     ]
 
 
-@pytest.mark.parametrize("name", _marked([n for n in sorted(OPS) if n not in RANDOM]))
+@pytest.mark.parametrize("name", sorted(DYNAMIC))
+def test_vmap_refuses_data_dependent_shapes(name):
+    info = OPS[name]
+    args, kwargs = samples_of(info, np.random.default_rng(3))[0]
+    batched = [to_lib(np.stack([a, a]), glassgrad) if _is_array(a) else a for a in args]
+    dims = tuple(0 if _is_array(a) else None for a in args)
+    with pytest.raises(RuntimeError, match="vmap: We do not support batching operators"):
+        vmap(lambda *a: info.fn(*a, **kwargs), in_dims=dims)(*batched)
+
+
+@pytest.mark.parametrize(
+    "name", _marked([n for n in sorted(OPS) if n not in RANDOM and n not in DYNAMIC])
+)
 def test_vmap_matches_loop(name):
     info = OPS[name]
     samples = samples_of(info, np.random.default_rng(3))

@@ -28,8 +28,12 @@ ITEM_ERROR = (
 )
 CONTROL_FLOW_ERROR = (
     "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow. "
-    "We don't support that yet, please shout over at "
-    "https://github.com/pytorch/functorch/issues/257 ."
+    "We don't support that yet, please file an issue at https://github.com/pytorch/pytorch/issues ."
+)
+NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+MASK_ERROR = (
+    "vmap: We do not support batching operators that can support dynamic shape. Attempting to "
+    "batch over indexing with a boolean mask."
 )
 INPLACE_ERROR = (
     "vmap: {name}(self, *extra_args) is not possible because there exists a Tensor `other` in "
@@ -197,7 +201,7 @@ class BatchedArray(NDArrayOperatorsMixin):
 _USER_FACING = {
     "__bool__": CONTROL_FLOW_ERROR,
     "item": ITEM_ERROR,
-    "tolist": ITEM_ERROR,
+    "tolist": NO_STORAGE,
     "_scalar": ITEM_ERROR,
     "__float__": ITEM_ERROR,
     "__int__": ITEM_ERROR,

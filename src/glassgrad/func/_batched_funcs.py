@@ -311,6 +311,15 @@ def _where(condition, *xy):
     return _aligned(np.where, (condition, *xy), {})
 
 
+def _dynamic(*args, **kwargs):
+    from glassgrad.func._vmap import DYNAMIC_SHAPE
+
+    raise RuntimeError(DYNAMIC_SHAPE)  # (torch.nonzero, argwhere, masked_select: as PyTorch)
+
+
+RULES[np.nonzero] = RULES[np.argwhere] = _dynamic
+
+
 @rule(np.clip)
 def _clip(a, a_min=None, a_max=None, out=None, **kwargs):
     if out is not None:

@@ -7,9 +7,11 @@ broadcasts with the key's index arrays, so that each sample reads its own rows.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from glassgrad._batched import INPLACE_ERROR, BatchedArray, levels_of, physical
+from glassgrad._batched import INPLACE_ERROR, MASK_ERROR, BatchedArray, levels_of, physical
 from glassgrad.func._batched_rules import fallback, no_rule
 
 _B = BatchedArray
@@ -64,6 +66,8 @@ def _layout(key):
 def getitem(self, key):
     mask = key[0] if isinstance(key, tuple) and len(key) == 1 else key
     if mask.__class__ is _B and mask.dtype == bool:
+        if sys._getframe(2).f_globals.get("__name__") == "glassgrad.ops.index.indexing":
+            raise RuntimeError(MASK_ERROR)  # a user's x[mask], as PyTorch's vmap refuses it
         return _masked(self, mask)
     if self.__class__ is not _B:  # an unbatched array indexed by a batched key
         return _gather(self, key)

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state
@@ -41,7 +42,7 @@ def _convert_part(part):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if data.dtype == np.uint8:  # PyTorch's legacy byte mask
             return data.astype(bool)
-        if data.ndim == 0 and data.dtype.kind in "iu":
+        if data.ndim == 0 and data.dtype.kind in "iu" and data.__class__ is not _Batched:
             return int(data)
         return data.astype(np.int64, copy=False) if data.dtype.kind in "iu" else data
     if isinstance(part, (list, tuple)):
@@ -63,11 +64,14 @@ def _convert_part(part):
     )
 
 
+_ADVANCED = (np.ndarray, bool, np.bool_, _Batched)  # (a vmap batch as an index: advanced)
+
+
 def convert_key(key):
     """Tensors and lists in a key become arrays; returns (key, is_basic)."""
     parts = key if isinstance(key, tuple) else (key,)
     out = tuple(_convert_part(p) for p in parts)
-    basic = not any(isinstance(p, (np.ndarray, bool, np.bool_)) for p in out)
+    basic = not any(isinstance(p, _ADVANCED) for p in out)
     return (out if isinstance(key, tuple) else out[0]), basic
 
 
@@ -223,7 +227,7 @@ def getitem(self, key):
         return as_view(res, self, key)
     out = _advanced(data, key)
     # (C order: PyTorch's result of advanced indexing is contiguous, so ``view`` works on it)
-    out = np.array(out, copy=True, order="C")
+    out = out.copy() if out.__class__ is _Batched else np.array(out, copy=True, order="C")
     return result(out, IndexBackward0, (self,), args=(data.shape, key))
 
 
