@@ -107,3 +107,7 @@ WORKLOADS: dict[str, Workload] = {
 from workloads_nn import NN_WORKLOADS  # noqa: E402 - it imports Bench and Workload from here
 
 WORKLOADS.update(NN_WORKLOADS)
+
+from workloads_func import FUNC_WORKLOADS  # noqa: E402 - torch.func: vmap, hessian, jacrev, jacfwd
+
+WORKLOADS.update(FUNC_WORKLOADS)

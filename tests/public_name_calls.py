@@ -237,6 +237,7 @@ TOP = {
     "bernoulli": lambda L: _seeded(L, lambda: L.bernoulli(L.full((2, 3), 0.5))),
     "multinomial": lambda L: _seeded(L, lambda: L.multinomial(L.tensor([0.2, 0.8]), 3, True)),
     "normal": lambda L: _seeded(L, lambda: L.normal(x(L), 1.0)),
+    "vmap": lambda L: L.vmap(lambda row: row @ row)(x(L)),
     "zeros": lambda L: L.zeros(2, 1),
     "zeros_like": lambda L: L.zeros_like(x(L)),
 }

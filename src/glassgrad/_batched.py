@@ -270,8 +270,11 @@ def wrap(array, levels):
 
 
 def logical_ndim(value) -> int:
-    if value.__class__ is BatchedArray:
+    cls = value.__class__
+    if cls is BatchedArray:
         return value.value.ndim - len(value.levels)
+    if cls is _ndarray:
+        return value.ndim
     return np.ndim(value)
 
 
