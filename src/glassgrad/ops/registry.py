@@ -335,7 +335,7 @@ def results(outs, cls, inputs, saved=None, args=None, differentiable=None, _fw=T
         made = results(outs, cls, inputs, saved, args, differentiable, False)
         _forward(made, cls, inputs, saved, args)
         return made
-    outs = [o if o.__class__ is _ndarray else _asarray(o) for o in outs]
+    outs = [o if o.__class__ is _ndarray or o.__class__ is _Batched else _asarray(o) for o in outs]
     if not state.record or not any(
         t is not None and (t._requires_grad or _stale_view_needs_grad(t)) for t in inputs
     ):

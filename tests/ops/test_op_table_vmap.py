@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from tests.test_ops_table import samples_of, to_lib
+from tests.ops.test_op_table import samples_of, to_lib
 
 import glassgrad
 from glassgrad.func import vmap
