@@ -102,11 +102,12 @@ def vmap(
 
 
 def _name(func) -> str:
-    return getattr(func, "__name__", repr(func))
+    name = getattr(func, "__name__", None)
+    return repr(func) if name is None else name
 
 
 def _check_in_dims(func, in_dims, args):
-    head = f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>)"
+    head = _Head(func, in_dims)
     if not isinstance(in_dims, (int, tuple)):
         raise ValueError(
             f"{head}: expected `in_dims` to be int or a (potentially nested) tuple matching the "
@@ -156,6 +157,18 @@ def _check_in_dims(func, in_dims, args):
         )
     dims = [d if d is None else d % leaf.dim() for leaf, d in zip(leaves, dims, strict=True)]
     return leaves, spec, dims, sizes[0]
+
+
+class _Head:
+    """The start of vmap's error messages, made only when one is raised."""
+
+    def __init__(self, func, in_dims) -> None:
+        self.func, self.in_dims = func, in_dims
+
+    def __str__(self) -> str:
+        return f"vmap({_name(self.func)}, in_dims={self.in_dims}, ...)(<inputs>)"
+
+    __format__ = lambda self, spec: str(self)  # noqa: E731
 
 
 def _vmapped(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
