@@ -125,18 +125,12 @@ def _check(info, args, kwargs, first_only, fell_back):
     if first_only and sum(mapped) > 1:
         first = mapped.index(True)
         mapped = [i == first for i in range(len(mapped))]
-<<<<<<< HEAD
-        stacked = [s if m or not _is_array(a) else a for s, m, a in zip(stacked, mapped, args)]
-        per = [
-            [p if m or not _is_array(a) else a for p, m, a in zip(row, mapped, args)] for row in per
-=======
         stacked = [
             s if m or not _is_array(a) else a for s, m, a in zip(stacked, mapped, args, strict=True)
         ]
         per = [
             [p if m or not _is_array(a) else a for p, m, a in zip(row, mapped, args, strict=True)]
             for row in per
->>>>>>> 9dabc12 (torch.func: jacrev (one batched backward over the identity), jvp/jacfwd as the transpose of a vjp, hessian, linearize, functional_call (tied weights, strict), stack_module_state, torch.vmap/torch.func; NumPy-level fixes so Jacobians stay batched (asarray keeps a batch, sum_to, select's backward))
         ]
     if not any(mapped):
         return
@@ -149,12 +143,8 @@ def _check(info, args, kwargs, first_only, fell_back):
         except Exception:  # noqa: BLE001 - a permuted sample outside the op's domain
             return
         if any(
-<<<<<<< HEAD
-            len(w) != len(wants[0]) or any(a.shape != b.shape for a, b in zip(w, wants[0]))
-=======
             len(w) != len(wants[0])
             or any(a.shape != b.shape for a, b in zip(w, wants[0], strict=False))
->>>>>>> 9dabc12 (torch.func: jacrev (one batched backward over the identity), jvp/jacfwd as the transpose of a vjp, hessian, linearize, functional_call (tied weights, strict), stack_module_state, torch.vmap/torch.func; NumPy-level fixes so Jacobians stay batched (asarray keeps a batch, sum_to, select's backward))
             for w in wants
         ):
             return  # data-dependent output shapes (unique, nonzero): not vmappable

@@ -238,13 +238,8 @@ def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
     out = data
     for bound, fn in ((min, np.maximum), (max, np.minimum)):
         if bound is not None:
-<<<<<<< HEAD
             out = keep_inside(fn(out, bound._data), data)
-    out = np.asarray(out).astype(getattr(target, "np", data.dtype), copy=False)
-=======
-            out = fn(out, bound._data)
     out = as_data(out).astype(getattr(target, "np", data.dtype), copy=False)
->>>>>>> 0e5af36 (torch.func.vmap on batched arrays: a tensor's data under vmap is a BatchedArray (vmap levels as leading dimensions) whose NumPy batching rules run every op once on the whole batch, so the op table, backward rules and autograd.grad batch without per-op code; per-sample loop with PyTorch's warning where a NumPy entry has no rule; grad, grad_and_value, vjp)
     return result(out, names[0], (input, min, max), (input, min, max))
 
 
