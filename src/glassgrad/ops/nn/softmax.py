@@ -63,7 +63,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     input = _cast(input, dtype, "softmax", dim)
     data = input._data
     shifted = np.exp(data - data.max(axis=dim, keepdims=True)) if data.size else data
-    out = shifted / shifted.sum(axis=dim, keepdims=True)
+    # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
+    out = np.ascontiguousarray(shifted / shifted.sum(axis=dim, keepdims=True))
     return result(out, SoftmaxBackward0, (input,), _OUT, args=dim)
 
 
@@ -85,7 +86,7 @@ def _safe_softmax(input, dim, dtype=None):
     with np.errstate(invalid="ignore"):
         shifted = np.exp(data - np.where(masked, 0, top))
         out = shifted / shifted.sum(axis=dim, keepdims=True)
-    out = np.where(masked, 0, out).astype(data.dtype, copy=False)
+    out = np.ascontiguousarray(np.where(masked, 0, out).astype(data.dtype, copy=False))
     return result(out, SafeSoftmaxBackward0, (input,), _OUT, args=dim)
 
 
@@ -99,6 +100,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     else:
         out = data.copy()
+    out = np.ascontiguousarray(out)  # (contiguous, as PyTorch's)
     return result(out, LogSoftmaxBackward0, (input,), _OUT, args=dim)
 
 

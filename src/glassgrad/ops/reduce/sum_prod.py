@@ -87,8 +87,24 @@ def _sum_dtype(data, dtype):
     return np.int64 if data.dtype.kind in "biu" else data.dtype
 
 
+def _sum_dtype_error(dim, dtype) -> TypeError:
+    """PyTorch's argument parser on ``t.sum(dtype=<not a dtype>)``: with ``dim`` one overload
+    fits all but ``dtype``; without it, none does, and it lists them."""
+    from glassgrad._tensor_info import _type_name
+
+    if dim is not None:
+        return TypeError(f"sum(): argument 'dtype' must be torch.dtype, not {_type_name(dtype)}")
+    return TypeError(
+        f"sum() received an invalid combination of arguments - got (dtype={_type_name(dtype)}, ), "
+        "but expected one of:\n * (*, torch.dtype dtype = None)\n * (tuple of ints dim, bool "
+        "keepdim = False, *, torch.dtype dtype = None)\n"
+    )
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch's name
     """Sum of all elements, or over ``dim``."""
+    if dtype is not None and not isinstance(dtype, _dt.dtype):
+        raise _sum_dtype_error(dim, dtype)
     data = input._data
     out_dtype = _sum_dtype(data, dtype)
     if dim is None:
@@ -226,6 +242,8 @@ def cumsum(input, dim, *, dtype=None):
     out = np.cumsum(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
     if data.ndim and out.dtype.kind in "fc":
         out += 0  # PyTorch's running sum starts from +0.0, so it never gives -0.0
+    # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
+    out = np.ascontiguousarray(out)
     return result(out, CumsumBackward0, (input,), args=axis)
 
 
@@ -272,6 +290,7 @@ def cumprod(input, dim, *, dtype=None):
     axis = _wrap_dim(dim, data.ndim)
     out_dtype = _sum_dtype(data, dtype)
     out = np.cumprod(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
+    out = np.ascontiguousarray(out)  # (contiguous, as PyTorch's)
     return result(out, CumprodBackward0, (input,), (input, OUT), args=axis)
 
 
