@@ -164,6 +164,18 @@ def _randint_bounds(low, high, target: np.dtype) -> None:
             raise RuntimeError(f"to - 1 is out of bounds for {name}")
 
 
+_RANDINT_TAIL = (
+    "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
+    "device = None, bool pin_memory = False, bool requires_grad = False)\n"
+)
+_RANDINT_FORMS = (
+    "int high, tuple of ints size, *, torch.Generator generator, ",
+    "int high, tuple of ints size, *, ",
+    "int low, int high, tuple of ints size, *, torch.Generator generator, ",
+    "int low, int high, tuple of ints size, *, ",
+)
+
+
 @_allocating
 def randint(
     low=0,
@@ -177,6 +189,14 @@ def randint(
 ):
     """Uniform integers in ``[low, high)``."""
     _check_device(device)
+    if high is None and size is None:
+        if dtype is not None or device is not None or requires_grad or generator is not None:
+            raise TypeError('randint() missing 1 required positional arguments: "size"')
+        raise TypeError(
+            f"randint() received an invalid combination of arguments - got ({_type_name(low)}), "
+            "but expected one of:\n"
+            + "".join(f" * ({form}{_RANDINT_TAIL}" for form in _RANDINT_FORMS)
+        )
     if size is None:
         low, high, size = 0, low, high  # randint(high, size)
     elif high is None:

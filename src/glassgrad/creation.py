@@ -375,9 +375,32 @@ def _linspace_values(start, end, steps: int, target: np.dtype) -> np.ndarray:
     return values.astype(target) if target.kind == "f" else values.astype(np.int64).astype(target)
 
 
+_LINSPACE_TAIL = (
+    "int steps, *, Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)\n"
+)
+
+
+def _linspace_overloads(start, end, dtype) -> TypeError:
+    """PyTorch's argument parser's answer to a call no overload takes (``steps`` missing)."""
+    from glassgrad._tensor_info import _type_name
+
+    got = [_type_name(start), _type_name(end)]
+    if dtype is not None:
+        got.append("dtype=torch.dtype")
+    forms = ("Tensor start, Tensor end", "Number start, Tensor end")
+    forms += ("Tensor start, Number end", "Number start, Number end")
+    return TypeError(
+        f"linspace() received an invalid combination of arguments - got ({', '.join(got)}), "
+        "but expected one of:\n" + "".join(f" * ({form}, {_LINSPACE_TAIL}" for form in forms)
+    )
+
+
 @_allocating
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if steps is None:
+        raise _linspace_overloads(start, end, dtype)
     _check_device(device)
     for name, value in (("start", start), ("end", end)):
         if isinstance(value, Tensor) and value.ndim:
