@@ -143,10 +143,10 @@ def masked_fill(input, mask, value):
                 "masked_fill_ only supports a 0-dimensional value tensor, but got "
                 f"tensor with {value._data.ndim} dimension(s)."
             )
-        out = np.ascontiguousarray(np.where(mask._data, value._data.astype(data.dtype), data))
+        out = np.asarray(np.where(mask._data, value._data.astype(data.dtype), data), order="C")
         return result(out, MaskedFillBackward1, (input, value), (mask._data,))
     # (np.where keeps a transposed input's layout; PyTorch's result is contiguous)
-    out = np.ascontiguousarray(np.where(mask._data, np.asarray(value).astype(data.dtype), data))
+    out = np.asarray(np.where(mask._data, np.asarray(value).astype(data.dtype), data), order="C")
     return result(out, MaskedFillBackward0, (input,), (mask._data,))
 
 

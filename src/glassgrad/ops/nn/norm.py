@@ -80,7 +80,7 @@ def _normalise(cls, input, weight, bias, red_shape, axes, affine, eps, fixed=Non
         eps,
         None if fixed is None else (mean, rstd.astype(x.dtype)),
     )
-    out = np.ascontiguousarray(out.astype(x.dtype, copy=False))  # (contiguous, as PyTorch's)
+    out = np.asarray(out.astype(x.dtype, copy=False), order="C")  # (contiguous, as PyTorch's)
     out = result(out, cls, (input, weight, bias), (input, weight), args=args)
     return out, mean, var
 

@@ -64,7 +64,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     data = input._data
     shifted = np.exp(data - data.max(axis=dim, keepdims=True)) if data.size else data
     # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
-    out = np.ascontiguousarray(shifted / shifted.sum(axis=dim, keepdims=True))
+    out = np.asarray(shifted / shifted.sum(axis=dim, keepdims=True), order="C")
     return result(out, SoftmaxBackward0, (input,), _OUT, args=dim)
 
 
@@ -86,7 +86,7 @@ def _safe_softmax(input, dim, dtype=None):
     with np.errstate(invalid="ignore"):
         shifted = np.exp(data - np.where(masked, 0, top))
         out = shifted / shifted.sum(axis=dim, keepdims=True)
-    out = np.ascontiguousarray(np.where(masked, 0, out).astype(data.dtype, copy=False))
+    out = np.asarray(np.where(masked, 0, out).astype(data.dtype, copy=False), order="C")
     return result(out, SafeSoftmaxBackward0, (input,), _OUT, args=dim)
 
 
@@ -100,7 +100,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     else:
         out = data.copy()
-    out = np.ascontiguousarray(out)  # (contiguous, as PyTorch's)
+    out = np.asarray(out, order="C")  # (contiguous, as PyTorch's)
     return result(out, LogSoftmaxBackward0, (input,), _OUT, args=dim)
 
 

@@ -243,7 +243,7 @@ def cumsum(input, dim, *, dtype=None):
     if data.ndim and out.dtype.kind in "fc":
         out += 0  # PyTorch's running sum starts from +0.0, so it never gives -0.0
     # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
-    out = np.ascontiguousarray(out)
+    out = np.asarray(out, order="C")
     return result(out, CumsumBackward0, (input,), args=axis)
 
 
@@ -290,7 +290,7 @@ def cumprod(input, dim, *, dtype=None):
     axis = _wrap_dim(dim, data.ndim)
     out_dtype = _sum_dtype(data, dtype)
     out = np.cumprod(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
-    out = np.ascontiguousarray(out)  # (contiguous, as PyTorch's)
+    out = np.asarray(out, order="C")  # (contiguous, as PyTorch's)
     return result(out, CumprodBackward0, (input,), (input, OUT), args=axis)
 
 

@@ -162,7 +162,7 @@ def stack(tensors, dim=0):
     dim = _wrap_dim(dim, len(first) + 1)
     dtype = _common_dtype(tensors)
     out = np.stack([t._data.astype(dtype, copy=False) for t in tensors], axis=dim)
-    out = np.ascontiguousarray(out)  # (NumPy keeps the inputs' layout; PyTorch's is contiguous)
+    out = np.asarray(out, order="C")  # (NumPy keeps the inputs' layout; PyTorch's is contiguous)
     return result(out, StackBackward0, tuple(tensors), args=(dim, len(tensors)))
 
 
@@ -354,7 +354,7 @@ def roll(input, shifts, dims=None):
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
-        out = np.ascontiguousarray(np.roll(data, shifts[0]))
+        out = np.asarray(np.roll(data, shifts[0]), order="C")
         return result(out, RollBackward0, (input,), args=(shifts, None))
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
@@ -362,7 +362,7 @@ def roll(input, shifts, dims=None):
             f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
         )
     dims = tuple(_wrap_dim(d, data.ndim, scalar_ok=False) for d in dims)
-    out = np.ascontiguousarray(np.roll(data, shifts, dims))  # (contiguous, as PyTorch's)
+    out = np.asarray(np.roll(data, shifts, dims), order="C")  # (contiguous, as PyTorch's)
     return result(out, RollBackward0, (input,), args=(shifts, dims))
 
 

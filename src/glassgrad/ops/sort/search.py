@@ -42,14 +42,14 @@ CumminBackward0 = node_class("CumminBackward0", _scatter_backward)
 
 def _cumulative(input, dim, accumulate, cls, pair):
     work, axis = _work(input, dim)
-    values = np.ascontiguousarray(accumulate(work, axis=axis))  # (contiguous, as PyTorch's)
+    values = np.asarray(accumulate(work, axis=axis), order="C")  # (contiguous, as PyTorch's)
     hit = values == work
     if work.dtype.kind == "f":
         hit |= np.isnan(work) & np.isnan(values)
     # PyTorch moves the index on ties (``>=``) and at every NaN: the last hit so far
     shape = [-1 if d == axis else 1 for d in range(work.ndim)]
     positions = np.arange(work.shape[axis]).reshape(shape)
-    index = np.ascontiguousarray(np.maximum.accumulate(np.where(hit, positions, 0), axis=axis))
+    index = np.asarray(np.maximum.accumulate(np.where(hit, positions, 0), axis=axis), order="C")
     return _pair(input, work, axis, index, cls, pair)
 
 
