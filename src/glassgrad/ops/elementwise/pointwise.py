@@ -332,14 +332,17 @@ def _lerp(start, end, weight):
 def lerp(input, end, weight):
     """``input + weight * (end - input)``."""
     for name, t in (("end", end), ("weight", weight)):
+        if name == "weight" and isinstance(t, Tensor) and not t._data.ndim:
+            continue  # PyTorch takes a 0-d weight of any float dtype
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype:
             raise RuntimeError(
                 f"expected dtype {_C_NAMES[input.dtype.name]} for `{name}` but got dtype "
                 f"{_C_NAMES[t.dtype.name]}"
             )
     if input._data.dtype.kind != "f":
+        kernel = "tensor" if isinstance(weight, Tensor) else "scalar"
         raise NotImplementedError(
-            f"\"lerp_kernel_scalar\" not implemented for '{input.dtype._legacy[:-6]}'"
+            f"\"lerp_kernel_{kernel}\" not implemented for '{input.dtype._legacy[:-6]}'"
         )
     start, stop = _promote(input, end)
     if isinstance(weight, Tensor):
