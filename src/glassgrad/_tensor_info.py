@@ -293,7 +293,7 @@ class TensorInfo:
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         if self._requires_grad or self._extra is not None:
-            _escapes.on_value(self, f"{kind.__name__}()")
+            _escapes.on_value(self, f"{kind.__name__}()", 3)
         return kind(self._data.reshape(()).item())
 
     def __float__(self) -> float:

@@ -18,6 +18,7 @@ Both hold weak references only. ``glassgrad.glass.explain`` reads them through `
 from __future__ import annotations
 
 import collections
+import sys
 import weakref
 
 from glassgrad.autograd import provenance as _prov
@@ -38,9 +39,18 @@ def _detached(tensor):
     return record if record is not None and record.kind == "detach" else None
 
 
-def on_value(tensor, mechanism: str) -> None:
-    """``tensor.item()``/``.tolist()``/``float()``/``int()``: log it if a gradient path ended."""
-    if not _prov.enabled:
+def _by_glassgrad(depth: int) -> bool:
+    """Whether the code ``depth`` frames above the caller is glassgrad's own (glass reading a
+    value is no escape the user made)."""
+    code = sys._getframe(depth + 1).f_code
+    inside = _prov._internal.get(code)
+    return _prov._classify(code) if inside is None else inside
+
+
+def on_value(tensor, mechanism: str, depth: int = 2) -> None:
+    """``tensor.item()``/``.tolist()``/``float()``/``int()``: log it if a gradient path ended
+    (``depth``: frames from here to the code that asked for the value)."""
+    if not _prov.enabled or _by_glassgrad(depth):
         return
     if tensor._requires_grad or tensor._grad_fn is not None:
         node = tensor._grad_fn
@@ -60,7 +70,7 @@ def on_value(tensor, mechanism: str) -> None:
 def on_numpy(tensor, array) -> None:
     """``detached.numpy()``: remember the array, so a re-wrap of it can be traced back."""
     earlier = _detached(tensor)
-    if earlier is None or not _prov.enabled:
+    if earlier is None or not _prov.enabled or _by_glassgrad(2):
         return
     key = id(array)
     try:  # (a 0-d result may be held as a NumPy scalar, which takes no weak reference)

@@ -36,6 +36,9 @@ __all__ = [
     "seq",
     "freed",
     "quiet",
+    "accumulator",
+    "array",
+    "outputs",
 ]
 
 
@@ -69,6 +72,24 @@ def node_of(tensor):
     if tensor.requires_grad:
         return tensor._edge()[0]
     return None
+
+
+def array(tensor):
+    """The array holding a tensor's values, shared, as stored (no copy, no escape recorded:
+    glass reading a value is not the user taking it out of the graph)."""
+    return tensor._data
+
+
+def accumulator(tensor):
+    """The ``AccumulateGrad`` node of a leaf that requires grad, if one exists (never made here:
+    a leaf no graph used has none)."""
+    edge = tensor._accum
+    return None if edge is None else edge[0]
+
+
+def outputs(node) -> int:
+    """How many outputs the node's operation had (``unbind``: several)."""
+    return node._n_outputs
 
 
 def record(tensor) -> Record | None:

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad.autograd import introspect
 from glassgrad.autograd.provenance import _user_frame
 
 __all__ = ["audit", "Audit"]
@@ -44,7 +45,9 @@ class Audit:
         return watched
 
     def __enter__(self) -> Audit:
-        self._before = {name: (t, t._data.copy()) for name, t in self._watched().items()}
+        self._before = {
+            name: (t, introspect.array(t).copy()) for name, t in self._watched().items()
+        }
         if self.optimizer is not None:
             self._watch_accumulation()
         return self
@@ -90,7 +93,7 @@ class Audit:
                 "steps)"
             )
         for name, (tensor, before) in self._before.items():
-            after = tensor._data
+            after = introspect.array(tensor)
             if after.shape != before.shape or not np.array_equal(after, before, equal_nan=True):
                 delta = (
                     np.abs(after.astype(np.float64) - before).max()

@@ -12,13 +12,14 @@ import sys
 
 import numpy as np
 
+from glassgrad.autograd import introspect
 from glassgrad.autograd.provenance import Record
 from glassgrad.glass import _clusters
 from glassgrad.glass._clusters import REGION, module_id, modules_by_name, regions
 from glassgrad.glass._dot import Graph, attrs, quote
 from glassgrad.glass._walk import Walk, _deref, walk
 from glassgrad.glass.explain import _caller_names, named_tensors
-from glassgrad.tensor import Tensor, grad_tensor
+from glassgrad.tensor import Tensor
 
 __all__ = ["draw"]
 
@@ -337,33 +338,34 @@ class _Builder:
 def _flow(item, output_nr: int):
     """The gradient summary that flowed out of ``item`` (None if backward has not run)."""
     if isinstance(item, Tensor):
-        edge = item._accum  # the leaf holds its edge to its AccumulateGrad strongly
-        node = None if edge is None else edge[0]
-        if node is not None and node._prov is not None:
-            return node._prov
-        grad = grad_tensor(item)
+        node = introspect.accumulator(item)
+        flow = introspect.flow(node) if node is not None else None
+        if flow is not None and flow.summary is not None:
+            return flow.summary
+        grad = item.grad
         if grad is None:
             return None
-        data = grad._data
+        data = introspect.array(grad)
         if data.size == 1:
             return float(data.reshape(()))
         return (tuple(data.shape), float(np.sqrt(np.vdot(data, data).real)))
     if isinstance(item, Record):
         return None
-    flow = item._prov
-    if isinstance(flow, tuple) and item._n_outputs > 1:
-        return flow[output_nr]
-    return flow
+    flow = introspect.flow(item)
+    summary = None if flow is None else flow.summary
+    if isinstance(summary, tuple) and introspect.outputs(item) > 1:
+        return summary[output_nr]
+    return summary
 
 
 def _keys(tensor) -> list:
     """The walk keys under which a named tensor can appear: itself, its node, its record."""
     keys = [id(tensor)]
-    if tensor._grad_fn is not None:
-        keys.append(id(tensor._grad_fn))
-    extra = tensor._extra
-    if extra is not None and extra.prov is not None:
-        keys.append(id(extra.prov))
+    if tensor.grad_fn is not None:
+        keys.append(id(tensor.grad_fn))
+    record = introspect.record(tensor)
+    if record is not None:
+        keys.append(id(record))
     return keys
 
 
@@ -376,7 +378,6 @@ def _tensor_of(item):
 def _value_text(tensor) -> str:
     if tensor is None:
         return ""
-    data = tensor._data
-    if data.size == 1:
-        return f"\n{float(data.reshape(())):g}"
-    return f"\n{list(data.shape)}"
+    if tensor.numel() == 1:
+        return f"\n{float(introspect.array(tensor).reshape(())):g}"
+    return f"\n{list(tensor.shape)}"

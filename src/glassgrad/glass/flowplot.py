@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glassgrad.autograd import introspect
 from glassgrad.tensor import grad_tensor
 
 __all__ = ["Layer", "layer_stats", "gradient_flow", "gradient_flow_svg"]
@@ -56,7 +57,7 @@ def layer_stats(model, explanation=None) -> list[Layer]:
     result = []
     for layer, params in layers.items():
         grads = [grad_tensor(t) for _, t in params]
-        arrays = [np.abs(g._data) for g in grads if g is not None]
+        arrays = [np.abs(introspect.array(g)) for g in grads if g is not None]
         numel = sum(int(t.numel()) for _, t in params)
         reasons = [causes.get(name, "") for name, _ in params]
         cause = next((text for text in reasons if text), "")

@@ -18,6 +18,7 @@ import runpy
 import sys
 import traceback
 
+from glassgrad.autograd import introspect
 from glassgrad.glass.report import ModelReport, Report
 
 __all__ = ["run_script"]
@@ -101,7 +102,7 @@ def collect(loss, frame, step: int) -> Report:
 
     optimizers = _alive(Optimizer)
     where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}" if frame else "?"
-    data = loss.detach()._data
+    data = introspect.array(loss)
     value = float(data.reshape(())) if data.size == 1 else None
     report = Report(step=step, where=where, loss=value)
     report.optimizers = [
