@@ -174,3 +174,12 @@ def test_exploding_gradients_are_flagged():
     (finding,) = table.findings
     assert finding.kind == "exploding" and "the first module with parameters (0" in finding.cause
     assert table.modules[0].grad_norm / table.modules[-1].grad_norm > 1e3
+
+
+def test_under_anomaly_mode_every_op_names_its_line():
+    w = torch.full((3,), 50.0, requires_grad=True)
+    with pytest.warns(UserWarning), torch.autograd.detect_anomaly():
+        loss = torch.sigmoid(w).sum()  # saturated sigmoid
+        row = glass.explain(loss, {"w": w})["w"]
+    assert (row.status, row.mechanism) == ("zero", "sigmoid")
+    assert row.where == _line_of("# saturated sigmoid")
