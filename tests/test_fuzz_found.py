@@ -131,6 +131,15 @@ def _hardtanh_then_inplace(lib):
     return y, x.grad
 
 
+def _zero_then_grad(lib, write):
+    """The gradient through zero_/fill_ is zeros_like(grad): a constant under create_graph."""
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = lib.tensor(2.0, requires_grad=True)
+    y = x * 2
+    write(y, v)
+    return lib.autograd.grad((y * 3).sum(), [x, v], create_graph=True, allow_unused=True)
+
+
 def _on_zeros(fn):
     return lambda lib: fn(lib, lib.tensor(X4))
 
@@ -169,6 +178,9 @@ CASES = {
     "gammaincc input's gradient unneeded": _gammaincc_unneeded,
     "no-derivative node runs first": _not_implemented_first,
     "hardtanh_ then masked_fill_": _hardtanh_then_inplace,
+    "zero_ then create_graph": lambda lib: _zero_then_grad(lib, lambda y, v: y.zero_()),
+    "fill_ number then create_graph": lambda lib: _zero_then_grad(lib, lambda y, v: y.fill_(2.0)),
+    "fill_ tensor then create_graph": lambda lib: _zero_then_grad(lib, lambda y, v: y.fill_(v)),
     **{
         f"saved operands checked other first: {name}": (
             lambda lib, name=name: _saved_order(lib, lambda m: getattr(m, name))
@@ -183,6 +195,8 @@ CASES = {
     "0-d unbind(-1)": lambda lib: lib.tensor(1.0).unbind(-1),
     "0-d unbind(1)": lambda lib: lib.tensor(1.0).unbind(1),
     "amin dim as given": lambda lib: lib.zeros(0).amin(-1),
+    "max dim wrapped": lambda lib: lib.zeros(2, 0).max(-1),
+    "argmin dim wrapped": lambda lib: lib.zeros(2, 0).argmin(-1),
     "amax dims as given": lambda lib: lib.zeros(2, 0).amax((0, -1)),
     "index message counts None": lambda lib: lib.zeros(3, 4)[None, 3, ...],
     "index message counts Nones": lambda lib: lib.zeros(3, 4)[None, None, 1, 5],

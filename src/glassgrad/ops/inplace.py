@@ -22,11 +22,22 @@ from glassgrad.ops.inplace_core import (
 from glassgrad.ops.linalg import matmul as _linalg
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
+
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
 # FillBackward3 (the tensor gets the sum of the gradient); zero_ is ZeroBackward0.
-FillBackward2 = node_class("FillBackward2", lambda ctx, grad: (grad * 0,))
-FillBackward3 = node_class("FillBackward3", lambda ctx, grad: (grad * 0, grad.sum()))
-ZeroBackward0 = node_class("ZeroBackward0", lambda ctx, grad: (grad * 0,))
+def _zeros(grad):
+    """PyTorch's zeros_like(grad): zeros even where grad is inf or NaN, and under create_graph a
+    constant, not a product with grad."""
+    if grad.__class__ is np.ndarray:
+        return np.zeros_like(grad)
+    from glassgrad.creation import zeros_like
+
+    return zeros_like(grad)
+
+
+FillBackward2 = node_class("FillBackward2", lambda ctx, grad: (_zeros(grad),))
+FillBackward3 = node_class("FillBackward3", lambda ctx, grad: (_zeros(grad), grad.sum()))
+ZeroBackward0 = node_class("ZeroBackward0", lambda ctx, grad: (_zeros(grad),))
 
 
 def _filled(self, value):

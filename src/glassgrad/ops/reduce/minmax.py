@@ -70,8 +70,10 @@ def _check_nonempty(name, data, dim):
         )
     normalize_dims(dim, data.ndim)  # (its errors first)
     for given in dim if isinstance(dim, (list, tuple)) else (dim,):
-        if data.shape[_wrap_dim(given, data.ndim)] == 0:  # PyTorch names the dim as given
-            raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
+        wrapped = _wrap_dim(given, data.ndim)
+        if data.shape[wrapped] == 0:  # amax/amin name the dim as given, the others wrapped
+            shown = given if name in ("amax", "amin") else wrapped
+            raise IndexError(f"{name}(): Expected reduction dim {shown} to have non-zero size.")
 
 
 def _even_backward(ctx, grad):
