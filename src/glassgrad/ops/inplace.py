@@ -28,7 +28,7 @@ from glassgrad.ops.registry import Tensor, node_class, register, result
 def _zeros(grad):
     """PyTorch's zeros_like(grad): zeros even where grad is inf or NaN, and under create_graph a
     constant, not a product with grad."""
-    if grad.__class__ is np.ndarray:
+    if not isinstance(grad, Tensor):  # an array, or a NumPy scalar for a 0-d input
         return np.zeros_like(grad)
     from glassgrad.creation import zeros_like
 
