@@ -131,13 +131,15 @@ from glassgrad.dtypes import (
 from glassgrad.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's name
 )
+from glassgrad.ops.nn.embedding.embedding import (
+    aten_embedding as embedding,  # torch.embedding(weight, indices)
+)
 from glassgrad.ops.nn.loss.aten import (  # torch.<loss>: int reductions, unreduced by default
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
     kl_div,
     margin_ranking_loss,
 )
-from glassgrad.ops.nn.norm import aten_embedding as embedding  # torch.embedding(weight, indices)
 from glassgrad.ops.random.sample import bernoulli, multinomial, normal
 from glassgrad.tensor import Size, Tensor
 

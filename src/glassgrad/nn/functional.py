@@ -29,12 +29,15 @@ from glassgrad.ops.nn.activation_inplace import (  # noqa: F401
     threshold,
     threshold_,
 )
+from glassgrad.ops.nn.attention import scaled_dot_product_attention  # noqa: F401
 from glassgrad.ops.nn.conv.conv import bilinear, conv1d, conv2d, conv3d, linear  # noqa: F401
 from glassgrad.ops.nn.conv.transpose import (  # noqa: F401
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
 )
+from glassgrad.ops.nn.dropout import dropout  # noqa: F401
+from glassgrad.ops.nn.embedding.embedding import embedding  # noqa: F401
 from glassgrad.ops.nn.loss.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -48,12 +51,9 @@ from glassgrad.ops.nn.loss.loss import (  # noqa: F401
 )
 from glassgrad.ops.nn.norm import (  # noqa: F401
     batch_norm,
-    dropout,
-    embedding,
     group_norm,
     layer_norm,
     normalize,
-    scaled_dot_product_attention,
 )
 from glassgrad.ops.nn.pad import pad  # noqa: F401
 from glassgrad.ops.nn.pool.pool import (  # noqa: F401

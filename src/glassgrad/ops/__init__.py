@@ -51,6 +51,9 @@ from glassgrad.ops.nn.conv import transpose
 from glassgrad.ops.nn.embedding import bag
 from glassgrad.ops.nn.loss import loss
 from glassgrad.ops.nn import norm
+from glassgrad.ops.nn import dropout
+from glassgrad.ops.nn.embedding import embedding
+from glassgrad.ops.nn import attention
 from glassgrad.ops.nn.pool import pool
 from glassgrad.ops.nn import pad
 from glassgrad.ops.nn import softmax

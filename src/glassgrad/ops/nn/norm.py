@@ -1,5 +1,4 @@
-"""Normalisation (``layer_norm``, ``batch_norm``, ``group_norm``, ``normalize``), ``dropout``,
-``embedding`` and ``scaled_dot_product_attention``.
+"""Normalisation: ``layer_norm``, ``batch_norm``, ``group_norm`` and ``normalize``.
 
 The three norms are one fused primitive each, as in PyTorch: written as mean, subtract, square,
 mean, rsqrt, multiply, the graph would hold five intermediate arrays per layer, and the fused
@@ -9,15 +8,12 @@ statistics from the saved input with array-or-tensor operations, so double backw
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from glassgrad._tensor_info import _C_NAMES, _C_TYPES, _type_name
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.nn.embedding.common import embedding_dense_backward, embedding_renorm_
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import node_class, quiet, register, result
 
 
 def _norm_backward(ctx, grad, x, weight):
@@ -217,126 +213,6 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
-# -- dropout, embedding ----------------------------------------------------------------------------
-def dropout(input, p=0.5, training=True, inplace=False):
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    from glassgrad._random import _rng as _draw_rng  # (vmap: its randomness mode)
-
-    data = input._data
-    keep = _draw_rng(None).random(data.shape) >= p
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return input * N.as_tensor((keep * scale).astype(data.dtype))
-
-
-def _embedding_backward(ctx, grad):
-    shape, indices, padding_idx, scale_grad_by_freq = ctx._args
-    return (embedding_dense_backward(grad, indices, shape, padding_idx, scale_grad_by_freq),)
-
-
-EmbeddingBackward0 = node_class("EmbeddingBackward0", _embedding_backward)
-
-
-def embedding(
-    input,
-    weight,
-    padding_idx=None,
-    max_norm=None,
-    norm_type=2.0,
-    scale_grad_by_freq=False,
-    sparse=False,
-):
-    """Rows of ``weight`` picked by the integer ``input``."""
-    for name, value, position in (("weight", weight, 1), ("indices", input, 2)):
-        if not isinstance(value, Tensor):  # PyTorch's parser of torch.embedding
-            raise TypeError(
-                f"embedding(): argument '{name}' (position {position}) must be Tensor, not "
-                f"{_type_name(value)}"
-            )
-    rows = weight._data.shape[0]
-    if padding_idx is not None and padding_idx > 0 and padding_idx >= rows:
-        raise AssertionError("Padding_idx must be within num_embeddings")
-    if padding_idx is not None and padding_idx < 0:
-        if padding_idx < -rows:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx += rows
-    if max_norm is not None:
-        embedding_renorm_(weight, input, max_norm, norm_type)
-    return _embedding(weight, input, padding_idx, scale_grad_by_freq)
-
-
-def _embedding(weight, input, padding_idx, scale_grad_by_freq):
-    """The lookup itself (PyTorch's ``torch.embedding``)."""
-    if weight.dim() != 2:
-        raise RuntimeError("'weight' must be 2-D")
-    indices = input._data
-    if indices.dtype not in (np.int64, np.int32):
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following "
-            f"scalar types: Long, Int; but got {input.type()} instead (while "
-            "checking arguments for embedding)"
-        )
-    rows = weight._data.shape[0]
-    if indices.size and (indices.min() < 0 or indices.max() >= rows):
-        raise IndexError("index out of range in self")
-    out = weight._data[indices]
-    args = (weight._data.shape, indices, padding_idx, scale_grad_by_freq)
-    return result(out, EmbeddingBackward0, (weight,), args=args)
-
-
-# -- attention -------------------------------------------------------------------------------------
-def scaled_dot_product_attention(
-    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
-):
-    """``softmax(q k^T * scale + mask) v``, with a causal or given (bool or additive) mask."""
-    from glassgrad.creation import tensor
-    from glassgrad.ops.nn.softmax import _safe_softmax
-
-    _check_attention_dtypes(query, key, value, attn_mask)
-    length, source = query.shape[-2], key.shape[-2]
-    factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    # as PyTorch: both operands scaled by sqrt(scale) (the query carries the sign), which keeps
-    # the product's magnitude in range and rounds as PyTorch does
-    root = math.sqrt(abs(factor))
-    query = N.mul_scalar(query, -root if factor < 0 else root)
-    scores = query @ N.mul_scalar(key.transpose(-2, -1), root)
-    # as PyTorch's math path: boolean and causal masks become an additive 0 / -inf bias, and the
-    # safe softmax gives fully masked rows zero weights instead of NaN
-    if is_causal:
-        allowed = np.tril(np.ones((length, source), dtype=bool))
-        scores = scores + tensor(_bias(allowed, scores._data.dtype))
-    if attn_mask is not None:
-        if attn_mask._data.dtype == np.bool_:
-            scores = scores + tensor(_bias(attn_mask._data, scores._data.dtype))
-        else:
-            scores = scores + attn_mask
-    weights = _safe_softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = dropout(weights, dropout_p)
-    return weights @ value
-
-
-def _check_attention_dtypes(query, key, value, attn_mask):
-    q, k, v = (_C_NAMES[t.dtype.name] for t in (query, key, value))
-    if not q == k == v:
-        raise RuntimeError(
-            "Expected query, key, and value to have the same dtype, but got query.dtype: "
-            f"{q} key.dtype: {k} and value.dtype: {v} instead."
-        )
-    if attn_mask is not None and attn_mask.dtype.name not in ("bool", query.dtype.name):
-        raise RuntimeError(
-            "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
-            f"attn_mask.dtype: {_C_NAMES[attn_mask.dtype.name]} and  query.dtype: {q} instead."
-        )
-
-
-def _bias(allowed, dtype):
-    return np.where(allowed, 0, -np.inf).astype(dtype)
-
-
 def _norm_samples(rng):
     x = rng.standard_normal((2, 3, 4))
     return [
@@ -393,63 +269,4 @@ register(
         ((rng.standard_normal((3, 4)),), {"p": 1, "dim": 0}),
     ],
     out={"dtype": "cast", "grad_name": "div"},  # PyTorch's normalize divides into out
-)
-register(
-    "dropout",
-    dropout,
-    method=False,
-    differentiable=False,
-    samples=lambda rng: [((rng.standard_normal((3, 4)),), {"training": False})],
-)
-
-
-def aten_embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
-    """``torch.embedding``: ``F.embedding``'s kernel, weight first; a negative ``padding_idx``
-    means no padding row (``F.embedding`` turns its negative indices into rows first)."""
-    padding = padding_idx if padding_idx >= 0 else None
-    return embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
-
-
-register(
-    "embedding",
-    embedding,
-    method=False,
-    function=False,  # glassgrad.embedding is aten_embedding, PyTorch's argument order
-    samples=lambda rng: [((rng.integers(0, 5, (2, 3)), rng.standard_normal((5, 4))), {})],
-    # the padding row gets no gradient although the output depends on it (PyTorch's rule), so
-    # central differences cannot check it: compared with PyTorch only
-    edge_samples=lambda rng: [
-        ((np.array([[1, 0, 1], [3, 1, 4]]), rng.standard_normal((5, 4))), {"padding_idx": 1}),
-        ((np.array([0, 4, 2]), rng.standard_normal((5, 4))), {"padding_idx": -1}),
-        # scale_grad_by_freq is no derivative either
-        (
-            (np.array([[0, 4, 4], [2, 0, 4]]), rng.standard_normal((5, 4))),
-            {"scale_grad_by_freq": True},
-        ),
-    ],
-)
-register(
-    "scaled_dot_product_attention",
-    scaled_dot_product_attention,
-    method=False,
-    function=False,
-    nin=3,
-    samples=lambda rng: [
-        (
-            (
-                rng.standard_normal((2, 3, 4)),
-                rng.standard_normal((2, 5, 4)),
-                rng.standard_normal((2, 5, 4)),
-            ),
-            {},
-        ),
-        (
-            (
-                rng.standard_normal((2, 3, 4)),
-                rng.standard_normal((2, 3, 4)),
-                rng.standard_normal((2, 3, 4)),
-            ),
-            {"is_causal": True},
-        ),
-    ],
 )
