@@ -30,7 +30,7 @@ from glassgrad.ops.nn.activation_inplace import (  # noqa: F401
     threshold_,
 )
 from glassgrad.ops.nn.attention import scaled_dot_product_attention  # noqa: F401
-from glassgrad.ops.nn.conv.conv import bilinear, conv1d, conv2d, conv3d, linear  # noqa: F401
+from glassgrad.ops.nn.conv.conv import conv1d, conv2d, conv3d  # noqa: F401
 from glassgrad.ops.nn.conv.transpose import (  # noqa: F401
     conv_transpose1d,
     conv_transpose2d,
@@ -38,6 +38,7 @@ from glassgrad.ops.nn.conv.transpose import (  # noqa: F401
 )
 from glassgrad.ops.nn.dropout import dropout  # noqa: F401
 from glassgrad.ops.nn.embedding.embedding import embedding  # noqa: F401
+from glassgrad.ops.nn.linear import bilinear, linear  # noqa: F401
 from glassgrad.ops.nn.loss.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

@@ -12,8 +12,8 @@ import warnings
 from glassgrad import creation
 from glassgrad.ops.linalg.matmul import baddbmm
 from glassgrad.ops.nn.attention import scaled_dot_product_attention
-from glassgrad.ops.nn.conv.conv import linear
 from glassgrad.ops.nn.dropout import dropout
+from glassgrad.ops.nn.linear import linear
 from glassgrad.ops.nn.pad import pad
 from glassgrad.ops.nn.softmax import softmax
 from glassgrad.ops.shape.join import cat

@@ -1,4 +1,4 @@
-"""``linear``, ``bilinear`` and the convolutions (``conv1d``, ``conv2d``, ``conv3d``).
+"""The convolutions ``conv1d``, ``conv2d`` and ``conv3d``.
 
 Convolutions are fused primitives (one ``ConvolutionBackward0`` node, as in PyTorch): recording
 im2col, a matmul and a reshape separately would save the (C*kh*kw, N*OH*OW) column matrix in
@@ -10,113 +10,11 @@ from __future__ import annotations
 
 import warnings
 
-from glassgrad._tensor_info import _C_NAMES, _type_name
 from glassgrad.autograd.grad_mode import state
-from glassgrad.autograd.node import _CLASSES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn.conv import checks as C
 from glassgrad.ops.nn.conv import kernels as K
-from glassgrad.ops.registry import OPS, Tensor, node_class, register, result
-
-
-# -- linear ------------------------------------------------------------------------------------
-def _addmm_backward(ctx, grad, x, weight):
-    grad_x = grad @ weight if ctx.next_functions[1][0] is not None else None
-    grad_w = D.swapaxes(grad, 0, 1) @ x if ctx.next_functions[2][0] is not None else None
-    grad_b = D.sum_dims(grad, (0,)) if ctx.next_functions[0][0] is not None else None
-    return grad_b, grad_x, grad_w
-
-
-# ``linear`` on a matrix is PyTorch's ``addmm(bias, x, weight.t())``. Until ``ops.linalg``
-# provides ``addmm``, a fused node of that name stands in; it takes ``weight`` untransposed.
-_LinearAddmm = (
-    None if "AddmmBackward0" in _CLASSES else node_class("AddmmBackward0", _addmm_backward)
-)
-
-
-def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``."""
-    _check_linear_args(input, weight, bias)
-    if input.ndim == 2 and bias is not None:
-        if "addmm" in OPS:
-            return OPS["addmm"].fn(bias, input, weight.t())
-        if _LinearAddmm is not None and input._data.dtype == weight._data.dtype:
-            _check_linear(input, weight)
-            out = input._data @ weight._data.T + bias._data
-            return result(out, _LinearAddmm, (bias, input, weight), (input, weight))
-    if input.ndim == 1 and bias is not None:  # PyTorch: addmm on the row, viewed back
-        return linear(input.unsqueeze(0), weight, bias).reshape(-1)
-    if input.ndim > 2 and bias is not None and input.is_contiguous():
-        # PyTorch folds a contiguous batch into one addmm and views it back (ViewBackward0);
-        # otherwise it runs matmul (UnsafeViewBackward0) and adds the bias
-        flat = input.reshape(-1, input.shape[-1])
-        return linear(flat, weight, bias).reshape(*input.shape[:-1], weight.shape[0])
-    out = input @ weight.t()
-    return out if bias is None else out + bias
-
-
-def _check_linear_args(input, weight, bias):
-    """PyTorch's argument parser's TypeError for a non-tensor, and its rank check."""
-    for position, (name, value) in enumerate((("input", input), ("weight", weight)), 1):
-        if not isinstance(value, Tensor):
-            raise TypeError(
-                f"linear(): argument '{name}' (position {position}) must be Tensor, not "
-                f"{_type_name(value)}"
-            )
-    if bias is not None and not isinstance(bias, Tensor):
-        raise TypeError(
-            f"linear(): argument 'bias' (position 3) must be Tensor, not {_type_name(bias)}"
-        )
-    if not input._data.ndim or not weight._data.ndim:
-        raise RuntimeError(
-            "both arguments to linear need to be at least 1D, but they are "
-            f"{input._data.ndim}D and {weight._data.ndim}D"
-        )
-
-
-def _check_linear(input, weight):
-    if input.shape[-1] != weight.shape[-1]:
-        raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
-            f"{input.shape[1]} and {weight.shape[1]}x{weight.shape[0]})"
-        )
-
-
-def bilinear(input1, input2, weight, bias=None):
-    """``x1^T A x2 + b`` for each output feature (``weight``: (out, in1, in2))."""
-    _check_bilinear(input1, input2, weight, bias)
-    left = input1.reshape(-1, 1, 1, input1.shape[-1]) @ weight.unsqueeze(0)
-    out = (left.squeeze(2) * input2.reshape(-1, 1, input2.shape[-1])).sum(-1)
-    out = out.reshape(*input1.shape[:-1], weight.shape[0])
-    return out if bias is None else out + bias
-
-
-def _check_bilinear(input1, input2, weight, bias):
-    """PyTorch's shape checks of ``bilinear``, in its order and words."""
-    a, b, w = input1.shape, input2.shape, weight.shape
-    tensors = (("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
-    tensors = [(name, t) for name, t in tensors if t is not None]
-    if any(t._data.dtype != input1._data.dtype for _, t in tensors):
-        got = ", ".join(f"{name}: {_C_NAMES[t.dtype.name]}" for name, t in tensors)
-        raise RuntimeError(f"All tensors must have the same dtype, got {got}")
-    if len(a) != len(b):
-        raise RuntimeError(f"bilinear(): input dimensions do not match: got {len(a)} and {len(b)}")
-    for dim, (x, y) in enumerate(zip(a[:-1], b[:-1], strict=True)):
-        if x != y:
-            raise RuntimeError(
-                f"bilinear(): input batch dimensions do not match at dim {dim}: got {x} and {y}"
-            )
-    for name, size, expected in (("input1", a[-1], w[1]), ("input2", b[-1], w[2])):
-        if size != expected:
-            raise RuntimeError(
-                f"bilinear(): {name} size does not match weight size: got {size} but expected "
-                f"{expected}"
-            )
-    if bias is not None and bias.shape[0] != w[0]:
-        raise RuntimeError(
-            f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
-            f"{w[0]}"
-        )
+from glassgrad.ops.registry import node_class, register, result
 
 
 # -- convolution -------------------------------------------------------------------------------
@@ -346,37 +244,6 @@ def _conv3d_samples(rng):
     ]
 
 
-register(
-    "linear",
-    linear,
-    method=False,
-    function=False,
-    nin=2,
-    samples=lambda rng: [
-        ((rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
-        ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4))), {}),
-        ((rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
-        ((rng.standard_normal(4), rng.standard_normal((5, 4))), {}),
-        ((rng.standard_normal(4), rng.standard_normal((5, 4)), rng.standard_normal(5)), {}),
-    ],
-)
-register(
-    "bilinear",
-    bilinear,
-    method=False,
-    nin=3,
-    samples=lambda rng: [
-        (
-            (
-                rng.standard_normal((3, 4)),
-                rng.standard_normal((3, 2)),
-                rng.standard_normal((5, 4, 2)),
-                rng.standard_normal(5),
-            ),
-            {},
-        )
-    ],
-)
 register("conv2d", conv2d, method=False, nin=2, samples=_conv_samples)
 register("conv1d", conv1d, method=False, nin=2, samples=_conv1d_samples)
 register("conv3d", conv3d, method=False, nin=2, samples=_conv3d_samples)
