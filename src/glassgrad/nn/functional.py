@@ -50,6 +50,7 @@ from glassgrad.ops.nn.loss.loss import (  # noqa: F401
     mse_loss,
     smooth_l1_loss,
 )
+from glassgrad.ops.nn.loss.nll import cross_entropy, nll_loss  # noqa: F401
 from glassgrad.ops.nn.norm import (  # noqa: F401
     batch_norm,
     group_norm,
@@ -63,7 +64,7 @@ from glassgrad.ops.nn.pool.pool import (  # noqa: F401
     avg_pool2d,
     max_pool2d,
 )
-from glassgrad.ops.nn.softmax import cross_entropy, log_softmax, nll_loss, softmax, softmin  # noqa: F401
+from glassgrad.ops.nn.softmax import log_softmax, softmax, softmin  # noqa: F401
 from glassgrad.ops.nn.upsample import interpolate  # noqa: F401
 from glassgrad.ops.registry import function_form as _function_form
 
