@@ -153,14 +153,13 @@ from glassgrad.nn.functional_attention import (  # noqa: E402, F401
 )
 from glassgrad.ops.nn.distance import cosine_similarity, pairwise_distance  # noqa: E402, F401
 from glassgrad.ops.nn.embedding.bag import embedding_bag  # noqa: E402, F401
-from glassgrad.ops.nn.loss.more import (  # noqa: E402, F401
-    gaussian_nll_loss,
+from glassgrad.ops.nn.loss.margin import (  # noqa: E402, F401
     hinge_embedding_loss,
     multi_margin_loss,
-    poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
 )
+from glassgrad.ops.nn.loss.nll import gaussian_nll_loss, poisson_nll_loss  # noqa: E402, F401
 from glassgrad.ops.nn.norm_extra import (  # noqa: E402, F401
     instance_norm,
     local_response_norm,

@@ -59,6 +59,8 @@ from glassgrad.ops.nn.pool import pool
 from glassgrad.ops.nn import pad
 from glassgrad.ops.nn import softmax
 from glassgrad.ops.nn.loss import nll
+from glassgrad.ops.nn import distance
+from glassgrad.ops.nn.loss import margin
 from glassgrad.ops.registry import OPS
 
 inplace._install_from_table()  # in-place forms of the ops above, now that all have registered

@@ -1,4 +1,5 @@
-"""``pairwise_distance``: the p-norm of ``x1 - x2 + eps`` over the last dim.
+"""Distances between rows: ``pairwise_distance`` (the p-norm of ``x1 - x2 + eps`` over the last
+dim) and ``cosine_similarity`` (checked here, computed by the loss family's composite).
 
 PyTorch computes it with ``at::norm(Tensor, Scalar p, dim)``, whose node is ``NormBackward1``;
 the forward and the rule are ``vector_norm``'s, recorded here under that name.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.ops.reduce.stats import _norm_backward, _vector_norm
-from glassgrad.ops.registry import OUT, node_class, result
+from glassgrad.ops.registry import OUT, node_class, register, result
 
 NormBackward1 = node_class("NormBackward1", _norm_backward)
 
@@ -44,3 +45,17 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
     _check_broadcast(x1.shape, x2.shape)
     return _cosine(x1, x2, dim, eps)
+
+
+def _pair_samples(rng):
+    x1, x2 = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    return [
+        ((x1, x2), {}),
+        ((x1, x2[0]), {"p": 1.0, "keepdim": True}),
+        ((x1[0], x2[0]), {"p": 3.0}),
+    ]
+
+
+register(
+    "pairwise_distance", pairwise_distance, method=False, function=False, samples=_pair_samples
+)

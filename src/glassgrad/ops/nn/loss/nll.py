@@ -7,16 +7,17 @@ PyTorch (soft targets and label smoothing included), with PyTorch's argument che
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.loss.checks import check_nll, check_probabilities
 from glassgrad.ops.nn.softmax import log_softmax
-from glassgrad.ops.registry import OUT, node_class, register, result
-
-_OUT = (OUT,)
+from glassgrad.ops.registry import node_class, register, result
 
 
 def _nll_backward(ctx, grad, scale):
@@ -131,6 +132,63 @@ def _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_
     if reduction == "sum":
         return -terms.sum()
     return N.div_scalar(-terms.sum(), logp.numel() / classes)
+
+
+# -- likelihoods of other distributions ------------------------------------------------------------
+def poisson_nll_loss(
+    input,
+    target,
+    log_input=True,
+    full=False,
+    size_average=None,
+    eps=1e-8,
+    reduce=None,
+    reduction="mean",
+):
+    """Negative log likelihood of ``target`` under a Poisson with rate ``input``."""
+    reduction = N.legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + (target * (2 * math.pi)).log() * 0.5
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return N.reduce_loss(loss, reduction)
+
+
+def _gaussian_var(input, var):
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        from glassgrad.creation import ones_like
+
+        return ones_like(input) * var
+    if bool((var._data < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            return var.unsqueeze(-1)
+        differing = [v for i, v in zip(input.shape, var.shape, strict=False) if i != v]
+        if not (input.ndim == var.ndim and sum(differing) == 1):
+            raise ValueError("var is of incorrect size")
+    return var
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log likelihood of ``target`` under a Gaussian (``input``, ``var``)."""
+    var = _gaussian_var(input, var)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():  # PyTorch clamps in place: the gradient ignores the clamp
+        var.clamp_(min=eps)
+    loss = (var.log() + (input - target) ** 2 / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return N.reduce_loss(loss, reduction)
 
 
 def _class_samples(rng):

@@ -1,18 +1,15 @@
-"""More losses: ``soft_margin_loss`` and ``multi_margin_loss`` (primitives, as PyTorch records
-them under their own ``grad_fn``), and ``poisson_nll_loss``, ``gaussian_nll_loss``,
-``hinge_embedding_loss`` and ``triplet_margin_loss`` (composites built as ATen builds them)."""
+"""Margin (hinge) losses: ``soft_margin_loss`` and ``multi_margin_loss`` (primitives, as PyTorch
+records them under their own ``grad_fn``), ``hinge_embedding_loss`` and ``triplet_margin_loss``
+(composites built as ATen builds them)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.distance import pairwise_distance
-from glassgrad.ops.registry import node_class, result
+from glassgrad.ops.registry import node_class, register, result
 
 
 def _scaled(grad, local, count):
@@ -61,7 +58,11 @@ def _multi_margin_backward(ctx, grad, x):
     return (_scaled(grad, local, count),)
 
 
-MultiMarginLossBackward0 = node_class("MultiMarginLossBackward0", _multi_margin_backward)
+MultiMarginLossBackward0 = node_class(
+    "MultiMarginLossBackward0",
+    _multi_margin_backward,
+    jvp="none",  # none in PyTorch either
+)
 
 
 def _check_multi_margin(input, target, p, weight):
@@ -110,62 +111,6 @@ def multi_margin_loss(
 
 
 # -- composites -----------------------------------------------------------------------------------
-def poisson_nll_loss(
-    input,
-    target,
-    log_input=True,
-    full=False,
-    size_average=None,
-    eps=1e-8,
-    reduce=None,
-    reduction="mean",
-):
-    """Negative log likelihood of ``target`` under a Poisson with rate ``input``."""
-    reduction = N.legacy_reduction(size_average, reduce, reduction)
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(reduction + " is not a valid value for reduction")
-    if log_input:
-        loss = input.exp() - target * input
-    else:
-        loss = input - target * (input + eps).log()
-    if full:
-        stirling = target * target.log() - target + (target * (2 * math.pi)).log() * 0.5
-        loss = loss + stirling.masked_fill(target <= 1, 0)
-    return N.reduce_loss(loss, reduction)
-
-
-def _gaussian_var(input, var):
-    if isinstance(var, (int, float)):
-        if var < 0:
-            raise ValueError("var has negative entry/entries")
-        from glassgrad.creation import ones_like
-
-        return ones_like(input) * var
-    if bool((var._data < 0).any()):
-        raise ValueError("var has negative entry/entries")
-    if tuple(var.shape) != tuple(input.shape):
-        if tuple(input.shape[:-1]) == tuple(var.shape):
-            return var.unsqueeze(-1)
-        differing = [v for i, v in zip(input.shape, var.shape, strict=False) if i != v]
-        if not (input.ndim == var.ndim and sum(differing) == 1):
-            raise ValueError("var is of incorrect size")
-    return var
-
-
-def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    """Negative log likelihood of ``target`` under a Gaussian (``input``, ``var``)."""
-    var = _gaussian_var(input, var)
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(reduction + " is not valid")
-    var = var.clone()
-    with no_grad():  # PyTorch clamps in place: the gradient ignores the clamp
-        var.clamp_(min=eps)
-    loss = (var.log() + (input - target) ** 2 / var) * 0.5
-    if full:
-        loss = loss + 0.5 * math.log(2 * math.pi)
-    return N.reduce_loss(loss, reduction)
-
-
 def hinge_embedding_loss(
     input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
 ):
@@ -208,3 +153,36 @@ def triplet_margin_loss(
 
         dist_neg = OPS["minimum"].fn(dist_neg, pairwise_distance(positive, negative, p, eps))
     return N.reduce_loss((dist_pos - dist_neg + margin).clamp_min(0), reduction)
+
+
+def _soft_margin_samples(rng):
+    # the target goes in as a keyword: the table makes positional float arrays require grad,
+    # which soft_margin_loss refuses for its target (as PyTorch's does)
+    x, sign = rng.standard_normal((3, 4)), np.where(rng.random((3, 4)) < 0.5, -1.0, 1.0)
+    return [
+        ((x,), {"target": sign}),
+        ((x,), {"target": sign, "reduction": "sum"}),
+        ((x[0],), {"target": sign[0], "reduction": "none"}),
+    ]
+
+
+def _multi_margin_samples(rng):
+    x, target = rng.standard_normal((3, 4)), rng.integers(0, 4, 3)
+    return [
+        ((x, target), {}),
+        ((x, target), {"p": 2, "margin": 0.5, "reduction": "sum"}),
+        ((x, target), {"weight": rng.uniform(0.5, 2.0, 4), "reduction": "none"}),
+        ((x[0], target[:1]), {}),
+    ]
+
+
+register(
+    "soft_margin_loss", soft_margin_loss, method=False, function=False, samples=_soft_margin_samples
+)
+register(
+    "multi_margin_loss",
+    multi_margin_loss,
+    method=False,
+    function=False,
+    samples=_multi_margin_samples,
+)
