@@ -9,6 +9,8 @@ The families are imported in dependency order: the core ops first, then the ``nn
 
 from glassgrad.ops.elementwise import arith
 from glassgrad.ops.elementwise import binary
+from glassgrad.ops.elementwise import power
+from glassgrad.ops.elementwise import where
 from glassgrad.ops.linalg import einsum
 from glassgrad.ops.index import gather
 from glassgrad.ops.index import indexing
@@ -37,6 +39,7 @@ from glassgrad.ops.reduce import sum_prod
 from glassgrad.ops.reduce import minmax
 from glassgrad.ops.reduce import stats
 from glassgrad.ops.shape import view
+from glassgrad.ops.shape import expand
 from glassgrad.ops.shape import join
 from glassgrad.ops.shape import diagonal
 from glassgrad.ops.sort import sort

@@ -30,7 +30,7 @@ def where(cond, x, y):
     """``cond ? x : y``; ``cond`` is a bool array or tensor (never differentiated)."""
     if _is_array(cond) and _is_array(x) and _is_array(y):
         return np.where(cond, x, y)
-    from glassgrad.ops.elementwise.binary import where as twhere
+    from glassgrad.ops.elementwise.where import where as twhere
 
     return twhere(cond, x, y)
 

@@ -9,7 +9,7 @@ from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual
-from glassgrad.ops.elementwise import binary, unary
+from glassgrad.ops.elementwise import binary, power, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.inplace_core import (
@@ -174,7 +174,7 @@ _INPLACE = {
     "sub_": binary.sub,
     "mul_": binary.mul,
     "div_": binary.div,
-    "pow_": binary.pow,
+    "pow_": power.pow,
     "neg_": unary.neg,
     "exp_": unary.exp,
     "log_": unary.log,

@@ -394,7 +394,3 @@ def _install():
 # x / 0 is inf in PyTorch, without NumPy's warnings.
 div, _rtruediv = quiet(div), quiet(_rtruediv)
 _install()
-
-# pow and where (their own files) use _promote and _other from here; re-exported for callers.
-from glassgrad.ops.elementwise.power import pow  # noqa: E402, F401, A004
-from glassgrad.ops.elementwise.where import where  # noqa: E402, F401

@@ -205,7 +205,7 @@ def _double(value):
 
 def float_power(input, exponent):
     """``input ** exponent`` computed in double precision (the result is always float64)."""
-    from glassgrad.ops.elementwise.binary import pow as tpow
+    from glassgrad.ops.elementwise.power import pow as tpow
 
     # a number base gives PowBackward2 and a number exponent PowBackward0, as in PyTorch
     return tpow(_double(input), _double(exponent))

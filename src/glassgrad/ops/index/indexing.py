@@ -435,7 +435,7 @@ def _index_before_writing(self, key, value):
         return
     _check_bounds(self._data.shape, converted)
     if isinstance(value, Tensor):
-        from glassgrad.ops.shape.view import expand
+        from glassgrad.ops.shape.expand import expand
         from glassgrad.tensor import _make
 
         target = np.shape(self._data[converted])
@@ -512,7 +512,7 @@ def _write(data, key, values, basic=True):
         raise
     except ValueError:
         if basic:
-            from glassgrad.ops.shape.view import expand
+            from glassgrad.ops.shape.expand import expand
             from glassgrad.tensor import _make
 
             stripped = _strip(np.asarray(values), target.ndim)

@@ -182,7 +182,7 @@ def logdet(input):
     """``log det`` of each square matrix: nan where the determinant is negative."""
     check_float("logdet", input)
     sign, logabs = slogdet(input)
-    from glassgrad.ops.elementwise.binary import where
+    from glassgrad.ops.elementwise.where import where
 
     # as PyTorch: log|det| where the sign is not -1, nan where it is
     return where(sign < 0, np.nan, logabs)

@@ -297,7 +297,7 @@ def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
     """``beta * input + alpha * product``: the input broadcasts to the product (as expand)."""
     bias = input._data
     if bias.shape != product.shape[-bias.ndim :] or bias.ndim > product.ndim:
-        from glassgrad.ops.shape.view import expand
+        from glassgrad.ops.shape.expand import expand
 
         with _no_record():
             expand(input, product.shape)  # PyTorch's shape check and message

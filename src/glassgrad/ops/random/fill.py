@@ -16,7 +16,7 @@ from glassgrad import creation as _creation
 from glassgrad._tensor_info import _c_name, _c_type
 from glassgrad.ops.index.indexing import check_inplace, inplace
 from glassgrad.ops.registry import Tensor, node_class, result
-from glassgrad.ops.shape.view import expand
+from glassgrad.ops.shape.expand import expand
 
 # Each fill forgets what ``self`` held: its gradient to the old values is zero (not None).
 UniformBackward0 = node_class("UniformBackward0", lambda ctx, grad: (grad * 0,))

@@ -497,5 +497,3 @@ register(
 register("contiguous", contiguous, function=False, reference=np.ascontiguousarray)
 Tensor.T = property(_t_property)
 Tensor.mT = property(_mt_property)
-
-from glassgrad.ops.shape.expand import expand  # noqa: E402, F401 - re-exported for its importers
