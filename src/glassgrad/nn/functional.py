@@ -160,7 +160,7 @@ from glassgrad.ops.nn.loss.margin import (  # noqa: E402, F401
     triplet_margin_loss,
 )
 from glassgrad.ops.nn.loss.nll import gaussian_nll_loss, poisson_nll_loss  # noqa: E402, F401
-from glassgrad.ops.nn.norm_extra import (  # noqa: E402, F401
+from glassgrad.ops.nn.norm import (  # noqa: E402, F401
     instance_norm,
     local_response_norm,
     rms_norm,

@@ -1,4 +1,5 @@
-"""Normalisation: ``layer_norm``, ``batch_norm``, ``group_norm`` and ``normalize``.
+"""Normalisation: ``layer_norm``, ``batch_norm``, ``group_norm`` and ``normalize``, and the
+composites ``instance_norm``, ``rms_norm`` and ``local_response_norm``.
 
 The three norms are one fused primitive each, as in PyTorch: written as mean, subtract, square,
 mean, rsqrt, multiply, the graph would hold five intermediate arrays per layer, and the fused
@@ -11,8 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
+from glassgrad.ops.nn.pad import pad
+from glassgrad.ops.nn.pool.pool import avg_pool2d
 from glassgrad.ops.registry import node_class, quiet, register, result
 
 
@@ -211,6 +215,85 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
     # as PyTorch: the norm's gradient is 0 at a zero vector, so zero rows get finite gradients
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+# -- composites: instance, RMS and local response norms --------------------------------------------
+# written the way PyTorch composes them (``batch_norm``, ``pow``/``mean``/``rsqrt``, ``avg_pool2d``)
+# so the values, running statistics and ``grad_fn`` names agree
+def _repeat(tensor, times):
+    return None if tensor is None else tensor.repeat(times)
+
+
+def instance_norm(
+    input,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats=True,
+    momentum=0.1,
+    eps=1e-5,
+):
+    """Normalise each channel of each sample over its spatial dims."""
+    shape = tuple(input.shape)
+    if use_input_stats and int(np.prod(shape[2:])) == 1:
+        raise ValueError(
+            "Expected more than 1 spatial element when training, got input size "
+            f"torch.Size({list(shape)})"
+        )
+    n, c = shape[0], shape[1]
+    # PyTorch's trick: one batch of N * C channels, the statistics repeated per sample
+    folded = input.reshape(1, n * c, *shape[2:])
+    mean, var = _repeat(running_mean, n), _repeat(running_var, n)
+    out = batch_norm(
+        folded, mean, var, _repeat(weight, n), _repeat(bias, n), use_input_stats, momentum, eps
+    )
+    if use_input_stats:
+        with no_grad():
+            for stat, repeated in ((running_mean, mean), (running_var, var)):
+                if stat is not None:
+                    stat.copy_(repeated.view(n, c).mean(0))
+    return out.view(*shape)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """``input / sqrt(mean(input ** 2) + eps)`` over the trailing ``normalized_shape`` dims."""
+    normalized = (
+        tuple(normalized_shape)
+        if isinstance(normalized_shape, (list, tuple))
+        else (int(normalized_shape),)
+    )
+    shape = tuple(input.shape)
+    if shape[len(shape) - len(normalized) :] != normalized or len(normalized) > len(shape):
+        raise RuntimeError(
+            f"Given normalized_shape={list(normalized)}, expected input with shape "
+            f"[*{', '.join(str(n) for n in normalized)}], but got input of size{list(shape)}"
+        )
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(len(shape) - len(normalized), len(shape)))
+    scale = input.pow(2).mean(dims, keepdim=True).add(eps).rsqrt()
+    out = input.mul(scale)
+    return out if weight is None else out.mul(weight)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Divide each channel by a power of the mean square over ``size`` neighbouring channels."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(
+            "Expected 3D or higher dimensionality                          input "
+            f"(got {dim} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    sizes = tuple(input.shape)
+    div = input.mul(input).reshape(sizes[0], 1, sizes[1], -1)
+    div = pad(div, (0, 0, size // 2, (size - 1) // 2))
+    # a (size, 1) window over channels: PyTorch's avg_pool3d for 4D+ inputs averages the same
+    div = avg_pool2d(div, (size, 1), stride=1).squeeze(1).reshape(sizes)
+    div = div.mul(alpha).add(k).pow(beta)
+    return input / div
 
 
 def _norm_samples(rng):
