@@ -7,7 +7,7 @@ and reduction families); this module only names them as ``torch.special`` does.
 from __future__ import annotations
 
 from glassgrad.ops.elementwise.binary_math import xlogy
-from glassgrad.ops.elementwise.pointwise_more import logit
+from glassgrad.ops.elementwise.conversions import logit
 from glassgrad.ops.elementwise.unary import erf, exp2, expm1, log1p
 from glassgrad.ops.elementwise.unary import sigmoid as expit
 from glassgrad.ops.nn.softmax import log_softmax, softmax

@@ -32,7 +32,7 @@ from glassgrad.ops.linalg import products
 from glassgrad.ops.shape import combine
 from glassgrad.ops.elementwise import logic
 from glassgrad.ops.elementwise import pointwise
-from glassgrad.ops.elementwise import pointwise_more
+from glassgrad.ops.elementwise import conversions
 from glassgrad.ops.random import fill
 from glassgrad.ops.random import sample
 from glassgrad.ops.reduce import sum_prod

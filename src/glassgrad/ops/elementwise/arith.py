@@ -1,20 +1,23 @@
-"""Integer-style division (``//``, ``%``, ``fmod``), ``maximum``/``minimum`` and ``atan2``."""
+"""Integer-style division (``//``, ``%``, ``fmod``), ``maximum``/``minimum``, ``atan2``, and the
+fused ``addcmul``/``addcdiv`` (``input + value * t1 * t2`` or ``/``) of hand-written optimizers."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops._sampling import positive_samples as _positive
-from glassgrad.ops.elementwise.binary import _other, _promote, _tensor_or_none
+from glassgrad.ops.elementwise.binary import _other, _promote, _tensor_or_none, broadcast_shapes
 from glassgrad.ops.registry import (
     Tensor,
     as_tensor_arg,
     needs_grad,
     node_class,
+    quiet,
     register,
     result,
 )
@@ -230,3 +233,109 @@ def _install():
 
 
 _install()
+
+
+# -- addcmul / addcdiv -----------------------------------------------------------------------
+AddcmulBackward0 = node_class(
+    "AddcmulBackward0",
+    lambda ctx, grad, t1, t2: (
+        grad,
+        None if t2 is None else grad * (t2 * ctx._args),
+        None if t1 is None else grad * (t1 * ctx._args),
+    ),
+    jvp=ELEMENTWISE,
+)
+AddcdivBackward0 = node_class(
+    "AddcdivBackward0",
+    lambda ctx, grad, t1, t2: (
+        grad,
+        None if ctx.next_functions[1][0] is None else grad * (ctx._args / t2),
+        None if t1 is None else -grad * (t1 * ctx._args) / (t2 * t2),
+    ),
+    jvp=ELEMENTWISE,
+)
+
+_INTEGER_ADDCDIV = (
+    "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will "
+    "perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be "
+    "implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer "
+    "inputs and as (input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
+    "behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all "
+    "dtypes."
+)
+
+
+def _check_tensor(name, value, arg, position):
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name}(): argument '{arg}' (position {position}) must be Tensor, "
+            f"not {type(value).__name__}"
+        )
+
+
+def _addc(name, input, tensor1, tensor2, value):
+    """The promoted arrays of the three operands and ``value`` in their dtype."""
+    _check_tensor(name, input, "input", 1)
+    _check_tensor(name, tensor1, "tensor1", 2)
+    _check_tensor(name, tensor2, "tensor2", 3)
+    if (
+        name == "addcdiv"
+        and tensor1._data.dtype.kind in "iub"
+        and tensor2._data.dtype.kind in "iub"
+    ):
+        raise RuntimeError(_INTEGER_ADDCDIV)
+    a, b, c = input._data, tensor1._data, tensor2._data
+    broadcast_shapes(a.shape, b.shape, c.shape)
+    pair = _dt.result_type(tensor1.dtype, b.ndim, tensor2.dtype, c.ndim)
+    target = _dt.result_type(input.dtype, a.ndim, pair, max(b.ndim, c.ndim)).np
+    if isinstance(value, Tensor):
+        value = value.item()
+    # PyTorch converts ``value`` to the result's type (``value=0.5`` on integers is 0)
+    value = np.asarray(value).astype(target)[()]
+    return a.astype(target, copy=False), b.astype(target), c.astype(target), value
+
+
+@quiet
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``."""
+    a, b, c, value = _addc("addcmul", input, tensor1, tensor2, value)
+    # each factor is saved only for the other's gradient, as in PyTorch
+    saved = (tensor1 if needs_grad(tensor2) else None, tensor2 if needs_grad(tensor1) else None)
+    return result(a + value * b * c, AddcmulBackward0, (input, tensor1, tensor2), saved, value)
+
+
+@quiet
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``."""
+    a, b, c, value = _addc("addcdiv", input, tensor1, tensor2, value)
+    out = as_data(a + value * b / c).astype(a.dtype, copy=False)
+    saved = (tensor1 if needs_grad(tensor2) else None, tensor2)  # (what PyTorch saves)
+    return result(out, AddcdivBackward0, (input, tensor1, tensor2), saved, value)
+
+
+def _addc_samples(make, shape):
+    x, y, z = make(shape), make(shape), make(shape, low=0.5, high=2.0)
+    samples = [((x, y, z), {}), ((x, y, z), {"value": -0.5})]
+    if shape:
+        samples.append(((x, make(shape[-1:]), make((), low=0.5, high=2.0)), {"value": 2}))
+    return samples
+
+
+register(
+    "addcmul",
+    addcmul,
+    reference=lambda a, b, c, value=1: a + value * b * c,
+    nin=3,
+    any_shape=True,
+    samples=shaped(_addc_samples),
+    out="cast",
+)
+register(
+    "addcdiv",
+    addcdiv,
+    reference=lambda a, b, c, value=1: a + value * b / c,
+    nin=3,
+    any_shape=True,
+    samples=shaped(_addc_samples),
+    out="cast",
+)

@@ -1,10 +1,12 @@
-"""Comparisons, logical and bitwise ops (never differentiable), and ``masked_fill``."""
+"""Comparisons, logical and bitwise ops including the shifts ``<<``/``>>`` (never differentiable),
+and ``masked_fill``."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import as_data
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
@@ -251,3 +253,69 @@ def _install():
 
 
 _install()
+
+
+# -- bit shifts ------------------------------------------------------------------------------
+def _shift(name, kernel, left):
+    def shifted(input, other):
+        from glassgrad.ops.elementwise.binary import _promote
+        from glassgrad.tensor import _c_type
+
+        if not isinstance(input, Tensor):
+            input = as_tensor_arg(input, other)
+        ad, bd = _promote(input, other)
+        bd = as_data(bd, dtype=ad.dtype) if not isinstance(bd, np.ndarray) else bd
+        if ad.dtype.kind in "fcb":
+            culprit = _c_type(_dt.from_numpy_dtype(ad.dtype))
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{culprit}'")
+        bits = ad.dtype.itemsize * 8
+        # C leaves shifts by a negative count or by the width undefined; PyTorch defines them:
+        # 0 to the left, the sign (0 or -1) to the right
+        wide = (bd < 0) | (bd >= bits)
+        count = np.where(wide, 0, bd).astype(ad.dtype)
+        if left:
+            out = np.where(wide, 0, np.left_shift(ad, count))
+        else:
+            out = np.where(wide, np.right_shift(ad, bits - 1), np.right_shift(ad, count))
+        return result(as_data(out).astype(ad.dtype, copy=False), None, ())
+
+    shifted.__name__ = name
+    shifted.__doc__ = f"Elementwise ``{'<<' if left else '>>'}`` of integer tensors."
+    return shifted
+
+
+bitwise_left_shift = _shift("bitwise_left_shift", "lshift_cpu", True)
+bitwise_right_shift = _shift("bitwise_right_shift", "rshift_cpu", False)
+
+
+def _shift_samples(make, shape):
+    x = make(shape, dtype="int64", low=-50, high=50)
+    return [((x, make(shape, dtype="int64", low=0, high=8)), {}), ((x, 3), {})]
+
+
+register(
+    "bitwise_left_shift",
+    bitwise_left_shift,
+    reference=np.left_shift,
+    nin=2,
+    any_shape=True,
+    differentiable=False,
+    dtypes=("int64",),
+    samples=shaped(_shift_samples),
+    out="cast",
+)
+register(
+    "bitwise_right_shift",
+    bitwise_right_shift,
+    reference=np.right_shift,
+    nin=2,
+    any_shape=True,
+    differentiable=False,
+    dtypes=("int64",),
+    samples=shaped(_shift_samples),
+    out="cast",
+)
+Tensor.__lshift__ = bitwise_left_shift
+Tensor.__rshift__ = bitwise_right_shift
+Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(as_tensor_arg(other, self), self)
+Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(as_tensor_arg(other, self), self)

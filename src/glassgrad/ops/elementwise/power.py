@@ -1,9 +1,11 @@
-"""``pow`` (``**``) with PyTorch's promotion and its masks at 0 in the gradients."""
+"""``pow`` (``**``) with PyTorch's promotion and its masks at 0 in the gradients, and
+``float_power`` (``pow`` in double precision)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
@@ -122,3 +124,48 @@ register(
 )
 Tensor.__pow__ = pow
 Tensor.__rpow__ = _rpow
+
+
+# -- float_power -----------------------------------------------------------------------------
+def _double(value):
+    if isinstance(value, Tensor):
+        kind = value._data.dtype.kind
+        return value.to(_dt.complex128 if kind == "c" else _dt.float64)
+    return complex(value) if isinstance(value, complex) else float(value)
+
+
+def float_power(input, exponent):
+    """``input ** exponent`` computed in double precision (the result is always float64)."""
+    # a number base gives PowBackward2 and a number exponent PowBackward0, as in PyTorch
+    return pow(_double(input), _double(exponent))
+
+
+def _float_power_(self, exponent):
+    """In-place ``float_power``: only a float64 tensor can hold the result."""
+    if self._data.dtype != np.float64:
+        from glassgrad._tensor_info import _c_type
+
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {_c_type(self.dtype)} but the "
+            "operation's result requires dtype Double"
+        )
+    return self.pow_(_double(exponent))
+
+
+register(
+    "float_power",
+    float_power,
+    reference=quiet(lambda x, y: np.float_power(x, y)),
+    nin=2,
+    any_shape=True,
+    dtypes=("float64", "float32"),
+    samples=shaped(
+        lambda make, shape: [
+            ((make(shape, low=0.5, high=2.0), make(shape)), {}),
+            ((make(shape, low=0.5, high=2.0), 2), {}),
+            ((make(shape, low=0.5, high=2.0), 0.5), {}),
+        ]
+    ),
+    out={"dtype": "float_power", "grad_name": "pow"},
+)
+Tensor.float_power_ = _float_power_
