@@ -30,16 +30,17 @@ from glassgrad.ops.special.bessel_k import (
     scaled_modified_bessel_k0,
     scaled_modified_bessel_k1,
 )
-from glassgrad.ops.special.erf import erfc
-from glassgrad.ops.special.erf import mvlgamma as multigammaln
-from glassgrad.ops.special.erf import special_entr as entr
+from glassgrad.ops.special.elementary import sinc
+from glassgrad.ops.special.elementary import special_entr as entr
+from glassgrad.ops.special.elementary import special_round as round  # noqa: A004 - PyTorch's name
+from glassgrad.ops.special.elementary import special_xlog1py as xlog1py
+from glassgrad.ops.special.erf import erfc, erfinv
 from glassgrad.ops.special.erf import special_erfcx as erfcx
 from glassgrad.ops.special.erf import special_log_ndtr as log_ndtr
 from glassgrad.ops.special.erf import special_ndtr as ndtr
 from glassgrad.ops.special.erf import special_ndtri as ndtri
-from glassgrad.ops.special.erf import special_round as round  # noqa: A004 - PyTorch's name
-from glassgrad.ops.special.erf import special_xlog1py as xlog1py
-from glassgrad.ops.special.gamma import digamma, erfinv, lgamma, polygamma, sinc
+from glassgrad.ops.special.gamma import digamma, lgamma, polygamma
+from glassgrad.ops.special.gamma import mvlgamma as multigammaln
 from glassgrad.ops.special.incomplete_gamma import gammainc, gammaincc
 from glassgrad.ops.special.polynomials import OPS as _POLYNOMIALS
 from glassgrad.ops.special.zeta import special_zeta as zeta

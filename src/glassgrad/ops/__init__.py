@@ -26,6 +26,7 @@ from glassgrad.ops.special import bessel_j
 from glassgrad.ops.special import bessel_k
 from glassgrad.ops.special import incomplete_gamma
 from glassgrad.ops.special import erf
+from glassgrad.ops.special import elementary
 from glassgrad.ops.special import polynomials
 from glassgrad.ops.special import zeta
 from glassgrad.ops.linalg import products

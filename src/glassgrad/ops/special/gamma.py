@@ -1,12 +1,11 @@
-"""Special functions on NumPy alone: ``lgamma``, ``digamma``, ``polygamma``, ``erfinv``, ``sinc``.
+"""The gamma family on NumPy alone: ``lgamma``, ``digamma``, ``polygamma`` and ``mvlgamma``.
 
 Accuracy (float64, checked against PyTorch's std::lgamma/Cephes kernels in the tests):
 ``lgamma`` and ``polygamma``/``digamma`` shift the argument up to 10 or more with the
 recurrences, then sum the asymptotic (Stirling / Bernoulli) series to the B_14 term, whose
 truncation error at x >= 10 is below 1e-17 relative; the shifts add a few ulps (absolute error
 about 1e-14 near the zeros of lgamma at 1 and 2). Negative arguments use the reflection
-formulas. ``erfinv`` starts from Giles' single-precision polynomial (relative error ~1e-7) and
-takes two Newton steps on this library's double-precision ``erf``.
+formulas. ``mvlgamma`` (``multigammaln``) is a sum of ``lgamma``s.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.elementwise.unary import _erf, check_kind, elementwise
+from glassgrad.ops.elementwise.unary import check_kind, elementwise
 from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -166,101 +165,31 @@ def polygamma(n, input):
     return result(values, PolygammaBackward0, (input,), (input,), args=n)
 
 
-# -- erfinv ----------------------------------------------------------------------------------
-def _giles(y):
-    """Giles (2010), "Approximating the erfinv function": relative error ~1e-7 (a start)."""
-    w = -np.log((1 - y) * (1 + y))
-    central, tail = w - 2.5, np.sqrt(w) - 3
-    p = np.full_like(y, 2.81022636e-08)
-    q = np.full_like(y, -0.000200214257)
-    for c in (
-        3.43273939e-07,
-        -3.5233877e-06,
-        -4.39150654e-06,
-        0.00021858087,
-        -0.00125372503,
-        -0.00417768164,
-        0.246640727,
-        1.50140941,
-    ):
-        p = c + p * central
-    for c in (
-        0.000100950558,
-        0.00134934322,
-        -0.00367342844,
-        0.00573950773,
-        -0.0076224613,
-        0.00943887047,
-        1.00167406,
-        2.83297682,
-    ):
-        q = c + q * tail
-    return np.where(w < 5, p, q) * y
+# -- mvlgamma (multigammaln) -----------------------------------------------------------------
+def _mvlgamma_slope(ctx, grad, x):
+    def psi(x):
+        return digamma_values(x) if D._is_array(x) else digamma(x)
+
+    # x + (-i / 2) as PyTorch adds its offsets: -0.0 + 0.0 is +0.0, where digamma is -inf
+    return grad * sum(psi(x + (-i / 2)) for i in range(ctx._args))
 
 
-def _erfc_large(t):
-    """``erfc(t)`` for ``t >= 2.5`` by its continued fraction (double precision there)."""
-    frac = t
-    for k in range(60, 0, -1):
-        frac = t + (k / 2) / frac
-    return np.exp(-t * t) / math.sqrt(math.pi) / frac
-
-
-def _erfinv64(y):
-    inside = np.abs(y) < 1
-    z = np.where(inside, y, 0.0)
-    x = _giles(z)
-    slope = 2 / math.sqrt(math.pi)
-    for _ in range(2):  # Newton on erf(x) = y: each step squares the relative error
-        x -= (_erf(x) - z) / (slope * np.exp(-x * x))
-    # in the tails erf(x) is 1 - tiny: Newton on log erfc(|x|) = log(1 - |y|) keeps precision
-    tail = np.abs(x) > 2.5
-    if np.any(tail):
-        t = np.where(tail, np.abs(_giles(z)), 3.0)
-        goal = np.log(np.where(tail, 1 - np.abs(z), 1.0))
-        for _ in range(4):
-            tail_value = _erfc_large(t)
-            t += (np.log(tail_value) - goal) * tail_value / (slope * np.exp(-t * t))
-        x = np.where(tail, np.copysign(t, z), x)
-    edge = np.where(np.abs(y) == 1, np.copysign(np.inf, y), np.nan)
-    return np.where(inside, x, edge)
-
-
-erfinv_values = quiet(_in64(_erfinv64))
-
-
-def _erfinv_again(x):
-    return erfinv_values(np.asarray(x)) if D._is_array(x) else erfinv(x)
-
-
-erfinv = elementwise(
-    "erfinv",
-    erfinv_values,
-    # PyTorch saves the input and computes erfinv again (changing the result is harmless)
-    lambda ctx, grad, x: grad * (math.sqrt(math.pi) / 2) * D.exp(_erfinv_again(x) ** 2),
-    "input",
-    domain=(-0.9, 0.9),
+MvlgammaBackward0 = node_class(
+    "MvlgammaBackward0", lambda ctx, grad, x: (_mvlgamma_slope(ctx, grad, x),), jvp=ELEMENTWISE
 )
 
 
-# -- sinc ------------------------------------------------------------------------------------
-def _sinc(x):
-    scaled = math.pi * np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 1.0, np.sin(scaled) / scaled).astype(x.dtype, copy=False)
+def _mvlgamma_values(x, p):
+    total = sum(lgamma_values(x - x.dtype.type(i / 2)) for i in range(p))
+    return (total + x.dtype.type(p * (p - 1) / 4 * math.log(math.pi))).astype(x.dtype, copy=False)
 
 
-def _sinc_backward(ctx, grad, x):
-    # PyTorch: (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0
-    scaled = x * math.pi
-    slope = (scaled * D.call("cos", scaled) - D.call("sin", scaled)) / (scaled * x)
-    return D.select(~(_array(x) == 0), grad * slope)
-
-
-def _array(x):
-    return x if D._is_array(x) else x._data
-
-
-sinc = elementwise("sinc", quiet(_sinc), quiet(_sinc_backward), "input")
+def mvlgamma(input, p):
+    """The multivariate log-gamma function of dimension ``p``."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    data = check_kind("mvlgamma", input._data, "float")
+    return result(_mvlgamma_values(data, p), MvlgammaBackward0, (input,), (input,), args=p)
 
 
 def _polygamma_samples(make, shape):
@@ -285,3 +214,16 @@ def _polygamma_method(self, n):
 
 
 Tensor.polygamma = _polygamma_method
+register(
+    "mvlgamma",
+    mvlgamma,
+    samples=shaped(
+        lambda make, shape: [
+            ((make(shape, low=0.3, high=4.0), 1), {}),
+            ((make(shape, low=1.3, high=4.0), 3), {}),
+        ]
+    ),
+    reference=lambda x, p: _mvlgamma_values(x, p),
+    any_shape=True,
+    out="mvlgamma",
+)
