@@ -1,5 +1,6 @@
 """Square-matrix linear algebra: ``inverse``/``linalg.inv``, ``det``, ``slogdet``, ``logdet``,
-``linalg.solve``, ``cholesky``/``linalg.cholesky`` and ``pinverse``/``linalg.pinv``.
+``linalg.solve`` and ``cholesky``/``linalg.cholesky`` (``pinverse`` is built on the SVD, in
+``factorize.py``).
 
 Every op works on batches ``(..., n, n)``. Backward rules are written with ``@``, transposes and
 this file's ``inv`` (on arrays: NumPy's), so the same rule runs under ``create_graph`` and gives

@@ -1,5 +1,5 @@
 """Matrix products: ``matmul`` (``@``) in every broadcasting form, ``mm``, ``mv``, ``bmm``,
-``dot``, ``outer``, ``addmm``, ``baddbmm`` and ``einsum``."""
+``dot``, ``outer``, ``addmm`` and ``baddbmm`` (``einsum`` has its own file)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reductions: ``sum``, ``mean``, ``prod``, ``var``/``std``, ``logsumexp``, ``all``/``any``.
+"""Reductions: ``sum``, ``mean``, ``prod``, ``all``/``any`` and the cumulative ``cumsum``,
+``cumprod`` (``var``/``std`` and ``logsumexp``: ``stats.py``).
 
 Every reduction takes ``dim`` as None, an int or a sequence (an empty sequence means all dims,
 as in PyTorch) and ``keepdim``. The gradient re-inserts the reduced dims and broadcasts back.

@@ -1,5 +1,6 @@
-"""Pooling, padding and resizing: ``max_pool2d``, ``avg_pool2d``, the adaptive pools, ``pad``
-and ``interpolate``.
+"""Two-dimensional pooling: ``max_pool2d``, ``avg_pool2d`` and the adaptive pools (the 1-D and
+power-average pools are in ``pool1d.py``; ``pad`` and ``interpolate`` in ``nn/pad.py`` and
+``nn/upsample.py``).
 
 Windows are strided views (no Python loop over pixels); gradients that scatter back into windows
 loop over the kernel offsets only. Every op here except the max pools is linear in its input, so
