@@ -33,8 +33,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/distributed.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples tools
+	$(VENV)/bin/ruff format --check src tests benchmarks examples tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache glassgrad-demo
