@@ -183,3 +183,15 @@ def test_under_anomaly_mode_every_op_names_its_line():
         row = glass.explain(loss, {"w": w})["w"]
     assert (row.status, row.mechanism) == ("zero", "sigmoid")
     assert row.where == _line_of("# saturated sigmoid")
+
+
+def test_explanation_shows_as_an_html_table_in_jupyter():
+    lin = nn.Linear(3, 1)
+    frozen = nn.Linear(3, 1).requires_grad_(False)
+    x = torch.randn(2, 3)
+    out = (lin(x) + frozen(x)).sum()
+    page = glass.explain(out, {"lin": lin, "frozen": frozen})._repr_html_()
+    assert page.startswith('<table class="glass-explain">')
+    for name in ("lin.weight", "lin.bias", "frozen.weight", "frozen.bias"):
+        assert name in page
+    assert "frozen" in page

@@ -11,6 +11,7 @@ from glassgrad.autograd import introspect
 from glassgrad.autograd.provenance import Record, describe
 from glassgrad.glass import _causes
 from glassgrad.glass._walk import root_item
+from glassgrad.glass.report import explanation_html
 
 __all__ = ["Row", "Explanation", "ModuleFlow", "Finding", "STATUSES"]
 
@@ -143,6 +144,10 @@ class Explanation:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the table as HTML."""
+        return explanation_html(self)
 
     def __getitem__(self, name: str) -> Row:
         for row in self.rows:
