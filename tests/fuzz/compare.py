@@ -76,10 +76,10 @@ DEPARTURES = [
     ),
     (
         r"",
-        r"grad values",
+        r"values",
         r"Cannot convert a ZeroTensor",
-        "PyTorch's sgn/sign backward stores an internal ZeroTensor as .grad, which .numpy() "
-        "refuses; glassgrad stores ordinary zeros",
+        "PyTorch's sgn/sign backward gives an internal ZeroTensor (as .grad or from "
+        "autograd.grad), which .numpy() refuses; glassgrad gives ordinary zeros",
     ),
 ]
 
