@@ -25,6 +25,7 @@ from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     _type_name,
     _wrap_dim,
 )
+from glassgrad.autograd import bound as _bound
 from glassgrad.autograd import grad_mode as _gm
 from glassgrad.autograd.accumulate import GRAD_LOCK, _threads
 from glassgrad.autograd.node import DATA_ASSIGNED as _DATA_ASSIGNED
@@ -449,15 +450,8 @@ def _inference_alias(out) -> None:
     out._x().inference_alias = True
 
 
-def _register_with_engine() -> None:
-    from glassgrad.autograd import accumulate
-
-    accumulate._tensor_class[0] = Tensor
-    accumulate._make_tensor = _make
-    accumulate._grad_tensor = grad_tensor
-
-
-_register_with_engine()
+# the graph core's one link to this class, bound once (glassgrad.autograd.bound)
+_bound.install(Tensor, _make, grad_tensor)
 import glassgrad.autograd as _autograd  # noqa: E402 - the autograd package imports this module
 from glassgrad.autograd import engine as _engine  # noqa: E402
 

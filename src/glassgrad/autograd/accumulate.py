@@ -13,6 +13,8 @@ import threading
 
 import numpy as np
 
+from glassgrad._errors import broadcast_error
+from glassgrad.autograd import bound, saved_hooks
 from glassgrad.autograd.node import next_seq, node_class
 from glassgrad.dtypes import from_numpy_dtype
 
@@ -24,10 +26,6 @@ from glassgrad.dtypes import from_numpy_dtype
 GRAD_LOCK = threading.RLock()
 _acquire, _release = GRAD_LOCK.acquire, GRAD_LOCK.release
 _threads = _thread._count
-
-_tensor_class = [None]  # glassgrad.tensor.Tensor, set when that module loads (it imports us)
-_make_tensor = None  # glassgrad.tensor._make, set likewise
-_grad_tensor = None  # glassgrad.tensor.grad_tensor, set likewise
 
 
 def _run_tensor_hooks(node, grads, create_graph):
@@ -58,13 +56,13 @@ def _store_retained(tensor, grad, create_graph):
     if locked:
         _acquire()
     try:
-        held = _grad_tensor(tensor)
+        held = bound.grad_tensor(tensor)
         if held is None:
             _store_grad(tensor, grad, create_graph, None)
         elif create_graph:
             tensor._grad = held + grad
         else:
-            tensor._grad = _make_tensor(np.asarray(held._data + grad))
+            tensor._grad = bound.make(np.asarray(held._data + grad))
     finally:
         if locked:
             _release()
@@ -76,8 +74,7 @@ def _call_hook(hook, grad, create_graph):
     result = hook(_wrap(grad, create_graph))
     if result is None:
         return grad
-    from glassgrad.tensor import Tensor
-
+    Tensor = bound.Tensor
     if not isinstance(result, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
     name = getattr(hook, "__name__", hook)
@@ -96,9 +93,7 @@ def _call_hook(hook, grad, create_graph):
 def _wrap(grad, create_graph):
     if grad is None or create_graph:
         return grad
-    from glassgrad.tensor import Tensor
-
-    return Tensor._from_array(grad)
+    return bound.Tensor._from_array(grad)
 
 
 def _unwrap(value, create_graph):
@@ -106,6 +101,13 @@ def _unwrap(value, create_graph):
         return value
     return value._data
 
+
+def _use_counter(counter):
+    global next_seq
+    next_seq = counter
+
+
+saved_hooks.use_counter(_use_counter)
 
 # PyTorch's copy_ node: its first edge is the (empty) tensor copied into, which gets nothing
 CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (None, grad))
@@ -139,7 +141,7 @@ def _store_scalar(variable, grad, node, note):
 
 
 def _accumulate(tensor, grad, create_graph, inline):
-    held = _grad_tensor(tensor)
+    held = bound.grad_tensor(tensor)
     if create_graph:
         if held is None:
             tensor._grad = _copy_node(grad)
@@ -154,14 +156,12 @@ def _accumulate(tensor, grad, create_graph, inline):
         owned = _unshared(grad) if inline else None
         # Never alias a gradient someone else can see (a rule may hand one array to two
         # inputs); an array nothing else refers to is taken over, as PyTorch steals buffers.
-        tensor._grad = _make_tensor(owned if owned is not None else np.array(grad, order="C"))
+        tensor._grad = bound.make(owned if owned is not None else np.array(grad, order="C"))
         return
     data = held._data
     try:
         np.add(data, grad, out=data, casting="unsafe")
     except ValueError:
-        from glassgrad.ops.registry import broadcast_error
-
         raise broadcast_error(data.shape, grad.shape) from None
     if held._vc is not None:
         held._vc[0] += 1
@@ -203,8 +203,7 @@ def _unshared(grad):
 
 
 def _copy_node(grad):
-    from glassgrad.tensor import _make
-
+    _make = bound.make
     if not grad.requires_grad:
         return _make(grad._data.copy())
     node = CopyBackwards()

@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._batched import settle
-from glassgrad.autograd import grad_mode
+from glassgrad.autograd import bound, grad_mode
 from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSHARED re-exported
     _BUFFER_ONLY,
     _UNSHARED,
@@ -23,7 +23,6 @@ from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSH
     _refcount,
     _run_tensor_hooks,
     _store_grad,
-    _tensor_class,
 )
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
 from glassgrad.autograd.node import FREED, AccumulateGrad
@@ -317,7 +316,7 @@ def _leaf(node, grad, create_graph, capture, accumulate):
             slot.append(grad)
         if not accumulate or slot is None:
             return
-    _store_grad(variable, grad, create_graph, _tensor_class[0], inline)
+    _store_grad(variable, grad, create_graph, bound.Tensor, inline)
     if node._post_hooks is not None:  # ``register_hook`` on the AccumulateGrad node itself
         _user_code(_node_post_hooks, node, grad)
     if extra is not None and extra.post_hooks:
@@ -328,8 +327,7 @@ def _leaf(node, grad, create_graph, capture, accumulate):
 
 
 def _node_post_hooks(node, grad):
-    from glassgrad.tensor import Tensor
-
+    Tensor = bound.Tensor
     if grad.__class__ is not Tensor:
         grad = Tensor._from_array(np.asarray(grad))
     for hook in list(node._post_hooks.values()):

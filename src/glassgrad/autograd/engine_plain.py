@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd import grad_mode
+from glassgrad.autograd import bound, grad_mode
 from glassgrad.autograd.accumulate import (
     _BUFFER_ONLY,
     _refcount,
     _run_tensor_hooks,
     _store_scalar,
-    _tensor_class,
     _threads,
 )
 from glassgrad.autograd.engine import (
@@ -72,7 +71,7 @@ def _store_leaves(leaves, inference):
                 and not locked
             ):
                 if inference:  # an inference tensor, made now
-                    tensor = _new(_tensor_class[0])
+                    tensor = _new(bound.Tensor)
                     tensor._data = grad.__array__()
                     tensor._grad = tensor._grad_fn = tensor._accum = tensor._extra = None
                     tensor._output_nr = 0

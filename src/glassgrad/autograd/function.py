@@ -14,8 +14,16 @@ import weakref
 
 import numpy as np
 
-from glassgrad.autograd import forward_state, grad_mode
+from glassgrad.autograd import forward_state, grad_mode, saved_hooks
 from glassgrad.autograd.node import Node, next_seq, node_class
+
+
+def _use_counter(counter):
+    global next_seq
+    next_seq = counter
+
+
+saved_hooks.use_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -351,7 +359,7 @@ def _wrap_one(node, index, out):
 
 def _save_for_backward(node, outs, made):
     """Record what ``ctx.save_for_backward`` got: outputs weakly (no cycle), inputs as is."""
-    from glassgrad.ops.registry import _INFERENCE_SAVE
+    from glassgrad._errors import INFERENCE_SAVE as _INFERENCE_SAVE
 
     values, records = [], []
     for index, item in enumerate(node._to_save):

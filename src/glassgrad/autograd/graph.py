@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from glassgrad.autograd import bound
 from glassgrad.autograd.node import AccumulateGrad, Node
 from glassgrad.autograd.saved_hooks import (
     disable_saved_tensors_hooks,
@@ -102,8 +103,7 @@ class _PostHooks:
         self.node, self.inner, self.hooks = node, inner, {}
 
     def __call__(self, grad, create_graph):
-        from glassgrad.tensor import Tensor
-
+        Tensor = bound.Tensor
         node = self.node
         grad_inputs = (
             self.inner(grad, create_graph)
@@ -125,8 +125,7 @@ class _PostHooks:
 
 
 def _as_tensor(value):
-    from glassgrad.tensor import Tensor
-
+    Tensor = bound.Tensor
     if value is None or isinstance(value, Tensor):
         return value
     import numpy as np

@@ -13,6 +13,8 @@ import weakref
 
 import numpy as np
 
+from glassgrad.autograd import bound
+
 _ndarray = np.ndarray
 next_seq = itertools.count().__next__  # numbers nodes in creation order (the engine's priority)
 
@@ -177,8 +179,7 @@ def _current_inputs(values, records):
 
 
 def _raise_modified(node: Node, record) -> None:
-    from glassgrad.tensor import Tensor
-
+    Tensor = bound.Tensor
     counter, version, owner, index = record
     tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
     # (the tensor's own array: a saved copy promoted to the op's dtype is not what PyTorch names)
@@ -224,8 +225,7 @@ def _raise_modified(node: Node, record) -> None:
 
 
 def _as_tensors(node: Node, values, records):
-    from glassgrad.tensor import Tensor, _make
-
+    Tensor, _make = bound.Tensor, bound.make
     out = list(values)
     for _counter, _version, owner, index in records:
         if index is None:

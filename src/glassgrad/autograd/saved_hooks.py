@@ -15,6 +15,7 @@ import contextlib
 import sys
 import weakref
 
+from glassgrad.autograd import bound
 from glassgrad.autograd import node as _node
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
@@ -36,13 +37,22 @@ def _counter():
     return seq
 
 
+_counter_users: list = []  # the setters of each place nodes are numbered (``use_counter``)
+
+
+def use_counter(setter) -> None:
+    """Register ``setter(counter)``, which rebinds one module's node-numbering function: the
+    recorder, accumulation and ``Function`` number their nodes with a module global (a plain
+    function on the hot path), swapped through these setters by ``refresh``."""
+    _counter_users.append(setter)
+    setter(_counter if (_stack or tracing[0] is not None) else _plain_seq)
+
+
 def refresh() -> None:
     """Swap the counter at every place nodes are made: plain unless a feature needs it."""
-    from glassgrad.autograd import accumulate, function
-    from glassgrad.ops import registry
-
     counter = _counter if (_stack or tracing[0] is not None) else _plain_seq
-    registry._next_seq = accumulate.next_seq = function.next_seq = counter
+    for setter in _counter_users:
+        setter(counter)
 
 
 def flush() -> None:
@@ -53,8 +63,7 @@ def flush() -> None:
 
 
 def _pack(node, hooks) -> None:
-    from glassgrad.tensor import _make
-
+    _make = bound.make
     records = node._vars
     if not records or node._saved is None or node._saved is _node.FREED:
         return
@@ -89,9 +98,7 @@ def unpack(node) -> None:
 
 
 def _check_unpacked(tensor) -> None:
-    from glassgrad.tensor import Tensor
-
-    if not isinstance(tensor, Tensor):
+    if not isinstance(tensor, bound.Tensor):
         raise TypeError(
             "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
             f"{type(tensor).__name__}"

@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 
+from glassgrad._errors import INFERENCE_INPLACE
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
 from glassgrad.ops.registry import Tensor
@@ -21,11 +22,7 @@ _LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place
 _VIEW_LEAF_INPLACE = (
     "a view of a leaf Variable that requires grad is being used in an in-place operation."
 )
-_INFERENCE_INPLACE = (
-    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone "
-    "to get a normal tensor before doing inplace update.See "
-    "https://github.com/pytorch/rfcs/pull/17 for more details."
-)
+_INFERENCE_INPLACE = INFERENCE_INPLACE
 
 
 _OVERLAP = (

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassgrad._batched import BatchedArray as _Batched
+from glassgrad._errors import INFERENCE_SAVE as _INFERENCE_SAVE
+from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import takes_out
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
+from glassgrad.autograd import saved_hooks
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.forward_state import is_dual as _is_dual
 from glassgrad.autograd.grad_mode import record_off, state
@@ -45,6 +48,14 @@ __all__ = [
 
 _ndarray = np.ndarray
 _asarray = np.asarray
+
+
+def _use_counter(counter):
+    global _next_seq
+    _next_seq = counter
+
+
+saved_hooks.use_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
 OUT = object()  # in a ``saved`` tuple: save the op's own output
 
 
@@ -356,14 +367,6 @@ def results(outs, cls, inputs, saved=None, args=None, differentiable=None, _fw=T
     return tuple(made)
 
 
-_INFERENCE_SAVE = (
-    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
-    "inference mode in computation tracked by autograd. To work around this, you can make a clone "
-    "to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
-    "`torch.inference_mode()`."
-)
-
-
 def _save(node, saved, res):
     values = []
     records = []
@@ -437,22 +440,6 @@ class SavedCast:
     def __init__(self, tensor, data) -> None:
         self.tensor = tensor
         self.data = data
-
-
-def broadcast_error(a_shape, b_shape) -> RuntimeError:
-    """PyTorch's message for shapes that do not broadcast."""
-    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
-    ndim = max(len(a_shape), len(b_shape))
-    a_full = (1,) * (ndim - len(a_shape)) + a_shape
-    b_full = (1,) * (ndim - len(b_shape)) + b_shape
-    for dim in range(ndim - 1, -1, -1):
-        x, y = a_full[dim], b_full[dim]
-        if x != y and x != 1 and y != 1:
-            return RuntimeError(
-                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
-                f"non-singleton dimension {dim}"
-            )
-    return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} cannot be broadcast")
 
 
 def as_tensor_arg(value, like: Tensor | None = None) -> Tensor:
