@@ -41,8 +41,6 @@ LAYERS = [
 ALLOWED = {
     # Tensor.backward and the autograd API a tensor method reaches (torch.autograd.backward)
     ("tensor", "autograd"),
-    # a view whose base changed in place regenerates its node, by the in-place machinery
-    ("tensor", "ops.inplace_core"),
     # glass's demo runs the seed article's script
     ("glass.demo", "seed_experiments"),
     # DDP's unused-parameter error adds glass's reason (explain.why_not), as its note says
@@ -60,13 +58,6 @@ KNOWN_CYCLES = [
     {"ops._dual", "ops.elementwise.binary", "ops.elementwise.power", "ops.elementwise.unary"}
     | {"ops.elementwise.where", "ops.index.indexing", "ops.index.setitem_expanded"}
     | {"ops.linalg.matmul", "ops.shape.expand", "ops.shape.view"},
-    # Tensor's constructor and pickling reach the factories; the recorder, the in-place
-    # machinery and out= reach Tensor
-    {"_out_arg", "_random", "_tensor_data", "creation", "ops.inplace_core", "ops.registry"}
-    | {"tensor"},
-    {"optim._annealing", "optim._cyclic_chained", "optim._plateau_onecycle", "optim.lr_scheduler"},
-    {"autograd.gradcheck", "autograd.gradcheck_api", "autograd.gradcheck_fast"},
-    {"serialization._legacy", "serialization._load", "serialization._save"},
 ]
 
 

@@ -556,8 +556,19 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     return _finish(np.array(data._data, dtype=_dt.to_dtype(target).np), requires_grad)
 
 
+def _tensor_init(self, *args, dtype=None, requires_grad=False) -> None:
+    _legacy_constructor(self, args, dtype, requires_grad)
+
+
+def _reduce_ex(self, protocol):
+    return (_rebuild, (self._data, self._requires_grad))
+
+
 def _install_new_methods():
-    """``tensor.new_zeros(2, 3)`` and friends: the tensor's dtype unless another is given."""
+    """``tensor.new_zeros(2, 3)`` and friends: the tensor's dtype unless another is given; the
+    legacy constructor (``Tensor([1., 2.])``) and pickling."""
+    Tensor.__init__ = _tensor_init
+    Tensor.__reduce_ex__ = _reduce_ex
     Tensor.new_zeros = _allocating(_new_factory("new_zeros", np.zeros))
     Tensor.new_ones = _allocating(_new_factory("new_ones", np.ones))
     # never left uninitialised

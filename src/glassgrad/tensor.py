@@ -126,10 +126,8 @@ class Tensor(TensorHooks, TensorInfo):
     def __new__(cls, *args, **kwargs):
         return _new(cls)
 
-    def __init__(self, *args, dtype=None, requires_grad=False) -> None:
-        from glassgrad.creation import _legacy_constructor
-
-        _legacy_constructor(self, args, dtype, requires_grad)
+    # __init__ (the legacy constructor, ``Tensor([1., 2.])``) and __reduce_ex__ (pickling) are
+    # the factories' (glassgrad.creation installs them)
 
     @classmethod
     def _from_array(cls, data):
@@ -155,9 +153,7 @@ class Tensor(TensorHooks, TensorInfo):
         base = extra.base
         if base is None or self._vc is None or extra.view_version == self._vc[0]:
             return
-        from glassgrad.ops.inplace_core import regenerate_view
-
-        regenerate_view(self, base)
+        _regenerate_view(self, base)
 
     @property
     def is_leaf(self) -> bool:
@@ -406,11 +402,6 @@ class Tensor(TensorHooks, TensorInfo):
             edge = self._accum = (AccumulateGrad(self), 0)
         return edge[0]
 
-    def __reduce_ex__(self, protocol):
-        from glassgrad.creation import _rebuild
-
-        return (_rebuild, (self._data, self._requires_grad))
-
     def __deepcopy__(self, memo):
         if self._grad_fn is not None:
             raise RuntimeError(
@@ -448,6 +439,17 @@ def _inference_alias(out) -> None:
     version counter of its own and writable in place."""
     out._vc = [0]
     out._x().inference_alias = True
+
+
+def _regenerate_view(view, base):
+    """Re-derive a stale view's node: the in-place machinery's (``install_view_regeneration``)."""
+    raise RuntimeError("glassgrad.ops.inplace_core is not loaded")
+
+
+def install_view_regeneration(regenerate) -> None:
+    """Bind the in-place machinery's ``regenerate_view(view, base)`` (called once, at import)."""
+    global _regenerate_view
+    _regenerate_view = regenerate
 
 
 # the graph core's one link to this class, bound once (glassgrad.autograd.bound)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glassgrad.autograd.gradcheck import (
+from glassgrad.autograd.gradcheck_slow import (
     GradcheckError,
     _as_tuple,
     _check_inputs,

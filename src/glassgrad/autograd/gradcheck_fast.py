@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.autograd.gradcheck import (
+from glassgrad.autograd.gradcheck_slow import (
     GradcheckError,
     _allclose,
     _analytical_jacobian,

@@ -16,7 +16,7 @@ from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
 from glassgrad.ops.registry import Tensor
 from glassgrad.ops.view_rebase import handle_view_on_rebase
-from glassgrad.tensor import _make
+from glassgrad.tensor import _make, install_view_regeneration
 
 _LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 _VIEW_LEAF_INPLACE = (
@@ -411,3 +411,6 @@ class _NoRecord:
 
     def __exit__(self, *exc):
         _set_record(self.prev)
+
+
+install_view_regeneration(regenerate_view)  # Tensor.grad_fn of a stale view calls it

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from glassgrad.optim.lr_scheduler import LRScheduler, _lrs, _set
+from glassgrad.optim._scheduler import LRScheduler, _lrs, _set
 
 __all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "PolynomialLR"]
 

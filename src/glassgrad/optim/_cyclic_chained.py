@@ -9,7 +9,7 @@ from bisect import bisect_right
 from functools import partial
 
 from glassgrad.optim._plateau_onecycle import ReduceLROnPlateau
-from glassgrad.optim.lr_scheduler import LRScheduler, _format_param, _lrs, _set
+from glassgrad.optim._scheduler import LRScheduler, _format_param, _lrs, _set
 from glassgrad.optim.optimizer import Optimizer
 
 __all__ = ["ChainedScheduler", "CyclicLR", "SequentialLR"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from glassgrad.optim.lr_scheduler import (
+from glassgrad.optim._scheduler import (
     EPOCH_DEPRECATION_WARNING,
     LRScheduler,
     _format_param,

@@ -13,6 +13,7 @@ from collections import Counter, OrderedDict
 import numpy as np
 
 from glassgrad.serialization import _weights_only
+from glassgrad.serialization._storage_names import STORAGE_NAMES
 from glassgrad.serialization._zip import ZipReader
 from glassgrad.tensor import Tensor
 
@@ -277,7 +278,6 @@ def default_allowed(rebuilders: dict) -> dict:
     """PyTorch's default allowlist, each name resolved to its glassgrad counterpart."""
     import glassgrad
     from glassgrad.nn.parameter import Parameter
-    from glassgrad.serialization._save import STORAGE_NAMES
 
     allowed = {
         "collections.OrderedDict": OrderedDict,
@@ -314,7 +314,6 @@ class StorageType:
 
     @property
     def dtype(self) -> np.dtype:
-        from glassgrad.serialization._save import STORAGE_NAMES
 
         numpy_name = next(k for k, v in STORAGE_NAMES.items() if v == self.name)
         if numpy_name == "bfloat16":

@@ -17,26 +17,13 @@ from collections import OrderedDict
 
 import numpy as np
 
+from glassgrad.serialization._storage_names import STORAGE_NAMES
 from glassgrad.serialization._zip import ZipWriter
 from glassgrad.tensor import Tensor
 
 DEFAULT_PROTOCOL = 2
 
 # NumPy dtype name -> PyTorch's legacy storage class (the type tag in a storage reference)
-STORAGE_NAMES = {
-    "float32": "FloatStorage",
-    "float64": "DoubleStorage",
-    "float16": "HalfStorage",
-    "bfloat16": "BFloat16Storage",
-    "int64": "LongStorage",
-    "int32": "IntStorage",
-    "int16": "ShortStorage",
-    "int8": "CharStorage",
-    "uint8": "ByteStorage",
-    "bool": "BoolStorage",
-    "complex64": "ComplexFloatStorage",
-    "complex128": "ComplexDoubleStorage",
-}
 
 
 class Global:
