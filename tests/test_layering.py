@@ -50,10 +50,6 @@ ALLOWED = {
 # Cycles of more than two modules that remain, to be cut (the test fails if one grows, a new
 # one appears, or one listed here is gone: keep this list exact).
 KNOWN_CYCLES = [
-    # the engines and the features that patch them at run time (anomaly mode, hooks, glass)
-    {"autograd." + name for name in ("accumulate", "anomaly_mode", "engine", "engine_entry")}
-    | {"autograd." + name for name in ("engine_plain", "graph", "node", "partial")}
-    | {"autograd.provenance", "autograd.saved_hooks"},
     # the elementwise, shape and indexing ops that call one another's functions
     {"ops._dual", "ops.elementwise.binary", "ops.elementwise.power", "ops.elementwise.unary"}
     | {"ops.elementwise.where", "ops.index.indexing", "ops.index.setitem_expanded"}

@@ -14,8 +14,9 @@ import threading
 import numpy as np
 
 from glassgrad._errors import broadcast_error
-from glassgrad.autograd import bound, saved_hooks
+from glassgrad.autograd import bound
 from glassgrad.autograd.node import next_seq, node_class
+from glassgrad.autograd.node import use_counter as _node_counter
 from glassgrad.dtypes import from_numpy_dtype
 
 # Accumulation into ``.grad`` is a read, an add and a write: two threads accumulating into one leaf
@@ -107,7 +108,7 @@ def _use_counter(counter):
     next_seq = counter
 
 
-saved_hooks.use_counter(_use_counter)
+_node_counter(_use_counter)
 
 # PyTorch's copy_ node: its first edge is the (empty) tensor copied into, which gets nothing
 CopyBackwards = node_class("CopyBackwards", lambda ctx, grad: (None, grad))

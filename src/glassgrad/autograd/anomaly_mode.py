@@ -20,7 +20,7 @@ from glassgrad.autograd import node as _node
 
 __all__ = ["detect_anomaly", "set_detect_anomaly"]
 
-_state = [False, True]  # enabled, check_nan (process-wide, as PyTorch's AnomalyMode)
+_state = _node.ANOMALY  # enabled, check_nan (process-wide, as PyTorch's AnomalyMode)
 _plain_seq = _node.next_seq
 # PyTorch's C++ warning carries its source position; kept so the text is PyTorch's word for word
 _TRIGGERED = (

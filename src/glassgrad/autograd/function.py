@@ -14,8 +14,9 @@ import weakref
 
 import numpy as np
 
-from glassgrad.autograd import forward_state, grad_mode, saved_hooks
+from glassgrad.autograd import forward_state, grad_mode
 from glassgrad.autograd.node import Node, next_seq, node_class
+from glassgrad.autograd.node import use_counter as _node_counter
 
 
 def _use_counter(counter):
@@ -23,7 +24,7 @@ def _use_counter(counter):
     next_seq = counter
 
 
-saved_hooks.use_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
+_node_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 

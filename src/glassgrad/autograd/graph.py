@@ -134,7 +134,8 @@ def _as_tensor(value):
 
 
 def register_node_hook(node, hook):
-    """``Node.register_hook``: ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``."""
+    """``Node.register_hook``: register ``hook(grad_inputs, grad_outputs) -> grad_inputs |
+    None``, run after the node."""
     from glassgrad.utils.hooks import RemovableHandle
 
     if isinstance(node, AccumulateGrad):  # called with ((), (grad,)) after accumulating
@@ -152,3 +153,6 @@ def register_node_hook(node, hook):
     handle = RemovableHandle(post.hooks)
     post.hooks[handle.id] = hook
     return handle
+
+
+Node.register_hook = register_node_hook  # (a Node method, installed where node hooks live)

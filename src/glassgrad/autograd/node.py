@@ -17,10 +17,30 @@ from glassgrad.autograd import bound
 
 _ndarray = np.ndarray
 next_seq = itertools.count().__next__  # numbers nodes in creation order (the engine's priority)
+_counter_users: list = []  # the setters of each place nodes are numbered (``use_counter``)
+_current = [next_seq]
+
+
+def use_counter(setter) -> None:
+    """Register ``setter(counter)``, which rebinds one module's node-numbering function: the
+    recorder, accumulation and ``Function`` number their nodes with a module global (a plain
+    function on the hot path); anomaly mode and saved-tensor hooks swap in a counter that notes
+    each node (``saved_hooks.refresh``), through these setters."""
+    _counter_users.append(setter)
+    setter(_current[0])
+
+
+def set_counter(counter) -> None:
+    """Number new nodes with ``counter()`` everywhere nodes are made."""
+    _current[0] = counter
+    for setter in _counter_users:
+        setter(counter)
+
 
 __all__ = ["Node", "AccumulateGrad", "node_class", "FREED"]
 
 FREED = ("<freed>",)  # the value of ``_saved`` once backward released the buffers
+ANOMALY = [False, True]  # anomaly detection: enabled, check_nan (set by autograd.anomaly_mode)
 # ``_scalars`` of a node that saved two values, each a 0-d array or None (``mul`` of scalars)
 SCALAR_PAIR = 2
 
@@ -149,11 +169,8 @@ class Node:
             self._saved = FREED
             self._vars = None
 
-    def register_hook(self, hook):
-        """Register ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``, run after it."""
-        from glassgrad.autograd.graph import register_node_hook
-
-        return register_node_hook(self, hook)
+    # register_hook(hook): ``hook(grad_inputs, grad_outputs)`` after the node runs; installed by
+    # autograd.graph, where node hooks live
 
     def register_prehook(self, hook):
         """Register ``hook(grad_outputs) -> grad_outputs | None`` run before this node."""
@@ -208,12 +225,10 @@ def _raise_modified(node: Node, record) -> None:
             cut = name.rindex("Backward")
             name = name[:cut] + name[cut + 8 :].lstrip("0")
         where = f", which is output {tensor._output_nr if tensor is not None else 0} of {name},"
-    from glassgrad.autograd.anomaly_mode import is_anomaly_enabled
-
     hint = (
         "the backtrace further above shows the operation that failed to compute its gradient. "
         "The variable in question was changed in there or anywhere later. Good luck!"
-        if is_anomaly_enabled()
+        if ANOMALY[0]
         else "enable anomaly detection to find the operation that failed to compute its "
         "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )

@@ -37,22 +37,9 @@ def _counter():
     return seq
 
 
-_counter_users: list = []  # the setters of each place nodes are numbered (``use_counter``)
-
-
-def use_counter(setter) -> None:
-    """Register ``setter(counter)``, which rebinds one module's node-numbering function: the
-    recorder, accumulation and ``Function`` number their nodes with a module global (a plain
-    function on the hot path), swapped through these setters by ``refresh``."""
-    _counter_users.append(setter)
-    setter(_counter if (_stack or tracing[0] is not None) else _plain_seq)
-
-
 def refresh() -> None:
     """Swap the counter at every place nodes are made: plain unless a feature needs it."""
-    counter = _counter if (_stack or tracing[0] is not None) else _plain_seq
-    for setter in _counter_users:
-        setter(counter)
+    _node.set_counter(_counter if (_stack or tracing[0] is not None) else _plain_seq)
 
 
 def flush() -> None:

@@ -20,12 +20,12 @@ from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import takes_out
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
-from glassgrad.autograd import saved_hooks
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.forward_state import is_dual as _is_dual
 from glassgrad.autograd.grad_mode import record_off, state
 from glassgrad.autograd.node import SCALAR_PAIR, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
+from glassgrad.autograd.node import use_counter as _node_counter
 from glassgrad.backend import allocating, quiet  # noqa: F401 - quiet: the ops import it here
 from glassgrad.tensor import Tensor, _make
 
@@ -55,7 +55,7 @@ def _use_counter(counter):
     _next_seq = counter
 
 
-saved_hooks.use_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
+_node_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
 OUT = object()  # in a ``saved`` tuple: save the op's own output
 
 
