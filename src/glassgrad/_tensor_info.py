@@ -16,6 +16,7 @@ from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad._device import device as _device_type
 from glassgrad.autograd import escapes as _escapes
+from glassgrad.autograd import forward_state
 
 
 def _type_name(value) -> str:
@@ -355,9 +356,8 @@ class TensorInfo:
         else:
             suffixes = []
         if self._extra is not None and self._extra.fw:
-            from glassgrad.autograd import forward_ad
-
-            tangent = forward_ad.unpack_dual(self).tangent
+            levels = forward_state.LEVELS  # (the current level is the innermost one)
+            tangent = forward_state.get(self, levels[-1]) if levels else None
             if tangent is not None:  # PyTorch shows the current level's tangent
                 shown = tangent.item() if not tangent._data.ndim else repr(tangent)
                 suffixes.append(f"tangent={shown}")

@@ -42,7 +42,7 @@ def _through_general_loop(roots, retain_graph, inference, root=None, seed=None):
 
 @pytest.fixture
 def engine_loop(request, monkeypatch):
-    """"plain": the engine as it is; "general": plain backward() through ``engine._loop``."""
+    """ "plain": the engine as it is; "general": plain backward() through ``engine._loop``."""
     if request.param == "general":
         monkeypatch.setattr(engine, "_propagate_plain", _through_general_loop)
         monkeypatch.setattr(engine_plain, "_propagate_plain", _through_general_loop)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd import bound
+
 __all__ = ["ACTIVE", "LEVELS", "get", "put", "layout_like", "view_tangent"]
 
 ACTIVE = [0]
@@ -91,8 +93,7 @@ def drop(tensor, token) -> None:
 def layout_like(tangent, primal):
     """``tangent`` (a tensor) copied into an array laid out as ``primal`` (same strides), keeping
     its graph (a differentiable copy) when it has one."""
-    from glassgrad.tensor import _make
-
+    _make = bound.make
     data = tangent._data
     if data.shape != primal.shape:
         data = np.broadcast_to(data, primal.shape)
@@ -144,8 +145,7 @@ def share_view(view, base) -> None:
 def view_tangent(view, base, root):
     """The view of ``root`` (``base``'s tangent, laid out as ``base``) that ``view`` is of
     ``base``; None where the two layouts cannot be related (then no tangent is shared)."""
-    from glassgrad.tensor import _make
-
+    _make = bound.make
     data, base_data, tangent = view._data, base._data, root._data
     if tangent.strides != base_data.strides or tangent.dtype.itemsize != data.itemsize:
         return None
