@@ -86,19 +86,19 @@ def _forward_mismatch(analytical, numerical, output_index, input_index) -> str:
 
 
 def _diff_positions(inputs):
-    from glassgrad.autograd.gradcheck import _is_tensor
+    from glassgrad.autograd.gradcheck_slow import _is_tensor
 
     return [i for i, item in enumerate(inputs) if _is_tensor(item) and item.requires_grad]
 
 
 def _float_positions(func_out):
-    from glassgrad.autograd.gradcheck import _as_tuple, _is_float
+    from glassgrad.autograd.gradcheck_slow import _as_tuple, _is_float
 
     return [i for i, out in enumerate(_as_tuple(func_out)) if _is_float(out)]
 
 
 def _detached(inputs):
-    from glassgrad.autograd.gradcheck import _is_tensor
+    from glassgrad.autograd.gradcheck_slow import _is_tensor
 
     return tuple(item.detach() if _is_tensor(item) else item for item in inputs)
 
@@ -106,7 +106,7 @@ def _detached(inputs):
 def _slow_jacobian(func, inputs, func_out, in_index, out_index, eps):
     """(numerical, forward-mode) Jacobian of float output ``out_index`` with respect to
     differentiable input ``in_index``, as slow mode computes them."""
-    from glassgrad.autograd.gradcheck import _as_tuple, _numerical_jacobian
+    from glassgrad.autograd.gradcheck_slow import _as_tuple, _numerical_jacobian
     from glassgrad.creation import zeros
 
     func_out = _as_tuple(func_out)
@@ -139,7 +139,7 @@ def _slow_error(func, inputs, func_out, in_index, out_index, rtol, atol, eps):
 def slow_forward_check(func, func_out, inputs, outputs, eps, rtol, atol):
     """PyTorch's slow gradcheck with ``use_forward_ad``: every Jacobian entry by forward mode
     against central differences."""
-    from glassgrad.autograd.gradcheck import GradcheckError, _allclose, _as_tuple
+    from glassgrad.autograd.gradcheck_slow import GradcheckError, _allclose, _as_tuple
 
     if not outputs:
         return True
@@ -157,7 +157,8 @@ def slow_forward_check(func, func_out, inputs, outputs, eps, rtol, atol):
 def fast_forward_check(func, func_out, inputs, outputs, eps, rtol, atol):
     """PyTorch's fast gradcheck with ``use_forward_ad``: ``J u`` for a random ``u`` per input,
     by forward mode and by central differences."""
-    from glassgrad.autograd.gradcheck import (
+    from glassgrad.autograd.gradcheck_fast import _TorchCpuRand
+    from glassgrad.autograd.gradcheck_slow import (
         GradcheckError,
         _allclose,
         _as_tuple,
@@ -165,7 +166,6 @@ def fast_forward_check(func, func_out, inputs, outputs, eps, rtol, atol):
         _diff_inputs,
         _perturbed_outputs,
     )
-    from glassgrad.autograd.gradcheck_fast import _TorchCpuRand
 
     if not outputs:
         return True
