@@ -25,6 +25,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "glassgrad"
 
 _CORE = ("grad_mode", "anomaly_mode", "node", "engine", "engine_plain", "engine_entry")
 _CORE += ("accumulate", "provenance", "saved_hooks", "graph", "partial", "bound", "forward_state")
+_CORE += ("escapes", "flows", "introspect")  # (glass reads the graph through introspect)
 LAYERS = [
     ("base", ["_config", "_device", "_bfloat16", "_memory_format", "_mt19937", "_errors"]
      + ["dtypes", "backend", "version", "utils.hooks"]),
