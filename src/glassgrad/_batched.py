@@ -313,6 +313,13 @@ def as_data(value, dtype=None):
     return np.asarray(value, dtype)
 
 
+def c_order(value):
+    """``np.asarray(value, order="C")`` (PyTorch's contiguous result) that keeps a batch batched."""
+    if value.__class__ is BatchedArray:
+        return BatchedArray(np.asarray(value.value, order="C"), value.levels)
+    return np.asarray(value, order="C")
+
+
 def settle(grad, shape, create_graph=False):
     """A gradient batched at vmap levels that have ended and that its input (of logical
     ``shape``, as recorded in the forward pass) was not batched at: the input was shared by

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
-from glassgrad._batched import as_data
+from glassgrad._batched import as_data, c_order
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.ops import _dual as D
@@ -145,10 +145,10 @@ def masked_fill(input, mask, value):
                 "masked_fill_ only supports a 0-dimensional value tensor, but got "
                 f"tensor with {value._data.ndim} dimension(s)."
             )
-        out = np.asarray(np.where(mask._data, value._data.astype(data.dtype), data), order="C")
+        out = c_order(np.where(mask._data, value._data.astype(data.dtype), data))
         return result(out, MaskedFillBackward1, (input, value), (mask._data,))
     # (np.where keeps a transposed input's layout; PyTorch's result is contiguous)
-    out = np.asarray(np.where(mask._data, np.asarray(value).astype(data.dtype), data), order="C")
+    out = c_order(np.where(mask._data, np.asarray(value).astype(data.dtype), data))
     return result(out, MaskedFillBackward0, (input,), (mask._data,))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import c_order
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.ops import _dual as D
@@ -80,7 +81,7 @@ def _normalise(cls, input, weight, bias, red_shape, axes, affine, eps, fixed=Non
         eps,
         None if fixed is None else (mean, rstd.astype(x.dtype)),
     )
-    out = np.asarray(out.astype(x.dtype, copy=False), order="C")  # (contiguous, as PyTorch's)
+    out = c_order(out.astype(x.dtype, copy=False))  # (contiguous, as PyTorch's)
     out = result(out, cls, (input, weight, bias), (input, weight), args=args)
     return out, mean, var
 

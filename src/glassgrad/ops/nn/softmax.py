@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import c_order
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import OUT, node_class, register, result
 from glassgrad.tensor import _wrap_dim
@@ -61,7 +62,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     data = input._data
     shifted = np.exp(data - data.max(axis=dim, keepdims=True)) if data.size else data
     # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
-    out = np.asarray(shifted / shifted.sum(axis=dim, keepdims=True), order="C")
+    out = c_order(shifted / shifted.sum(axis=dim, keepdims=True))
     return result(out, SoftmaxBackward0, (input,), _OUT, args=dim)
 
 
@@ -83,7 +84,7 @@ def _safe_softmax(input, dim, dtype=None):
     with np.errstate(invalid="ignore"):
         shifted = np.exp(data - np.where(masked, 0, top))
         out = shifted / shifted.sum(axis=dim, keepdims=True)
-    out = np.asarray(np.where(masked, 0, out).astype(data.dtype, copy=False), order="C")
+    out = c_order(np.where(masked, 0, out).astype(data.dtype, copy=False))
     return result(out, SafeSoftmaxBackward0, (input,), _OUT, args=dim)
 
 
@@ -97,7 +98,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     else:
         out = data.copy()
-    out = np.asarray(out, order="C")  # (contiguous, as PyTorch's)
+    out = c_order(out)  # (contiguous, as PyTorch's)
     return result(out, LogSoftmaxBackward0, (input,), _OUT, args=dim)
 
 

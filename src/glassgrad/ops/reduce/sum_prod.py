@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from glassgrad import dtypes as _dt
-from glassgrad._batched import as_data
+from glassgrad._batched import as_data, c_order
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import OUT, node_class, quiet, register, result
@@ -244,7 +244,7 @@ def cumsum(input, dim, *, dtype=None):
     if data.ndim and out.dtype.kind in "fc":
         out += 0  # PyTorch's running sum starts from +0.0, so it never gives -0.0
     # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
-    out = np.asarray(out, order="C")
+    out = c_order(out)
     return result(out, CumsumBackward0, (input,), args=axis)
 
 
@@ -291,7 +291,7 @@ def cumprod(input, dim, *, dtype=None):
     axis = _wrap_dim(dim, data.ndim)
     out_dtype = _sum_dtype(data, dtype)
     out = np.cumprod(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
-    out = np.asarray(out, order="C")  # (contiguous, as PyTorch's)
+    out = c_order(out)  # (contiguous, as PyTorch's)
     return result(out, CumprodBackward0, (input,), (input, OUT), args=axis)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import c_order
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd.node import node_class
 from glassgrad.ops import _dual as D
@@ -162,7 +163,7 @@ def stack(tensors, dim=0):
     dim = _wrap_dim(dim, len(first) + 1)
     dtype = _common_dtype(tensors)
     out = np.stack([t._data.astype(dtype, copy=False) for t in tensors], axis=dim)
-    out = np.asarray(out, order="C")  # (NumPy keeps the inputs' layout; PyTorch's is contiguous)
+    out = c_order(out)  # (NumPy keeps the inputs' layout; PyTorch's is contiguous)
     return result(out, StackBackward0, tuple(tensors), args=(dim, len(tensors)))
 
 
@@ -354,7 +355,7 @@ def roll(input, shifts, dims=None):
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
-        out = np.asarray(np.roll(data, shifts[0]), order="C")
+        out = c_order(np.roll(data, shifts[0]))
         return result(out, RollBackward0, (input,), args=(shifts, None))
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
@@ -362,7 +363,7 @@ def roll(input, shifts, dims=None):
             f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
         )
     dims = tuple(_wrap_dim(d, data.ndim, scalar_ok=False) for d in dims)
-    out = np.asarray(np.roll(data, shifts, dims), order="C")  # (contiguous, as PyTorch's)
+    out = c_order(np.roll(data, shifts, dims))  # (contiguous, as PyTorch's)
     return result(out, RollBackward0, (input,), args=(shifts, dims))
 
 

@@ -8,7 +8,7 @@ import weakref
 
 import numpy as np
 
-from glassgrad._batched import as_data
+from glassgrad._batched import as_data, c_order
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.reduce.sum_prod import expand_back, normalize_dims
@@ -37,14 +37,14 @@ CumminBackward0 = node_class("CumminBackward0", _scatter_backward)
 
 def _cumulative(input, dim, accumulate, cls, pair):
     work, axis = _work(input, dim)
-    values = np.asarray(accumulate(work, axis=axis), order="C")  # (contiguous, as PyTorch's)
+    values = c_order(accumulate(work, axis=axis))  # (contiguous, as PyTorch's)
     hit = values == work
     if work.dtype.kind == "f":
         hit |= np.isnan(work) & np.isnan(values)
     # PyTorch moves the index on ties (``>=``) and at every NaN: the last hit so far
     shape = [-1 if d == axis else 1 for d in range(work.ndim)]
     positions = np.arange(work.shape[axis]).reshape(shape)
-    index = np.asarray(np.maximum.accumulate(np.where(hit, positions, 0), axis=axis), order="C")
+    index = c_order(np.maximum.accumulate(np.where(hit, positions, 0), axis=axis))
     return _pair(input, work, axis, index, cls, pair)
 
 
