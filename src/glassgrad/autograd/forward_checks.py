@@ -119,21 +119,10 @@ def _slow_jacobian(func, inputs, func_out, in_index, out_index, eps):
 
 
 def _slow_error(func, inputs, func_out, in_index, out_index, rtol, atol, eps):
-    from glassgrad import allclose
-    from glassgrad.autograd.gradcheck_fast import _FAST_FAIL_SLOW_OK
+    from glassgrad.autograd.gradcheck_fast import slow_mode_message
 
     numerical, analytical = _slow_jacobian(func, inputs, func_out, in_index, out_index, eps)
-    max_diff = (numerical - analytical).abs().max()
-    message = (
-        "\nThe above quantities relating the numerical and analytical jacobians are computed \n"
-        "in fast mode. See: https://github.com/pytorch/pytorch/issues/53876 for more background "
-        "\nabout fast mode. Below, we recompute numerical and analytical jacobians in slow mode:"
-        f"\n\nNumerical:\n {numerical}\nAnalytical:\n{analytical}\n\n"
-        f"The max per-element difference (slow mode) is: {max_diff}.\n"
-    )
-    if allclose(analytical, numerical, rtol, atol):
-        message += _FAST_FAIL_SLOW_OK
-    return message
+    return slow_mode_message(numerical, analytical, rtol, atol)
 
 
 def slow_forward_check(func, func_out, inputs, outputs, eps, rtol, atol):

@@ -78,10 +78,15 @@ def _analytical_vju(inputs, outputs, nondet_tol, check_grad_dtypes, all_v, all_u
 
 
 def _slow_error(func, inputs, outputs, in_index, out_index, rtol, atol, eps):
-    from glassgrad import allclose
-
     numerical = _numerical_jacobian(func, inputs, outputs, eps)[in_index][out_index]
     analytical = _analytical_jacobian(inputs, outputs[out_index], float("inf"), False)[in_index]
+    return slow_mode_message(numerical, analytical, rtol, atol)
+
+
+def slow_mode_message(numerical, analytical, rtol, atol):
+    """PyTorch's text after a fast-mode mismatch: both Jacobians recomputed in slow mode."""
+    from glassgrad import allclose
+
     max_diff = (numerical - analytical).abs().max()
     message = (
         "\nThe above quantities relating the numerical and analytical jacobians are computed \n"
