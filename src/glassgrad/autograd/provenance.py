@@ -19,6 +19,8 @@ import os
 import sys
 import weakref
 
+import numpy as np
+
 from glassgrad.autograd import grad_mode as _gm
 from glassgrad.autograd.node import next_seq
 from glassgrad.backend import WRAPPER_CODES
@@ -201,7 +203,9 @@ def locate(node, out) -> None:
     if frame is not None:
         node._where = (frame.f_code, frame.f_lineno)
     tests = _QUIET.get(type(node).__name__)
-    if tests is not None and out.size and out.dtype.kind == "f":
+    # (plain arrays only: under vmap a batch's elements are no Python values)
+    plain = isinstance(out, (np.ndarray, np.generic))
+    if tests is not None and plain and out.size and out.dtype.kind == "f":
         flat = out.reshape(-1)
         alive, quiet = tests
         # three elements, then about 256 spread over the output, and only then all of it: a
