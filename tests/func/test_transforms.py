@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.func.compare import both, close
 
 import glassgrad
 
@@ -14,27 +15,6 @@ X = RNG.standard_normal(4)
 Y = RNG.standard_normal(4)
 M = RNG.standard_normal((3, 4))
 Z = RNG.standard_normal((2, 3, 4))
-
-
-def both(fn):
-    """``fn(lib)`` for PyTorch and glassgrad."""
-    return fn(torch), fn(glassgrad)
-
-
-def close(want, got, tol=1e-10):
-    if isinstance(want, (tuple, list)):
-        assert isinstance(got, (tuple, list)) and len(want) == len(got)
-        for w, g in zip(want, got, strict=True):
-            close(w, g, tol)
-        return
-    if isinstance(want, dict):
-        assert set(want) == set(got)
-        for key in want:
-            close(want[key], got[key], tol)
-        return
-    assert tuple(got.shape) == tuple(want.shape)
-    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
 
 
 def f_scalar(lib):

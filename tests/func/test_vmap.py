@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from tests.func.compare import both
+from tests.func.compare import close as _close
 
 import glassgrad
 
@@ -16,23 +18,8 @@ X = RNG.standard_normal((2, 3, 4))
 IDX = np.array([1, 2])
 
 
-def both(fn):
-    return fn(torch), fn(glassgrad)
-
-
 def close(want, got, tol=1e-6):
-    if isinstance(want, (tuple, list)):
-        assert isinstance(got, (tuple, list)) and len(want) == len(got)
-        for w, g in zip(want, got, strict=True):
-            close(w, g, tol)
-        return
-    if isinstance(want, dict):
-        assert set(want) == set(got)
-        for key in want:
-            close(want[key], got[key], tol)
-        return
-    assert tuple(got.shape) == tuple(want.shape)
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    _close(want, got, tol, dtype=False)
 
 
 CASES = {

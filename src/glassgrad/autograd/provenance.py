@@ -204,8 +204,7 @@ def locate(node, out) -> None:
         node._where = (frame.f_code, frame.f_lineno)
     tests = _QUIET.get(type(node).__name__)
     # (plain arrays only: under vmap a batch's elements are no Python values)
-    plain = isinstance(out, (np.ndarray, np.generic))
-    if tests is not None and plain and out.size and out.dtype.kind == "f":
+    if tests is not None and isinstance(out, _PLAIN) and out.size and out.dtype.kind == "f":
         flat = out.reshape(-1)
         alive, quiet = tests
         # three elements, then about 256 spread over the output, and only then all of it: a
@@ -219,6 +218,7 @@ def locate(node, out) -> None:
             node._quiet = out.shape[1] if out.ndim > 1 else 1
 
 
+_PLAIN = (np.ndarray, np.generic)
 # activations whose output says where the derivative is zero: (one output has a nonzero
 # derivative, every output has derivative zero)
 _QUIET = {
