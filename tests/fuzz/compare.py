@@ -117,7 +117,7 @@ OPEN = [
 
 
 # Lines whose values are gradients (see ``_differ``'s ``zeros``).
-GRADIENT_TAGS = {"autograd.grad", "backward"}
+GRADIENT_TAGS = {"autograd.grad", "autograd.grad2", "backward"}  # (second order too)
 
 
 def excused(mismatch: Mismatch) -> str | None:
