@@ -359,6 +359,9 @@ FUNCTIONAL = {
     "threshold": lambda L: F(L).threshold(x(L), 0.5, -2.0),
     "threshold_": lambda L: F(L).threshold_(x(L), 0.5, -2.0),
     "triplet_margin_loss": lambda L: F(L).triplet_margin_loss(x(L), x(L).flip(0), x(L) * 2),
+    # nn layers (fold, 3-d pools, unpooling, grid sampling, shrink)
+    "fold": lambda L: F(L).fold(img(L, 1, 4, 4), 3, 2),
+    "unfold": lambda L: F(L).unfold(img(L, 1, 2, 4, 4), 2, stride=2),
 }
 LINALG = {
     "LinAlgError": lambda L: issubclass(L.linalg.LinAlgError, RuntimeError),

@@ -6,6 +6,7 @@ from glassgrad.nn.modules.container import *  # noqa: F403
 from glassgrad.nn.modules.conv import *  # noqa: F403
 from glassgrad.nn.modules.distance import *  # noqa: F403
 from glassgrad.nn.modules.dropout import *  # noqa: F403
+from glassgrad.nn.modules.fold import *  # noqa: F403
 from glassgrad.nn.modules.instancenorm import *  # noqa: F403
 from glassgrad.nn.modules.linear import *  # noqa: F403
 from glassgrad.nn.modules.loss import *  # noqa: F403

@@ -110,7 +110,8 @@ def linear_pair(name, adjoint_name, forward, adjoint):
 
     The gradient of a linear map is its adjoint applied to ``grad``; the adjoint's gradient is
     the map again. Recording both as ops makes double backward exact with no further rule.
-    Returns ``apply(input, args)`` recording the node ``name``.
+    Returns ``apply(input, args)`` recording the node ``name``; its ``adjoint`` attribute
+    applies the adjoint, recording ``adjoint_name`` (for ops that are each other's adjoint).
     """
     ops = {}
 
@@ -128,6 +129,7 @@ def linear_pair(name, adjoint_name, forward, adjoint):
     adjoint_cls = node_class(adjoint_name, rule_adjoint)
     ops["forward"] = lambda t, args: result(forward(t._data, args), forward_cls, (t,), args=args)
     ops["adjoint"] = lambda t, args: result(adjoint(t._data, args), adjoint_cls, (t,), args=args)
+    ops["forward"].adjoint = ops["adjoint"]
     return ops["forward"]
 
 
