@@ -3,10 +3,25 @@
 from glassgrad.optim import lr_scheduler
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam
+from glassgrad.optim.adamax import Adamax
 from glassgrad.optim.adamw import AdamW
 from glassgrad.optim.lbfgs import LBFGS
+from glassgrad.optim.nadam import NAdam
 from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.radam import RAdam
 from glassgrad.optim.rmsprop import RMSprop
 from glassgrad.optim.sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "LBFGS", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = [
+    "Adagrad",
+    "Adam",
+    "Adamax",
+    "AdamW",
+    "LBFGS",
+    "NAdam",
+    "RAdam",
+    "Optimizer",
+    "RMSprop",
+    "SGD",
+    "lr_scheduler",
+]

@@ -1,0 +1,85 @@
+"""``Adamax``: Adam with the infinity norm in place of the second moment."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.optim._flags import check_betas, check_step_flags
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    _check_lr,
+    _check_nonnegative,
+    _decay,
+    _grad_of,
+    _lerp,
+    _step_tensor,
+    _to_scalar,
+    _with_grad,
+    _write,
+    _zeros_like,
+)
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    """Adamax, PyTorch's single-tensor algorithm."""
+
+    def __init__(
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        foreach=None,
+        *,
+        maximize=False,
+        differentiable=False,
+        capturable=False,
+    ) -> None:
+        _check_lr(lr)
+        _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
+        check_betas(betas)
+        _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    _load_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )
+    _has_step = True
+
+    def _update_group(self, group) -> None:
+        params = _with_grad(group)
+        for param in params:
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = _zeros_like(param)
+                state["exp_inf"] = _zeros_like(param)
+        lr = _to_scalar(group["lr"])
+        beta1, beta2 = group["betas"]
+        for param in params:
+            state = self.state[param]
+            check_step_flags(group, param)
+            grad = _grad_of(param, group["maximize"])
+            step_t, exp_avg, exp_inf = state["step"], state["exp_avg"], state["exp_inf"]
+            _write(step_t, step_t._data + 1)
+            grad = _decay(grad, param, group["weight_decay"])
+            _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
+            _write(exp_inf, np.maximum(exp_inf._data * beta2, np.abs(grad) + group["eps"]))
+            clr = lr / (1 - beta1 ** step_t.item())
+            _write(param, param._data + (-clr) * exp_avg._data / exp_inf._data)

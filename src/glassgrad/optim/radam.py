@@ -1,0 +1,106 @@
+"""``RAdam``: Adam whose adaptive step is switched on once its variance is tractable."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad.optim._flags import check_betas, check_step_flags
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    _check_lr,
+    _check_nonnegative,
+    _grad_of,
+    _lerp,
+    _step_tensor,
+    _to_scalar,
+    _with_grad,
+    _write,
+    _zeros_like,
+)
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    """RAdam, PyTorch's single-tensor algorithm."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        decoupled_weight_decay=False,
+        *,
+        foreach=None,
+        maximize=False,
+        capturable=False,
+        differentiable=False,
+    ) -> None:
+        _check_lr(lr)
+        _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
+        check_betas(betas)
+        _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    _load_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("decoupled_weight_decay", False),
+        ("capturable", False),
+    )
+    _has_step = True
+
+    def _update_group(self, group) -> None:
+        params = _with_grad(group)
+        for param in params:
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = _zeros_like(param)
+                state["exp_avg_sq"] = _zeros_like(param)
+        for param in params:
+            check_step_flags(group, param)
+            self._update_param(param, self.state[param], group)
+
+    def _update_param(self, param, state, group) -> None:
+        lr = _to_scalar(group["lr"])
+        beta1, beta2 = group["betas"]
+        weight_decay = group["weight_decay"]
+        grad = _grad_of(param, group["maximize"])
+        step_t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        _write(step_t, step_t._data + 1)
+        step = step_t.item()
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                _write(param, param._data * (1 - lr * weight_decay))
+            else:
+                grad = grad + weight_decay * param._data
+        _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
+        _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * grad * grad)
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        corrected = exp_avg._data / bias_correction1
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+        if rho_t > 5.0:
+            rect = (
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            ) ** 0.5
+            adaptive_lr = (bias_correction2**0.5) / (np.sqrt(exp_avg_sq._data) + group["eps"])
+            _write(param, param._data + (-1.0) * (corrected * lr * adaptive_lr * rect))
+        else:
+            _write(param, param._data + (-1.0) * (corrected * lr))
