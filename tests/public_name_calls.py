@@ -504,4 +504,7 @@ TENSOR = {
     "untyped_storage": lambda L: x(L).untyped_storage() is not None,
     "where": lambda L: x(L).where(x(L) > 0, -x(L)),
     "xpu": lambda L: x(L).xpu(),
+    # torch.multiprocessing: shared memory
+    "share_memory_": lambda L: (x(L).share_memory_().is_shared(), x(L).share_memory_().tolist()),
+    "is_shared": lambda L: x(L).is_shared(),
 }

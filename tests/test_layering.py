@@ -28,13 +28,14 @@ _CORE += ("accumulate", "provenance", "saved_hooks", "graph", "partial", "bound"
 _CORE += ("escapes", "flows", "introspect")  # (glass reads the graph through introspect)
 LAYERS = [
     ("base", ["_config", "_device", "_bfloat16", "_memory_format", "_mt19937", "_errors"]
+     + ["_shared_memory"]
      + ["_batched", "dtypes", "backend", "version", "utils.hooks"]),
     ("core", ["autograd." + name for name in _CORE]),
     ("tensor", ["tensor", "_tensor_data", "_tensor_hooks", "_tensor_info", "_tensor_str"]
      + ["creation", "_random", "_out_arg", "_finfo"]),
     ("ops", ["ops", "linalg", "special", "autograd"]),
     ("library", ["nn", "optim", "utils", "serialization", "amp", "distributed", "testing", "jit"]
-     + ["func"]
+     + ["func", "multiprocessing"]
      + ["_dynamo", "compiler", "onnx", "cuda", "mps", "xpu", "cpu", "backends"]),
     ("glass", ["glass"]),
     ("app", ["cli", "__main__", "seed_experiments", ""]),

@@ -16,6 +16,7 @@ from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``t
     cuda,
     jit,
     mps,
+    multiprocessing,
     nn,
     onnx,
     optim,

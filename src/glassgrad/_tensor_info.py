@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from glassgrad import _bfloat16
+from glassgrad import _bfloat16, _shared_memory
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad._device import device as _device_type
@@ -154,6 +154,20 @@ class TensorInfo:
     def is_pinned(self, device=None) -> bool:
         """False: PyTorch's CPU build has no pinned-memory allocator."""
         return False
+
+    def share_memory_(self):
+        """Move the data into shared memory (no-op if already there), so that processes that
+        receive this tensor (``torch.multiprocessing``) see each other's writes. Other tensors
+        that were views of the old data keep the old data: NumPy cannot move memory under them.
+        """
+        if not _shared_memory.is_shared(self._data):
+            self._data = _shared_memory.allocate(self._data)
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether the data lies in shared memory (``share_memory_``, or received from another
+        process)."""
+        return _shared_memory.is_shared(self._data)
 
     def pin_memory(self, device=None):
         """PyTorch's CPU build has no accelerator to pin memory for: its error."""

@@ -152,6 +152,11 @@ class StateMixin:
         """Nothing to move: the NumPy backend lives on the CPU."""
         return self
 
+    def share_memory(self) -> StateMixin:
+        """Move parameters, their gradients and buffers into shared memory
+        (``Tensor.share_memory_``), for processes that train one model together."""
+        return self._apply(lambda t: t.share_memory_())
+
     def type(self, dst_type) -> StateMixin:
         """Cast all parameters and buffers to ``dst_type``."""
         return self._apply(lambda t: t.type(dst_type))  # takes typed classes and their names
