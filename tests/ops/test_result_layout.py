@@ -142,7 +142,7 @@ def _bases(torch):
 
 # PyTorch keeps a dense input's layout here (``preserve_format``): glassgrad's result is
 # contiguous. Open; strict, so that a fixed one fails until it is removed.
-_KEEPS_LAYOUT = {"sort0", "sort1", "argsort0", "flip", "clone", "gelu", "expand_clone"}
+_KEEPS_LAYOUT = {"sort0", "sort1", "argsort0", "flip", "clone", "expand_clone"}
 # Elementwise ops on an expanded input: PyTorch's result is contiguous, NumPy's is F-ordered.
 _EXPANDED = {"type_as", "nan_to_num", "addcmul"}
 KNOWN = {(b, op) for b in ("t", "perm3") for op in _KEEPS_LAYOUT} | {

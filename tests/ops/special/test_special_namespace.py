@@ -43,10 +43,10 @@ POINTS = {
     "expm1": _WIDE,
     "log1p": [0.0, 0.3, -0.5, 3.0, -1.0, -2.0, NAN],
     "logit": [0.0, 0.3, 0.5, 1.0, 1.5, NAN],
-    "erfinv": [0.0, 0.3, -0.9, 0.999999, 1.0, -1.0, 2.0, NAN],
-    "digamma": [0.3, 1.0, 2.5, -1.5, 0.0, 10.0],
+    "erfinv": [0.0, -0.0, 0.3, -0.9, 0.999999, 1.0, -1.0, 2.0, 1e-300, NAN],
+    "digamma": [0.3, 1.0, 2.5, -1.5, 0.0, -0.0, -2.0, 10.0, 1e10, INF, -INF, NAN],
     "psi": [0.3, 1.0, 2.5, -1.5, 0.0, 10.0],
-    "gammaln": [0.3, 1.0, 2.5, -1.5, 0.0, 10.0],
+    "gammaln": [0.3, 1.0, 2.5, -1.5, 0.0, -0.0, -2.0, 10.0, 1e300, INF, -INF, NAN],
     "sinc": _WIDE + [NAN],
     "round": [0.5, 1.5, -2.5, 0.3, NAN],
 }
@@ -73,6 +73,8 @@ def _values_match(got, want, rtol, atol=1e-300):
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    same = ~np.isnan(want)  # (and the signs of zeros and infinities)
+    np.testing.assert_array_equal(np.signbit(got[same]), np.signbit(want[same]))
 
 
 def test_namespace_names_are_pytorchs():

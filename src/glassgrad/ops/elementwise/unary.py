@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.special as _sc
 
 from glassgrad import _bfloat16, _device
 from glassgrad import _memory_format as _mf
@@ -110,24 +111,20 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-def _erf(x):
-    # NumPy has no erf: a Taylor series near 0 and a continued fraction for erfc in the tails,
-    # each with a fixed number of terms that reaches double precision on its range.
-    z = x.astype(np.float64)
-    small = np.abs(z) < 2.5
-    s = np.where(small, z, 0.0)
-    term, total, s2 = s, s.copy(), s * s
-    for n in range(1, 60):
-        term = term * -s2 / n
-        total += term / (2 * n + 1)
-    t = np.where(small, 3.0, np.abs(z))
-    frac = t
-    for k in range(100, 0, -1):
-        frac = t + (k / 2) / frac
-    with np.errstate(invalid="ignore"):
-        tail = np.sign(z) * (1 - np.exp(-t * t) / math.sqrt(math.pi) / frac)
-    out = np.where(small, total * _TWO_OVER_SQRT_PI, tail)
-    return np.where(z == 0, z, out).astype(x.dtype, copy=False)  # erf(-0.0) is -0.0
+def scipy_values(fn):
+    """``fn`` (a SciPy ufunc) on an array in its own float dtype: float32 and float64 run
+    SciPy's own loops; other floats (half, bfloat16) are computed in float64 and cast back."""
+
+    def values(x):
+        if x.dtype.type is np.float32 or x.dtype.type is np.float64:
+            return fn(x)
+        return fn(x.astype(np.float64)).astype(x.dtype)
+
+    return values
+
+
+# (SciPy's erf gives PyTorch's values, float32 included; exact GELU runs on it)
+_erf = scipy_values(_sc.erf)
 
 
 def _sqrt(x):

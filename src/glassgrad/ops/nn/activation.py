@@ -137,13 +137,14 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 # -- gelu, silu, mish ----------------------------------------------------------------------------
-def _gelu_backward(ctx, grad, x):
+def _gelu_backward(ctx, grad, x, cdf=None):
     if ctx._args == "tanh":
         inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
         t = N.tanh(inner)
         d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
         return (grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * d_inner),)
-    cdf = (N.erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
+    if cdf is None or not D._is_array(x):  # (on tensors, recomputed so it is differentiable)
+        cdf = (N.erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
     pdf = D.exp(x * x * -0.5) * _INV_SQRT_2PI
     return (grad * (cdf + x * pdf),)
 
@@ -158,7 +159,18 @@ def gelu(input, approximate="none"):
         inner = _SQRT_2_OVER_PI * (data + 0.044715 * data * data * data)
         out = 0.5 * data * (1 + np.tanh(inner))
     elif approximate == "none":
-        out = data * 0.5 * (1 + N.erf(data * (1 / math.sqrt(2.0))))
+        # Phi(x) is kept for the first-order backward, which would otherwise compute erf again
+        # (erf is most of GELU's time)
+        one_plus_erf = N.erf(data * (1 / math.sqrt(2.0))) + 1
+        out = data * 0.5 * one_plus_erf  # (PyTorch's order of products)
+        cdf = one_plus_erf * 0.5
+        return result(
+            out.astype(data.dtype, copy=False),
+            GeluBackward0,
+            (input,),
+            (input, cdf),
+            args=approximate,
+        )
     else:
         raise RuntimeError("approximate argument must be either none or tanh.")
     return result(out.astype(data.dtype), GeluBackward0, (input,), (input,), args=approximate)

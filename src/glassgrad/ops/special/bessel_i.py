@@ -1,83 +1,24 @@
-"""Modified Bessel functions of the first kind on NumPy alone: ``i0``, ``special.i0e``,
-``special.i1``, ``special.i1e``, ``special.modified_bessel_i0/i1`` and
-``special.spherical_bessel_j0``.
+"""Modified Bessel functions of the first kind: ``i0``, ``special.i0e``, ``special.i1``,
+``special.i1e``, ``special.modified_bessel_i0/i1`` and ``special.spherical_bessel_j0``.
 
-``I_nu(x)`` (nu = 0, 1) sums its power series for ``|x| <= 30``: every term is positive, so the
-sum has no cancellation and 100 terms reach double precision there. Beyond, the Hankel
-asymptotic series ``e^x / sqrt(2 pi x) * sum (-1)^k a_k(nu) / x^k`` is summed to 30 terms, whose
-truncation error at ``x >= 30`` is below 1e-20 relative. The scaled forms (``i0e = e^-|x| i0``)
-never form ``e^|x|`` in the asymptotic range, so they stay finite where ``i0`` overflows.
+The values are SciPy's (``scipy.special.i0``...: the Cephes kernels PyTorch also uses),
+computed in float64 and cast to the input's dtype.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+import scipy.special as _sc
 
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.unary import elementwise
 from glassgrad.ops.registry import quiet
 from glassgrad.ops.special.gamma import _in64
 
-_SWITCH = 30.0
-
-
-def _series(x, nu):
-    half = x / 2
-    quarter = half * half
-    term = half**nu / math.factorial(nu)
-    total = term.copy()
-    for k in range(1, 100):
-        term = term * quarter / (k * (k + nu))
-        total += term
-    return total
-
-
-def _asymptotic(t, nu):
-    """``sqrt(2 pi t) e^-t I_nu(t)`` for ``t >= 30``."""
-    mu = 4 * nu * nu
-    term = np.ones_like(t)
-    total = term.copy()
-    for k in range(1, 30):
-        term = term * -(mu - (2 * k - 1) ** 2) / (k * 8 * t)
-        total += term
-    return total
-
-
-def _scaled_i(x, nu):
-    """``e^-|x| I_nu(x)`` in float64 (nu = 0 or 1)."""
-    t = np.abs(x)
-    near = t <= _SWITCH
-    small = np.where(near, x, 0.0)
-    far = np.where(near, _SWITCH, t)
-    values = np.where(
-        near,
-        _series(small, nu) * np.exp(-t),
-        _asymptotic(far, nu) / np.sqrt(2 * math.pi * far),
-    )
-    if nu == 1:
-        values = np.where(near, values, np.copysign(values, x))
-        values = np.where(x == 0, 0.0, values)  # Cephes negates only below zero: i1(-0.0) is 0.0
-    return np.where(np.isnan(x), x, values)
-
-
-def _unscaled_i(x, nu):
-    t = np.abs(x)
-    near = t <= _SWITCH
-    values = np.where(near, _series(np.where(near, x, 0.0), nu), 0.0)
-    # e^t overflows to inf exactly where PyTorch's I_nu does; the scaled value is finite there
-    far = _scaled_i(np.where(near, _SWITCH + 1, x), nu) * np.exp(np.where(near, 0.0, t))
-    values = np.where(near, values, far)
-    if nu == 1:
-        values = np.where(x == 0, 0.0, values)  # Cephes negates only below zero: i1(-0.0) is 0.0
-    return np.where(np.isnan(x), x, values)
-
-
-i0_values = quiet(_in64(lambda x: _unscaled_i(x, 0)))
-i0e_values = quiet(_in64(lambda x: _scaled_i(x, 0)))
-i1_values = quiet(_in64(lambda x: _unscaled_i(x, 1)))
-i1e_values = quiet(_in64(lambda x: _scaled_i(x, 1)))
+i0_values = quiet(_in64(_sc.i0))
+i0e_values = quiet(_in64(_sc.i0e))
+i1_values = quiet(_in64(_sc.i1))
+i1e_values = quiet(_in64(_sc.i1e))
 
 
 def _dual(values, op):

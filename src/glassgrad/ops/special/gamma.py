@@ -1,11 +1,12 @@
-"""The gamma family on NumPy alone: ``lgamma``, ``digamma``, ``polygamma`` and ``mvlgamma``.
+"""The gamma family: ``lgamma``, ``digamma``, ``polygamma`` and ``mvlgamma``.
 
-Accuracy (float64, checked against PyTorch's std::lgamma/Cephes kernels in the tests):
-``lgamma`` and ``polygamma``/``digamma`` shift the argument up to 10 or more with the
-recurrences, then sum the asymptotic (Stirling / Bernoulli) series to the B_14 term, whose
-truncation error at x >= 10 is below 1e-17 relative; the shifts add a few ulps (absolute error
-about 1e-14 near the zeros of lgamma at 1 and 2). Negative arguments use the reflection
-formulas. ``mvlgamma`` (``multigammaln``) is a sum of ``lgamma``s.
+``lgamma`` and ``digamma`` are SciPy's (``gammaln``, ``digamma``), which give PyTorch's
+values, poles included. ``polygamma`` for n >= 1 stays here, as PyTorch's trigamma and Hurwitz
+zeta differ from SciPy's in the last digits and at the poles. Its accuracy (float64, checked
+against PyTorch's Cephes kernels in the tests): it shifts the argument up to 10 or more
+with the recurrence, then sums the asymptotic (Bernoulli) series to the B_14 term, whose
+truncation error at x >= 10 is below 1e-17 relative; the shifts add a few ulps.
+``mvlgamma`` (``multigammaln``) is a sum of ``lgamma``s.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.special as _sc
 
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
@@ -21,7 +23,6 @@ from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import check_kind, elementwise
 from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
 
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_PI = math.log(math.pi)
 # Bernoulli numbers B_2, B_4, ..., B_14
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)
@@ -38,34 +39,13 @@ def _shift_up(x, step):
     return x, total
 
 
-def _sinpi(x):
-    """``sin(pi x)`` reduced to |x| <= 1/2 first: exact near integers, where pi * x is not."""
-    nearest = np.round(x)
-    return np.sin(math.pi * (x - nearest)) * np.where(nearest % 2 == 0, 1.0, -1.0)
-
-
 def _tanpi(x):
     return np.tan(math.pi * (x - np.round(x)))  # period 1
 
 
 def _lgamma64(x):
-    finite = np.isfinite(x)
-    z = np.where(finite, x, 2.0)
-    reflect = z < 0.5
-    y = np.where(reflect, 1 - z, z)  # lgamma(z) = log(pi / |sin(pi z)|) - lgamma(1 - z)
-    y, logs = _shift_up(y, np.log)
-    series = (y - 0.5) * np.log(y) - y + _HALF_LOG_2PI
-    power = 1 / y
-    for k, b in enumerate(_BERNOULLI, 1):
-        series += b / (2 * k * (2 * k - 1)) * power
-        power /= y * y
-    out = series - logs
-    sine = np.abs(_sinpi(np.where(reflect, z, 0.5)))
-    out = np.where(reflect, _LOG_PI - np.log(sine) - out, out)
-    poles = (z <= 0) & (z == np.floor(z))
-    out = np.where(poles | (sine == 0) & reflect, np.inf, out)
-    out = np.where((z == 1) | (z == 2), 0.0, out)  # exact zeros, as std::lgamma gives
-    return np.where(finite, out, np.where(np.isnan(x), x, np.inf))
+    # SciPy's gammaln is std::lgamma but at -inf (std::lgamma gives +inf there)
+    return np.where(x == -np.inf, np.inf, _sc.gammaln(x))
 
 
 def _polygamma64(n, x, dtype=np.float64):
@@ -120,6 +100,8 @@ def _in64(fn):
 
 def _polygamma_values(n, x):
     """``psi^(n)`` of array ``x``, computed in float64, in ``x``'s dtype."""
+    if n == 0:  # (SciPy's digamma is PyTorch's, poles included)
+        return _sc.digamma(x.astype(np.float64)).astype(x.dtype, copy=False)
     pole_dtype = np.float32 if x.dtype.itemsize < 4 else x.dtype.type  # (half: float kernels)
     values = _polygamma64(n, x.astype(np.float64), pole_dtype)
     return np.asarray(values).astype(x.dtype, copy=False)
