@@ -1,18 +1,24 @@
 """``glassgrad.optim``: optimizers and learning-rate schedulers."""
 
 from glassgrad.optim import lr_scheduler
+from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam
 from glassgrad.optim.adamax import Adamax
 from glassgrad.optim.adamw import AdamW
+from glassgrad.optim.asgd import ASGD
 from glassgrad.optim.lbfgs import LBFGS
 from glassgrad.optim.nadam import NAdam
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.radam import RAdam
 from glassgrad.optim.rmsprop import RMSprop
+from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
 
 __all__ = [
+    "Adadelta",
+    "ASGD",
+    "Rprop",
     "Adagrad",
     "Adam",
     "Adamax",

@@ -1,0 +1,98 @@
+"""``ASGD``: averaged stochastic gradient descent (Polyak-Juditsky averaging)."""
+
+from __future__ import annotations
+
+from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    _check_lr,
+    _check_nonnegative,
+    _decay,
+    _grad_of,
+    _step_tensor,
+    _to_scalar,
+    _with_grad,
+    _write,
+    _zeros_like,
+)
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    """ASGD, PyTorch's single-tensor algorithm; ``eta`` and ``mu`` are 0-d tensors as there."""
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lambd=1e-4,
+        alpha=0.75,
+        t0=1e6,
+        weight_decay=0,
+        foreach=None,
+        maximize=False,
+        differentiable=False,
+        capturable=False,
+    ) -> None:
+        _check_lr(lr)
+        _check_nonnegative((lr, "Invalid learning rate"))
+        _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+        defaults = {
+            "lr": lr,
+            "lambd": lambd,
+            "alpha": alpha,
+            "t0": t0,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    _load_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )
+
+    def _after_load(self) -> None:
+        super()._after_load()
+        for group in self.param_groups:
+            for param in group["params"]:
+                entry = self.state.get(param, {})
+                for key in ("step", "eta", "mu"):
+                    if entry and not hasattr(entry[key], "_data"):
+                        entry[key] = _step_tensor(entry[key])
+
+    def _update_group(self, group) -> None:
+        params = _with_grad(group)
+        for param in params:
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["eta"] = _step_tensor(_to_scalar(group["lr"]))
+                state["mu"] = _step_tensor(1.0)
+                state["ax"] = _zeros_like(param)
+        for param in params:
+            check_step_flags(group, param, "params, mus, etas, and state_steps")
+            self._update_param(param, self.state[param], group)
+
+    def _update_param(self, param, state, group) -> None:
+        lr, lambd, alpha, t0 = _to_scalar(group["lr"]), group["lambd"], group["alpha"], group["t0"]
+        grad = _grad_of(param, group["maximize"])
+        step_t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
+        _write(step_t, step_t._data + 1)
+        grad = _decay(grad, param, group["weight_decay"])
+        eta_value = eta.item()
+        _write(param, param._data * (1 - lambd * eta_value))
+        _write(param, param._data + (-eta_value) * grad)
+        if mu.item() != 1:
+            _write(ax, ax._data + (param._data - ax._data) * mu._data)
+        else:
+            _write(ax, param._data)
+        step = step_t.item()
+        _write(eta, lr / ((1 + lambd * lr * step) ** alpha))
+        _write(mu, 1 / max(1, step - t0))
