@@ -2,6 +2,7 @@
 
 from glassgrad.optim import lr_scheduler
 from glassgrad.optim.adadelta import Adadelta
+from glassgrad.optim.adafactor import Adafactor
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam
 from glassgrad.optim.adamax import Adamax
@@ -14,8 +15,11 @@ from glassgrad.optim.radam import RAdam
 from glassgrad.optim.rmsprop import RMSprop
 from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
+from glassgrad.optim.sparse_adam import SparseAdam
 
 __all__ = [
+    "Adafactor",
+    "SparseAdam",
     "Adadelta",
     "ASGD",
     "Rprop",
