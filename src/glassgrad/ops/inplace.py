@@ -11,14 +11,16 @@ from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual
 from glassgrad.ops.elementwise import binary, power, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
-from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.inplace_core import (
+    FILL_OPS,
     _rebase,
     check_partial_overlap,
+    expanded_write_warning,
     fill_array,
     inplace_untracked,
     write_expanded,
 )
+from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.linalg import matmul as _linalg
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
@@ -278,21 +280,29 @@ def _comparison(name, compare):
     return compared
 
 
+def _write_masked(array, mask, value):
+    """``masked_fill_``'s kernel: ``value`` written where ``mask`` is True."""
+    value = value._data if isinstance(value, Tensor) else value
+    np.copyto(array, np.asarray(value, array.dtype), where=np.broadcast_to(mask._data, array.shape))
+
+
+def _write_index_fill(array, dim, index, value):
+    """``index_fill_``'s kernel: ``value`` written at ``index`` along ``dim``."""
+    value = value._data if isinstance(value, Tensor) else value
+    dim = dim + array.ndim if dim < 0 else dim
+    array[(slice(None),) * dim + (np.asarray(index._data),)] = value
+
+
 def _masked_fill_(self, mask, value):
     """``self.masked_fill_(mask, value)`` (PyTorch writes through an ``expand``, warning)."""
     from glassgrad.ops.elementwise.logic import masked_fill
 
-    def write(array, mask, value):
-        value = value._data if isinstance(value, Tensor) else value
-        np.copyto(
-            array, np.asarray(value, array.dtype), where=np.broadcast_to(mask._data, array.shape)
-        )
-
-    done = write_expanded(self, masked_fill, write, "masked_fill_", mask, value)
+    done = write_expanded(self, masked_fill, _write_masked, "masked_fill_", mask, value)
     return done if done is not None else inplace(self, masked_fill, mask, value)
 
 
 Tensor.masked_fill_ = _masked_fill_
+FILL_OPS[_filled] = FILL_OPS[_zeroed] = (None, None)
 
 
 def _install_from_table():
@@ -310,6 +320,9 @@ def _install_from_table():
         "addmm baddbmm copysign cumprod cumsum deg2rad rad2deg digamma lgamma erfc erfinv i0 "
         "sinc logit mvlgamma heaviside hypot xlogy"
     ).split()
+    for name, write in (("masked_fill", _write_masked), ("index_fill", _write_index_fill)):
+        if name in OPS:
+            FILL_OPS[OPS[name].fn] = (expanded_write_warning(name + "_"), write)
     for name in names:
         info = OPS.get(name)
         if info is not None and not hasattr(Tensor, name + "_"):

@@ -135,6 +135,12 @@ _EXPANDED_WRITE = (
 )
 
 
+def expanded_write_warning(name):
+    """PyTorch's warning for ``name`` (``masked_fill_``, ``index_put_``) on an expanded tensor."""
+    what = ("indices", "tensor") if name == "index_put_" else ("mask", "scalar")
+    return _EXPANDED_WRITE.format(name, *what)
+
+
 def write_expanded(self, outplace, write, name, *args):
     """``masked_fill_``/``index_put_`` on an ``expand``ed tensor outside the graph: PyTorch
     writes each selected element's memory (deprecated, with its warning) where other in-place
@@ -150,8 +156,7 @@ def write_expanded(self, outplace, write, name, *args):
 
     with _NoRecord():
         outplace(self, *args)  # the op's own argument checks and messages
-    what = ("mask", "scalar") if name == "masked_fill_" else ("indices", "tensor")
-    warnings.warn(_EXPANDED_WRITE.format(name, *what), UserWarning, stacklevel=3)
+    warnings.warn(expanded_write_warning(name), UserWarning, stacklevel=3)
     write(writable(self._data), *args)
     _bump(self)
     return self
@@ -255,6 +260,34 @@ def _renamed(node, name):
     return node
 
 
+def _write_shared(self, before, write, args, kwargs):
+    """Give memory shared by several elements of ``self`` the values PyTorch's kernel leaves:
+    the selected elements written one by one into memory, not the out-of-place result (whose
+    copies of one memory location may differ) copied in."""
+    if write is None:
+        return
+    target = writable(self._data)
+    target[...] = before
+    write(target, *args, **kwargs)
+
+
+def _refuse_overlap(ctx, grad, *saved):
+    raise RuntimeError(_OVERLAP)
+
+
+def _refuse_backward(node):
+    """Make ``node``'s backward fail as PyTorch's does after a write through an ``expand``ed
+    view: the gradient of a write into elements that share memory is not defined."""
+    if node is None:
+        return
+    cls = type(node)
+    twin = _TWINS.get((cls, _refuse_overlap))
+    if twin is None:
+        attrs = {"__module__": cls.__module__, "_backward": _refuse_overlap}
+        twin = _TWINS[(cls, _refuse_overlap)] = type(cls.__name__, (cls,), attrs)
+    node.__class__ = twin
+
+
 def stale_view_needs_grad(view) -> bool:
     """Whether ``view`` (no ``requires_grad`` of its own) is in the graph now: its base was
     written to in place, through another view, with a value that requires grad."""
@@ -296,10 +329,21 @@ def inplace(self, outplace, *args, **kwargs):
     return self
 
 
+# The in-place ops that write one value into each selected element (``fill_``, ``zero_``,
+# ``masked_fill_``, ``index_put_``...), by their out-of-place op: PyTorch lets these write into a
+# tensor whose elements share memory (an ``expand``) where other in-place ops refuse. Each maps
+# to ``(warning, write)``: the deprecation warning PyTorch gives (or None), and
+# ``write(array, *args)``, the kernel's write of just the selected elements into the memory (None
+# where every element gets the same value). In the graph the write is recorded, but the backward
+# of that ``CopySlices`` then fails with the overlap error (its gradient would be ambiguous).
+FILL_OPS: dict = {}
+
+
 def _inplace(self, outplace, *args, **kwargs):
     """``inplace``'s work; returns the out-of-place result that was written into ``self``."""
     others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
-    base = check_inplace(self, others=others)
+    fill = outplace in FILL_OPS
+    base = check_inplace(self, fills=fill, others=others)
     for other in others:
         check_partial_overlap(self._data, other._data)
     # an integer or bool ``self`` cannot require grad, whatever it is computed from
@@ -308,6 +352,14 @@ def _inplace(self, outplace, *args, **kwargs):
         and (self._requires_grad or any(a._requires_grad for a in others))
         and self._data.dtype.kind in "fc"
     ):
+        overlapping = fill and overlaps(self._data)
+        if overlapping:
+            warning, write = FILL_OPS[outplace]
+            if warning is not None:
+                import warnings
+
+                warnings.warn(warning, UserWarning, stacklevel=4)
+            before = self._data.copy()
         snapshot = _snapshot(self)
         if _FW[0]:
             from glassgrad.autograd.forward_rules import carry
@@ -317,11 +369,17 @@ def _inplace(self, outplace, *args, **kwargs):
         _result_check(res, self)
         if base is not None:
             write_through(self, base, res)
+            if overlapping:
+                _write_shared(self, before, write, args, kwargs)
+                _refuse_backward(base._grad_fn)
             # the op saved its output: that is the view now (a later write to it is caught)
             _adopt_saved_output(res, self, res._grad_fn)
             return res
-        np.copyto(self._data, res._data)
+        np.copyto(writable(self._data) if overlapping else self._data, res._data)
         _bump(self)
+        if overlapping:
+            _write_shared(self, before, write, args, kwargs)
+            _refuse_backward(res._grad_fn)
         if res._grad_fn is not None:
             # a non-differentiable op (logical_not_...) keeps the old grad_fn, as in PyTorch
             _rebase(self, res._grad_fn)

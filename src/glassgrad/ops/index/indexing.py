@@ -17,13 +17,16 @@ from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state
 from glassgrad.ops import _dual as D
 from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace re-exported
+    FILL_OPS,
     _bump,
     _rebase,
     _snapshot,
     check_inplace,
     check_partial_overlap,
+    expanded_write_warning,
     inplace,
     overlaps,
+    write_expanded,
     write_through,
 )
 from glassgrad.ops.registry import Tensor, node_class, register, result
@@ -565,20 +568,23 @@ def select(input, dim, index):
     return as_view(res, input, key)
 
 
+def _write_put(array, indices, values, accumulate=False):
+    """``index_put_``'s kernel: ``values`` written (or added) at ``indices``."""
+    key, _ = convert_key(tuple(indices))
+    data = values._data.astype(array.dtype, copy=False)
+    if accumulate:
+        np.add.at(array, key, _strip(data, array[key].ndim))
+    else:
+        _write(array, key, data)
+
+
 def _index_put_(self, indices, values, accumulate=False):
     """In-place ``index_put`` (PyTorch writes through an ``expand``, warning)."""
-    from glassgrad.ops.inplace_core import write_expanded
-
-    def write(array, indices, values, accumulate):
-        key, _ = convert_key(tuple(indices))
-        data = values._data.astype(array.dtype, copy=False)
-        if accumulate:
-            np.add.at(array, key, _strip(data, array[key].ndim))
-        else:
-            _write(array, key, data)
-
-    done = write_expanded(self, index_put, write, "index_put_", indices, values, accumulate)
+    done = write_expanded(self, index_put, _write_put, "index_put_", indices, values, accumulate)
     return done if done is not None else inplace(self, index_put, indices, values, accumulate)
+
+
+FILL_OPS[index_put] = (expanded_write_warning("index_put_"), _write_put)
 
 
 def _ref_index_put(x, indices, values, accumulate=False):
