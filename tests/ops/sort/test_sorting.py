@@ -502,3 +502,23 @@ def test_count_nonzero():
     ours, theirs = both(data)
     raises_alike(lambda: ours.count_nonzero([0, 0]), lambda: theirs.count_nonzero([0, 0]))
     raises_alike(lambda: ours.count_nonzero(2), lambda: theirs.count_nonzero(2))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mode_reports_pytorchs_index_with_ties_and_nan(seed):
+    """Above 16 elements PyTorch's sort is unstable, and NaN stays where it lands: the index
+    mode reports (and where its gradient goes) follows std::sort's exact steps."""
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 70)))
+        x = rng.integers(0, 6, shape).astype(np.float64)
+        if rng.random() < 0.5:
+            x[rng.random(shape) < 0.25] = np.nan
+        dim = int(rng.integers(0, 2))
+        a, b = glassgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ours, theirs = glassgrad.mode(a, dim), torch.mode(b, dim)
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        np.testing.assert_array_equal(ours.values.detach().numpy(), theirs.values.detach().numpy())
+        ours.values.sum().backward()
+        theirs.values.sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())

@@ -29,6 +29,7 @@ from glassgrad.ops.registry import (
     results,
     track_versions,
 )
+from glassgrad.ops.sort._introsort import mode_of_row
 from glassgrad.tensor import _wrap_dim
 
 sort_type, topk_type, kthvalue_type = (return_type(n) for n in ("sort", "topk", "kthvalue"))
@@ -221,7 +222,13 @@ def nanmedian(input, dim=None, keepdim=False):
 
 
 def mode(input, dim=-1, keepdim=False):
-    """The most frequent value along ``dim`` (smallest on ties) and its last index."""
+    """The most frequent value along ``dim`` (smallest on ties) and its last index.
+
+    Rows of up to 16 elements without NaN are done at once with a stable sort, which is the
+    order PyTorch's ``std::sort`` gives them. A row holding NaN, or a longer row whose most
+    frequent value occurs more than once (its reported index depends on the unstable order),
+    follows ``std::sort``'s steps (``_introsort``), so the index, and the element the gradient
+    goes to, are PyTorch's."""
     work, axis = _work(input, dim)
     _nonempty("mode", work, axis)
     rows = np.moveaxis(work, axis, -1)
@@ -238,7 +245,19 @@ def mode(input, dim=-1, keepdim=False):
     # the first largest count is the smallest most frequent value; its run ends at the
     # value's last position (stable order)
     best = np.argmax(counts, axis=-1)[..., None]
-    index = np.moveaxis(np.take_along_axis(ranks, best, -1), -1, axis)
+    found = np.take_along_axis(ranks, best, -1)
+    if rows.dtype.kind in "fc":
+        exact = np.isnan(rows).any(-1)
+    else:
+        exact = np.zeros(rows.shape[:-1], bool)
+    if size > 16:
+        exact |= np.take_along_axis(counts, best, -1)[..., 0] > 1
+    if exact.any():
+        flat_rows, flat_found = rows.reshape(-1, size), found.reshape(-1)
+        for row in np.flatnonzero(exact.reshape(-1)):
+            flat_found[row] = mode_of_row(flat_rows[row].tolist())
+        found = flat_found.reshape(found.shape)
+    index = np.moveaxis(found, -1, axis)
     return _pair(input, work, axis, index, ModeBackward0, mode_type, True, keepdim)
 
 
