@@ -223,7 +223,10 @@ from glassgrad.ops.linalg.inverse import cholesky as _cholesky  # noqa: E402 - n
 # out= for these two, through the one implementation every op uses
 svd = _takes_out("svd", _svd, "expected", grad_name="_linalg_svd")
 cholesky = _takes_out("cholesky", _cholesky, "cholesky")
+from glassgrad import _foreach as _foreach_ops  # noqa: E402 - torch._foreach_* (optimizers)
 from glassgrad.serialization import load, save  # noqa: E402 - checkpoints (PyTorch's format)
+
+globals().update({name: getattr(_foreach_ops, name) for name in _foreach_ops.__all__})
 
 backends._attention_names()
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
