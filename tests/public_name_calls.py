@@ -508,3 +508,57 @@ TENSOR = {
     "share_memory_": lambda L: (x(L).share_memory_().is_shared(), x(L).share_memory_().tolist()),
     "is_shared": lambda L: x(L).is_shared(),
 }
+
+
+# -- sparse tensors ------------------------------------------------------------------------------
+def _coo(L):
+    indices = L.tensor([[0, 1, 1], [2, 0, 2]])
+    return L.sparse_coo_tensor(indices, L.tensor([3.0, 4.0, 5.0]), (2, 3))
+
+
+def _csr(L):
+    return L.sparse_csr_tensor(L.tensor([0, 1, 3]), L.tensor([2, 0, 2]), L.tensor([3.0, 4.0, 5.0]))
+
+
+def _csc(L):
+    return L.sparse_csc_tensor(L.tensor([0, 1, 1, 3]), L.tensor([1, 0, 1]), L.tensor([4.0, 3, 5]))
+
+
+def _resized(L):
+    return tuple(_coo(L).sparse_resize_((3, 4), 2, 0).shape)
+
+
+SPARSE_TOP = {
+    "layout": None,
+    "strided": None,
+    "sparse_coo": None,
+    "sparse_csr": None,
+    "sparse_csc": None,
+    "sparse_bsr": None,
+    "sparse_bsc": None,
+    "sparse_coo_tensor": lambda L: _coo(L).to_dense(),
+    "sparse_csr_tensor": lambda L: _csr(L).to_dense(),
+    "sparse_csc_tensor": lambda L: _csc(L).to_dense(),
+    "spmm": lambda L: L.spmm(_coo(L), sq(L)),
+}
+SPARSE_TENSOR = {
+    "to_dense": lambda L: _coo(L).to_dense(),
+    "to_sparse": lambda L: x(L).to_sparse().to_dense(),
+    "to_sparse_coo": lambda L: x(L).to_sparse_coo().indices(),
+    "to_sparse_csr": lambda L: x(L).to_sparse_csr().crow_indices(),
+    "to_sparse_csc": lambda L: x(L).to_sparse_csc().ccol_indices(),
+    "coalesce": lambda L: _coo(L).coalesce().indices(),
+    "is_coalesced": lambda L: (_coo(L).is_coalesced(), _coo(L).coalesce().is_coalesced()),
+    "indices": lambda L: _coo(L).coalesce().indices(),
+    "values": lambda L: _coo(L).coalesce().values(),
+    "sparse_dim": lambda L: (_coo(L).sparse_dim(), x(L).sparse_dim()),
+    "dense_dim": lambda L: (_coo(L).dense_dim(), x(L).dense_dim()),
+    "crow_indices": lambda L: _csr(L).crow_indices(),
+    "col_indices": lambda L: _csr(L).col_indices(),
+    "ccol_indices": lambda L: _csc(L).ccol_indices(),
+    "row_indices": lambda L: _csc(L).row_indices(),
+    "sparse_mask": lambda L: L.ones(2, 3).sparse_mask(_coo(L)).to_dense(),
+    "sparse_resize_": _resized,
+}
+TOP.update(SPARSE_TOP)
+TENSOR.update(SPARSE_TENSOR)

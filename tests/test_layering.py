@@ -29,13 +29,14 @@ _CORE += ("escapes", "flows", "introspect")  # (glass reads the graph through in
 LAYERS = [
     ("base", ["_config", "_device", "_bfloat16", "_memory_format", "_mt19937", "_errors"]
      + ["_shared_memory"]
-     + ["_batched", "dtypes", "backend", "version", "utils.hooks"]),
+     + ["_batched", "dtypes", "backend", "version", "utils.hooks"]
+     + ["_layout", "_sparse_data", "_sparse_kernels"]),
     ("core", ["autograd." + name for name in _CORE]),
     ("tensor", ["tensor", "_tensor_data", "_tensor_hooks", "_tensor_info", "_tensor_str"]
      + ["creation", "_random", "_out_arg", "_finfo"]),
     ("ops", ["ops", "linalg", "special", "autograd", "_foreach"]),
     ("library", ["nn", "optim", "utils", "serialization", "amp", "distributed", "testing", "jit"]
-     + ["func", "multiprocessing"]
+     + ["func", "multiprocessing", "sparse"]
      + ["_dynamo", "compiler", "onnx", "cuda", "mps", "xpu", "cpu", "backends"]),
     ("glass", ["glass"]),
     ("app", ["cli", "__main__", "seed_experiments", ""]),

@@ -20,6 +20,7 @@ from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``t
     nn,
     onnx,
     optim,
+    sparse,
     utils,
 )
 from glassgrad import backend as _backend
@@ -40,6 +41,15 @@ from glassgrad._config import (
 )
 from glassgrad._device import get_default_device, set_default_device
 from glassgrad._finfo import can_cast, finfo, iinfo, result_type
+from glassgrad._layout import (
+    layout,
+    sparse_bsc,
+    sparse_bsr,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+    strided,
+)
 from glassgrad._memory_format import (
     channels_last,
     channels_last_3d,
@@ -142,6 +152,7 @@ from glassgrad.ops.nn.loss.aten import (  # torch.<loss>: int reductions, unredu
     margin_ranking_loss,
 )
 from glassgrad.ops.random.sample import bernoulli, multinomial, normal
+from glassgrad.sparse._creation import sparse_coo_tensor, sparse_csc_tensor, sparse_csr_tensor
 from glassgrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"
@@ -156,6 +167,7 @@ def _export_ops():
 
 
 _export_ops()
+spmm = globals()["mm"]  # torch.spmm: mm, kept for sparse code that names it
 
 
 def is_tensor(obj) -> bool:

@@ -11,10 +11,11 @@ import warnings
 
 import numpy as np
 
-from glassgrad import _bfloat16, _shared_memory
+from glassgrad import _bfloat16, _layout, _shared_memory
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad._device import device as _device_type
+from glassgrad._sparse_data import SparseArray as _SparseArray
 from glassgrad.autograd import escapes as _escapes
 from glassgrad.autograd import forward_state
 
@@ -149,7 +150,7 @@ class TensorInfo:
     is_cpu = property(lambda self: True, doc="True: the data lives in main memory.")
     is_cuda = property(lambda self: False, doc="False: PyTorch's CPU build has no CUDA.")
     is_mps = is_xpu = is_ipu = is_mtia = is_maia = is_xla = is_vulkan = False
-    is_sparse_csr = is_mkldnn = is_nested = False
+    is_mkldnn = is_nested = False
 
     def is_pinned(self, device=None) -> bool:
         """False: PyTorch's CPU build has no pinned-memory allocator."""
@@ -225,14 +226,27 @@ class TensorInfo:
         start = base.__array_interface__["data"][0]
         return (self._data.__array_interface__["data"][0] - start) // self._data.itemsize
 
-    # Sparse, quantized and meta tensors do not exist here; PyTorch code still asks.
-    is_sparse = False
+    # Quantized and meta tensors do not exist here; PyTorch code still asks.
     is_quantized = False
     is_meta = False
 
     @property
     def layout(self):
-        return strided
+        """How the elements are stored: ``torch.strided``, or a sparse layout."""
+        data = self._data
+        return data.layout if data.__class__ is _SparseArray else _layout.strided
+
+    @property
+    def is_sparse(self) -> bool:
+        """True for a sparse COO tensor."""
+        data = self._data
+        return data.__class__ is _SparseArray and data.layout is _layout.sparse_coo
+
+    @property
+    def is_sparse_csr(self) -> bool:
+        """True for a sparse CSR tensor."""
+        data = self._data
+        return data.__class__ is _SparseArray and data.layout is _layout.sparse_csr
 
     @property
     def mH(self):  # noqa: N802 - PyTorch's name
@@ -285,6 +299,8 @@ class TensorInfo:
                 "Can't call numpy() on Tensor that requires grad. Use "
                 "tensor.detach().numpy() instead."
             )
+        if self._data.__class__ is _SparseArray:
+            self._data.__array__()  # (PyTorch's error: to_dense() first)
         if self._data.dtype.kind == "V" and _bfloat16.is_bfloat16(self._data):
             raise TypeError("Got unsupported ScalarType BFloat16")  # NumPy has no bfloat16
         if self._extra is not None:
@@ -363,6 +379,10 @@ class TensorInfo:
     def __repr__(self) -> str:
         from glassgrad._tensor_str import tensor_repr
 
+        if self._data.__class__ is _SparseArray:
+            from glassgrad._tensor_str import sparse_repr
+
+            return sparse_repr(self)
         if self._grad_fn is not None:
             suffixes = [f"grad_fn=<{type(self._grad_fn).__name__}>"]
         elif self.requires_grad:
@@ -378,16 +398,6 @@ class TensorInfo:
         return tensor_repr(self._data, self.dtype, suffixes)
 
     __str__ = __repr__
-
-
-class _Layout:
-    """The memory layout; every glassgrad tensor is ``torch.strided``."""
-
-    def __repr__(self) -> str:
-        return "torch.strided"
-
-
-strided = _Layout()
 
 
 _WARNED_0D: set = set()

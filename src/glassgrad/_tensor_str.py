@@ -1,6 +1,6 @@
 """Tensor printing: PyTorch 2.13's ``repr(tensor)`` on NumPy arrays, character for character.
 
-A port of ``torch/_tensor_str.py`` without the parts glassgrad has no use for (complex, sparse,
+A port of ``torch/_tensor_str.py`` without the parts glassgrad has no use for (complex,
 quantized, meta, devices, named and nested tensors). Ported scripts compare printed output, so
 every quirk of the original is kept on purpose, including the odd ones (noted where they appear).
 """
@@ -217,16 +217,20 @@ def _tensor_str(data: np.ndarray, floating: bool, indent: int) -> str:
     return _tensor_str_with_formatter(data, indent, summarize, formatter)
 
 
-def _add_suffixes(tensor_str: str, suffixes: list[str], indent: int) -> str:
-    """Append ``, key=value`` items, moving one to a new line when it would pass the line width."""
+def _add_suffixes(
+    tensor_str: str, suffixes: list[str], indent: int, force_newline: bool = False
+) -> str:
+    """Append ``, key=value`` items, moving one to a new line when it would pass the line width
+    (the first one always, with ``force_newline``: a COO tensor's)."""
     parts = [tensor_str]
     # PyTorch's measure is two more than the last line's length (rfind gives -1 without a
     # newline); kept as is because it decides where suffixes wrap.
     last_line_len = len(tensor_str) - tensor_str.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last_line_len = indent + len(suffix)
+            force_newline = False
         else:
             parts.append(", " + suffix)
             last_line_len += len(suffix) + 2
@@ -264,3 +268,39 @@ def tensor_repr(data: np.ndarray, dtype, suffixes: list[str]) -> str:
             head.append(f"dtype={dtype!r}")
         tensor_str = _tensor_str(data, dtype.is_floating_point, indent)
     return _add_suffixes(_PREFIX + tensor_str, head + list(suffixes), indent)
+
+
+def _part(name: str, data: np.ndarray, floating: bool, indent: int) -> str:
+    """``name=tensor(...)`` for one array of a sparse tensor, as PyTorch prints it inside."""
+    prefix = f"{name}=tensor("
+    if data.size == 0:
+        return f"{prefix}[], size={tuple(data.shape)})"
+    return prefix + _tensor_str(data, floating, indent + len(prefix)) + ")"
+
+
+def sparse_repr(tensor) -> str:
+    """PyTorch's ``repr`` of a sparse tensor: its indices, values, size, nnz and layout."""
+    sparse = tensor._data
+    dtype = tensor.dtype
+    indent = len(_PREFIX)
+    suffixes = [f"size={tuple(sparse.shape)}", f"nnz={sparse.nnz}"]
+    if dtype not in (get_default_dtype(), int64, bool_):
+        suffixes.append(f"dtype={dtype!r}")
+    floating = dtype.is_floating_point
+    if sparse.indices is not None:
+        arrays = [("indices", sparse.indices, False)]
+    else:
+        compressed, plain = (
+            ("crow", "col") if sparse.layout._kind == "SparseCsr" else ("ccol", "row")
+        )
+        arrays = [(f"{compressed}_indices", sparse.compressed, False)]
+        arrays.append((f"{plain}_indices", sparse.plain, False))
+    arrays.append(("values", sparse.values, floating))
+    body = (",\n" + " " * indent).join(_part(n, d, f, indent) for n, d, f in arrays)
+    suffixes.append(f"layout={sparse.layout!r}")
+    if tensor._grad_fn is not None:
+        suffixes.append(f"grad_fn=<{type(tensor._grad_fn).__name__}>")
+    elif tensor.requires_grad:
+        suffixes.append("requires_grad=True")
+    coo = sparse.indices is not None
+    return _add_suffixes(_PREFIX + body, suffixes, indent, force_newline=coo)

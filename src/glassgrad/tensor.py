@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from glassgrad._batched import BatchedArray as _Batched
+from glassgrad._sparse_data import SparseArray as _SparseArray
 from glassgrad._tensor_hooks import TensorHooks, _Extra
 from glassgrad._tensor_info import (  # noqa: F401 - re-exported for the ops
     _C_NAMES,
@@ -91,7 +92,8 @@ def grad_tensor(t):
     if held is None or isinstance(held, Tensor):
         return held
     grad = _new(Tensor)
-    grad._data = held.__array__()
+    # (a sparse gradient is kept as its sparse array: there is no scalar to unwrap)
+    grad._data = held if held.__class__ is _SparseArray else held.__array__()
     grad._grad = grad._grad_fn = grad._accum = grad._extra = None
     grad._output_nr = 0
     grad._requires_grad = False

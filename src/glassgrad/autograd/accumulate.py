@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from glassgrad._errors import broadcast_error
+from glassgrad._sparse_data import SparseArray
 from glassgrad.autograd import bound
 from glassgrad.autograd.node import next_seq, node_class
 from glassgrad.autograd.node import use_counter as _node_counter
@@ -157,9 +158,14 @@ def _accumulate(tensor, grad, create_graph, inline):
         owned = _unshared(grad) if inline else None
         # Never alias a gradient someone else can see (a rule may hand one array to two
         # inputs); an array nothing else refers to is taken over, as PyTorch steals buffers.
-        tensor._grad = bound.make(owned if owned is not None else np.array(grad, order="C"))
+        if owned is None:  # (a sparse gradient is copied as what it is)
+            owned = grad.copy() if grad.__class__ is SparseArray else np.array(grad, order="C")
+        tensor._grad = bound.make(owned)
         return
     data = held._data
+    if data.__class__ is SparseArray:  # a sparse .grad: PyTorch appends a sparse gradient
+        tensor._grad = bound.make(data.accumulate(grad))
+        return
     try:
         np.add(data, grad, out=data, casting="unsafe")
     except ValueError:

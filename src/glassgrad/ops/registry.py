@@ -18,6 +18,7 @@ from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._errors import INFERENCE_SAVE as _INFERENCE_SAVE
 from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import takes_out
+from glassgrad._sparse_data import SparseArray as _Sparse
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.forward_state import ACTIVE as _FW
@@ -173,8 +174,12 @@ def result(out, cls, inputs, saved=None, args=None, _fw=True):
         res = result(out, cls, inputs, saved, args, False)
         _forward(res, cls, inputs, saved, args)
         return res
-    if out.__class__ is not _ndarray and out.__class__ is not _Batched:  # (vmap's batch)
-        out = _asarray(out)
+    if (
+        out.__class__ is not _ndarray
+        and out.__class__ is not _Batched
+        and out.__class__ is not _Sparse
+    ):
+        out = _asarray(out)  # (a NumPy scalar; vmap's batch and a sparse array stay as they are)
     if (not record_off[0] or state.record) and cls is not None:
         for t in inputs:
             if t is not None and (
@@ -220,8 +225,12 @@ def result1(out, cls, input, saved=None, arity=1, values=None, _fw=True):
         return result(
             out, cls, (input,) if arity == 1 else (input, None), saved or values, None, False
         )
-    if out.__class__ is not _ndarray and out.__class__ is not _Batched:  # (vmap's batch)
-        out = _asarray(out)
+    if (
+        out.__class__ is not _ndarray
+        and out.__class__ is not _Batched
+        and out.__class__ is not _Sparse
+    ):
+        out = _asarray(out)  # (a NumPy scalar; vmap's batch and a sparse array stay as they are)
     node = cls()
     node._seq = _next_seq()
     if cls._locate:
@@ -259,8 +268,12 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype, _fw=True):
         res = record2(out, cls, a, b, saved_a, saved_b, shape, dtype, False)
         _forward(res, cls, (a, b), None, None)
         return res
-    if out.__class__ is not _ndarray and out.__class__ is not _Batched:  # (vmap's batch)
-        out = _asarray(out)
+    if (
+        out.__class__ is not _ndarray
+        and out.__class__ is not _Batched
+        and out.__class__ is not _Sparse
+    ):
+        out = _asarray(out)  # (a NumPy scalar; vmap's batch and a sparse array stay as they are)
     node = cls()
     node._seq = _next_seq()
     data = a._data

@@ -1,0 +1,262 @@
+"""The data of a sparse tensor: indices and values, standing where a strided tensor has its ndarray.
+
+A sparse ``Tensor`` is an ordinary ``Tensor`` whose ``_data`` is a ``SparseArray``: COO
+(``indices`` of shape ``(sparse_dim, nnz)``, ``values`` of shape ``(nnz, *dense_shape)``) or
+compressed rows/columns (CSR/CSC: ``compressed``, ``plain`` and ``values``). It answers the
+questions the tensor asks of its data (``shape``, ``dtype``, ``size``...) and takes part in NumPy's
+protocols, so the ops that PyTorch runs on sparse tensors (``*`` by a number, ``+``, ``@``,
+``t()``, ``to(dtype)``) and their backward rules work unchanged on it, as they do on vmap's
+batched arrays. Everything else raises PyTorch's error for a sparse operand: a NumPy function or
+array attribute it does not provide is an error, never a silently dense result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from glassgrad import _layout
+
+__all__ = ["SparseArray", "not_implemented", "coo"]
+
+# NumPy names whose PyTorch (aten) names differ, for the "Could not run" error.
+_ATEN = {
+    "true_divide": "div.Tensor",
+    "divide": "div.Tensor",
+    "subtract": "sub.Tensor",
+    "multiply": "mul.Tensor",
+    "add": "add.Tensor",
+    "equal": "eq.Tensor",
+    "not_equal": "ne.Tensor",
+    "greater": "gt.Tensor",
+    "less": "lt.Tensor",
+    "power": "pow.Tensor_Scalar",
+    "maximum": "maximum",
+    "minimum": "minimum",
+    "reshape": "view",
+    "amax": "max",
+    "amin": "min",
+}
+_BACKEND = {"Sparse": "SparseCPU", "SparseCsr": "SparseCsrCPU", "SparseCsc": "SparseCsrCPU"}
+
+# Unary ufuncs that map zero to zero: PyTorch applies them to the values alone.
+_ZERO_PRESERVING = {
+    np.negative, np.positive, np.absolute, np.sign, np.sin, np.tan, np.tanh, np.sinh, np.arcsin,
+    np.arctan, np.arcsinh, np.arctanh, np.sqrt, np.expm1, np.log1p, np.ceil, np.floor, np.trunc,
+    np.rint, np.square, np.conjugate, np.deg2rad, np.rad2deg,
+}  # fmt: skip
+
+
+def not_implemented(name: str, kind: str = "Sparse") -> NotImplementedError:
+    """PyTorch's error for an op with no kernel for a sparse layout."""
+    backend = _BACKEND.get(kind, kind + "CPU")
+    return NotImplementedError(
+        f"Could not run 'aten::{_ATEN.get(name, name)}' with arguments from the '{backend}' "
+        "backend. This could be because the operator doesn't exist for this backend, or was "
+        "omitted during the selective/custom build process (if using custom build). If you are "
+        "a Facebook employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes "
+        "for possible resolutions."
+    )
+
+
+class _Flags:
+    """``ndarray.flags`` as a sparse array answers it: never contiguous, never Fortran."""
+
+    c_contiguous = f_contiguous = False
+    writeable = True
+
+
+_FLAGS = _Flags()
+
+
+class SparseArray(NDArrayOperatorsMixin):
+    """Indices and values of a sparse tensor (see the module's docstring)."""
+
+    __slots__ = ("layout", "shape", "values", "indices", "compressed", "plain", "coalesced")
+    flags = _FLAGS
+    base = None
+
+    def __init__(self, layout, shape, values, indices=None, compressed=None, plain=None,
+                 coalesced=False):  # fmt: skip
+        self.layout = layout
+        self.shape = tuple(shape)
+        self.values = values
+        self.indices = indices  # COO: (sparse_dim, nnz) int64
+        self.compressed = compressed  # CSR: crow_indices; CSC: ccol_indices
+        self.plain = plain  # CSR: col_indices; CSC: row_indices
+        # (PyTorch calls a COO tensor of at most one value coalesced, whatever it was told)
+        self.coalesced = coalesced or (indices is not None and values.shape[0] < 2)
+
+    # -- what the tensor asks of its data --------------------------------------------------
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        count = 1
+        for n in self.shape:
+            count *= n
+        return count
+
+    @property
+    def itemsize(self) -> int:
+        return self.values.itemsize
+
+    @property
+    def nnz(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def sparse_dim(self) -> int:
+        return self.indices.shape[0] if self.layout is _layout.sparse_coo else 2
+
+    @property
+    def dense_dim(self) -> int:
+        return self.values.ndim - 1
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __getattr__(self, name):
+        if name.startswith("_"):  # a probe (``hasattr(x, "_data")``), not an array method
+            raise AttributeError(name)
+        raise not_implemented(name, self.layout._kind)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"can't convert {self.layout._kind} layout tensor to numpy. Use Tensor.to_dense() "
+            "first."
+        )
+
+    def __repr__(self) -> str:
+        return f"SparseArray({self.layout!r}, shape={self.shape}, nnz={self.nnz})"
+
+    def _with_values(self, values, coalesced=None):
+        """The same pattern holding other values."""
+        return SparseArray(
+            self.layout,
+            self.shape,
+            values,
+            self.indices,
+            self.compressed,
+            self.plain,
+            self.coalesced if coalesced is None else coalesced,
+        )
+
+    def copy(self, order=None):
+        copied = self._with_values(self.values.copy())
+        for name in ("indices", "compressed", "plain"):
+            held = getattr(self, name)
+            if held is not None:
+                setattr(copied, name, held.copy())
+        return copied
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def astype(self, dtype, copy=True, casting=None):
+        return self._with_values(self.values.astype(dtype))
+
+    def view(self, *args):
+        if args:
+            raise not_implemented("view", self.layout._kind)
+        return self
+
+    def accumulate(self, grad):
+        """``self + grad`` as gradient accumulation does it: a sparse gradient's indices and
+        values are appended (uncoalesced, as PyTorch's ``.grad``), a dense one makes it dense."""
+        from glassgrad import _sparse_kernels as kernels
+
+        if grad.__class__ is not SparseArray:
+            return np.add(grad, self)
+        if self.layout is not _layout.sparse_coo or grad.layout is not _layout.sparse_coo:
+            return self + grad
+        return kernels.concat(self, grad)
+
+    # -- transposes ------------------------------------------------------------------------
+    @property
+    def T(self):  # noqa: N802 - NumPy's name
+        if self.ndim != 2:
+            raise not_implemented("permute", self.layout._kind)
+        return self.swapaxes(0, 1)
+
+    def swapaxes(self, first, second):
+        if self.layout is _layout.sparse_csr or self.layout is _layout.sparse_csc:
+            if {first % 2, second % 2} != {0, 1} or self.ndim != 2:
+                raise not_implemented("transpose", self.layout._kind)
+            flipped = (
+                _layout.sparse_csc if self.layout is _layout.sparse_csr else _layout.sparse_csr
+            )
+            return SparseArray(
+                flipped, self.shape[::-1], self.values, None, self.compressed, self.plain
+            )
+        sparse_dim = self.sparse_dim
+        first, second = first % self.ndim, second % self.ndim
+        shape = list(self.shape)
+        shape[first], shape[second] = shape[second], shape[first]
+        if first < sparse_dim and second < sparse_dim:
+            order = list(range(sparse_dim))
+            order[first], order[second] = order[second], order[first]
+            return coo(self.indices[order], self.values, shape, first == second and self.coalesced)
+        if first >= sparse_dim and second >= sparse_dim:
+            values = self.values.swapaxes(first - sparse_dim + 1, second - sparse_dim + 1)
+            return coo(self.indices, values, shape, self.coalesced)
+        raise RuntimeError("transpose(): can't transpose between sparse and dense dimensions")
+
+    # -- NumPy's protocols -----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.pop("out", None)
+        if method != "__call__" or kwargs:
+            raise not_implemented(ufunc.__name__, self.layout._kind)
+        if out is not None:
+            return _into(ufunc, inputs, out, self.layout._kind)
+        if len(inputs) == 1 and ufunc in _ZERO_PRESERVING:
+            from glassgrad._sparse_kernels import coalesce
+
+            keep = (
+                ufunc is np.negative
+                or ufunc is np.positive
+                or self.layout is not _layout.sparse_coo
+            )
+            source = self if keep else coalesce(self)
+            return source._with_values(ufunc(source.values))  # (PyTorch coalesces first)
+        from glassgrad import _sparse_kernels as kernels
+
+        rule = kernels.BINARY.get(ufunc)
+        if rule is None or len(inputs) != 2:
+            raise not_implemented(ufunc.__name__, self.layout._kind)
+        return rule(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from glassgrad import _sparse_kernels as kernels
+
+        rule = kernels.FUNCTIONS.get(func)
+        if rule is None:
+            raise not_implemented(func.__name__, self.layout._kind)
+        return rule(*args, **kwargs)
+
+
+def _into(ufunc, inputs, out, kind):
+    """``np.add(dense, sparse, out=dense)``: gradient accumulation into a dense ``.grad``."""
+    (target,) = out
+    first, second = inputs
+    if ufunc is not np.add or target is not first or target.__class__ is not np.ndarray:
+        raise not_implemented(ufunc.__name__, kind)
+    from glassgrad import _sparse_kernels as kernels
+
+    kernels.scatter_add(target, second)
+    return target
+
+
+def coo(indices, values, shape, coalesced=False) -> SparseArray:
+    """A COO sparse array."""
+    return SparseArray(_layout.sparse_coo, shape, values, indices, coalesced=coalesced)

@@ -1,0 +1,265 @@
+"""Kernels on sparse arrays (``_sparse_data.SparseArray``): coalescing, conversions between
+layouts and to dense, gathering at a sparsity pattern, and the arithmetic PyTorch runs on
+sparse tensors (products go through ``scipy.sparse``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from glassgrad import _layout
+from glassgrad._sparse_data import SparseArray, coo, not_implemented
+
+__all__ = ["coalesce", "to_dense", "to_coo", "to_compressed", "gather", "mask", "scatter_add"]
+
+_COMPRESSED = (_layout.sparse_csr, _layout.sparse_csc)
+
+
+def linear(indices: np.ndarray, sizes) -> np.ndarray:
+    """Each column of ``indices`` as one row-major position in ``sizes``."""
+    if not len(sizes):
+        return np.zeros(indices.shape[1], dtype=np.int64)
+    return (
+        np.ravel_multi_index(tuple(indices), tuple(sizes))
+        if indices.shape[1]
+        else (np.zeros(0, dtype=np.int64))
+    )
+
+
+def coalesce(a: SparseArray) -> SparseArray:
+    """Sorted, unique indices, the values of repeated ones summed (PyTorch's ``coalesce``)."""
+    if a.coalesced:
+        return a
+    sizes = a.shape[: a.sparse_dim]
+    keys = linear(a.indices, sizes)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    values = np.zeros((len(unique), *a.values.shape[1:]), dtype=a.values.dtype)
+    np.add.at(values, inverse.reshape(-1), a.values)
+    if len(sizes):
+        indices = np.stack(np.unravel_index(unique, sizes)).astype(np.int64)
+    else:
+        indices = np.zeros((0, len(unique)), dtype=np.int64)
+    return coo(indices.reshape(len(sizes), -1), values, a.shape, True)
+
+
+def to_coo(a: SparseArray) -> SparseArray:
+    """The COO form of ``a`` (itself when it is COO)."""
+    if a.layout is _layout.sparse_coo:
+        return a
+    lengths = np.diff(a.compressed)
+    outer = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    if a.layout is _layout.sparse_csr:
+        return coo(np.stack([outer, a.plain]), a.values, a.shape, True)
+    order = np.lexsort((outer, a.plain))  # CSC holds column-major order: sort by row
+    indices = np.stack([a.plain, outer])[:, order]
+    return coo(indices, a.values[order], a.shape, True)
+
+
+def to_compressed(a: SparseArray, layout) -> SparseArray:
+    """``a`` (2-D, no dense dimensions) as CSR or CSC."""
+    a = coalesce(to_coo(a))
+    rows, cols = a.indices
+    outer, inner, length = (rows, cols, a.shape[0])
+    values = a.values
+    if layout is _layout.sparse_csc:
+        order = np.lexsort((rows, cols))
+        outer, inner, values = cols[order], rows[order], values[order]
+        length = a.shape[1]
+    compressed = np.zeros(length + 1, dtype=np.int64)
+    np.cumsum(np.bincount(outer, minlength=length), out=compressed[1:])
+    return SparseArray(layout, a.shape, values, None, compressed, inner.astype(np.int64))
+
+
+def to_dense(a: SparseArray) -> np.ndarray:
+    """The strided array ``a`` stands for."""
+    a = to_coo(a)
+    out = np.zeros(a.shape, dtype=a.values.dtype)
+    scatter_add(out, a)
+    return out
+
+
+def scatter_add(target: np.ndarray, a: SparseArray) -> None:
+    """``target += a`` in place (repeated indices add up)."""
+    a = to_coo(a)
+    if target.shape != a.shape:
+        raise RuntimeError(_size_error(target.shape, a.shape))
+    np.add.at(target, tuple(a.indices), a.values.astype(target.dtype, copy=False))
+
+
+def gather(source, a: SparseArray) -> np.ndarray:
+    """The values of ``source`` (dense, or sparse: zero where it holds nothing) at each index
+    of ``a``'s pattern, in ``a``'s order."""
+    a = to_coo(a)
+    if source.__class__ is not SparseArray:
+        return np.asarray(source)[tuple(a.indices)]
+    source = coalesce(to_coo(source))
+    sizes = a.shape[: a.sparse_dim]
+    keys, held = linear(a.indices, sizes), linear(source.indices, sizes)
+    found = np.searchsorted(held, keys)
+    found = np.minimum(found, max(len(held) - 1, 0))
+    hit = held[found] == keys if len(held) else np.zeros(len(keys), dtype=bool)
+    values = np.zeros((len(keys), *source.values.shape[1:]), dtype=source.values.dtype)
+    values[hit] = source.values[found[hit]]
+    return values
+
+
+def mask(source, a: SparseArray) -> SparseArray:
+    """``source`` restricted to ``a``'s pattern (``Tensor.sparse_mask``)."""
+    return a._with_values(gather(source, a))
+
+
+def scipy_matrix(a: SparseArray):
+    """``a`` (2-D, no dense dimensions) as a SciPy CSR array."""
+    if a.layout is _layout.sparse_csr:
+        return sp.csr_array((a.values, a.plain, a.compressed), shape=a.shape)
+    if a.layout is _layout.sparse_csc:
+        return sp.csc_array((a.values, a.plain, a.compressed), shape=a.shape)
+    rows, cols = a.indices
+    return sp.coo_array((a.values, (rows, cols)), shape=a.shape).tocsr()
+
+
+def from_scipy(matrix, dtype) -> SparseArray:
+    matrix = sp.coo_array(matrix)
+    matrix.sum_duplicates()  # also sorts row-major
+    indices = np.stack([matrix.row, matrix.col]).astype(np.int64)
+    return coo(indices, matrix.data.astype(dtype, copy=False), matrix.shape, True)
+
+
+# -- arithmetic ------------------------------------------------------------------------------
+def _size_error(left, right) -> str:
+    return (
+        f"add: expected 'self' and 'other' to have same size, but self has size {list(left)} "
+        f"while other has size {list(right)} (FYI: dense-sparse addition does not currently "
+        "support broadcasting)"
+    )
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, (int, float, bool, np.generic)) or (
+        value.__class__ is np.ndarray and not value.ndim
+    )
+
+
+def add(left, right):
+    if left.__class__ is not SparseArray:  # dense + sparse: dense
+        if _is_scalar(left):
+            raise not_implemented("add", right.layout._kind)
+        out = np.array(left, dtype=np.result_type(left.dtype, right.dtype))
+        scatter_add(out, right)
+        return out
+    if right.__class__ is not SparseArray:
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+    if left.shape != right.shape:
+        raise RuntimeError(_size_error(left.shape, right.shape))
+    if left.layout in _COMPRESSED:
+        total = add(to_coo(left), to_coo(right))
+        return to_compressed(total, left.layout)
+    right = to_coo(right)
+    if left.coalesced and right.coalesced:
+        return coalesce(concat(left, right))
+    return _merge(left, right)
+
+
+def _merge(left: SparseArray, right: SparseArray) -> SparseArray:
+    """PyTorch's sum of uncoalesced COO arrays: one walk along both as if they were sorted,
+    adding the two values where the indices met are equal (so some repeats stay repeated)."""
+    sizes = left.shape[: left.sparse_dim]
+    keys_a, keys_b = linear(left.indices, sizes).tolist(), linear(right.indices, sizes).tolist()
+    picks_a, picks_b = [], []  # per output entry: the source entry on each side, or -1
+    i = j = 0
+    while i < len(keys_a) and j < len(keys_b):
+        a, b = keys_a[i], keys_b[j]
+        picks_a.append(i if a <= b else -1)
+        picks_b.append(j if b <= a else -1)
+        i += a <= b
+        j += b <= a
+    picks_a += list(range(i, len(keys_a))) + [-1] * (len(keys_b) - j)
+    picks_b += [-1] * (len(keys_a) - i) + list(range(j, len(keys_b)))
+    picks_a, picks_b = np.array(picks_a, dtype=np.int64), np.array(picks_b, dtype=np.int64)
+    dtype = np.result_type(left.dtype, right.dtype)
+    values = np.zeros((len(picks_a), *left.values.shape[1:]), dtype=dtype)
+    indices = np.zeros((left.sparse_dim, len(picks_a)), dtype=np.int64)
+    for picks, side in ((picks_a, left), (picks_b, right)):
+        found = picks >= 0
+        values[found] += side.values[picks[found]]
+        indices[:, found] = side.indices[:, picks[found]]
+    return coo(indices, values, left.shape)
+
+
+def concat(left: SparseArray, right: SparseArray) -> SparseArray:
+    """Both COO arrays' entries in one (uncoalesced) array."""
+    if left.shape != right.shape:
+        raise RuntimeError(_size_error(left.shape, right.shape))
+    dtype = np.result_type(left.dtype, right.dtype)
+    indices = np.concatenate([left.indices, right.indices], axis=1)
+    values = np.concatenate([left.values.astype(dtype), right.values.astype(dtype)])
+    return coo(indices, values, left.shape)
+
+
+def subtract(left, right):
+    return add(left, np.negative(right))
+
+
+def multiply(left, right):
+    if left.__class__ is not SparseArray:
+        left, right = right, left
+    if _is_scalar(right):
+        return left._with_values(left.values * right)
+    if right.__class__ is SparseArray:  # the product is zero wherever either is
+        if left.shape != right.shape:
+            raise RuntimeError(
+                f"mul: expected 'self' and 'other' to have same sizes, but {list(left.shape)} != "
+                f"{list(right.shape)}"
+            )
+        flag = left.coalesced and right.coalesced
+        left = coalesce(to_coo(left))
+        return left._with_values(left.values * gather(right, left), flag)
+    if right.shape != left.shape:
+        raise not_implemented("mul", left.layout._kind)
+    return left._with_values(left.values * gather(right, left))
+
+
+def true_divide(left, right):
+    if left.__class__ is not SparseArray or not _is_scalar(right):
+        kind = (left if left.__class__ is SparseArray else right).layout._kind
+        raise not_implemented("div", kind)
+    return left._with_values(left.values / right)
+
+
+def matmul(left, right):
+    """Products with a sparse operand: dense where either side is dense (PyTorch's ``mm``)."""
+    for operand in (left, right):
+        if operand.__class__ is SparseArray and (operand.ndim != 2 or operand.dense_dim):
+            raise not_implemented("mm", operand.layout._kind)
+    if left.__class__ is SparseArray and right.__class__ is SparseArray:
+        dtype = np.result_type(left.dtype, right.dtype)
+        return from_scipy(scipy_matrix(left) @ scipy_matrix(right), dtype)
+    if left.__class__ is SparseArray:
+        dtype = np.result_type(left.dtype, right.dtype)
+        return np.asarray(scipy_matrix(left) @ right, dtype=dtype)
+    dtype = np.result_type(left.dtype, right.dtype)
+    return np.asarray((scipy_matrix(right).T @ np.asarray(left).T).T, dtype=dtype)
+
+
+BINARY = {
+    np.add: add,
+    np.subtract: subtract,
+    np.multiply: multiply,
+    np.true_divide: true_divide,
+    np.matmul: matmul,
+}
+
+
+def _transpose(a, axes=None):
+    if axes is None and a.ndim == 2:
+        return a.T
+    if axes is not None and len(axes) == 2 and tuple(axes) == (1, 0):
+        return a.T
+    raise not_implemented("permute", a.layout._kind)
+
+
+def _swapaxes(a, first, second):
+    return a.swapaxes(first, second)
+
+
+FUNCTIONS = {np.transpose: _transpose, np.swapaxes: _swapaxes}
