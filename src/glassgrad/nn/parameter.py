@@ -1,5 +1,7 @@
 """``nn.Parameter`` and ``nn.Buffer``: tensors a Module registers, on assignment, as one of its
-learnable weights or as state that is not learned."""
+learnable weights or as state that is not learned; ``UninitializedParameter`` and
+``UninitializedBuffer``, their placeholders in lazy modules until the first forward gives them a
+shape."""
 
 from __future__ import annotations
 
@@ -7,7 +9,13 @@ import numpy as np
 
 from glassgrad.tensor import Tensor
 
-__all__ = ["Parameter", "Buffer"]
+__all__ = [
+    "Parameter",
+    "Buffer",
+    "UninitializedParameter",
+    "UninitializedBuffer",
+    "is_lazy",
+]
 
 
 class Parameter(Tensor):
@@ -94,3 +102,149 @@ def buffer_persistent(tensor) -> bool | None:
     if not getattr(tensor, "_is_buffer", False):
         return None
     return getattr(tensor, "persistent", True)
+
+
+# -- placeholders of lazy modules -----------------------------------------------------------------
+def _refused(name):
+    def refuse(self, *args, **kwargs):
+        raise ValueError(
+            f"Attempted to use an uninitialized parameter in <method '{name}' of "
+            "'torch._C.TensorBase' objects>. This error happens when you are using a `LazyModule` "
+            f"or explicitly manipulating `torch.nn.parameter.{type(self).__name__}` objects. When "
+            "using LazyModules Call `forward` with a dummy batch to initialize the parameters "
+            "before calling torch functions"
+        )
+
+    refuse.__name__ = name
+    return refuse
+
+
+class UninitializedTensorMixin:
+    """A tensor with no shape yet: ``materialize(shape)`` makes it its ``cls_to_become``."""
+
+    cls_to_become: type = Tensor
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Give the tensor an (uninitialised) array of ``shape`` and become ``cls_to_become``."""
+        from glassgrad.creation import empty
+
+        dtype = self.dtype if dtype is None else dtype
+        self._data = empty(tuple(shape), dtype=dtype, device=device)._data
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+            "initialized one. Call `forward` to initialize the parameters before accessing their "
+            "attributes."
+        )
+
+    def share_memory_(self):
+        raise RuntimeError(
+            "Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+            "initialize the parameters before calling `module.share_memory()`."
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__}>"
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (self.__class__, (self.requires_grad,))
+
+    # what PyTorch refuses on a tensor without a shape (size, dtype, casts and copy_ stay allowed)
+    numel = _refused("numel")
+    dim = _refused("dim")
+    numpy = _refused("numpy")
+    tolist = _refused("tolist")
+    item = _refused("item")
+    __getitem__ = _refused("__getitem__")
+    __add__ = __radd__ = _refused("add")
+    __mul__ = __rmul__ = _refused("mul")
+    __matmul__ = _refused("matmul")
+
+
+def _keeps_lazy(name):
+    """A cast that, as PyTorch's, gives a placeholder again (of the new dtype)."""
+
+    def cast(self, *args, **kwargs):
+        out = getattr(super(UninitializedTensorMixin, self), name)(*args, **kwargs)
+        if not isinstance(out, Tensor) or out is self:
+            return out
+        return self._placeholder(out.dtype)
+
+    cast.__name__ = name
+    return cast
+
+
+for _name in ("to", "double", "float", "half", "bfloat16", "type"):
+    setattr(UninitializedTensorMixin, _name, _keeps_lazy(_name))
+
+
+def is_lazy(param) -> bool:
+    """Whether ``param`` is a placeholder of a lazy module (an uninitialized tensor)."""
+    return isinstance(param, UninitializedTensorMixin)
+
+
+def _empty_of(dtype, device):
+    from glassgrad.creation import empty
+
+    return empty(0, dtype=dtype, device=device)
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """A parameter whose shape a lazy module sets on its first forward."""
+
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return Parameter.__new__(cls, _empty_of(dtype, device), requires_grad)
+
+    def __init__(self, requires_grad=True, device=None, dtype=None) -> None:
+        pass
+
+    def _placeholder(self, dtype):
+        return type(self)(self.requires_grad, None, dtype)
+
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = self._placeholder(self.dtype)
+        return memo[id(self)]
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """A buffer whose shape a lazy module sets on its first forward."""
+
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+        data = _empty_of(dtype, device)
+        buffer = Tensor.__new__(cls)
+        for slot in ("_grad", "_grad_fn", "_accum", "_extra"):
+            setattr(buffer, slot, None)
+        buffer._data, buffer._output_nr, buffer._vc = data._data, 0, [0]
+        buffer._requires_grad = False
+        if requires_grad:
+            buffer.requires_grad_(True)
+        buffer.persistent = persistent
+        buffer._is_buffer = True
+        return buffer
+
+    def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True) -> None:
+        pass
+
+    def _placeholder(self, dtype):
+        return type(self)(self.requires_grad, None, dtype, self.persistent)
+
+    def __deepcopy__(self, memo):
+        # PyTorch's UninitializedBuffer has no __deepcopy__ of its own: Tensor's is refused
+        raise ValueError(
+            "Attempted to use an uninitialized parameter in <function Tensor.__deepcopy__>. "
+            "This error happens when you are using a `LazyModule` or explicitly manipulating "
+            "`torch.nn.parameter.UninitializedBuffer` objects. When using LazyModules Call "
+            "`forward` with a dummy batch to initialize the parameters before calling torch "
+            "functions"
+        )

@@ -1,9 +1,11 @@
 """The layers of ``glassgrad.nn``."""
 
 from glassgrad.nn.modules.activation import *  # noqa: F403
+from glassgrad.nn.modules.batchnorm import *  # noqa: F403
 from glassgrad.nn.modules.cells import *  # noqa: F403
 from glassgrad.nn.modules.container import *  # noqa: F403
 from glassgrad.nn.modules.conv import *  # noqa: F403
+from glassgrad.nn.modules.conv_lazy import *  # noqa: F403
 from glassgrad.nn.modules.distance import *  # noqa: F403
 from glassgrad.nn.modules.dropout import *  # noqa: F403
 from glassgrad.nn.modules.fold import *  # noqa: F403

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.nn.parameter import is_lazy
 from glassgrad.tensor import Tensor, grad_tensor, set_data
 
 __all__ = ["StateMixin"]
@@ -64,7 +65,7 @@ class StateMixin:
 
         def convert(t):
             keep = target if target is not None and t.is_floating_point() else None
-            return t.to(keep, memory_format=fmt if t.dim() in (4, 5) else None)
+            return t.to(keep, memory_format=fmt if t.ndim in (4, 5) else None)
 
         return self._apply(convert)
 
@@ -300,6 +301,8 @@ def _checked_copy(param, value, key, error_msgs):
             f"Tensor-like object from checkpoint but received {type(value)}"
         )
         return None
+    if is_lazy(param):  # a lazy module's placeholder takes another placeholder: nothing to copy
+        return lambda: None
     if param.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
         value = value[0]
     if value.shape != param.shape:

@@ -1,6 +1,7 @@
-"""Instance normalisation: ``InstanceNorm1d``, ``InstanceNorm2d``, ``InstanceNorm3d``.
+"""Instance normalisation: ``InstanceNorm1d``, ``InstanceNorm2d``, ``InstanceNorm3d`` and their
+lazy forms.
 
-They share ``_BatchNorm``'s parameters, buffers and printout (as PyTorch's share ``_NormBase``)
+They share ``_NormBase``'s parameters, buffers and printout with batch norm, as in PyTorch,
 but default to ``affine=False, track_running_stats=False`` and normalise per sample."""
 
 from __future__ import annotations
@@ -8,12 +9,19 @@ from __future__ import annotations
 import warnings
 
 from glassgrad.nn import functional as F
-from glassgrad.nn.modules.normalization import _BatchNorm
+from glassgrad.nn.modules.batchnorm import _LazyNormBase, _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = [
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+]
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """Normalise each channel of each sample over its spatial dims."""
 
     no_batch_dim = 2
@@ -86,4 +94,27 @@ class InstanceNorm2d(_InstanceNorm):
 class InstanceNorm3d(_InstanceNorm):
     """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) inputs."""
 
+    no_batch_dim = 4
+
+
+# (PyTorch's lazy instance norms default to affine=True, track_running_stats=True, unlike the
+# eager ones)
+class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
+    """``InstanceNorm1d`` with ``num_features`` inferred from the first input."""
+
+    cls_to_become = InstanceNorm1d
+    no_batch_dim = 2
+
+
+class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
+    """``InstanceNorm2d`` with ``num_features`` inferred from the first input."""
+
+    cls_to_become = InstanceNorm2d
+    no_batch_dim = 3
+
+
+class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
+    """``InstanceNorm3d`` with ``num_features`` inferred from the first input."""
+
+    cls_to_become = InstanceNorm3d
     no_batch_dim = 4

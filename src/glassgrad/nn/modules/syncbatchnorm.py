@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from glassgrad.autograd.function import Function
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.nn.modules.batchnorm import _BatchNorm
 from glassgrad.nn.modules.instancenorm import _InstanceNorm
-from glassgrad.nn.modules.normalization import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]
 
