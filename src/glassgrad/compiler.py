@@ -1,9 +1,10 @@
-"""``torch.compile`` and ``torch.compiler``: compiling is not done here, running is.
+"""``torch.compile`` and ``torch.compiler``: the public entry of glassgrad's compiler.
 
-glassgrad has no graph compiler (yet). ``torch.compile(model)`` gives what PyTorch gives, a
-callable with the same results: an ``OptimizedModule`` wrapping a module (its state-dict keys
-carry PyTorch's ``_orig_mod.`` prefix, so checkpoints round-trip with PyTorch's), or a function
-wrapping a function. Calls run eagerly, op by op, with identical values and gradients. The
+``torch.compile(model)`` gives what PyTorch gives: an ``OptimizedModule`` wrapping a module (its
+state-dict keys carry PyTorch's ``_orig_mod.`` prefix, so checkpoints round-trip with
+PyTorch's), or a function wrapping a function. The first call with a new guard set traces the
+function into a graph of glassgrad's ops, later calls replay a plan on arrays with one autograd
+node for the region (``glassgrad._compile``; docs/compile.md says what it handles). The
 arguments are checked as PyTorch checks them, so a typo in ``mode=`` still fails.
 """
 
@@ -53,14 +54,19 @@ def _optimized_module_class():
     from glassgrad.nn import Module
 
     class OptimizedModule(Module):
-        """A compiled module: calls run the wrapped module (``_orig_mod``) eagerly."""
+        """A compiled module: calls run the wrapped module (``_orig_mod``) compiled."""
 
-        def __init__(self, mod) -> None:
+        def __init__(self, mod, fullgraph=False) -> None:
             super().__init__()
             self._orig_mod = mod
+            from glassgrad._compile.runtime import CompiledFunction
+
+            object.__setattr__(
+                self, "_compiled_call", CompiledFunction(mod.__call__, fullgraph, module=mod)
+            )
 
         def forward(self, *args, **kwargs):
-            return self._orig_mod(*args, **kwargs)
+            return self._compiled_call(*args, **kwargs)
 
         def __getattr__(self, name):
             try:
@@ -128,12 +134,16 @@ def compile(  # noqa: A001 - PyTorch's name
     from glassgrad.nn import Module
 
     if isinstance(model, Module):
-        return __getattr__("OptimizedModule")(model)
+        return __getattr__("OptimizedModule")(model, fullgraph)
+    from glassgrad._compile.runtime import CompiledFunction
+
+    compiled_fn = CompiledFunction(model, fullgraph)
 
     @functools.wraps(model)
     def compiled(*args, **kwargs):
-        return model(*args, **kwargs)
+        return compiled_fn(*args, **kwargs)
 
+    compiled._compiled = compiled_fn
     return compiled
 
 
@@ -145,15 +155,22 @@ def disable(fn=None, recursive: bool = True, *, reason=None):
 
 
 def is_compiling() -> bool:
-    """False: glassgrad never traces code for a compiler."""
+    """Whether a compiled function is being traced right now."""
+    from glassgrad._compile.trace import ACTIVE
+
+    return ACTIVE[0] is not None
+
+
+is_dynamo_compiling = is_compiling
+
+
+def is_exporting() -> bool:
+    """False: glassgrad exports nothing."""
     return False
 
 
-is_dynamo_compiling = is_exporting = is_compiling
-
-
 def reset() -> None:
-    """Forget compiled code: there is none."""
+    """Forget compiled code (the kernels fused so far stay cached)."""
 
 
 def list_backends(exclude_tags=("debug", "experimental")) -> list[str]:

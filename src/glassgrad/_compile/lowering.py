@@ -1,0 +1,174 @@
+"""The ops a plan writes out as array expressions, with their derivatives.
+
+A recorded call is lowered when it is one of the primitives below on floating tensors of one
+dtype (Python numbers beside them), so that NumPy computes exactly what the eager op computes:
+eager casts its operands to the result dtype first, and here they already have it. Anything
+else (integer or mixed dtypes, keyword options) stays opaque and runs as the op itself.
+
+A lowered op is ``(prim, operands, out_slot)``; an operand is ``("v", slot)`` or
+``("c", number)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# recorded name -> (primitive, operand order): "s" the tensor itself, "o" the other argument
+_BINARY = {
+    "add": ("add", "so"),
+    "__add__": ("add", "so"),
+    "__radd__": ("add", "os"),
+    "sub": ("sub", "so"),
+    "subtract": ("sub", "so"),
+    "__sub__": ("sub", "so"),
+    "__rsub__": ("sub", "os"),
+    "mul": ("mul", "so"),
+    "multiply": ("mul", "so"),
+    "__mul__": ("mul", "so"),
+    "__rmul__": ("mul", "os"),
+    "div": ("div", "so"),
+    "divide": ("div", "so"),
+    "true_divide": ("div", "so"),
+    "__truediv__": ("div", "so"),
+    "__rtruediv__": ("div", "os"),
+}
+_UNARY = {
+    "neg": "neg",
+    "negative": "neg",
+    "__neg__": "neg",
+    "tanh": "tanh",
+    "exp": "exp",
+    "sin": "sin",
+    "cos": "cos",
+}
+_REDUCE = {"sum": "sumall", "mean": "meanall"}
+# the primitives whose NumPy form is a transcendental function: fusing them into a compiled
+# loop would trade NumPy's vectorised implementation for a scalar one (see fusion)
+TRANSCENDENTAL = frozenset({"tanh", "exp", "sin", "cos"})
+ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg"}) | TRANSCENDENTAL
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def lower(op, values):
+    """``(prim, operands, out_slot)`` for a call that can be written out, else None."""
+    outs = op.out_slots()
+    if len(outs) != 1 or op.outs.__class__ is not Slot:
+        return None
+    out = outs[0]
+    dtype = values[out].dtype
+    if dtype not in _FLOATS:
+        return None
+    name = op.name
+    args = op.args
+    if name in _BINARY:
+        if len(args) != 2 or op.kwargs:
+            return None
+        prim, order = _BINARY[name]
+        pair = dict(zip("so", args, strict=True))
+        operands = [_operand(pair[k], values, dtype) for k in order]
+    elif name in _UNARY:
+        if len(args) != 1 or op.kwargs:
+            return None
+        prim = _UNARY[name]
+        operands = [_operand(args[0], values, dtype)]
+    elif name in _REDUCE:
+        if len(args) != 1 or op.kwargs:
+            return None
+        prim = _REDUCE[name]
+        operands = [_operand(args[0], values, dtype)]
+        if operands[0] is not None and operands[0][0] != "v":
+            return None
+    else:
+        return None
+    if any(o is None for o in operands):
+        return None
+    if not any(o[0] == "v" for o in operands):
+        return None
+    return prim, operands, out
+
+
+def _operand(arg, values, dtype):
+    if arg.__class__ is Slot:
+        return ("v", arg.index) if values[arg.index].dtype == dtype else None
+    if arg.__class__ in (int, float) and arg == arg and abs(arg) != float("inf"):
+        return ("c", arg)
+    return None
+
+
+from glassgrad._compile.trace import Slot  # noqa: E402
+
+
+def _s(operand) -> str:
+    return f"v{operand[1]}" if operand[0] == "v" else repr(operand[1])
+
+
+_FORWARD = {
+    "add": "{0} + {1}",
+    "sub": "{0} - {1}",
+    "mul": "{0} * {1}",
+    "div": "{0} / {1}",
+    "neg": "-{0}",
+    "tanh": "_np.tanh({0})",
+    "exp": "_np.exp({0})",
+    "sin": "_np.sin({0})",
+    "cos": "_np.cos({0})",
+    "sumall": "_np.sum({0})",
+    "meanall": "_np.mean({0})",
+}
+
+
+def forward_expr(prim, operands) -> str:
+    return _FORWARD[prim].format(*[_s(o) for o in operands])
+
+
+def backward_expr(prim, position, g, operands, out, values) -> str:
+    """The gradient reaching operand ``position`` of ``prim``, given ``g`` for its output."""
+    a = _s(operands[0])
+    b = _s(operands[1]) if len(operands) > 1 else None
+    if prim == "add":
+        return g
+    if prim == "sub":
+        return g if position == 0 else f"-{g}"
+    if prim == "mul":
+        return f"{g} * {b}" if position == 0 else f"{g} * {a}"
+    if prim == "div":
+        return f"{g} / {b}" if position == 0 else f"-{g} * {a} / ({b} * {b})"
+    if prim == "neg":
+        return f"-{g}"
+    if prim == "tanh":
+        return f"{g} * (1 - {out} * {out})"
+    if prim == "exp":
+        return f"{g} * {out}"
+    if prim == "sin":
+        return f"{g} * _np.cos({a})"
+    if prim == "cos":
+        return f"{g} * -_np.sin({a})"
+    v = values[operands[0][1]]
+    if prim == "sumall":
+        return f"_np.full({v.shape!r}, {g}, _np.{v.dtype.name})"
+    if prim == "meanall":
+        count = max(int(np.prod(v.shape)), 1)
+        return f"_np.full({v.shape!r}, {g} / {count}, _np.{v.dtype.name})"
+    raise AssertionError(prim)
+
+
+def sum_to(grad, shape):
+    """``grad`` summed back to ``shape`` (the inverse of broadcasting)."""
+    grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return out.reshape(shape)
+
+
+_NAME = re.compile(r"\b(v\d+|_h\d+)\b")
+
+
+def names_in(line: str) -> set:
+    return set(_NAME.findall(line))

@@ -1,0 +1,305 @@
+"""From a trace to a plan: Python source for the forward and the backward of the whole region.
+
+Each recorded op becomes one statement on NumPy arrays. The ops of ``lowering.LOWERED``
+(elementwise arithmetic, ``tanh``, ``exp``, full reductions) are written out as array
+expressions with their derivative written out too (AOTAutograd's joint graph: the backward is
+planned at trace time, not found by walking nodes); every other op is *opaque*: the plan calls
+the op itself on tensors wrapping the arrays, and, where a gradient must flow through it, keeps
+the little graph that call made and runs it in the region's backward.
+
+Then the forward graph loses its dead code (values no output and no backward needs) and its
+common subexpressions (the same lowered op on the same operands), and chains of elementwise
+statements are fused (``fusion``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad._compile import fusion, lowering
+from glassgrad._compile.trace import Slot, flatten, tree_map
+from glassgrad.autograd import grad_mode as _grad_mode
+from glassgrad.tensor import _make
+
+
+class Plan:
+    """A compiled region: ``forward(*arrays) -> (outputs, saved)``, ``backward(grads, saved)``."""
+
+    def __init__(self) -> None:
+        self.forward = None
+        self.backward = None
+        self.forward_source = ""
+        self.backward_source = ""
+        self.out_slots: list = []  # slot per flat output tensor
+        self.out_grad: list = []  # requires_grad per flat output
+        self.region_inputs: list = []  # slots of the inputs and lifted tensors, in order
+        self.saved_inputs: list = []  # which region inputs the backward reads (version-checked)
+        self.op_count = 0
+        self.lowered_count = 0
+        self.fused_count = 0
+
+
+def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
+    values = tracer.values
+    ops = tracer.ops
+    plan = Plan()
+    plan.region_inputs = list(input_slots) + list(lifted_slots)
+    flat_out = [s.index for s in flatten(out_tree) if s.__class__ is Slot]
+    plan.out_slots = flat_out
+    plan.out_grad = [values[i].requires_grad for i in flat_out]
+    plan.op_count = len(ops)
+
+    # -- lower, then CSE and dead-code elimination ----------------------------------------------
+    stmts = []  # (op index, lowered form or None)
+    alias: dict[int, int] = {}  # slot -> slot it equals (CSE)
+    seen: dict = {}
+    for index, op in enumerate(ops):
+        low = lowering.lower(op, values)
+        if low is not None:
+            prim, operands, out = low
+            operands = [("v", alias.get(o[1], o[1])) if o[0] == "v" else o for o in operands]
+            key = (prim, tuple(operands), values[out].requires_grad)
+            if key in seen:
+                alias[out] = seen[key]
+                continue
+            seen[key] = out
+            stmts.append((index, (prim, operands, out)))
+        else:
+            stmts.append((index, None))
+
+    def real(slot):
+        return alias.get(slot, slot)
+
+    needs_grad = any(plan.out_grad) and _grad_mode.state.record
+    # backward statements first (they decide which forward values are saved)
+    grad_of: dict[int, str] = {}  # slot -> name of its gradient variable
+    bstmts: list[str] = []
+    if needs_grad:
+        _backward(plan, tracer, stmts, real, grad_of, bstmts)
+    used_by_backward = set()
+    for line in bstmts:
+        used_by_backward.update(lowering.names_in(line))
+
+    live = {real(s) for s in flat_out}
+    live.update(int(n[1:]) for n in used_by_backward if n.startswith("v"))
+    kept = []
+    for index, low in reversed(stmts):
+        op = ops[index]
+        if low is not None:
+            prim, operands, out = low
+            if out not in live:
+                continue  # dead
+            live.update(o[1] for o in operands if o[0] == "v")
+        else:
+            live.update(real(i) for i in op.inputs)
+        kept.append((index, low))
+    kept.reverse()
+
+    # -- forward source -------------------------------------------------------------------------
+    env = {"_np": np, "_call": _call, "_call_grad": _call_grad, "_sum_to": lowering.sum_to}
+    lines = []
+    for index, low in kept:
+        op = ops[index]
+        if low is not None:
+            prim, operands, out = low
+            lines.append((f"v{out}", lowering.forward_expr(prim, operands), values[out]))
+            plan.lowered_count += 1
+            continue
+        env[f"_op{index}"] = op
+        outs = op.out_slots()
+        grad = op.grad and any(values[s].requires_grad for s in outs)
+        args = ", ".join(f"v{real(i)}" for i in op.inputs)
+        targets = "".join(f"v{s}, " for s in outs)
+        if grad and needs_grad:
+            env[f"_m{index}"] = tuple(values[i].requires_grad for i in op.inputs)
+            lines.append(
+                (f"({targets}), _h{index}", f"_call_grad(_op{index}, ({args},), _m{index})", None)
+            )
+        else:
+            lines.append((f"({targets})", f"_call(_op{index}, ({args},))", None))
+    saved_names = sorted(n for n in used_by_backward if n.startswith("_h") or (n.startswith("v")))
+    region = {f"v{s}" for s in plan.region_inputs}
+    plan.saved_inputs = [s for s in plan.region_inputs if f"v{s}" in used_by_backward]
+    saved_names = [n for n in saved_names if n not in region]
+    plan.saved_names = saved_names
+    body, plan.fused_count = fusion.fuse(
+        lines, env, keep={f"v{real(s)}" for s in flat_out} | set(saved_names)
+    )
+    params = ", ".join(f"v{s}" for s in plan.region_inputs)
+    outs = "".join(f"v{real(s)}, " for s in flat_out)
+    saved = "".join(f"{n}, " for n in saved_names)
+    src = f"def forward({params}):\n" + "".join(f"    {b}\n" for b in body)
+    src += f"    return ({outs}), ({saved})\n"
+    plan.forward_source = src
+    namespace = dict(env)
+    exec(compile(src, "<glassgrad.compile forward>", "exec"), namespace)
+    plan.forward = namespace["forward"]
+
+    if needs_grad:
+        gparams = ", ".join(f"g{k}" for k in range(len(flat_out)))
+        sparams = "".join(f"{n}, " for n in saved_names)
+        iparams = "".join(f"v{s}, " for s in plan.saved_inputs)
+        src = "def backward(grads, saved, inputs):\n"
+        if flat_out:
+            src += f"    ({gparams},) = grads\n"
+        if saved_names:
+            src += f"    ({sparams}) = saved\n"
+        if plan.saved_inputs:
+            src += f"    ({iparams}) = inputs\n"
+        src += "".join(f"    {line}\n" for line in bstmts)
+        rets = []
+        for s in plan.region_inputs:
+            rets.append(grad_of.get(s, "None") if values[s].requires_grad else "None")
+        src += f"    return ({''.join(r + ', ' for r in rets)})\n"
+        plan.backward_source = src
+        namespace = dict(env)
+        namespace["_call_bwd"] = _call_bwd
+        namespace["_zeros"] = np.zeros
+        exec(compile(src, "<glassgrad.compile backward>", "exec"), namespace)
+        plan.backward = namespace["backward"]
+    return plan
+
+
+def _backward(plan, tracer, stmts, real, grad_of, out) -> None:
+    """Reverse-mode statements for the whole region into ``out``; ``grad_of[slot]`` names the
+    variable holding each slot's gradient when done."""
+    values = tracer.values
+    ops = tracer.ops
+    counter = [0]
+
+    def accumulate(slot, expr):
+        slot = real(slot)
+        if not values[slot].requires_grad:
+            return
+        name = f"gr{counter[0]}"
+        counter[0] += 1
+        if slot in grad_of:
+            out.append(f"{name} = {grad_of[slot]} + {expr}")
+        else:
+            out.append(f"{name} = {expr}")
+        grad_of[slot] = name
+
+    for k, slot in enumerate(plan.out_slots):
+        if plan.out_grad[k]:
+            v = values[slot]
+            out.append(f"g{k} = _zeros({v.shape!r}, _np.{v.dtype.name}) if g{k} is None else g{k}")
+            accumulate(slot, f"g{k}")
+    for index, low in reversed(stmts):
+        op = ops[index]
+        if low is not None:
+            prim, operands, slot = low
+            if slot not in grad_of:
+                continue
+            g = grad_of.pop(slot)
+            for position, operand in enumerate(operands):
+                if operand[0] != "v" or not values[real(operand[1])].requires_grad:
+                    continue
+                expr = lowering.backward_expr(prim, position, g, operands, f"v{slot}", values)
+                shape = values[real(operand[1])].shape
+                if shape != values[slot].shape:
+                    expr = f"_sum_to({expr}, {shape!r})"
+                accumulate(operand[1], expr)
+            continue
+        outs = op.out_slots()
+        if not op.grad or not any(s in grad_of for s in outs):
+            continue
+        grads = []
+        for s in outs:
+            if s in grad_of:
+                grads.append(grad_of.pop(s))
+            else:
+                grads.append("None")
+        targets = [i for i in op.inputs]
+        names = [f"b{index}_{k}" for k in range(len(targets))]
+        out.append(
+            f"({''.join(n + ', ' for n in names)}) = _call_bwd(_h{index}, "
+            f"({''.join(g + ', ' for g in grads)}))"
+        )
+        for slot, name in zip(targets, names, strict=True):
+            if values[real(slot)].requires_grad:
+                out.append(f"if {name} is not None:")
+                before = grad_of.get(real(slot))
+                tmp = f"gr{counter[0]}"
+                counter[0] += 1
+                if before is None:
+                    out.append(f"    {tmp} = {name}")
+                    out.append("else:")
+                    out.append(
+                        f"    {tmp} = _zeros({values[real(slot)].shape!r}, "
+                        f"_np.{values[real(slot)].dtype.name})"
+                    )
+                else:
+                    out.append(f"    {tmp} = {before} + {name}")
+                    out.append("else:")
+                    out.append(f"    {tmp} = {before}")
+                grad_of[real(slot)] = tmp
+
+
+# -- opaque ops ----------------------------------------------------------------------------------
+def _wrap(array):
+    if array.__class__ is not np.ndarray:
+        array = np.asarray(array)
+    return _make(array)
+
+
+def _outs(op, result):
+    return tuple(t._data for t in flatten(result) if hasattr(t, "_data"))
+
+
+def _call(op, arrays):
+    """Run an opaque op on ``arrays`` (no graph): its output arrays."""
+    tensors = {}
+    it = iter(arrays)
+    for i in op.inputs:
+        if i not in tensors:
+            tensors[i] = _wrap(next(it))
+        else:
+            next(it)
+    args = tree_map(lambda s: tensors[s.index] if s.__class__ is Slot else s, op.args)
+    kwargs = tree_map(lambda s: tensors[s.index] if s.__class__ is Slot else s, op.kwargs)
+    with _grad_mode.no_grad():
+        result = op.fn(*args, **kwargs)
+    return _outs(op, result)
+
+
+def _call_grad(op, arrays, mask):
+    """Run an opaque op on fresh leaves: its output arrays and what its backward needs."""
+    leaves = []
+    tensors = {}
+    for i, array, grad in zip(op.inputs, arrays, mask, strict=True):
+        if i in tensors:
+            leaves.append(None)
+            continue
+        t = _wrap(array)
+        if grad:
+            t._requires_grad = True
+            leaves.append(t)
+        else:
+            leaves.append(None)
+        tensors[i] = t
+    args = tree_map(lambda s: tensors[s.index] if s.__class__ is Slot else s, op.args)
+    kwargs = tree_map(lambda s: tensors[s.index] if s.__class__ is Slot else s, op.kwargs)
+    with _grad_mode.enable_grad():
+        result = op.fn(*args, **kwargs)
+    outs = [t for t in flatten(result) if hasattr(t, "_data")]
+    return tuple(t._data for t in outs), (outs, leaves)
+
+
+def _call_bwd(handle, grads):
+    """The opaque op's backward: the gradient reaching each of its inputs (None where none)."""
+    from glassgrad import autograd
+
+    outs, leaves = handle
+    roots, seeds = [], []
+    for t, g in zip(outs, grads, strict=True):
+        if g is not None and t.requires_grad:
+            roots.append(t)
+            seeds.append(_wrap(g))
+    targets = [leaf for leaf in leaves if leaf is not None]
+    if not roots or not targets:
+        return tuple(None for _ in leaves)
+    found = iter(autograd.grad(roots, targets, seeds, allow_unused=True))
+    return tuple(
+        None if leaf is None else (lambda g: None if g is None else g._data)(next(found))
+        for leaf in leaves
+    )

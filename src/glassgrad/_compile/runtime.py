@@ -1,0 +1,329 @@
+"""A compiled function: guards, the cache of traced entries, and the region's autograd node.
+
+Each call builds a guard key (every tensor argument's shape, dtype and ``requires_grad``, the
+other arguments' values or identities, grad and inference mode) and looks it up; an entry also
+checks that its lifted tensors (parameters, closure tensors) are still the same objects with the
+same metadata, and that the closure's Python numbers are unchanged. A miss traces again (a
+recompile); after ``glassgrad._dynamo.config.recompile_limit`` entries (PyTorch's 8) a miss
+runs eagerly with PyTorch's warning, so a recompile storm cannot happen.
+
+A replayed call runs the plan on arrays and records one node, ``CompiledFunctionBackward``, for
+all its outputs, with an edge to each input and lifted tensor that requires grad: leaf hooks,
+``.grad`` accumulation and graphs upstream of the inputs work as in eager, and an input changed
+in place before backward raises eager's version-counter error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from glassgrad._compile import plan as _plan
+from glassgrad._compile import sources as _sources
+from glassgrad._compile.trace import Break, Slot, Tracer, flatten, patched, shares_memory
+from glassgrad.autograd import grad_mode as _grad_mode
+from glassgrad.autograd.node import Node
+from glassgrad.autograd.node import next_seq as _next_seq
+from glassgrad.tensor import Tensor, _make
+
+log = logging.getLogger("glassgrad._dynamo")
+_SCALARS = (int, float, bool, str, type(None))
+_DOUBLE = "torch.compile with aot_autograd does not currently support double backward"
+_STATS = {"compiles": 0}
+
+
+class Unsupported(RuntimeError):
+    """``torch._dynamo.exc.Unsupported``: what ``fullgraph=True`` raises at a graph break."""
+
+
+def _compiled_backward(ctx, grad, saved, inputs):
+    entry = ctx._args
+    grads = grad if ctx._n_outputs > 1 else (grad,)
+    for g in grads:
+        if isinstance(g, Tensor):  # create_graph=True gives tensors
+            raise RuntimeError(_DOUBLE)
+    return entry.plan.backward(grads, saved, inputs)
+
+
+class CompiledFunctionBackward(Node):
+    """The node of a compiled region: its backward is the plan's backward."""
+
+    _backward = _compiled_backward
+    __module__ = "torch.autograd.function"
+
+
+_NODE_CLASSES: dict = {}
+
+
+def _node_class(count: int) -> type:
+    cls = _NODE_CLASSES.get(count)
+    if cls is None:
+        cls = _NODE_CLASSES[count] = type(
+            "CompiledFunctionBackward",
+            (CompiledFunctionBackward,),
+            {"_n_outputs": count, "__module__": "torch.autograd.function"},
+        )
+    return cls
+
+
+def _key(tree, grad_state):
+    parts = [grad_state.record, grad_state.inference]
+    _key_into(tree, parts)
+    return tuple(parts)
+
+
+def _key_into(tree, parts) -> None:
+    cls = tree.__class__
+    if cls is Tensor or isinstance(tree, Tensor):
+        data = tree._data
+        parts.append((data.shape, data.dtype, tree._requires_grad or tree.requires_grad))
+    elif cls is tuple or cls is list:
+        parts.append((cls, len(tree)))
+        for item in tree:
+            _key_into(item, parts)
+    elif cls is dict:
+        parts.append((dict, tuple(tree)))
+        for item in tree.values():
+            _key_into(item, parts)
+    elif isinstance(tree, _SCALARS):
+        parts.append((cls, tree))
+    else:
+        parts.append(("id", id(tree)))
+
+
+def _tensors(tree) -> list:
+    return [t for t in flatten(tree) if isinstance(t, Tensor)]
+
+
+class Entry:
+    """One traced guard set: its plan, or ``eager`` where the trace found a graph break."""
+
+    def __init__(self) -> None:
+        self.eager = False
+        self.breaks: list = []
+        self.plan = None
+        self.lifted: list = []  # (path, tensor, (shape, dtype, requires_grad))
+        self.scalars: list = []  # (step, value)
+        self.out_tree = None
+        self.values = None
+        self.compile_time = 0.0
+        self.trace_ops: list = []
+
+    def check(self, roots, fn) -> bool:
+        for path, tensor, meta in self.lifted:
+            try:
+                now = _sources.resolve(roots, path)
+            except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+                return False
+            if now is not tensor:
+                return False
+            data = now._data
+            if (data.shape, data.dtype, now.requires_grad) != meta:
+                return False
+        for step, value in self.scalars:
+            now = _sources.scalar_now(fn, step)
+            if now.__class__ is not value.__class__ or now != value:
+                return False
+        return True
+
+    def run(self, args_tree):
+        plan = self.plan
+        inputs = _tensors(args_tree)
+        region = inputs + [t for _, t, _ in self.lifted]
+        arrays = [t._data for t in region]
+        outs, saved = plan.forward(*arrays)
+        record = plan.backward is not None and _grad_mode.state.record
+        made = []
+        node = None
+        if record:
+            count = len(outs)
+            node = _node_class(count)()
+            node._seq = _next_seq()
+            values = self.values
+            grads = [values[s].requires_grad for s in plan.region_inputs]
+            node.next_functions = tuple(
+                [t._edge() if g else (None, 0) for t, g in zip(region, grads, strict=True)]
+            )
+            node._meta = tuple(
+                [
+                    (t._data.shape, t._data.dtype) if g else None
+                    for t, g in zip(region, grads, strict=True)
+                ]
+            )
+            node._args = self
+            positions = {s: k for k, s in enumerate(plan.region_inputs)}
+            kept = [region[positions[s]] for s in plan.saved_inputs]
+            node._saved = (saved, tuple([t._data for t in kept]))
+            records = []
+            for t in kept:
+                counter = t._vc
+                if counter is not None:
+                    records.append((counter, counter[0], t, None))
+            if records:
+                node._vars = tuple(records)
+        for k, array in enumerate(outs):
+            if array.__class__ is not np.ndarray:
+                array = np.asarray(array)
+            if node is not None and plan.out_grad[k]:
+                made.append(_make(array, node, k))
+            else:
+                made.append(_make(array))
+        it = iter(made)
+
+        def rebuild(leaf):
+            if leaf.__class__ is Slot:
+                return next(it)
+            if leaf.__class__ is _Input:
+                return region[leaf.position]
+            return leaf
+
+        from glassgrad._compile.trace import tree_map
+
+        return tree_map(rebuild, self.out_tree)
+
+
+class _Input:
+    """In an entry's output tree: the output is this region input itself (returned as is)."""
+
+    __slots__ = ("position",)
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+
+class CompiledFunction:
+    """What ``glassgrad.compile(fn)`` returns for a function (and uses for a module)."""
+
+    def __init__(self, fn, fullgraph=False, module=None, name=None) -> None:
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.module = module
+        self.roots = (fn,) if module is None else (fn, module)
+        self.cache: dict = {}
+        self.entries: list[Entry] = []
+        self.warned = False
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.last_reason = None
+
+    def _training(self):
+        if self.module is None:
+            return ()
+        return tuple(m.training for m in self.module.modules())
+
+    def __call__(self, *args, **kwargs):
+        from glassgrad._compile.trace import ACTIVE
+
+        if ACTIVE[0] is not None:  # inside another trace: its ops are recorded there
+            return self.fn(*args, **kwargs)
+        tree = (args, kwargs)
+        key = (_key(tree, _grad_mode.state), self._training())
+        for entry in self.cache.get(key, ()):
+            if entry.check(self.roots, self.fn):
+                if entry.eager:
+                    return self.fn(*args, **kwargs)
+                return entry.run(tree)
+        from glassgrad import _dynamo
+
+        limit = _dynamo.config.recompile_limit
+        if len(self.entries) >= limit:
+            if not self.warned:
+                self.warned = True
+                code = getattr(self.fn, "__code__", None)
+                where = f"{code.co_filename}:{code.co_firstlineno}" if code else "?"
+                log.warning(
+                    "torch._dynamo hit config.recompile_limit (%d)\n"
+                    "   function: %r (%s)\n"
+                    "   last reason: %s\n"
+                    'To log all recompilation reasons, use TORCH_LOGS="recompiles".\n'
+                    "To diagnose recompilation issues, see https://docs.pytorch.org/docs/main/"
+                    "user_guide/torch_compiler/compile/programming_model.recompilation.html",
+                    limit,
+                    self.name,
+                    where,
+                    self.last_reason or "guard failure",
+                )
+            return self.fn(*args, **kwargs)
+        if self.entries:
+            self.last_reason = f"0/{len(self.entries) - 1}: a guard failed (shape, dtype, "
+            self.last_reason += "requires_grad, grad mode or a closure value changed)"
+        entry, result = self._trace(args, kwargs)
+        self.entries.append(entry)
+        self.cache.setdefault(key, []).append(entry)
+        return result
+
+    def _trace(self, args, kwargs):
+        start = time.perf_counter()
+        entry = Entry()
+        tracer = Tracer(self.fullgraph, self.roots)
+        tree = (args, kwargs)
+        inputs = _tensors(tree)
+        for position, t in enumerate(inputs):
+            if id(t) in tracer.ids:  # the same tensor passed twice: trace it as one input
+                entry.eager = True
+                entry.breaks.append(("the same tensor is passed twice", None))
+            tracer.add(t, "input", position)
+        input_slots = list(range(len(inputs)))
+        try:
+            with patched(tracer):
+                result = self.fn(*args, **kwargs)
+        except Break as stop:
+            reason, frame = stop.args
+            raise Unsupported(_unsupported_text(reason, frame)) from None
+        tracer.check_unchanged()
+        entry.breaks.extend(tracer.breaks)
+        entry.trace_ops = tracer.ops
+        if not entry.breaks:
+            self._finish(entry, tracer, inputs, input_slots, result)
+        if entry.breaks:
+            entry.eager = True
+            if self.fullgraph:
+                reason, frame = entry.breaks[0]
+                raise Unsupported(_unsupported_text(reason, frame))
+        entry.compile_time = time.perf_counter() - start
+        _STATS["compiles"] += 1
+        return entry, result
+
+    def _finish(self, entry, tracer, inputs, input_slots, result) -> None:
+        values = tracer.values
+        lifted_slots = [i for i, v in enumerate(values) if v.kind == "lifted"]
+        region_index = {s: k for k, s in enumerate(input_slots + lifted_slots)}
+        input_arrays = [t._data for t in inputs] + [tracer.keep[s][0]._data for s in lifted_slots]
+
+        def out_leaf(leaf):
+            if isinstance(leaf, Tensor):
+                slot = tracer.ids.get(id(leaf))
+                if slot is None:
+                    entry.breaks.append(("an output made by code the tracer cannot follow", None))
+                    return None
+                if values[slot].kind != "op":
+                    return _Input(region_index[slot])
+                if any(shares_memory(leaf._data, a) for a in input_arrays):
+                    entry.breaks.append(("an output is a view of an input", None))
+                return Slot(slot)
+            return leaf
+
+        from glassgrad._compile.trace import tree_map
+
+        out_tree = tree_map(out_leaf, result)
+        if entry.breaks:
+            return
+        for s in lifted_slots:
+            t = tracer.keep[s][0]
+            data = t._data
+            entry.lifted.append((values[s].source, t, (data.shape, data.dtype, t.requires_grad)))
+        entry.scalars = _sources.scalar_guards(self.fn)
+        entry.out_tree = out_tree
+        entry.values = values
+        entry.plan = _plan.build(tracer, input_slots, lifted_slots, out_tree)
+
+
+def _unsupported_text(reason, frame) -> str:
+    if frame is None:
+        return reason
+    filename, lineno, function, text = frame
+    return (
+        f'{reason}\n\nfrom user code:\n   File "{filename}", line {lineno}, in {function}\n'
+        f"    {text.strip()}\n"
+    )
