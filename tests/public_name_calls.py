@@ -507,6 +507,8 @@ TENSOR = {
     # torch.multiprocessing: shared memory
     "share_memory_": lambda L: (x(L).share_memory_().is_shared(), x(L).share_memory_().tolist()),
     "is_shared": lambda L: x(L).is_shared(),
+    # ops real code uses (index writes, splits, statistics, histograms...)
+    "fill_diagonal_": lambda L: (x(L) * 1).fill_diagonal_(7.0),
 }
 
 

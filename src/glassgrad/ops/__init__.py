@@ -47,6 +47,7 @@ from glassgrad.ops.sort import sort
 from glassgrad.ops.sort import search
 from glassgrad.ops.sort import unique
 from glassgrad.ops.index import take
+from glassgrad.ops.index import index_write
 from glassgrad.ops.elementwise import unary
 from glassgrad.ops.index.gather import one_hot  # noqa: F401 - for nn.functional
 from glassgrad.ops.nn import activation

@@ -312,7 +312,8 @@ def _install_from_table():
     from glassgrad.ops.registry import OPS
 
     names = (
-        "masked_fill scatter scatter_add index_add index_fill index_copy lerp clamp_min clamp_max "
+        "masked_fill scatter scatter_add scatter_reduce masked_scatter index_add index_fill "
+        "index_copy lerp clamp_min clamp_max "
         "floor ceil round trunc frac sign sgn square rsqrt exp2 expm1 log2 log10 log1p tan asin "
         "acos atan sinh cosh erf fmod remainder maximum minimum atan2 logical_and logical_or "
         "logical_not logical_xor nan_to_num tril triu floor_divide bitwise_and bitwise_or "
