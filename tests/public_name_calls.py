@@ -240,6 +240,9 @@ TOP = {
     "vmap": lambda L: L.vmap(lambda row: row @ row)(x(L)),
     "zeros": lambda L: L.zeros(2, 1),
     "zeros_like": lambda L: L.zeros_like(x(L)),
+    # torch.distributions' samplers
+    "poisson": lambda L: _seeded(L, lambda: L.poisson(L.full((2, 3), 2.0))),
+    "binomial": lambda L: _seeded(L, lambda: L.binomial(L.full((2, 3), 5.0), L.full((3,), 0.5))),
 }
 
 

@@ -36,6 +36,7 @@ LAYERS = [
      + ["creation", "_random", "_out_arg", "_finfo"]),
     ("ops", ["ops", "linalg", "special", "autograd", "_foreach"]),
     ("library", ["nn", "optim", "utils", "serialization", "amp", "distributed", "testing", "jit"]
+     + ["distributions", "random"]
      + ["func", "multiprocessing", "sparse"]
      + ["_dynamo", "compiler", "_compile", "onnx", "cuda", "mps", "xpu", "cpu", "backends"]),
     ("glass", ["glass"]),

@@ -151,6 +151,14 @@ from glassgrad.ops.nn.loss.aten import (  # torch.<loss>: int reductions, unredu
     kl_div,
     margin_ranking_loss,
 )
+from glassgrad.ops.random.gamma import (  # the samplers behind torch.distributions
+    _dirichlet_grad,
+    _sample_dirichlet,
+    _standard_gamma,
+    _standard_gamma_grad,
+    binomial,
+    poisson,
+)
 from glassgrad.ops.random.sample import bernoulli, multinomial, normal
 from glassgrad.sparse._creation import sparse_coo_tensor, sparse_csc_tensor, sparse_csr_tensor
 from glassgrad.tensor import Size, Tensor
@@ -220,6 +228,7 @@ def is_complex(input) -> bool:
 from glassgrad import (  # noqa: E402, F401
     cpu,
     distributed,  # torch.distributed (MPI is loaded only when used)
+    distributions,  # noqa: E402, F401 - torch.distributions
     func,  # noqa: E402, F401 - torch.func (grad, vjp, jacrev, vmap, ...)
     linalg,  # noqa: E402, F401 - torch.linalg's norms
     special,  # noqa: E402, F401 - torch.special
