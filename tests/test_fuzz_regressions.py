@@ -71,6 +71,29 @@ def _rot90_copy(lib):
 
 M22 = [[1.0, 2.0], [0.5, -1.0]]
 X4 = [0.35, -0.94, 1.62, 1.52]
+
+
+def _t_zero_d(lib):
+    x = lib.tensor(0.685, dtype=lib.float64, requires_grad=True)
+    y = x.frac()
+    y.t_()
+    (y * 2).backward()
+    return x.grad
+
+
+def _partial_before_error(lib):
+    """The failing node (no derivative: PyTorch runs it as soon as it is ready) runs after the
+    newer branch into ``b`` finished, so ``b.grad`` is written and ``a.grad`` is not."""
+    a = lib.tensor([-0.5, 1.5, 0.1], requires_grad=True)
+    b = lib.tensor([-1.8, 1.9, 1.0], dtype=lib.float64, requires_grad=True)
+    loss = a.heaviside(a).sum() + (b * 3).sum()
+    try:
+        loss.backward()
+    except RuntimeError as error:
+        return (str(error), a.grad, b.grad)
+    return None
+
+
 CASES = {
     # in-place forms PyTorch has that glassgrad lacked (AttributeError)
     **{
@@ -163,6 +186,8 @@ CASES = {
     "mvlgamma grad p=1": lambda lib: _mvlgamma_grad(lib, 1),
     "mvlgamma grad p=2": lambda lib: _mvlgamma_grad(lib, 2),
     "heaviside number input": lambda lib: lib.heaviside(-2.0, lib.tensor(0.5)),
+    "t_ of a 0-d tensor in the graph": _t_zero_d,
+    "leaf finished before a node without derivative fails": _partial_before_error,
 }
 
 

@@ -17,6 +17,8 @@ def incomplete_leaves(starts, failed):
     """The ``AccumulateGrad`` nodes below ``starts`` that an edge from a node that did not run
     (``failed`` or any node created before it) leads to."""
     limit = failed._seq if failed is not None and failed._seq is not None else None
+    if limit == _RUN_AT_ONCE:
+        limit = _last_parent(starts, failed)
     incomplete: set = set()
     seen: set = set()
     stack = [node for node in starts if node is not None]
@@ -35,6 +37,31 @@ def incomplete_leaves(starts, failed):
             elif nxt not in seen:
                 stack.append(nxt)
     return incomplete
+
+
+# The number PyTorch gives the nodes it runs as soon as they are ready (AccumulateGrad, the
+# error nodes of ops without a derivative): such a node ran right after the last of the nodes
+# feeding it, which is the oldest of them (nodes run newest first).
+_RUN_AT_ONCE = 2**64 - 1
+
+
+def _last_parent(starts, failed):
+    """One less than the oldest creation number among the nodes with an edge into ``failed``:
+    every node numbered above it had run when ``failed`` did."""
+    oldest = None
+    seen: set = set()
+    stack = [node for node in starts if node is not None]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for nxt, _ in node.next_functions:
+            if nxt is failed and node._seq is not None:
+                oldest = node._seq if oldest is None else min(oldest, node._seq)
+            elif nxt is not None and nxt not in seen and nxt.__class__ is not AccumulateGrad:
+                stack.append(nxt)
+    return None if oldest is None else oldest - 1
 
 
 def keep_complete(leaves, starts, failed, eager=()):

@@ -373,7 +373,9 @@ def _install_aliases():
 # -- in-place view ops: ``t_``, ``transpose_``, ``squeeze_``, ``unsqueeze_``, ``resize_`` -------
 # They change the tensor's own shape over the same memory; recorded, the tensor is rebased onto a
 # node that maps the gradient back to the old shape.
-TBackward1 = node_class("TBackward1", lambda ctx, grad: (_dual.swapaxes(grad, 0, -1),))
+TBackward1 = node_class(
+    "TBackward1", lambda ctx, grad: (_dual.swapaxes(grad, 0, -1) if grad.ndim > 1 else grad,)
+)
 TransposeBackward1 = node_class(
     "TransposeBackward1", lambda ctx, grad: (_dual.swapaxes(grad, *ctx._args),)
 )
