@@ -14,7 +14,7 @@ from collections import Counter
 from functools import wraps
 from weakref import ref
 
-from glassgrad.optim.optimizer import Optimizer, _to_scalar
+from glassgrad.optim.optimizer import Optimizer, _number
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -52,7 +52,7 @@ def _lrs(optimizer: Optimizer, key: str = "lr") -> list:
 
 def _set(group: dict, key: str, value) -> None:
     if isinstance(group[key], Tensor):
-        group[key].fill_(_to_scalar(value))
+        group[key].fill_(_number(value))
     else:
         group[key] = value
 

@@ -11,8 +11,8 @@ from glassgrad.optim.optimizer import (
     _check_nonnegative,
     _decay,
     _grad_of,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -73,7 +73,7 @@ class Adadelta(Optimizer):
                 state["acc_delta"] = _zeros_like(param)
         for param in params:
             check_step_flags(group, param, supports_xla=False)
-        lr, rho, eps = _to_scalar(group["lr"]), group["rho"], group["eps"]
+        lr, rho, eps = _number(group["lr"]), group["rho"], group["eps"]
         for param in params:
             state = self.state[param]
             step_t, square_avg, acc_delta = state["step"], state["square_avg"], state["acc_delta"]

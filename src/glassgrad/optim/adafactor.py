@@ -9,8 +9,8 @@ from glassgrad.optim.optimizer import (
     _check_lr,
     _grad_of,
     _lerp,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -86,7 +86,7 @@ class Adafactor(Optimizer):
             self._update_param(param, self.state[param], group, eps1, eps2)
 
     def _update_param(self, param, state, group, eps1, eps2) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         lr = lr.item() if isinstance(lr, Tensor) else lr
         grad = _grad_of(param, group["maximize"])
         step_t = state["step"]

@@ -10,8 +10,8 @@ from glassgrad.optim.optimizer import (
     _check_nonnegative,
     _decay,
     _grad_of,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
 )
@@ -71,7 +71,7 @@ class Adagrad(Optimizer):
     _has_step = True
 
     def _update_group(self, group) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         for param in _with_grad(group):
             state = self.state[param]
             if len(state) == 0:

@@ -10,8 +10,8 @@ from glassgrad.optim.optimizer import (
     _check_nonnegative,
     _grad_of,
     _lerp,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -42,7 +42,7 @@ class Adam(Optimizer):
     ) -> None:
         _check_lr(lr)
         _check_adam_args(lr, betas, eps, weight_decay)
-        betas = tuple(_to_scalar(b) for b in betas)
+        betas = tuple(_number(b) for b in betas)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -84,7 +84,7 @@ class Adam(Optimizer):
             self._update_param(param, self._init_state(param, group), group)
 
     def _update_param(self, param, state, group) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         beta1, beta2 = group["betas"]
         weight_decay = group["weight_decay"]
         grad = _grad_of(param, group["maximize"])

@@ -12,8 +12,8 @@ from glassgrad.optim.optimizer import (
     _decay,
     _grad_of,
     _lerp,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -70,7 +70,7 @@ class Adamax(Optimizer):
                 state["step"] = _step_tensor()
                 state["exp_avg"] = _zeros_like(param)
                 state["exp_inf"] = _zeros_like(param)
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         beta1, beta2 = group["betas"]
         for param in params:
             state = self.state[param]

@@ -9,8 +9,8 @@ from glassgrad.optim.optimizer import (
     _check_nonnegative,
     _decay,
     _grad_of,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -73,7 +73,7 @@ class ASGD(Optimizer):
             state = self.state[param]
             if len(state) == 0:
                 state["step"] = _step_tensor()
-                state["eta"] = _step_tensor(_to_scalar(group["lr"]))
+                state["eta"] = _step_tensor(_number(group["lr"]))
                 state["mu"] = _step_tensor(1.0)
                 state["ax"] = _zeros_like(param)
         for param in params:
@@ -81,7 +81,7 @@ class ASGD(Optimizer):
             self._update_param(param, self.state[param], group)
 
     def _update_param(self, param, state, group) -> None:
-        lr, lambd, alpha, t0 = _to_scalar(group["lr"]), group["lambd"], group["alpha"], group["t0"]
+        lr, lambd, alpha, t0 = _number(group["lr"]), group["lambd"], group["alpha"], group["t0"]
         grad = _grad_of(param, group["maximize"])
         step_t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
         _write(step_t, step_t._data + 1)

@@ -9,7 +9,7 @@ Each line is one vectorised array operation over all parameters flattened togeth
 from __future__ import annotations
 
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
-from glassgrad.optim.optimizer import Optimizer, _check_lr, _to_scalar
+from glassgrad.optim.optimizer import Optimizer, _check_lr, _number
 from glassgrad.tensor import Tensor
 
 __all__ = ["LBFGS"]
@@ -221,13 +221,8 @@ class LBFGS(Optimizer):
             raise AssertionError(
                 f"Expected exactly one param_group, but got {len(self.param_groups)}"
             )
-        for hook in list(self._optimizer_step_pre_hooks.values()):
-            hook(self, (closure,), {})
         with no_grad():
-            loss = self._run(enable_grad()(closure))
-        for hook in list(self._optimizer_step_post_hooks.values()):
-            hook(self, (closure,), {})
-        return loss
+            return self._run(enable_grad()(closure))
 
     def _run(self, closure):
         group = self.param_groups[0]
@@ -264,7 +259,7 @@ class _Run:
 
     def iterate(self) -> None:
         group, state = self.group, self.state
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         tolerance_change = group["tolerance_change"]
         n_iter = 0
         while n_iter < group["max_iter"]:

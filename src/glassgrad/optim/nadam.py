@@ -11,9 +11,9 @@ from glassgrad.optim.optimizer import (
     _check_nonnegative,
     _grad_of,
     _lerp,
+    _number,
     _step_tensor,
     _steps_to_tensors,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -93,7 +93,7 @@ class NAdam(Optimizer):
             self._update_param(param, self.state[param], group)
 
     def _update_param(self, param, state, group) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         beta1, beta2 = group["betas"]
         weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
         grad = _grad_of(param, group["maximize"])

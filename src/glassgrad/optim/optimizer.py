@@ -16,9 +16,41 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.optim._hooks import (  # noqa: F401 - PyTorch's torch.optim.optimizer names
+    _HOOK_DICTS,
+    Args,
+    GlobalOptimizerPostHook,
+    GlobalOptimizerPreHook,
+    Kwargs,
+    OptimizerHooks,
+    ParamsT,
+    StateDict,
+    _default_to_fused_or_foreach,
+    _device_dtype_check_for_fused,
+    _disable_dynamo_if_unsupported,
+    _foreach_supported_types,
+    _get_capturable_supported_devices,
+    _get_foreach_kernels_supported_devices,
+    _get_fused_kernels_supported_devices,
+    _get_scalar_dtype,
+    _get_value,
+    _global_optimizer_post_hooks,
+    _global_optimizer_pre_hooks,
+    _stack_if_compiling,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    _view_as_real,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 from glassgrad.tensor import Tensor, grad_tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = [
+    "Optimizer",
+    "register_optimizer_step_post_hook",
+    "register_optimizer_step_pre_hook",
+    "required",
+]
 
 
 class _RequiredParameter:
@@ -64,13 +96,12 @@ def _typename(obj) -> str:
     return kind.__qualname__ if module in ("builtins", None) else f"{module}.{kind.__qualname__}"
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class for optimizers: ``param_groups``, ``defaults`` and per-parameter ``state``."""
 
     def __init__(self, params, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
-        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+        self._init_hooks()
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of "
@@ -91,8 +122,8 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
-        self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+        for name in _HOOK_DICTS:
+            self.__dict__.setdefault(name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
 
     def __repr__(self) -> str:
@@ -181,12 +212,6 @@ class Optimizer:
 
     def step(self, closure=None):
         """Perform one optimization step; ``closure`` recomputes and returns the loss."""
-        for hook in list(self._optimizer_step_pre_hooks.values()):
-            result = hook(self, (), {})
-            if result is not None:
-                raise RuntimeError(
-                    "optimizer step pre-hooks that change arguments are not supported"
-                )
         loss = None
         if closure is not None:
             with enable_grad():
@@ -194,32 +219,16 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
-        for hook in list(self._optimizer_step_post_hooks.values()):
-            hook(self, (), {})
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def register_step_pre_hook(self, hook):
-        """Register ``hook(optimizer, args, kwargs)`` to run before each ``step()``."""
-        from glassgrad.utils.hooks import RemovableHandle
-
-        handle = RemovableHandle(self._optimizer_step_pre_hooks)
-        self._optimizer_step_pre_hooks[handle.id] = hook
-        return handle
-
-    def register_step_post_hook(self, hook):
-        """Register ``hook(optimizer, args, kwargs)`` to run after each ``step()``."""
-        from glassgrad.utils.hooks import RemovableHandle
-
-        handle = RemovableHandle(self._optimizer_step_post_hooks)
-        self._optimizer_step_post_hooks[handle.id] = hook
-        return handle
-
     # -- state dicts ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state: ``state`` keyed by integer parameter ids, and ``param_groups``."""
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
         mapping: dict[int, int] = {}
         start = 0
         packed_groups = []
@@ -233,10 +242,20 @@ class Optimizer:
         packed_state = {
             (mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()
         }
-        return {"state": packed_state, "param_groups": packed_groups}
+        state_dict = {"state": packed_state, "param_groups": packed_groups}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state produced by ``state_dict()`` (ours or PyTorch's layout)."""
+        state_dict = state_dict.copy()
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -268,6 +287,8 @@ class Optimizer:
                 new_group["param_names"] = group["param_names"]
         self.__setstate__({"state": state, "param_groups": saved_groups})
         self._after_load()
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
 
     # Group keys (with their defaults) that older state dicts may lack, and whether the state
     # holds a ``step`` counter: PyTorch's ``__setstate__`` restores both after loading.
@@ -371,7 +392,7 @@ def _grad_of(param: Tensor, maximize: bool):
     return -grad if maximize else grad
 
 
-def _to_scalar(value):
+def _number(value):
     return value.item() if isinstance(value, Tensor) else value
 
 

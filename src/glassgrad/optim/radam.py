@@ -11,8 +11,8 @@ from glassgrad.optim.optimizer import (
     _check_nonnegative,
     _grad_of,
     _lerp,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -77,7 +77,7 @@ class RAdam(Optimizer):
             self._update_param(param, self.state[param], group)
 
     def _update_param(self, param, state, group) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         beta1, beta2 = group["betas"]
         weight_decay = group["weight_decay"]
         grad = _grad_of(param, group["maximize"])

@@ -11,8 +11,8 @@ from glassgrad.optim.optimizer import (
     _decay,
     _grad_of,
     _lerp,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -82,7 +82,7 @@ class RMSprop(Optimizer):
         return state
 
     def _update_group(self, group) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         alpha, momentum = group["alpha"], group["momentum"]
         for param in _with_grad(group):
             state = self._init_state(param, group)

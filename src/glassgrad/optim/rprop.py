@@ -10,8 +10,8 @@ from glassgrad.optim.optimizer import (
     _check_lr,
     _check_nonnegative,
     _grad_of,
+    _number,
     _step_tensor,
-    _to_scalar,
     _with_grad,
     _write,
     _zeros_like,
@@ -66,7 +66,7 @@ class Rprop(Optimizer):
             if len(state) == 0:
                 state["step"] = _step_tensor()
                 state["prev"] = _zeros_like(param)
-                value = _to_scalar(group["lr"])
+                value = _number(group["lr"])
                 value = value.item() if isinstance(value, Tensor) else value
                 state["step_size"] = Tensor._from_array(np.full_like(param._data, value))
         etaminus, etaplus = group["etas"]

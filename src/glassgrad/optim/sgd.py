@@ -7,7 +7,7 @@ from glassgrad.optim.optimizer import (
     _check_lr,
     _decay,
     _grad_of,
-    _to_scalar,
+    _number,
     _with_grad,
     _write,
 )
@@ -64,7 +64,7 @@ class SGD(Optimizer):
     )
 
     def _update_group(self, group) -> None:
-        lr = _to_scalar(group["lr"])
+        lr = _number(group["lr"])
         momentum, dampening = group["momentum"], group["dampening"]
         weight_decay = group["weight_decay"]
         for param in _with_grad(group):
