@@ -1,9 +1,13 @@
-"""``DataLoader`` and ``default_collate``: batches from a dataset, in the main process."""
+"""``DataLoader`` and ``default_collate``: batches from a dataset, in the main process or in
+worker processes (``num_workers > 0``, see ``_worker_iter``)."""
 
 from __future__ import annotations
 
 import collections.abc
 import copy
+import itertools
+import multiprocessing
+import multiprocessing.context
 import re
 import warnings
 
@@ -131,13 +135,16 @@ class DataLoader:
         pin_memory_device="",
         in_order=True,
     ) -> None:
-        if num_workers < 0:
-            raise ValueError(
-                "num_workers option should be non-negative; use num_workers=0 to "
-                "disable multiprocessing."
-            )
+        prefetch_factor = _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
         self.dataset = dataset
-        self.num_workers = num_workers  # samples are always loaded in this process
+        self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        self.multiprocessing_context = _context(multiprocessing_context, num_workers)
+        self._iterator = None  # the persistent workers' iterator, once made
         self.pin_memory = pin_memory
         self.pin_memory_device = pin_memory_device
         self.drop_last = drop_last
@@ -195,6 +202,33 @@ class DataLoader:
                 UserWarning,
                 stacklevel=2,
             )
+        index_sampler = self._index_sampler()
+        # PyTorch draws the workers' base seed for every epoch, workers or not: so the default
+        # stream moves alike (and a shuffle is the same) whatever num_workers is
+        base_seed = int(_int64_seed(self.generator))
+        if self.num_workers == 0:
+            if self.timeout != 0:
+                raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
+            return self._single_process()
+        from glassgrad.utils.data._worker_iter import _MultiProcessingDataLoaderIter
+
+        if not self.persistent_workers:
+            return _MultiProcessingDataLoaderIter(self, base_seed, index_sampler)
+        if self._iterator is None:
+            self._iterator = _MultiProcessingDataLoaderIter(self, base_seed, index_sampler)
+        else:
+            self._iterator._reset(index_sampler)
+        return self._iterator
+
+    def _index_sampler(self):
+        """What each task asks a worker for: a batch of indices, an index, or (for an
+        IterableDataset) how many samples to take next."""
+        if not self._iterable:
+            return self.batch_sampler if self.batch_sampler is not None else self.sampler
+        request = None if self.batch_size is None else [None] * self.batch_size
+        return itertools.repeat(request)
+
+    def _single_process(self):
         if self._iterable:
             return self._iter_stream()
         if self.batch_sampler is None:
@@ -228,6 +262,62 @@ class DataLoader:
                 length = whole if self.drop_last or part == 0 else whole + 1
             return length
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+
+
+def _int64_seed(generator):
+    from glassgrad.creation import empty
+    from glassgrad.dtypes import int64
+
+    return empty((), dtype=int64).random_(generator=generator).item()
+
+
+def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers):
+    """PyTorch's checks of the worker options; the prefetch factor to use."""
+    if num_workers < 0:
+        raise ValueError(
+            "num_workers option should be non-negative; use num_workers=0 to "
+            "disable multiprocessing."
+        )
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError(
+            "prefetch_factor option could only be specified in multiprocessing.let num_workers "
+            "> 0 to enable multiprocessing, otherwise set prefetch_factor to None."
+        )
+    if num_workers > 0 and prefetch_factor is None:
+        prefetch_factor = 2
+    elif prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    return prefetch_factor
+
+
+def _context(context, num_workers):
+    """``multiprocessing_context`` checked as PyTorch checks it: a start method's name or a
+    context, and only with workers."""
+    if context is None:
+        return None
+    if num_workers == 0:
+        raise ValueError(
+            "multiprocessing_context can only be used with multi-process loading "
+            f"(num_workers > 0), but got num_workers={num_workers}"
+        )
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(
+                "multiprocessing_context option should specify a valid start method in "
+                f"{methods!r}, but got multiprocessing_context={context!r}"
+            )
+        context = multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(
+            "multiprocessing_context option should be a valid context object or a string "
+            f"specifying the start method, but got multiprocessing_context={context}"
+        )
+    return context
 
 
 def _iterable_error(shuffle, sampler, batch_sampler) -> str:
