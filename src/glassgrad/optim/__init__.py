@@ -1,6 +1,6 @@
 """``glassgrad.optim``: optimizers and learning-rate schedulers."""
 
-from glassgrad.optim import lr_scheduler
+from glassgrad.optim import lr_scheduler, swa_utils
 from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adafactor import Adafactor
 from glassgrad.optim.adagrad import Adagrad
@@ -34,4 +34,5 @@ __all__ = [
     "RMSprop",
     "SGD",
     "lr_scheduler",
+    "swa_utils",
 ]

@@ -20,7 +20,13 @@ from glassgrad.optim._scheduler import (  # noqa: F401 - EPOCH_DEPRECATION_WARNI
     MultiplicativeLR,
     MultiStepLR,
     StepLR,
+    _format_param,
 )
+
+
+class _LRScheduler(LRScheduler):
+    """The old name of ``LRScheduler``, kept as PyTorch keeps it."""
+
 
 __all__ = [
     "LRScheduler",
