@@ -28,11 +28,16 @@ def _uses_mkldnn(x, weight, groups):
     )
 
 
-def check_types(x, weight, bias, transposed, groups=1):
-    """PyTorch's dtype errors for mismatched input, weight and bias."""
+def check_types(x, weight, bias, transposed, groups=1, mkldnn=True, string_padding=False):
+    """PyTorch's dtype errors for mismatched input, weight and bias.
+
+    ``mkldnn``: nothing rules PyTorch's MKLDNN kernel out before its size heuristics;
+    ``string_padding``: ``padding='same'``/``'valid'``, whose entry point skips the early bias
+    check and treats the bias as the transposed kernels do."""
     dtype = x._data.dtype
-    mkldnn = _uses_mkldnn(x, weight, groups)
-    if not transposed and bias is not None and bias._data.dtype != dtype:
+    mkldnn = mkldnn and _uses_mkldnn(x, weight, groups)
+    add_bias = transposed or string_padding  # (a bias of another width may just be added)
+    if not add_bias and bias is not None and bias._data.dtype != dtype:
         # PyTorch's convolution compares the bias first
         raise RuntimeError(
             f"Input type ({_type_name(x, True)}) and bias type ({_type_name(bias, True)}) "
@@ -49,15 +54,15 @@ def check_types(x, weight, bias, transposed, groups=1):
             "and weight is a dense tensor"
         )
     if bias is not None and bias._data.dtype != dtype:
-        if transposed and not mkldnn:
+        if add_bias and not mkldnn:
             # PyTorch's 1-D and 2-D transposed kernels add a bias of another width; the 3-D one
             # refuses
-            if weight.ndim == 5:
+            if transposed and weight.ndim == 5:
                 raise RuntimeError(
                     f"expected scalar type {_type_name(x)} but found {_type_name(bias)}"
                 )
             return
-        if transposed:
+        if add_bias:
             raise RuntimeError(
                 f"Input type (torch.{_type_name(x)}Tensor) and bias type (torch."
                 f"{_type_name(bias)}Tensor) should be the same or input should be a MKLDNN "

@@ -107,14 +107,16 @@ def _transposed_raw(x, weight, params, out_full_shape):
 ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward)
 
 
-def _convolution(input, weight, bias, params, out_sizes=None):
+def _convolution(input, weight, bias, params, out_sizes=None, mkldnn=True, string_padding=False):
     """The one convolution primitive on checked, batched (N, C, *S) input.
 
     ``params`` is (stride, padding, dilation, groups) as tuples; ``out_sizes`` (the spatial
-    sizes of the output) makes it a transposed convolution.
+    sizes of the output) makes it a transposed convolution. ``mkldnn``: PyTorch's MKLDNN kernel
+    may take it; ``string_padding``: the call gave ``padding='same'``/``'valid'`` (PyTorch's
+    other entry point, whose dtype checks differ): both only choose PyTorch's dtype error.
     """
     transposed = out_sizes is not None
-    C.check_types(input, weight, bias, transposed, params[3])
+    C.check_types(input, weight, bias, transposed, params[3], mkldnn, string_padding)
     x, w = input._data, weight._data
     cols = None
     if transposed:
@@ -145,7 +147,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
         input = input.unsqueeze(0)
     dims = weight.ndim - 2
     stride, dilation = C.expand("stride", stride, dims), C.expand("dilation", dilation, dims)
-    if isinstance(padding, str):
+    string_padding = isinstance(padding, str)
+    if string_padding:
         input, padding = _string_padding(input, weight, padding, dilation, stride)
     else:
         padding = C.expand("padding", padding, dims)
@@ -153,7 +156,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, name):
     C.check_conv(input, weight, bias, groups)
     C.check_dilation(dilation, False)
     C.check_geometry(input.shape, weight.shape, padding, dilation)
-    out = _convolution(input, weight, bias, (stride, padding, dilation, groups))
+    params = (stride, padding, dilation, groups)
+    out = _convolution(input, weight, bias, params, string_padding=string_padding)
     return out.squeeze(0) if unbatched else out
 
 

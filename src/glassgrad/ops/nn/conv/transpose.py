@@ -33,7 +33,10 @@ def _conv_transposed(input, weight, bias, stride, padding, output_padding, group
         )
     )
     C.check_transposed_geometry(in_sizes, out_sizes, stride, dilation, output_padding)
-    out = _convolution(input, weight, bias, (stride, padding, dilation, groups), out_sizes)
+    # (PyTorch's MKLDNN kernel declines an output padding as large as the stride)
+    mkldnn = all(extra < s for extra, s in zip(output_padding, stride, strict=True))
+    params = (stride, padding, dilation, groups)
+    out = _convolution(input, weight, bias, params, out_sizes, mkldnn=mkldnn)
     return out.squeeze(0) if unbatched else out
 
 
