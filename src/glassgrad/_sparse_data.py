@@ -166,21 +166,33 @@ class SparseArray(NDArrayOperatorsMixin):
     def astype(self, dtype, copy=True, casting=None):
         return self._with_values(self.values.astype(dtype))
 
+    def sum(self, axis=None, dtype=None, keepdims=False):
+        """``Tensor.sum()`` of a sparse tensor: all values (dense), or over ``axis``."""
+        from glassgrad import _sparse_kernels as kernels
+
+        if keepdims:
+            raise not_implemented("sum.dim_IntList", self.layout._kind)
+        if axis is None:
+            return np.asarray(self.values.sum(dtype=dtype))
+        dims = sorted(d % self.ndim for d in ((axis,) if isinstance(axis, int) else axis))
+        out = kernels.sum_dims(self, dims)
+        return out.astype(dtype) if dtype is not None else out
+
     def view(self, *args):
         if args:
             raise not_implemented("view", self.layout._kind)
         return self
 
     def accumulate(self, grad):
-        """``self + grad`` as gradient accumulation does it: a sparse gradient's indices and
-        values are appended (uncoalesced, as PyTorch's ``.grad``), a dense one makes it dense."""
+        """``self + grad`` as gradient accumulation does it: sparse stays sparse (PyTorch's sum
+        of sparse tensors), a dense gradient makes it dense."""
         from glassgrad import _sparse_kernels as kernels
 
         if grad.__class__ is not SparseArray:
             return np.add(grad, self)
         if self.layout is not _layout.sparse_coo or grad.layout is not _layout.sparse_coo:
             return self + grad
-        return kernels.concat(self, grad)
+        return kernels.merge(self, grad)
 
     # -- transposes ------------------------------------------------------------------------
     @property

@@ -50,9 +50,18 @@ def to_coo(a: SparseArray) -> SparseArray:
     outer = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     if a.layout is _layout.sparse_csr:
         return coo(np.stack([outer, a.plain]), a.values, a.shape, True)
-    order = np.lexsort((outer, a.plain))  # CSC holds column-major order: sort by row
-    indices = np.stack([a.plain, outer])[:, order]
-    return coo(indices, a.values[order], a.shape, True)
+    return coo(np.stack([a.plain, outer]), a.values, a.shape)  # (column by column, as stored)
+
+
+def stored_indices(a: SparseArray) -> np.ndarray:
+    """The ``(sparse_dim, nnz)`` index of each stored value, in the order the values are
+    stored (a CSC array's column by column)."""
+    if a.layout is _layout.sparse_coo:
+        return a.indices
+    outer = np.repeat(np.arange(len(a.compressed) - 1, dtype=np.int64), np.diff(a.compressed))
+    if a.layout is _layout.sparse_csr:
+        return np.stack([outer, a.plain])
+    return np.stack([a.plain, outer])
 
 
 def to_compressed(a: SparseArray, layout) -> SparseArray:
@@ -89,12 +98,12 @@ def scatter_add(target: np.ndarray, a: SparseArray) -> None:
 def gather(source, a: SparseArray) -> np.ndarray:
     """The values of ``source`` (dense, or sparse: zero where it holds nothing) at each index
     of ``a``'s pattern, in ``a``'s order."""
-    a = to_coo(a)
+    indices = stored_indices(a)
     if source.__class__ is not SparseArray:
-        return np.asarray(source)[tuple(a.indices)]
+        return np.asarray(source)[tuple(indices)]
     source = coalesce(to_coo(source))
     sizes = a.shape[: a.sparse_dim]
-    keys, held = linear(a.indices, sizes), linear(source.indices, sizes)
+    keys, held = linear(indices, sizes), linear(source.indices, sizes)
     found = np.searchsorted(held, keys)
     found = np.minimum(found, max(len(held) - 1, 0))
     hit = held[found] == keys if len(held) else np.zeros(len(keys), dtype=bool)
@@ -106,6 +115,29 @@ def gather(source, a: SparseArray) -> np.ndarray:
 def mask(source, a: SparseArray) -> SparseArray:
     """``source`` restricted to ``a``'s pattern (``Tensor.sparse_mask``)."""
     return a._with_values(gather(source, a))
+
+
+def grad_mask(source, a: SparseArray) -> SparseArray:
+    """The gradient of a sparse operand ``a`` from ``source`` (dense or sparse), as PyTorch's
+    backward rules make it: ``source`` at ``a``'s coalesced indices (not flagged coalesced)."""
+    if a.layout is not _layout.sparse_coo:
+        return a._with_values(gather(source, a))
+    pattern = coalesce(a)
+    return coo(pattern.indices, gather(source, pattern), a.shape)
+
+
+def sum_dims(a: SparseArray, dims) -> SparseArray | np.ndarray:
+    """``a`` summed over ``dims``: sparse (coalesced) while a sparse dimension remains, else
+    dense."""
+    a = to_coo(a)
+    sparse_dim = a.sparse_dim
+    kept = [d for d in range(sparse_dim) if d not in dims]
+    dense_axes = tuple(d - sparse_dim + 1 for d in dims if d >= sparse_dim)
+    values = a.values.sum(axis=dense_axes) if dense_axes else a.values
+    if not kept:
+        return np.asarray(values.sum(axis=0))
+    shape = [a.shape[d] for d in range(a.ndim) if d not in dims]
+    return coalesce(coo(a.indices[kept], values, shape))
 
 
 def scipy_matrix(a: SparseArray):
@@ -152,17 +184,22 @@ def add(left, right):
     if left.shape != right.shape:
         raise RuntimeError(_size_error(left.shape, right.shape))
     if left.layout in _COMPRESSED:
+        if left.layout is _layout.sparse_csc and left is not right:  # (PyTorch's CSR-only path)
+            raise RuntimeError(
+                "crow_indices expected sparse row compressed tensor layout but got SparseCsc"
+            )
         total = add(to_coo(left), to_coo(right))
         return to_compressed(total, left.layout)
     right = to_coo(right)
+    return merge(left, right)
+
+
+def merge(left: SparseArray, right: SparseArray) -> SparseArray:
+    """PyTorch's sum of COO arrays: one walk along both as if they were sorted, adding the two
+    values where the indices met are equal (so repeats within one operand stay repeated)."""
     if left.coalesced and right.coalesced:
-        return coalesce(concat(left, right))
-    return _merge(left, right)
-
-
-def _merge(left: SparseArray, right: SparseArray) -> SparseArray:
-    """PyTorch's sum of uncoalesced COO arrays: one walk along both as if they were sorted,
-    adding the two values where the indices met are equal (so some repeats stay repeated)."""
+        total = coalesce(concat(left, right))
+        return total
     sizes = left.shape[: left.sparse_dim]
     keys_a, keys_b = linear(left.indices, sizes).tolist(), linear(right.indices, sizes).tolist()
     picks_a, picks_b = [], []  # per output entry: the source entry on each side, or -1
@@ -183,7 +220,7 @@ def _merge(left: SparseArray, right: SparseArray) -> SparseArray:
         found = picks >= 0
         values[found] += side.values[picks[found]]
         indices[:, found] = side.indices[:, picks[found]]
-    return coo(indices, values, left.shape)
+    return coo(indices, values, left.shape, False)
 
 
 def concat(left: SparseArray, right: SparseArray) -> SparseArray:
@@ -211,12 +248,34 @@ def multiply(left, right):
                 f"mul: expected 'self' and 'other' to have same sizes, but {list(left.shape)} != "
                 f"{list(right.shape)}"
             )
-        flag = left.coalesced and right.coalesced
-        left = coalesce(to_coo(left))
-        return left._with_values(left.values * gather(right, left), flag)
+        return _product(to_coo(left), to_coo(right))
     if right.shape != left.shape:
         raise not_implemented("mul", left.layout._kind)
     return left._with_values(left.values * gather(right, left))
+
+
+def _product(left: SparseArray, right: SparseArray) -> SparseArray:
+    """PyTorch's elementwise product of COO arrays: the indices both hold when both are
+    coalesced; otherwise every index, as stored, of the uncoalesced one (of both: the one with
+    fewer values), the product zero where the other holds nothing."""
+    if left.coalesced and right.coalesced:
+        both = left._with_values(gather(right, left) * left.values)
+        found = gather(right._with_values(np.ones(right.nnz, bool)), left)
+        return coo(left.indices[:, found], both.values[found], left.shape, True)
+    if left.coalesced != right.coalesced:
+        source, other = (right, left) if left.coalesced else (left, right)
+    else:
+        source, other = (right, left) if right.nnz < left.nnz else (left, right)
+    values = source.values * gather(other, source)  # (each repeat of an index its own value)
+    return coo(source.indices, values, left.shape, False)
+
+
+def restrict(product: SparseArray, operand: SparseArray) -> SparseArray:
+    """``product`` zeroed wherever ``operand`` holds nothing, keeping every index of
+    ``product`` (the gradient of a sparse-sparse matrix product, as PyTorch gives it)."""
+    held = gather(coalesce(operand)._with_values(np.ones(operand.nnz, bool)), product)
+    held = held.reshape(held.shape + (1,) * (product.values.ndim - 1))
+    return product._with_values(np.where(held, product.values, 0).astype(product.dtype))
 
 
 def true_divide(left, right):
@@ -232,13 +291,30 @@ def matmul(left, right):
         if operand.__class__ is SparseArray and (operand.ndim != 2 or operand.dense_dim):
             raise not_implemented("mm", operand.layout._kind)
     if left.__class__ is SparseArray and right.__class__ is SparseArray:
-        dtype = np.result_type(left.dtype, right.dtype)
-        return from_scipy(scipy_matrix(left) @ scipy_matrix(right), dtype)
+        return _sparse_product(left, right)
     if left.__class__ is SparseArray:
         dtype = np.result_type(left.dtype, right.dtype)
         return np.asarray(scipy_matrix(left) @ right, dtype=dtype)
     dtype = np.result_type(left.dtype, right.dtype)
     return np.asarray((scipy_matrix(right).T @ np.asarray(left).T).T, dtype=dtype)
+
+
+def _sparse_product(left: SparseArray, right: SparseArray) -> SparseArray:
+    """Sparse times sparse, coalesced, holding every index the operands' patterns reach (also
+    where the values cancel to zero, as PyTorch keeps them; SciPy alone would drop them)."""
+    dtype = np.result_type(left.dtype, right.dtype)
+    a, b = scipy_matrix(left), scipy_matrix(right)
+    reach = _ones(a) @ _ones(b)
+    pattern = from_scipy(reach, dtype)
+    product = from_scipy(a @ b, dtype)
+    return pattern._with_values(gather(product, pattern))
+
+
+def _ones(matrix):
+    """``matrix``'s pattern with every stored value 1 (repeats summed: still nonzero)."""
+    pattern = sp.csr_array(matrix, copy=True)
+    pattern.data = np.ones_like(pattern.data, dtype=np.int64)
+    return pattern
 
 
 BINARY = {

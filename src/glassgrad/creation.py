@@ -38,6 +38,7 @@ from glassgrad._random import (  # noqa: F401
     seed,
     set_rng_state,
 )
+from glassgrad._sparse_data import SparseArray
 from glassgrad._tensor_data import (  # noqa: F401
     _REQUIRES_FLOAT,
     _SEQUENCES,
@@ -507,6 +508,8 @@ def _check_bytes(shape, target) -> None:
 
 
 def _rebuild(data, requires_grad):
+    if data.__class__ is SparseArray:  # (a sparse tensor pickles its sparse array)
+        return _finish(data, requires_grad)
     return _finish(np.array(data), requires_grad)
 
 

@@ -55,28 +55,66 @@ USES = {
     "softmax": lambda L, s, d: L.sparse.softmax(s, 1).to_dense() * _weights(L),
     "log_softmax": lambda L, s, d: L.sparse.log_softmax(s, 0).to_dense() * _weights(L),
     "dense plus sparse": lambda L, s, d: _weights(L) + s,
+    "Tensor.sum": lambda L, s, d: s.sum() * 3,
 }
 
 
 @pytest.mark.parametrize("name", USES)
 def test_values_gradient(name):
     want, got = both(lambda L: _through_values(L, USES[name]))
-    same(want, got)
+    same(want, got, flag=False)
 
 
-# The sparse leaf's gradient matches PyTorch's pattern (order of entries, coalesced flag) for
-# these; the others give the same dense gradient with another pattern (to do).
-LEAF = ["sparse.mm", "mm", "matmul operator", "spmm", "to_dense", "scaled", "sparse.sum dim"]
-LEAF += ["sparse.sum dim 0", "dense plus sparse"]
-
-
-@pytest.mark.parametrize("name", LEAF)
+@pytest.mark.parametrize("name", USES)
 def test_leaf_gradient(name):
     want, got = both(lambda L: _of_leaf(L, USES[name]))
-    same(want, got)
+    same(want, got, flag=False)
 
 
-@pytest.mark.parametrize("name", ["mm", "matmul operator"])
+@pytest.mark.parametrize("name", ["sparse.mm", "mm", "sum of two", "to_dense", "scaled"])
 def test_gradients_accumulate(name):
     want, got = both(lambda L: _of_leaf(L, USES[name], accumulate=2))
+    same(want, got, flag=False)
+
+
+def test_sparse_sparse_mm_gradient():
+    def run(L):
+        a = _leaf(L)
+        b = L.sparse_coo_tensor(
+            L.tensor([[0, 2], [1, 0]]), L.tensor([2.0, -1.0]), (3, 2), requires_grad=True
+        )
+        out = L.sparse.mm(a, b)
+        out.to_dense().pow(2).sum().backward()
+        return out, a.grad, b.grad
+
+    want, got = both(run)
+    same(want, got, flag=False)
+
+
+def _duplicated(L, **kw):
+    """Uncoalesced: out of order, (1, 2) twice."""
+    indices = L.tensor([[1, 0, 1, 1], [2, 2, 0, 2]])
+    return L.sparse_coo_tensor(indices, L.tensor([1.0, 2, 3, 4]), (2, 3), **kw)
+
+
+@pytest.mark.parametrize("name", ["sparse.mm", "to_dense", "sparse.sum", "sparse.sum dim"])
+def test_uncoalesced_leaf_gradient(name):
+    def run(L):
+        leaf = _duplicated(L, requires_grad=True)
+        out = USES[name](L, leaf, _dense(L))
+        (out.to_dense() if out.layout != L.strided else out).pow(2).sum().backward()
+        return leaf.grad
+
+    want, got = both(run)
+    same(want, got, flag=False)
+
+
+def test_uncoalesced_values_gradient():
+    def run(L):
+        values = L.tensor([1.0, 2, 3, 4], requires_grad=True)
+        sparse = L.sparse_coo_tensor(L.tensor([[1, 0, 1, 1], [2, 2, 0, 2]]), values, (2, 3))
+        L.sparse.mm(sparse, _dense(L)).pow(2).sum().backward()
+        return values.grad
+
+    want, got = both(run)
     same(want, got)

@@ -19,6 +19,12 @@ def other(L):
     return L.sparse_coo_tensor(L.tensor([[1, 0, 1], [2, 2, 2]]), L.tensor([1.0, 2, 3]), (2, 3))
 
 
+def pattern(L):
+    return L.sparse_coo_tensor(
+        L.tensor([[0, 0, 1, 1], [0, 2, 1, 2]]), L.tensor([1.0, 2, 3, 4]), (2, 3)
+    )
+
+
 CASES = {
     "plain": coo,
     "inferred size": lambda L: L.sparse_coo_tensor([[0, 1], [1, 0]], [1, 2]),
@@ -39,6 +45,13 @@ CASES = {
     "sum coalesced": lambda L: coo(L).coalesce() + other(L).coalesce(),
     "difference": lambda L: coo(L) - other(L),
     "product": lambda L: coo(L) * coo(L),
+    "product of patterns": lambda L: pattern(L) * other(L),
+    "product coalesced": lambda L: pattern(L).coalesce() * other(L).coalesce(),
+    "product half coalesced": lambda L: (
+        pattern(L).coalesce() * other(L),
+        other(L).coalesce() * pattern(L),
+    ),
+    "product dense": lambda L: pattern(L) * L.arange(6.0).view(2, 3),
     "to_dense": lambda L: dup(L).to_dense(),
     "to_sparse": lambda L: L.tensor([[0.0, 1], [2, 0]]).to_sparse(),
     "to_sparse(1)": lambda L: L.tensor([[0.0, 1], [2, 0]]).to_sparse(1),
@@ -69,6 +82,9 @@ CASES = {
     "sparse.sum dense dim": lambda L: L.sparse.sum(
         L.sparse_coo_tensor(L.tensor([[0, 1, 1], [2, 0, 2]]), L.arange(6.0).view(3, 2)), 2
     ),
+    "Tensor.sum": lambda L: (coo(L).sum(), coo(L).sum(1), dup(L).sum(0)),
+    "pickled": lambda L: __import__("pickle").loads(__import__("pickle").dumps(dup(L))),
+    "deep copy": lambda L: __import__("copy").deepcopy(coo(L, requires_grad=True)),
     "softmax": lambda L: L.sparse.softmax(coo(L), 1),
     "log_softmax": lambda L: L.sparse.log_softmax(coo(L), 0),
     "spdiags": lambda L: L.sparse.spdiags(L.arange(1.0, 7).view(2, 3), L.tensor([0, -1]), (3, 3)),

@@ -171,7 +171,33 @@ def _set_state(obj, state) -> None:
         setattr(obj, name, value)
 
 
+def _rebuild_sparse_tensor(layout, data):
+    """A sparse tensor from its layout and parts (``torch._utils._rebuild_sparse_tensor``)."""
+    import glassgrad
+
+    if layout is glassgrad.sparse_coo:
+        indices, values, size, *coalesced = data
+        flag = coalesced[0] if coalesced else None
+        return glassgrad.sparse_coo_tensor(
+            indices, values, size, check_invariants=False, is_coalesced=flag
+        )
+    if layout in (glassgrad.sparse_csr, glassgrad.sparse_csc):
+        factory = getattr(glassgrad, f"{layout!r}"[6:] + "_tensor")
+        compressed, plain, values, size = data
+        return factory(compressed, plain, values, size, check_invariants=False)
+    raise NotImplementedError(f"rebuilding sparse tensor for layout {layout}")
+
+
+def _get_layout(name: str):
+    """``torch.serialization._get_layout``: a layout from its name (``"torch.sparse_coo"``)."""
+    import glassgrad
+
+    return getattr(glassgrad, name.rpartition(".")[2])
+
+
 REBUILDERS = {
+    "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
+    "torch.serialization._get_layout": _get_layout,
     "torch._utils._rebuild_tensor": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
     "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,

@@ -17,9 +17,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+from glassgrad._sparse_data import SparseArray
 from glassgrad.serialization._storage_names import STORAGE_NAMES
 from glassgrad.serialization._zip import ZipWriter
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, _make
 
 DEFAULT_PROTOCOL = 2
 
@@ -51,6 +52,8 @@ _REBUILD_TENSOR_V3 = global_name("torch._utils", "_rebuild_tensor_v3")
 _REBUILD_PARAMETER = global_name("torch._utils", "_rebuild_parameter")
 _REBUILD_PARAMETER_STATE = global_name("torch._utils", "_rebuild_parameter_with_state")
 _REBUILD_FROM_TYPE = global_name("torch._tensor", "_rebuild_from_type_v2")
+_REBUILD_SPARSE = global_name("torch._utils", "_rebuild_sparse_tensor")
+_GET_LAYOUT = global_name("torch.serialization", "_get_layout")
 
 
 class _Storages:
@@ -147,8 +150,10 @@ class _Pickler(pickle._Pickler):  # the Python pickler: it lets ``Global`` write
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
             return _reduce_tensor(obj, self.storages)
-        from glassgrad import Size, device, dtype
+        from glassgrad import Size, device, dtype, layout
 
+        if isinstance(obj, layout):
+            return _GET_LAYOUT, (repr(obj),)
         if isinstance(obj, dtype):
             return obj.name  # a dtype pickles as its name in ``torch`` (see ``save_global``)
         if type(obj) is Size:
@@ -170,6 +175,8 @@ def _reduce_tensor(tensor: Tensor, storages: _Storages):
     from glassgrad.nn.parameter import Parameter
 
     state = dict(tensor.__dict__) if hasattr(tensor, "__dict__") else {}
+    if tensor._data.__class__ is SparseArray:
+        return _reduce_sparse(tensor._data)
     if isinstance(tensor, Parameter):
         data = Tensor._from_array(tensor._data)
         if not state:
@@ -184,6 +191,18 @@ def _reduce_tensor(tensor: Tensor, storages: _Storages):
     if type(tensor) is Tensor and not state:
         return rebuild, args
     return _REBUILD_FROM_TYPE, (rebuild, global_name("torch", "Tensor"), args, state)
+
+
+def _reduce_sparse(sparse: SparseArray):
+    """A sparse tensor as PyTorch pickles one: its layout and its parts, as tensors."""
+    from glassgrad import Size
+
+    shape = Size(sparse.shape)
+    if sparse.indices is not None:
+        parts = (_make(sparse.indices), _make(sparse.values), shape, sparse.coalesced)
+    else:
+        parts = (_make(sparse.compressed), _make(sparse.plain), _make(sparse.values), shape)
+    return _REBUILD_SPARSE, (sparse.layout, parts)
 
 
 def _archive_name(f) -> str:

@@ -38,17 +38,45 @@ def _coo(t, name: str) -> SparseArray:
 
 
 # -- gradients ---------------------------------------------------------------------------------
-ToDenseBackward0 = node_class(
-    "ToDenseBackward0", lambda ctx, grad: (kernels.mask(grad, ctx._args),)
-)
+def _to_dense_backward(ctx, grad):
+    if ctx._args.layout is _layout.sparse_csc:  # (PyTorch's backward asks for strides)
+        raise RuntimeError("Sparse CSC tensors do not have is_contiguous")
+    return (kernels.grad_mask(grad, ctx._args),)
+
+
+ToDenseBackward0 = node_class("ToDenseBackward0", _to_dense_backward)
 ValuesBackward0 = node_class(
-    "ValuesBackward0", lambda ctx, grad: (ctx._args._with_values(np.asarray(grad)),)
+    "ValuesBackward0", lambda ctx, grad: (ctx._args._with_values(np.asarray(grad), True),)
 )
 CoalesceBackward0 = node_class("CoalesceBackward0", lambda ctx, grad: (grad,))
 SparseMaskBackward0 = node_class(
     "SparseMaskBackward0", lambda ctx, grad: (kernels.to_dense(grad), None)
 )
-ToSparseBackward0 = node_class("ToSparseBackward0", lambda ctx, grad: (kernels.to_dense(grad),))
+
+
+def _back_to(grad, layout):
+    """A conversion's gradient: ``grad`` in the layout its input had."""
+    if layout is _layout.strided:
+        return kernels.to_dense(grad) if grad.__class__ is SparseArray else grad
+    if grad.__class__ is not SparseArray:
+        grad = _dense_to_coo(np.asarray(grad), np.ndim(grad))
+    if layout is _layout.sparse_coo:
+        return kernels.coalesce(kernels.to_coo(grad))
+    if layout is _layout.sparse_csc:  # (PyTorch's backward asks for strides)
+        raise RuntimeError("Sparse CSC tensors do not have is_contiguous")
+    return kernels.to_compressed(grad, layout)
+
+
+def _conversion(name):
+    return node_class(name, lambda ctx, grad: (_back_to(grad, ctx._args),))
+
+
+ToSparseBackward1 = _conversion("ToSparseBackward1")
+_INTO = {
+    _layout.sparse_coo: ToSparseBackward1,
+    _layout.sparse_csr: _conversion("ToSparseCsrBackward0"),
+    _layout.sparse_csc: _conversion("ToSparseCscBackward0"),
+}
 
 
 # -- conversions -------------------------------------------------------------------------------
@@ -89,13 +117,9 @@ def _to_coo(self, sparse_dim) -> Tensor:
     if data.__class__ is SparseArray:
         if data.layout is _layout.sparse_coo:
             return self
-        return _make(kernels.to_coo(data)) if not self.requires_grad else _via_dense(self)
+        return result(kernels.to_coo(data), ToSparseBackward1, (self,), args=data.layout)
     sparse = _dense_to_coo(data, data.ndim if sparse_dim is None else sparse_dim)
-    return result(sparse, ToSparseBackward0, (self,))
-
-
-def _via_dense(self) -> Tensor:
-    return _to_coo(to_dense(self), None)
+    return result(sparse, ToSparseBackward1, (self,), args=_layout.strided)
 
 
 def to_sparse_coo(self) -> Tensor:
@@ -111,7 +135,8 @@ def _to_compressed(self, layout) -> Tensor:
         if data.ndim != 2 or data.dense_dim:
             raise not_implemented(f"to_sparse_{layout._name[7:]}", data.layout._kind)
         warn_once(_BETA)
-        return result(kernels.to_compressed(data, layout), ToSparseBackward0, (self,))
+        out = kernels.to_compressed(data, layout)
+        return result(out, _INTO[layout], (self,), args=data.layout)
     if data.ndim != 2:
         raise RuntimeError(
             f"to_sparse_{layout._name[7:]}: only 2-D strided tensors are supported here, got "
@@ -119,7 +144,7 @@ def _to_compressed(self, layout) -> Tensor:
         )
     warn_once(_BETA)
     sparse = kernels.to_compressed(_dense_to_coo(data, 2), layout)
-    return result(sparse, ToSparseBackward0, (self,))
+    return result(sparse, _INTO[layout], (self,), args=_layout.strided)
 
 
 def to_sparse_csr(self, dense_dim=None) -> Tensor:

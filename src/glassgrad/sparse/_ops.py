@@ -17,7 +17,13 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "spdiags"]
 
 def _mm_backward(ctx, grad, dense):
     sparse = ctx._args
-    grad_sparse = kernels.mask(np.matmul(grad, dense.T), sparse) if dense is not None else None
+    if dense is not None and sparse.layout is not _layout.sparse_coo:
+        if sparse.layout is not _layout.sparse_csr:
+            raise RuntimeError(
+                "sparse_addmm_sparse_backward: unsupported combination of layouts, grad: Strided, "
+                f"mat1: {sparse.layout._kind}, mat2: Strided"
+            )
+    grad_sparse = kernels.grad_mask(np.matmul(grad, dense.T), sparse) if dense is not None else None
     return grad_sparse, kernels.matmul(sparse.T, grad)
 
 
@@ -63,10 +69,9 @@ def mm(mat1, mat2, reduce="sum") -> Tensor:
 
 def _sparse_sparse_backward(ctx, grad):
     a, b = ctx._args
-    grad = grad if grad.__class__ is SparseArray else kernels.to_dense(grad)
-    grad_a = kernels.mask(kernels.to_dense(kernels.matmul(grad, b.T)), a)
-    grad_b = kernels.mask(kernels.to_dense(kernels.matmul(a.T, grad)), b)
-    return grad_a, grad_b
+    # (PyTorch's gradients hold the products' patterns, not the operands')
+    grad_a = kernels.restrict(kernels.matmul(grad, b.T), a)
+    return grad_a, kernels.restrict(kernels.matmul(a.T, grad), b)
 
 
 SparseSparseMatmulBackward0 = node_class("SparseSparseMatmulBackward0", _sparse_sparse_backward)
@@ -80,27 +85,31 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:
 # -- sum ---------------------------------------------------------------------------------------
 SumBackward0 = node_class(
     "SparseSumAllBackward0",
-    lambda ctx, grad: (ctx._args._with_values(np.broadcast_to(grad, ctx._args.values.shape)),),
+    lambda ctx, grad: (_filled(ctx._args, grad),),
 )
 # PyTorch names the node of a full sum SumBackward0 for sparse inputs too; the rule differs
 # (the gradient keeps the input's sparsity), so it is a class of its own under that name.
 SumBackward0.__name__ = SumBackward0.__qualname__ = "SumBackward0"
 
 
+def _filled(sparse: SparseArray, grad) -> SparseArray:
+    """``grad`` (a number) at each of ``sparse``'s coalesced indices."""
+    pattern = kernels.coalesce(kernels.to_coo(sparse))
+    return pattern._with_values(np.broadcast_to(grad, pattern.values.shape).copy())
+
+
 def _sum_dims_backward(ctx, grad):
     sparse, kept, dense_axes = ctx._args
-    source = grad if grad.__class__ is not SparseArray else kernels.coalesce(grad)
+    sparse = kernels.coalesce(sparse)  # (PyTorch's gradient has the coalesced pattern)
     if kept:  # read the gradient at each input index's remaining sparse coordinates
         pattern = coo(sparse.indices[kept], sparse.values, [sparse.shape[d] for d in kept])
-        if source.__class__ is SparseArray:
-            picked = kernels.gather(source, pattern)
-        else:
-            picked = np.asarray(source)[tuple(sparse.indices[kept])]
+        picked = kernels.gather(grad, pattern)
     else:
-        picked = np.broadcast_to(np.asarray(source), (sparse.nnz, *np.shape(source)))
+        picked = np.broadcast_to(np.asarray(grad), (sparse.nnz, *np.shape(grad)))
     for axis in dense_axes:
         picked = np.expand_dims(picked, axis)
-    return (sparse._with_values(np.broadcast_to(picked, sparse.values.shape).copy()),)
+    values = np.broadcast_to(picked, sparse.values.shape).copy()
+    return (coo(sparse.indices, values, sparse.shape, False),)
 
 
 SparseSumBackward0 = node_class("SparseSumBackward0", _sum_dims_backward)
@@ -110,27 +119,22 @@ def sum(input, dim=None, dtype=None) -> Tensor:
     """Sum of a sparse COO tensor's values, over all dimensions or over ``dim``: sparse while a
     sparse dimension remains, dense once every sparse dimension is summed."""
     data = input._data
-    if data.__class__ is not SparseArray or data.layout is not _layout.sparse_coo:
-        if data.__class__ is SparseArray:
-            return _make(np.asarray(data.values.sum()))
+    if data.__class__ is not SparseArray:
         return input.sum() if dim is None else input.sum(dim)
+    if data.layout is not _layout.sparse_coo:
+        raise RuntimeError(
+            f"coalesce expected sparse coordinate tensor layout but got {data.layout._kind}"
+        )
     if dtype is not None:
         input = input.to(dtype)
         data = input._data
     if dim is None:
         return result(np.asarray(data.values.sum()), SumBackward0, (input,), args=data)
     dims = sorted({d % data.ndim for d in ((dim,) if isinstance(dim, int) else dim)})
-    sparse_dim = data.sparse_dim
-    kept = [d for d in range(sparse_dim) if d not in dims]
-    dense_axes = [d - sparse_dim + 1 for d in dims if d >= sparse_dim]
-    values = data.values.sum(axis=tuple(dense_axes)) if dense_axes else data.values
-    if kept:
-        shape = [data.shape[d] for d in range(data.ndim) if d not in dims]
-        out = kernels.coalesce(coo(data.indices[kept], values, shape))
-    else:
-        out = values.sum(axis=0)
-    args = (data, kept, dense_axes)
-    return result(np.asarray(out) if not kept else out, SparseSumBackward0, (input,), args=args)
+    kept = [d for d in range(data.sparse_dim) if d not in dims]
+    dense_axes = [d - data.sparse_dim + 1 for d in dims if d >= data.sparse_dim]
+    out = kernels.sum_dims(data, dims)
+    return result(out, SparseSumBackward0, (input,), args=(data, kept, dense_axes))
 
 
 # -- softmax -----------------------------------------------------------------------------------
@@ -162,9 +166,9 @@ def _softmax_backward(ctx, grad):
     total = np.zeros((group.max() + 1 if len(group) else 0, *values.shape[1:]), values.dtype)
     if log:
         np.add.at(total, group, grad)
-        return (out._with_values(grad - np.exp(values) * total[group]),)
+        return (out._with_values(grad - np.exp(values) * total[group], False),)
     np.add.at(total, group, grad * values)
-    return (out._with_values(values * (grad - total[group])),)
+    return (out._with_values(values * (grad - total[group]), False),)
 
 
 SparseSoftmaxBackward0 = node_class("SparseSoftmaxBackward0", _softmax_backward)
