@@ -1,8 +1,9 @@
 """``glassgrad.optim``: optimizers and learning-rate schedulers."""
 
 from glassgrad.optim import lr_scheduler, swa_utils
+from glassgrad.optim._adafactor import Adafactor
+from glassgrad.optim._muon import Muon
 from glassgrad.optim.adadelta import Adadelta
-from glassgrad.optim.adafactor import Adafactor
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam
 from glassgrad.optim.adamax import Adamax
@@ -28,6 +29,7 @@ __all__ = [
     "Adamax",
     "AdamW",
     "LBFGS",
+    "Muon",
     "NAdam",
     "RAdam",
     "Optimizer",
