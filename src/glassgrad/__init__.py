@@ -9,11 +9,13 @@ import sys as _sys
 
 from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``torch.``
     _dynamo,
+    accelerator,
     amp,
     autograd,
     backends,
     compiler,
     cuda,
+    futures,
     jit,
     mps,
     multiprocessing,
