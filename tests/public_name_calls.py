@@ -155,7 +155,8 @@ TOP = {
     "get_num_interop_threads": lambda L: L.get_num_interop_threads() >= 1,
     "get_num_threads": lambda L: L.get_num_threads() >= 1,
     "get_printoptions": lambda L: L.get_printoptions()["precision"],
-    "get_rng_state": lambda L: L.get_rng_state() is not None,
+    # (the state's first 8 bytes hold the seed, in both)
+    "get_rng_state": lambda L: (L.manual_seed(5), L.get_rng_state()[:8].view(L.int64))[1],
     "half": None,
     "iinfo": lambda L: (L.iinfo(L.int32).max, L.iinfo(L.int8).min),
     "inference_mode": lambda L: _context(L, "inference_mode"),

@@ -48,8 +48,6 @@ DEPARTURES = {
     # glassgrad accepts the dims spread out; torch.permute/torch.reshape want one sequence
     "permute": "varargs accepted",
     "reshape": "varargs accepted",
-    # glassgrad's generator state is a dict (NumPy's bit generator state), not a ByteTensor
-    "get_rng_state": "state is a dict",
     # a NumPy array stands in for PyTorch's UntypedStorage (no nbytes() method, ...)
     "Tensor.untyped_storage": "no UntypedStorage class",
 }

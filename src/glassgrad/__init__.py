@@ -233,6 +233,7 @@ from glassgrad import (  # noqa: E402, F401
     distributions,  # noqa: E402, F401 - torch.distributions
     func,  # noqa: E402, F401 - torch.func (grad, vjp, jacrev, vmap, ...)
     linalg,  # noqa: E402, F401 - torch.linalg's norms
+    random,  # noqa: E402, F401 - torch.random
     special,  # noqa: E402, F401 - torch.special
     testing,  # noqa: E402, F401 - torch.testing.assert_close
     version,

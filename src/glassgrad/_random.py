@@ -1,7 +1,8 @@
 """The random generator (``manual_seed``, ``Generator``) and the random factories (``rand``,
 ``randn``, ``randint``, ``randperm`` and their ``_like`` forms).
 
-glassgrad's seeded streams do not match PyTorch's.
+glassgrad's seeded streams do not match PyTorch's; the state tensors have PyTorch's type and
+size and round-trip within glassgrad.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ class Generator:
 
     def manual_seed(self, seed) -> Generator:
         """Reset the stream to ``seed`` and return the generator."""
-        seed = int(seed)
+        seed = _seed_value(seed)
         self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
+        self._rng = np.random.Generator(np.random.PCG64(seed))
         return self
 
     def seed(self) -> int:
@@ -67,10 +68,89 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        return self._rng.bit_generator.state
+        """The generator's state as a ``uint8`` tensor of PyTorch's size (5056 bytes).
 
-    def set_state(self, state) -> None:
-        self._rng.bit_generator.state = state
+        The first 8 bytes hold the initial seed, as PyTorch's do; the stream's own state (PCG64,
+        not PyTorch's Mersenne Twister) follows, so the bytes round-trip through ``set_state``
+        but cannot be exchanged with PyTorch's."""
+        state = self._rng.bit_generator.state
+        data = np.zeros(_STATE_BYTES, dtype=np.uint8)
+        words = [self._seed, _STATE_MAGIC]
+        words += _split128(state["state"]["state"]) + _split128(state["state"]["inc"])
+        words += [state["has_uint32"], state["uinteger"]]
+        data[: 8 * len(words)] = np.array(words, dtype=np.uint64).view(np.uint8)
+        return _finish(data, False)
+
+    def set_state(self, new_state) -> Generator:
+        """Restore a state ``get_state`` returned (PyTorch's checks and errors)."""
+        data = _state_bytes(new_state)
+        words = data[: 8 * 8].view(np.uint64).tolist()
+        if words[1] != _STATE_MAGIC:
+            raise RuntimeError("Invalid mt19937 state")
+        bits = np.random.PCG64()
+        bits.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": _join128(words[2:4]), "inc": _join128(words[4:6])},
+            "has_uint32": int(words[6]),
+            "uinteger": int(words[7]),
+        }
+        self._seed = int(words[0])
+        self._rng = np.random.Generator(bits)
+        return self
+
+    def clone_state(self) -> Generator:
+        """A new generator in this one's state."""
+        clone = Generator()
+        return clone.set_state(self.get_state())
+
+    def __getstate__(self):
+        return {"state": self.get_state()._data.copy()}
+
+    def __setstate__(self, state) -> None:
+        self.device = _as_cpu()
+        self.set_state(_finish(state["state"], False))
+
+
+_STATE_BYTES = 5056  # sizeof(CPUGeneratorImplState), the size PyTorch's state tensors have
+_STATE_MAGIC = int.from_bytes(b"glassPCG", "little")
+
+
+def _split128(value: int) -> list:
+    return [value & 0xFFFFFFFFFFFFFFFF, value >> 64]
+
+
+def _join128(words) -> int:
+    return int(words[0]) | (int(words[1]) << 64)
+
+
+def _as_cpu():
+    from glassgrad._device import _as_device
+
+    return _as_device("cpu")
+
+
+def _seed_value(seed) -> int:
+    """PyTorch's reading of a seed: an integer in [-2**63, 2**64), negatives wrapped."""
+    seed = int(seed)
+    if not -(1 << 63) <= seed < (1 << 64):
+        raise ValueError("Overflow when unpacking long long")
+    return seed & ((1 << 64) - 1)
+
+
+def _state_bytes(state) -> np.ndarray:
+    """The bytes of a state tensor, with PyTorch's errors for anything else."""
+    from glassgrad.tensor import Tensor
+
+    if not isinstance(state, Tensor):
+        raise TypeError(f"expected a torch.ByteTensor, but got {type(state).__name__}")
+    if state._data.dtype != np.uint8:
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    if state.numel() != _STATE_BYTES:
+        raise RuntimeError(
+            f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but found the input RNG "
+            f"state size to be {state.numel()}"
+        )
+    return np.ascontiguousarray(state._data).reshape(-1)
 
 
 default_generator = Generator()
@@ -90,11 +170,13 @@ def initial_seed() -> int:
 
 
 def get_rng_state():
+    """The default generator's state, a ``uint8`` tensor (see ``Generator.get_state``)."""
     return default_generator.get_state()
 
 
-def set_rng_state(state) -> None:
-    default_generator.set_state(state)
+def set_rng_state(new_state) -> None:
+    """Restore the default generator to a state ``get_rng_state`` returned."""
+    default_generator.set_state(new_state)
 
 
 def _rng(generator):

@@ -156,12 +156,36 @@ def reshape(input, *shape):
     return as_view(result(out, cls, (input,), args=data.shape), input)
 
 
+def _view_dtype(input, dtype):
+    """``view(dtype)``: the same bytes read as ``dtype`` (the last dimension rescaled when the
+    element sizes differ), sharing memory; PyTorch records no graph for it."""
+    from glassgrad import dtypes as _dt
+    from glassgrad._tensor_info import _c_type
+
+    target = _dt.to_dtype(dtype)
+    data = input._data
+    old_size, new_size = data.dtype.itemsize, np.dtype(target.np).itemsize
+    if old_size != new_size:
+        names = f"{_c_type(input.dtype)} as {_c_type(target)} (different element sizes)"
+        if data.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 to view {names}")
+        if data.shape[-1] != 1 and data.strides[-1] != old_size:
+            stride = data.strides[-1] // old_size
+            raise RuntimeError(f"self.stride(-1) must be 1 to view {names}, but got {stride}")
+        if new_size > old_size and (data.shape[-1] * old_size) % new_size:
+            raise RuntimeError(
+                f"self.size(-1) must be divisible by {new_size // old_size} to view {names}, "
+                f"but got {data.shape[-1]}"
+            )
+        if data.shape[-1] == 1:
+            data = np.lib.stride_tricks.as_strided(data, strides=data.strides[:-1] + (old_size,))
+    return result(data.view(target.np), None, (input,))
+
+
 def view(input, *shape):
     """``input`` with a new shape, sharing its data (``view(dtype)`` reinterprets the dtype)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer, Tensor)):
-        from glassgrad.ops.elementwise.unary import to_dtype
-
-        return to_dtype(input, shape[0])
+        return _view_dtype(input, shape[0])
     if not shape:
         raise TypeError(
             "view() received an invalid combination of arguments - got (), but expected one "
