@@ -200,21 +200,57 @@ def numel(input) -> int:
     return input.numel()
 
 
+def _two_tensors(name, input, other, first=1):
+    """PyTorch's TypeError for a non-tensor argument (positions count from ``first``)."""
+    from glassgrad._tensor_info import _type_name
+
+    for position, (label, value) in enumerate((("input", input), ("other", other)), first):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name}(): argument '{label}' (position {position}) must be Tensor, not "
+                f"{_type_name(value)}"
+            )
+
+
 def equal(input, other) -> bool:
-    """True if both tensors have the same shape and elements."""
+    """True if both tensors have the same shape and elements (any dtypes)."""
     import numpy as _np
 
+    _two_tensors("equal", input, other)
     # np.array_equal and np.allclose return Python bools; ``bool`` here is glassgrad.bool.
     return input.shape == other.shape and _np.array_equal(input._data, other._data)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
-    """True if all elements are close (``|a - b| <= atol + rtol * |b|``)."""
+    """True if all elements are close (``|a - b| <= atol + rtol * |b|``, broadcasting)."""
     import numpy as _np
 
+    _two_tensors("allclose", input, other)
     if input.dtype != other.dtype:  # PyTorch's allclose is isclose(...).all()
         raise RuntimeError(f"{input.dtype._legacy[:-6]} did not match {other.dtype._legacy[:-6]}")
+    try:
+        _np.broadcast_shapes(input.shape, other.shape)
+    except ValueError:
+        from glassgrad._errors import broadcast_error
+
+        raise broadcast_error(input.shape, other.shape) from None
     return _np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def _equal_method(self, other) -> bool:
+    """``torch.equal(self, other)``."""
+    _two_tensors("equal", self, other, 0)
+    return equal(self, other)
+
+
+def _allclose_method(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """``torch.allclose(self, other, ...)``."""
+    _two_tensors("allclose", self, other, 0)
+    return allclose(self, other, rtol, atol, equal_nan)
+
+
+Tensor.equal = _equal_method
+Tensor.allclose = _allclose_method
 
 
 def is_complex(input) -> bool:

@@ -60,6 +60,7 @@ from glassgrad._tensor_data import (  # noqa: F401
     _size,
     _size_args,
     _type_name,
+    _typed_class,
     _unwrap,
 )
 from glassgrad.autograd import escapes as _escapes
@@ -559,6 +560,20 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     return _finish(np.array(data._data, dtype=_dt.to_dtype(target).np), requires_grad)
 
 
+_TYPED_BY_DTYPE: dict = {}
+
+
+def _new(self, *args, device=None, **keywords):
+    """The legacy constructor in this tensor's dtype: ``t.new(2, 3)`` (sizes), ``t.new([1, 2])``
+    (data), ``t.new(other)`` (an alias of a tensor of the same dtype), ``t.new()`` (empty)."""
+    if device is not None:
+        _check_device(device)
+    typed = _TYPED_BY_DTYPE.get(self.dtype)
+    if typed is None:
+        typed = _TYPED_BY_DTYPE[self.dtype] = _typed_class(self.dtype)
+    return typed(*args, **keywords)
+
+
 def _tensor_init(self, *args, dtype=None, requires_grad=False) -> None:
     _legacy_constructor(self, args, dtype, requires_grad)
 
@@ -578,6 +593,7 @@ def _install_new_methods():
     Tensor.new_empty = _allocating(_new_factory("new_empty", np.zeros))
     Tensor.new_full = _allocating(_new_full)
     Tensor.new_tensor = _new_tensor
+    Tensor.new = _allocating(_new)
 
 
 _install_new_methods()

@@ -43,6 +43,7 @@ from glassgrad.ops.shape import view
 from glassgrad.ops.shape import expand
 from glassgrad.ops.shape import join
 from glassgrad.ops.shape import diagonal
+from glassgrad.ops.shape import sections
 from glassgrad.ops.sort import sort
 from glassgrad.ops.sort import search
 from glassgrad.ops.sort import unique

@@ -84,3 +84,29 @@ register(
     reference=np.broadcast_to,
     samples=_samples((1, ((3, 1), (2, 3, 4)), {})),
 )
+
+
+# PyTorch's ``*_copy`` ops record their own node, named after the view's with ``_copy``
+ExpandBackward0_copy = node_class("ExpandBackward0_copy", lambda ctx, grad: (grad,))
+
+
+def expand_copy(input, size):
+    """``input.expand(size)`` as a new, contiguous tensor."""
+    view = expand(input.detach(), size)
+    return result(view._data.copy(), ExpandBackward0_copy, (input,))
+
+
+register(
+    "expand_copy",
+    expand_copy,
+    method=False,
+    reference=lambda x, size: np.broadcast_to(x, size).copy(),
+    samples=_samples((1, ((3, 1), (2, 3, 4)), {})),
+    # (PyTorch records a node for inputs that require grad, and refuses an out that does)
+    out={
+        "dtype": "expected",
+        "grad_name": None,
+        "out_grad_name": "aten::expand_copy(): functions with out=... arguments don't support "
+        "automatic differentiation, but one of the arguments requires grad.",
+    },
+)
