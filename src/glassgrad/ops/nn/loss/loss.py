@@ -100,6 +100,12 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def _huber_backward(ctx, grad, x, y):
+    x_type, y_type = N.arr(x).dtype, N.arr(y).dtype
+    if x_type != y_type:
+        # PyTorch's huber_loss_backward kernel takes both in one dtype: the gradient of the
+        # input (or, where it needs none, of the target) fails on the other's
+        want, found = (x_type, y_type) if ctx.next_functions[0][0] is not None else (y_type, x_type)
+        raise RuntimeError(f"Found dtype {_c_type(found)} but expected {_c_type(want)}")
     delta = ctx._args[1]
     diff = x - y
     inside = np.abs(N.arr(diff)) < delta
