@@ -29,10 +29,23 @@ def check_step_flags(
             f"If capturable=True, {what} must be on supported devices: "
             f"{capturable_devices(supports_xla)}."
         )
-    if group.get("differentiable") and param.is_leaf and param.requires_grad:
+    if not group.get("differentiable"):
+        return
+    if param.is_leaf and param.requires_grad:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
+    grad = param.grad
+    if param.requires_grad or (grad is not None and grad.requires_grad) or _tracked(group):
+        raise RuntimeError(
+            "differentiable=True: glassgrad's optimizers update the parameters outside the "
+            "autograd graph, so the step cannot be differentiated through (PyTorch records it)"
+        )
+
+
+def _tracked(group) -> bool:
+    """Whether a hyper-parameter of ``group`` is a tensor that requires grad."""
+    return any(isinstance(v, Tensor) and v.requires_grad for k, v in group.items() if k != "params")
 
 
 def check_betas(betas) -> None:

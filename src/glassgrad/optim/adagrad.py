@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -73,6 +74,7 @@ class Adagrad(Optimizer):
     def _update_group(self, group) -> None:
         lr = _number(group["lr"])
         for param in _with_grad(group):
+            check_step_flags(group, param)
             state = self.state[param]
             if len(state) == 0:
                 state.update(_new_state(param, group["initial_accumulator_value"]))

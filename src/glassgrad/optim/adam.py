@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -81,6 +82,7 @@ class Adam(Optimizer):
 
     def _update_group(self, group) -> None:
         for param in _with_grad(group):
+            check_step_flags(group, param)
             self._update_param(param, self._init_state(param, group), group)
 
     def _update_param(self, param, state, group) -> None:
@@ -98,16 +100,31 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
         _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * grad * grad)
-        step = step_t.item()
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         second = exp_avg_sq
         if group["amsgrad"]:
             second = state["max_exp_avg_sq"]
             _write(second, np.maximum(second._data, exp_avg_sq._data))
+        if group["differentiable"]:
+            _write(param, param._data + exp_avg._data / _tensor_denom(second, step_t, lr, group))
+            return
+        step = step_t.item()
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         denom = np.sqrt(second._data) / bias_correction2_sqrt + group["eps"]
         # ATen's addcdiv evaluates ``value * tensor1 / tensor2`` left to right.
         _write(param, param._data + (-step_size) * exp_avg._data / denom)
+
+
+def _tensor_denom(second, step_t, lr, group):
+    """The denominator of PyTorch's differentiable branch, whose bias corrections are 0-d
+    tensors (rounded in the step's dtype) and whose step size is folded into it."""
+    beta1, beta2 = group["betas"]
+    step = step_t._data
+    step_size_neg = -(lr / (1 - beta1**step))
+    bias_correction2_sqrt = np.sqrt(1 - beta2**step)
+    return np.sqrt(second._data) / (bias_correction2_sqrt * step_size_neg) + (
+        group["eps"] / step_size_neg
+    )
 
 
 def _check_adam_args(lr, betas, eps, weight_decay) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -85,6 +86,7 @@ class RMSprop(Optimizer):
         lr = _number(group["lr"])
         alpha, momentum = group["alpha"], group["momentum"]
         for param in _with_grad(group):
+            check_step_flags(group, param)
             state = self._init_state(param, group)
             grad = _grad_of(param, group["maximize"])
             _write(state["step"], state["step"]._data + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -68,6 +69,7 @@ class SGD(Optimizer):
         momentum, dampening = group["momentum"], group["dampening"]
         weight_decay = group["weight_decay"]
         for param in _with_grad(group):
+            check_step_flags(group, param)
             grad = _grad_of(param, group["maximize"])
             grad = _decay(grad, param, weight_decay)
             if momentum != 0:
