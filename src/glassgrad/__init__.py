@@ -16,6 +16,7 @@ from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``t
     compiler,
     cuda,
     futures,
+    hub,
     jit,
     mps,
     multiprocessing,
