@@ -98,6 +98,8 @@ def _worker(key: str, contender: str, repeat: int, min_time: float) -> int:
     number = _calibrate(bench.step, min_time)
     best = min(_time(bench.step, number) for _ in range(repeat))
     result = {"us_per_step": best / number * 1e6, "steps_per_repeat": number, "repeats": repeat}
+    if hasattr(bench.step, "compile_s"):  # compiled rows: the first call's trace and plan
+        result["compile_s"] = bench.step.compile_s
     grads = bench.grads()
     if any(abs(g - w) > 1e-3 * abs(w) for g, w in zip(grads, workload.expected_grads, strict=True)):
         result["error"] = f"wrong gradients {grads}, expected {workload.expected_grads}"
@@ -148,6 +150,13 @@ def _report(results: dict) -> str:
         cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells))
     lines += [""] + [f"{key}: {WORKLOADS[key].title}" for key in results]
+    compiles = [
+        f"{key}: compile (first call) {by_contender['glassgrad']['compile_s']:.3f} s"
+        for key, by_contender in results.items()
+        if "compile_s" in by_contender.get("glassgrad", {})
+    ]
+    if compiles:
+        lines += [""] + compiles
     if notes:
         lines += [""] + notes
     return "\n".join(lines)

@@ -111,3 +111,7 @@ WORKLOADS.update(NN_WORKLOADS)
 from workloads_func import FUNC_WORKLOADS  # noqa: E402 - torch.func: vmap, hessian, jacrev, jacfwd
 
 WORKLOADS.update(FUNC_WORKLOADS)
+
+from workloads_compile import COMPILE_WORKLOADS  # noqa: E402 - torch.compile rows (W1c, W3c...)
+
+WORKLOADS.update(COMPILE_WORKLOADS)

@@ -50,6 +50,10 @@ class InvalidBackend(RuntimeError):
         )
 
 
+class Unsupported(RuntimeError):
+    """``torch._dynamo.exc.Unsupported``: what ``fullgraph=True`` raises at a graph break."""
+
+
 def _optimized_module_class():
     from glassgrad.nn import Module
 

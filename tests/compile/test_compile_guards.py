@@ -203,3 +203,47 @@ def test_compiled_training_loop_gives_eager_losses():
     compiled, run = train(True)
     np.testing.assert_allclose(compiled, eager, rtol=1e-6)
     assert not run._compiled_call.entries[0].eager
+
+
+def test_explain_reports_breaks_and_ops_as_pytorch():
+    import torch
+
+    def f(x):
+        y = x * 2
+        if y.sum() > 0:
+            return y
+        return -y
+
+    ours = glassgrad._dynamo.explain(f)(glassgrad.ones(3))
+    theirs = torch._dynamo.explain(f)(torch.ones(3))
+    assert type(ours).__name__ == type(theirs).__name__ == "ExplainOutput"
+    assert len(ours.break_reasons) == len(theirs.break_reasons) == 1
+    assert (
+        ours.break_reasons[0].user_stack[0].lineno == theirs.break_reasons[0].user_stack[0].lineno
+    )
+    clean = glassgrad._dynamo.explain(lambda x: x.exp() * 2)(glassgrad.ones(3))
+    assert (clean.graph_count, clean.graph_break_count, clean.op_count) == (1, 0, 2)
+
+
+def test_module_compile_in_place_as_pytorch():
+    import torch
+
+    assert torch.nn.Linear(2, 2).compile() is None
+    model = glassgrad.nn.Sequential(glassgrad.nn.Linear(3, 4), glassgrad.nn.Tanh())
+    x = glassgrad.randn(5, 3)
+    expected = model(x)
+    assert model.compile() is None
+    got = model(x)
+    got = model(x)
+    assert type(got.grad_fn).__name__ == "CompiledFunctionBackward"
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    assert list(model.state_dict()) == ["0.weight", "0.bias"]
+
+
+def test_double_backward_through_a_region_raises_pytorchs_error():
+    x = glassgrad.tensor([1.0, 2.0], requires_grad=True)
+    compiled = glassgrad.compile(lambda x: (x.sin() * 2).sum())
+    compiled(x)
+    y = compiled(x)
+    with pytest.raises(RuntimeError, match="does not currently support double backward"):
+        glassgrad.autograd.grad(y, x, create_graph=True)

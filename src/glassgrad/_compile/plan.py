@@ -74,8 +74,9 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
     # backward statements first (they decide which forward values are saved)
     grad_of: dict[int, str] = {}  # slot -> name of its gradient variable
     bstmts: list[str] = []
+    gshapes: dict = {}
     if needs_grad:
-        _backward(plan, tracer, stmts, real, grad_of, bstmts)
+        _backward(plan, tracer, stmts, real, grad_of, bstmts, gshapes)
     used_by_backward = set()
     for line in bstmts:
         used_by_backward.update(lowering.names_in(line))
@@ -122,13 +123,22 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
     plan.saved_inputs = [s for s in plan.region_inputs if f"v{s}" in used_by_backward]
     saved_names = [n for n in saved_names if n not in region]
     plan.saved_names = saved_names
-    body, plan.fused_count = fusion.fuse(
-        lines, env, keep={f"v{real(s)}" for s in flat_out} | set(saved_names)
-    )
+    shapes = {f"v{i}": (v.shape, v.dtype) for i, v in enumerate(values)}
     params = ", ".join(f"v{s}" for s in plan.region_inputs)
     outs = "".join(f"v{real(s)}, " for s in flat_out)
     saved = "".join(f"{n}, " for n in saved_names)
-    src = f"def forward({params}):\n" + "".join(f"    {b}\n" for b in body)
+    body, plan.fused_count = fusion.fuse(
+        [f"{target} = {expr}" for target, expr, _ in lines],
+        env,
+        keep=set(),
+        shapes=shapes,
+        tail=f"return ({outs}), ({saved})",
+    )
+    body = fusion.free_dead(body, f"return ({outs}), ({saved})")
+    src = f"def forward({params}):\n"
+    # 0-d arrays as NumPy scalars: arithmetic on scalars is several times faster (W1)
+    src += "".join(f"    v{s} = v{s}[()]\n" for s in plan.region_inputs if values[s].shape == ())
+    src += "".join(f"    {b}\n" for b in body)
     src += f"    return ({outs}), ({saved})\n"
     plan.forward_source = src
     namespace = dict(env)
@@ -146,13 +156,23 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
             src += f"    ({sparams}) = saved\n"
         if plan.saved_inputs:
             src += f"    ({iparams}) = inputs\n"
-        src += "".join(f"    {line}\n" for line in bstmts)
+            src += "".join(
+                f"    v{s} = v{s}[()]\n" for s in plan.saved_inputs if values[s].shape == ()
+            )
         rets = []
         for s in plan.region_inputs:
             rets.append(grad_of.get(s, "None") if values[s].requires_grad else "None")
-        src += f"    return ({''.join(r + ', ' for r in rets)})\n"
+        ret = f"return ({''.join(r + ', ' for r in rets)})"
+        gshapes.update(shapes)
+        benv: dict = {}
+        bbody, fused = fusion.fuse(bstmts, benv, keep=set(), shapes=gshapes, tail=ret)
+        plan.fused_count += fused
+        bbody = fusion.free_dead(bbody, ret)
+        src += "".join(f"    {line}\n" for line in bbody)
+        src += f"    {ret}\n"
         plan.backward_source = src
         namespace = dict(env)
+        namespace.update(benv)
         namespace["_call_bwd"] = _call_bwd
         namespace["_zeros"] = np.zeros
         exec(compile(src, "<glassgrad.compile backward>", "exec"), namespace)
@@ -160,7 +180,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
     return plan
 
 
-def _backward(plan, tracer, stmts, real, grad_of, out) -> None:
+def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
     """Reverse-mode statements for the whole region into ``out``; ``grad_of[slot]`` names the
     variable holding each slot's gradient when done."""
     values = tracer.values
@@ -173,6 +193,7 @@ def _backward(plan, tracer, stmts, real, grad_of, out) -> None:
             return
         name = f"gr{counter[0]}"
         counter[0] += 1
+        shapes[name] = (values[slot].shape, values[slot].dtype)
         if slot in grad_of:
             out.append(f"{name} = {grad_of[slot]} + {expr}")
         else:
@@ -182,7 +203,12 @@ def _backward(plan, tracer, stmts, real, grad_of, out) -> None:
     for k, slot in enumerate(plan.out_slots):
         if plan.out_grad[k]:
             v = values[slot]
-            out.append(f"g{k} = _zeros({v.shape!r}, _np.{v.dtype.name}) if g{k} is None else g{k}")
+            zero = f"_zeros({v.shape!r}, _np.{v.dtype.name})"
+            shapes[f"g{k}"] = (v.shape, v.dtype)
+            if v.shape == ():  # as a NumPy scalar (see forward)
+                out.append(f"g{k} = {zero}[()] if g{k} is None else g{k}[()]")
+            else:
+                out.append(f"g{k} = {zero} if g{k} is None else g{k}")
             accumulate(slot, f"g{k}")
     for index, low in reversed(stmts):
         op = ops[index]

@@ -22,20 +22,18 @@ import numpy as np
 
 from glassgrad._compile import plan as _plan
 from glassgrad._compile import sources as _sources
+from glassgrad._compile.trace import ACTIVE as _ACTIVE
 from glassgrad._compile.trace import Break, Slot, Tracer, flatten, patched, shares_memory
 from glassgrad.autograd import grad_mode as _grad_mode
 from glassgrad.autograd.node import Node
 from glassgrad.autograd.node import next_seq as _next_seq
+from glassgrad.compiler import Unsupported
 from glassgrad.tensor import Tensor, _make
 
 log = logging.getLogger("glassgrad._dynamo")
 _SCALARS = (int, float, bool, str, type(None))
 _DOUBLE = "torch.compile with aot_autograd does not currently support double backward"
 _STATS = {"compiles": 0}
-
-
-class Unsupported(RuntimeError):
-    """``torch._dynamo.exc.Unsupported``: what ``fullgraph=True`` raises at a graph break."""
 
 
 def _compiled_backward(ctx, grad, saved, inputs):
@@ -128,48 +126,67 @@ class Entry:
                 return False
         return True
 
-    def run(self, args_tree):
+    def prepare(self) -> None:
+        """Precompute what each replay needs (masks, positions), once per entry."""
         plan = self.plan
-        inputs = _tensors(args_tree)
-        region = inputs + [t for _, t, _ in self.lifted]
-        arrays = [t._data for t in region]
-        outs, saved = plan.forward(*arrays)
-        record = plan.backward is not None and _grad_mode.state.record
-        made = []
+        values = self.values
+        self.lifted_tensors = [t for _, t, _ in self.lifted]
+        self.grad_mask = [values[s].requires_grad for s in plan.region_inputs]
+        self.meta = tuple(
+            [
+                (values[s].shape, values[s].dtype) if values[s].requires_grad else None
+                for s in plan.region_inputs
+            ]
+        )
+        positions = {s: k for k, s in enumerate(plan.region_inputs)}
+        self.saved_positions = [positions[s] for s in plan.saved_inputs]
+        self.single = self.out_tree.__class__ is Slot
+        self.node_class = _node_class(len(plan.out_slots))
+        self.out_grad = plan.out_grad
+
+    def run(self, inputs):
+        plan = self.plan
+        region = inputs + self.lifted_tensors if self.lifted_tensors else inputs
+        outs, saved = plan.forward(*[t._data for t in region])
         node = None
-        if record:
-            count = len(outs)
-            node = _node_class(count)()
+        if plan.backward is not None and _grad_mode.state.record:
+            node = self.node_class()
             node._seq = _next_seq()
-            values = self.values
-            grads = [values[s].requires_grad for s in plan.region_inputs]
-            node.next_functions = tuple(
-                [t._edge() if g else (None, 0) for t, g in zip(region, grads, strict=True)]
-            )
-            node._meta = tuple(
-                [
-                    (t._data.shape, t._data.dtype) if g else None
-                    for t, g in zip(region, grads, strict=True)
-                ]
-            )
+            edges = []
+            for t, g in zip(region, self.grad_mask, strict=False):
+                if not g:
+                    edges.append(_NO_EDGE)
+                elif t._extra is None and t._grad_fn is None and t._accum is not None:
+                    edges.append(t._accum)  # a leaf's edge, as Tensor._edge gives it
+                else:
+                    edges.append(t._edge())
+            node.next_functions = tuple(edges)
+            node._meta = self.meta  # (shapes and dtypes are guarded: the same each call)
+            node._exact = True  # the plan's gradients have their inputs' shapes and dtypes
             node._args = self
-            positions = {s: k for k, s in enumerate(plan.region_inputs)}
-            kept = [region[positions[s]] for s in plan.saved_inputs]
-            node._saved = (saved, tuple([t._data for t in kept]))
-            records = []
-            for t in kept:
-                counter = t._vc
-                if counter is not None:
-                    records.append((counter, counter[0], t, None))
-            if records:
-                node._vars = tuple(records)
+            if self.saved_positions:
+                kept = [region[k] for k in self.saved_positions]
+                node._saved = (saved, tuple([t._data for t in kept]))
+                records = []
+                for t in kept:
+                    counter = t._vc
+                    if counter is not None:
+                        records.append((counter, counter[0], t, None))
+                if records:
+                    node._vars = tuple(records)
+            else:
+                node._saved = (saved, ())
+        out_grad = self.out_grad
+        if self.single:
+            array = outs[0]
+            if array.__class__ is not np.ndarray:
+                array = np.asarray(array)
+            return _make(array, node, 0) if node is not None and out_grad[0] else _make(array)
+        made = []
         for k, array in enumerate(outs):
             if array.__class__ is not np.ndarray:
                 array = np.asarray(array)
-            if node is not None and plan.out_grad[k]:
-                made.append(_make(array, node, k))
-            else:
-                made.append(_make(array))
+            made.append(_make(array, node, k) if node is not None and out_grad[k] else _make(array))
         it = iter(made)
 
         def rebuild(leaf):
@@ -182,6 +199,9 @@ class Entry:
         from glassgrad._compile.trace import tree_map
 
         return tree_map(rebuild, self.out_tree)
+
+
+_NO_EDGE = (None, 0)
 
 
 class _Input:
@@ -213,17 +233,32 @@ class CompiledFunction:
         return tuple(m.training for m in self.module.modules())
 
     def __call__(self, *args, **kwargs):
-        from glassgrad._compile.trace import ACTIVE
-
-        if ACTIVE[0] is not None:  # inside another trace: its ops are recorded there
+        if _ACTIVE[0] is not None:  # inside another trace: its ops are recorded there
             return self.fn(*args, **kwargs)
-        tree = (args, kwargs)
-        key = (_key(tree, _grad_mode.state), self._training())
+        state = _grad_mode.state
+        inputs = None
+        if not kwargs:
+            parts = [state.record, state.inference]
+            for a in args:
+                if a.__class__ is not Tensor:
+                    break
+                data = a._data
+                parts.append((data.shape, data.dtype, a._requires_grad or a.requires_grad))
+            else:
+                inputs = list(args)
+                key = tuple(parts)
+        if inputs is None:
+            tree = (args, kwargs)
+            key = _key(tree, state)
+            inputs = _tensors(tree)
+        if self.module is not None:
+            key = (key, self._training())
         for entry in self.cache.get(key, ()):
-            if entry.check(self.roots, self.fn):
-                if entry.eager:
-                    return self.fn(*args, **kwargs)
-                return entry.run(tree)
+            if (entry.lifted or entry.scalars) and not entry.check(self.roots, self.fn):
+                continue
+            if entry.eager:
+                return self.fn(*args, **kwargs)
+            return entry.run(inputs)
         from glassgrad import _dynamo
 
         limit = _dynamo.config.recompile_limit
@@ -317,6 +352,7 @@ class CompiledFunction:
         entry.out_tree = out_tree
         entry.values = values
         entry.plan = _plan.build(tracer, input_slots, lifted_slots, out_tree)
+        entry.prepare()
 
 
 def _unsupported_text(reason, frame) -> str:

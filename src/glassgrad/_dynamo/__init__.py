@@ -6,6 +6,7 @@ import types
 
 from glassgrad.compiler import (  # noqa: F401
     InvalidBackend,
+    Unsupported,
     allow_in_graph,
     assume_constant_result,
     disable,
@@ -27,7 +28,14 @@ config = types.SimpleNamespace(
     automatic_dynamic_shapes=True,
     assume_static_by_default=True,
 )
-exc = types.SimpleNamespace(InvalidBackend=InvalidBackend)
+exc = types.SimpleNamespace(InvalidBackend=InvalidBackend, Unsupported=Unsupported)
+
+
+def explain(fn, *extra_args, **extra_kwargs):
+    """``torch._dynamo.explain(fn)(*args)``: the graph count, graph breaks and their reasons."""
+    from glassgrad._compile.explain import explain as _explain
+
+    return _explain(fn, *extra_args, **extra_kwargs)
 
 
 def __getattr__(name):

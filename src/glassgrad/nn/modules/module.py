@@ -103,6 +103,14 @@ class Module(_hooks.HookMixin, StateMixin):
             return self.forward(*args, **kwargs)
         return _hooks.call_with_hooks(self, args, kwargs)
 
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's forward in place with ``glassgrad.compile(..., *args,
+        **kwargs)``: later calls of the module run the compiled forward (as PyTorch's)."""
+        from glassgrad.compiler import compile as _compile
+
+        forward = type(self).forward.__get__(self)
+        self.__dict__["forward"] = _compile(forward, *args, **kwargs)
+
     # -- registration --------------------------------------------------------------------------
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
         """Add a buffer (state that is not a parameter, e.g. BatchNorm's running mean)."""
