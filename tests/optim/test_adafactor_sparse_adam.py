@@ -100,3 +100,52 @@ def test_sparse_adam_groups_and_state_dict_as_torch():
         opt.step()  # no gradients yet: nothing to refuse
         dicts.append((opt.state_dict(), repr(opt)))
     assert dicts[0] == dicts[1]
+
+
+def _sparse_adam_run(lib, dtype, steps=6, **kwargs):
+    import warnings
+
+    rng = np.random.default_rng(0)
+    table = lib.tensor(rng.standard_normal((6, 3)).astype(dtype), requires_grad=True)
+    vector = lib.tensor(rng.standard_normal(5).astype(dtype), requires_grad=True)
+    opt = lib.optim.SparseAdam([table, vector], lr=0.05, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(steps):
+            rows = lib.tensor([[i % 6, (i + 2) % 6, i % 6]])
+            values = lib.tensor(rng.standard_normal((3, 3)).astype(dtype))
+            table.grad = lib.sparse_coo_tensor(rows, values, (6, 3))
+            points = lib.tensor([[1, 3]] if i % 2 else [[4]])
+            weights = lib.tensor(rng.standard_normal(points.shape[1]).astype(dtype))
+            vector.grad = lib.sparse_coo_tensor(points, weights, (5,)) if i != 3 else None
+            opt.step()
+    return [table.detach().numpy(), vector.detach().numpy()], opt
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"maximize": True, "betas": (0.5, 0.9), "eps": 1e-3}])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_sparse_adam_with_sparse_gradients_matches_torch(dtype, kwargs):
+    want, theirs = _sparse_adam_run(torch, dtype, **kwargs)
+    got, ours = _sparse_adam_run(glassgrad, dtype, **kwargs)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+    want_sd, got_sd = theirs.state_dict(), ours.state_dict()
+    assert got_sd["param_groups"] == want_sd["param_groups"]
+    for pid, entry in want_sd["state"].items():
+        assert list(got_sd["state"][pid]) == list(entry)
+        assert got_sd["state"][pid]["step"] == entry["step"]
+        for key in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_allclose(
+                got_sd["state"][pid][key].numpy(), entry[key].numpy(), rtol=tol, atol=tol
+            )
+
+
+def test_sparse_adam_refuses_sparse_parameters_as_torch():
+    errors = []
+    for lib in (torch, glassgrad):
+        sparse = lib.sparse_coo_tensor(lib.tensor([[0]]), lib.tensor([1.0]), (2,))
+        with pytest.raises(ValueError) as info:
+            lib.optim.SparseAdam([lib.zeros(2, requires_grad=True), sparse])
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
