@@ -23,6 +23,8 @@ __all__ = ["Adafactor"]
 class Adafactor(Optimizer):
     """Adafactor as PyTorch 2.13 implements it (single-tensor algorithm)."""
 
+    _sparse_error = "Adafactor does not support sparse gradients"
+
     def __init__(
         self,
         params,

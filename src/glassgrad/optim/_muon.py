@@ -109,6 +109,8 @@ class Muon(Optimizer):
         from glassgrad.creation import zeros_like
 
         lr, momentum = _number(group["lr"]), group["momentum"]
+        if any(p.grad is not None and p.grad.is_sparse for p in group["params"]):
+            raise RuntimeError("Muon does not support sparse gradients")
         for param in group["params"]:
             if param.grad is None:
                 continue

@@ -24,6 +24,8 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     """Adadelta, PyTorch's single-tensor algorithm."""
 
+    _sparse_error = "Adadelta does not support sparse gradients"
+
     def __init__(
         self,
         params,

@@ -81,9 +81,12 @@ class Adagrad(Optimizer):
             step_t, state_sum = state["step"], state["sum"]
             _write(step_t, step_t._data + 1)
             step = step_t.item()
+            clr = lr / (1 + (step - 1) * group["lr_decay"])
+            if param._grad.is_sparse:
+                _sparse_update(param, state_sum, group, clr)
+                continue
             grad = _grad_of(param, group["maximize"])
             grad = _decay(grad, param, group["weight_decay"])
-            clr = lr / (1 + (step - 1) * group["lr_decay"])
             _write(state_sum, state_sum._data + 1 * grad * grad)
             std = np.sqrt(state_sum._data) + group["eps"]
             _write(param, param._data + (-clr) * grad / std)
@@ -92,3 +95,20 @@ class Adagrad(Optimizer):
 def _new_state(param, initial_accumulator_value) -> dict:
     sum_ = Tensor._from_array(np.full_like(param._data, initial_accumulator_value))
     return {"step": _step_tensor(), "sum": sum_}
+
+
+def _sparse_update(param, state_sum, group, clr) -> None:
+    """The step for a sparse gradient: only its (coalesced) coordinates accumulate and move."""
+    if group["weight_decay"] != 0:
+        raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+    grad = param._grad.coalesce()
+    values = grad._values()._data
+    if group["maximize"]:
+        values = -values
+    where = tuple(grad._indices()._data)
+    state_sum._data[where] = state_sum._data[where] + values**2
+    std_values = np.sqrt(state_sum._data[where]) + group["eps"]
+    param._data[where] = param._data[where] + (-clr) * (values / std_values)
+    for tensor in (state_sum, param):
+        if tensor._vc is not None:
+            tensor._vc[0] += 1

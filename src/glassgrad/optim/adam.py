@@ -25,6 +25,8 @@ __all__ = ["Adam"]
 class Adam(Optimizer):
     """Adam, PyTorch's single-tensor (``foreach=False``, not capturable) algorithm."""
 
+    _sparse_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
+
     def __init__(
         self,
         params,

@@ -25,6 +25,8 @@ __all__ = ["Adamax"]
 class Adamax(Optimizer):
     """Adamax, PyTorch's single-tensor algorithm."""
 
+    _sparse_error = "Adamax does not support sparse gradients"
+
     def __init__(
         self,
         params,

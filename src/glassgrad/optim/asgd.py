@@ -22,6 +22,8 @@ __all__ = ["ASGD"]
 class ASGD(Optimizer):
     """ASGD, PyTorch's single-tensor algorithm; ``eta`` and ``mu`` are 0-d tensors as there."""
 
+    _sparse_error = "ASGD does not support sparse gradients"
+
     def __init__(
         self,
         params,

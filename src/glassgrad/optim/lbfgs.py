@@ -187,7 +187,7 @@ class LBFGS(Optimizer):
         import numpy as np
 
         views = [
-            np.zeros(p.numel(), p._data.dtype) if p._grad is None else p._grad._data.reshape(-1)
+            np.zeros(p.numel(), p._data.dtype) if p._grad is None else _dense(p._grad).reshape(-1)
             for p in self._params
         ]
         return Tensor._from_array(np.concatenate(views))
@@ -239,6 +239,11 @@ class LBFGS(Optimizer):
         run.iterate()
         run.save()
         return orig_loss
+
+
+def _dense(grad: Tensor):
+    """A gradient's values as a dense array (sparse gradients are densified, as PyTorch does)."""
+    return grad.to_dense()._data if grad.is_sparse else grad._data
 
 
 class _Run:

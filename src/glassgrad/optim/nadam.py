@@ -26,6 +26,8 @@ __all__ = ["NAdam"]
 class NAdam(Optimizer):
     """NAdam, PyTorch's single-tensor algorithm (``mu_product`` kept as a 0-d tensor)."""
 
+    _sparse_error = "NAdam does not support sparse gradients"
+
     def __init__(
         self,
         params,

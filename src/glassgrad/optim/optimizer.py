@@ -218,6 +218,7 @@ class Optimizer(OptimizerHooks):
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                self._refuse_sparse(group)
                 self._update_group(group)
         return loss
 
@@ -294,6 +295,15 @@ class Optimizer(OptimizerHooks):
     # holds a ``step`` counter: PyTorch's ``__setstate__`` restores both after loading.
     _load_defaults: tuple[tuple[str, Any], ...] = ()
     _has_step = False
+    # PyTorch's refusal of a sparse gradient (None: the optimizer takes them).
+    _sparse_error: str | None = None
+
+    def _refuse_sparse(self, group: dict[str, Any]) -> None:
+        if self._sparse_error is None:
+            return
+        for param in group["params"]:
+            if param._grad is not None and param._grad.is_sparse:
+                raise RuntimeError(self._sparse_error)
 
     def _after_load(self) -> None:
         for group in self.param_groups:

@@ -24,6 +24,8 @@ __all__ = ["RAdam"]
 class RAdam(Optimizer):
     """RAdam, PyTorch's single-tensor algorithm."""
 
+    _sparse_error = "RAdam does not support sparse gradients"
+
     def __init__(
         self,
         params,

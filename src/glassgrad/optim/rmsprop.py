@@ -25,6 +25,8 @@ __all__ = ["RMSprop"]
 class RMSprop(Optimizer):
     """RMSprop, PyTorch's single-tensor algorithm."""
 
+    _sparse_error = "RMSprop does not support sparse gradients"
+
     def __init__(
         self,
         params,

@@ -24,6 +24,8 @@ __all__ = ["Rprop"]
 class Rprop(Optimizer):
     """Rprop, PyTorch's single-tensor algorithm."""
 
+    _sparse_error = "Rprop does not support sparse gradients"
+
     def __init__(
         self,
         params,

@@ -70,6 +70,9 @@ class SGD(Optimizer):
         weight_decay = group["weight_decay"]
         for param in _with_grad(group):
             check_step_flags(group, param)
+            if param._grad.is_sparse:
+                self._sparse_update(param, group, lr)
+                continue
             grad = _grad_of(param, group["maximize"])
             grad = _decay(grad, param, weight_decay)
             if momentum != 0:
@@ -81,3 +84,19 @@ class SGD(Optimizer):
                     _write(buf, buf._data * momentum + (1 - dampening) * grad)
                 grad = grad + momentum * buf._data if group["nesterov"] else buf._data
             _write(param, param._data + (-lr) * grad)
+
+    def _sparse_update(self, param, group, lr) -> None:
+        """A sparse gradient (an embedding's): sparse tensor arithmetic, the buffer stays sparse."""
+        grad = -param._grad if group["maximize"] else param._grad
+        if group["weight_decay"] != 0:
+            grad = grad.add(param, alpha=group["weight_decay"])  # PyTorch's error for sparse
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = self.state[param].get("momentum_buffer")
+            if buf is None:
+                buf = grad.detach().clone()
+            else:
+                buf = buf * momentum + grad * (1 - group["dampening"])
+            self.state[param]["momentum_buffer"] = buf
+            grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+        _write(param, (param + grad * (-lr))._data)
