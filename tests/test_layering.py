@@ -37,7 +37,7 @@ LAYERS = [
     ("ops", ["ops", "linalg", "special", "autograd", "_foreach"]),
     ("library", ["nn", "optim", "utils", "serialization", "amp", "distributed", "testing", "jit"]
      + ["distributions", "random"]
-     + ["func", "multiprocessing", "sparse", "accelerator", "futures", "hub"]
+     + ["func", "multiprocessing", "sparse", "accelerator", "futures", "hub", "profiler"]
      + ["_dynamo", "compiler", "_compile", "onnx", "cuda", "mps", "xpu", "cpu", "backends"]),
     ("glass", ["glass"]),
     ("app", ["cli", "__main__", "seed_experiments", ""]),

@@ -23,6 +23,7 @@ from glassgrad import (  # noqa: F401 - the namespaces scripts reach through ``t
     nn,
     onnx,
     optim,
+    profiler,
     sparse,
     utils,
 )
