@@ -39,6 +39,8 @@ from glassgrad.ops.random import sample
 from glassgrad.ops.reduce import sum_prod
 from glassgrad.ops.reduce import minmax
 from glassgrad.ops.reduce import stats
+from glassgrad.ops.reduce import nan
+from glassgrad.ops.reduce import cumulative
 from glassgrad.ops.shape import view
 from glassgrad.ops.shape import expand
 from glassgrad.ops.shape import join

@@ -18,6 +18,25 @@ def _is_array(x) -> bool:
     return x.__class__ is _ndarray or not hasattr(x, "_data")
 
 
+def on_tensors(rule):
+    """``rule`` written on tensors only (gathers, scatters, flips...): on the first-order path
+    the arrays it gets are wrapped as tensors for the duration of the rule, and unwrapped after.
+    Under ``create_graph`` it records itself as any rule does."""
+    import functools
+
+    @functools.wraps(rule)
+    def run(ctx, grad, *saved):
+        if not _is_array(grad):
+            return rule(ctx, grad, *saved)
+        from glassgrad.tensor import _make
+
+        wrapped = [_make(np.asarray(s)) if _is_array(s) and s is not None else s for s in saved]
+        grads = rule(ctx, _make(np.asarray(grad)), *wrapped)
+        return tuple(g._data if hasattr(g, "_data") else g for g in grads)
+
+    return run
+
+
 def exp(x):
     return np.exp(x) if _is_array(x) else x.exp()
 

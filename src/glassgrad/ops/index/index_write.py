@@ -9,29 +9,15 @@ arrays are wrapped for the duration of the rule.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.ops import _dual as D
 from glassgrad.ops.index.gather import _scatter_key
 from glassgrad.ops.registry import OUT, Tensor, broadcast_error, node_class, register, result
-from glassgrad.tensor import _make, _wrap_dim
+from glassgrad.tensor import _wrap_dim
 
-
-def _on_tensors(rule):
-    """``rule`` run on tensors: arrays (first-order backward) are wrapped, and unwrapped after."""
-
-    @functools.wraps(rule)
-    def run(ctx, grad, *saved):
-        if not D._is_array(grad):
-            return rule(ctx, grad, *saved)
-        wrapped = [_make(np.asarray(s)) if D._is_array(s) else s for s in saved]
-        grads = rule(ctx, _make(np.asarray(grad)), *wrapped)
-        return tuple(g._data if isinstance(g, Tensor) else g for g in grads)
-
-    return run
+_on_tensors = D.on_tensors
 
 
 def _long_index(index, name):

@@ -1,0 +1,68 @@
+"""Reductions that skip NaNs: ``nansum`` (a primitive, ``NansumBackward0``) and ``nanmean``
+(``nansum`` over the count of numbers, as PyTorch builds it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassgrad._tensor_info import _C_TYPES
+from glassgrad.ops.reduce.sum_prod import _sum_dtype, expand_back, normalize_dims
+from glassgrad.ops.registry import node_class, register, result
+
+
+def _nansum_backward(ctx, grad, input):
+    shape, dims, keepdim = ctx._args
+    spread = expand_back(grad, shape, dims, keepdim)
+    # PyTorch multiplies by the mask (an inf gradient at a NaN gives NaN, as there)
+    return (spread * (input == input),)
+
+
+NansumBackward0 = node_class("NansumBackward0", _nansum_backward)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum over ``dim`` (all by default) with NaNs counted as zero."""
+    data = input._data
+    dims = normalize_dims(dim, data.ndim)
+    out = np.nansum(data, axis=dims, keepdims=keepdim, dtype=_sum_dtype(data, dtype))
+    return result(
+        np.asarray(out), NansumBackward0, (input,), saved=(input,), args=(data.shape, dims, keepdim)
+    )
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean over ``dim`` (all by default) of the numbers that are not NaN."""
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{_C_TYPES[input.dtype.name]}"
+        )
+    count = input.isnan().logical_not().sum(dim=dim, keepdim=keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / count
+
+
+def _with_nans(rng, shape):
+    values = rng.standard_normal(shape)
+    values[rng.random(shape) < 0.25] = np.nan
+    return values
+
+
+register(
+    "nansum",
+    nansum,
+    reference=lambda x, dim=None, keepdim=False: np.nansum(x, axis=dim, keepdims=keepdim),
+    samples=lambda rng: [
+        ((_with_nans(rng, (3, 4)),), {}),
+        ((_with_nans(rng, (3, 4)), 1), {}),
+        ((_with_nans(rng, (2, 3, 4)), (0, 2)), {"keepdim": True}),
+    ],
+)
+register(
+    "nanmean",
+    nanmean,
+    reference=lambda x, dim=None, keepdim=False: np.nanmean(x, axis=dim, keepdims=keepdim),
+    samples=lambda rng: [
+        ((_with_nans(rng, (3, 4)),), {}),
+        ((_with_nans(rng, (3, 4)), 0), {"keepdim": True}),
+    ],
+)
