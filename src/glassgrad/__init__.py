@@ -164,7 +164,13 @@ from glassgrad.ops.random.gamma import (  # the samplers behind torch.distributi
     poisson,
 )
 from glassgrad.ops.random.sample import bernoulli, multinomial, normal
-from glassgrad.sparse._creation import sparse_coo_tensor, sparse_csc_tensor, sparse_csr_tensor
+from glassgrad.sparse._creation import (
+    _convert_indices_from_coo_to_csr,
+    _convert_indices_from_csr_to_coo,
+    sparse_coo_tensor,
+    sparse_csc_tensor,
+    sparse_csr_tensor,
+)
 from glassgrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"

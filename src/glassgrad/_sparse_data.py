@@ -108,6 +108,11 @@ class SparseArray(NDArrayOperatorsMixin):
         return self.values.itemsize
 
     @property
+    def strides(self) -> tuple:
+        """No two elements share memory (what the in-place checks ask)."""
+        return (self.itemsize,) * len(self.shape)
+
+    @property
     def nnz(self) -> int:
         return self.values.shape[0]
 
@@ -227,6 +232,7 @@ class SparseArray(NDArrayOperatorsMixin):
     # -- NumPy's protocols -----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
+        kwargs.pop("casting", None)  # (in-place ops ask for same-kind casting: values are cast)
         if method != "__call__" or kwargs:
             raise not_implemented(ufunc.__name__, self.layout._kind)
         if out is not None:
@@ -258,14 +264,25 @@ class SparseArray(NDArrayOperatorsMixin):
 
 
 def _into(ufunc, inputs, out, kind):
-    """``np.add(dense, sparse, out=dense)``: gradient accumulation into a dense ``.grad``."""
+    """In place: ``dense += sparse`` (gradient accumulation, ``p.add_(sparse_grad)``) and
+    ``sparse += sparse`` (the sparse array takes the sum's indices and values)."""
     (target,) = out
-    first, second = inputs
-    if ufunc is not np.add or target is not first or target.__class__ is not np.ndarray:
+    if len(inputs) != 2 or ufunc not in (np.add, np.multiply) or target is not inputs[0]:
         raise not_implemented(ufunc.__name__, kind)
     from glassgrad import _sparse_kernels as kernels
 
-    kernels.scatter_add(target, second)
+    first, second = inputs
+    if target.__class__ is np.ndarray and ufunc is np.add:
+        kernels.scatter_add(target, second)
+        return target
+    if target.__class__ is not SparseArray:
+        raise not_implemented(ufunc.__name__, kind)
+    total = ufunc(first, second)
+    if total.__class__ is not SparseArray:
+        raise not_implemented(ufunc.__name__, kind)
+    for name in SparseArray.__slots__:
+        setattr(target, name, getattr(total, name))
+    target.values = target.values.astype(first.dtype, copy=False)
     return target
 
 

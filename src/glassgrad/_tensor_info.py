@@ -212,6 +212,9 @@ class TensorInfo:
     def stride(self, dim=None):
         """Strides in elements, as PyTorch reports them."""
         data = self._data
+        if data.__class__ is _SparseArray:  # PyTorch reports 0 for every dim of a sparse tensor
+            zeros = (0,) * data.ndim
+            return zeros if dim is None else zeros[_wrap_dim(dim, data.ndim, False)]
         if data.size == 0 and not any(data.strides):
             strides = _contiguous_strides(data.shape)  # NumPy gives fresh empty arrays 0s
         else:

@@ -85,6 +85,16 @@ CASES = {
     "Tensor.sum": lambda L: (coo(L).sum(), coo(L).sum(1), dup(L).sum(0)),
     "pickled": lambda L: __import__("pickle").loads(__import__("pickle").dumps(dup(L))),
     "deep copy": lambda L: __import__("copy").deepcopy(coo(L, requires_grad=True)),
+    "coo rows to csr": lambda L: (
+        L._convert_indices_from_coo_to_csr(L.tensor([0, 1, 1, 3]), 5),
+        L._convert_indices_from_coo_to_csr(L.tensor([0, 1, 1, 3]), 5, out_int32=True),
+    ),
+    "csr to coo indices": lambda L: (
+        L._convert_indices_from_csr_to_coo(L.tensor([0, 1, 3]), L.tensor([2, 0, 2])),
+        L._convert_indices_from_csr_to_coo(
+            L.tensor([0, 1, 3]), L.tensor([2, 0, 2]), transpose=True
+        ),
+    ),
     "softmax": lambda L: L.sparse.softmax(coo(L), 1),
     "log_softmax": lambda L: L.sparse.log_softmax(coo(L), 0),
     "spdiags": lambda L: L.sparse.spdiags(L.arange(1.0, 7).view(2, 3), L.tensor([0, -1]), (3, 3)),

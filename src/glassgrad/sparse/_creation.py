@@ -176,3 +176,21 @@ def sparse_csc_tensor(
     return _compressed(
         _layout.sparse_csc, ccol_indices, row_indices, values, size, dtype, requires_grad
     )
+
+
+def _convert_indices_from_coo_to_csr(input, size, *, out_int32=False) -> Tensor:
+    """Sorted row indices to CSR's compressed row indices for ``size`` rows."""
+    rows = np.asarray(input._data)
+    compressed = np.searchsorted(rows, np.arange(size + 1), side="left")
+    return _make(compressed.astype(np.int32 if out_int32 else np.int64))
+
+
+def _convert_indices_from_csr_to_coo(
+    crow_indices, col_indices, *, out_int32=False, transpose=False
+) -> Tensor:
+    """CSR's compressed row and column indices to COO's ``2 x nnz`` indices."""
+    compressed = np.asarray(crow_indices._data)
+    rows = np.repeat(np.arange(len(compressed) - 1), np.diff(compressed))
+    pair = [rows, np.asarray(col_indices._data)]
+    indices = np.stack(pair[::-1] if transpose else pair)
+    return _make(indices.astype(np.int32 if out_int32 else np.int64))

@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._sparse_data import coo
 from glassgrad._tensor_info import _type_name
 from glassgrad.ops.nn.embedding.common import embedding_dense_backward, embedding_renorm_
 from glassgrad.ops.registry import Tensor, node_class, register, result
 
 
 def _embedding_backward(ctx, grad):
-    shape, indices, padding_idx, scale_grad_by_freq = ctx._args
+    shape, indices, padding_idx, scale_grad_by_freq, sparse = ctx._args
+    if sparse:
+        return (_sparse_backward(grad, indices, shape, padding_idx, scale_grad_by_freq),)
     return (embedding_dense_backward(grad, indices, shape, padding_idx, scale_grad_by_freq),)
+
+
+def _sparse_backward(grad, indices, shape, padding_idx, scale_grad_by_freq):
+    """``sparse=True``: the weight's gradient as a COO tensor holding one row per index, in
+    order and uncoalesced (PyTorch's ``embedding_sparse_backward``)."""
+    if scale_grad_by_freq:
+        raise RuntimeError(
+            "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
+        )
+    grad = np.asarray(grad).reshape(-1, shape[1])
+    flat = indices.reshape(-1).astype(np.int64)
+    if padding_idx is not None:
+        keep = flat != padding_idx
+        flat, grad = flat[keep], grad[keep]
+    return coo(flat.reshape(1, -1), np.ascontiguousarray(grad), shape)
 
 
 EmbeddingBackward0 = node_class("EmbeddingBackward0", _embedding_backward)
@@ -47,10 +65,10 @@ def embedding(
         padding_idx += rows
     if max_norm is not None:
         embedding_renorm_(weight, input, max_norm, norm_type)
-    return _embedding(weight, input, padding_idx, scale_grad_by_freq)
+    return _embedding(weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 
-def _embedding(weight, input, padding_idx, scale_grad_by_freq):
+def _embedding(weight, input, padding_idx, scale_grad_by_freq, sparse=False):
     """The lookup itself (PyTorch's ``torch.embedding``)."""
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
@@ -65,7 +83,7 @@ def _embedding(weight, input, padding_idx, scale_grad_by_freq):
     if indices.size and (indices.min() < 0 or indices.max() >= rows):
         raise IndexError("index out of range in self")
     out = weight._data[indices]
-    args = (weight._data.shape, indices, padding_idx, scale_grad_by_freq)
+    args = (weight._data.shape, indices, padding_idx, scale_grad_by_freq, bool(sparse))
     return result(out, EmbeddingBackward0, (weight,), args=args)
 
 
