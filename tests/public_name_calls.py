@@ -366,6 +366,20 @@ FUNCTIONAL = {
     # nn layers (fold, 3-d pools, unpooling, grid sampling, shrink)
     "fold": lambda L: F(L).fold(img(L, 1, 4, 4), 3, 2),
     "unfold": lambda L: F(L).unfold(img(L, 1, 2, 4, 4), 2, stride=2),
+    "lp_pool3d": lambda L: F(L).lp_pool3d(img(L, 1, 2, 4, 4, 4).abs(), 2, 2),
+    "max_pool3d": lambda L: F(L).max_pool3d(img(L, 1, 2, 4, 4, 4), 2, return_indices=True),
+    "avg_pool3d": lambda L: F(L).avg_pool3d(img(L, 1, 2, 4, 4, 4), 2),
+    "adaptive_avg_pool3d": lambda L: F(L).adaptive_avg_pool3d(img(L, 1, 2, 4, 4, 4), 3),
+    "adaptive_max_pool3d": lambda L: F(L).adaptive_max_pool3d(img(L, 1, 2, 4, 4, 4), 3),
+    "max_unpool1d": lambda L: F(L).max_unpool1d(
+        *F(L).max_pool1d(img(L, 1, 2, 6), 2, return_indices=True), 2
+    ),
+    "max_unpool2d": lambda L: F(L).max_unpool2d(
+        *F(L).max_pool2d(img(L, 1, 2, 4, 4), 2, return_indices=True), 2
+    ),
+    "max_unpool3d": lambda L: F(L).max_unpool3d(
+        *F(L).max_pool3d(img(L, 1, 2, 4, 4, 4), 2, return_indices=True), 2
+    ),
 }
 LINALG = {
     "LinAlgError": lambda L: issubclass(L.linalg.LinAlgError, RuntimeError),

@@ -65,6 +65,14 @@ from glassgrad.ops.nn.pool.pool import (  # noqa: F401
     avg_pool2d,
     max_pool2d,
 )
+from glassgrad.ops.nn.pool.pool3d import (  # noqa: F401
+    adaptive_avg_pool3d,
+    adaptive_max_pool3d,
+    avg_pool3d,
+    lp_pool3d,
+    max_pool3d,
+)
+from glassgrad.ops.nn.pool.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
 from glassgrad.ops.nn.softmax import log_softmax, softmax, softmin  # noqa: F401
 from glassgrad.ops.nn.upsample import interpolate  # noqa: F401
 from glassgrad.ops.registry import function_form as _function_form

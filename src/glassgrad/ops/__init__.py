@@ -65,6 +65,8 @@ from glassgrad.ops.nn import dropout
 from glassgrad.ops.nn.embedding import embedding
 from glassgrad.ops.nn import attention
 from glassgrad.ops.nn.pool import pool
+from glassgrad.ops.nn.pool import pool3d
+from glassgrad.ops.nn.pool import unpool
 from glassgrad.ops.nn import fold
 from glassgrad.ops.nn import pad
 from glassgrad.ops.nn import softmax

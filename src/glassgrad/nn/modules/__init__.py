@@ -20,10 +20,12 @@ from glassgrad.nn.modules.parameter_containers import *  # noqa: F403
 from glassgrad.nn.modules.pixelshuffle import *  # noqa: F403
 from glassgrad.nn.modules.pooling import *  # noqa: F403
 from glassgrad.nn.modules.pooling1d import *  # noqa: F403
+from glassgrad.nn.modules.pooling3d import *  # noqa: F403
 from glassgrad.nn.modules.rmsnorm import *  # noqa: F403
 from glassgrad.nn.modules.rnn import *  # noqa: F403
 from glassgrad.nn.modules.sparse import *  # noqa: F403
 from glassgrad.nn.modules.syncbatchnorm import *  # noqa: F403
 from glassgrad.nn.modules.transformer import *  # noqa: F403
 from glassgrad.nn.modules.transformer_decoder import *  # noqa: F403
+from glassgrad.nn.modules.unpooling import *  # noqa: F403
 from glassgrad.nn.modules.upsampling import *  # noqa: F403

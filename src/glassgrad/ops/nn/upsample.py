@@ -19,10 +19,13 @@ _MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | n
 
 
 def _along(x, matrices):
-    """Apply ``matrices[i]`` along spatial dim ``i`` of ``x``."""
+    """Apply ``matrices[i]`` along spatial dim ``i`` of ``x`` (the trailing dims, so an
+    unbatched input works too)."""
+    first = x.ndim - len(matrices)
     for i, matrix in enumerate(matrices):
         if matrix is not None:
-            x = np.moveaxis(np.tensordot(matrix.astype(x.dtype), x, axes=(1, 2 + i)), 0, 2 + i)
+            axis = first + i
+            x = np.moveaxis(np.tensordot(matrix.astype(x.dtype), x, axes=(1, axis)), 0, axis)
     return x
 
 
