@@ -79,29 +79,31 @@ class OptimizerHooks:
         """Wrap ``func`` (a ``step``) with the global and per-optimizer step hooks."""
 
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            self, *_ = args
-            for pre_hook in chain(
-                _global_optimizer_pre_hooks.values(), self._optimizer_step_pre_hooks.values()
-            ):
-                result = pre_hook(self, args, kwargs)
-                if result is not None:
-                    if isinstance(result, tuple) and len(result) == 2:
-                        args, kwargs = result
-                    else:
-                        raise RuntimeError(
-                            f"{func} must return None or a tuple of (new_args, new_kwargs), "
-                            f"but got {result}."
-                        )
-            out = func(*args, **kwargs)
-            self._optimizer_step_code()
-            for post_hook in chain(
-                self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()
-            ):
-                post_hook(self, args, kwargs)
-            return out
+        def hooked_step(*args, **kwargs):
+            optimizer = args[0]
+            before = chain(
+                _global_optimizer_pre_hooks.values(), optimizer._optimizer_step_pre_hooks.values()
+            )
+            for hook in before:
+                replaced = hook(optimizer, args, kwargs)
+                if replaced is None:
+                    continue
+                if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                    raise RuntimeError(
+                        f"{func} must return None or a tuple of (new_args, new_kwargs), "
+                        f"but got {replaced}."
+                    )
+                args, kwargs = replaced
+            result = func(*args, **kwargs)
+            optimizer._optimizer_step_code()
+            after = chain(
+                optimizer._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()
+            )
+            for hook in after:
+                hook(optimizer, args, kwargs)
+            return result
 
-        return wrapper
+        return hooked_step
 
     def _optimizer_step_code(self) -> None:
         """An entry point for profilers, as PyTorch has it; does nothing."""

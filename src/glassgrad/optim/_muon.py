@@ -27,17 +27,16 @@ def _zeropower_via_newtonschulz(grad: Tensor, ns_coefficients, ns_steps: int, ep
     if len(ns_coefficients) != 3:
         raise ValueError("Coefficients must be a tuple of exactly 3 values")
     a, b, c = ns_coefficients
-    ortho_grad = grad.bfloat16()
-    if grad.size(0) > grad.size(1):
-        ortho_grad = ortho_grad.T
-    ortho_grad.div_(ortho_grad.norm().clamp(min=eps))
+    tall = grad.size(0) > grad.size(1)
+    # Iterate on the wide orientation (the smaller Gram matrix), from a unit-norm start.
+    x = grad.bfloat16().T if tall else grad.bfloat16()
+    x.div_(x.norm().clamp(min=eps))
     for _ in range(ns_steps):
-        gram_matrix = ortho_grad @ ortho_grad.T
-        gram_update = gram_matrix.addmm(gram_matrix, gram_matrix, beta=b, alpha=c)
-        ortho_grad = ortho_grad.addmm(gram_update, ortho_grad, beta=a)
-    if grad.size(0) > grad.size(1):
-        ortho_grad = ortho_grad.T
-    return ortho_grad
+        gram = x @ x.T
+        # x <- a x + (b G + c G^2) x, each product-and-sum one fused (addmm) rounding
+        polynomial = gram.addmm(gram, gram, beta=b, alpha=c)
+        x = x.addmm(polynomial, x, beta=a)
+    return x.T if tall else x
 
 
 def _adjust_lr(lr: float, adjust_lr_fn, param_shape) -> float:

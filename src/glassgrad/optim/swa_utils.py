@@ -164,26 +164,21 @@ def update_bn(loader, model, device=None) -> None:
     """Recompute the BatchNorm running statistics of ``model`` with one pass over ``loader``."""
     from glassgrad.nn.modules.batchnorm import _BatchNorm
 
-    momenta = {}
-    for module in model.modules():
-        if isinstance(module, _BatchNorm):
-            module.reset_running_stats()
-            momenta[module] = module.momentum
-    if not momenta:
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    if not norms:
         return
-    was_training = model.training
+    saved_momenta = [m.momentum for m in norms]
+    mode = model.training
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over every batch of the pass
     model.train()
-    for module in momenta:
-        module.momentum = None
     for batch in loader:
-        if isinstance(batch, (list, tuple)):
-            batch = batch[0]
-        if device is not None:
-            batch = batch.to(device)
-        model(batch)
-    for module, momentum in momenta.items():
-        module.momentum = momentum
-    model.train(was_training)
+        inputs = batch[0] if isinstance(batch, (list, tuple)) else batch
+        model(inputs if device is None else inputs.to(device))
+    for norm, momentum in zip(norms, saved_momenta, strict=True):
+        norm.momentum = momentum
+    model.train(mode)
 
 
 class SWALR(LRScheduler):
@@ -220,19 +215,22 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self) -> list:
-        """Interpolate from each group's lr towards its ``swa_lr``."""
-        step = self._step_count - 1
+        """Each group's lr moved along the annealing curve towards its ``swa_lr``.
+
+        The lr the curve starts from is not stored: it is recovered from the current lr and the
+        curve's previous position (all of it ``swa_lr`` once the curve has arrived).
+        """
+        done = self._step_count - 1
         if self.anneal_epochs == 0:
-            step = max(1, step)
-        prev_t = max(0, min(1, (step - 1) / max(1, self.anneal_epochs)))
-        prev_alpha = self.anneal_func(prev_t)
-        groups = self.optimizer.param_groups
-        prev_lrs = [self._get_initial_lr(g["lr"], g["swa_lr"], prev_alpha) for g in groups]
-        t = max(0, min(1, step / max(1, self.anneal_epochs)))
-        alpha = self.anneal_func(t)
-        return [
-            g["swa_lr"] * alpha + lr * (1 - alpha) for g, lr in zip(groups, prev_lrs, strict=True)
-        ]
+            done = max(1, done)
+        span = max(1, self.anneal_epochs)
+        before = self.anneal_func(max(0, min(1, (done - 1) / span)))
+        now = self.anneal_func(max(0, min(1, done / span)))
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = self._get_initial_lr(group["lr"], group["swa_lr"], before)
+            lrs.append(group["swa_lr"] * now + start * (1 - now))
+        return lrs
 
     def _set_anneal_func(self, anneal_strategy) -> None:
         self._anneal_strategy = anneal_strategy
