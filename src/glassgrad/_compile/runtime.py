@@ -228,6 +228,7 @@ class CompiledFunction:
         self.warned = False
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.last_reason = None
+        self._last = None  # (entry, argument metadata, grad mode, inference mode)
 
     def _training(self):
         if self.module is None:
@@ -238,7 +239,29 @@ class CompiledFunction:
         if _ACTIVE[0] is not None:  # inside another trace: its ops are recorded there
             return self.fn(*args, **kwargs)
         state = _grad_mode.state
+        last = self._last
+        if last is not None and not kwargs:  # the guards of the entry used last, checked inline
+            entry, metas, record, inference = last
+            if (
+                state.record is record
+                and state.inference is inference
+                and len(args) == len(metas)
+            ):
+                for a, meta in zip(args, metas):  # noqa: B905 - lengths checked above
+                    if a.__class__ is not Tensor or a._extra is not None:
+                        break
+                    data = a._data
+                    if (
+                        data.dtype is not meta[1]
+                        or a._requires_grad is not meta[2]
+                        or data.shape != meta[0]
+                    ):
+                        break
+                else:
+                    if not (entry.lifted or entry.scalars) or entry.check(self.roots, self.fn):
+                        return entry.run(list(args))
         inputs = None
+        simple = False
         if not kwargs:
             parts = [state.record, state.inference]
             for a in args:
@@ -249,6 +272,7 @@ class CompiledFunction:
             else:
                 inputs = list(args)
                 key = tuple(parts)
+                simple = self.module is None
         if inputs is None:
             tree = (args, kwargs)
             key = _key(tree, state)
@@ -260,6 +284,8 @@ class CompiledFunction:
                 continue
             if entry.eager or not entry.profitable:
                 return self.fn(*args, **kwargs)
+            if simple:
+                self._last = (entry, key[2:], key[0], key[1])
             return entry.run(inputs)
         from glassgrad import _dynamo
 
