@@ -242,11 +242,7 @@ class CompiledFunction:
         last = self._last
         if last is not None and not kwargs:  # the guards of the entry used last, checked inline
             entry, metas, record, inference = last
-            if (
-                state.record is record
-                and state.inference is inference
-                and len(args) == len(metas)
-            ):
+            if state.record is record and state.inference is inference and len(args) == len(metas):
                 for a, meta in zip(args, metas):  # noqa: B905 - lengths checked above
                     if a.__class__ is not Tensor or a._extra is not None:
                         break
