@@ -3,6 +3,7 @@
 from glassgrad.optim import lr_scheduler, swa_utils
 from glassgrad.optim._adafactor import Adafactor
 from glassgrad.optim._muon import Muon
+from glassgrad.optim._stateless import swap_in_optimizer_params_and_state
 from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam
@@ -37,4 +38,5 @@ __all__ = [
     "SGD",
     "lr_scheduler",
     "swa_utils",
+    "swap_in_optimizer_params_and_state",
 ]
