@@ -88,6 +88,29 @@ def w1_tensor(torch) -> Bench:
     return Bench(step, lambda: [leaf.grad.item() for leaf in leaves])
 
 
+# --- T1: torch.tensor of a 100k-element Python list of floats --------------------------------
+
+T1_VALUES = [((i * 7919) % 1000) / 1000.0 for i in range(100_000)]
+
+
+def t1_floor() -> Bench:
+    """The list as a float32 NumPy array: what the conversion costs at least."""
+    import numpy as np
+
+    return Bench(
+        lambda: np.array(T1_VALUES, dtype=np.float32),
+        lambda: [float(np.array(T1_VALUES, dtype=np.float32).sum(dtype=np.float64))],
+    )
+
+
+def t1_tensor(torch) -> Bench:
+    """``torch.tensor(list_of_floats)``."""
+    return Bench(
+        lambda: torch.tensor(T1_VALUES),
+        lambda: [float(torch.tensor(T1_VALUES).double().sum())],
+    )
+
+
 WORKLOADS: dict[str, Workload] = {
     "W1": Workload(
         key="W1",
@@ -99,6 +122,17 @@ WORKLOADS: dict[str, Workload] = {
         },
         expected_grads=W1_GRADS,
         target_vs_torch=0.25,
+    ),
+    "T1": Workload(
+        key="T1",
+        title="torch.tensor of a 100k-element Python list of floats",
+        setups={
+            "floor": t1_floor,
+            "torch": lambda: t1_tensor(import_contender("torch")),
+            "glassgrad": lambda: t1_tensor(import_contender("glassgrad")),
+        },
+        expected_grads=[sum(T1_VALUES)],
+        target_vs_torch=2.0,
     ),
 }
 """Every workload, by key, in the order ``run.py`` runs them."""

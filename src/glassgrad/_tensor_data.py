@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import collections
+import itertools
 
 import numpy as np
 
@@ -201,9 +202,56 @@ def _check_scalars(flat, integral: bool) -> None:
             raise TypeError(f"must be real number, not {type(item).__name__}")
 
 
+_LISTS = frozenset((list, tuple))
+_NUMBERS = frozenset((float, int, bool))
+
+
+def _plain_leaves(data, shape):
+    """The numbers of ``data``, nested lists or tuples of exactly ``shape`` holding Python
+    floats, ints and bools only (the common case, checked at C speed); None for anything else,
+    which the general path reads (and refuses with PyTorch's errors)."""
+    if type(data) not in _LISTS or not shape or not shape[-1]:
+        return None
+    level = data
+    for size in shape[1:]:
+        if not set(map(type, level)) <= _LISTS or set(map(len, level)) != {size}:
+            return None
+        level = list(itertools.chain.from_iterable(level))
+    return level if set(map(type, level)) <= _NUMBERS else None
+
+
+def _fast_array(leaves, dtype):
+    """``leaves`` (plain Python numbers) as an array of ``dtype`` (inferred if None), or None
+    where the general path must decide (a requested integer dtype's range, odd dtypes...)."""
+    kinds = set(map(type, leaves))
+    if dtype is None:
+        inferred = (
+            _dt.get_default_dtype() if float in kinds else _dt.int64 if int in kinds else _dt.bool_
+        )
+        target = inferred.np
+    else:
+        target = _dt.to_dtype(dtype).np
+    try:
+        if target.kind == "f" and target.itemsize >= 4:
+            with np.errstate(over="ignore"):  # beyond the dtype's range is inf, as PyTorch's
+                return np.array(leaves, dtype=np.float64).astype(target, copy=False)
+        if target == np.int64 and float not in kinds:
+            return np.array(leaves, dtype=np.int64)
+        if target == np.bool_ and kinds == {bool}:
+            return np.array(leaves, dtype=np.bool_)
+    except OverflowError:  # (an int beyond int64: the general path raises PyTorch's error)
+        return None
+    return None
+
+
 def _from_data(data, dtype) -> np.ndarray:
     """An array from nested Python data, with PyTorch's dtype inference and errors."""
     shape = _data_shape(data)
+    leaves = _plain_leaves(data, shape)
+    if leaves is not None:
+        array = _fast_array(leaves, dtype)
+        if array is not None:
+            return array.reshape(shape)
     flat: list = []
     _flatten(data, shape, flat)
     if dtype is None:
