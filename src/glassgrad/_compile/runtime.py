@@ -24,9 +24,10 @@ from glassgrad._compile import plan as _plan
 from glassgrad._compile import sources as _sources
 from glassgrad._compile.trace import ACTIVE as _ACTIVE
 from glassgrad._compile.trace import Break, Slot, Tracer, flatten, patched, shares_memory
+from glassgrad._errors import INFERENCE_SAVE as _INFERENCE_SAVE
 from glassgrad.autograd import grad_mode as _grad_mode
 from glassgrad.autograd.node import Node
-from glassgrad.autograd.node import next_seq as _next_seq
+from glassgrad.autograd.node import use_counter as _use_counter
 from glassgrad.compiler import Unsupported
 from glassgrad.tensor import Tensor, _make
 
@@ -145,15 +146,20 @@ class Entry:
         self.single = self.out_tree.__class__ is Slot
         self.node_class = _node_class(len(plan.out_slots))
         self.out_grad = plan.out_grad
+        self.replay = None
+        if self.single and plan.backward is not None and plan.out_grad[0]:
+            self.replay = _replay_function(self)
 
     def run(self, inputs):
         plan = self.plan
         region = inputs + self.lifted_tensors if self.lifted_tensors else inputs
+        if self.replay is not None:
+            return self.replay(*region)
         outs, saved = plan.forward(*[t._data for t in region])
         node = None
         if plan.backward is not None and _grad_mode.state.record:
             node = self.node_class()
-            node._seq = _next_seq()
+            node._seq = _SEQ[0]()
             edges = []
             for t, g in zip(region, self.grad_mask, strict=False):
                 if not g:
@@ -204,6 +210,67 @@ class Entry:
 
 
 _NO_EDGE = (None, 0)
+_SEQ: list = [None]  # the node-numbering function (anomaly mode and saved hooks swap it)
+_use_counter(lambda counter: _SEQ.__setitem__(0, counter))
+
+
+def _saved_record(t):
+    counter = t._vc
+    if counter is None:
+        raise RuntimeError(_INFERENCE_SAVE)
+    return (counter, counter[0], t, None)
+
+
+def _replay_function(entry):
+    """A replay written out for this entry (one output that requires grad): the node's edges,
+    saved inputs and version records unrolled, no loops or lists (the seed graph's W1 spends
+    most of a compiled call here)."""
+    n = len(entry.grad_mask)
+    params = ", ".join(f"t{k}" for k in range(n))
+    edges = []
+    for k, grad in enumerate(entry.grad_mask):
+        if grad:
+            edges.append(
+                f"(t{k}._accum if t{k}._accum is not None and t{k}._grad_fn is None "
+                f"and t{k}._extra is None else t{k}._edge())"
+            )
+        else:
+            edges.append("_NO")
+    kept = entry.saved_positions
+    lines = [
+        f"def replay({params}):",
+        f"    outs, saved = _fwd({''.join(f't{k}._data, ' for k in range(n))})",
+        "    out = outs[0]",
+        "    if out.__class__ is not _nd:",
+        "        out = _asarray(out)",
+        "    if not _state.record:",
+        "        return _make(out)",
+        "    node = _cls()",
+        "    node._seq = _SEQ[0]()",
+        f"    node.next_functions = ({''.join(e + ', ' for e in edges)})",
+        "    node._meta = _meta",
+        "    node._args = _entry",
+        "    node._exact = True",
+        f"    node._saved = (saved, ({''.join(f't{k}._data, ' for k in kept)}))",
+    ]
+    if kept:
+        lines.append(f"    node._vars = ({''.join(f'_rec(t{k}), ' for k in kept)})")
+    lines.append("    return _make(out, node, 0)")
+    namespace = {
+        "_fwd": entry.plan.forward,
+        "_nd": np.ndarray,
+        "_asarray": np.asarray,
+        "_state": _grad_mode.state,
+        "_make": _make,
+        "_cls": entry.node_class,
+        "_SEQ": _SEQ,
+        "_NO": _NO_EDGE,
+        "_meta": entry.meta,
+        "_entry": entry,
+        "_rec": _saved_record,
+    }
+    exec(compile("\n".join(lines) + "\n", "<glassgrad.compile replay>", "exec"), namespace)
+    return namespace["replay"]
 
 
 class _Input:
