@@ -23,6 +23,10 @@ def img(L, *shape):
     return L.arange(float(math.prod(shape))).reshape(shape) / 10 - 1
 
 
+def _cz(L):
+    return L.tensor([[0.5 - 1j, 2.0], [-3j, 1.5 + 0.25j]])
+
+
 def _save_load(L):
     buffer = io.BytesIO()
     L.save({"w": x(L)}, buffer)
@@ -244,6 +248,24 @@ TOP = {
     # torch.distributions' samplers
     "poisson": lambda L: _seeded(L, lambda: L.poisson(L.full((2, 3), 2.0))),
     "binomial": lambda L: _seeded(L, lambda: L.binomial(L.full((2, 3), 5.0), L.full((3,), 0.5))),
+    # complex numbers
+    "cdouble": None,
+    "cfloat": None,
+    "chalf": None,
+    "complex128": None,
+    "complex32": None,
+    "complex64": None,
+    "angle": lambda L: L.angle(_cz(L)),
+    "complex": lambda L: L.complex(x(L), -x(L)),
+    "conj": lambda L: L.conj(_cz(L)) * 1,
+    "conj_physical": lambda L: L.conj_physical(_cz(L)),
+    "imag": lambda L: L.imag(_cz(L)),
+    "is_conj": lambda L: (L.is_conj(_cz(L).conj()), L.is_conj(_cz(L))),
+    "polar": lambda L: L.polar(x(L).abs(), x(L)),
+    "real": lambda L: L.real(_cz(L)),
+    "resolve_conj": lambda L: L.resolve_conj(_cz(L).conj()),
+    "view_as_complex": lambda L: L.view_as_complex(img(L, 3, 2)),
+    "view_as_real": lambda L: L.view_as_real(_cz(L)),
 }
 
 
@@ -530,6 +552,17 @@ TENSOR = {
     "new": lambda L: (x(L).new([1, 2]), tuple(x(L).new(2, 3).shape), x(L).new().shape),
     "equal": lambda L: (x(L).equal(x(L)), x(L).equal(x(L) + 1)),
     "allclose": lambda L: (x(L).allclose(x(L) + 1e-9), x(L).allclose(x(L) + 1)),
+    # complex numbers
+    "angle": lambda L: _cz(L).angle(),
+    "cdouble": lambda L: x(L).cdouble(),
+    "cfloat": lambda L: x(L).cfloat(),
+    "chalf": lambda L: x(L).chalf(),
+    "conj": lambda L: _cz(L).conj() + 0,
+    "conj_physical": lambda L: _cz(L).conj_physical(),
+    "imag": lambda L: _cz(L).imag,
+    "is_conj": lambda L: _cz(L).conj().is_conj(),
+    "real": lambda L: _cz(L).real,
+    "resolve_conj": lambda L: _cz(L).conj().resolve_conj().is_conj(),
 }
 
 

@@ -124,6 +124,12 @@ from glassgrad.creation import (
 from glassgrad.cuda import OutOfMemoryError
 from glassgrad.dtypes import (
     bfloat16,
+    cdouble,
+    cfloat,
+    chalf,
+    complex32,
+    complex64,
+    complex128,
     double,
     dtype,
     float,
@@ -186,6 +192,8 @@ def _export_ops():
 
 _export_ops()
 spmm = globals()["mm"]  # torch.spmm: mm, kept for sparse code that names it
+for _fn in _ops.elementwise.complex.FUNCTIONS:  # real, imag, view_as_real, complex, polar, ...
+    globals()[_fn.__name__] = _fn
 
 
 def is_tensor(obj) -> bool:

@@ -208,6 +208,13 @@ def rand(*args, size=None, generator=None, dtype=None, device=None, requires_gra
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     _check_device(device)
+    if dtype is not None and _dt.to_dtype(dtype).is_complex:
+        # PyTorch draws the real and imaginary parts as pairs of normals with variance 1/2
+        shape = _size_args("randn", args, size)
+        real = _dt.to_dtype(dtype).to_real()
+        pairs = randn(*shape, 2, generator=generator, dtype=_dt.float64)._data * 0.5**0.5
+        data = pairs.astype(real.np).view(_dt.to_dtype(dtype).np)[..., 0]
+        return _finish(data, requires_grad)
     target = _random_float(dtype, "normal_kernel_cpu")
     shape = _size_args("randn", args, size)
     data = _draw(lambda: _rng(generator).standard_normal(shape, dtype=np.float64), shape, target)

@@ -20,7 +20,7 @@ _REQUIRES_FLOAT = "Only Tensors of floating point and complex dtype can require 
 def _finish(data, requires_grad):
     t = _make(data)
     if requires_grad:
-        if data.dtype.kind != "f":
+        if data.dtype.kind not in "fc":
             raise RuntimeError(_REQUIRES_FLOAT)
         t._requires_grad = True
     return t
@@ -160,7 +160,7 @@ def _scalar_dtype(item):
     if isinstance(item, _SEQUENCES):
         return _dt.bool_  # the lowest kind: leaves the others to decide
     if isinstance(item, complex):
-        raise TypeError("complex tensors are not supported by glassgrad")
+        return _dt.complex_seen(_dt.default_complex())
     if isinstance(item, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
     raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")

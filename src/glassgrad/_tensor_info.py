@@ -200,7 +200,8 @@ class TensorInfo:
         return self._data.dtype.kind == "f" or _bfloat16.is_bfloat16(self._data)
 
     def is_complex(self) -> bool:
-        return False
+        """True for complex64 and complex128 tensors."""
+        return self._data.dtype.kind == "c"
 
     def is_contiguous(self, memory_format=None) -> bool:
         """Whether the elements are laid out in row-major order (or ``memory_format``) without
@@ -262,7 +263,7 @@ class TensorInfo:
                 "tensor.mH is only supported on matrices or batches of matrices. "
                 f"Got {self._data.ndim}-D tensor."
             )
-        return self.mT
+        return self.mT.conj() if self._data.dtype.kind == "c" else self.mT
 
     @property
     def H(self):  # noqa: N802 - PyTorch's name
@@ -276,7 +277,7 @@ class TensorInfo:
                 "tensor.H is only supported on matrices (2-D tensors). "
                 f"Got {self._data.ndim}-D tensor.{hint}"
             )
-        return self.mT
+        return self.mT.conj() if self._data.dtype.kind == "c" else self.mT
 
     # -- conversions ---------------------------------------------------------------------------
     def item(self):
@@ -306,6 +307,11 @@ class TensorInfo:
             self._data.__array__()  # (PyTorch's error: to_dense() first)
         if self._data.dtype.kind == "V" and _bfloat16.is_bfloat16(self._data):
             raise TypeError("Got unsupported ScalarType BFloat16")  # NumPy has no bfloat16
+        if self.__dict__ and self.__dict__.get("_conj") and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that has conjugate bit set. Use "
+                "tensor.resolve_conj().numpy() instead."
+            )
         if self._extra is not None:
             _escapes.on_numpy(self, self._data)
         return self._data
@@ -328,7 +334,17 @@ class TensorInfo:
             raise ValueError("only one element tensors can be converted to Python scalars")
         if self._requires_grad or self._extra is not None:
             _escapes.on_value(self, f"{kind.__name__}()", 3)
-        return kind(self._data.reshape(()).item())
+        value = self._data.reshape(()).item()
+        if value.__class__ is complex and kind is not complex:
+            # PyTorch's message for a complex value read as a real number
+            raise RuntimeError(
+                f"value cannot be converted to type {'double' if kind is float else 'int64_t'} "
+                "without overflow"
+            )
+        return kind(value)
+
+    def __complex__(self) -> complex:
+        return self._scalar(complex)
 
     def __float__(self) -> float:
         if self.requires_grad:
@@ -441,6 +457,8 @@ _C_NAMES = {
     "int8": "signed char",
     "uint8": "unsigned char",
     "bool": "bool",
+    "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
 }
 _C_TYPES = {
     "float32": "Float",
@@ -449,6 +467,8 @@ _C_TYPES = {
     "int64": "Long",
     "int32": "Int",
     "int16": "Short",
+    "complex64": "ComplexFloat",
+    "complex128": "ComplexDouble",
     "int8": "Char",
     "uint8": "Byte",
     "bool": "Bool",

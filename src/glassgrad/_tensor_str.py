@@ -1,6 +1,6 @@
 """Tensor printing: PyTorch 2.13's ``repr(tensor)`` on NumPy arrays, character for character.
 
-A port of ``torch/_tensor_str.py`` without the parts glassgrad has no use for (complex,
+A port of ``torch/_tensor_str.py`` without the parts glassgrad has no use for (sparse,
 quantized, meta, devices, named and nested tensors). Ported scripts compare printed output, so
 every quirk of the original is kept on purpose, including the odd ones (noted where they appear).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .dtypes import bool_, get_default_dtype, int64
+from .dtypes import bool_, default_complex, get_default_dtype, int64
 
 __all__ = ["tensor_repr", "set_printoptions", "get_printoptions", "printoptions"]
 
@@ -134,6 +134,15 @@ class _Formatter:
         """Width every formatted element is padded to."""
         return self.max_width
 
+    def format_complex(self, value: complex, imag: _Formatter) -> str:
+        """Format a complex element: the real part by this formatter, the imaginary by
+        ``imag`` (PyTorch sizes the parts apart), joined by its sign."""
+        real_text = self.format(value.real)
+        imag_text = (imag.format(value.imag) + "j").lstrip()
+        if imag_text[0] in "+-":  # handles negative numbers, and -0.0
+            return real_text + imag_text
+        return real_text + "+" + imag_text
+
     def format(self, value) -> str:
         """Format one Python scalar, right-aligned to the common width."""
         if self.floating_dtype:
@@ -151,7 +160,7 @@ class _Formatter:
         return (self.max_width - len(text)) * " " + text
 
 
-def _vector_str(data: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
+def _vector_str(data: np.ndarray, indent: int, summarize: bool, formatter) -> str:
     """Format a 1-D array, wrapping so each line fits the line width."""
     element_length = formatter.width() + 2  # the element plus ", "
     per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
@@ -170,9 +179,22 @@ def _vector_str(data: np.ndarray, indent: int, summarize: bool, formatter: _Form
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
 
-def _tensor_str_with_formatter(
-    data: np.ndarray, indent: int, summarize: bool, formatter: _Formatter
-) -> str:
+class _ComplexFormatter:
+    """A formatter for complex elements made of one for the real parts and one for the
+    imaginary parts, as PyTorch's pair of formatters."""
+
+    def __init__(self, data: np.ndarray):
+        self.real = _Formatter(data.real, True)
+        self.imag = _Formatter(data.imag, True)
+
+    def width(self) -> int:
+        return self.real.width() + self.imag.width() + 1  # an extra j
+
+    def format(self, value) -> str:
+        return self.real.format_complex(value, self.imag)
+
+
+def _tensor_str_with_formatter(data: np.ndarray, indent: int, summarize: bool, formatter) -> str:
     """Format an array of any rank; rows of rank-k slices are separated by k-1 blank lines."""
     if data.ndim == 0:
         return formatter.format(data.item())
@@ -213,7 +235,10 @@ def _summarized_data(data: np.ndarray) -> np.ndarray:
 def _tensor_str(data: np.ndarray, floating: bool, indent: int) -> str:
     """Format a non-empty array's values (without prefix or suffixes)."""
     summarize = data.size > PRINT_OPTS.threshold
-    formatter = _Formatter(_summarized_data(data) if summarize else data, floating)
+    shown = _summarized_data(data) if summarize else data
+    if data.dtype.kind == "c":
+        return _tensor_str_with_formatter(data, indent, summarize, _ComplexFormatter(shown))
+    formatter = _Formatter(shown, floating)
     return _tensor_str_with_formatter(data, indent, summarize, formatter)
 
 
@@ -264,7 +289,7 @@ def tensor_repr(data: np.ndarray, dtype, suffixes: list[str]) -> str:
     else:
         if not PRINT_OPTS.edgeitems:
             head.append(f"size={tuple(data.shape)}")
-        if dtype not in (get_default_dtype(), int64, bool_):
+        if dtype not in (get_default_dtype(), default_complex(), int64, bool_):
             head.append(f"dtype={dtype!r}")
         tensor_str = _tensor_str(data, dtype.is_floating_point, indent)
     return _add_suffixes(_PREFIX + tensor_str, head + list(suffixes), indent)

@@ -248,8 +248,8 @@ def _fill_dtype(fill_value):
         return np.int64
     if isinstance(fill_value, (float, np.floating)):
         return _dt.get_default_dtype().np
-    if isinstance(fill_value, complex):
-        raise TypeError("complex tensors are not supported by glassgrad")
+    if isinstance(fill_value, (complex, np.complexfloating)):
+        return _dt.complex_seen(_dt.default_complex()).np
     raise TypeError(
         f"full(): argument 'fill_value' (position 2) must be Number, not {_type_name(fill_value)}"
     )

@@ -15,6 +15,9 @@ __all__ = [
     "int64",
     "uint8",
     "bool_",
+    "complex64",
+    "complex128",
+    "complex32",
     "get_default_dtype",
     "set_default_dtype",
     "promote_types",
@@ -32,7 +35,7 @@ class dtype:  # noqa: N801 - PyTorch's name
     def __init__(self, name: str, np_dtype, kind: int, legacy: str):
         self.name = name
         self.np = np.dtype(np_dtype)
-        self._kind = kind  # 0 bool, 1 integer, 2 floating: the promotion category
+        self._kind = kind  # 0 bool, 1 integer, 2 floating, 3 complex: the promotion category
         self.is_floating_point = kind == 2
         self.is_signed = name not in ("uint8", "bool")
         self.itemsize = self.np.itemsize
@@ -47,10 +50,18 @@ class dtype:  # noqa: N801 - PyTorch's name
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._kind == 3
 
     def to_real(self) -> dtype:
-        return self
+        """The real dtype of a complex one's parts (complex64 -> float32); others unchanged."""
+        return _TO_REAL.get(self, self)
+
+    def to_complex(self) -> dtype:
+        """The complex dtype with this floating dtype's parts (float32 -> complex64)."""
+        found = _TO_COMPLEX.get(self.name)
+        if found is None:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self._legacy[:-6]}")
+        return found
 
 
 float16 = half = dtype("float16", np.float16, 2, "HalfTensor")
@@ -62,11 +73,53 @@ int32 = int = dtype("int32", np.int32, 1, "IntTensor")  # noqa: A001
 int64 = long = dtype("int64", np.int64, 1, "LongTensor")
 uint8 = dtype("uint8", np.uint8, 1, "ByteTensor")
 bool_ = dtype("bool", np.bool_, 0, "BoolTensor")
+complex64 = cfloat = dtype("complex64", np.complex64, 3, "ComplexFloatTensor")
+complex128 = cdouble = dtype("complex128", np.complex128, 3, "ComplexDoubleTensor")
 
-ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
-_BY_NP = {d.np: d for d in ALL}
+
+class _NoStorage(dtype):
+    """A dtype PyTorch names but NumPy cannot store (complex32): a name to compare with and
+    promote, refused when data of it is made."""
+
+    __slots__ = ()
+
+    @property
+    def np(self):
+        raise TypeError(
+            f"torch.{self.name} tensors are not supported by glassgrad: NumPy has no "
+            f"{self.name} type (use torch.complex64)"
+        )
+
+    dtype = np  # what ``to_dtype`` asks of objects it does not know
+
+
+complex32 = chalf = object.__new__(_NoStorage)
+_SLOTS = {"name": "complex32", "_kind": 3, "is_floating_point": False, "is_signed": True,
+          "itemsize": 4, "_legacy": "ComplexHalfTensor"}  # fmt: skip
+for _slot, _value in _SLOTS.items():
+    object.__setattr__(complex32, _slot, _value)
+
+ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
+# Complex dtypes are looked up apart (``from_numpy_dtype``'s slow path), where the first one seen
+# turns on the recorder's complex checks: programs without complex numbers never pay for them.
+_BY_NP = {d.np: d for d in ALL if d._kind != 3}
+_COMPLEX_NP = {complex64.np: complex64, complex128.np: complex128}
+COMPLEX_SEEN = [False]  # whether any complex dtype has been used (read by ops.registry)
+
+
+def complex_seen(found: dtype) -> dtype:
+    """Note that a complex dtype is in use (turns the recorder's complex checks on)."""
+    COMPLEX_SEEN[0] = True
+    return found
+
+
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+_BY_NAME.update(complex32=complex32, chalf=complex32, cfloat=complex64, cdouble=complex128)
+_TO_REAL = {complex32: float16, complex64: float32, complex128: float64}
+_TO_COMPLEX = {"float16": complex32, "bfloat16": complex64, "float32": complex64,
+               "float64": complex128, "complex32": complex32, "complex64": complex64,
+               "complex128": complex128}  # fmt: skip
 
 _default = [float32]
 
@@ -93,6 +146,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     found = _BY_NP.get(np_dtype)
     if found is None:
         found = _BY_NP.get(np.dtype(np_dtype))
+        if found is None and np.dtype(np_dtype) in _COMPLEX_NP:
+            return complex_seen(_COMPLEX_NP[np.dtype(np_dtype)])
         if found is None:
             name = np.dtype(np_dtype).type.__name__  # str_, object_: NumPy's scalar type names
             raise TypeError(
@@ -105,14 +160,16 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 def to_dtype(value) -> dtype:
     """Accept a glassgrad dtype, a NumPy dtype or type, a Python type or a name."""
-    if value.__class__ is dtype:
-        return value
+    if value.__class__ is dtype or value.__class__ is _NoStorage:
+        return complex_seen(value) if value._kind == 3 else value
     if value is builtins_float:
         return float64  # PyTorch maps the Python type to double, whatever the default dtype
     if value is builtins_int:
         return int64
     if value is builtins_bool:
         return bool_
+    if value is builtins_complex:
+        return complex_seen(complex128)  # as ``float`` is double
     if isinstance(value, str):
         name = value[6:] if value.startswith("torch.") else value
         if name in _BY_NAME:
@@ -126,6 +183,7 @@ def to_dtype(value) -> dtype:
 import builtins as _builtins  # noqa: E402
 
 builtins_float, builtins_int, builtins_bool = _builtins.float, _builtins.int, _builtins.bool
+builtins_complex = _builtins.complex
 
 _PROMOTE: dict = {}
 
@@ -138,6 +196,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         a, b = to_dtype(a), to_dtype(b)  # ``promote_types(torch.float32, float)`` is allowed
         if a is b:
             found = a
+        elif a._kind == 3 or b._kind == 3:
+            found = _promote_complex(a, b)
         elif a._kind != b._kind:
             found = a if a._kind > b._kind else b
         elif {a, b} == {uint8, int8}:
@@ -148,13 +208,35 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     return found
 
 
+def _promote_complex(a: dtype, b: dtype) -> dtype:
+    """A complex dtype with either: parts wide enough for both (complex64 + float64 ->
+    complex128; an integer or bool adds nothing)."""
+    parts = [d.to_real() for d in (a, b) if d._kind >= 2]
+    real = parts[0] if len(parts) == 1 else promote_types(parts[0], parts[1])
+    return real.to_complex()
+
+
 def scalar_category(value) -> int:
-    """Promotion category of a Python scalar: 0 bool, 1 int, 2 float (NumPy scalars count too)."""
+    """Promotion category of a Python scalar: 0 bool, 1 int, 2 float, 3 complex (NumPy scalars
+    count too)."""
     if isinstance(value, _builtins.bool) or isinstance(value, np.bool_):
         return 0
     if isinstance(value, (_builtins.int, np.integer)):
         return 1
+    if isinstance(value, (_builtins.complex, np.complexfloating)):
+        return 3
     return 2
+
+
+def default_complex() -> dtype:
+    """The complex dtype Python complex numbers get: complex128 when the default is float64."""
+    return (
+        complex128
+        if _default[0] is float64
+        else complex64
+        if _default[0] is float32
+        else (complex32)
+    )
 
 
 def result_type(a: dtype, a_dim: int, b: dtype, b_dim: int) -> dtype:
@@ -166,6 +248,8 @@ def result_type(a: dtype, a_dim: int, b: dtype, b_dim: int) -> dtype:
         return promote_types(a, b)
     dimmed, zero = (b, a) if a_zero else (a, b)
     if zero._kind > dimmed._kind:
+        if zero._kind == 3 and dimmed._kind == 2:
+            return dimmed.to_complex()  # a float tensor keeps its precision (PyTorch's rule)
         return zero  # a 0-d tensor of a higher category decides the result
     return dimmed
 
@@ -175,6 +259,8 @@ def result_type_scalar(a: dtype, value) -> dtype:
     category = scalar_category(value)
     if category <= a._kind:
         return a
+    if category == 3:
+        return complex_seen(a.to_complex() if a._kind == 2 else default_complex())
     return get_default_dtype() if category == 2 else int64
 
 
@@ -184,8 +270,14 @@ def dtype_arg(value, function: str) -> dtype | None:
     if value is None or value.__class__ is dtype:
         if value is bfloat16:
             _bfloat16_used()
+        elif value is not None and value._kind == 3:
+            complex_seen(value)
         return value
+    if value is complex32:
+        return value  # (refused by its ``np`` where data of it would be made)
     if value is builtins_float or value is builtins_int or value is builtins_bool:
+        return to_dtype(value)
+    if value is builtins_complex:
         return to_dtype(value)
     if isinstance(value, dtype):  # bfloat16 without ml_dtypes: to_dtype says what to install
         return to_dtype(value)

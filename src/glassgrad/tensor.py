@@ -206,7 +206,7 @@ class Tensor(TensorHooks, TensorInfo):
         return self
 
     def _set_requires_grad(self, flag: bool, message: str) -> None:
-        if flag and not self.dtype.is_floating_point:
+        if flag and not (self.dtype.is_floating_point or self._data.dtype.kind == "c"):
             raise RuntimeError(message)
         if flag and not _state.inference and self.is_inference():
             raise RuntimeError(

@@ -99,6 +99,8 @@ def _make_grads(outputs, grads, batched=False):
         elif grad is None:
             if out.requires_grad and out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out.requires_grad and out._data.dtype.kind == "c":
+                raise RuntimeError(_complex_output(out._data.dtype))
         else:
             raise TypeError(
                 f"gradients can be either Tensors or None, but got {type(grad).__name__}"
@@ -164,10 +166,17 @@ def _root_grad(out, grad, create_graph):
 _ONES: dict = {}
 
 
+def _complex_output(dtype) -> str:
+    name = "complex64" if dtype == np.complex64 else "complex128"
+    return f"grad can be implicitly created only for real scalar outputs but got torch.{name}"
+
+
 def one(dtype):
     """A cached NumPy scalar 1 (immutable, so sharing it is safe): the implicit 0-d gradient."""
     found = _ONES.get(dtype)
     if found is None:
+        if dtype.kind == "c":
+            raise RuntimeError(_complex_output(dtype))
         found = _ONES[dtype] = dtype.type(1)
     return found
 

@@ -56,6 +56,8 @@ def _fit(grad, meta, create_graph):
     shape, dtype = meta
     if grad.shape != shape:
         grad = sum_to(grad, shape)
+    if (grad._data if create_graph else grad).dtype.kind == "c" and dtype.kind != "c":
+        grad = grad.real  # a real input of an op with a complex result: PyTorch's real part
     if create_graph:
         if grad._data.dtype != dtype:
             grad = grad.to(dtype)

@@ -9,6 +9,7 @@ is kept as its array plus a weak reference, and rebuilt as a tensor only under `
 from __future__ import annotations
 
 import itertools
+import re
 import weakref
 
 import numpy as np
@@ -322,6 +323,70 @@ def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:
     cls = type(name, (Node,), body)
     _CLASSES[name] = cls
     return cls
+
+
+# -- complex numbers -----------------------------------------------------------------------------
+# PyTorch's gradients for complex numbers are conjugate Wirtinger derivatives: for a holomorphic
+# op with derivative f'(z), the input's gradient is ``grad * conj(f'(z))``. A rule written for
+# real numbers (``grad * f'(x)``) gives exactly that when it is run on the conjugated gradient
+# and its result is conjugated back, so such rules are marked ``HOLOMORPHIC`` and reused. Rules
+# that are right for complex numbers as they are (moving data, summing, or written for them)
+# are ``NATIVE``. A node class marked neither refuses complex inputs and outputs with
+# PyTorch's error, rather than give a gradient made for real numbers.
+NATIVE, HOLOMORPHIC = "native", "holomorphic"
+Node._complex = None
+
+
+def complex_rule(mode, *classes) -> None:
+    """Mark node ``classes`` as computing complex gradients ``NATIVE``-ly or ``HOLOMORPHIC``
+    (or give the node class that does, for an op whose real rule does not hold)."""
+    for cls in classes:
+        cls._complex = mode
+
+
+def _conj(value):
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.conj(value) if value.dtype.kind == "c" else value
+    if value is None or not hasattr(value, "conj_physical"):
+        return value
+    return value.conj_physical() if value.is_complex() else value  # a tensor (create_graph)
+
+
+def _conjugated(cls) -> type:
+    """``cls`` with its real-number rule turned into the complex one (see above)."""
+    found = cls.__dict__.get("_conj_twin")
+    if found is not None:
+        return found
+    rule = cls._backward
+
+    def backward(ctx, grad, *saved):
+        grad = [_conj(g) for g in grad] if isinstance(grad, (list, tuple)) else _conj(grad)
+        return tuple([_conj(g) for g in rule(ctx, grad, *saved)])
+
+    twin = type(cls.__name__, (cls,), {"_backward": backward, "__module__": cls.__module__})
+    twin._complex = NATIVE
+    cls._conj_twin = twin
+    return twin
+
+
+def complex_class(cls, outs, inputs):
+    """The node class to record for an op whose output(s) ``outs`` or ``inputs`` (tensors or
+    None) may be complex: ``cls``, its conjugated twin, or PyTorch's error."""
+    if not any(out.dtype.kind == "c" for out in outs) and not any(
+        t is not None and t._data.dtype.kind == "c" for t in inputs
+    ):
+        return cls
+    mode = cls._complex
+    if mode is NATIVE:
+        return cls
+    if isinstance(mode, type):  # a class with the rule for complex numbers
+        return mode
+    if mode is HOLOMORPHIC:
+        return _conjugated(cls)
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", re.sub(r"Backward\d*$", "", cls.__name__)).lower()
+    raise RuntimeError(
+        f"{name} does not support automatic differentiation for outputs with complex dtype."
+    )
 
 
 class AccumulateGrad(Node):

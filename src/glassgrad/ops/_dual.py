@@ -133,7 +133,16 @@ def np_sign(x):
 def sign(x):
     """PyTorch's sign of an array (NaN: 0) or a tensor: what ``abs``, ``l1`` and ``norm(p=1)``
     differentiate by, so a NaN element gets gradient 0 as in PyTorch."""
-    return np_sign(x) if _is_array(x) else x.sign()
+    return np_sign(x) if _is_array(x) else x.sgn() if x.is_complex() else x.sign()
+
+
+def conj(x):
+    """The complex conjugate of an array or a tensor (a real one unchanged)."""
+    if getattr(x, "dtype", None) is None:
+        return x
+    if _is_array(x):
+        return np.conj(x) if x.dtype.kind == "c" else x
+    return x.conj_physical() if x.is_complex() else x
 
 
 def call(name, x):

@@ -208,6 +208,22 @@ def _follow_retain(self, old, old_nr):
 def write_through(self, base, res):
     """Write ``res`` into view ``self`` through its ``base``, so the base's graph sees it too."""
     key = self._extra.view_key
+    if key.__class__.__name__ == "Reinterpret":  # .real, view_as_real...: rebuild the base
+        base.copy_(key.rebuild(base, res))
+        _renamed(base._grad_fn, "CopySlices")
+        old, old_nr = self._grad_fn, self._output_nr
+        node = key.view(base)._grad_fn
+        # PyTorch's .real and .imag are selects (AsStridedBackward0 once written through);
+        # view_as_real and view_as_complex keep their own nodes
+        if type(node).__name__ == "SelectBackward0":
+            node = _renamed(node, "AsStridedBackward0")
+        self._grad_fn = node
+        self._output_nr = 0
+        _follow_retain(self, old, old_nr)
+        self._requires_grad = self._requires_grad or self._grad_fn is not None
+        if self._vc is not None:
+            self._extra.view_version = self._vc[0]
+        return self
     if key is None:
         key = _base_index(self._data, base._data)
     base[key] = res
@@ -233,10 +249,14 @@ def regenerate_view(view, base):
     if base._grad_fn is None and not base._requires_grad:
         return
     key = extra.view_key
-    if key is None:
-        key = _base_index(view._data, base._data)
+    if key.__class__.__name__ == "Reinterpret":
+        regenerated = key.view(base)._grad_fn
+    else:
+        if key is None:
+            key = _base_index(view._data, base._data)
+        regenerated = base[key]._grad_fn
     old, old_nr = view._grad_fn, view._output_nr
-    view._grad_fn, view._output_nr = _renamed(base[key]._grad_fn, "AsStridedBackward0"), 0
+    view._grad_fn, view._output_nr = _renamed(regenerated, "AsStridedBackward0"), 0
     _follow_retain(view, old, old_nr)
     if view._grad_fn is not None:
         view._requires_grad = True  # a write into the base brought it into the graph
@@ -308,6 +328,12 @@ def _base_index(view, base):
             start + sum(i * s for i, s in zip(axes, data.strides, strict=True)), data.shape
         )
 
+    if view.dtype != base.dtype:
+        raise RuntimeError(
+            "glassgrad cannot write in place, with autograd, through a view of a view that reads "
+            "a complex tensor as reals or reals as complex (.real, .imag, view_as_real, "
+            "view_as_complex); write through the first view, or into the base"
+        )
     if not base.ndim:
         return (None,) * view.ndim  # each element of a view of a 0-d base is its one element
     start = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]

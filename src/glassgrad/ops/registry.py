@@ -24,10 +24,11 @@ from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.forward_state import is_dual as _is_dual
 from glassgrad.autograd.grad_mode import record_off, state
-from glassgrad.autograd.node import SCALAR_PAIR, node_class
+from glassgrad.autograd.node import SCALAR_PAIR, complex_class, node_class
 from glassgrad.autograd.node import next_seq as _next_seq
 from glassgrad.autograd.node import use_counter as _node_counter
 from glassgrad.backend import allocating, quiet  # noqa: F401 - quiet: the ops import it here
+from glassgrad.dtypes import COMPLEX_SEEN as _COMPLEX
 from glassgrad.tensor import Tensor, _make
 
 __all__ = [
@@ -192,6 +193,8 @@ def result(out, cls, inputs, saved=None, args=None, _fw=True):
                     if t is not None and t._extra is not None and t._extra.prov is not None:
                         return _provenance.on_propagate(_make(out), inputs)
             return _make(out)
+        if _COMPLEX[0]:  # (only once a program has used complex numbers)
+            cls = complex_class(cls, (out,), inputs)
         node = cls()
         node._seq = _next_seq()
         node.next_functions = tuple([_edge(t) if t is not None else _NO_EDGE for t in inputs])
@@ -231,6 +234,8 @@ def result1(out, cls, input, saved=None, arity=1, values=None, _fw=True):
         and out.__class__ is not _Sparse
     ):
         out = _asarray(out)  # (a NumPy scalar; vmap's batch and a sparse array stay as they are)
+    if _COMPLEX[0]:
+        cls = complex_class(cls, (out,), (input,))
     node = cls()
     node._seq = _next_seq()
     if cls._locate:
@@ -274,6 +279,8 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype, _fw=True):
         and out.__class__ is not _Sparse
     ):
         out = _asarray(out)  # (a NumPy scalar; vmap's batch and a sparse array stay as they are)
+    if _COMPLEX[0] and dtype.kind == "c":
+        cls = complex_class(cls, (out,), (a,))
     node = cls()
     node._seq = _next_seq()
     data = a._data
@@ -364,6 +371,8 @@ def results(outs, cls, inputs, saved=None, args=None, differentiable=None, _fw=T
         t is not None and (t._requires_grad or _stale_view_needs_grad(t)) for t in inputs
     ):
         return tuple(_stopped(o, inputs, cls) for o in outs)
+    if _COMPLEX[0]:
+        cls = complex_class(cls, outs, inputs)
     node = cls()
     node._seq = _next_seq()
     node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])

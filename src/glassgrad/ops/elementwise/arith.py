@@ -161,6 +161,8 @@ def maximum(input, other):
     """Elementwise maximum (NaN propagates; ties split the gradient)."""
     _need_tensor("maximum", input, other)
     ad, bd = _promote(input, other)
+    if ad.dtype.kind == "c":
+        raise RuntimeError("maximum not implemented for complex tensors.")
     return result(np.maximum(ad, bd), MaximumBackward0, (input, other), (input, other), args=True)
 
 
@@ -168,6 +170,8 @@ def minimum(input, other):
     """Elementwise minimum (NaN propagates; ties split the gradient)."""
     _need_tensor("minimum", input, other)
     ad, bd = _promote(input, other)
+    if ad.dtype.kind == "c":
+        raise RuntimeError("minimum not implemented for complex tensors.")
     return result(np.minimum(ad, bd), MinimumBackward0, (input, other), (input, other), args=False)
 
 

@@ -28,7 +28,7 @@ from glassgrad.ops.registry import (
 )
 
 _ndarray = np.ndarray
-_SCALARS = (int, float, bool, np.generic)
+_SCALARS = (int, float, bool, complex, np.generic)
 _FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}
 
 
@@ -61,7 +61,7 @@ def _promote(a, b):
     if isinstance(b, np.generic):
         # PyTorch reads a NumPy bool as a float (it is not a Python bool, and has __float__)
         b = float(b) if b.__class__ is np.bool_ else b.item()
-    if ad.dtype.kind != "f":
+    if ad.dtype.kind != "f" or b.__class__ is complex:
         target = _dt.result_type_scalar(_dt.from_numpy_dtype(ad.dtype), b).np
         if ad.dtype != target:
             ad = ad.astype(target)
@@ -305,7 +305,7 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode is not None:
         return _div_rounding(input, other, rounding_mode)
     ad, bd = _promote(input, other)
-    if ad.dtype.kind != "f":
+    if ad.dtype.kind not in "fc":
         ad = ad.astype(_dt.get_default_dtype().np)
         if isinstance(bd, _ndarray):
             bd = bd.astype(ad.dtype)
@@ -357,7 +357,7 @@ def _rtruediv(input, other):
     if not isinstance(other, _SCALARS):
         other = _other(other)
         return NotImplemented if other is None else div(other, input)
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fc":
         input = input.to(_dt.get_default_dtype())
     return mul(reciprocal(input), other)
 

@@ -21,12 +21,19 @@ def _c_type(data):
     return name(_dt.from_numpy_dtype(data.dtype))
 
 
+def _complex_type(data):
+    """PyTorch's name of a complex array's type (for the errors of ops without complex)."""
+    return "ComplexFloat" if data.dtype == np.complex64 else "ComplexDouble"
+
+
 def _compare(ufunc, name):
     def compare(input, other):
         other = _other(other)
         if other is None:
             return NotImplemented
         ad, bd = _promote(input, other)
+        if name not in ("eq", "ne") and ad.dtype.kind == "c":  # (no order on complex numbers)
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_complex_type(ad)}'")
         # The inputs are passed (no edges are made) so that glass can say where a gradient stopped.
         inputs = (input, other) if hasattr(other, "_data") else (input,)
         return result(ufunc(ad, bd), None, inputs)

@@ -30,10 +30,17 @@ def _zero(ctx, grad, *saved):
     return D.zeros_like(grad)
 
 
-sign = elementwise(
-    "sign", D.np_sign, _zero, None, kind="any", dtypes=("float64", "int64"), out="same"
-)
-# sgn is sign for real tensors (PyTorch's complex sgn, z / |z|, has no complex dtype here)
+def _sign(x):
+    if x.dtype.kind == "c":
+        raise NotImplementedError(
+            "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+            "torch.sgn instead."
+        )
+    return D.np_sign(x)
+
+
+sign = elementwise("sign", _sign, _zero, None, kind="any", dtypes=("float64", "int64"), out="same")
+# sgn is sign for real tensors and z / |z| for complex ones (its complex gradient: see complex)
 # (PyTorch saves sgn's input and result, so changing either in place breaks backward)
 sgn = elementwise(
     "sgn",
@@ -212,6 +219,8 @@ def _clamp_type_error(min, max):  # noqa: A002
 
 
 def _clamp(input, min, max, names):  # noqa: A002 - PyTorch's names
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     tensors = [v for v in (min, max) if v is not None and isinstance(v, Tensor)]

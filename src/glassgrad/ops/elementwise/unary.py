@@ -7,6 +7,7 @@ dtype, as PyTorch does; ``kind`` says how each op treats non-float inputs.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import scipy.special as _sc
@@ -45,6 +46,12 @@ def check_kind(name, data, kind, kernel=None):
     """``data`` as the op computes it: promoted to the default float, kept, or refused."""
     if data.dtype.kind == "f" or kind == "any":
         return data
+    if data.dtype.kind == "c":
+        if name in _COMPLEX_OK:
+            return data
+        raise NotImplementedError(
+            f'"{kernel or name + "_cpu"}" not implemented for {_complex(data)}'
+        )
     if data.dtype.kind == "V" and _bfloat16.is_bfloat16(data):
         return data  # ml_dtypes' ufuncs compute in float32 and round, as PyTorch's kernels
     if kind == "float":
@@ -59,6 +66,18 @@ def check_kind(name, data, kind, kernel=None):
         f'"{kernel or name + "_cpu"}" not implemented for '
         f"'{_c_type(_dt.from_numpy_dtype(data.dtype))}'"
     )
+
+
+# Unary ops PyTorch computes on complex numbers (the others refuse them, as PyTorch does); their
+# gradients are holomorphic rules conjugated (see ``complex_rule``) unless noted at the op.
+_COMPLEX_OK = frozenset(
+    "neg exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal sin cos tan asin acos atan "
+    "sinh cosh tanh sigmoid abs sgn square".split()
+)
+
+
+def _complex(data):
+    return "'ComplexFloat'" if data.dtype == np.complex64 else "'ComplexDouble'"
 
 
 # Ops whose forward or gradient reaches inf or nan at ordinary inputs (log(0), sqrt'(0), exp
@@ -106,6 +125,8 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
 
 
 def _sigmoid(x):
+    if x.dtype.kind == "c":
+        return 1 / (1 + np.exp(-x))  # (no order on complex numbers, no stable branch)
     # exp of a large negative input would overflow: use the form that never does
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -186,7 +207,7 @@ rsqrt = elementwise(
 )
 reciprocal = elementwise(
     "reciprocal",
-    lambda x: np.reciprocal(x),
+    lambda x: np.reciprocal(x) if x.dtype.kind != "c" else np.true_divide(1, x),
     lambda ctx, grad, out: -grad * out * out,
     "output",
     domain=(0.3, 2.0),
@@ -242,6 +263,8 @@ def keep_inside(out, x):
 
 
 def _relu(x):
+    if x.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if x.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     # zero first: NumPy's maximum returns its second operand on ties, so relu(-0.0) is -0.0 as
@@ -305,9 +328,14 @@ def to_dtype(input, dtype, copy=False):
         _bfloat16.used()
     if input._data.dtype == dtype.np and not copy:
         return input
-    if not dtype.is_floating_point:
-        return result(input._data.astype(dtype.np), None, (input,))
-    return result(input._data.astype(dtype.np), ToCopyBackward0, (input,))
+    data = input._data
+    if data.dtype.kind == "c" and not dtype.is_complex:
+        # from this fixed line, so the default filter shows it once, as PyTorch warns once
+        warnings.warn("Casting complex values to real discards the imaginary part", stacklevel=1)
+        data = data.real
+    if not (dtype.is_floating_point or dtype.is_complex):
+        return result(data.astype(dtype.np), None, (input,))
+    return result(data.astype(dtype.np), ToCopyBackward0, (input,))
 
 
 def _is_dtype(value) -> bool:
@@ -379,6 +407,9 @@ for _name, _dtype in (
     ("char", _dt.int8),
     ("byte", _dt.uint8),
     ("bool", _dt.bool_),
+    ("cfloat", _dt.complex64),
+    ("cdouble", _dt.complex128),
+    ("chalf", _dt.complex32),
 ):
     setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: to_dtype(self, d))(_dtype))
 Tensor.cpu = _cpu

@@ -88,8 +88,18 @@ MaxBackward1 = node_class("MaxBackward1", _even_backward)
 MinBackward1 = node_class("MinBackward1", _even_backward)
 
 
+def _no_complex(data, name, kernel=None):
+    """PyTorch's refusals of complex numbers, which have no order."""
+    if data.dtype.kind == "c":
+        if kernel is None:
+            raise RuntimeError(f"{name}(): does not support complex input")
+        kind = "ComplexFloat" if data.dtype == np.complex64 else "ComplexDouble"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+
+
 def _extreme(name, reduce, cls, input, dim, keepdim):
     data = input._data
+    _no_complex(data, name, f"{name[1:]}_values_cpu")
     _check_nonempty(name, data, dim)
     dims = normalize_dims(dim, data.ndim)
     out = reduce(data, axis=dims, keepdims=True)
@@ -176,6 +186,8 @@ def _max_min(name, reduce, arg_reduce, classes, pair, input, dim, keepdim, other
 
 def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
     """``max()`` the largest element; ``max(dim)`` values and indices; ``max(other)`` maximum."""
+    if other is None and isinstance(input, Tensor):
+        _no_complex(input._data, "max", "max_all" if dim is None else None)
     return _max_min(
         "max", np.max, np.argmax, (MaxBackward0, MaxBackward1), max_type, input, dim, keepdim, other
     )
@@ -183,6 +195,8 @@ def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
 
 def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
     """``min()`` the smallest element; ``min(dim)`` values and indices; ``min(other)`` minimum."""
+    if other is None and isinstance(input, Tensor):
+        _no_complex(input._data, "min", "min_all" if dim is None else None)
     return _max_min(
         "min", np.min, np.argmin, (MinBackward0, MinBackward1), min_type, input, dim, keepdim, other
     )
@@ -190,11 +204,13 @@ def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
 
 def argmax(input, dim=None, keepdim=False):
     """The index of the first maximum (of the flattened input when ``dim`` is None)."""
+    _no_complex(input._data, "argmax")
     return result(_arg("argmax", np.argmax, input._data, dim, keepdim), None, (input,))
 
 
 def argmin(input, dim=None, keepdim=False):
     """The index of the first minimum (of the flattened input when ``dim`` is None)."""
+    _no_complex(input._data, "argmin")
     return result(_arg("argmin", np.argmin, input._data, dim, keepdim), None, (input,))
 
 

@@ -262,6 +262,9 @@ def _vector_norm(data, p, dim, dims, keepdim):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector norm of ``input`` (over ``dim``): p = 0, 1, 2, 'fro', inf, -inf or any float."""
     data = input._data
+    if data.dtype.kind == "c" and dtype is None and p != "nuc":
+        # the norm of the magnitudes (PyTorch's value and gradient, through abs's node)
+        return norm(input.abs(), p, dim, keepdim)
     if data.dtype.kind != "f":
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as "

@@ -132,13 +132,13 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     data = input._data
     if dtype is not None:
         dtype = _dt.to_dtype(dtype)
-        if not dtype.is_floating_point:
+        if not (dtype.is_floating_point or dtype.is_complex):
             raise RuntimeError(
                 "mean(): could not infer output dtype. Optional dtype must be "
                 f"either a floating point or complex dtype. Got: {dtype._legacy[:-6]}"
             )
         data = data.astype(dtype.np)
-    if data.dtype.kind != "f":
+    if data.dtype.kind not in "fc":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {_dt.from_numpy_dtype(data.dtype)._legacy[:-6]}"
