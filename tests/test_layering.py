@@ -51,6 +51,8 @@ ALLOWED = {
     ("glass.demo", "seed_experiments"),
     # vmap's batched arrays (landed with torch.func) reach func's batching rules, lazily: to go
     ("_batched", "func"),
+    # torch.autograd.profiler: PyTorch's older name for the profiler (a library module)
+    ("autograd.profiler", "profiler"),
     # DDP's unused-parameter error adds glass's reason (explain.why_not), as its note says
     ("nn.parallel.distributed", "glass.explain"),
 }

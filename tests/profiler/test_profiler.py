@@ -140,3 +140,26 @@ def test_a_scheduled_profile_writes_one_trace_per_cycle(tmp_path):
     assert trace.name.startswith("w0.") and trace.name.endswith(".pt.trace.json")
     names = {e["name"] for e in json.loads(trace.read_text())["traceEvents"]}
     assert "step2" in names and "step0" not in names and "aten::add" in names
+
+
+def test_the_older_autograd_profiler_as_pytorch():
+    results = []
+    for lib, _ in LIBS:
+        with lib.autograd.profiler.profile() as p:
+            with lib.autograd.profiler.record_function("region"):
+                lib.ones(3).add(1)
+        keys = {e.key for e in p.key_averages()}
+        assert {"region", "aten::add"} <= keys and p.self_cpu_time_total > 0
+        assert isinstance(p.function_events, lib.autograd.profiler.EventList)
+        header = p.key_averages().table().splitlines()[1].split()
+        with lib.autograd.profiler.profile(enabled=False) as off:
+            pass
+        with lib.autograd.profiler.emit_itt():
+            pass
+        with lib.autograd.profiler.emit_nvtx(enabled=False):
+            pass
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            with lib.autograd.profiler.emit_nvtx():
+                pass
+        results.append((header, off))
+    assert results[0] == results[1] and results[0][1] is None

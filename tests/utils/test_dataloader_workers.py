@@ -219,3 +219,18 @@ def test_worker_options_are_kept_as_pytorch_keeps_them():
             True,
         )
         assert data.DataLoader(range(4)).prefetch_factor is None
+
+
+def test_iterators_are_pytorchs_classes():
+    from torch.utils.data import dataloader as tloader
+
+    from glassgrad.utils.data import dataloader as gloader
+
+    for lib_loader, data in ((gloader, gdata), (tloader, tdata)):
+        single = iter(data.DataLoader(range(5), batch_size=2))
+        workers = iter(data.DataLoader(range(5), batch_size=2, num_workers=1))
+        assert isinstance(single, lib_loader._SingleProcessDataLoaderIter)
+        assert isinstance(workers, lib_loader._MultiProcessingDataLoaderIter)
+        assert isinstance(workers, lib_loader._BaseDataLoaderIter)
+        assert len(single) == len(workers) == 3 and iter(single) is single
+        assert [b.tolist() for b in workers] == [[0, 1], [2, 3], [4]]

@@ -369,6 +369,7 @@ from glassgrad.autograd import (
     forward_ad,  # noqa: E402
     functional,  # noqa: E402
     graph,  # noqa: E402
+    profiler,  # noqa: E402 - torch.autograd.profiler, the profiler's older interface
 )
 from glassgrad.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from glassgrad.autograd.function import Function  # noqa: E402

@@ -1,4 +1,5 @@
-"""The DataLoader iterator with ``num_workers > 0``: worker processes fetch batches in parallel.
+"""The DataLoader's iterators: in this process, or (``num_workers > 0``) with worker processes
+that fetch batches in parallel.
 
 As PyTorch's: each worker has its own index queue and all share one result queue; up to
 ``prefetch_factor * num_workers`` tasks are out at once, sent round-robin; results come back in
@@ -12,7 +13,6 @@ import atexit
 import itertools
 import os
 import queue
-import weakref
 
 from glassgrad.utils.data._utils import MP_STATUS_CHECK_INTERVAL, worker
 
@@ -20,14 +20,42 @@ _exiting = [False]
 atexit.register(lambda: _exiting.__setitem__(0, True))
 
 
-class _MultiProcessingDataLoaderIter:
+class _BaseDataLoaderIter:
+    """What both DataLoader iterators are (PyTorch's names, which some libraries subclass or
+    check for)."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        raise NotImplementedError("a DataLoader iterator defines __next__")
+
+    def __getstate__(self):
+        raise NotImplementedError("{} cannot be pickled", type(self).__name__)
+
+
+class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
+    """Batches loaded in this process, one at a time as they are asked for."""
+
+    def __init__(self, loader, batches) -> None:
+        self._length = loader._length()
+        self._batches = batches
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return self._length()
+
+
+class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader, base_seed, index_sampler) -> None:
         import glassgrad.multiprocessing as gmp
 
         context = loader.multiprocessing_context or gmp
-        # (weakly: the loader holds a persistent iterator, and in a cycle the queues' own
-        # finalizers would close them before this iterator could tell its workers to stop)
-        self._loader = weakref.ref(loader)
+        # (no reference to the loader: it holds a persistent iterator, and in a cycle the queues'
+        # own finalizers would close them before this iterator could tell its workers to stop)
+        self._length = loader._length()
         self._iterable = loader._iterable
         self._index_sampler = index_sampler
         self._num_workers = loader.num_workers
@@ -63,11 +91,8 @@ class _MultiProcessingDataLoaderIter:
             self._workers.append(process)
         self._reset(first_iter=True)
 
-    def __iter__(self):
-        return self
-
     def __len__(self) -> int:
-        return len(self._loader())
+        return self._length()
 
     def _reset(self, index_sampler=None, first_iter=False) -> None:
         if index_sampler is not None:
@@ -208,6 +233,3 @@ class _MultiProcessingDataLoaderIter:
     def __del__(self) -> None:
         if hasattr(self, "_workers"):
             self._shutdown_workers()
-
-    def __getstate__(self):
-        raise NotImplementedError("{} cannot be pickled", type(self).__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+import functools
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -14,6 +15,11 @@ import warnings
 import numpy as np
 
 from glassgrad.tensor import Tensor
+from glassgrad.utils.data._worker_iter import (  # noqa: F401 - PyTorch's names, here
+    _BaseDataLoaderIter,
+    _MultiProcessingDataLoaderIter,
+    _SingleProcessDataLoaderIter,
+)
 from glassgrad.utils.data.dataset import IterableDataset
 from glassgrad.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -209,9 +215,7 @@ class DataLoader:
         if self.num_workers == 0:
             if self.timeout != 0:
                 raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
-            return self._single_process()
-        from glassgrad.utils.data._worker_iter import _MultiProcessingDataLoaderIter
-
+            return _SingleProcessDataLoaderIter(self, self._single_process())
         if not self.persistent_workers:
             return _MultiProcessingDataLoaderIter(self, base_seed, index_sampler)
         if self._iterator is None:
@@ -255,13 +259,23 @@ class DataLoader:
             yield self.collate_fn(batch)
 
     def __len__(self) -> int:
+        return self._length()()
+
+    def _length(self):
+        """``len(self)`` as a function that holds no reference to the loader (its iterators
+        keep one: a persistent one must not make a reference cycle with its loader)."""
         if self._iterable:
-            length = len(self.dataset)
-            if self.batch_size is not None:
-                whole, part = divmod(length, self.batch_size)
-                length = whole if self.drop_last or part == 0 else whole + 1
-            return length
-        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+            return functools.partial(_stream_length, self.dataset, self.batch_size, self.drop_last)
+        sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        return functools.partial(len, sampler)
+
+
+def _stream_length(dataset, batch_size, drop_last) -> int:
+    length = len(dataset)
+    if batch_size is not None:
+        whole, part = divmod(length, batch_size)
+        length = whole if drop_last or part == 0 else whole + 1
+    return length
 
 
 def _int64_seed(generator):
