@@ -43,7 +43,7 @@ _BACKEND = {"Sparse": "SparseCPU", "SparseCsr": "SparseCsrCPU", "SparseCsc": "Sp
 _ZERO_PRESERVING = {
     np.negative, np.positive, np.absolute, np.sign, np.sin, np.tan, np.tanh, np.sinh, np.arcsin,
     np.arctan, np.arcsinh, np.arctanh, np.sqrt, np.expm1, np.log1p, np.ceil, np.floor, np.trunc,
-    np.rint, np.square, np.conjugate, np.deg2rad, np.rad2deg,
+    np.rint, np.square, np.conjugate, np.deg2rad, np.rad2deg, np.isnan, np.isinf,
 }  # fmt: skip
 
 
@@ -57,6 +57,9 @@ def not_implemented(name: str, kind: str = "Sparse") -> NotImplementedError:
         "a Facebook employee using PyTorch on mobile, please visit https://fburl.com/ptmfixes "
         "for possible resolutions."
     )
+
+
+NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
 
 
 class _Flags:
@@ -133,6 +136,9 @@ class SparseArray(NDArrayOperatorsMixin):
         if name.startswith("_"):  # a probe (``hasattr(x, "_data")``), not an array method
             raise AttributeError(name)
         raise not_implemented(name, self.layout._kind)
+
+    def tolist(self):
+        raise RuntimeError(NO_STORAGE)
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError(

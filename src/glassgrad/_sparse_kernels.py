@@ -317,12 +317,31 @@ def _ones(matrix):
     return pattern
 
 
+def _elementwise_scalar(ufunc, keeps_zero):
+    """``ufunc(sparse, number)`` (either order) applied to the values where it maps 0 to 0
+    (``relu``'s ``maximum(x, 0)``, ``x ** 2``); PyTorch's error otherwise."""
+
+    def rule(left, right):
+        sparse, number = (left, right) if left.__class__ is SparseArray else (right, left)
+        if not _is_scalar(number) or not keeps_zero(number, sparse is left):
+            raise not_implemented(ufunc.__name__, sparse.layout._kind)
+        source = sparse if sparse.layout is not _layout.sparse_coo else coalesce(sparse)
+        held = source.values
+        values = ufunc(held, number) if sparse is left else ufunc(number, held)
+        return source._with_values(values.astype(sparse.dtype, copy=False))
+
+    return rule
+
+
 BINARY = {
     np.add: add,
     np.subtract: subtract,
     np.multiply: multiply,
     np.true_divide: true_divide,
     np.matmul: matmul,
+    np.maximum: _elementwise_scalar(np.maximum, lambda number, first: number <= 0),
+    np.minimum: _elementwise_scalar(np.minimum, lambda number, first: number >= 0),
+    np.power: _elementwise_scalar(np.power, lambda number, first: first and number > 0),
 }
 
 

@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._sparse_data import SparseArray, not_implemented
 from glassgrad._tensor_info import _C_NAMES, _type_name
 from glassgrad.tensor import Size, Tensor, _make
 
@@ -62,6 +63,9 @@ def _like(input, dtype, name="zeros_like"):
             f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
         )
     dtype = _dt.dtype_arg(dtype, name)
+    if input._data.__class__ is SparseArray:  # (zeros_like/empty_like make sparse ones first)
+        kernel = {"rand_like": "uniform_", "randn_like": "normal_"}.get(name, "fill_.Scalar")
+        raise not_implemented(kernel, input._data.layout._kind)
     return (dtype.np if dtype is not None else input._data.dtype), input._data.shape
 
 

@@ -193,6 +193,9 @@ class TensorInfo:
         return self._data.__array_interface__["data"][0]
 
     def untyped_storage(self):
+        if self._data.__class__ is _SparseArray:
+            impl = "SparseTensorImpl" if self.is_sparse else "SparseCsrTensorImpl"
+            raise NotImplementedError(f"Cannot access storage of {impl}")
         return self._data.base if self._data.base is not None else self._data
 
     def is_floating_point(self) -> bool:

@@ -452,6 +452,8 @@ def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
     """Zeros with the shape (and dtype) of ``input``."""
     if device is not None:  # else the input's device, never the default one
         _check_device(device)
+    if isinstance(input, Tensor) and input._data.__class__ is SparseArray:
+        return _finish(_empty_sparse(input._data, dtype), requires_grad)
     target, shape = _like(input, dtype, "zeros_like")
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
@@ -470,6 +472,8 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
     """Like ``zeros_like`` (the memory is never left uninitialised)."""
     if device is not None:  # else the input's device, never the default one
         _check_device(device)
+    if isinstance(input, Tensor) and input._data.__class__ is SparseArray:
+        return _finish(_empty_sparse(input._data, dtype), requires_grad)
     target, shape = _like(input, dtype, "empty_like")
     return _finish(np.zeros(shape, dtype=target), requires_grad)
 
@@ -506,6 +510,18 @@ def _check_bytes(shape, target) -> None:
         count *= size
     if count >= 1 << 63:
         raise _backend.storage_overflow(shape)
+
+
+def _empty_sparse(sparse: SparseArray, dtype) -> SparseArray:
+    """``zeros_like`` of a sparse tensor: one of its layout and size holding nothing."""
+    values = np.zeros(
+        (0, *sparse.values.shape[1:]), _dt.to_dtype(dtype).np if dtype else sparse.dtype
+    )
+    if sparse.indices is not None:
+        indices = np.zeros((sparse.sparse_dim, 0), dtype=np.int64)
+        return SparseArray(sparse.layout, sparse.shape, values, indices, coalesced=True)
+    compressed = np.zeros_like(sparse.compressed)
+    return SparseArray(sparse.layout, sparse.shape, values, None, compressed, sparse.plain[:0])
 
 
 def _rebuild(data, requires_grad):

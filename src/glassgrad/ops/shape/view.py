@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from glassgrad import _memory_format as _mf
+from glassgrad._sparse_data import SparseArray
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.ops import _dual as D
@@ -368,6 +369,11 @@ def contiguous(input, memory_format=None):
     if memory_format is None or memory_format is _mf.contiguous_format:
         if input._data.flags.c_contiguous:
             return input
+        if input._data.__class__ is SparseArray:
+            kind = input._data.layout._kind
+            if kind == "Sparse":
+                raise RuntimeError("unsupported memory format option Contiguous")
+            raise RuntimeError(f"Sparse {kind[6:].upper()} tensors do not have is_contiguous")
         from glassgrad.ops.elementwise.unary import clone
 
         return clone(input)
