@@ -27,6 +27,10 @@ def _cz(L):
     return L.tensor([[0.5 - 1j, 2.0], [-3j, 1.5 + 0.25j]])
 
 
+def _spectrum(L):
+    return L.stft(img(L, 2, 16), 8, window=L.ones(8), return_complex=True)
+
+
 def _save_load(L):
     buffer = io.BytesIO()
     L.save({"w": x(L)}, buffer)
@@ -266,6 +270,9 @@ TOP = {
     "resolve_conj": lambda L: L.resolve_conj(_cz(L).conj()),
     "view_as_complex": lambda L: L.view_as_complex(img(L, 3, 2)),
     "view_as_real": lambda L: L.view_as_real(_cz(L)),
+    # torch.stft / torch.istft
+    "stft": lambda L: L.stft(img(L, 2, 16), 8, window=L.ones(8), return_complex=True),
+    "istft": lambda L: L.istft(_spectrum(L), 8, window=L.ones(8)),
 }
 
 
@@ -563,6 +570,8 @@ TENSOR = {
     "is_conj": lambda L: _cz(L).conj().is_conj(),
     "real": lambda L: _cz(L).real,
     "resolve_conj": lambda L: _cz(L).conj().resolve_conj().is_conj(),
+    "stft": lambda L: img(L, 16).stft(8, window=L.ones(8), return_complex=True),
+    "istft": lambda L: _spectrum(L).istft(8, window=L.ones(8)),
 }
 
 

@@ -194,6 +194,7 @@ _export_ops()
 spmm = globals()["mm"]  # torch.spmm: mm, kept for sparse code that names it
 for _fn in _ops.elementwise.complex.FUNCTIONS:  # real, imag, view_as_real, complex, polar, ...
     globals()[_fn.__name__] = _fn
+from glassgrad.ops.fft.stft import istft, stft  # noqa: E402 - torch.stft, torch.istft
 
 
 def is_tensor(obj) -> bool:
@@ -283,6 +284,7 @@ from glassgrad import (  # noqa: E402, F401
     cpu,
     distributed,  # torch.distributed (MPI is loaded only when used)
     distributions,  # noqa: E402, F401 - torch.distributions
+    fft,  # torch.fft (on scipy.fft)
     func,  # noqa: E402, F401 - torch.func (grad, vjp, jacrev, vmap, ...)
     linalg,  # noqa: E402, F401 - torch.linalg's norms
     random,  # noqa: E402, F401 - torch.random

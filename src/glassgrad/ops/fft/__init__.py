@@ -1,0 +1,1 @@
+"""Discrete Fourier transforms (``torch.fft``'s primitives): see ``transforms``."""
