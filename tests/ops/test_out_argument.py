@@ -82,7 +82,10 @@ DEPARTURES = {
     ("floor_divide", "grad"): "out requires grad in PyTorch",
     ("heaviside", "grad"): "out requires grad in PyTorch",
     # out= not taken yet
-    **{(name, "*"): "no out= yet" for name in ("logcumsumexp", "nansum", "nanmean")},
+    **{
+        (name, "*"): "no out= yet"
+        for name in "logcumsumexp nansum nanmean quantile nanquantile histc histogram".split()
+    },
     # PyTorch records a node whose backward refuses out=; glassgrad records none
     ("expand_copy", "grad"): "out requires grad in PyTorch",
     # PyTorch's own message for an out that requires grad and has the wrong shape

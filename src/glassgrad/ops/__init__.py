@@ -41,6 +41,8 @@ from glassgrad.ops.reduce import minmax
 from glassgrad.ops.reduce import stats
 from glassgrad.ops.reduce import nan
 from glassgrad.ops.reduce import cumulative
+from glassgrad.ops.reduce import quantile
+from glassgrad.ops.reduce import histogram
 from glassgrad.ops.shape import view
 from glassgrad.ops.shape import expand
 from glassgrad.ops.shape import join
