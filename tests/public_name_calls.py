@@ -107,6 +107,8 @@ def _setting_autocast(L):
 
 
 TOP = {
+    # torch.utils.dlpack: the top-level name
+    "from_dlpack": lambda L: L.from_dlpack(L.arange(3.0).numpy()),
     # torch.<loss>: ATen's forms, whose int reduction defaults to none
     "binary_cross_entropy_with_logits": lambda L: L.binary_cross_entropy_with_logits(
         x(L), L.full((2, 3), 0.5)

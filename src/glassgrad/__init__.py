@@ -178,6 +178,7 @@ from glassgrad.sparse._creation import (
     sparse_csr_tensor,
 )
 from glassgrad.tensor import Size, Tensor
+from glassgrad.utils.dlpack import from_dlpack
 
 __version__ = "0.1.0"
 

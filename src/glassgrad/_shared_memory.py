@@ -74,7 +74,9 @@ def allocate(array: np.ndarray) -> np.ndarray:
     """A C-contiguous copy of ``array`` in shared memory (by the current strategy)."""
     make = _new_fd if strategy[0] == "file_descriptor" else _new_named
     memory = make(array.nbytes)
-    shared = np.ndarray(array.shape, array.dtype, buffer=memory)
+    # a transposed (Fortran-ordered) array keeps its strides, as PyTorch's moved storage does
+    order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+    shared = np.ndarray(array.shape, array.dtype, buffer=memory, order=order)
     shared[...] = array
     return shared
 

@@ -192,6 +192,18 @@ class TensorInfo:
             return 0  # PyTorch allocates nothing for an empty tensor
         return self._data.__array_interface__["data"][0]
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule of this tensor's memory (for ``from_dlpack`` of any library)."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(
+            stream=stream, max_version=max_version, dl_device=dl_device, copy=copy
+        )
+
+    def __dlpack_device__(self):
+        """``(kDLCPU, 0)``: the memory is the CPU's."""
+        return (1, 0)
+
     def untyped_storage(self):
         if self._data.__class__ is _SparseArray:
             impl = "SparseTensorImpl" if self.is_sparse else "SparseCsrTensorImpl"

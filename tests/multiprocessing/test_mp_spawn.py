@@ -51,6 +51,15 @@ def test_share_memory_keeps_values_and_reports_shared(dtype):
     assert results[0][3:] == results[1][3:]
 
 
+def test_a_transposed_tensor_keeps_its_strides():
+    strides = []
+    for lib in (glassgrad, torch):
+        t = lib.arange(6.0).reshape(2, 3).t()
+        t.share_memory_()
+        strides.append((t.stride(), t.tolist(), t.is_contiguous()))
+    assert strides[0] == strides[1]
+
+
 def test_module_share_memory_as_pytorch():
     for lib in (glassgrad, torch):
         model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
