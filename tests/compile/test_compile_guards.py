@@ -253,3 +253,30 @@ def test_double_backward_through_a_region_raises_pytorchs_error():
     y = compiled(x)
     with pytest.raises(RuntimeError, match="does not currently support double backward"):
         glassgrad.autograd.grad(y, x, create_graph=True)
+
+
+def test_other_threads_are_not_recorded_into_a_trace():
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    found = []
+
+    def other():
+        started.set()
+        release.wait(5)
+        a = glassgrad.ones(3) * 5  # runs while the main thread traces
+        found.append(a.tolist())
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    started.wait(5)
+
+    def f(x):
+        release.set()
+        worker.join(5)
+        return x * 2
+
+    compiled = glassgrad.compile(f)
+    assert compiled(glassgrad.ones(2)).tolist() == [2.0, 2.0]
+    assert found == [[5.0, 5.0, 5.0]]
+    assert [op.name for op in compiled._compiled.entries[0].trace_ops] == ["__mul__"]

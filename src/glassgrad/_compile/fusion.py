@@ -172,14 +172,17 @@ def _compiled(src):
     import numba
 
     header = "import numpy as np\nfrom numpy import float32 as _f32\nimport numba\n\n"
-    digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+    # (error_model="numpy": x / 0 is inf or nan as in NumPy, not ZeroDivisionError)
+    digest = hashlib.sha1(("numpy-errors\n" + src).encode()).hexdigest()[:20]
     folder = _cache_dir()
     if folder is not None:
         path = os.path.join(folder, f"k_{digest}.py")
         if not os.path.exists(path):
             tmp = f"{path}.{os.getpid()}.tmp"
             with open(tmp, "w") as handle:
-                handle.write(header + "@numba.njit(cache=True, nogil=True)\n" + src)
+                handle.write(
+                    header + "@numba.njit(cache=True, nogil=True, error_model='numpy')\n" + src
+                )
             os.replace(tmp, path)
         name = f"_glassgrad_kernel_{digest}"
         spec = importlib.util.spec_from_file_location(name, path)
@@ -190,7 +193,7 @@ def _compiled(src):
     else:
         namespace = {"np": np, "_f32": np.float32}
         exec(compile(src, f"<glassgrad kernel {digest}>", "exec"), namespace)
-        kernel = numba.njit(nogil=True)(namespace["kernel"])
+        kernel = numba.njit(nogil=True, error_model="numpy")(namespace["kernel"])
     _KERNELS[src] = kernel
     return kernel
 

@@ -42,12 +42,18 @@ _UNARY = {
     "exp": "exp",
     "sin": "sin",
     "cos": "cos",
+    "log": "log",
+    "sqrt": "sqrt",
+    "sigmoid": "sigmoid",
+    "relu": "relu",
+    "square": "square",
 }
+_POW = ("pow", "__pow__")
 _REDUCE = {"sum": "sumall", "mean": "meanall"}
 # the primitives whose NumPy form is a transcendental function: fusing them into a compiled
 # loop would trade NumPy's vectorised implementation for a scalar one (see fusion)
-TRANSCENDENTAL = frozenset({"tanh", "exp", "sin", "cos"})
-ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg"}) | TRANSCENDENTAL
+TRANSCENDENTAL = frozenset({"tanh", "exp", "sin", "cos", "log", "sqrt", "sigmoid", "relu"})
+ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "neg", "square", "pow"}) | TRANSCENDENTAL
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -73,6 +79,13 @@ def lower(op, values):
             return None
         prim = _UNARY[name]
         operands = [_operand(args[0], values, dtype)]
+    elif name in _POW:
+        if len(args) != 2 or op.kwargs or args[1].__class__ not in (int, float):
+            return None
+        if isinstance(args[1], bool) or args[1] != args[1] or abs(args[1]) == float("inf"):
+            return None
+        prim = "pow"
+        operands = [_operand(args[0], values, dtype), ("c", args[1])]
     elif name in _REDUCE:
         if len(args) != 1 or op.kwargs:
             return None
@@ -114,12 +127,20 @@ _FORWARD = {
     "exp": "_np.exp({0})",
     "sin": "_np.sin({0})",
     "cos": "_np.cos({0})",
+    "log": "_np.log({0})",
+    "sqrt": "_np.sqrt({0})",
+    "sigmoid": "_sigmoid({0})",
+    "relu": "_np.maximum({0}, 0)",
+    "square": "{0} * {0}",
     "sumall": "_np.sum({0})",
     "meanall": "_np.mean({0})",
 }
 
 
 def forward_expr(prim, operands) -> str:
+    if prim == "pow":
+        a, c = _s(operands[0]), operands[1][1]
+        return f"{a} * {a}" if c == 2 else f"_np.power({a}, {c!r})"
     return _FORWARD[prim].format(*[_s(o) for o in operands])
 
 
@@ -145,6 +166,21 @@ def backward_expr(prim, position, g, operands, out, values) -> str:
         return f"{g} * _np.cos({a})"
     if prim == "cos":
         return f"{g} * -_np.sin({a})"
+    if prim == "log":
+        return f"{g} / {a}"
+    if prim == "sqrt":
+        return f"{g} / (2 * {out})"
+    if prim == "sigmoid":
+        return f"{g} * ({out} * (1 - {out}))"
+    if prim == "relu":
+        return f"_np.where({out} > 0, {g}, 0)"
+    if prim == "square":
+        return f"{g} * 2 * {a}"
+    if prim == "pow":
+        c = operands[1][1]
+        if c == 2:
+            return f"{g} * 2 * {a}"
+        return f"{g} * {c!r} * _np.power({a}, {c - 1!r})"
     v = values[operands[0][1]]
     if prim == "sumall":
         return f"_np.full({v.shape!r}, {g}, _np.{v.dtype.name})"
@@ -152,6 +188,13 @@ def backward_expr(prim, position, g, operands, out, values) -> str:
         count = max(int(np.prod(v.shape)), 1)
         return f"_np.full({v.shape!r}, {g} / {count}, _np.{v.dtype.name})"
     raise AssertionError(prim)
+
+
+def sigmoid(x):
+    """Eager's sigmoid on an array (the same values)."""
+    from glassgrad.ops.elementwise.unary import _sigmoid
+
+    return _sigmoid(np.asarray(x))
 
 
 def sum_to(grad, shape):

@@ -97,7 +97,15 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
     kept.reverse()
 
     # -- forward source -------------------------------------------------------------------------
-    env = {"_np": np, "_call": _call, "_call_grad": _call_grad, "_sum_to": lowering.sum_to}
+    env = {
+        # (NumPy's float warnings in glassgrad's modules are filtered: PyTorch has none)
+        "__name__": "glassgrad._compile.generated",
+        "_np": np,
+        "_call": _call,
+        "_call_grad": _call_grad,
+        "_sum_to": lowering.sum_to,
+        "_sigmoid": lowering.sigmoid,
+    }
     lines = []
     for index, low in kept:
         op = ops[index]

@@ -257,6 +257,7 @@ def _replay_function(entry):
         lines.append(f"    node._vars = ({''.join(f'_rec(t{k}), ' for k in kept)})")
     lines.append("    return _make(out, node, 0)")
     namespace = {
+        "__name__": "glassgrad._compile.generated",
         "_fwd": entry.plan.forward,
         "_nd": np.ndarray,
         "_asarray": np.asarray,
@@ -303,7 +304,8 @@ class CompiledFunction:
         return tuple(m.training for m in self.module.modules())
 
     def __call__(self, *args, **kwargs):
-        if _ACTIVE[0] is not None:  # inside another trace: its ops are recorded there
+        if _ACTIVE[0] is not None:  # inside a trace (its ops are recorded there) or another
+            # thread's: run eagerly
             return self.fn(*args, **kwargs)
         state = _grad_mode.state
         last = self._last

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import types
+from threading import get_ident as _get_ident
 
 import numpy as np
 
@@ -199,6 +200,7 @@ class Tracer:
         self.breaks: list = []  # (reason, frame)
         self.depth = 0
         self._sources = None
+        self.thread = _get_ident()
 
     # -- values ------------------------------------------------------------------------------
     def add(self, tensor, kind, source=None, op=None) -> int:
@@ -300,8 +302,8 @@ class Tracer:
 def _wrapper(name, fn):
     def traced(*args, **kwargs):
         tracer = ACTIVE[0]
-        if tracer is None or tracer.depth:
-            return fn(*args, **kwargs)
+        if tracer is None or tracer.depth or tracer.thread != _get_ident():
+            return fn(*args, **kwargs)  # (another thread's eager code is not this trace's)
         return tracer.call(name, fn, args, kwargs)
 
     traced.__wrapped__ = fn
