@@ -99,6 +99,13 @@ class Node:
     _locate = False
     _where = None
     _quiet = None  # units of an activation whose every output had derivative 0 (``locate``)
+    # For an op whose backward PyTorch runs as one fused kernel taking some forward inputs
+    # (``max_pool2d_with_indices_backward(grad, self, ...)``, ``convolution_backward(grad,
+    # input, weight, ...)``): ``(edges, rule)``, the indices of those inputs' edges and the
+    # kernel's own backward with respect to them (zeros, no gradient, or an error). Under
+    # ``create_graph`` the kernel's outputs require grad whenever such an input does, even where
+    # they do not depend on it: see ``tie_fused``.
+    _tie = None
 
     def _input_meta(self) -> tuple:
         """``(shape, dtype)`` of each input (None for an argument that is not a tensor)."""
@@ -136,8 +143,12 @@ class Node:
         non-tensor metadata that is never freed), ``saved`` what the forward saved.
         """
         if self._saved is None:
-            return self._backward(grad)
-        return self._backward(grad, *self.saved(create_graph))
+            out = self._backward(grad)
+        else:
+            out = self._backward(grad, *self.saved(create_graph))
+        if create_graph and self._tie is not None:
+            return tie_fused(self, out)
+        return out
 
     # -- saved tensors -------------------------------------------------------------------------
     def saved(self, create_graph: bool = False):
@@ -300,6 +311,53 @@ LOCATED = frozenset(
         "RsqrtBackward0",
     }
 )
+
+
+_TIED: dict = {}
+
+
+def zero_rule(ctx, grad):
+    """A fused kernel's derivative with respect to the inputs it only reads: zeros."""
+    zeros = []
+    for meta in ctx._input_meta():
+        if meta is None or meta is False:
+            zeros.append(None)
+        else:
+            shape, dtype = meta
+            zeros.append(np.zeros(shape, dtype))
+    return tuple(zeros)
+
+
+def tie_fused(node, outputs):
+    """``outputs`` of ``node``'s rule under ``create_graph``, each that does not require grad
+    while an input in ``node._tie`` does made to depend on those inputs (with derivative zero),
+    so ``requires_grad`` is PyTorch's; the node is PyTorch's ``...BackwardBackward0``, whose
+    rule is the kernel's own derivative for those inputs (``node._tie``'s second item)."""
+    tie, rule = node._tie
+    edges = [node.next_functions[i] if i < len(node.next_functions) else (None, 0) for i in tie]
+    if all(edge[0] is None for edge in edges):
+        return outputs
+    single = not isinstance(outputs, tuple)
+    items = [outputs] if single else list(outputs)
+    metas = [node._input_meta()[i] for i in tie]
+    name = getattr(rule, "node_name", None) or type(node).__name__
+    name = name[: -len("Backward0")] + "BackwardBackward0" if name.endswith("Backward0") else name
+    cls = _TIED.get((name, rule))
+    if cls is None:
+        attrs = {"_backward": rule, "__module__": __name__}
+        cls = _TIED[(name, rule)] = type(name, (Node,), attrs)
+    for index, out in enumerate(items):
+        if out is None:
+            continue
+        data = out if isinstance(out, np.ndarray) else out._data
+        if not isinstance(out, np.ndarray) and out.requires_grad:
+            continue
+        tied = cls()
+        tied.next_functions = tuple(edges)
+        tied._meta = tuple(metas)
+        tied._seq = next_seq()
+        items[index] = bound.make(data, tied)
+    return items[0] if single else tuple(items)
 
 
 def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:

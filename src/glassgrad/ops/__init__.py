@@ -75,9 +75,11 @@ from glassgrad.ops.nn import softmax
 from glassgrad.ops.nn.loss import nll
 from glassgrad.ops.nn import distance
 from glassgrad.ops.nn.loss import margin
+from glassgrad.ops.nn import fused_backward
 from glassgrad.ops.elementwise import complex  # last: it marks the rules of all the others
 from glassgrad.ops.registry import OPS
 
 inplace._install_from_table()  # in-place forms of the ops above, now that all have registered
+fused_backward.install()  # PyTorch's fused backward kernels' requires_grad under create_graph
 
 __all__ = ["OPS"]

@@ -369,8 +369,17 @@ _FUNCTIONAL = (
     ("tanhshrink", tanhshrink, None),
     ("glu", glu, lambda rng: [((rng.standard_normal((2, 4)),), {})]),
 )
+# PyTorch has no derivative for hardsigmoid_backward: a second derivative raises
+_FIRST_ORDER_ONLY = {"hardsigmoid"}
 for _name, _fn, _samples in _FUNCTIONAL:
-    register(_name, _fn, method=False, function=False, samples=_samples or _sample())
+    register(
+        _name,
+        _fn,
+        method=False,
+        function=False,
+        samples=_samples or _sample(),
+        second_order=_name not in _FIRST_ORDER_ONLY,
+    )
 # PyTorch has these as ``torch.<name>`` (and ``prelu`` as a method too)
 register("selu", selu, method=False, samples=_sample())
 register("celu", celu, method=False, samples=_sample({}, {"alpha": 2.0}))

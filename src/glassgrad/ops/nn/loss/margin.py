@@ -185,4 +185,5 @@ register(
     method=False,
     function=False,
     samples=_multi_margin_samples,
+    second_order=False,  # PyTorch has no derivative for multi_margin_loss_backward
 )
