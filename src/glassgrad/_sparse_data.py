@@ -62,6 +62,12 @@ def not_implemented(name: str, kind: str = "Sparse") -> NotImplementedError:
 NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
 
 
+_MIXED = (
+    "permute(sparse_coo): transpositions between sparse and dense dimensions are not "
+    "allowed.Only transpositions within sparse and dense dimensions are supported."
+)
+
+
 class _Flags:
     """``ndarray.flags`` as a sparse array answers it: never contiguous, never Fortran."""
 
@@ -235,6 +241,31 @@ class SparseArray(NDArrayOperatorsMixin):
             return coo(self.indices, values, shape, self.coalesced)
         raise RuntimeError("transpose(): can't transpose between sparse and dense dimensions")
 
+    def transpose(self, *axes):
+        """A permutation of the dimensions: sparse ones among themselves, dense ones among
+        themselves (PyTorch's ``permute`` of a COO tensor)."""
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        if self.ndim == 2 and tuple(axes) == (1, 0) and self.layout is not _layout.sparse_coo:
+            return self.T
+        if self.layout is not _layout.sparse_coo:
+            raise not_implemented("as_strided", self.layout._kind)
+        sparse_dim = self.sparse_dim
+        head, tail = list(axes[:sparse_dim]), list(axes[sparse_dim:])
+        if sorted(head) != list(range(sparse_dim)):
+            raise RuntimeError(_MIXED)
+        values = self.values.transpose([0, *(d - sparse_dim + 1 for d in tail)])
+        shape = [self.shape[d] for d in axes]
+        same = head == list(range(sparse_dim))
+        return coo(self.indices[head], values, shape, self.coalesced and same)
+
+    def __getitem__(self, key):
+        """``t[i]``: the sub-tensor at one index of the first (sparse) dimension."""
+        if self.layout is _layout.sparse_csr or self.layout is _layout.sparse_csc:
+            return _select(kernels_to_coo(self), key)
+        return _select(self, key)
+
     # -- NumPy's protocols -----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
@@ -290,6 +321,25 @@ def _into(ufunc, inputs, out, kind):
         setattr(target, name, getattr(total, name))
     target.values = target.values.astype(first.dtype, copy=False)
     return target
+
+
+def kernels_to_coo(a):
+    from glassgrad._sparse_kernels import to_coo
+
+    return to_coo(a)
+
+
+def _select(a: SparseArray, key) -> SparseArray:
+    if isinstance(key, tuple):  # (t[i, ...]: the index ops' normal form)
+        rest = [k for k in key if k is not Ellipsis]
+        key = rest[0] if len(rest) == 1 and key[-1] is Ellipsis or len(key) == 1 else key
+    if not isinstance(key, (int, np.integer)) or isinstance(key, bool) or not a.sparse_dim:
+        raise not_implemented("as_strided", a.layout._kind)
+    key = int(key) + (a.shape[0] if key < 0 else 0)
+    if not 0 <= key < a.shape[0]:
+        raise IndexError(f"index {key} is out of bounds for dimension 0 with size {a.shape[0]}")
+    found = a.indices[0] == key
+    return coo(a.indices[1:, found], a.values[found], a.shape[1:], a.coalesced)
 
 
 def coo(indices, values, shape, coalesced=False) -> SparseArray:

@@ -357,4 +357,48 @@ def _swapaxes(a, first, second):
     return a.swapaxes(first, second)
 
 
-FUNCTIONS = {np.transpose: _transpose, np.swapaxes: _swapaxes}
+def _expand_dims(a, axis):
+    """``unsqueeze``: a new size-1 dimension, sparse where it falls among the sparse ones."""
+    a = to_coo(a) if a.layout is _layout.sparse_csr else a
+    if a.layout is not _layout.sparse_coo:
+        raise not_implemented("unsqueeze", a.layout._kind)
+    axis = axis % (a.ndim + 1) if axis < 0 else axis
+    shape = list(a.shape)
+    shape.insert(axis, 1)
+    if axis <= a.sparse_dim:
+        zero = np.zeros((1, a.nnz), dtype=np.int64)
+        indices = np.concatenate([a.indices[:axis], zero, a.indices[axis:]])
+        return coo(indices, a.values, shape, a.coalesced)
+    values = np.expand_dims(a.values, axis - a.sparse_dim + 1)
+    return coo(a.indices, values, shape, a.coalesced)
+
+
+def _concatenate(arrays, axis=0, **kwargs):
+    """``torch.cat`` of COO arrays along a sparse dimension: indices shifted, values joined."""
+    arrays = list(arrays)
+    first = arrays[0]
+    for a in arrays:
+        if a.__class__ is not SparseArray or a.layout is not _layout.sparse_coo:
+            kind = a.layout._kind if a.__class__ is SparseArray else "CPU"
+            raise not_implemented("cat", kind)
+    if axis >= first.sparse_dim or any(a.sparse_dim != first.sparse_dim for a in arrays):
+        raise not_implemented("cat", "Sparse")
+    shifted, offset = [], 0
+    for a in arrays:
+        indices = a.indices.copy()
+        indices[axis] += offset
+        shifted.append(indices)
+        offset += a.shape[axis]
+    shape = list(first.shape)
+    shape[axis] = offset
+    dtype = np.result_type(*[a.dtype for a in arrays])
+    values = np.concatenate([a.values.astype(dtype) for a in arrays])
+    return coo(np.concatenate(shifted, axis=1), values, shape)
+
+
+FUNCTIONS = {
+    np.transpose: _transpose,
+    np.swapaxes: _swapaxes,
+    np.expand_dims: _expand_dims,
+    np.concatenate: _concatenate,
+}

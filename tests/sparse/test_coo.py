@@ -99,6 +99,12 @@ CASES = {
     "zeros_like csr": lambda L: L.zeros_like(coo(L).to_sparse_csr()).to_dense(),
     "relu": lambda L: (L.relu(dup(L)), L.nn.functional.relu(-coo(L))),
     "isnan": lambda L: coo(L).isnan(),
+    "permute": lambda L: (coo(L).permute(1, 0), coo(L).T, dup(L).mT),
+    "permute dense dims": lambda L: L.sparse_coo_tensor(
+        L.tensor([[0, 2]]), L.arange(12.0).view(2, 2, 3)
+    ).permute(0, 2, 1),
+    "unsqueeze": lambda L: (coo(L).unsqueeze(0), coo(L).unsqueeze(1), coo(L).unsqueeze(-1)),
+    "select": lambda L: (coo(L)[1], coo(L)[-2], coo(L).select(0, 1), dup(L)[1]),
     "stride": lambda L: (coo(L).stride(), coo(L).stride(1)),
     "softmax": lambda L: L.sparse.softmax(coo(L), 1),
     "log_softmax": lambda L: L.sparse.log_softmax(coo(L), 0),
@@ -136,6 +142,10 @@ ERRORS = {
     "max": lambda L: coo(L).max(),
     "numpy": lambda L: coo(L).numpy(),
     "tolist": lambda L: coo(L).tolist(),
+    "index out of range": lambda L: coo(L)[2],
+    "permute across sparse and dense": lambda L: L.sparse_coo_tensor(
+        L.tensor([[0, 2]]), L.ones(2, 3)
+    ).permute(1, 0),
     "storage": lambda L: coo(L).untyped_storage(),
     "storage csr": lambda L: coo(L).to_sparse_csr().untyped_storage(),
     "contiguous": lambda L: coo(L).contiguous(),
