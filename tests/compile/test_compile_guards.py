@@ -91,6 +91,7 @@ def test_recompile_limit_warns_as_pytorch_and_runs_eagerly(caplog):
     assert len(_entries(compiled)) == 2
     text = caplog.text
     assert "torch._dynamo hit config.recompile_limit (2)" in text
+    assert "last reason: 0/1: tensor 'x' size mismatch at index 0. expected 2, actual 3" in text
     assert 'To log all recompilation reasons, use TORCH_LOGS="recompiles".' in text
 
 
@@ -280,3 +281,22 @@ def test_other_threads_are_not_recorded_into_a_trace():
     assert compiled(glassgrad.ones(2)).tolist() == [2.0, 2.0]
     assert found == [[5.0, 5.0, 5.0]]
     assert [op.name for op in compiled._compiled.entries[0].trace_ops] == ["__mul__"]
+
+
+def test_recompile_reason_names_the_argument_as_pytorch(caplog):
+    def f(x, y):
+        return x * y
+
+    compiled = glassgrad.compile(f)
+    old = _dynamo.config.recompile_limit
+    _dynamo.config.recompile_limit = 1
+    try:
+        with caplog.at_level(logging.WARNING, logger="glassgrad._dynamo"):
+            compiled(glassgrad.ones(3), glassgrad.ones(3))
+            compiled(glassgrad.ones(3), glassgrad.ones(3, dtype=glassgrad.float64))
+    finally:
+        _dynamo.config.recompile_limit = old
+    # PyTorch 2.13: "last reason: 0/0: tensor 'y' dtype mismatch. expected Float, actual Double"
+    assert (
+        "last reason: 0/0: tensor 'y' dtype mismatch. expected Float, actual Double" in caplog.text
+    )

@@ -110,6 +110,7 @@ class Entry:
         self.out_tree = None
         self.values = None
         self.compile_time = 0.0
+        self.key = None
         self.trace_ops: list = []
 
     def check(self, roots, fn) -> bool:
@@ -358,6 +359,7 @@ class CompiledFunction:
         if len(self.entries) >= limit:
             if not self.warned:
                 self.warned = True
+                self.last_reason = self._reason(key)
                 code = getattr(self.fn, "__code__", None)
                 where = f"{code.co_filename}:{code.co_firstlineno}" if code else "?"
                 log.warning(
@@ -373,13 +375,59 @@ class CompiledFunction:
                     self.last_reason or "guard failure",
                 )
             return self.fn(*args, **kwargs)
-        if self.entries:
-            self.last_reason = f"0/{len(self.entries) - 1}: a guard failed (shape, dtype, "
-            self.last_reason += "requires_grad, grad mode or a closure value changed)"
         entry, result = self._trace(args, kwargs)
+        entry.key = key
         self.entries.append(entry)
         self.cache.setdefault(key, []).append(entry)
         return result
+
+    def _reason(self, key) -> str:
+        """Why ``key`` missed the newest entry, in the words of PyTorch's guard failures."""
+        number = len(self.entries) - 1
+        head = f"0/{number}: "
+        old = self.entries[-1].key
+        if self.module is not None:
+            key, old = key[0], old[0]
+        if key[:2] != old[:2]:
+            return head + "___check_global_state() (grad mode changed)"
+        try:
+            import inspect
+
+            names = list(inspect.signature(self.fn).parameters)
+        except (TypeError, ValueError):
+            names = []
+        for index, (new, was) in enumerate(zip(key[2:], old[2:], strict=False)):
+            if new == was or not (isinstance(new, tuple) and len(new) == 3):
+                continue
+            if not (isinstance(was, tuple) and len(was) == 3):
+                continue
+            name = names[index] if index < len(names) else f"args[{index}]"
+            (shape, dtype, _), (shape0, dtype0, grad0) = new, was
+            if dtype != dtype0:
+                from glassgrad.dtypes import from_numpy_dtype
+
+                def legacy(d):
+                    return from_numpy_dtype(d)._legacy.removesuffix("Tensor")
+
+                return (
+                    f"{head}tensor '{name}' dtype mismatch. expected {legacy(dtype0)}, "
+                    f"actual {legacy(dtype)}"
+                )
+            if len(shape) != len(shape0):
+                return (
+                    f"{head}tensor '{name}' rank mismatch. expected {len(shape0)}, "
+                    f"actual {len(shape)}"
+                )
+            if shape != shape0:
+                at = next(i for i, (a, b) in enumerate(zip(shape, shape0, strict=True)) if a != b)
+                return (
+                    f"{head}tensor '{name}' size mismatch at index {at}. expected "
+                    f"{shape0[at]}, actual {shape[at]}"
+                )
+            return (
+                f"{head}tensor '{name}' requires_grad mismatch. expected requires_grad={int(grad0)}"
+            )
+        return head + "a guard failed (an argument, a closure value or a lifted tensor changed)"
 
     def _trace(self, args, kwargs):
         start = time.perf_counter()
