@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.optim._inplace import add_scaled_, scale_
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -99,7 +100,7 @@ class Adafactor(Optimizer):
         norm = float(np.sqrt(np.sum(param._data * param._data)))
         alpha = max(eps2, norm / (param.numel() ** 0.5)) * rho_t
         if group["weight_decay"] != 0:
-            _write(param, param._data * (1 - lr * group["weight_decay"]))
+            scale_(param, 1 - lr * group["weight_decay"])
         if grad.ndim > 1:
             row_var, col_var = state["row_var"], state["col_var"]
             row_mean = _mean_square(grad, -1)
@@ -117,7 +118,7 @@ class Adafactor(Optimizer):
         update = update * grad
         update_norm = float(np.sqrt(np.sum(update * update)))
         denom = max(1.0, update_norm / ((update.size**0.5) * group["d"]))
-        _write(param, param._data + (-alpha / denom) * update)
+        add_scaled_(param, -alpha / denom, update)
 
 
 def _mean_square(grad, dim: int):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim._inplace import add_scaled_, decay_addcmul_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -82,8 +83,12 @@ class Adadelta(Optimizer):
             _write(step_t, step_t._data + 1)
             grad = _grad_of(param, group["maximize"])
             grad = _decay(grad, param, group["weight_decay"])
-            _write(square_avg, square_avg._data * rho + (1 - rho) * grad * grad)
-            std = np.sqrt(square_avg._data + eps)
-            delta = np.sqrt(acc_delta._data + eps) / std * grad
-            _write(acc_delta, acc_delta._data * rho + (1 - rho) * delta * delta)
-            _write(param, param._data + (-lr) * delta)
+            decay_addcmul_(square_avg, rho, 1 - rho, grad)
+            std = temporary(np.add(square_avg._data, eps))
+            np.sqrt(std, out=std)
+            delta = temporary(np.add(acc_delta._data, eps))
+            np.sqrt(delta, out=delta)
+            np.divide(delta, std, out=delta)
+            np.multiply(delta, grad, out=delta)
+            decay_addcmul_(acc_delta, rho, 1 - rho, delta)
+            add_scaled_(param, -lr, delta)

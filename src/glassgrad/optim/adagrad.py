@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim._inplace import addcdiv_, decay_addcmul_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -87,9 +88,10 @@ class Adagrad(Optimizer):
                 continue
             grad = _grad_of(param, group["maximize"])
             grad = _decay(grad, param, group["weight_decay"])
-            _write(state_sum, state_sum._data + 1 * grad * grad)
-            std = np.sqrt(state_sum._data) + group["eps"]
-            _write(param, param._data + (-clr) * grad / std)
+            decay_addcmul_(state_sum, 1, 1, grad)
+            std = temporary(np.sqrt(state_sum._data))
+            np.add(std, group["eps"], out=std)
+            addcdiv_(param, -clr, grad, std)
 
 
 def _new_state(param, initial_accumulator_value) -> dict:

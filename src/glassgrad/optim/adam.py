@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim._inplace import addcdiv_, decay_addcmul_, lerp_, scale_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
     _check_nonnegative,
     _grad_of,
-    _lerp,
     _number,
     _step_tensor,
     _with_grad,
@@ -96,25 +96,25 @@ class Adam(Optimizer):
         _write(step_t, step_t._data + 1)
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                _write(param, param._data * (1 - lr * weight_decay))
+                scale_(param, 1 - lr * weight_decay)
             else:
                 grad = grad + weight_decay * param._data
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
-        _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * grad * grad)
+        lerp_(exp_avg, grad, 1 - beta1)
+        decay_addcmul_(exp_avg_sq, beta2, 1 - beta2, grad)
         second = exp_avg_sq
         if group["amsgrad"]:
             second = state["max_exp_avg_sq"]
-            _write(second, np.maximum(second._data, exp_avg_sq._data))
+            np.maximum(second._data, exp_avg_sq._data, out=second._data)
         if group["differentiable"]:
             _write(param, param._data + exp_avg._data / _tensor_denom(second, step_t, lr, group))
             return
         step = step_t.item()
         step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        denom = np.sqrt(second._data) / bias_correction2_sqrt + group["eps"]
-        # ATen's addcdiv evaluates ``value * tensor1 / tensor2`` left to right.
-        _write(param, param._data + (-step_size) * exp_avg._data / denom)
+        denom = temporary(np.sqrt(second._data))
+        np.divide(denom, (1 - beta2**step) ** 0.5, out=denom)
+        np.add(denom, group["eps"], out=denom)
+        addcdiv_(param, -step_size, exp_avg._data, denom)
 
 
 def _tensor_denom(second, step_t, lr, group):

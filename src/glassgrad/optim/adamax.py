@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_betas, check_step_flags
+from glassgrad.optim._inplace import addcdiv_, lerp_, scale_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
     _check_nonnegative,
     _decay,
     _grad_of,
-    _lerp,
     _number,
     _step_tensor,
     _with_grad,
@@ -81,7 +81,10 @@ class Adamax(Optimizer):
             step_t, exp_avg, exp_inf = state["step"], state["exp_avg"], state["exp_inf"]
             _write(step_t, step_t._data + 1)
             grad = _decay(grad, param, group["weight_decay"])
-            _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
-            _write(exp_inf, np.maximum(exp_inf._data * beta2, np.abs(grad) + group["eps"]))
+            lerp_(exp_avg, grad, 1 - beta1)
+            bound = temporary(np.abs(grad))
+            np.add(bound, group["eps"], out=bound)
+            scale_(exp_inf, beta2)
+            np.maximum(exp_inf._data, bound, out=exp_inf._data)
             clr = lr / (1 - beta1 ** step_t.item())
-            _write(param, param._data + (-clr) * exp_avg._data / exp_inf._data)
+            addcdiv_(param, -clr, exp_avg._data, exp_inf._data)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim._inplace import add_scaled_, scale_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -89,10 +92,12 @@ class ASGD(Optimizer):
         _write(step_t, step_t._data + 1)
         grad = _decay(grad, param, group["weight_decay"])
         eta_value = eta.item()
-        _write(param, param._data * (1 - lambd * eta_value))
-        _write(param, param._data + (-eta_value) * grad)
+        scale_(param, 1 - lambd * eta_value)
+        add_scaled_(param, -eta_value, grad)
         if mu.item() != 1:
-            _write(ax, ax._data + (param._data - ax._data) * mu._data)
+            gap = temporary(np.subtract(param._data, ax._data))
+            np.multiply(gap, mu._data, out=gap)
+            add_scaled_(ax, 1, gap)
         else:
             _write(ax, param._data)
         step = step_t.item()

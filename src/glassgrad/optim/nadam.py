@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_betas, check_step_flags
+from glassgrad.optim._inplace import addcdiv_, decay_addcmul_, lerp_, scale_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
     _check_nonnegative,
     _grad_of,
-    _lerp,
     _number,
     _step_tensor,
     _steps_to_tensors,
@@ -106,20 +106,19 @@ class NAdam(Optimizer):
         bias_correction2 = 1 - beta2**step
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                _write(param, param._data * (1 - lr * weight_decay))
+                scale_(param, 1 - lr * weight_decay)
             else:
                 grad = grad + weight_decay * param._data
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         # mu_product lives in a float32 (default-dtype) tensor: its rounding is PyTorch's too.
         _write(mu_product, mu_product._data * mu)
-        _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
-        _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * grad * grad)
-        denom = np.sqrt(exp_avg_sq._data / bias_correction2) + group["eps"]
+        lerp_(exp_avg, grad, 1 - beta1)
+        decay_addcmul_(exp_avg_sq, beta2, 1 - beta2, grad)
+        denom = temporary(np.divide(exp_avg_sq._data, bias_correction2))
+        np.sqrt(denom, out=denom)
+        np.add(denom, group["eps"], out=denom)
         product = mu_product.item()
         mu_product_next = product * mu_next
-        update = param._data + (-lr * (1.0 - mu) / (1.0 - product)) * grad / denom
-        _write(param, update)
-        _write(
-            param, param._data + ((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg._data / denom
-        )
+        addcdiv_(param, -lr * (1.0 - mu) / (1.0 - product), grad, denom)
+        addcdiv_(param, (-lr * mu_next) / (1.0 - mu_product_next), exp_avg._data, denom)

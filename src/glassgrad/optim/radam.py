@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_betas, check_step_flags
+from glassgrad.optim._inplace import add_scaled_, decay_addcmul_, lerp_, scale_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
     _check_nonnegative,
     _grad_of,
-    _lerp,
     _number,
     _step_tensor,
     _with_grad,
@@ -88,21 +88,24 @@ class RAdam(Optimizer):
         step = step_t.item()
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                _write(param, param._data * (1 - lr * weight_decay))
+                scale_(param, 1 - lr * weight_decay)
             else:
                 grad = grad + weight_decay * param._data
-        _write(exp_avg, _lerp(exp_avg._data, grad, 1 - beta1))
-        _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * grad * grad)
+        lerp_(exp_avg, grad, 1 - beta1)
+        decay_addcmul_(exp_avg_sq, beta2, 1 - beta2, grad)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
-        corrected = exp_avg._data / bias_correction1
+        update = temporary(np.divide(exp_avg._data, bias_correction1))
+        np.multiply(update, lr, out=update)
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
         if rho_t > 5.0:
             rect = (
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
             ) ** 0.5
-            adaptive_lr = (bias_correction2**0.5) / (np.sqrt(exp_avg_sq._data) + group["eps"])
-            _write(param, param._data + (-1.0) * (corrected * lr * adaptive_lr * rect))
-        else:
-            _write(param, param._data + (-1.0) * (corrected * lr))
+            adaptive_lr = temporary(np.sqrt(exp_avg_sq._data))
+            np.add(adaptive_lr, group["eps"], out=adaptive_lr)
+            np.divide(bias_correction2**0.5, adaptive_lr, out=adaptive_lr)
+            np.multiply(update, adaptive_lr, out=update)
+            np.multiply(update, rect, out=update)
+        add_scaled_(param, -1.0, update)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim._inplace import add_scaled_, addcdiv_, decay_addcmul_, lerp_, scale_, temporary
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
     _check_nonnegative,
     _decay,
     _grad_of,
-    _lerp,
     _number,
     _step_tensor,
     _with_grad,
@@ -94,17 +94,19 @@ class RMSprop(Optimizer):
             _write(state["step"], state["step"]._data + 1)
             grad = _decay(grad, param, group["weight_decay"])
             square_avg = state["square_avg"]
-            _write(square_avg, square_avg._data * alpha + (1 - alpha) * grad * grad)
+            decay_addcmul_(square_avg, alpha, 1 - alpha, grad)
             if group["centered"]:
                 grad_avg = state["grad_avg"]
-                _write(grad_avg, _lerp(grad_avg._data, grad, 1 - alpha))
+                lerp_(grad_avg, grad, 1 - alpha)
                 avg = np.sqrt(square_avg._data + (-1) * grad_avg._data * grad_avg._data)
             else:
                 avg = np.sqrt(square_avg._data)
-            avg = avg + group["eps"]
+            avg = temporary(avg)
+            np.add(avg, group["eps"], out=avg)
             if momentum > 0:
                 buf = state["momentum_buffer"]
-                _write(buf, buf._data * momentum + 1 * grad / avg)
-                _write(param, param._data + (-lr) * buf._data)
+                scale_(buf, momentum)
+                addcdiv_(buf, 1, grad, avg)
+                add_scaled_(param, -lr, buf._data)
             else:
-                _write(param, param._data + (-lr) * grad / avg)
+                addcdiv_(param, -lr, grad, avg)

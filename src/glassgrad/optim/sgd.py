@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glassgrad.optim._flags import check_step_flags
+from glassgrad.optim._inplace import add_scaled_
 from glassgrad.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -83,7 +84,7 @@ class SGD(Optimizer):
                 else:
                     _write(buf, buf._data * momentum + (1 - dampening) * grad)
                 grad = grad + momentum * buf._data if group["nesterov"] else buf._data
-            _write(param, param._data + (-lr) * grad)
+            add_scaled_(param, -lr, grad)
 
     def _sparse_update(self, param, group, lr) -> None:
         """A sparse gradient (an embedding's): sparse tensor arithmetic, the buffer stays sparse."""
