@@ -397,6 +397,9 @@ FUNCTIONAL = {
     # nn layers (fold, 3-d pools, unpooling, grid sampling, shrink)
     "fold": lambda L: F(L).fold(img(L, 1, 4, 4), 3, 2),
     "unfold": lambda L: F(L).unfold(img(L, 1, 2, 4, 4), 2, stride=2),
+    "hardshrink": lambda L: F(L).hardshrink(x(L), 0.75),
+    "softshrink": lambda L: F(L).softshrink(x(L), 0.75),
+    "gumbel_softmax": lambda L: F(L).gumbel_softmax(x(L), hard=True).sum(-1),
     "lp_pool3d": lambda L: F(L).lp_pool3d(img(L, 1, 2, 4, 4, 4).abs(), 2, 2),
     "max_pool3d": lambda L: F(L).max_pool3d(img(L, 1, 2, 4, 4, 4), 2, return_indices=True),
     "avg_pool3d": lambda L: F(L).avg_pool3d(img(L, 1, 2, 4, 4, 4), 2),

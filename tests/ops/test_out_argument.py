@@ -67,6 +67,7 @@ _UNDOCUMENTED = "PyTorch's C binding takes an undocumented out=; glassgrad's F f
 DEPARTURES = {
     **{(f"F.{name}", "*"): _UNDOCUMENTED for name in ("avg_pool2d", "avg_pool3d", "gelu")},
     **{(f"F.{name}", "*"): _UNDOCUMENTED for name in ("linear",)},
+    **{(f"F.{name}", "*"): _UNDOCUMENTED for name in ("hardshrink", "softshrink")},
     **{(f"F.{name}", "*"): _UNDOCUMENTED for name in ("logsigmoid", "softplus")},
     # PyTorch bumps out's version by its own count of internal writes (0 for kron, 2 for randn's
     # resize_ then normal_, 2 for svd's V); glassgrad writes each out once

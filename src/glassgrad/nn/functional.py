@@ -73,7 +73,8 @@ from glassgrad.ops.nn.pool.pool3d import (  # noqa: F401
     max_pool3d,
 )
 from glassgrad.ops.nn.pool.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
-from glassgrad.ops.nn.softmax import log_softmax, softmax, softmin  # noqa: F401
+from glassgrad.ops.nn.shrink import hardshrink, softshrink  # noqa: F401
+from glassgrad.ops.nn.softmax import gumbel_softmax, log_softmax, softmax, softmin  # noqa: F401
 from glassgrad.ops.nn.upsample import interpolate  # noqa: F401
 from glassgrad.ops.registry import function_form as _function_form
 

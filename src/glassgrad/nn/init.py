@@ -27,6 +27,8 @@ __all__ = [
     "kaiming_normal_",
     "trunc_normal_",
     "orthogonal_",
+    "dirac_",
+    "sparse_",
 ]
 
 _LINEAR = (
@@ -194,3 +196,54 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def dirac_(tensor, groups: int = 1):
+    """Fill a 3-, 4- or 5-d convolution weight with the Dirac delta (identity per group)."""
+    dims = tensor.ndim
+    if dims not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tuple(tensor.shape)
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = sizes[0] // groups
+    values = np.zeros(sizes)
+    centre = tuple(size // 2 for size in sizes[2:])
+    for group in range(groups):
+        for channel in range(min(per_group, sizes[1])):
+            values[(group * per_group + channel, channel, *centre)] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
+    """Fill a 2-d ``tensor`` from N(0, std^2), then zero ``ceil(sparsity * rows)`` per column."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    rng = _rng(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    for column in range(cols):
+        values[rng.permutation(rows)[:zeros], column] = 0
+    return _fill(tensor, values)
+
+
+# PyTorch's private helpers that libraries call directly (torch_geometric, timm)
+def _no_grad_uniform_(tensor, a: float, b: float, generator=None):
+    return uniform_(tensor, a, b, generator)
+
+
+def _no_grad_normal_(tensor, mean: float, std: float, generator=None):
+    return normal_(tensor, mean, std, generator)
+
+
+def _no_grad_trunc_normal_(tensor, mean: float, std: float, a: float, b: float, generator=None):
+    return trunc_normal_(tensor, mean, std, a, b, generator)
+
+
+def _no_grad_fill_(tensor, val: float):
+    return constant_(tensor, val)
+
+
+def _no_grad_zero_(tensor):
+    return zeros_(tensor)

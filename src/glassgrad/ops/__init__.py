@@ -57,6 +57,7 @@ from glassgrad.ops.elementwise import unary
 from glassgrad.ops.index.gather import one_hot  # noqa: F401 - for nn.functional
 from glassgrad.ops.nn import activation
 from glassgrad.ops.nn import activation_inplace
+from glassgrad.ops.nn import shrink
 from glassgrad.ops.nn import linear
 from glassgrad.ops.nn.conv import conv
 from glassgrad.ops.nn.conv import transpose

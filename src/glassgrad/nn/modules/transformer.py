@@ -183,6 +183,20 @@ def _activation(name):
     raise RuntimeError(f"activation should be relu/gelu, not {name}")
 
 
+def _get_activation_fn(activation: str):
+    """PyTorch's helper (timm imports it): ``F.relu`` or ``F.gelu`` by name."""
+    if activation == "relu":
+        return F.relu
+    if activation == "gelu":
+        return F.gelu
+    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _get_clones(module, N: int):  # noqa: N803 - PyTorch's argument name
+    """``N`` deep copies of ``module`` in a ModuleList (a PyTorch helper libraries import)."""
+    return ModuleList([copy.deepcopy(module) for _ in range(N)])
+
+
 class TransformerEncoderLayer(Module):
     """Self-attention and a feed-forward block, each with a residual and a LayerNorm."""
 
