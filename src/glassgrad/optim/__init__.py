@@ -1,6 +1,6 @@
 """``glassgrad.optim``: optimizers and learning-rate schedulers."""
 
-from glassgrad.optim import lr_scheduler, swa_utils
+from glassgrad.optim import _functional, lr_scheduler, swa_utils
 from glassgrad.optim._adafactor import Adafactor
 from glassgrad.optim._muon import Muon
 from glassgrad.optim._stateless import swap_in_optimizer_params_and_state

@@ -87,11 +87,14 @@ class Adam(Optimizer):
             check_step_flags(group, param)
             self._update_param(param, self._init_state(param, group), group)
 
-    def _update_param(self, param, state, group) -> None:
+    def _update_param(self, param, state, group, grad=None) -> None:
         lr = _number(group["lr"])
         beta1, beta2 = group["betas"]
         weight_decay = group["weight_decay"]
-        grad = _grad_of(param, group["maximize"])
+        if grad is None:
+            grad = _grad_of(param, group["maximize"])
+        elif group["maximize"]:
+            grad = -grad
         step_t = state["step"]
         _write(step_t, step_t._data + 1)
         if weight_decay != 0:
