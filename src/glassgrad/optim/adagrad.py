@@ -16,6 +16,7 @@ from glassgrad.optim.optimizer import (
     _step_tensor,
     _with_grad,
     _write,
+    has_sparse_grad,
 )
 from glassgrad.tensor import Tensor
 
@@ -83,7 +84,7 @@ class Adagrad(Optimizer):
             _write(step_t, step_t._data + 1)
             step = step_t.item()
             clr = lr / (1 + (step - 1) * group["lr_decay"])
-            if param._grad.is_sparse:
+            if has_sparse_grad(param):
                 _sparse_update(param, state_sum, group, clr)
                 continue
             grad = _grad_of(param, group["maximize"])

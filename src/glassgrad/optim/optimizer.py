@@ -302,7 +302,7 @@ class Optimizer(OptimizerHooks):
         if self._sparse_error is None:
             return
         for param in group["params"]:
-            if param._grad is not None and param._grad.is_sparse:
+            if has_sparse_grad(param):
                 raise RuntimeError(self._sparse_error)
 
     def _after_load(self) -> None:
@@ -426,3 +426,9 @@ def _check_nonnegative(*checks) -> None:
     for value, message in checks:
         if not 0.0 <= value:
             raise ValueError(f"{message}: {value}")
+
+
+def has_sparse_grad(param) -> bool:
+    """Whether ``param.grad`` is a sparse tensor (read without wrapping: an unread 0-d gradient
+    is kept as a NumPy scalar, see ``tensor.grad_tensor``)."""
+    return getattr(param._grad, "is_sparse", False) is True

@@ -12,6 +12,7 @@ from glassgrad.optim.optimizer import (
     _number,
     _with_grad,
     _write,
+    has_sparse_grad,
 )
 from glassgrad.tensor import Tensor
 
@@ -71,7 +72,7 @@ class SGD(Optimizer):
         weight_decay = group["weight_decay"]
         for param in _with_grad(group):
             check_step_flags(group, param)
-            if param._grad.is_sparse:
+            if has_sparse_grad(param):
                 self._sparse_update(param, group, lr)
                 continue
             grad = _grad_of(param, group["maximize"])
