@@ -275,6 +275,10 @@ TOP = {
     # torch.stft / torch.istft
     "stft": lambda L: L.stft(img(L, 2, 16), 8, window=L.ones(8), return_complex=True),
     "istft": lambda L: L.istft(_spectrum(L), 8, window=L.ones(8)),
+    # ops real code uses (index writes, splits, statistics, histograms...)
+    "logspace": lambda L: (L.logspace(0, 2, 5), L.logspace(-1, 1, 3, base=2, dtype=L.float64)),
+    "hann_window": lambda L: (L.hann_window(6), L.hann_window(5, periodic=False)),
+    "relu_": lambda L: L.relu_(x(L) * 1),
 }
 
 

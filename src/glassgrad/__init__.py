@@ -103,8 +103,10 @@ from glassgrad.creation import (
     full,
     full_like,
     get_rng_state,
+    hann_window,
     initial_seed,
     linspace,
+    logspace,
     manual_seed,
     ones,
     ones_like,
@@ -253,6 +255,11 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
         raise broadcast_error(input.shape, other.shape) from None
     return _np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def relu_(input):
+    """``input.relu_()``: ReLU in place."""
+    return input.relu_()
 
 
 def _equal_method(self, other) -> bool:

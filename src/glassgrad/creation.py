@@ -71,6 +71,8 @@ __all__ = [
     "tensor",
     "as_tensor",
     "from_numpy",
+    "logspace",
+    "hann_window",
     "zeros",
     "ones",
     "full",
@@ -420,6 +422,48 @@ def linspace(start, end, steps=None, *, dtype=None, device=None, requires_grad=F
     with np.errstate(over="ignore", invalid="ignore"):  # past float16's range is inf, as there
         values = _linspace_values(start, end, steps, target.np)
     return _finish(values, requires_grad)
+
+
+def logspace(
+    start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False
+) -> Tensor:
+    """``steps`` values ``base ** e``, ``e`` evenly spaced from ``start`` to ``end``."""
+    _check_device(device)
+    start, end, base = (v.item() if isinstance(v, Tensor) else v for v in (start, end, base))
+    steps = operator.index(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    target = (_dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np
+    # PyTorch's kernel: start, end and base in the dtype, exponents and powers in double,
+    # the first half counted from start and the second from end
+    start, end, base = (float(target.type(v)) for v in (start, end, base))
+    index = np.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    exponents = np.where(index < steps // 2, start + step * index, end - step * (steps - 1 - index))
+    if steps == 1:
+        exponents[:] = start
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.power(base, exponents).astype(target)
+    return _finish(values, requires_grad)
+
+
+def hann_window(
+    window_length, periodic=True, *, dtype=None, device=None, requires_grad=False
+) -> Tensor:
+    """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))`` (``periodic``: one longer, last
+    point dropped), computed in the dtype step by step as PyTorch's is."""
+    _check_device(device)
+    target = (_dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np
+    length = operator.index(window_length)
+    if length < 0:
+        raise RuntimeError(f"hann_window requires non-negative window length, got {length}")
+    if length <= 1:
+        return _finish(np.ones(length, dtype=target), requires_grad)
+    full = length + 1 if periodic else length
+    kind = target.type
+    window = np.arange(full, dtype=target) * kind(np.pi * 2.0 / (full - 1))
+    window = np.cos(window) * kind(-0.5) + kind(0.5)
+    return _finish(window[:length].astype(target, copy=False), requires_grad)
 
 
 # out=: a factory takes out's dtype (unless given one) and writes into it, as PyTorch's do;

@@ -85,7 +85,7 @@ DEPARTURES = {
     # out= not taken yet
     **{
         (name, "*"): "no out= yet"
-        for name in "logcumsumexp nansum nanmean quantile nanquantile histc histogram".split()
+        for name in "logcumsumexp nansum nanmean quantile nanquantile histc histogram inner".split()
     },
     # PyTorch records a node whose backward refuses out=; glassgrad records none
     ("expand_copy", "grad"): "out requires grad in PyTorch",

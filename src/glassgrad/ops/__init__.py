@@ -43,6 +43,7 @@ from glassgrad.ops.reduce import nan
 from glassgrad.ops.reduce import cumulative
 from glassgrad.ops.reduce import quantile
 from glassgrad.ops.reduce import histogram
+from glassgrad.ops.reduce import norms
 from glassgrad.ops.shape import view
 from glassgrad.ops.shape import expand
 from glassgrad.ops.shape import join

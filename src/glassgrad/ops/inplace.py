@@ -49,6 +49,25 @@ def _filled(self, value):
     return result(np.full_like(self._data, value), FillBackward2, (self,))
 
 
+FillBackward0 = node_class("FillBackward0", lambda ctx, grad: (_zeros(grad),))
+FillBackward1 = node_class("FillBackward1", lambda ctx, grad: (_zeros(grad), grad.sum()))
+
+
+def fill(input, value):
+    """A new tensor of ``input``'s shape and dtype holding ``value`` (a number or a 0-d
+    tensor, which gets the gradient's sum)."""
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value._data.ndim} dimensions."
+            )
+        # (np.asarray: under vmap, per sample)
+        out = np.full_like(np.asarray(input._data), np.asarray(value._data))
+        return result(out, FillBackward1, (input, value))
+    return result(np.full_like(input._data, value), FillBackward0, (input,))
+
+
 def _zeroed(self):
     return result(np.zeros_like(self._data), ZeroBackward0, (self,))
 
@@ -259,6 +278,16 @@ Tensor.__imul__ = Tensor.mul_
 Tensor.__itruediv__ = Tensor.div_
 Tensor.__ipow__ = Tensor.pow_
 register("zero_", Tensor.zero_, function=False, differentiable=False)
+register(
+    "fill",
+    fill,
+    method=False,
+    reference=lambda x, value: np.full_like(x, value),
+    samples=lambda rng: [
+        ((rng.standard_normal((3, 4)), 2.5), {}),
+        ((rng.standard_normal((2, 3)), rng.standard_normal(())), {}),
+    ],
+)
 
 
 def _comparison(name, compare):

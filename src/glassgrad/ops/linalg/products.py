@@ -364,3 +364,28 @@ register(
         (((2, 3),), {"k": 4}),
     ),
 )
+
+
+def inner(input, other):
+    """The dot products of ``input``'s and ``other``'s last dimensions (a product where either is
+    0-d), as ``tensordot`` over the last dims."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            "inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    return tensordot(input, other, ([-1], [-1]))
+
+
+register(
+    "inner",
+    inner,
+    reference=lambda a, b: np.inner(a, b),
+    samples=lambda rng: [
+        ((rng.standard_normal((3, 4)), rng.standard_normal((2, 4))), {}),
+        ((rng.standard_normal(4), rng.standard_normal(4)), {}),
+        ((rng.standard_normal((2, 3)), rng.standard_normal(())), {}),
+    ],
+)
