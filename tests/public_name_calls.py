@@ -565,6 +565,7 @@ TENSOR = {
     "is_shared": lambda L: x(L).is_shared(),
     # ops real code uses (index writes, splits, statistics, histograms...)
     "fill_diagonal_": lambda L: (x(L) * 1).fill_diagonal_(7.0),
+    "apply_": lambda L: x(L).apply_(lambda v: v * 2 + 1),
     "new": lambda L: (x(L).new([1, 2]), tuple(x(L).new(2, 3).shape), x(L).new().shape),
     "equal": lambda L: (x(L).equal(x(L)), x(L).equal(x(L) + 1)),
     "allclose": lambda L: (x(L).allclose(x(L) + 1e-9), x(L).allclose(x(L) + 1)),

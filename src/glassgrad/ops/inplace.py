@@ -331,6 +331,29 @@ def _masked_fill_(self, mask, value):
 
 
 Tensor.masked_fill_ = _masked_fill_
+
+
+def _apply_(self, callable):  # noqa: A002 - PyTorch's name
+    """Replace each element ``v`` with ``callable(v)`` (a Python number), in place."""
+    if self._requires_grad:
+        raise RuntimeError(
+            "Can't call apply_() on Variable that requires grad. Use var.detach().apply_() instead."
+        )
+    check_inplace(self)
+    data = self._data
+    kind = data.dtype.kind
+    convert = bool if kind == "b" else int if kind in "iu" else float
+    values = []
+    for value in data.ravel().tolist():
+        made = callable(value)
+        if not isinstance(made, (int, float, bool, np.number)):
+            raise TypeError(f"must be real number, not {type(made).__name__}")
+        values.append(convert(made))
+    data[...] = np.array(values, dtype=data.dtype).reshape(data.shape)
+    return self  # (PyTorch's apply_ leaves the version counter as it was)
+
+
+Tensor.apply_ = _apply_
 FILL_OPS[_filled] = FILL_OPS[_zeroed] = (None, None)
 
 
