@@ -402,6 +402,10 @@ FUNCTIONAL = {
     "fold": lambda L: F(L).fold(img(L, 1, 4, 4), 3, 2),
     "unfold": lambda L: F(L).unfold(img(L, 1, 2, 4, 4), 2, stride=2),
     "hardshrink": lambda L: F(L).hardshrink(x(L), 0.75),
+    "affine_grid": lambda L: F(L).affine_grid(img(L, 1, 2, 3), (1, 1, 2, 3), align_corners=False),
+    "grid_sample": lambda L: F(L).grid_sample(
+        img(L, 1, 2, 3, 4), img(L, 1, 2, 2, 2) / 2, align_corners=True
+    ),
     "softshrink": lambda L: F(L).softshrink(x(L), 0.75),
     "gumbel_softmax": lambda L: F(L).gumbel_softmax(x(L), hard=True).sum(-1),
     "lp_pool3d": lambda L: F(L).lp_pool3d(img(L, 1, 2, 4, 4, 4).abs(), 2, 2),

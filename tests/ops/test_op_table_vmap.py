@@ -51,6 +51,7 @@ LOOPED = {
     "embedding",
     "embedding_bag",
     "fill",
+    "grid_sample",
     "histc",
     "histogram",
     "im2col",

@@ -39,6 +39,7 @@ from glassgrad.ops.nn.conv.transpose import (  # noqa: F401
 from glassgrad.ops.nn.dropout import dropout  # noqa: F401
 from glassgrad.ops.nn.embedding.embedding import embedding  # noqa: F401
 from glassgrad.ops.nn.fold import fold, unfold  # noqa: F401
+from glassgrad.ops.nn.grid_sample import affine_grid, grid_sample  # noqa: F401
 from glassgrad.ops.nn.linear import bilinear, linear  # noqa: F401
 from glassgrad.ops.nn.loss.loss import (  # noqa: F401
     binary_cross_entropy,

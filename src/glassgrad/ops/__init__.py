@@ -72,6 +72,7 @@ from glassgrad.ops.nn.pool import pool
 from glassgrad.ops.nn.pool import pool3d
 from glassgrad.ops.nn.pool import unpool
 from glassgrad.ops.nn import fold
+from glassgrad.ops.nn import grid_sample
 from glassgrad.ops.nn import pad
 from glassgrad.ops.nn import softmax
 from glassgrad.ops.nn.loss import nll
