@@ -37,6 +37,7 @@ class Plan:
         self.op_count = 0
         self.lowered_count = 0
         self.fused_count = 0
+        self.opaque_grad_count = 0  # opaque ops whose backward the plan runs
 
 
 def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
@@ -121,6 +122,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
         targets = "".join(f"v{s}, " for s in outs)
         if grad and needs_grad:
             env[f"_m{index}"] = tuple(values[i].requires_grad for i in op.inputs)
+            plan.opaque_grad_count += 1
             lines.append(
                 (f"({targets}), _h{index}", f"_call_grad(_op{index}, ({args},), _m{index})", None)
             )
@@ -183,6 +185,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
         namespace.update(benv)
         namespace["_call_bwd"] = _call_bwd
         namespace["_zeros"] = np.zeros
+        namespace["_add"] = _add
         exec(compile(src, "<glassgrad.compile backward>", "exec"), namespace)
         plan.backward = namespace["backward"]
     return plan
@@ -194,6 +197,11 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
     values = tracer.values
     ops = tracer.ops
     counter = [0]
+    maybe_none: set = set()  # gradient names that are None where an opaque op gave none
+
+    def zeros(slot):
+        v = values[real(slot)]
+        return f"_zeros({v.shape!r}, _np.{v.dtype.name})"
 
     def accumulate(slot, expr):
         slot = real(slot)
@@ -202,10 +210,13 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
         name = f"gr{counter[0]}"
         counter[0] += 1
         shapes[name] = (values[slot].shape, values[slot].dtype)
-        if slot in grad_of:
-            out.append(f"{name} = {grad_of[slot]} + {expr}")
-        else:
+        before = grad_of.get(slot)
+        if before is None:
             out.append(f"{name} = {expr}")
+        elif before in maybe_none:
+            out.append(f"{name} = {expr} if {before} is None else {before} + {expr}")
+        else:
+            out.append(f"{name} = {before} + {expr}")
         grad_of[slot] = name
 
     for k, slot in enumerate(plan.out_slots):
@@ -225,6 +236,9 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
             if slot not in grad_of:
                 continue
             g = grad_of.pop(slot)
+            if g in maybe_none:  # (an opaque op's None: no gradient, as zeros here)
+                out.append(f"if {g} is None:")
+                out.append(f"    {g} = {zeros(slot)}")
             for position, operand in enumerate(operands):
                 if operand[0] != "v" or not values[real(operand[1])].requires_grad:
                     continue
@@ -251,21 +265,19 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
         )
         for slot, name in zip(targets, names, strict=True):
             if values[real(slot)].requires_grad:
-                out.append(f"if {name} is not None:")
+                # None (no gradient reached the input, as in eager) stays None until a
+                # lowered rule needs an array
                 before = grad_of.get(real(slot))
                 tmp = f"gr{counter[0]}"
                 counter[0] += 1
                 if before is None:
-                    out.append(f"    {tmp} = {name}")
-                    out.append("else:")
-                    out.append(
-                        f"    {tmp} = _zeros({values[real(slot)].shape!r}, "
-                        f"_np.{values[real(slot)].dtype.name})"
-                    )
+                    out.append(f"{tmp} = {name}")
+                    maybe_none.add(tmp)
+                elif before in maybe_none:
+                    out.append(f"{tmp} = _add({before}, {name})")
+                    maybe_none.add(tmp)
                 else:
-                    out.append(f"    {tmp} = {before} + {name}")
-                    out.append("else:")
-                    out.append(f"    {tmp} = {before}")
+                    out.append(f"{tmp} = {before} if {name} is None else {before} + {name}")
                 grad_of[real(slot)] = tmp
 
 
@@ -396,3 +408,10 @@ def _direct_backward(outs, leaves, grads):
         k = where[id(edge[0])]
         found[k] = g if found[k] is None else found[k] + g
     return tuple(found)
+
+
+def _add(a, b):
+    """``a + b`` where either may be None (no gradient)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
