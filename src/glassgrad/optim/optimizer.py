@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes as _dt
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.optim._hooks import (  # noqa: F401 - PyTorch's torch.optim.optimizer names
     _HOOK_DICTS,
@@ -61,6 +62,41 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+
+def _update_as_real(optimizer, group) -> None:
+    """``optimizer._update_group(group)`` with its complex parameters, their gradients and
+    state seen as pairs of reals, as PyTorch's optimizers do (``view_as_real``): an adaptive
+    optimizer then scales the real and imaginary parts apart. The views share memory, so the
+    updates land in the complex tensors; state made during the step is complex afterwards."""
+    params = [p for p in group["params"] if p._data.dtype.kind == "c"]
+    swapped = []
+
+    def as_real(tensor):
+        data = tensor._data
+        if data.dtype.kind == "c":
+            tensor._data = (
+                np.ascontiguousarray(data).view(data.real.dtype).reshape(data.shape + (2,))
+            )
+            swapped.append((tensor, data))
+
+    for param in params:
+        grad = grad_tensor(param)
+        for tensor in (param, grad, *optimizer.state.get(param, {}).values()):
+            if isinstance(tensor, Tensor):
+                as_real(tensor)
+    try:
+        optimizer._update_group(group)
+    finally:
+        for tensor, data in swapped:
+            if tensor._data.base is not None and not np.shares_memory(tensor._data, data):
+                data[...] = tensor._data.view(data.dtype)[..., 0]  # (a copy had to be made)
+            tensor._data = data
+        for param in params:
+            for value in optimizer.state.get(param, {}).values():
+                pairs = value._data if isinstance(value, Tensor) else None
+                if pairs is not None and pairs.shape == param._data.shape + (2,):
+                    value._data = np.ascontiguousarray(pairs).view(param._data.dtype)[..., 0]
 
 
 def _write(tensor: Tensor, value) -> None:
@@ -219,7 +255,10 @@ class Optimizer(OptimizerHooks):
         with no_grad():
             for group in self.param_groups:
                 self._refuse_sparse(group)
-                self._update_group(group)
+                if _dt.COMPLEX_SEEN[0] and any(p._data.dtype.kind == "c" for p in group["params"]):
+                    _update_as_real(self, group)
+                else:
+                    self._update_group(group)
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:
