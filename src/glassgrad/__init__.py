@@ -100,6 +100,7 @@ from glassgrad.creation import (
     empty_like,
     eye,
     from_numpy,
+    frombuffer,
     full,
     full_like,
     get_rng_state,

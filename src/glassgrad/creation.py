@@ -72,6 +72,7 @@ __all__ = [
     "as_tensor",
     "from_numpy",
     "logspace",
+    "frombuffer",
     "hann_window",
     "zeros",
     "ones",
@@ -422,6 +423,56 @@ def linspace(start, end, steps=None, *, dtype=None, device=None, requires_grad=F
     with np.errstate(over="ignore", invalid="ignore"):  # past float16's range is inf, as there
         values = _linspace_values(start, end, steps, target.np)
     return _finish(values, requires_grad)
+
+
+_BUFFER_WARNED = [False]
+
+
+def frombuffer(buffer, *, dtype=None, count=-1, offset=0, requires_grad=False) -> Tensor:
+    """A 1-D tensor over the memory of an object with the buffer protocol (shared: writes to
+    one show in the other)."""
+    if dtype is None:
+        raise TypeError('frombuffer() missing 1 required positional arguments: "dtype"')
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise ValueError("object does not implement Python buffer protocol.") from None
+    size = view.nbytes
+    item = _dt.to_dtype(dtype).np.itemsize
+    if size == 0 and count == -1 or count == 0:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if not 0 <= offset < size:
+        raise ValueError(
+            f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+            f"({size} bytes) minus 1"
+        )
+    if count == -1:
+        if (size - offset) % item:
+            raise ValueError(
+                f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a "
+                f"multiple of element size ({item})"
+            )
+        count = (size - offset) // item
+    elif count * item > size - offset:
+        raise ValueError(
+            f"requested buffer length ({count} * {item} bytes) after offset ({offset} bytes) "
+            f"must not be greater than actual buffer length ({size} bytes)"
+        )
+    array = np.frombuffer(view.cast("B"), dtype=_dt.to_dtype(dtype).np, count=count, offset=offset)
+    if view.readonly and not _BUFFER_WARNED[0]:
+        _BUFFER_WARNED[0] = True  # (once per process, as PyTorch says it)
+        warnings.warn(
+            "The given buffer is not writable, and PyTorch does not support non-writable "
+            "tensors. This means you can write to the underlying (supposedly non-writable) "
+            "buffer using the tensor. You may want to copy the buffer to protect its data or "
+            "make it writable before converting it to a tensor. This type of warning will be "
+            "suppressed for the rest of this program.",
+            UserWarning,
+            stacklevel=2,
+        )
+    out = _make(array)
+    out.requires_grad_(requires_grad)
+    return out
 
 
 def logspace(

@@ -82,3 +82,35 @@ def test_spaced_factories_match_torch(make):
     ours, theirs = make(gg), make(torch)
     assert str(ours.dtype) == str(theirs.dtype) and tuple(ours.shape) == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=2e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, b: L.frombuffer(b, dtype=L.int32).tolist(),
+        lambda L, b: L.frombuffer(b, dtype=L.int32, count=2, offset=4).tolist(),
+        lambda L, b: L.frombuffer(b, dtype=L.int16).tolist(),
+        lambda L, b: L.frombuffer(b, dtype=L.int64),
+        lambda L, b: L.frombuffer(bytearray(), dtype=L.int32),
+        lambda L, b: L.frombuffer(b, dtype=L.int32, offset=20),
+        lambda L, b: L.frombuffer(b, dtype=L.int32, count=5),
+        lambda L, b: L.frombuffer([1, 2], dtype=L.int32),
+        lambda L, b: L.frombuffer(b),
+    ],
+)
+def test_frombuffer_matches_torch(call):
+    outcomes = []
+    for lib in (torch, gg):
+        buffer = bytearray(b"\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00")
+        try:
+            outcomes.append(call(lib, buffer))
+        except Exception as exc:  # noqa: BLE001 - compared
+            outcomes.append((type(exc).__name__, str(exc)))
+    assert outcomes[1] == outcomes[0]
+
+
+def test_frombuffer_shares_memory():
+    buffer = bytearray(b"\x01\x00\x00\x00\x02\x00\x00\x00")
+    tensor = gg.frombuffer(buffer, dtype=gg.int32)
+    tensor[0] = 9
+    assert buffer[0] == 9
