@@ -355,7 +355,7 @@ SelectBackward0 SliceBackward0 IndexBackward0 IndexPutBackward0 GatherBackward0
 ScatterBackward0 ScatterBackward1 ScatterAddBackward0 IndexSelectBackward0 IndexAddBackward0
 MaskedSelectBackward0 TakeBackward0 UnfoldBackward0 TraceBackward0 Rot90Backward0
 BlockDiagBackward0 ConstantPadNdBackward0
-AbsBackward0
+AbsBackward0 VarBackward0 StdBackward0 VarMeanBackward0 StdMeanBackward0
 """
 # Rules of holomorphic ops written for real numbers: conjugated around (autograd.node).
 _HOLOMORPHIC = """
@@ -366,7 +366,7 @@ TanBackward0 AsinBackward0 AcosBackward0 AtanBackward0 SinhBackward0 CoshBackwar
 TanhBackward0 SigmoidBackward0 PowBackward0 PowBackward1 PowBackward2 DotBackward0
 MmBackward0 MvBackward0 BmmBackward0 SqueezeBackward4 AddmmBackward0 BaddbmmBackward0
 EinsumBackward0 AddcmulBackward0 AddcdivBackward0 LerpBackward0 LerpBackward1
-ProdBackward0 ProdBackward1
+ProdBackward0 ProdBackward1 LogsumexpBackward0
 """
 
 

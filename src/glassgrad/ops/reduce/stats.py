@@ -74,7 +74,9 @@ def _moments(name, input, dim, unbiased, keepdim, correction):
     """Variance and mean arrays, and the metadata their gradients need."""
     if isinstance(dim, bool):  # ``var(True)``: the old positional ``unbiased``
         dim, unbiased = None, dim
-    data = float_data("std and var", input._data)
+    data = input._data
+    if data.dtype.kind != "c":  # (complex: the variance of the magnitudes, a real number)
+        data = float_data("std and var", data)
     if correction is None:
         correction = 1 if unbiased in (None, True) else 0
     dims = normalize_dims(dim, data.ndim)
@@ -85,7 +87,8 @@ def _moments(name, input, dim, unbiased, keepdim, correction):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = data.sum(axis=dims, keepdims=True) / data.dtype.type(count)
         centered = data - mean
-        var = (centered * centered).sum(axis=dims, keepdims=keepdim) / data.dtype.type(dof)
+        squares = (centered * centered.conj()).real if data.dtype.kind == "c" else centered**2
+        var = squares.sum(axis=dims, keepdims=keepdim) / squares.dtype.type(dof)
     if not keepdim:
         mean = mean.reshape(var.shape)
     return var, mean, (data.shape, dims, keepdim, count, dof)
@@ -127,9 +130,17 @@ LogsumexpBackward0 = node_class(
 def logsumexp(input, dim, keepdim=False):
     """``log(sum(exp(input)))`` over ``dim``, computed stably."""
     data = input._data
-    if data.dtype.kind != "f":
+    if data.dtype.kind not in "fc":
         data = data.astype(_dt.get_default_dtype().np)
     dims = normalize_dims(dim, data.ndim)
+    if data.dtype.kind == "c":  # shifted by the largest real part (the magnitudes of exp)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shift = data.real.max(axis=dims, keepdims=True, initial=-np.inf)
+            shift = np.where(np.isfinite(shift), shift, 0).astype(data.real.dtype)
+            out = np.log(np.exp(data - shift).sum(axis=dims, keepdims=keepdim))
+            out = out + (shift if keepdim else shift.reshape(out.shape))
+        args = (data.shape, dims, keepdim)
+        return result(out, LogsumexpBackward0, (input,), (input, OUT), args=args)
     # Fused for stability: shift by the maximum so exp never overflows; an infinite maximum is
     # not shifted (it would turn into inf - inf = nan).
     with np.errstate(invalid="ignore", divide="ignore"):
