@@ -55,10 +55,9 @@ SHIMMED = {
 # Features glassgrad does not have yet -> where they are tracked. A case whose `needs` names one
 # of these is a strict xfail for glassgrad, so the day the feature lands its cases XPASS and fail:
 # then delete the entry here.
-MISSING_FEATURES = {
-    # By design: glassgrad has its own generator. tests/autograd/test_gradient_control_patterns.py
-    # runs these two cases (9.1, 10) on weights copied from PyTorch and checks every printed fact.
-    "rng": "PyTorch-identical random streams after manual_seed",
+MISSING_FEATURES: dict[str, str] = {
+    # ("rng", PyTorch-identical random streams after manual_seed, landed: glassgrad's generator
+    # is PyTorch's Mersenne Twister and its kernels' transformations)
 }
 
 # Cases that already pass on glassgrad although a feature they need is still listed above as

@@ -1,8 +1,8 @@
 """The random generator (``manual_seed``, ``Generator``) and the random factories (``rand``,
 ``randn``, ``randint``, ``randperm`` and their ``_like`` forms).
 
-glassgrad's seeded streams do not match PyTorch's; the state tensors have PyTorch's type and
-size and round-trip within glassgrad.
+The generator is PyTorch's CPU generator: for a seed, ``rand``, ``randn``, ``randint`` and
+``randperm`` give PyTorch's numbers, and states pass between the two libraries.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from glassgrad import dtypes as _dt
 from glassgrad._batched import ACTIVE as _ACTIVE
 from glassgrad._batched import vmap_rng as _vmap_rng
 from glassgrad._device import check_factory as _check_device
+from glassgrad._mt19937 import TorchStream
 from glassgrad._out_arg import takes_out
 from glassgrad._tensor_data import (
     _check_count,
@@ -39,7 +40,9 @@ _NO_CUDA_GENERATOR = (
 
 
 class Generator:
-    """A seeded random stream (NumPy's PCG64 underneath)."""
+    """A seeded random stream: PyTorch's CPU generator (its Mersenne Twister, seeded as
+    PyTorch seeds it), so ``rand``, ``randn``, ``randint``, ``randperm`` and the uniform and
+    normal fills give PyTorch's numbers for a seed (see ``_mt19937.TorchStream``)."""
 
     def __init__(self, device="cpu") -> None:
         from glassgrad._device import _as_device
@@ -51,13 +54,13 @@ class Generator:
             raise RuntimeError("Cannot execute getNewGenerator() without MPS backend.")
         self.device = _as_device("cpu")
         self._seed = 67280421310721
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._rng = TorchStream(self._seed)
 
     def manual_seed(self, seed) -> Generator:
         """Reset the stream to ``seed`` and return the generator."""
         seed = _seed_value(seed)
         self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed))
+        self._rng = TorchStream(seed)
         return self
 
     def seed(self) -> int:
@@ -68,34 +71,40 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """The generator's state as a ``uint8`` tensor of PyTorch's size (5056 bytes).
-
-        The first 8 bytes hold the initial seed, as PyTorch's do; the stream's own state (PCG64,
-        not PyTorch's Mersenne Twister) follows, so the bytes round-trip through ``set_state``
-        but cannot be exchanged with PyTorch's."""
-        state = self._rng.bit_generator.state
+        """The generator's state: a ``uint8`` tensor laid out as PyTorch's
+        ``CPUGeneratorImplState`` (5056 bytes), so states pass between the two libraries."""
+        state = self._rng.bit_generator.state["state"]
+        position = int(state["pos"])
         data = np.zeros(_STATE_BYTES, dtype=np.uint8)
-        words = [self._seed, _STATE_MAGIC]
-        words += _split128(state["state"]["state"]) + _split128(state["state"]["inc"])
-        words += [state["has_uint32"], state["uinteger"]]
-        data[: 8 * len(words)] = np.array(words, dtype=np.uint64).view(np.uint8)
+        data[0:8] = np.array([self._seed], dtype=np.uint64).view(np.uint8)
+        # left (draws until the twister regenerates, plus one), seeded, next
+        data[8:16] = np.array([_STATE_N + 1 - position, 1], dtype=np.int32).view(np.uint8)
+        # PyTorch counts 0 drawn right after seeding, 624 at the end of a block (both regenerate)
+        fresh = position == _STATE_N and np.array_equal(state["key"], _seeded_key(self._seed))
+        data[16:24] = np.array([0 if fresh else position], dtype=np.uint64).view(np.uint8)
+        data[24:5016] = state["key"].astype(np.uint64).view(np.uint8)
+        cache = self._rng.normal_cache
+        data[5024:5032] = np.array([cache or 0.0], dtype=np.float64).view(np.uint8)
+        data[5040:5044] = np.array([cache is not None], dtype=np.int32).view(np.uint8)
         return _finish(data, False)
 
     def set_state(self, new_state) -> Generator:
-        """Restore a state ``get_state`` returned (PyTorch's checks and errors)."""
+        """Restore a state ``get_state`` (here or in PyTorch) returned, with PyTorch's checks."""
         data = _state_bytes(new_state)
-        words = data[: 8 * 8].view(np.uint64).tolist()
-        if words[1] != _STATE_MAGIC:
+        left, seeded = data[8:16].view(np.int32).tolist()
+        position = int(data[16:24].view(np.uint64)[0])
+        if not (1 <= left <= _STATE_N and position <= _STATE_N and seeded):
             raise RuntimeError("Invalid mt19937 state")
-        bits = np.random.PCG64()
-        bits.state = {
-            "bit_generator": "PCG64",
-            "state": {"state": _join128(words[2:4]), "inc": _join128(words[4:6])},
-            "has_uint32": int(words[6]),
-            "uinteger": int(words[7]),
+        stream = TorchStream(0)
+        key = data[24:5016].view(np.uint64).astype(np.uint32)
+        stream.bit_generator.state = {
+            "bit_generator": "MT19937",
+            "state": {"key": key, "pos": _STATE_N if left == 1 else position},
         }
-        self._seed = int(words[0])
-        self._rng = np.random.Generator(bits)
+        if data[5040:5044].view(np.int32)[0]:
+            stream.normal_cache = float(data[5024:5032].view(np.float64)[0])
+        self._seed = int(data[0:8].view(np.uint64)[0])
+        self._rng = stream
         return self
 
     def clone_state(self) -> Generator:
@@ -111,16 +120,14 @@ class Generator:
         self.set_state(_finish(state["state"], False))
 
 
-_STATE_BYTES = 5056  # sizeof(CPUGeneratorImplState), the size PyTorch's state tensors have
-_STATE_MAGIC = int.from_bytes(b"glassPCG", "little")
+_STATE_BYTES = 5056  # sizeof(CPUGeneratorImplState)
+_STATE_N = 624  # the twister's words
 
 
-def _split128(value: int) -> list:
-    return [value & 0xFFFFFFFFFFFFFFFF, value >> 64]
+def _seeded_key(seed: int) -> np.ndarray:
+    from glassgrad._mt19937 import mt19937
 
-
-def _join128(words) -> int:
-    return int(words[0]) | (int(words[1]) << 64)
+    return mt19937(seed).state["state"]["key"]
 
 
 def _as_cpu():
@@ -200,7 +207,7 @@ def rand(*args, size=None, generator=None, dtype=None, device=None, requires_gra
     _check_device(device)
     target = _random_float(dtype, "check_uniform_bounds")
     shape = _size_args("rand", args, size)
-    data = _draw(lambda: _rng(generator).random(shape, dtype=np.float64), shape, target)
+    data = _draw(lambda: _rng(generator).random(shape, dtype=target), shape, target)
     return _finish(data, requires_grad)
 
 
@@ -217,7 +224,7 @@ def randn(*args, size=None, generator=None, dtype=None, device=None, requires_gr
         return _finish(data, requires_grad)
     target = _random_float(dtype, "normal_kernel_cpu")
     shape = _size_args("randn", args, size)
-    data = _draw(lambda: _rng(generator).standard_normal(shape, dtype=np.float64), shape, target)
+    data = _draw(lambda: _rng(generator).standard_normal(shape, dtype=target), shape, target)
     return _finish(data, requires_grad)
 
 

@@ -94,24 +94,56 @@ def _calculate_correct_fan(tensor, mode: str) -> int:
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """Fill ``tensor`` with values drawn from U(a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    # (the tensor's dtype decides how many bits each draw takes, as in PyTorch's kernel)
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape, dtype=tensor._data.dtype))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill ``tensor`` with values drawn from N(mean, std^2)."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    values = _rng(generator).normal(mean, std, tensor.shape, dtype=tensor._data.dtype)
+    return _fill(tensor, values)
 
 
 def trunc_normal_(
     tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
 ):
-    """Fill ``tensor`` from N(mean, std^2) truncated to [a, b] (redrawing what falls outside)."""
-    rng = _rng(generator)
-    values = rng.normal(mean, std, tensor.shape)
-    outside = (values < a) | (values > b)
-    while outside.any():  # each round redraws only the rejected samples
-        values[outside] = rng.normal(mean, std, int(outside.sum()))
-        outside = (values < a) | (values > b)
+    """Fill ``tensor`` from N(mean, std^2) truncated to [a, b], by PyTorch's rejection scheme
+    (normal draws where most of the mass is inside, uniform ones otherwise), so a seed gives
+    PyTorch's values."""
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    rng, kind, shape = _rng(generator), tensor._data.dtype, tensor.shape
+    if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+        low, high = kind.type(a), kind.type(b)
+        values = rng.normal(mean, std, shape, dtype=kind).astype(kind)
+        while True:  # each round redraws a whole tensor and keeps what it needs, as PyTorch
+            outside = (values < low) | (values > high)
+            if not outside.any():
+                return _fill(tensor, values)
+            values = np.where(
+                outside, rng.normal(mean, std, shape, dtype=kind).astype(kind), values
+            )
+    log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+
+    def draw():
+        candidates = rng.uniform(a, b, shape, dtype=kind).astype(kind)
+        log_pdf = ((candidates - kind.type(mean)) / kind.type(std)) ** 2 * kind.type(-0.5)
+        accept = rng.uniform(0.0, 1.0, shape, dtype=kind).astype(kind)
+        return candidates, np.log(accept) > log_pdf - kind.type(log_peak)
+
+    values, pending = draw()
+    while pending.any():
+        candidates, rejected = draw()
+        values = np.where(pending, candidates, values)
+        pending = np.where(pending, rejected, pending)
     return _fill(tensor, values)
 
 
@@ -187,7 +219,7 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    flat = _rng(generator).normal(0.0, 1.0, (rows, cols), dtype=tensor._data.dtype)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

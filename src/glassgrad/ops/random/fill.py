@@ -1,5 +1,6 @@
 """Random in-place fills (``uniform_``, ``normal_``, ``bernoulli_``, ``random_``,
-``exponential_``, ``geometric_``), drawn from glassgrad's own generators.
+``exponential_``, ``geometric_``), drawn from glassgrad's generators (PyTorch's stream: the
+uniform, normal, tensor-p Bernoulli and integer fills give PyTorch's values for a seed).
 
 Weight-init code writes ``m.weight.data.normal_(0.0, 0.02)``. Each fill goes through
 ``indexing.inplace`` so PyTorch's in-place checks, the version bump and the graph (a node whose
@@ -46,6 +47,32 @@ def _fill(self, values, node, others=()):
     return inplace(self, lambda snap: result(values, node, (snap, *others)))
 
 
+def _reordered(self) -> bool:
+    data = self._data
+    return isinstance(data, np.ndarray) and data.ndim > 1 and not data.flags.c_contiguous
+
+
+def _draw_size(self):
+    """The draws a fill takes: one run of them where it writes in memory order (see below)."""
+    return self._data.size if _reordered(self) else self._data.shape
+
+
+def _in_memory_order(self, values):
+    """``values`` (drawn one after another) placed as PyTorch's kernels write them: in the
+    order of the elements in memory, which is not the index order for a transposed view."""
+    if not _reordered(self):
+        return values
+    data = self._data
+    offsets = np.zeros(data.shape, dtype=np.int64)
+    for axis, stride in enumerate(data.strides):
+        place = [1] * data.ndim
+        place[axis] = data.shape[axis]
+        offsets = offsets + np.arange(data.shape[axis]).reshape(place) * stride
+    placed = np.empty(data.size, dtype=values.dtype)
+    placed[np.argsort(offsets.reshape(-1), kind="stable")] = values.reshape(-1)
+    return placed.reshape(data.shape)
+
+
 def _require_float(self, kernel: str) -> None:
     if self._data.dtype.kind != "f":
         raise _creation._not_implemented(kernel, self.dtype)
@@ -69,8 +96,9 @@ def uniform_(self, from_=0, to=1, *, generator=None):
             "uniform_ expects to return a [from, to) range, but found "
             f"from={_num(from_)} > to={_num(to)}"
         )
-    draws = _rng("uniform_", generator).random(self._data.shape)
-    return _fill(self, from_ + draws * (to - from_), UniformBackward0)
+    size = _draw_size(self)
+    values = _rng("uniform_", generator).uniform(from_, to, size, self._data.dtype)
+    return _fill(self, _in_memory_order(self, values), UniformBackward0)
 
 
 def normal_(self, mean=0, std=1, *, generator=None):
@@ -80,8 +108,12 @@ def normal_(self, mean=0, std=1, *, generator=None):
     mean, std = float(mean), float(std)
     if not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
-    draws = _rng("normal_", generator).standard_normal(self._data.shape)
-    return _fill(self, mean + draws * std, NormalBackward0)
+    data = self._data
+    contiguous = not isinstance(data, np.ndarray) or data.flags.c_contiguous
+    values = _rng("normal_", generator).normal(
+        mean, std, _draw_size(self), data.dtype, contiguous=contiguous
+    )
+    return _fill(self, _in_memory_order(self, values), NormalBackward0)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -98,7 +130,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
                 "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
                 "message be improved?  If so, please report an enhancement request to PyTorch.)"
             )
-        return _fill(self, rng.random(shape) < probs, BernoulliBackward1, (p,))
+        # PyTorch compares a float draw per element with p
+        return _fill(self, rng.random(shape, np.float32) < probs, BernoulliBackward1, (p,))
     p = float(p)
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_num(p)}")
@@ -117,7 +150,7 @@ def exponential_(self, lambd=1, *, generator=None):
     if not lambd > 0.0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_num(lambd)}")
     draws = _rng("exponential_", generator).standard_exponential(self._data.shape)
-    return _fill(self, draws / lambd, ExponentialBackward0)
+    return _fill(self, draws * (1.0 / lambd), ExponentialBackward0)  # (PyTorch's rounding)
 
 
 def geometric_(self, p, *, generator=None):

@@ -10,10 +10,14 @@ Dirichlet's marginals), which agrees with PyTorch's to its own accuracy.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import special as _sp
 
 from glassgrad import creation as _creation
+from glassgrad._errors import broadcast_error
+from glassgrad._out_arg import _RESIZED, _scalar_type
 from glassgrad._tensor_info import _c_type
 from glassgrad.ops.elementwise.arith import NotImplementedNode
 from glassgrad.ops.random.fill import _rng
@@ -136,9 +140,21 @@ def binomial(count, prob, generator=None):
                 f"binomial only supports floating-point dtypes for {name}, got: "
                 f"{_c_type(tensor.dtype)}"
             )
-    n = np.floor(count._data.astype(np.float64))
-    p = np.clip(prob._data.astype(np.float64), 0.0, 1.0)
-    n, p = np.broadcast_arrays(n, p)
+    if prob._data.dtype != count._data.dtype:
+        raise RuntimeError(
+            f"Found dtype {_scalar_type(prob.dtype)} but expected {_scalar_type(count.dtype)}"
+        )
+    try:
+        shape = np.broadcast_shapes(count._data.shape, prob._data.shape)
+    except ValueError:
+        raise broadcast_error(count._data.shape, prob._data.shape) from None
+    if shape != count._data.shape and count._data.size:
+        # PyTorch writes into a tensor of count's shape, and resizes it with this warning
+        warnings.warn(
+            _RESIZED.format(old=list(count._data.shape), new_list=list(shape)), stacklevel=2
+        )
+    n = np.broadcast_to(np.floor(count._data.astype(np.float64)), shape)
+    p = np.broadcast_to(np.clip(prob._data.astype(np.float64), 0.0, 1.0), shape)
     draws = _rng("binomial", generator).binomial(n.astype(np.int64), p)
     return result(
         draws.astype(count._data.dtype), NotImplementedNode, (count, prob), args="binomial"

@@ -53,18 +53,24 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if np.any(rows.sum(axis=1) <= 0):
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    draw = _with_replacement if replacement else _without_replacement
-    picked = draw(rng, rows, num_samples).reshape(data.shape[:-1] + (num_samples,))
+    # PyTorch draws one sample, or samples without replacement, by the exponential race, and
+    # several with replacement by inverse CDF; both in the input's type, as it does
+    if replacement and num_samples > 1:
+        picked = _with_replacement(rng, rows.astype(data.dtype), num_samples)
+    else:
+        picked = _without_replacement(rng, rows.astype(data.dtype), num_samples)
+    picked = picked.reshape(data.shape[:-1] + (num_samples,))
     return result(picked.astype(np.int64), None, (input,))
 
 
 def _with_replacement(rng, rows, count):
-    """Inverse-CDF draws per row; a draw never lands on a zero-weight category."""
+    """PyTorch's kernel: per row, a double draw per sample searched (the first cumulative
+    weight not below it) in the normalised cumulative weights, summed in the input's type."""
     cdf = np.cumsum(rows, axis=1)
     cdf /= cdf[:, -1:]
     uniform = rng.random((rows.shape[0], count))
     picked = np.stack(
-        [np.searchsorted(c, u, side="right") for c, u in zip(cdf, uniform, strict=True)]
+        [np.searchsorted(c, u, side="left") for c, u in zip(cdf, uniform, strict=True)]
     )
     return np.minimum(picked, rows.shape[1] - 1).reshape(rows.shape[0], count)
 
@@ -72,7 +78,7 @@ def _with_replacement(rng, rows, count):
 def _without_replacement(rng, rows, count):
     """PyTorch's exponential-race draw: the ``count`` largest ``p / Exp(1)`` keys, in order.
     Once the positive weights are used up, zero-weight categories follow (as PyTorch's)."""
-    keys = rows / rng.standard_exponential(rows.shape)
+    keys = rows / rng.standard_exponential(rows.shape).astype(rows.dtype)
     return np.argsort(-keys, axis=1, kind="stable")[:, :count]
 
 
@@ -121,10 +127,10 @@ def normal(mean, std=None, *args, generator=None, **kwargs):
     if not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
     shape = _size((size,), "normal", 3)
-    draws = _creation.randn(shape, generator=generator, **kwargs)
-    if std != 1.0 or mean != 0:
-        draws._data *= std
-        draws._data += float(mean)
+    _creation._random_float(kwargs.get("dtype"), "normal_kernel_cpu")
+    draws = _creation.empty(shape, **kwargs)  # (its dtype, device and requires_grad checks)
+    values = _rng("normal", generator).normal(float(mean), std, shape, draws._data.dtype)
+    draws._data[...] = values
     return draws
 
 
@@ -143,8 +149,9 @@ def _normal_tensor(mean, std, mean_t, std_t, generator):
     std_a = std._data if std_t else float(std)
     shape = _broadcast(np.shape(mean_a), np.shape(std_a))
     dtype = (mean if mean_t else std)._data.dtype
-    draws = _rng("normal", generator).standard_normal(shape)
-    values = (mean_a + draws * std_a).astype(dtype)
+    # PyTorch fills the result with N(0, 1) in its dtype, then scales and shifts it there
+    draws = _rng("normal", generator).standard_normal(shape, dtype).astype(dtype)
+    values = (draws * np.asarray(std_a, dtype) + np.asarray(mean_a, dtype)).astype(dtype)
     if mean_t and std_t:
         return result(values, NormalBackward3, (mean, std))
     return result(
@@ -178,7 +185,7 @@ def bernoulli(input, p=None, *, generator=None):
             "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
             "message be improved?  If so, please report an enhancement request to PyTorch.)"
         )
-    values = (rng.random(data.shape) < data).astype(data.dtype)
+    values = (rng.random(data.shape, np.float32) < data).astype(data.dtype)  # (as PyTorch)
     return result(values, BernoulliBackward0, (input,))
 
 
@@ -212,7 +219,8 @@ def log_normal_(self, mean=1, std=2, *, generator=None):
     mean, std = float(mean), float(std)
     if not std > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_num(std)}")
-    draws = _rng("log_normal_", generator).standard_normal(self._data.shape)
+    # (PyTorch draws each element on its own, never with the 16-at-a-time normal fill)
+    draws = _rng("log_normal_", generator).standard_normal(self._data.shape, contiguous=False)
     return _fill(self, np.exp(mean + draws * std), LogNormalBackward0)
 
 

@@ -36,7 +36,7 @@ def _fresh_generator(generator):
 
     if generator is not None:
         return generator
-    seed = int(default_generator._rng.integers(0, 2**63 - 1))
+    seed = int(default_generator._rng.integers(0, 2**63))  # PyTorch's int64 random_()
     return Generator().manual_seed(seed)
 
 

@@ -135,6 +135,9 @@ SAMPLERS = {
     "binomial": lambda L: L.binomial(L.full((2, 1), 5.0), L.full((3,), 0.5)),
     "binomial-long": lambda L: L.binomial(L.tensor([5]), L.tensor([0.5])),
     "binomial-prob-long": lambda L: L.binomial(L.tensor([5.0]), L.tensor([1])),
+    "binomial-mixed-floats": lambda L: L.binomial(L.ones(2), L.ones(2, dtype=L.float64) / 2),
+    "binomial-no-broadcast": lambda L: L.binomial(L.ones(2), L.full((3,), 0.5)),
+    "binomial-resized": lambda L: L.binomial(L.ones(2, 1), L.full((3,), 0.5)),
 }
 
 
