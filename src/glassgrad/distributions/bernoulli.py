@@ -1,74 +1,54 @@
+"""The Bernoulli distribution: 1 with probability ``probs``, else 0."""
+
 from __future__ import annotations
 
+import numbers
+
+from glassgrad import creation
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import _NO_SHAPE, Number, Tensor, _Number, nan, torch
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import (
-    _legacy_new,
     broadcast_all,
     lazy_property,
     logits_to_probs,
+    op,
     probs_to_logits,
 )
-from glassgrad.nn.functional import binary_cross_entropy_with_logits
+from glassgrad.tensor import Size
 
 __all__ = ["Bernoulli"]
 
 
+def _bce_with_logits(logits, value):
+    from glassgrad.nn import functional
+
+    return functional.binary_cross_entropy_with_logits(logits, value, reduction="none")
+
+
 class Bernoulli(ExponentialFamily):
-    r"""
-    Creates a Bernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both).
+    """Bernoulli by ``probs`` or by ``logits`` (log-odds), exactly one of them."""
 
-    Samples are binary (0 or 1). They take the value `1` with probability `p`
-    and `0` with probability `1 - p`.
-
-    Example::
-
-        m = Bernoulli(torch.tensor([0.3]))
-        m.sample()  # 30% chance 1; 70% chance 0
-        # tensor([ 0.])
-
-    Args:
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
-        validate_args (bool, optional): whether to validate arguments, None by default
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
     _mean_carrier_measure = 0
 
-    def __init__(
-        self,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        given = probs if probs is not None else logits
+        scalar = isinstance(given, numbers.Number)
         if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self._param.size()
+        batch_shape = Size() if scalar else self._param.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         if "probs" in self.__dict__:
             new.probs = self.probs.expand(batch_shape)
             new._param = new.probs
@@ -80,59 +60,60 @@ class Bernoulli(ExponentialFamily):
         return new
 
     def _new(self, *args, **kwargs):
-        return _legacy_new(self._param, *args, **kwargs)
+        return self._param.new(*args, **kwargs)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.probs
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         mode = (self.probs >= 0.5).to(self.probs)
-        mode[self.probs == 0.5] = nan
-        return mode
+        return mode.masked_fill(self.probs == 0.5, float("nan"))
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.probs * (1 - self.probs)
 
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
-    def param_shape(self) -> torch.Size:
+    def param_shape(self):
         return self._param.size()
 
-    def sample(self, sample_shape=_NO_SHAPE):
+    def sample(self, sample_shape=()):
+        from glassgrad.autograd.grad_mode import no_grad
+        from glassgrad.ops.random.sample import bernoulli
+
         shape = self._extended_shape(sample_shape)
-        with torch.no_grad():
-            return torch.bernoulli(self.probs.expand(shape))
+        with no_grad():
+            return bernoulli(self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        return -binary_cross_entropy_with_logits(logits, value, reduction="none")
+        return -_bce_with_logits(logits, value)
 
     def entropy(self):
-        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+        return _bce_with_logits(self.logits, self.probs)
 
     def enumerate_support(self, expand=True):
-        values = torch.arange(2, dtype=self._param.dtype, device=self._param.device)
+        values = creation.arange(2, dtype=self._param.dtype)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         if expand:
-            values = values.expand((-1,) + self._batch_shape)
+            values = values.expand((-1,) + tuple(self._batch_shape))
         return values
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
-        return (torch.logit(self.probs),)
+    def _natural_params(self):
+        return (op("logit")(self.probs),)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
-        return torch.log1p(torch.exp(x))
+        return x.exp().log1p()

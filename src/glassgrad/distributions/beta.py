@@ -1,32 +1,22 @@
+"""The beta distribution on (0, 1), drawn as the first part of a two-category Dirichlet."""
+
 from __future__ import annotations
 
+import numbers
+
+from glassgrad import creation
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import Tensor, _Number, _size, torch
 from glassgrad.distributions.dirichlet import Dirichlet
 from glassgrad.distributions.exp_family import ExponentialFamily
-from glassgrad.distributions.utils import broadcast_all
+from glassgrad.distributions.utils import broadcast_all, op
+from glassgrad.tensor import Size
 
 __all__ = ["Beta"]
 
 
 class Beta(ExponentialFamily):
-    r"""
-    Beta distribution parameterized by :attr:`concentration1` and :attr:`concentration0`.
+    """Beta with ``concentration1`` (alpha) and ``concentration0`` (beta)."""
 
-    Example::
-
-        m = Beta(torch.tensor([0.5]), torch.tensor([0.5]))
-        m.sample()  # Beta distributed with concentration concentration1 and concentration0
-        # tensor([ 0.1046])
-
-    Args:
-        concentration1 (float or Tensor): 1st concentration parameter of the distribution
-            (often referred to as alpha)
-        concentration0 (float or Tensor): 2nd concentration parameter of the distribution
-            (often referred to as beta)
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "concentration1": constraints.positive,
         "concentration0": constraints.positive,
@@ -34,75 +24,61 @@ class Beta(ExponentialFamily):
     support = constraints.unit_interval
     has_rsample = True
 
-    def __init__(
-        self,
-        concentration1: Tensor | float,
-        concentration0: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        if isinstance(concentration1, _Number) and isinstance(concentration0, _Number):
-            concentration1_concentration0 = torch.tensor(
-                [float(concentration1), float(concentration0)]
-            )
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        if isinstance(concentration1, numbers.Real) and isinstance(concentration0, numbers.Real):
+            both = creation.tensor([float(concentration1), float(concentration0)])
         else:
             concentration1, concentration0 = broadcast_all(concentration1, concentration0)
-            concentration1_concentration0 = torch.stack([concentration1, concentration0], -1)
-        self._dirichlet = Dirichlet(concentration1_concentration0, validate_args=validate_args)
+            both = op("stack")([concentration1, concentration0], -1)
+        self._dirichlet = Dirichlet(both, validate_args=validate_args)
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Beta, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         new._dirichlet = self._dirichlet.expand(batch_shape)
         super(Beta, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.concentration1 / (self.concentration1 + self.concentration0)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self._dirichlet.mode[..., 0]
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def rsample(self, sample_shape: _size = ()) -> Tensor:
+    def rsample(self, sample_shape=()):
         return self._dirichlet.rsample(sample_shape).select(-1, 0)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        heads_tails = torch.stack([value, 1.0 - value], -1)
-        return self._dirichlet.log_prob(heads_tails)
+        both = op("stack")([value, 1.0 - value], -1)
+        return self._dirichlet.log_prob(both)
 
     def entropy(self):
         return self._dirichlet.entropy()
 
     @property
-    def concentration1(self) -> Tensor:
+    def concentration1(self):
         result = self._dirichlet.concentration[..., 0]
-        if isinstance(result, _Number):
-            return torch.tensor([result])
-        else:
-            return result
+        return creation.tensor([result]) if isinstance(result, numbers.Number) else result
 
     @property
-    def concentration0(self) -> Tensor:
+    def concentration0(self):
         result = self._dirichlet.concentration[..., 1]
-        if isinstance(result, _Number):
-            return torch.tensor([result])
-        else:
-            return result
+        return creation.tensor([result]) if isinstance(result, numbers.Number) else result
 
     @property
-    def _natural_params(self) -> tuple[Tensor, Tensor]:
+    def _natural_params(self):
         return (self.concentration1, self.concentration0)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x, y):
-        return torch.lgamma(x) + torch.lgamma(y) - torch.lgamma(x + y)
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()

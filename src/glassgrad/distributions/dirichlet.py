@@ -1,123 +1,105 @@
+"""The Dirichlet distribution over the probability simplex."""
+
 from __future__ import annotations
 
-from glassgrad.autograd.function import Function, once_differentiable
+from glassgrad.autograd.function import Function
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import Tensor, _size, torch
+from glassgrad.distributions._primitives import _dirichlet_grad, _sample_dirichlet
 from glassgrad.distributions.exp_family import ExponentialFamily
+from glassgrad.tensor import Size
 
 __all__ = ["Dirichlet"]
 
 
-# This helper is exposed for testing.
-def _Dirichlet_backward(x, concentration, grad_output):
-    total = concentration.sum(-1, True).expand_as(concentration)
-    grad = torch._dirichlet_grad(x, concentration, total)
-    return grad * (grad_output - (x * grad_output).sum(-1, True))
+class _ReparameterisedDirichlet(Function):
+    """A Dirichlet draw whose gradient to the concentration is the implicit one: the draw moves
+    with the concentration so that its quantiles stay fixed."""
 
-
-class _Dirichlet(Function):
     @staticmethod
-    # pyrefly: ignore [bad-override]
     def forward(ctx, concentration):
-        x = torch._sample_dirichlet(concentration)
+        x = _sample_dirichlet(concentration)
         ctx.save_for_backward(x, concentration)
         return x
 
     @staticmethod
-    @once_differentiable
-    # pyrefly: ignore [bad-override]
     def backward(ctx, grad_output):
         x, concentration = ctx.saved_tensors
-        return _Dirichlet_backward(x, concentration, grad_output)
+        total = concentration.sum(-1, True).expand_as(concentration)
+        local = _dirichlet_grad(x, concentration, total)
+        return local * (grad_output - (x * grad_output).sum(-1, True))
 
 
 class Dirichlet(ExponentialFamily):
-    r"""
-    Creates a Dirichlet distribution parameterized by concentration :attr:`concentration`.
+    """Dirichlet with ``concentration`` (its last dimension is the number of categories)."""
 
-    Example::
-
-        m = Dirichlet(torch.tensor([0.5, 0.5]))
-        m.sample()  # Dirichlet distributed with concentration [0.5, 0.5]
-        # tensor([ 0.1046,  0.8954])
-
-    Args:
-        concentration (Tensor): concentration parameter of the distribution
-            (often referred to as alpha)
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
 
-    def __init__(
-        self,
-        concentration: Tensor,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
             raise ValueError("`concentration` parameter must be at least one-dimensional.")
         self.concentration = concentration
         batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         new.concentration = self.concentration.expand(batch_shape + self.event_shape)
         super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = ()) -> Tensor:
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        concentration = self.concentration.expand(shape)
-        return _Dirichlet.apply(concentration)
+        return _ReparameterisedDirichlet.apply(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            torch.xlogy(self.concentration - 1.0, value).sum(-1)
-            + torch.lgamma(self.concentration.sum(-1))
-            - torch.lgamma(self.concentration).sum(-1)
-        )
+        from glassgrad import special
+
+        a = self.concentration
+        return special.xlogy(a - 1.0, value).sum(-1) + a.sum(-1).lgamma() - a.lgamma().sum(-1)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.concentration / self.concentration.sum(-1, True)
 
     @property
-    def mode(self) -> Tensor:
-        concentrationm1 = (self.concentration - 1).clamp(min=0.0)
-        mode = concentrationm1 / concentrationm1.sum(-1, True)
-        mask = (self.concentration < 1).all(dim=-1)
-        mode[mask] = torch.nn.functional.one_hot(
-            mode[mask].argmax(dim=-1), concentrationm1.shape[-1]
-        ).to(mode)
+    def mode(self):
+        shifted = (self.concentration - 1).clamp(min=0.0)
+        mode = shifted / shifted.sum(-1, True)
+        # every concentration below 1: the density peaks at a corner (the first, as PyTorch's
+        # argmax over the row's NaNs picks)
+        corner = (self.concentration < 1).all(-1)
+        if bool(corner.any()):
+            from glassgrad.distributions.utils import op
+            from glassgrad.nn import functional
+
+            onehot = functional.one_hot(mode.argmax(-1), shifted.shape[-1]).to(mode)
+            mode = op("where")(corner.unsqueeze(-1), onehot, mode)
         return mode
 
     @property
-    def variance(self) -> Tensor:
-        con0 = self.concentration.sum(-1, True)
-        return self.concentration * (con0 - self.concentration) / (con0.pow(2) * (con0 + 1))
+    def variance(self):
+        total = self.concentration.sum(-1, True)
+        return self.concentration * (total - self.concentration) / (total.pow(2) * (total + 1))
 
     def entropy(self):
         k = self.concentration.size(-1)
         a0 = self.concentration.sum(-1)
         return (
-            torch.lgamma(self.concentration).sum(-1)
-            - torch.lgamma(a0)
-            - (k - a0) * torch.digamma(a0)
-            - ((self.concentration - 1.0) * torch.digamma(self.concentration)).sum(-1)
+            self.concentration.lgamma().sum(-1)
+            - a0.lgamma()
+            - (k - a0) * a0.digamma()
+            - ((self.concentration - 1.0) * self.concentration.digamma()).sum(-1)
         )
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
+    def _natural_params(self):
         return (self.concentration,)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
-        return x.lgamma().sum(-1) - torch.lgamma(x.sum(-1))
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()

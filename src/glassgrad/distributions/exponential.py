@@ -1,69 +1,62 @@
+"""The exponential distribution with rate ``rate``."""
+
 from __future__ import annotations
 
+import numbers
+
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import _NO_SHAPE, Tensor, _Number, _size, torch
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import broadcast_all
+from glassgrad.tensor import Size
 
 __all__ = ["Exponential"]
 
 
 class Exponential(ExponentialFamily):
-    r"""
-    Creates a Exponential distribution parameterized by :attr:`rate`.
+    """Exponential: density ``rate * exp(-rate * x)`` on ``x >= 0``."""
 
-    Example::
-
-        m = Exponential(torch.tensor([1.0]))
-        m.sample()  # Exponential distributed with rate=1
-        # tensor([ 0.1046])
-
-    Args:
-        rate (float or Tensor): rate = 1 / scale of the distribution
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
 
-    @property
-    def mean(self) -> Tensor:
-        return self.rate.reciprocal()
-
-    @property
-    def mode(self) -> Tensor:
-        return torch.zeros_like(self.rate)
-
-    @property
-    def stddev(self) -> Tensor:
-        return self.rate.reciprocal()
-
-    @property
-    def variance(self) -> Tensor:
-        return self.rate.pow(-2)
-
-    def __init__(
-        self,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
-        batch_shape = torch.Size() if isinstance(rate, _Number) else self.rate.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        scalar = isinstance(rate, numbers.Number)
+        super().__init__(Size() if scalar else self.rate.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Exponential, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         new.rate = self.rate.expand(batch_shape)
         super(Exponential, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = _NO_SHAPE) -> Tensor:
+    @property
+    def mean(self):
+        return self.rate.reciprocal()
+
+    @property
+    def mode(self):
+        from glassgrad import creation
+
+        return creation.zeros_like(self.rate)
+
+    @property
+    def stddev(self):
+        return self.rate.reciprocal()
+
+    @property
+    def variance(self):
+        return self.rate.pow(-2)
+
+    def rsample(self, sample_shape=()):
+        from glassgrad import creation
+
         shape = self._extended_shape(sample_shape)
-        return self.rate.new_empty(shape).exponential_() / self.rate
+        draw = creation.empty(tuple(shape), dtype=self.rate.dtype).exponential_()
+        return draw / self.rate
 
     def log_prob(self, value):
         if self._validate_args:
@@ -73,18 +66,17 @@ class Exponential(ExponentialFamily):
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return 1 - torch.exp(-self.rate * value)
+        return 1 - (-self.rate * value).exp()
 
     def icdf(self, value):
-        return -torch.log1p(-value) / self.rate
+        return -(-value).log1p() / self.rate
 
     def entropy(self):
-        return 1.0 - torch.log(self.rate)
+        return 1.0 - self.rate.log()
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
+    def _natural_params(self):
         return (-self.rate,)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
-        return -torch.log(-x)
+        return -(-x).log()

@@ -1,7 +1,8 @@
+"""The log-normal distribution: ``exp`` of a normal variable."""
+
 from __future__ import annotations
 
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import Tensor
 from glassgrad.distributions.normal import Normal
 from glassgrad.distributions.transformed_distribution import TransformedDistribution
 from glassgrad.distributions.transforms import ExpTransform
@@ -10,62 +11,38 @@ __all__ = ["LogNormal"]
 
 
 class LogNormal(TransformedDistribution):
-    r"""
-    Creates a log-normal distribution parameterized by
-    :attr:`loc` and :attr:`scale` where::
-
-        X ~ Normal(loc, scale)
-        Y = exp(X) ~ LogNormal(loc, scale)
-
-    Example::
-
-        m = LogNormal(torch.tensor([0.0]), torch.tensor([1.0]))
-        m.sample()  # log-normal distributed with mean=0 and stddev=1
-        # tensor([ 0.1046])
-
-    Args:
-        loc (float or Tensor): mean of log of distribution
-        scale (float or Tensor): standard deviation of log of the distribution
-    """
+    """``exp(X)`` for ``X ~ Normal(loc, scale)``."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.positive
     has_rsample = True
-    # pyrefly: ignore [bad-override]
-    base_dist: Normal
 
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = Normal(loc, scale, validate_args=validate_args)
-        super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
+    def __init__(self, loc, scale, validate_args=None):
+        base = Normal(loc, scale, validate_args=validate_args)
+        super().__init__(base, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(LogNormal, _instance)
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def loc(self) -> Tensor:
+    def loc(self):
         return self.base_dist.loc
 
     @property
-    def scale(self) -> Tensor:
+    def scale(self):
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return (self.loc + self.scale.pow(2) / 2).exp()
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return (self.loc - self.scale.square()).exp()
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         scale_sq = self.scale.pow(2)
         return scale_sq.expm1() * (2 * self.loc + scale_sq).exp()
 

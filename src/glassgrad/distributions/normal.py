@@ -1,109 +1,93 @@
+"""The normal distribution."""
+
 from __future__ import annotations
 
 import math
+import numbers
 
+from glassgrad import special
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import _NO_SHAPE, Tensor, _Number, _size, torch
 from glassgrad.distributions.exp_family import ExponentialFamily
-from glassgrad.distributions.utils import _standard_normal, broadcast_all
+from glassgrad.distributions.utils import broadcast_all, standard_normal
+from glassgrad.tensor import Size
 
 __all__ = ["Normal"]
 
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
 
 class Normal(ExponentialFamily):
-    r"""
-    Creates a normal (also called Gaussian) distribution parameterized by
-    :attr:`loc` and :attr:`scale`.
+    """Normal (Gaussian) with mean ``loc`` and standard deviation ``scale``."""
 
-    Example::
-
-        m = Normal(torch.tensor([0.0]), torch.tensor([1.0]))
-        m.sample()  # normally distributed with loc=0 and scale=1
-        # tensor([ 0.1046])
-
-    Args:
-        loc (float or Tensor): mean of the distribution (often referred to as mu)
-        scale (float or Tensor): standard deviation of the distribution
-            (often referred to as sigma)
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
     _mean_carrier_measure = 0
 
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
-    def stddev(self) -> Tensor:
-        return self.scale
-
-    @property
-    def variance(self) -> Tensor:
-        return self.stddev.pow(2)
-
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
+        super().__init__(Size() if scalar else self.loc.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Normal, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
+        batch_shape = Size(batch_shape)
+        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
         super(Normal, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=_NO_SHAPE):
-        shape = self._extended_shape(sample_shape)
-        with torch.no_grad():
-            return torch.normal(self.loc.expand(shape), self.scale.expand(shape))
+    @property
+    def mean(self):
+        return self.loc
 
-    def rsample(self, sample_shape: _size = _NO_SHAPE) -> Tensor:
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def stddev(self):
+        return self.scale
+
+    @property
+    def variance(self):
+        return self.stddev.pow(2)
+
+    def sample(self, sample_shape=()):
+        from glassgrad.autograd.grad_mode import no_grad
+        from glassgrad.ops.random.sample import normal
+
         shape = self._extended_shape(sample_shape)
-        eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + eps * self.scale
+        with no_grad():
+            return normal(self.loc.expand(shape), self.scale.expand(shape))
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        return self.loc + standard_normal(shape, self.loc.dtype) * self.scale
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        # compute the variance
-        var = self.scale**2
-        log_scale = math.log(self.scale) if isinstance(self.scale, _Number) else self.scale.log()
-        return -((value - self.loc) ** 2) / (2 * var) - log_scale - math.log(math.sqrt(2 * math.pi))
+        variance = self.scale**2
+        log_scale = (
+            math.log(self.scale) if isinstance(self.scale, numbers.Real) else self.scale.log()
+        )
+        return -((value - self.loc) ** 2) / (2 * variance) - log_scale - _LOG_SQRT_2PI
 
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return 0.5 * (1 + torch.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
+        return 0.5 * (1 + special.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):
-        return self.loc + self.scale * torch.erfinv(2 * value - 1) * math.sqrt(2)
+        return self.loc + self.scale * special.erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self):
-        return 0.5 + 0.5 * math.log(2 * math.pi) + torch.log(self.scale)
+        return 0.5 + _LOG_SQRT_2PI + self.scale.log()
 
     @property
-    def _natural_params(self) -> tuple[Tensor, Tensor]:
+    def _natural_params(self):
         return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x, y):
-        return -0.25 * x.pow(2) / y + 0.5 * torch.log(-math.pi / y)
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()

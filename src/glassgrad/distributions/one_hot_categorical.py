@@ -1,62 +1,32 @@
+"""The categorical distribution with one-hot vectors as values."""
+
 from __future__ import annotations
 
+from glassgrad import creation
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import _NO_SHAPE, Tensor, _size, torch
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
+from glassgrad.tensor import Size
 
-__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
+__all__ = ["OneHotCategorical"]
 
 
 class OneHotCategorical(Distribution):
-    r"""
-    Creates a one-hot categorical distribution parameterized by :attr:`probs` or
-    :attr:`logits`.
+    """``Categorical`` whose samples are one-hot vectors of length ``K``."""
 
-    Samples are one-hot coded vectors of size ``probs.size(-1)``.
-
-    .. note:: The `probs` argument must be non-negative, finite and have a non-zero sum,
-              and it will be normalized to sum to 1 along the last dimension. :attr:`probs`
-              will return this normalized value.
-              The `logits` argument will be interpreted as unnormalized log probabilities
-              and can therefore be any real number. It will likewise be normalized so that
-              the resulting probabilities sum to 1 along the last dimension. :attr:`logits`
-              will return this normalized value.
-
-    See also: :func:`torch.distributions.Categorical` for specifications of
-    :attr:`probs` and :attr:`logits`.
-
-    Example::
-
-        m = OneHotCategorical(torch.tensor([ 0.25, 0.25, 0.25, 0.25 ]))
-        m.sample()  # equal probability of 0, 1, 2, 3
-        # tensor([ 0.,  0.,  0.,  1.])
-
-    Args:
-        probs (Tensor): event probabilities
-        logits (Tensor): event log probabilities (unnormalized)
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
     has_enumerate_support = True
 
-    def __init__(
-        self,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits)
         batch_shape = self._categorical.batch_shape
         event_shape = self._categorical.param_shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         new._categorical = self._categorical.expand(batch_shape)
         super(OneHotCategorical, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
@@ -66,41 +36,45 @@ class OneHotCategorical(Distribution):
         return self._categorical._new(*args, **kwargs)
 
     @property
-    def _param(self) -> Tensor:
+    def _param(self):
         return self._categorical._param
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self._categorical.probs
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self._categorical.logits
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self._categorical.probs
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         probs = self._categorical.probs
         mode = probs.argmax(dim=-1)
-        return torch.nn.functional.one_hot(mode, num_classes=probs.shape[-1]).to(probs)
+        from glassgrad.nn import functional
+
+        return functional.one_hot(mode, num_classes=probs.shape[-1]).to(probs)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self._categorical.probs * (1 - self._categorical.probs)
 
     @property
-    def param_shape(self) -> torch.Size:
+    def param_shape(self):
         return self._categorical.param_shape
 
-    def sample(self, sample_shape=_NO_SHAPE):
-        sample_shape = torch.Size(sample_shape)
+    def sample(self, sample_shape=()):
+        from glassgrad.nn import functional
+
+        sample_shape = Size(sample_shape)
         probs = self._categorical.probs
-        num_events = self._categorical._num_events
+        k = self._categorical._num_events
         indices = self._categorical.sample(sample_shape)
-        return torch.nn.functional.one_hot(indices, num_events).to(probs)
+        return functional.one_hot(indices, k).to(probs)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -113,25 +87,8 @@ class OneHotCategorical(Distribution):
 
     def enumerate_support(self, expand=True):
         n = self.event_shape[0]
-        values = torch.eye(n, dtype=self._param.dtype, device=self._param.device)
+        values = creation.eye(n, dtype=self._param.dtype)
         values = values.view((n,) + (1,) * len(self.batch_shape) + (n,))
         if expand:
-            values = values.expand((n,) + self.batch_shape + (n,))
+            values = values.expand((n,) + tuple(self.batch_shape) + (n,))
         return values
-
-
-class OneHotCategoricalStraightThrough(OneHotCategorical):
-    r"""
-    Creates a reparameterizable :class:`OneHotCategorical` distribution based on the straight-
-    through gradient estimator from [1].
-
-    [1] Estimating or Propagating Gradients Through Stochastic Neurons for Conditional Computation
-    (Bengio et al., 2013)
-    """
-
-    has_rsample = True
-
-    def rsample(self, sample_shape: _size = _NO_SHAPE) -> Tensor:
-        samples = self.sample(sample_shape)
-        probs = self._categorical.probs  # cached via @lazy_property
-        return samples + (probs - probs.detach())

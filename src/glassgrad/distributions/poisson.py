@@ -1,83 +1,66 @@
+"""The Poisson distribution with mean ``rate``."""
+
 from __future__ import annotations
 
+import numbers
+
+from glassgrad import special
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import _NO_SHAPE, Number, Tensor, _Number, torch
+from glassgrad.distributions._primitives import poisson
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import broadcast_all
+from glassgrad.tensor import Size
 
 __all__ = ["Poisson"]
 
 
 class Poisson(ExponentialFamily):
-    r"""
-    Creates a Poisson distribution parameterized by :attr:`rate`, the rate parameter.
+    """Poisson: ``P(k) = rate^k exp(-rate) / k!``."""
 
-    Samples are nonnegative integers, with a pmf given by
-
-    .. math::
-      \mathrm{rate}^k \frac{e^{-\mathrm{rate}}}{k!}
-
-    Example::
-
-        m = Poisson(torch.tensor([4]))
-        m.sample()
-        # tensor([ 3.])
-
-    Args:
-        rate (Number, Tensor): the rate parameter
-    """
-
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
-    @property
-    def mean(self) -> Tensor:
-        return self.rate
-
-    @property
-    def mode(self) -> Tensor:
-        return self.rate.floor()
-
-    @property
-    def variance(self) -> Tensor:
-        return self.rate
-
-    def __init__(
-        self,
-        rate: Tensor | Number,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
-        if isinstance(rate, _Number):
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self.rate.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        scalar = isinstance(rate, numbers.Number)
+        super().__init__(Size() if scalar else self.rate.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Poisson, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         new.rate = self.rate.expand(batch_shape)
         super(Poisson, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=_NO_SHAPE):
+    @property
+    def mean(self):
+        return self.rate
+
+    @property
+    def mode(self):
+        return self.rate.floor()
+
+    @property
+    def variance(self):
+        return self.rate
+
+    def sample(self, sample_shape=()):
+        from glassgrad.autograd.grad_mode import no_grad
+
         shape = self._extended_shape(sample_shape)
-        with torch.no_grad():
-            return torch.poisson(self.rate.expand(shape))
+        with no_grad():
+            return poisson(self.rate.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
-        return value.xlogy(rate) - rate - (value + 1).lgamma()
+        return special.xlogy(value, rate) - rate - (value + 1).lgamma()
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
-        return (torch.log(self.rate),)
+    def _natural_params(self):
+        return (self.rate.log(),)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
-        return torch.exp(x)
+        return x.exp()

@@ -1,110 +1,66 @@
+"""``TransformedDistribution``: a base distribution pushed through transforms."""
+
 from __future__ import annotations
 
 from glassgrad.distributions import constraints
-from glassgrad.distributions._torch import _NO_SHAPE, Tensor, _size, torch
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.independent import Independent
 from glassgrad.distributions.transforms import ComposeTransform, Transform
-from glassgrad.distributions.utils import _sum_rightmost
+from glassgrad.tensor import Size
 
 __all__ = ["TransformedDistribution"]
 
 
+def _sum_rightmost(value, dims):
+    if dims == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.dim() - dims]) + (-1,)).sum(-1)
+
+
 class TransformedDistribution(Distribution):
-    r"""
-    Extension of the Distribution class, which applies a sequence of Transforms
-    to a base distribution.  Let f be the composition of transforms applied::
+    """``Y = f_n(...f_1(X))`` for ``X ~ base_distribution``: samples are the transformed
+    samples, ``log_prob`` the base density minus each transform's log-determinant."""
 
-        X ~ BaseDistribution
-        Y = f(X) ~ TransformedDistribution(BaseDistribution, f)
-        log p(Y) = log p(X) + log |det (dX/dY)|
+    arg_constraints: dict = {}
 
-    Note that the ``.event_shape`` of a :class:`TransformedDistribution` is the
-    maximum shape of its base distribution and its transforms, since transforms
-    can introduce correlations among events.
-
-    An example for the usage of :class:`TransformedDistribution` would be::
-
-        # Building a Logistic Distribution
-        # X ~ Uniform(0, 1)
-        # f = a + b * logit(X)
-        # Y ~ f(X) ~ Logistic(a, b)
-        base_distribution = Uniform(0, 1)
-        transforms = [SigmoidTransform().inv, AffineTransform(loc=a, scale=b)]
-        logistic = TransformedDistribution(base_distribution, transforms)
-
-    For more examples, please look at the implementations of
-    :class:`~torch.distributions.gumbel.Gumbel`,
-    :class:`~torch.distributions.half_cauchy.HalfCauchy`,
-    :class:`~torch.distributions.half_normal.HalfNormal`,
-    :class:`~torch.distributions.log_normal.LogNormal`,
-    :class:`~torch.distributions.pareto.Pareto`,
-    :class:`~torch.distributions.weibull.Weibull`,
-    :class:`~torch.distributions.relaxed_bernoulli.RelaxedBernoulli` and
-    :class:`~torch.distributions.relaxed_categorical.RelaxedOneHotCategorical`
-    """
-
-    arg_constraints: dict[str, constraints.Constraint] = {}
-
-    def __init__(
-        self,
-        base_distribution: Distribution,
-        transforms: Transform | list[Transform],
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, base_distribution, transforms, validate_args=None):
         if isinstance(transforms, Transform):
-            self.transforms = [
-                transforms,
-            ]
+            self.transforms = [transforms]
         elif isinstance(transforms, list):
             if not all(isinstance(t, Transform) for t in transforms):
                 raise ValueError("transforms must be a Transform or a list of Transforms")
             self.transforms = transforms
         else:
             raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
-
-        # Reshape base_distribution according to transforms.
         base_shape = base_distribution.batch_shape + base_distribution.event_shape
         base_event_dim = len(base_distribution.event_shape)
-        transform = ComposeTransform(self.transforms)
-        if len(base_shape) < transform.domain.event_dim:
+        chain = ComposeTransform(self.transforms)
+        if len(base_shape) < chain.domain.event_dim:
             raise ValueError(
-                "base_distribution needs to have shape with size at least "
-                f"{transform.domain.event_dim}, but got {base_shape}."
+                f"base_distribution needs to have shape with size at least "
+                f"{chain.domain.event_dim}, but got {base_shape}."
             )
-        forward_shape = transform.forward_shape(base_shape)
-        expanded_base_shape = transform.inverse_shape(forward_shape)
-        if base_shape != expanded_base_shape:
-            base_batch_shape = expanded_base_shape[: len(expanded_base_shape) - base_event_dim]
-            base_distribution = base_distribution.expand(base_batch_shape)
-        reinterpreted_batch_ndims = transform.domain.event_dim - base_event_dim
-        if reinterpreted_batch_ndims > 0:
-            base_distribution = Independent(base_distribution, reinterpreted_batch_ndims)
+        forward = chain.forward_shape(base_shape)
+        expanded = chain.inverse_shape(forward)
+        if tuple(base_shape) != tuple(expanded):
+            base_batch = expanded[: len(expanded) - base_event_dim]
+            base_distribution = base_distribution.expand(base_batch)
+        reinterpreted = chain.domain.event_dim - base_event_dim
+        if reinterpreted > 0:
+            base_distribution = Independent(base_distribution, reinterpreted)
         self.base_dist = base_distribution
-
-        # Compute shapes.
-        transform_change_in_event_dim = transform.codomain.event_dim - transform.domain.event_dim
-        event_dim = max(
-            transform.codomain.event_dim,  # the transform is coupled
-            base_event_dim + transform_change_in_event_dim,  # the base dist is coupled
-        )
-        if len(forward_shape) < event_dim:
-            raise AssertionError(
-                f"forward_shape length {len(forward_shape)} must be >= event_dim {event_dim}"
-            )
-        cut = len(forward_shape) - event_dim
-        batch_shape = forward_shape[:cut]
-        event_shape = forward_shape[cut:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        event_dim = chain.codomain.event_dim + max(base_event_dim - chain.domain.event_dim, 0)
+        cut = len(forward) - event_dim
+        super().__init__(Size(forward[:cut]), Size(forward[cut:]), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(TransformedDistribution, _instance)
-        batch_shape = torch.Size(batch_shape)
+        batch_shape = Size(batch_shape)
         shape = batch_shape + self.event_shape
-        for t in reversed(self.transforms):
-            shape = t.inverse_shape(shape)
-        base_batch_shape = shape[: len(shape) - len(self.base_dist.event_shape)]
-        new.base_dist = self.base_dist.expand(base_batch_shape)
+        for transform in reversed(self.transforms):
+            shape = transform.inverse_shape(shape)
+        base_batch = shape[: len(shape) - len(self.base_dist.event_shape)]
+        new.base_dist = self.base_dist.expand(base_batch)
         new.transforms = self.transforms
         super(TransformedDistribution, new).__init__(
             batch_shape, self.event_shape, validate_args=False
@@ -113,7 +69,6 @@ class TransformedDistribution(Distribution):
         return new
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def support(self):
         if not self.transforms:
             return self.base_dist.support
@@ -123,89 +78,60 @@ class TransformedDistribution(Distribution):
         return support
 
     @property
-    def has_rsample(self) -> bool:  # type: ignore[override]
+    def has_rsample(self):
         return self.base_dist.has_rsample
 
-    def sample(self, sample_shape=_NO_SHAPE):
-        """
-        Generates a sample_shape shaped sample or sample_shape shaped batch of
-        samples if the distribution parameters are batched. Samples first from
-        base distribution and applies `transform()` for every transform in the
-        list.
-        """
-        with torch.no_grad():
+    def sample(self, sample_shape=()):
+        from glassgrad.autograd.grad_mode import no_grad
+
+        with no_grad():
             x = self.base_dist.sample(sample_shape)
             for transform in self.transforms:
                 x = transform(x)
             return x
 
-    def rsample(self, sample_shape: _size = _NO_SHAPE) -> Tensor:
-        """
-        Generates a sample_shape shaped reparameterized sample or sample_shape
-        shaped batch of reparameterized samples if the distribution parameters
-        are batched. Samples first from base distribution and applies
-        `transform()` for every transform in the list.
-        """
+    def rsample(self, sample_shape=()):
         x = self.base_dist.rsample(sample_shape)
         for transform in self.transforms:
             x = transform(x)
         return x
 
     def log_prob(self, value):
-        """
-        Scores the sample by inverting the transform(s) and computing the score
-        using the score of the base distribution and the log abs det jacobian.
-        """
         if self._validate_args:
             self._validate_sample(value)
         event_dim = len(self.event_shape)
-        log_prob: Tensor | float = 0.0
+        total = 0.0
         y = value
         for transform in reversed(self.transforms):
             x = transform.inv(y)
             event_dim += transform.domain.event_dim - transform.codomain.event_dim
-            log_prob = log_prob - _sum_rightmost(
-                transform.log_abs_det_jacobian(x, y),
-                event_dim - transform.domain.event_dim,
-            )
+            term = transform.log_abs_det_jacobian(x, y)
+            total = total - _sum_rightmost(term, event_dim - transform.domain.event_dim)
             y = x
+        base = self.base_dist.log_prob(y)
+        return total + _sum_rightmost(base, event_dim - len(self.base_dist.event_shape))
 
-        log_prob = log_prob + _sum_rightmost(
-            self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape)
-        )
-        return log_prob
-
-    def _monotonize_cdf(self, value):
-        """
-        This conditionally flips ``value -> 1-value`` to ensure :meth:`cdf` is
-        monotone increasing.
-        """
+    def _monotone_sign(self):
         sign = 1
         for transform in self.transforms:
             sign = sign * transform.sign
         if isinstance(sign, int) and sign == 1:
-            return value
-        return sign * (value - 0.5) + 0.5
+            return 1
+        return sign
 
     def cdf(self, value):
-        """
-        Computes the cumulative distribution function by inverting the
-        transform(s) and computing the score of the base distribution.
-        """
         for transform in self.transforms[::-1]:
             value = transform.inv(value)
         if self._validate_args:
             self.base_dist._validate_sample(value)
         value = self.base_dist.cdf(value)
-        value = self._monotonize_cdf(value)
-        return value
+        sign = self._monotone_sign()
+        return value if isinstance(sign, int) and sign == 1 else sign * (value - 0.5) + 0.5
 
     def icdf(self, value):
-        """
-        Computes the inverse cumulative distribution function using
-        transform(s) and computing the score of the base distribution.
-        """
-        value = self._monotonize_cdf(value)
+        sign = self._monotone_sign()
+        if not (isinstance(sign, int) and sign == 1):
+            value = sign * (value - 0.5) + 0.5
         value = self.base_dist.icdf(value)
         for transform in self.transforms:
             value = transform(value)
