@@ -484,7 +484,10 @@ def logspace(
     steps = operator.index(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    target = (_dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np
+    chosen = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if chosen is _dt.bool_:
+        raise _not_implemented("logspace_cpu", chosen)
+    target = chosen.np
     # PyTorch's kernel: start, end and base in the dtype, exponents and powers in double,
     # the first half counted from start and the second from end
     start, end, base = (float(target.type(v)) for v in (start, end, base))
@@ -527,7 +530,7 @@ _FACTORY_RESIZE = {
     "not match the computed number of elements {numel}. Note that this may occur as a result of "
     "rounding error. The out tensor will be resized to a tensor of shape {new}."
 }
-zeros, ones, empty, full, eye, arange, linspace = (
+zeros, ones, empty, full, eye, arange, linspace, logspace = (
     takes_out(
         f.__name__,
         f,
@@ -538,7 +541,7 @@ zeros, ones, empty, full, eye, arange, linspace = (
         warn_resize=_FACTORY_RESIZE.get(f.__name__, False),
         write=f.__name__ != "empty",
     )
-    for f in (zeros, ones, empty, full, eye, arange, linspace)
+    for f in (zeros, ones, empty, full, eye, arange, linspace, logspace)
 )
 
 
