@@ -76,6 +76,9 @@ def _shapes(frame, count) -> list:
 
 
 def _hook(frame, event, arg):
+    if not _active:  # a thread started while recording, still hooked: unhook it
+        sys.setprofile(None)
+        return
     if event == "call":
         code = frame.f_code
         if code in _codes:
@@ -113,6 +116,8 @@ def start(events: list, with_ops: bool = True) -> None:
     if not _codes:
         _codes.update(_unique_codes())
     _active.append(events)
+    if len(_active) == 1:
+        _local.stack = []  # (nothing left open by an earlier session)
     if with_ops and len(_active) == 1:
         sys.setprofile(_hook)
         threading.setprofile(_hook)
