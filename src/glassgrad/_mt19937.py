@@ -1,6 +1,6 @@
-"""PyTorch's CPU random stream (a 32-bit Mersenne Twister seeded as c10's ``mt19937``) and the
-``randperm`` it drives, for the places that must give PyTorch's indices for a seed, such as
-``DistributedSampler``. glassgrad's own generator (``_random``) is a different stream.
+"""PyTorch's CPU random stream: a 32-bit Mersenne Twister seeded as c10's ``mt19937``, and
+``TorchStream``, the NumPy Generator on it that glassgrad's generators (``_random``) draw from,
+with PyTorch's kernels' transformations (``rand``, ``randn``, ``randint``, ``randperm``...).
 """
 
 from __future__ import annotations
@@ -28,27 +28,9 @@ def mt19937(seed: int) -> np.random.MT19937:
 
 def randperm(n: int, seed: int) -> list[int]:
     """``torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()``."""
-    engine = mt19937(seed)
-    perm = list(range(n))
-    if n < 2:
-        return perm
-    if n < _SMALL_N:
-        # PyTorch's Fisher-Yates: swap r[i] with r[i + random() % (n - i)], i = 0 .. n - 2
-        steps = engine.random_raw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
-        for index, step in enumerate(steps.tolist()):
-            other = index + step
-            perm[index], perm[other] = perm[other], perm[index]
-        return perm
-    # PyTorch's inside-out variant with 64-bit draws (hi word first) for huge n
-    draws = engine.random_raw(2 * n).reshape(n, 2)
-    for index, (high, low) in enumerate(draws.tolist()):
-        other = ((high << 32) | low) % (index + 1)
-        perm[index] = perm[other]
-        perm[other] = index
-    return perm
+    return _randperm_with(TorchStream(seed), n)
 
 
-_LOW32 = np.uint64(0xFFFFFFFF)
 # mantissa bits of each draw: doubles take 53 (from two words), the others a float's 24
 _DIGITS = {"float64": 53, "float32": 24, "float16": 24, "bfloat16": 24}
 

@@ -1,8 +1,8 @@
 """``torch.random``: seeding, the generator's state and ``fork_rng``.
 
-The state tensors are ``uint8`` tensors of PyTorch's size; their first 8 bytes hold the initial
-seed as PyTorch's do, and they restore glassgrad's stream exactly (not PyTorch's: glassgrad
-draws from its own generator, see ``glassgrad._random``).
+The state tensors are PyTorch's: ``uint8`` tensors holding a ``CPUGeneratorImplState`` (the
+seed, the Mersenne Twister's words, the cached normal draw), so a state taken in either library
+restores the same stream in the other (see ``glassgrad._mt19937``).
 """
 
 from __future__ import annotations

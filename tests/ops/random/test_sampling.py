@@ -1,7 +1,8 @@
 """multinomial, normal, bernoulli, log_normal_, cauchy_ and the math constants, against PyTorch.
 
-glassgrad's seeded streams are not PyTorch's, so samples are compared in distribution; shapes,
-dtypes, graphs (grad_fn names, zero gradients) and errors are compared exactly.
+Here samples are compared in distribution (that a seed gives PyTorch's very draws is tested in
+tests/random/test_stream.py); shapes, dtypes, graphs (grad_fn names, zero gradients) and errors
+are compared exactly.
 """
 
 import math

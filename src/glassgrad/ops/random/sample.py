@@ -1,9 +1,10 @@
 """Sampling ops that return new tensors (``multinomial``, ``normal``, ``bernoulli``) and the
 remaining in-place fills (``log_normal_``, ``cauchy_``), drawn from glassgrad's generators.
 
-glassgrad's seeded streams are not PyTorch's (see ``_random``), so samples match PyTorch in
-distribution, shape, dtype, graph and errors, not draw for draw. As in PyTorch, the gradient of
-a sample to its parameters is zero (``rsample`` lives in ``distributions``).
+glassgrad's generator is PyTorch's (see ``_mt19937``): for a seed, every sampler here gives
+PyTorch's samples, except ``bernoulli`` with a number ``p`` (PyTorch draws that one through MKL),
+which matches it in distribution. As in PyTorch, the gradient of a sample to its parameters is
+zero (``rsample`` lives in ``distributions``).
 """
 
 from __future__ import annotations
