@@ -228,6 +228,13 @@ def scalar_category(value) -> int:
     return 2
 
 
+def refuse_complex(data, kernel: str) -> None:
+    """PyTorch's NotImplementedError for a kernel that has no complex version."""
+    if data.dtype.kind == "c":
+        kind = "ComplexFloat" if data.dtype == np.complex64 else "ComplexDouble"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
+
+
 def default_complex() -> dtype:
     """The complex dtype Python complex numbers get: complex128 when the default is float64."""
     return (

@@ -133,6 +133,22 @@ CASES = {
     "maximum": lambda L: L.maximum(L.tensor([1j, 2]), L.tensor([1j, 2])),
     "sort": lambda L: L.tensor([1j, 2]).sort(),
     "sign": lambda L: L.sign(L.tensor([1j, 2])),
+    "gelu": lambda L: L.nn.functional.gelu(L.tensor([1j, 2])),
+    "elu": lambda L: L.nn.functional.elu(L.tensor([1j, 2])),
+    "leaky_relu": lambda L: L.nn.functional.leaky_relu(L.tensor([1j, 2])),
+    "softplus": lambda L: L.nn.functional.softplus(L.tensor([1j, 2])),
+    "relu6": lambda L: L.nn.functional.relu6(L.tensor([1j, 2])),
+    "layer_norm": lambda L: L.nn.functional.layer_norm(L.tensor([[1j, 2]]), (2,)),
+    "mse_loss": lambda L: L.nn.functional.mse_loss(L.tensor([1j, 2]), L.tensor([1j, 1])),
+    "cosine_similarity": lambda L: L.nn.functional.cosine_similarity(
+        L.tensor([[1j, 2]]), L.tensor([[1j, 2]])
+    ),
+    "atan2": lambda L: L.atan2(L.tensor([1j, 2]), L.tensor([1j, 2])),
+    "deg2rad": lambda L: L.deg2rad(L.tensor([1j, 2])),
+    "logit": lambda L: L.logit(L.tensor([1j, 2])),
+    "topk": lambda L: L.tensor([1j, 2]).topk(1),
+    "median": lambda L: L.tensor([1j, 2]).median(),
+    "nansum": lambda L: L.tensor([1j, 2]).nansum(),
     # norms of complex tensors are the norms of their magnitudes
     "vector_norm": lambda L: L.linalg.vector_norm(L.tensor([3 + 4j, 1j])),
     "norm_p1": lambda L: L.norm(L.tensor([[3 + 4j, 1j]]), p=1, dim=1),

@@ -29,6 +29,9 @@ from glassgrad.ops.registry import OPS
 _SQ = np.array([[2.0, 0.5, 0.1], [0.5, 3.0, 0.2], [0.1, 0.2, 1.5]])
 _X = np.array([[0.5, -1.0, 2.0], [3.0, -0.25, 1.5]])
 CALLS = {
+    "complex": ((_X, -_X), {}),
+    "polar": ((np.abs(_X), _X), {}),
+    "conj_physical": ((_X * (1 - 2j),), {}),
     "zeros": (((2, 3),), {}),
     "ones": (((2, 3),), {}),
     "empty": (((2, 3),), {}),

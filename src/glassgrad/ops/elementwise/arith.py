@@ -192,6 +192,7 @@ def atan2(input, other):
     """Elementwise ``atan(input / other)`` with the quadrant of ``(other, input)``."""
     _need_tensor("atan2", input, other)
     ad, bd = _promote(input, other)
+    _dt.refuse_complex(ad, "atan2_cpu")
     if ad.dtype.kind != "f":
         ad = ad.astype(_dt.get_default_dtype().np)
         bd = bd.astype(ad.dtype)

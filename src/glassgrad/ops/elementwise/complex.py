@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._out_arg import exact, takes_out
 from glassgrad.autograd.node import NATIVE, complex_rule
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import Tensor, node_class, register, result
@@ -332,8 +333,15 @@ Tensor.real = property(real, _setter(real), doc="The real parts (a view; ``self`
 Tensor.imag = property(imag, _setter(imag), doc="The imaginary parts of a complex tensor (a view).")
 for _fn in (conj, conj_physical, resolve_conj, is_conj):
     setattr(Tensor, _fn.__name__, _fn)
-FUNCTIONS = (real, imag, view_as_real, view_as_complex, complex, polar, conj, conj_physical)
-FUNCTIONS += (resolve_conj, is_conj)
+_PARTS_OUT = exact(
+    "Expected object of scalar type {res} but got scalar type {out} for argument 'out'"
+)
+FUNCTIONS = (real, imag, view_as_real, view_as_complex, conj, resolve_conj, is_conj)
+FUNCTIONS += (  # (their function forms take PyTorch's out=)
+    takes_out("complex", complex, _PARTS_OUT),
+    takes_out("polar", polar, _PARTS_OUT),
+    takes_out("conj_physical", conj_physical, "same"),
+)
 # (in the op table on real inputs, where its gradient is zero; complex ones are tested apart)
 register("angle", angle, reference=lambda x: np.where(x < 0, np.pi, 0.0), out="cast")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from glassgrad import dtypes as _dt
@@ -36,6 +38,8 @@ LogitBackward0 = node_class("LogitBackward0", _logit_backward, jvp=ELEMENTWISE)
 
 def _float_data(input):
     data = input._data
+    if data.dtype.kind == "c":
+        _dt.refuse_complex(data, f"{sys._getframe(1).f_code.co_name}_cpu")
     return data if data.dtype.kind == "f" else data.astype(_dt.get_default_dtype().np)
 
 
@@ -70,6 +74,8 @@ def _scaling(name, node_name, factor):
     node = node_class(node_name, lambda ctx, grad: (grad * factor,))
 
     def scaled(input):
+        if input._data.dtype.kind == "c":
+            raise RuntimeError(f"{name} is not supported for complex tensors.")
         data = _float_data(input)
         return result(as_data(data * factor).astype(data.dtype, copy=False), node, (input,))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import dtypes as _dt
 from glassgrad._batched import c_order
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.grad_mode import no_grad
@@ -88,6 +89,7 @@ def _normalise(cls, input, weight, bias, red_shape, axes, affine, eps, fixed=Non
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift."""
+    _dt.refuse_complex(input._data, "LayerNormKernelImpl")
     shape = input._data.shape
     normalized = (
         tuple(normalized_shape)

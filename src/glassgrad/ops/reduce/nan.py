@@ -23,6 +23,8 @@ NansumBackward0 = node_class("NansumBackward0", _nansum_backward)
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """The sum over ``dim`` (all by default) with NaNs counted as zero."""
     data = input._data
+    if data.dtype.kind == "c":
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     dims = normalize_dims(dim, data.ndim)
     out = np.nansum(data, axis=dims, keepdims=keepdim, dtype=_sum_dtype(data, dtype))
     return result(

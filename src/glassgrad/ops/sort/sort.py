@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import dtypes as _dt
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.index.gather import along_key
@@ -132,6 +133,8 @@ def msort(input):
 
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """The ``k`` largest (or smallest) values along ``dim``, in order, and their indices."""
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     work, axis = _work(input, dim)
     if work.dtype == np.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
@@ -213,6 +216,7 @@ def _median(name, input, dim, keepdim, ignore_nan, classes, pair):
 
 def median(input, dim=None, keepdim=False):
     """No dim: the lower median of all elements. With dim: values and indices along it."""
+    _dt.refuse_complex(input._data, "median_cpu")
     return _median("median", input, dim, keepdim, False, MedianBackward1, median_type)
 
 

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad._tensor_info import _c_type
 from glassgrad.ops import _dual as D
@@ -56,6 +57,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """Mean squared error."""
     reduction = N.legacy_reduction(size_average, reduce, reduction)
     _check_sizes(input, target)
+    _dt.refuse_complex(input._data, "mse_cpu")
     diff = input._data - target._data
     return _pointwise_loss(MseLossBackward0, input, target, diff * diff, reduction, (input, target))
 
@@ -296,6 +298,13 @@ def _xlogy(target):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim``."""
     from glassgrad.autograd.grad_mode import no_grad
+
+    for x in (x1, x2):
+        if x._data.dtype.kind == "c":
+            raise RuntimeError(
+                "expected common dtype to be floating point, yet common dtype is "
+                + ("ComplexFloat" if x._data.dtype == np.complex64 else "ComplexDouble")
+            )
     from glassgrad.ops.reduce.stats import norm as vector_norm
 
     shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
