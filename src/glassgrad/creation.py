@@ -38,7 +38,7 @@ from glassgrad._random import (  # noqa: F401
     seed,
     set_rng_state,
 )
-from glassgrad._sparse_data import SparseArray
+from glassgrad._sparse_data import SparseArray, not_implemented
 from glassgrad._tensor_data import (  # noqa: F401
     _REQUIRES_FLOAT,
     _SEQUENCES,
@@ -635,6 +635,25 @@ def _new_factory(name: str, fill):
         shape = _size_args(name, args, size)
         dtype = _dt.dtype_arg(dtype, name)
         target = dtype.np if dtype is not None else self._data.dtype
+        if self._data.__class__ is SparseArray:  # a sparse tensor's new tensors are sparse
+            if fill is np.ones:
+                raise not_implemented("fill_.Scalar", self._data.layout._kind)
+            values = np.zeros(0, dtype=target)
+            if self._data.indices is not None:
+                indices = np.zeros((len(shape), 0), dtype=np.int64)
+                return _finish(
+                    SparseArray(self._data.layout, shape, values, indices), requires_grad
+                )
+            if len(shape) != 2:
+                raise RuntimeError(
+                    "torch.empty: Only batched sparse compressed (non-block) tensors are "
+                    f"supported, but got size {list(shape)}"
+                )
+            outer = shape[0] if self._data.layout._kind == "SparseCsr" else shape[1]
+            compressed = np.zeros(outer + 1, dtype=np.int64)
+            plain = np.zeros(0, dtype=np.int64)
+            made = SparseArray(self._data.layout, shape, values, None, compressed, plain)
+            return _finish(made, requires_grad)
         return _finish(fill(shape, dtype=target), requires_grad)
 
     method.__name__ = name
@@ -653,6 +672,8 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
         )
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    if self._data.__class__ is SparseArray:
+        raise not_implemented("fill_.Scalar", self._data.layout._kind)
     target = _dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
     return _finish(np.full(_size((size,), "new_full"), fill_value, dtype=target), requires_grad)
 

@@ -57,6 +57,7 @@ CASES = {
     "scaled": lambda L, lay: compressed(L, lay) * 2,
     "sum with itself": lambda L, lay: (lambda c: c + c)(compressed(L, lay)),
     "sum": lambda L, lay: compressed(L, lay).sum(),
+    "new_zeros": lambda L, lay: compressed(L, lay).new_zeros(3, 4).to_dense(),
     "matmul": lambda L, lay: compressed(L, lay) @ _weights(L),
     "sparse.mm": lambda L, lay: L.sparse.mm(compressed(L, lay), _weights(L)),
     "dense plus": lambda L, lay: L.ones(2, 3) + compressed(L, lay),
@@ -127,6 +128,7 @@ ERRORS = {
     "crow of csc": lambda L: compressed(L, "csc").crow_indices(),
     "ccol of csr": lambda L: compressed(L, "csr").ccol_indices(),
     "crow of strided": lambda L: L.ones(2, 2).crow_indices(),
+    "new_zeros 1-d": lambda L: compressed(L, "csr").new_zeros(2),
 }
 
 

@@ -99,6 +99,7 @@ CASES = {
     "zeros_like csr": lambda L: L.zeros_like(coo(L).to_sparse_csr()).to_dense(),
     "relu": lambda L: (L.relu(dup(L)), L.nn.functional.relu(-coo(L))),
     "isnan": lambda L: coo(L).isnan(),
+    "new_zeros": lambda L: (coo(L).new_zeros(4, 5), coo(L).new_zeros((4,)), coo(L).new_empty(2, 2)),
     "permute": lambda L: (coo(L).permute(1, 0), coo(L).T, dup(L).mT),
     "permute dense dims": lambda L: L.sparse_coo_tensor(
         L.tensor([[0, 2]]), L.arange(12.0).view(2, 2, 3)
@@ -142,6 +143,8 @@ ERRORS = {
     "max": lambda L: coo(L).max(),
     "numpy": lambda L: coo(L).numpy(),
     "tolist": lambda L: coo(L).tolist(),
+    "new_ones": lambda L: coo(L).new_ones(2),
+    "new_full": lambda L: coo(L).new_full((2,), 1.0),
     "index out of range": lambda L: coo(L)[2],
     "permute across sparse and dense": lambda L: L.sparse_coo_tensor(
         L.tensor([[0, 2]]), L.ones(2, 3)
