@@ -195,7 +195,8 @@ def _export_ops():
 
 
 _export_ops()
-spmm = globals()["mm"]  # torch.spmm: mm, kept for sparse code that names it
+from glassgrad.sparse._ops import spmm  # noqa: E402 - mm, with addmm's dtype check
+
 for _fn in _ops.elementwise.complex.FUNCTIONS:  # real, imag, view_as_real, complex, polar, ...
     globals()[_fn.__name__] = _fn
 from glassgrad.ops.fft.stft import istft, stft  # noqa: E402 - torch.stft, torch.istft

@@ -228,3 +228,23 @@ def _spdiags_backward(ctx, grad):
 
 
 SpdiagsBackward0 = node_class("SpdiagsBackward0", _spdiags_backward)
+
+
+def spmm(input, mat2) -> Tensor:
+    """``torch.spmm``: ``mm`` for a sparse or dense ``input``; two dense ones check dtypes as
+    PyTorch's ``addmm`` kernel does (its message)."""
+    from glassgrad.ops.linalg.matmul import mm as _mm
+
+    if input._data.dtype != mat2._data.dtype:
+        from glassgrad._tensor_info import _c_name
+
+        if input._data.__class__ is SparseArray or mat2._data.__class__ is SparseArray:
+            found = (input._data.dtype, mat2._data.dtype)
+            raise RuntimeError(
+                f"expected scalar type {_scalar(found[0])} but found {_scalar(found[1])}"
+            )
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{_c_name(input.dtype)} != {_c_name(mat2.dtype)}"
+        )
+    return _mm(input, mat2)
