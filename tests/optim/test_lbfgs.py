@@ -231,3 +231,20 @@ def test_defaults_match_torch():
             del group["params"]
             groups.append(group)
         assert groups[0] == groups[1]
+
+
+def test_step_warns_as_torch_does():
+    """PyTorch reads the closure's loss as a float under no_grad: no requires-grad warning."""
+    for lib in (torch, glassgrad):
+        params, loss_fn = _problem(lib, np.float64)
+        opt = lib.optim.LBFGS(params, max_iter=3)
+
+        def closure(opt=opt, loss_fn=loss_fn):
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            opt.step(closure)

@@ -202,7 +202,8 @@ class _Iterations:
             if last:
                 return 0, False
             with enable_grad():
-                self.loss = float(self.closure())
+                loss = self.closure()
+            self.loss = float(loss)  # read under no_grad: no requires-grad warning, as PyTorch
             self.flat_grad = opt._flat_grad()
         elif method != "strong_wolfe":
             raise RuntimeError("only 'strong_wolfe' is supported")
