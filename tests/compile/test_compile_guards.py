@@ -303,3 +303,17 @@ def test_recompile_reason_names_the_argument_as_pytorch(caplog):
     assert (
         "last reason: 0/0: tensor 'y' dtype mismatch. expected Float, actual Double" in caplog.text
     )
+
+
+def test_a_trace_puts_back_what_the_names_hold_now():
+    """Wrappers installed after the first trace (bfloat16/autocast wrap ops on first use) stay
+    in place after a later trace: the trace restores each name's current value."""
+    from glassgrad.ops import OPS
+
+    fn = glassgrad.compile(lambda a: (a * 2).tanh().sum())
+    a = glassgrad.ones(4, requires_grad=True)
+    fn(a)
+    glassgrad.ones(3, dtype=glassgrad.bfloat16) * 2  # autocast's wrappers go in now
+    again = glassgrad.compile(lambda a: (a * 3).tanh().sum())
+    again(a)
+    assert glassgrad.nn.functional.batch_norm is OPS["batch_norm"].fn

@@ -248,7 +248,10 @@ BAD = {
         L, lambda o, i: (o, _set(i, [((0, 0, 0, 0), 300), ((0, 0, 1, 1), 200)]))
     ),
     "unpool_invalid_channels": lambda L: _unpool_case(
-        L, lambda o, i: (o, _set(i, [((0, 1, 0, 0), 300), ((0, 0, 1, 1), -5)]))
+        # (one bad index: with two in different channels, which PyTorch reports depends on
+        # its thread schedule)
+        L,
+        lambda o, i: (o, _set(i, [((0, 1, 0, 0), 300)])),
     ),
     "unpool_output_len": lambda L: L.nn.functional.max_unpool2d(
         _v(L, 1, 1, 2, 2), _v(L, 1, 1, 2, 2, dtype=L.int64), 2, output_size=(4, 4, 4)

@@ -356,15 +356,30 @@ class patched:
     def __enter__(self):
         if ACTIVE[0] is not None:
             raise RuntimeError("glassgrad.compile: a trace is already running")
-        for owner, name, _, wrapper in _patch_list():
+        # What each name holds now, not when the list was first made: other code may have
+        # wrapped an op since (autocast and bfloat16 install their wrappers on first use), and
+        # putting back a stale original would silently undo that
+        self.saved = []
+        for owner, name, first, wrapper in _patch_list():
+            current = getattr(owner, name, None)
+            if current is None:
+                continue
+            if current is not first:
+                wrapper = _wrapper(name, current)
+            self.saved.append((owner, name, owner.__dict__.get(name), wrapper))
             setattr(owner, name, wrapper)
         ACTIVE[0] = self.tracer
         return self.tracer
 
     def __exit__(self, *exc) -> None:
         ACTIVE[0] = None
-        for owner, name, original, _ in _patch_list():
-            setattr(owner, name, original)
+        for owner, name, original, wrapper in self.saved:
+            if owner.__dict__.get(name) is not wrapper:
+                continue  # replaced meanwhile by someone else: theirs stays
+            if original is None:
+                delattr(owner, name)  # it was inherited
+            else:
+                setattr(owner, name, original)
 
 
 def shares_memory(a, b) -> bool:
