@@ -204,7 +204,7 @@ def _median(name, input, dim, keepdim, ignore_nan, classes, pair):
         return _full_median(input, ignore_nan)
     work, axis = _work(input, dim)
     _no_bool(f"{name}_cpu", work)
-    _nonempty(name, work, axis)
+    _nonempty("median", work, axis)  # (PyTorch's nanmedian says median() here too)
     position, nan_rows = _median_position(work, axis, ignore_nan)
     index = np.take_along_axis(
         order(work, axis), np.broadcast_to(position, _kept(work, axis)), axis
