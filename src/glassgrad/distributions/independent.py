@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.utils import sum_rightmost
 from glassgrad.tensor import Size
 
 __all__ = ["Independent"]
-
-
-def _sum_rightmost(value, dims):
-    return (
-        value
-        if dims == 0
-        else value.reshape(tuple(value.shape[: value.dim() - dims]) + (-1,)).sum(-1)
-    )
 
 
 class Independent(Distribution):
@@ -83,10 +76,10 @@ class Independent(Distribution):
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):
-        return _sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
+        return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
 
     def entropy(self):
-        return _sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
+        return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
 
     def enumerate_support(self, expand=True):
         if self.reinterpreted_batch_ndims > 0:

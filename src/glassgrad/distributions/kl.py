@@ -22,7 +22,7 @@ from glassgrad.distributions.one_hot_categorical import OneHotCategorical
 from glassgrad.distributions.poisson import Poisson
 from glassgrad.distributions.transformed_distribution import TransformedDistribution
 from glassgrad.distributions.uniform import Uniform
-from glassgrad.distributions.utils import op
+from glassgrad.distributions.utils import op, sum_rightmost
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -85,12 +85,6 @@ def kl_divergence(p, q):
 
 def _infinite_like(t):
     return creation.full_like(t, math.inf)
-
-
-def _sum_rightmost(value, dims):
-    if dims == 0:
-        return value
-    return value.reshape(tuple(value.shape[: value.dim() - dims]) + (-1,)).sum(-1)
 
 
 @register_kl(Normal, Normal)
@@ -240,7 +234,7 @@ def _mvn_mvn(p, q):
 def _independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError
-    return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
 
 
 @register_kl(TransformedDistribution, TransformedDistribution)

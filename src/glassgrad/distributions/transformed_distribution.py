@@ -6,15 +6,10 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.independent import Independent
 from glassgrad.distributions.transforms import ComposeTransform, Transform
+from glassgrad.distributions.utils import sum_rightmost
 from glassgrad.tensor import Size
 
 __all__ = ["TransformedDistribution"]
-
-
-def _sum_rightmost(value, dims):
-    if dims == 0:
-        return value
-    return value.reshape(tuple(value.shape[: value.dim() - dims]) + (-1,)).sum(-1)
 
 
 class TransformedDistribution(Distribution):
@@ -106,10 +101,10 @@ class TransformedDistribution(Distribution):
             x = transform.inv(y)
             event_dim += transform.domain.event_dim - transform.codomain.event_dim
             term = transform.log_abs_det_jacobian(x, y)
-            total = total - _sum_rightmost(term, event_dim - transform.domain.event_dim)
+            total = total - sum_rightmost(term, event_dim - transform.domain.event_dim)
             y = x
         base = self.base_dist.log_prob(y)
-        return total + _sum_rightmost(base, event_dim - len(self.base_dist.event_shape))
+        return total + sum_rightmost(base, event_dim - len(self.base_dist.event_shape))
 
     def _monotone_sign(self):
         sign = 1

@@ -7,6 +7,7 @@ import numbers
 import weakref
 
 from glassgrad.distributions import constraints
+from glassgrad.distributions.utils import sum_rightmost
 
 __all__ = [
     "AbsTransform",
@@ -159,14 +160,6 @@ class _InverseTransform(Transform):
         return self._inv.forward_shape(shape)
 
 
-def _sum_rightmost(value, dims):
-    return (
-        value
-        if dims == 0
-        else value.reshape(tuple(value.shape[: value.dim() - dims]) + (-1,)).sum(-1)
-    )
-
-
 class ComposeTransform(Transform):
     """Several transforms applied in order."""
 
@@ -248,7 +241,7 @@ class ComposeTransform(Transform):
         event_dim = self.domain.event_dim
         for part, a, b in zip(self.parts, xs[:-1], xs[1:], strict=True):
             term = part.log_abs_det_jacobian(a, b)
-            total = total + _sum_rightmost(term, event_dim - part.domain.event_dim)
+            total = total + sum_rightmost(term, event_dim - part.domain.event_dim)
             event_dim += part.codomain.event_dim - part.domain.event_dim
         return total
 
@@ -580,7 +573,7 @@ class IndependentTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         result = self.base_transform.log_abs_det_jacobian(x, y)
-        return _sum_rightmost(result, self.reinterpreted_batch_ndims)
+        return sum_rightmost(result, self.reinterpreted_batch_ndims)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_transform!r}, {self.reinterpreted_batch_ndims})"

@@ -52,6 +52,13 @@ def broadcast_all(*values):
     return tuple(broadcast_tensors(*values))
 
 
+def sum_rightmost(value, dims):
+    """``value`` summed over its last ``dims`` dimensions (event dimensions of a log-density)."""
+    if dims == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.dim() - dims]) + (-1,)).sum(-1)
+
+
 def standard_normal(shape, dtype):
     return creation.randn(tuple(shape), dtype=dtype)
 
