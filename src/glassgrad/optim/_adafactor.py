@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.optim._inplace import add_scaled_, scale_
+from glassgrad.optim._per_param import PerParamOptimizer
 from glassgrad.optim.optimizer import (
-    Optimizer,
     _check_lr,
     _grad_of,
     _lerp,
@@ -21,7 +21,7 @@ from glassgrad.tensor import Tensor
 __all__ = ["Adafactor"]
 
 
-class Adafactor(Optimizer):
+class Adafactor(PerParamOptimizer):
     """Adafactor as PyTorch 2.13 implements it (single-tensor algorithm)."""
 
     _sparse_error = "Adafactor does not support sparse gradients"
@@ -63,24 +63,23 @@ class Adafactor(Optimizer):
         super().__init__(params, defaults)
 
     _load_defaults = (("foreach", None),)
-    _has_step = True
+
+    def _init_state(self, state, param, group) -> None:
+        state["step"] = _step_tensor()
+        grad = param._grad._data
+        if grad.ndim > 1:
+            row_shape = list(grad.shape)
+            row_shape[-1] = 1
+            state["row_var"] = Tensor._from_array(np.zeros(row_shape, grad.dtype))
+            col_shape = list(grad.shape)
+            col_shape[-2] = 1
+            state["col_var"] = Tensor._from_array(np.zeros(col_shape, grad.dtype))
+        else:
+            state["variance"] = _zeros_like(param._grad)
 
     def _update_group(self, group) -> None:
         params = _with_grad(group)
-        for param in params:
-            state = self.state[param]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                grad = param._grad._data
-                if grad.ndim > 1:
-                    row_shape = list(grad.shape)
-                    row_shape[-1] = 1
-                    state["row_var"] = Tensor._from_array(np.zeros(row_shape, grad.dtype))
-                    col_shape = list(grad.shape)
-                    col_shape[-2] = 1
-                    state["col_var"] = Tensor._from_array(np.zeros(col_shape, grad.dtype))
-                else:
-                    state["variance"] = _zeros_like(param._grad)
+        self._init_states(params, group)
         eps1, eps2 = group["eps"]
         for param in params:
             if eps1 is None:
@@ -90,7 +89,6 @@ class Adafactor(Optimizer):
 
     def _update_param(self, param, state, group, eps1, eps2) -> None:
         lr = _number(group["lr"])
-        lr = lr.item() if isinstance(lr, Tensor) else lr
         grad = _grad_of(param, group["maximize"])
         step_t = state["step"]
         _write(step_t, step_t._data + 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.optim.optimizer import Optimizer, _check_lr, _number
 from glassgrad.tensor import Tensor
 
@@ -93,18 +92,7 @@ class Muon(Optimizer):
                         f"size: {p.size()}"
                     )
 
-    def step(self, closure=None):
-        """One Muon step for every 2-D parameter with a gradient."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        with no_grad():
-            for group in self.param_groups:
-                self._muon_group(group)
-        return loss
-
-    def _muon_group(self, group) -> None:
+    def _step_group(self, group) -> None:
         from glassgrad.creation import zeros_like
 
         lr, momentum = _number(group["lr"]), group["momentum"]

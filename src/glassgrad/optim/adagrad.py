@@ -71,7 +71,7 @@ class Adagrad(Optimizer):
         ("differentiable", False),
         ("fused", None),
     )
-    _has_step = True
+    _scalar_state = ("step",)
 
     def _update_group(self, group) -> None:
         lr = _number(group["lr"])

@@ -6,10 +6,9 @@ import numpy as np
 
 from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim._inplace import addcdiv_, decay_addcmul_, lerp_, scale_, temporary
+from glassgrad.optim._per_param import check_common
 from glassgrad.optim.optimizer import (
     Optimizer,
-    _check_lr,
-    _check_nonnegative,
     _grad_of,
     _number,
     _step_tensor,
@@ -43,8 +42,8 @@ class Adam(Optimizer):
         fused=None,
         decoupled_weight_decay=False,
     ) -> None:
-        _check_lr(lr)
-        _check_adam_args(lr, betas, eps, weight_decay)
+        check_common(lr, eps, betas, weight_decay)
+        _check_betas_type(betas)
         betas = tuple(_number(b) for b in betas)
         defaults = {
             "lr": lr,
@@ -70,7 +69,7 @@ class Adam(Optimizer):
         ("decoupled_weight_decay", False),
         ("fused", None),
     )
-    _has_step = True
+    _scalar_state = ("step",)
 
     def _init_state(self, param, group) -> dict:
         state = self.state[param]
@@ -132,13 +131,7 @@ def _tensor_denom(second, step_t, lr, group):
     )
 
 
-def _check_adam_args(lr, betas, eps, weight_decay) -> None:
-    _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+def _check_betas_type(betas) -> None:
     if not (
         (isinstance(betas[0], float) and isinstance(betas[1], float))
         or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_betas, check_step_flags
 from glassgrad.optim._inplace import addcdiv_, lerp_, scale_, temporary
-from glassgrad.optim.optimizer import (
-    Optimizer,
-    _check_lr,
-    _check_nonnegative,
-    _decay,
-    _grad_of,
-    _number,
-    _step_tensor,
-    _with_grad,
-    _write,
-    _zeros_like,
-)
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
+from glassgrad.optim.optimizer import _decay, _grad_of, _number, _write
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(PerParamOptimizer):
     """Adamax, PyTorch's single-tensor algorithm."""
 
     _sparse_error = "Adamax does not support sparse gradients"
+    _buffers = ("exp_avg", "exp_inf")
 
     def __init__(
         self,
@@ -40,10 +30,7 @@ class Adamax(Optimizer):
         differentiable=False,
         capturable=False,
     ) -> None:
-        _check_lr(lr)
-        _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
-        check_betas(betas)
-        _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+        check_common(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -56,35 +43,17 @@ class Adamax(Optimizer):
         }
         super().__init__(params, defaults)
 
-    _load_defaults = (
-        ("foreach", None),
-        ("maximize", False),
-        ("differentiable", False),
-        ("capturable", False),
-    )
-    _has_step = True
-
-    def _update_group(self, group) -> None:
-        params = _with_grad(group)
-        for param in params:
-            state = self.state[param]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["exp_avg"] = _zeros_like(param)
-                state["exp_inf"] = _zeros_like(param)
+    def _update_param(self, param, state, group) -> None:
         lr = _number(group["lr"])
         beta1, beta2 = group["betas"]
-        for param in params:
-            state = self.state[param]
-            check_step_flags(group, param)
-            grad = _grad_of(param, group["maximize"])
-            step_t, exp_avg, exp_inf = state["step"], state["exp_avg"], state["exp_inf"]
-            _write(step_t, step_t._data + 1)
-            grad = _decay(grad, param, group["weight_decay"])
-            lerp_(exp_avg, grad, 1 - beta1)
-            bound = temporary(np.abs(grad))
-            np.add(bound, group["eps"], out=bound)
-            scale_(exp_inf, beta2)
-            np.maximum(exp_inf._data, bound, out=exp_inf._data)
-            clr = lr / (1 - beta1 ** step_t.item())
-            addcdiv_(param, -clr, exp_avg._data, exp_inf._data)
+        grad = _grad_of(param, group["maximize"])
+        step_t, exp_avg, exp_inf = state["step"], state["exp_avg"], state["exp_inf"]
+        _write(step_t, step_t._data + 1)
+        grad = _decay(grad, param, group["weight_decay"])
+        lerp_(exp_avg, grad, 1 - beta1)
+        bound = temporary(np.abs(grad))
+        np.add(bound, group["eps"], out=bound)
+        scale_(exp_inf, beta2)
+        np.maximum(exp_inf._data, bound, out=exp_inf._data)
+        clr = lr / (1 - beta1 ** step_t.item())
+        addcdiv_(param, -clr, exp_avg._data, exp_inf._data)

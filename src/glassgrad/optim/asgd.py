@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim._inplace import add_scaled_, scale_, temporary
-from glassgrad.optim.optimizer import (
-    Optimizer,
-    _check_lr,
-    _check_nonnegative,
-    _decay,
-    _grad_of,
-    _number,
-    _step_tensor,
-    _with_grad,
-    _write,
-    _zeros_like,
-)
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
+from glassgrad.optim.optimizer import _decay, _grad_of, _number, _step_tensor, _write, _zeros_like
 
 __all__ = ["ASGD"]
 
 
-class ASGD(Optimizer):
+class ASGD(PerParamOptimizer):
     """ASGD, PyTorch's single-tensor algorithm; ``eta`` and ``mu`` are 0-d tensors as there."""
 
     _sparse_error = "ASGD does not support sparse gradients"
+    _scalar_state = ("step", "eta", "mu")
+    _capturable_what = "params, mus, etas, and state_steps"
 
     def __init__(
         self,
@@ -40,9 +31,7 @@ class ASGD(Optimizer):
         differentiable=False,
         capturable=False,
     ) -> None:
-        _check_lr(lr)
-        _check_nonnegative((lr, "Invalid learning rate"))
-        _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+        check_common(lr, weight_decay=weight_decay)
         defaults = {
             "lr": lr,
             "lambd": lambd,
@@ -56,34 +45,11 @@ class ASGD(Optimizer):
         }
         super().__init__(params, defaults)
 
-    _load_defaults = (
-        ("foreach", None),
-        ("maximize", False),
-        ("differentiable", False),
-        ("capturable", False),
-    )
-
-    def _after_load(self) -> None:
-        super()._after_load()
-        for group in self.param_groups:
-            for param in group["params"]:
-                entry = self.state.get(param, {})
-                for key in ("step", "eta", "mu"):
-                    if entry and not hasattr(entry[key], "_data"):
-                        entry[key] = _step_tensor(entry[key])
-
-    def _update_group(self, group) -> None:
-        params = _with_grad(group)
-        for param in params:
-            state = self.state[param]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["eta"] = _step_tensor(_number(group["lr"]))
-                state["mu"] = _step_tensor(1.0)
-                state["ax"] = _zeros_like(param)
-        for param in params:
-            check_step_flags(group, param, "params, mus, etas, and state_steps")
-            self._update_param(param, self.state[param], group)
+    def _init_state(self, state, param, group) -> None:
+        state["step"] = _step_tensor()
+        state["eta"] = _step_tensor(_number(group["lr"]))
+        state["mu"] = _step_tensor(1.0)
+        state["ax"] = _zeros_like(param)
 
     def _update_param(self, param, state, group) -> None:
         lr, lambd, alpha, t0 = _number(group["lr"]), group["lambd"], group["alpha"], group["t0"]

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_betas, check_step_flags
 from glassgrad.optim._inplace import addcdiv_, decay_addcmul_, lerp_, scale_, temporary
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
 from glassgrad.optim.optimizer import (
-    Optimizer,
-    _check_lr,
     _check_nonnegative,
     _grad_of,
     _number,
     _step_tensor,
-    _steps_to_tensors,
-    _with_grad,
     _write,
     _zeros_like,
 )
-from glassgrad.tensor import Tensor
 
 __all__ = ["NAdam"]
 
 
-class NAdam(Optimizer):
+class NAdam(PerParamOptimizer):
     """NAdam, PyTorch's single-tensor algorithm (``mu_product`` kept as a 0-d tensor)."""
 
     _sparse_error = "NAdam does not support sparse gradients"
+    _load_defaults = (*PerParamOptimizer._load_defaults, ("decoupled_weight_decay", False))
+    _scalar_state = ("step", "mu_product")
+    _capturable_what = "params, mu_products and state_steps"
 
     def __init__(
         self,
@@ -43,13 +41,8 @@ class NAdam(Optimizer):
         capturable=False,
         differentiable=False,
     ) -> None:
-        _check_lr(lr)
-        _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
-        check_betas(betas)
-        _check_nonnegative(
-            (weight_decay, "Invalid weight_decay value"),
-            (momentum_decay, "Invalid momentum_decay value"),
-        )
+        check_common(lr, eps, betas, weight_decay)
+        _check_nonnegative((momentum_decay, "Invalid momentum_decay value"))
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -64,35 +57,11 @@ class NAdam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    _load_defaults = (
-        ("maximize", False),
-        ("foreach", None),
-        ("capturable", False),
-        ("differentiable", False),
-        ("decoupled_weight_decay", False),
-    )
-
-    def _after_load(self) -> None:
-        super()._after_load()
-        for group in self.param_groups:
-            _steps_to_tensors(self.state, group)
-            for param in group["params"]:
-                entry = self.state.get(param, {})
-                if entry and not isinstance(entry["mu_product"], Tensor):
-                    entry["mu_product"] = _step_tensor(entry["mu_product"])
-
-    def _update_group(self, group) -> None:
-        params = _with_grad(group)
-        for param in params:
-            state = self.state[param]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["mu_product"] = _step_tensor(1.0)
-                state["exp_avg"] = _zeros_like(param)
-                state["exp_avg_sq"] = _zeros_like(param)
-        for param in params:
-            check_step_flags(group, param, "params, mu_products and state_steps")
-            self._update_param(param, self.state[param], group)
+    def _init_state(self, state, param, group) -> None:
+        state["step"] = _step_tensor()
+        state["mu_product"] = _step_tensor(1.0)
+        state["exp_avg"] = _zeros_like(param)
+        state["exp_avg_sq"] = _zeros_like(param)
 
     def _update_param(self, param, state, group) -> None:
         lr = _number(group["lr"])

@@ -254,12 +254,15 @@ class Optimizer(OptimizerHooks):
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                self._refuse_sparse(group)
-                if _dt.COMPLEX_SEEN[0] and any(p._data.dtype.kind == "c" for p in group["params"]):
-                    _update_as_real(self, group)
-                else:
-                    self._update_group(group)
+                self._step_group(group)
         return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        self._refuse_sparse(group)
+        if _dt.COMPLEX_SEEN[0] and any(p._data.dtype.kind == "c" for p in group["params"]):
+            _update_as_real(self, group)
+        else:
+            self._update_group(group)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -330,10 +333,11 @@ class Optimizer(OptimizerHooks):
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
 
-    # Group keys (with their defaults) that older state dicts may lack, and whether the state
-    # holds a ``step`` counter: PyTorch's ``__setstate__`` restores both after loading.
+    # Group keys (with their defaults) that older state dicts may lack, and the state's 0-d
+    # tensors (``step``...) that they may hold as numbers: PyTorch's ``__setstate__`` restores
+    # both after loading.
     _load_defaults: tuple[tuple[str, Any], ...] = ()
-    _has_step = False
+    _scalar_state: tuple[str, ...] = ()
     # PyTorch's refusal of a sparse gradient (None: the optimizer takes them).
     _sparse_error: str | None = None
 
@@ -348,16 +352,17 @@ class Optimizer(OptimizerHooks):
         for group in self.param_groups:
             for key, value in self._load_defaults:
                 group.setdefault(key, value)
-            if self._has_step:
-                _steps_to_tensors(self.state, group)
+            _scalars_to_tensors(self.state, group, self._scalar_state)
 
 
-def _steps_to_tensors(state, group) -> None:
-    """State dicts from older code (or JSON) may hold ``step`` as a number; PyTorch converts it."""
+def _scalars_to_tensors(state, group, keys) -> None:
+    """State dicts from older code (or JSON) may hold ``step`` (and the like) as a number;
+    PyTorch converts it."""
     for param in group["params"]:
         param_state = state.get(param, [])
-        if len(param_state) != 0 and not isinstance(param_state["step"], Tensor):
-            param_state["step"] = _step_tensor(float(param_state["step"]))
+        for key in keys:
+            if len(param_state) != 0 and not isinstance(param_state[key], Tensor):
+                param_state[key] = _step_tensor(float(param_state[key]))
 
 
 def _tensor_typename(tensor: Tensor) -> str:

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_betas, check_step_flags
 from glassgrad.optim._inplace import add_scaled_, decay_addcmul_, lerp_, scale_, temporary
-from glassgrad.optim.optimizer import (
-    Optimizer,
-    _check_lr,
-    _check_nonnegative,
-    _grad_of,
-    _number,
-    _step_tensor,
-    _with_grad,
-    _write,
-    _zeros_like,
-)
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
+from glassgrad.optim.optimizer import _grad_of, _number, _write
 
 __all__ = ["RAdam"]
 
 
-class RAdam(Optimizer):
+class RAdam(PerParamOptimizer):
     """RAdam, PyTorch's single-tensor algorithm."""
 
     _sparse_error = "RAdam does not support sparse gradients"
+    _buffers = ("exp_avg", "exp_avg_sq")
+    _load_defaults = (*PerParamOptimizer._load_defaults, ("decoupled_weight_decay", False))
 
     def __init__(
         self,
@@ -40,10 +32,7 @@ class RAdam(Optimizer):
         capturable=False,
         differentiable=False,
     ) -> None:
-        _check_lr(lr)
-        _check_nonnegative((lr, "Invalid learning rate"), (eps, "Invalid epsilon value"))
-        check_betas(betas)
-        _check_nonnegative((weight_decay, "Invalid weight_decay value"))
+        check_common(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -56,27 +45,6 @@ class RAdam(Optimizer):
             "differentiable": differentiable,
         }
         super().__init__(params, defaults)
-
-    _load_defaults = (
-        ("foreach", None),
-        ("maximize", False),
-        ("differentiable", False),
-        ("decoupled_weight_decay", False),
-        ("capturable", False),
-    )
-    _has_step = True
-
-    def _update_group(self, group) -> None:
-        params = _with_grad(group)
-        for param in params:
-            state = self.state[param]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["exp_avg"] = _zeros_like(param)
-                state["exp_avg_sq"] = _zeros_like(param)
-        for param in params:
-            check_step_flags(group, param)
-            self._update_param(param, self.state[param], group)
 
     def _update_param(self, param, state, group) -> None:
         lr = _number(group["lr"])

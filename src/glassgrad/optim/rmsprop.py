@@ -71,7 +71,7 @@ class RMSprop(Optimizer):
         ("differentiable", False),
         ("capturable", False),
     )
-    _has_step = True
+    _scalar_state = ("step",)
 
     def _init_state(self, param, group) -> dict:
         state = self.state[param]

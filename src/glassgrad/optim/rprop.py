@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_step_flags
-from glassgrad.optim.optimizer import (
-    Optimizer,
-    _check_lr,
-    _check_nonnegative,
-    _grad_of,
-    _number,
-    _step_tensor,
-    _with_grad,
-    _write,
-    _zeros_like,
-)
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
+from glassgrad.optim.optimizer import _grad_of, _number, _step_tensor, _write, _zeros_like
 from glassgrad.tensor import Tensor
 
 __all__ = ["Rprop"]
 
 
-class Rprop(Optimizer):
+class Rprop(PerParamOptimizer):
     """Rprop, PyTorch's single-tensor algorithm."""
 
     _sparse_error = "Rprop does not support sparse gradients"
@@ -38,8 +28,7 @@ class Rprop(Optimizer):
         maximize=False,
         differentiable=False,
     ) -> None:
-        _check_lr(lr)
-        _check_nonnegative((lr, "Invalid learning rate"))
+        check_common(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = {
@@ -53,36 +42,21 @@ class Rprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    _load_defaults = (
-        ("foreach", None),
-        ("maximize", False),
-        ("differentiable", False),
-        ("capturable", False),
-    )
-    _has_step = True
+    def _init_state(self, state, param, group) -> None:
+        state["step"] = _step_tensor()
+        state["prev"] = _zeros_like(param)
+        state["step_size"] = Tensor._from_array(np.full_like(param._data, _number(group["lr"])))
 
-    def _update_group(self, group) -> None:
-        params = _with_grad(group)
-        for param in params:
-            state = self.state[param]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["prev"] = _zeros_like(param)
-                value = _number(group["lr"])
-                value = value.item() if isinstance(value, Tensor) else value
-                state["step_size"] = Tensor._from_array(np.full_like(param._data, value))
+    def _update_param(self, param, state, group) -> None:
         etaminus, etaplus = group["etas"]
         low, high = group["step_sizes"]
-        for param in params:
-            state = self.state[param]
-            check_step_flags(group, param)
-            grad = _grad_of(param, group["maximize"])
-            prev, step_size = state["prev"], state["step_size"]
-            _write(state["step"], state["step"]._data + 1)
-            sign = np.sign(grad * prev._data)
-            factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, sign))
-            factor = np.where(sign == 0, 1, factor).astype(grad.dtype)
-            _write(step_size, np.clip(step_size._data * factor, low, high))
-            grad = np.where(factor == factor.dtype.type(etaminus), 0, grad).astype(grad.dtype)
-            _write(param, param._data + (-1) * np.sign(grad) * step_size._data)
-            _write(prev, grad)
+        grad = _grad_of(param, group["maximize"])
+        prev, step_size = state["prev"], state["step_size"]
+        _write(state["step"], state["step"]._data + 1)
+        sign = np.sign(grad * prev._data)
+        factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, sign))
+        factor = np.where(sign == 0, 1, factor).astype(grad.dtype)
+        _write(step_size, np.clip(step_size._data * factor, low, high))
+        grad = np.where(factor == factor.dtype.type(etaminus), 0, grad).astype(grad.dtype)
+        _write(param, param._data + (-1) * np.sign(grad) * step_size._data)
+        _write(prev, grad)

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 
-from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.optim._flags import check_betas
 from glassgrad.optim.optimizer import Optimizer, _check_lr, _number, _zeros_like
 
@@ -39,33 +38,24 @@ class SparseAdam(Optimizer):
                 f"Sparse params at indices {sparse}: SparseAdam requires dense parameter tensors"
             )
 
-    def step(self, closure=None):
-        """One step for every parameter whose gradient is sparse."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        with no_grad():
-            for group in self.param_groups:
-                params = []
-                for param in group["params"]:
-                    if param.grad is None:
-                        continue
-                    if not param.grad.is_sparse:
-                        raise RuntimeError(
-                            "SparseAdam does not support dense gradients, please consider Adam "
-                            "instead"
-                        )
-                    state = self.state[param]
-                    if len(state) == 0:
-                        state["step"] = 0
-                        state["exp_avg"] = _zeros_like(param)
-                        state["exp_avg_sq"] = _zeros_like(param)
-                    state["step"] += 1
-                    params.append(param)
-                for param in params:
-                    _update(param, self.state[param], group)
-        return loss
+    def _step_group(self, group) -> None:
+        params = []
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            if not param.grad.is_sparse:
+                raise RuntimeError(
+                    "SparseAdam does not support dense gradients, please consider Adam instead"
+                )
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = 0
+                state["exp_avg"] = _zeros_like(param)
+                state["exp_avg_sq"] = _zeros_like(param)
+            state["step"] += 1
+            params.append(param)
+        for param in params:
+            _update(param, self.state[param], group)
 
 
 def _update(param, state, group) -> None:
