@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 from glassgrad import creation
 from glassgrad.distributions import constraints
 from glassgrad.distributions.exp_family import ExponentialFamily
@@ -14,7 +12,6 @@ from glassgrad.distributions.utils import (
     op,
     probs_to_logits,
 )
-from glassgrad.tensor import Size
 
 __all__ = ["Bernoulli"]
 
@@ -36,27 +33,16 @@ class Bernoulli(ExponentialFamily):
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        scalar = isinstance(given, numbers.Number)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
         else:
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
-        batch_shape = Size() if scalar else self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self._param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(Bernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new = self._expanded(Bernoulli, batch_shape, _instance, ("probs", "logits"))
+        new._param = new.logits if "logits" in self.__dict__ else new.probs
         return new
 
     def _new(self, *args, **kwargs):

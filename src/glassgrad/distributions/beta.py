@@ -9,7 +9,6 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions.dirichlet import Dirichlet
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import broadcast_all, op
-from glassgrad.tensor import Size
 
 __all__ = ["Beta"]
 
@@ -34,12 +33,9 @@ class Beta(ExponentialFamily):
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Beta, _instance)
-        batch_shape = Size(batch_shape)
-        new._dirichlet = self._dirichlet.expand(batch_shape)
-        super(Beta, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(
+            Beta, batch_shape, _instance, _dirichlet=self._dirichlet.expand(batch_shape)
+        )
 
     @property
     def mean(self):

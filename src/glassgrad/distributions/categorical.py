@@ -39,18 +39,11 @@ class Categorical(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Categorical, _instance)
-        batch_shape = Size(batch_shape)
-        shape = batch_shape + Size((self._num_events,))
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(shape)
-            new._param = new.logits
-        new._num_events = self._num_events
-        super(Categorical, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        count = self._num_events
+        params = ("probs", "logits")
+        new = self._expanded(Categorical, batch_shape, _instance, params, Size((count,)))
+        new._num_events = count
+        new._param = new.logits if "logits" in self.__dict__ else new.probs
         return new
 
     def _new(self, *args, **kwargs):

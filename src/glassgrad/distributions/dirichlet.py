@@ -6,7 +6,6 @@ from glassgrad.autograd.function import Function
 from glassgrad.distributions import constraints
 from glassgrad.distributions._primitives import _dirichlet_grad, _sample_dirichlet
 from glassgrad.distributions.exp_family import ExponentialFamily
-from glassgrad.tensor import Size
 
 __all__ = ["Dirichlet"]
 
@@ -44,12 +43,7 @@ class Dirichlet(ExponentialFamily):
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape + self.event_shape)
-        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Dirichlet, batch_shape, _instance, ("concentration",))
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

@@ -80,6 +80,22 @@ class Distribution:
     def expand(self, batch_shape, _instance=None):
         raise NotImplementedError
 
+    def _expanded(self, cls, batch_shape, _instance=None, params=(), param_shape=None, **attrs):
+        """``expand``'s common steps: a ``cls`` (or ``_instance``) holding those of ``params``
+        that this one holds, expanded to ``batch_shape + param_shape`` (the event shape unless
+        given), and ``attrs`` as they are; this one's event shape and validation setting."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(batch_shape)
+        shape = batch_shape + (self.event_shape if param_shape is None else param_shape)
+        for name in params:
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(shape))
+        for name, value in attrs.items():
+            setattr(new, name, value)
+        super(cls, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(

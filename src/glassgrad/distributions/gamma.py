@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from glassgrad import special
@@ -11,7 +9,6 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions._primitives import _standard_gamma
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import broadcast_all
-from glassgrad.tensor import Size
 
 __all__ = ["Gamma"]
 
@@ -30,18 +27,10 @@ class Gamma(ExponentialFamily):
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
-        scalar = isinstance(concentration, numbers.Number) and isinstance(rate, numbers.Number)
-        batch = Size() if scalar else self.concentration.size()
-        super().__init__(batch, validate_args=validate_args)
+        super().__init__(self.concentration.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Gamma, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property
     def mean(self):

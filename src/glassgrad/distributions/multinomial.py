@@ -28,13 +28,13 @@ class Multinomial(Distribution):
         super().__init__(batch_shape, event_shape, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Multinomial, _instance)
-        batch_shape = Size(batch_shape)
-        new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
-        super(Multinomial, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(
+            Multinomial,
+            batch_shape,
+            _instance,
+            total_count=self.total_count,
+            _categorical=self._categorical.expand(batch_shape),
+        )
 
     def _new(self, *args, **kwargs):
         return self._categorical._new(*args, **kwargs)

@@ -9,7 +9,6 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions._primitives import _solve_triangular, broadcast_shapes
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.utils import lazy_property, standard_normal
-from glassgrad.tensor import Size
 
 __all__ = ["MultivariateNormal"]
 
@@ -96,17 +95,18 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(MultivariateNormal, _instance)
-        batch_shape = Size(batch_shape)
-        loc_shape = batch_shape + self.event_shape
-        cov_shape = batch_shape + self.event_shape + self.event_shape
-        new.loc = self.loc.expand(loc_shape)
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
+        scale_tril = self._unbroadcasted_scale_tril
+        new = self._expanded(
+            MultivariateNormal,
+            batch_shape,
+            _instance,
+            ("loc",),
+            _unbroadcasted_scale_tril=scale_tril,
+        )
+        shape = new.batch_shape + self.event_shape + self.event_shape
         for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
             if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(cov_shape))
-        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
+                setattr(new, name, self.__dict__[name].expand(shape))
         return new
 
     @lazy_property

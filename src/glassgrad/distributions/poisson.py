@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 from glassgrad import special
 from glassgrad.distributions import constraints
 from glassgrad.distributions._primitives import poisson
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import broadcast_all
-from glassgrad.tensor import Size
 
 __all__ = ["Poisson"]
 
@@ -22,16 +19,10 @@ class Poisson(ExponentialFamily):
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
-        scalar = isinstance(rate, numbers.Number)
-        super().__init__(Size() if scalar else self.rate.size(), validate_args=validate_args)
+        super().__init__(self.rate.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Poisson, _instance)
-        batch_shape = Size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Poisson, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Poisson, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self):

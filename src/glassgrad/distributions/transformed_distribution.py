@@ -49,19 +49,18 @@ class TransformedDistribution(Distribution):
         super().__init__(Size(forward[:cut]), Size(forward[cut:]), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(TransformedDistribution, _instance)
-        batch_shape = Size(batch_shape)
-        shape = batch_shape + self.event_shape
+        shape = Size(batch_shape) + self.event_shape
         for transform in reversed(self.transforms):
             shape = transform.inverse_shape(shape)
         base_batch = shape[: len(shape) - len(self.base_dist.event_shape)]
-        new.base_dist = self.base_dist.expand(base_batch)
-        new.transforms = self.transforms
-        super(TransformedDistribution, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
+        base_dist = self.base_dist.expand(base_batch)
+        return self._expanded(
+            TransformedDistribution,
+            batch_shape,
+            _instance,
+            base_dist=base_dist,
+            transforms=self.transforms,
         )
-        new._validate_args = self._validate_args
-        return new
 
     @constraints.dependent_property(is_discrete=False)
     def support(self):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 from glassgrad import creation
 from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.utils import broadcast_all
-from glassgrad.tensor import Size
 
 __all__ = ["Uniform"]
 
@@ -27,16 +24,10 @@ class Uniform(Distribution):
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
-        scalar = isinstance(low, numbers.Number) and isinstance(high, numbers.Number)
-        super().__init__(Size() if scalar else self.low.size(), validate_args=validate_args)
+        super().__init__(self.low.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Uniform, _instance)
-        batch_shape = Size(batch_shape)
-        new.low, new.high = self.low.expand(batch_shape), self.high.expand(batch_shape)
-        super(Uniform, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Uniform, batch_shape, _instance, ("low", "high"))
 
     @property
     def mean(self):
