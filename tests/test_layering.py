@@ -26,6 +26,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "glassgrad"
 _CORE = ("grad_mode", "anomaly_mode", "node", "engine", "engine_plain", "engine_entry")
 _CORE += ("accumulate", "provenance", "saved_hooks", "graph", "partial", "bound", "forward_state")
 _CORE += ("escapes", "flows", "introspect")  # (glass reads the graph through introspect)
+_CORE += ("record",)  # the recorder every op ends in
 LAYERS = [
     ("base", ["_config", "_device", "_bfloat16", "_memory_format", "_mt19937", "_errors"]
      + ["_shared_memory"]
@@ -64,7 +65,7 @@ KNOWN_CYCLES = [
     # by torch.func's batched arrays (_batched -> func -> ops -> tensor -> _batched) and
     # forward mode's rules (with the recorder and the in-place machinery)
     {"_batched", "_out_arg", "_random", "_tensor_data", "creation", "tensor"}
-    | {"autograd.engine", "autograd.engine_plain", "autograd.forward_rules"}
+    | {"autograd.engine", "autograd.engine_plain", "autograd.forward_rules", "autograd.record"}
     | {"func._batched_index", "func._batched_rules", "func._vmap"}
     | {"ops._dual", "ops.elementwise.binary", "ops.elementwise.unary", "ops.elementwise.where"}
     | {"ops.index.indexing", "ops.index.setitem_expanded", "ops.inplace_core", "ops.registry"}

@@ -104,7 +104,7 @@ ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_, compl
 # turns on the recorder's complex checks: programs without complex numbers never pay for them.
 _BY_NP = {d.np: d for d in ALL if d._kind != 3}
 _COMPLEX_NP = {complex64.np: complex64, complex128.np: complex128}
-COMPLEX_SEEN = [False]  # whether any complex dtype has been used (read by ops.registry)
+COMPLEX_SEEN = [False]  # whether any complex dtype has been used (read by autograd.record)
 
 
 def complex_seen(found: dtype) -> dtype:

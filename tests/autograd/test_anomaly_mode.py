@@ -166,13 +166,12 @@ def test_note_names_the_source_line():
 
 def test_mode_off_leaves_the_engine_as_it_was():
     import glassgrad
-    from glassgrad.autograd import node
-    from glassgrad.ops import registry
+    from glassgrad.autograd import node, record
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with glassgrad.autograd.detect_anomaly():
-            assert registry._next_seq is not node.next_seq
-    assert registry._next_seq is node.next_seq
+            assert record._next_seq is not node.next_seq
+    assert record._next_seq is node.next_seq
     x = glassgrad.tensor([1.0], requires_grad=True)
     assert "traceback_" not in (x * 2).grad_fn.metadata

@@ -216,7 +216,7 @@ def _saved_tensors(saved, out):
     """The op's ``saved`` tuple as the backward rule reads it under ``create_graph``."""
     if saved is None:
         return None
-    from glassgrad.ops.registry import OUT, SavedCast
+    from glassgrad.autograd.record import OUT, SavedCast
     from glassgrad.tensor import Tensor
 
     values = []
@@ -411,3 +411,6 @@ def restride_tangent(self, same) -> None:
             _fs._store(self, token, same(old))
 
     _each_level(self, write)
+
+
+_fs.install_rules(propagate)  # the recorder reaches forward mode through forward_state

@@ -4,7 +4,7 @@ A tangent lives in the tensor's ``_Extra.fw``, a dict from a level's token to th
 Each entered level gets a fresh token, so exiting a level drops all of its tangents at once
 (lookups ignore tokens of dead levels) without walking every tensor. ``ACTIVE[0]`` is the
 number of levels ops propagate tangents on now: 0 outside any level, which is the one check the
-ops' hot paths pay (see ``ops.registry``). While a level's rules run, ``ACTIVE[0]`` is lowered
+ops' hot paths pay (see ``autograd.record``). While a level's rules run, ``ACTIVE[0]`` is lowered
 to that level, so a rule's own ops propagate the outer levels' tangents only.
 
 The tangent of a view is a view of its base's tangent, as in PyTorch: a base's tangent has the
@@ -31,6 +31,18 @@ class Level:
 
     def __init__(self, index: int) -> None:
         self.index = index
+
+
+def propagate(outputs, cls, inputs, saved, args) -> None:
+    """Give an op's ``outputs`` their tangents: ``forward_rules.propagate``, which binds itself
+    here when it is imported (``install_rules``): the recorder calls it while a level is active."""
+    raise RuntimeError("glassgrad.autograd.forward_rules is not loaded")
+
+
+def install_rules(rules) -> None:
+    """Bind forward mode's ``propagate(outputs, cls, inputs, saved, args)`` (once, at import)."""
+    global propagate
+    propagate = rules
 
 
 def get(tensor, token):

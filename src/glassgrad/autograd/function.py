@@ -310,7 +310,7 @@ def _forward_mode(cls, ctx, args, made) -> None:
 
 def _wrap_outputs(node, args, outputs, tracked):
     """Connect ``outputs`` to ``node`` (when ``tracked``): PyTorch's ``_wrap_outputs``."""
-    from glassgrad.ops.registry import _edge
+    from glassgrad.autograd.record import _edge
     from glassgrad.tensor import Tensor
 
     single = not isinstance(outputs, tuple)
@@ -396,7 +396,7 @@ def once_differentiable(fn):
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
-        from glassgrad.ops.registry import result
+        from glassgrad.autograd.record import result
         from glassgrad.tensor import Tensor
 
         with grad_mode.no_grad():

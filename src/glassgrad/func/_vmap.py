@@ -17,10 +17,11 @@ import warnings
 import numpy as np
 
 from glassgrad._batched import ACTIVE, BatchedArray
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.func import _pytree
 from glassgrad.func._batched_rules import _FALLBACK as FALLBACK
 from glassgrad.func._batched_rules import NoRule
-from glassgrad.ops.registry import node_class, result
 from glassgrad.tensor import Tensor
 
 _levels = itertools.count(1)  # increasing: an inner vmap's level is above its outer ones'

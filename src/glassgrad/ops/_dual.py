@@ -201,7 +201,9 @@ def _select_node(name):
     make = _SELECT_NODES.get(name)
     if make is not None:
         return make
-    from glassgrad.ops.registry import Tensor, node_class, result
+    from glassgrad.autograd.node import node_class
+    from glassgrad.autograd.record import result
+    from glassgrad.tensor import Tensor
 
     def backward(ctx, grad):
         return select(ctx._args, grad), zeros_like(grad)

@@ -8,6 +8,8 @@ import numpy as np
 from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual
 from glassgrad.ops.elementwise import binary, power, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
@@ -22,7 +24,8 @@ from glassgrad.ops.inplace_core import (
 )
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.linalg import matmul as _linalg
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
@@ -96,7 +99,7 @@ def _copied(self, src):
     try:
         data = np.broadcast_to(src._data, self._data.shape).astype(self._data.dtype)
     except ValueError:
-        from glassgrad.ops.registry import broadcast_error
+        from glassgrad._errors import broadcast_error
 
         raise broadcast_error(self._data.shape, src._data.shape) from None
     return result(data, CopyBackwards, (self, src))

@@ -14,9 +14,8 @@ import numpy as np
 from glassgrad._errors import INFERENCE_INPLACE
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
-from glassgrad.ops.registry import Tensor
 from glassgrad.ops.view_rebase import handle_view_on_rebase
-from glassgrad.tensor import _make, install_view_regeneration
+from glassgrad.tensor import Tensor, _make, install_view_regeneration
 
 _LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 _VIEW_LEAF_INPLACE = (
@@ -306,16 +305,6 @@ def _refuse_backward(node):
         attrs = {"__module__": cls.__module__, "_backward": _refuse_overlap}
         twin = _TWINS[(cls, _refuse_overlap)] = type(cls.__name__, (cls,), attrs)
     node.__class__ = twin
-
-
-def stale_view_needs_grad(view) -> bool:
-    """Whether ``view`` (no ``requires_grad`` of its own) is in the graph now: its base was
-    written to in place, through another view, with a value that requires grad."""
-    extra = view._extra
-    if extra.base is None or view._vc is None or extra.view_version == view._vc[0]:
-        return False
-    regenerate_view(view, extra.base)
-    return view._requires_grad
 
 
 def _base_index(view, base):

@@ -15,8 +15,9 @@ from glassgrad import _layout
 from glassgrad import _sparse_kernels as kernels
 from glassgrad import dtypes as _dt
 from glassgrad._sparse_data import SparseArray, coo
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.creation import tensor as _tensor
-from glassgrad.ops.registry import node_class, result
 from glassgrad.tensor import Tensor, _make
 
 __all__ = ["sparse_coo_tensor", "sparse_csr_tensor", "sparse_csc_tensor", "values_backward"]

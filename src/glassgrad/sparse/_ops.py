@@ -9,7 +9,8 @@ import numpy as np
 from glassgrad import _layout
 from glassgrad import _sparse_kernels as kernels
 from glassgrad._sparse_data import SparseArray, coo, not_implemented
-from glassgrad.ops.registry import node_class, result
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.tensor import Tensor, _make
 
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "spdiags"]

@@ -13,7 +13,8 @@ import warnings
 from collections import OrderedDict
 
 from glassgrad.autograd.grad_mode import is_grad_enabled
-from glassgrad.ops.registry import node_class, results
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import results
 from glassgrad.tensor import Tensor
 from glassgrad.utils.hooks import RemovableHandle
 

@@ -14,8 +14,9 @@ import numpy as np
 
 import glassgrad
 from glassgrad import dtypes
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import node_class, result
 from glassgrad.tensor import Tensor
 
 __all__ = [

@@ -8,19 +8,15 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops._sampling import positive_samples as _positive
 from glassgrad.ops.elementwise.binary import _other, _promote, _tensor_or_none, broadcast_shapes
-from glassgrad.ops.registry import (
-    Tensor,
-    as_tensor_arg,
-    needs_grad,
-    node_class,
-    quiet,
-    register,
-    result,
-)
+from glassgrad.ops.registry import as_tensor_arg, register
+from glassgrad.tensor import Tensor
 
 
 # -- integer-style division ------------------------------------------------------------------

@@ -11,21 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._errors import broadcast_error
 from glassgrad.autograd.grad_mode import record_off as _record_off
 from glassgrad.autograd.grad_mode import state as _state
-from glassgrad.backend import check_fits
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import record2, result, result1
+from glassgrad.backend import check_fits, quiet
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.registry import (
-    Tensor,
-    broadcast_error,
-    node_class,
-    quiet,
-    record2,
-    register,
-    result,
-    result1,
-)
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _ndarray = np.ndarray
 _SCALARS = (int, float, bool, complex, np.generic)
@@ -270,7 +265,7 @@ def mul(input, other):
 def _cast_saved(saved, ad, bd):
     """Promotion copied an operand: save the promoted copy, checked against the original's
     version (PyTorch saves the original, so changing it in place breaks backward)."""
-    from glassgrad.ops.registry import SavedCast
+    from glassgrad.autograd.record import SavedCast
 
     return tuple(
         None if s is None else SavedCast(s, d) for s, d in zip(saved, (ad, bd), strict=True)

@@ -15,20 +15,16 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, needs_grad, result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, scalar_samples, shaped
 from glassgrad.ops.elementwise.arith import NotImplementedNode, _need_tensor
 from glassgrad.ops.elementwise.binary import _promote
 from glassgrad.ops.elementwise.unary import elementwise
-from glassgrad.ops.registry import (
-    OUT,
-    Tensor,
-    needs_grad,
-    node_class,
-    quiet,
-    register,
-    result,
-)
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _LN2 = math.log(2.0)
 

@@ -12,10 +12,12 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._out_arg import exact, takes_out
-from glassgrad.autograd.node import NATIVE, complex_rule
+from glassgrad.autograd.node import NATIVE, complex_rule, node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import as_view
+from glassgrad.tensor import Tensor
 
 
 def _is_array(x) -> bool:
@@ -235,7 +237,7 @@ def polar(abs, angle):  # noqa: A002 - PyTorch's names
     out = np.empty(np.broadcast_shapes(abs._data.shape, angle._data.shape), kind)
     out.real = abs._data * np.cos(angle._data)
     out.imag = abs._data * np.sin(angle._data)
-    from glassgrad.ops.registry import OUT
+    from glassgrad.autograd.record import OUT
 
     return result(out, PolarBackward0, (abs, angle), saved=(OUT,))
 

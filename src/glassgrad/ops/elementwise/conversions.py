@@ -9,14 +9,12 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.registry import (
-    node_class,
-    quiet,
-    register,
-    result,
-)
+from glassgrad.ops.registry import register
 
 
 # -- logit -----------------------------------------------------------------------------------

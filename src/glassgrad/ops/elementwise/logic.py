@@ -9,10 +9,13 @@ from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data, c_order
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops.elementwise.binary import _other, _promote, broadcast_shapes
-from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
+from glassgrad.ops.registry import as_tensor_arg, register
+from glassgrad.tensor import Tensor
 
 
 def _c_type(data):

@@ -12,18 +12,14 @@ from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result, track_versions
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
 from glassgrad.ops.elementwise.unary import check_kind, elementwise, keep_inside
-from glassgrad.ops.registry import (
-    Tensor,
-    needs_grad,
-    node_class,
-    register,
-    result,
-    track_versions,
-)
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 def _zero(ctx, grad, *saved):

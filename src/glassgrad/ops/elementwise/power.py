@@ -8,11 +8,15 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _SCALARS, _other, _promote
-from glassgrad.ops.registry import OUT, Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 # -- pow -------------------------------------------------------------------------------------

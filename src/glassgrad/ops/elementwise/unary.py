@@ -16,22 +16,17 @@ from glassgrad import _bfloat16, _device
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, SAVE_OUTPUT, result, result1
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
-from glassgrad.ops import registry as _registry
-from glassgrad.ops.registry import (
-    SAVE_OUTPUT,
-    Tensor,
-    node_class,
-    quiet,
-    register,
-    result,
-    result1,
-)
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _SAVE = {
     "input": lambda t: (t,),
     "output": lambda t: SAVE_OUTPUT,
-    "both": lambda t: (t, _registry.OUT),
+    "both": lambda t: (t, OUT),
     None: lambda t: None,
 }
 _LN2, _LN10 = math.log(2.0), math.log(10.0)

@@ -7,12 +7,15 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _c_type
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.backend import allocating
 from glassgrad.ops import _dual as D
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
-from glassgrad.ops.registry import Tensor, as_tensor_arg, node_class, register, result
+from glassgrad.ops.registry import as_tensor_arg, register
+from glassgrad.tensor import Tensor
 
 WhereBackward0 = node_class(
     "WhereBackward0",

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from glassgrad.ops.fft.transforms import _fft_c2c, _fft_c2r, _fft_r2c
-from glassgrad.ops.registry import Tensor
+from glassgrad.tensor import Tensor
 
 _NEED_RETURN_COMPLEX = (
     "stft requires the return_complex parameter be given for real inputs, and will further "

@@ -16,8 +16,8 @@ import numpy as np
 import scipy.fft
 
 from glassgrad import dtypes as _dt
-from glassgrad.autograd.node import NATIVE, complex_rule
-from glassgrad.ops.registry import node_class, result
+from glassgrad.autograd.node import NATIVE, complex_rule, node_class
+from glassgrad.autograd.record import result
 
 # scipy.fft's ``norm`` for PyTorch's normalization, forward and backward transforms
 _FORWARD = ("backward", "ortho", "forward")

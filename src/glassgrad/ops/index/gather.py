@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._errors import broadcast_error
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, broadcast_error, node_class, register, result
-from glassgrad.tensor import _wrap_dim
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def _index_data(index, message):

@@ -15,6 +15,8 @@ from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace re-exported
     FILL_OPS,
@@ -29,10 +31,10 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
     write_expanded,
     write_through,
 )
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import as_view
 from glassgrad.ops.view_rebase import handle_view_on_rebase
-from glassgrad.tensor import _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim
 
 _BASIC = (int, slice, np.integer)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.diagonal import diagonal_key
 from glassgrad.ops.shape.view import as_view
-from glassgrad.tensor import _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def _scatter_backward(ctx, grad):

@@ -8,8 +8,11 @@ import string
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, needs_grad, node_class, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _LETTERS = string.ascii_letters
 

@@ -16,9 +16,12 @@ import warnings
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result, results
 from glassgrad.ops import _dual as D
 from glassgrad.ops.linalg.inverse import _inv_any, _mT, _named, check_float
-from glassgrad.ops.registry import OUT, Tensor, node_class, register, result, results
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 def _row(x):

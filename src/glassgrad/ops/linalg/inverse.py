@@ -15,9 +15,12 @@ import warnings
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result, results
 from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import OUT, Tensor, node_class, register, result, results
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 class _LinAlgError(RuntimeError):

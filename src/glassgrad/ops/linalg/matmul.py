@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, needs_grad, node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import UnsafeViewBackward0, unsqueeze
-from glassgrad.tensor import _C_NAMES
+from glassgrad.tensor import _C_NAMES, Tensor
 
 
 def _fortran(t) -> bool:
@@ -187,7 +189,7 @@ def matmul(input, other):
         try:
             out = np.matmul(ad, bd)
         except ValueError:
-            from glassgrad.ops.registry import broadcast_error
+            from glassgrad._errors import broadcast_error
 
             raise broadcast_error(ad.shape[:-2], bd.shape[: -2 if bd.ndim > 1 else 0]) from None
     else:

@@ -14,11 +14,14 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, needs_grad, result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
-from glassgrad.ops.registry import OUT, Tensor, needs_grad, node_class, quiet, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import UnsafeViewBackward0
-from glassgrad.tensor import _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def _same_scalar_type(a, b):

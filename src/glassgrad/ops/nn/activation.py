@@ -13,10 +13,12 @@ import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.unary import keep_inside
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946

@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.unary import keep_inside
 from glassgrad.ops.inplace_core import inplace as _inplace
 from glassgrad.ops.nn import activation as A
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import OUT, node_class, register, result
+from glassgrad.ops.registry import register
 
 
 def _elu_result_backward(ctx, grad, out):

@@ -11,9 +11,11 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad.autograd.grad_mode import state
-from glassgrad.autograd.node import _CLASSES
+from glassgrad.autograd.node import _CLASSES, node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import OPS, Tensor, node_class, result
+from glassgrad.ops.registry import OPS
+from glassgrad.tensor import Tensor
 
 _ndarray = np.ndarray
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
 from glassgrad.ops.reduce.stats import _norm_backward, _vector_norm
-from glassgrad.ops.registry import OUT, node_class, register, result
+from glassgrad.ops.registry import register
 
 NormBackward1 = node_class("NormBackward1", _norm_backward)
 

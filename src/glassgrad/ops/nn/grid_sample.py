@@ -14,8 +14,11 @@ import warnings
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import results
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import Tensor, node_class, register, results
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _ALIGN_WARNING = (
     "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "

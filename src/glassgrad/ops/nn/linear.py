@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from glassgrad._tensor_info import _C_NAMES, _type_name
 from glassgrad.ops.linalg.matmul import addmm
-from glassgrad.ops.registry import Tensor, register
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 def linear(input, weight, bias=None):

@@ -15,11 +15,14 @@ from glassgrad import dtypes as _dt
 from glassgrad._batched import c_order
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.pad import pad
 from glassgrad.ops.nn.pool.pool import avg_pool2d
-from glassgrad.ops.registry import node_class, quiet, register, result
+from glassgrad.ops.registry import register
 
 
 def _norm_backward(ctx, grad, x, weight):

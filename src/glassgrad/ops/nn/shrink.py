@@ -11,9 +11,11 @@ import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 
 
 def _outside(x, lambd):

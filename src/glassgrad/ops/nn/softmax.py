@@ -12,8 +12,10 @@ import warnings
 import numpy as np
 
 from glassgrad._batched import c_order
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import OUT, node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.tensor import _wrap_dim
 
 _OUT = (OUT,)

@@ -15,9 +15,11 @@ import numpy as np
 
 from glassgrad import creation as _creation
 from glassgrad._tensor_info import _c_name, _c_type
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops.index.indexing import check_inplace, inplace
-from glassgrad.ops.registry import Tensor, node_class, result
 from glassgrad.ops.shape.expand import expand
+from glassgrad.tensor import Tensor
 
 # Each fill forgets what ``self`` held: its gradient to the old values is zero (not None).
 UniformBackward0 = node_class("UniformBackward0", lambda ctx, grad: (grad * 0,))

@@ -19,9 +19,11 @@ from glassgrad import creation as _creation
 from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import _RESIZED, _scalar_type
 from glassgrad._tensor_info import _c_type
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
 from glassgrad.ops.elementwise.arith import NotImplementedNode
 from glassgrad.ops.random.fill import _rng
-from glassgrad.ops.registry import OUT, Tensor, node_class, result
+from glassgrad.tensor import Tensor
 
 __all__ = [
     "_dirichlet_grad",

@@ -12,12 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import creation as _creation
+from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import kinds, takes_out
 from glassgrad._tensor_data import _check_count, _size, _type_name
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops.elementwise.arith import NotImplementedNode
 from glassgrad.ops.index.indexing import check_inplace
 from glassgrad.ops.random.fill import _fill, _num, _rng
-from glassgrad.ops.registry import Tensor, broadcast_error, node_class, result
+from glassgrad.tensor import Tensor
 
 NormalBackward1 = node_class("NormalBackward1", lambda ctx, grad: (grad * 0,))
 NormalBackward2 = node_class("NormalBackward2", lambda ctx, grad: (grad * 0,))

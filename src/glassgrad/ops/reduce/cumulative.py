@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn.common import div_scalar, mul_scalar
-from glassgrad.ops.registry import OUT, Tensor, node_class, register, result
-from glassgrad.tensor import _wrap_dim
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 # -- logcumsumexp ----------------------------------------------------------------------------

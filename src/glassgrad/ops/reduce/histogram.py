@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.record import result
 from glassgrad.ops.elementwise.arith import NotImplementedNode
 from glassgrad.ops.linalg.inverse import _named
-from glassgrad.ops.registry import Tensor, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 def bincount(input, weights=None, minlength=0):

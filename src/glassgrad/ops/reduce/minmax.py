@@ -9,18 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result, results, track_versions
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import dim_samples, expand_back, normalize_dims, reduce_reference
-from glassgrad.ops.registry import (
-    Tensor,
-    needs_grad,
-    node_class,
-    register,
-    result,
-    results,
-    track_versions,
-)
-from glassgrad.tensor import _wrap_dim
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 class _ReturnType(tuple):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops.reduce.sum_prod import _sum_dtype, expand_back, normalize_dims
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 
 
 def _nansum_backward(ctx, grad, input):

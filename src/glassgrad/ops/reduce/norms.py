@@ -9,8 +9,10 @@ import math
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import OUT, node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.tensor import _wrap_dim
 
 
@@ -115,7 +117,7 @@ DistBackward0 = node_class("DistBackward0", _dist_backward)
 
 def dist(input, other, p=2):
     """The ``p``-norm of ``input - other`` (broadcast)."""
-    from glassgrad.ops.registry import broadcast_error
+    from glassgrad._errors import broadcast_error
 
     try:
         np.broadcast_shapes(input._data.shape, other._data.shape)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.ops.registry import Tensor, register
-from glassgrad.tensor import _wrap_dim
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor, _wrap_dim
 
 _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 

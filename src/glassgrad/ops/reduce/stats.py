@@ -8,6 +8,9 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result, results
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import (
@@ -18,7 +21,7 @@ from glassgrad.ops.reduce.sum_prod import (
     normalize_dims,
     reduced_count,
 )
-from glassgrad.ops.registry import OUT, node_class, quiet, register, result, results
+from glassgrad.ops.registry import register
 
 _DOF = (
     "{}(): degrees of freedom is <= 0. Correction should be strictly less than the "

@@ -13,9 +13,12 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data, c_order
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import OUT, result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.registry import OUT, node_class, quiet, register, result
+from glassgrad.ops.registry import register
 from glassgrad.tensor import _wrap_dim
 
 

@@ -9,9 +9,10 @@ import warnings
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.record import result
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.registry import Tensor, register, result
-from glassgrad.tensor import _wrap_dim
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):

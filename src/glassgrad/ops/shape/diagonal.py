@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import _samples, as_view
 from glassgrad.tensor import _wrap_dim
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import _samples, _shape_arg, as_view
 
 ExpandBackward0 = node_class("ExpandBackward0", lambda ctx, grad: (grad,))  # engine sums back

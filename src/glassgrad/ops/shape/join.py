@@ -9,10 +9,11 @@ from glassgrad import dtypes as _dt
 from glassgrad._batched import c_order
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result, results
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, register, result, results
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import _samples, _shape_arg, as_view
-from glassgrad.tensor import _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def with_outputs(cls: type, count: int) -> type:

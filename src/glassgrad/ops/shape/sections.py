@@ -10,9 +10,9 @@ import operator
 import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
-from glassgrad.ops.registry import Tensor, register
+from glassgrad.ops.registry import register
 from glassgrad.ops.shape.join import stack
-from glassgrad.tensor import _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def _cut_points(indices_or_sections, size, dim_size_name="dim"):

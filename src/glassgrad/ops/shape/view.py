@@ -16,9 +16,11 @@ from glassgrad import _memory_format as _mf
 from glassgrad._sparse_data import SparseArray
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
-from glassgrad.ops.registry import Tensor, node_class, register, result
-from glassgrad.tensor import _wrap_dim
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor, _wrap_dim
 
 
 def as_view(res, base, key=None, multi=False):

@@ -9,18 +9,12 @@ import weakref
 import numpy as np
 
 from glassgrad._batched import as_data, c_order
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result, results, track_versions
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.reduce.sum_prod import expand_back, normalize_dims
-from glassgrad.ops.registry import (
-    Tensor,
-    needs_grad,
-    node_class,
-    register,
-    result,
-    results,
-    track_versions,
-)
+from glassgrad.ops.registry import register
 from glassgrad.ops.sort.sort import (
     _dim_samples,
     _dims,
@@ -29,6 +23,7 @@ from glassgrad.ops.sort.sort import (
     _tie_dims,
     _work,
 )
+from glassgrad.tensor import Tensor
 
 cummax_type, cummin_type = return_type("cummax"), return_type("cummin")
 CummaxBackward0 = node_class("CummaxBackward0", _scatter_backward)

@@ -18,18 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result, results, track_versions
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.index.gather import along_key
 from glassgrad.ops.reduce.minmax import return_type
-from glassgrad.ops.registry import (
-    needs_grad,
-    node_class,
-    register,
-    result,
-    results,
-    track_versions,
-)
+from glassgrad.ops.registry import register
 from glassgrad.ops.sort._introsort import mode_of_row
 from glassgrad.tensor import _wrap_dim
 

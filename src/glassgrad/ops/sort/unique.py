@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops._sampling import shaped
-from glassgrad.ops.registry import (
-    node_class,
-    register,
-    result,
-)
+from glassgrad.ops.registry import register
 from glassgrad.ops.sort.search import _INTS, _rounded
 from glassgrad.ops.sort.sort import (
     _dims,

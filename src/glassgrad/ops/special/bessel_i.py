@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as _sc
 
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.unary import elementwise
-from glassgrad.ops.registry import quiet
 from glassgrad.ops.special.gamma import _in64
 
 i0_values = quiet(_in64(_sc.i0))

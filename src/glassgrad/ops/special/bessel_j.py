@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
+from glassgrad.backend import quiet
 from glassgrad.ops.elementwise.unary import elementwise
-from glassgrad.ops.registry import quiet
 from glassgrad.ops.special.gamma import _in64
 
 # fmt: off

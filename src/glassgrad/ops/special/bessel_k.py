@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import scipy.special as _sc
 
+from glassgrad.backend import quiet
 from glassgrad.ops.elementwise.unary import elementwise
-from glassgrad.ops.registry import quiet
 from glassgrad.ops.special.gamma import _in64
 
 _HIDDEN = {"method": False, "function": False}  # torch.special only

@@ -13,12 +13,16 @@ import numpy as np
 
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import scalar_samples, shaped
 from glassgrad.ops.elementwise.binary_math import _floats
 from glassgrad.ops.elementwise.pointwise import RoundBackward1
 from glassgrad.ops.elementwise.unary import check_kind, elementwise
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _HIDDEN = {"method": False, "function": False}  # torch.special only
 

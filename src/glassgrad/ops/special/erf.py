@@ -16,11 +16,14 @@ import numpy as np
 import scipy.special as _sc
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import _erf, elementwise, erf
 from glassgrad.ops.nn.common import mul_scalar
-from glassgrad.ops.registry import node_class, quiet, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.special.gamma import _in64
 
 _SQRT_PI = math.sqrt(math.pi)

@@ -18,10 +18,14 @@ import scipy.special as _sc
 
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import check_kind, elementwise
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _LOG_PI = math.log(math.pi)
 # Bernoulli numbers B_2, B_4, ..., B_14

@@ -16,11 +16,15 @@ import numpy as np
 
 from glassgrad.autograd.engine import output_needed
 from glassgrad.autograd.forward_rules import ELEMENTWISE
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import check_kind
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import register
 from glassgrad.ops.special.gamma import _lgamma64, lgamma, lgamma_values
+from glassgrad.tensor import Tensor
 
 _EPS = 1e-16
 _TINY = 1e-300

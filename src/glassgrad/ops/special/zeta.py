@@ -11,10 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
+from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary_math import _floats
-from glassgrad.ops.registry import Tensor, node_class, quiet, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _MACHEP = 1.11022302462515654042e-16
 # (2k)! / B_2k, k = 1..12

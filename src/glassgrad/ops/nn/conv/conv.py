@@ -11,10 +11,12 @@ from __future__ import annotations
 import warnings
 
 from glassgrad.autograd.grad_mode import state
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn.conv import checks as C
 from glassgrad.ops.nn.conv import kernels as K
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 
 
 # -- convolution -------------------------------------------------------------------------------

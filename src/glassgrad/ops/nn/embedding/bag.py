@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn.embedding.bag_checks import (
     check_indices,
@@ -21,7 +23,7 @@ from glassgrad.ops.nn.embedding.bag_checks import (
     split_bags,
 )
 from glassgrad.ops.nn.embedding.common import embedding_renorm_
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 
 
 # -- backward ----------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import node_class, result
 
 
 # -- max_norm ----------------------------------------------------------------------------------

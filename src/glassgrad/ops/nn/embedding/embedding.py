@@ -11,8 +11,11 @@ import numpy as np
 
 from glassgrad._sparse_data import coo
 from glassgrad._tensor_info import _type_name
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops.nn.embedding.common import embedding_dense_backward, embedding_renorm_
-from glassgrad.ops.registry import Tensor, node_class, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 def _embedding_backward(ctx, grad):

@@ -15,10 +15,13 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad._tensor_info import _c_type
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import needs_grad, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.binary import broadcast_shapes
 from glassgrad.ops.nn import common as N
-from glassgrad.ops.registry import Tensor, needs_grad, node_class, register, result
+from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 _BCE_EPS = 1e-12  # PyTorch's floor on x * (1 - x) in the BCE gradient
 

@@ -13,11 +13,13 @@ import numpy as np
 
 from glassgrad._batched import as_data
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.loss.checks import check_nll, check_probabilities
 from glassgrad.ops.nn.softmax import log_softmax
-from glassgrad.ops.registry import node_class, register, result
+from glassgrad.ops.registry import register
 
 
 def _nll_backward(ctx, grad, scale):

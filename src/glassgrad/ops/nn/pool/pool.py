@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.pool import tiled as T
-from glassgrad.ops.registry import node_class, register, results
+from glassgrad.ops.registry import register
 
 _as_strided = np.lib.stride_tricks.as_strided
 

@@ -12,12 +12,14 @@ import math
 
 import numpy as np
 
+from glassgrad.autograd.node import node_class
+from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
 from glassgrad.ops.elementwise.unary import relu
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn import upsample as U
 from glassgrad.ops.nn.pool import pool as P
-from glassgrad.ops.registry import node_class, register, results
+from glassgrad.ops.registry import register
 
 _as_strided = np.lib.stride_tricks.as_strided
 _RANK = "non-empty 4D or 5D (batch mode) tensor expected for input"
