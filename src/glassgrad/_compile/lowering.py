@@ -59,6 +59,11 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def lower(op, values):
     """``(prim, operands, out_slot)`` for a call that can be written out, else None."""
+    found = _lower_elementwise(op, values)
+    return found if found is not None else structured.lower(op, values)
+
+
+def _lower_elementwise(op, values):
     outs = op.out_slots()
     if len(outs) != 1 or op.outs.__class__ is not Slot:
         return None
@@ -110,6 +115,7 @@ def _operand(arg, values, dtype):
     return None
 
 
+from glassgrad._compile import structured  # noqa: E402
 from glassgrad._compile.trace import Slot  # noqa: E402
 
 
@@ -130,7 +136,7 @@ _FORWARD = {
     "log": "_np.log({0})",
     "sqrt": "_np.sqrt({0})",
     "sigmoid": "_sigmoid({0})",
-    "relu": "_np.maximum({0}, 0)",
+    "relu": "_np.maximum(0.0, {0})",  # (zero first: relu(-0.0) is -0.0, as eager)
     "square": "{0} * {0}",
     "sumall": "_np.sum({0})",
     "meanall": "_np.mean({0})",
@@ -138,6 +144,8 @@ _FORWARD = {
 
 
 def forward_expr(prim, operands) -> str:
+    if prim in structured.PRIMS:
+        return structured.forward_expr(prim, operands)
     if prim == "pow":
         a, c = _s(operands[0]), operands[1][1]
         return f"{a} * {a}" if c == 2 else f"_np.power({a}, {c!r})"
@@ -146,6 +154,8 @@ def forward_expr(prim, operands) -> str:
 
 def backward_expr(prim, position, g, operands, out, values) -> str:
     """The gradient reaching operand ``position`` of ``prim``, given ``g`` for its output."""
+    if prim in structured.PRIMS:
+        return structured.backward_expr(prim, position, g, operands, out)
     a = _s(operands[0])
     b = _s(operands[1]) if len(operands) > 1 else None
     if prim == "add":
@@ -173,7 +183,7 @@ def backward_expr(prim, position, g, operands, out, values) -> str:
     if prim == "sigmoid":
         return f"{g} * ({out} * (1 - {out}))"
     if prim == "relu":
-        return f"_np.where({out} > 0, {g}, 0)"
+        return f"_np.where({out} <= 0, {out}, {g})"  # (eager passes a NaN output its grad)
     if prim == "square":
         return f"{g} * 2 * {a}"
     if prim == "pow":
@@ -210,8 +220,20 @@ def sum_to(grad, shape):
     return out.reshape(shape)
 
 
-_NAME = re.compile(r"\b(v\d+|_h\d+)\b")
+_NAME = re.compile(r"\b(v\d+|_h\d+|_x\d+)\b")
 
 
 def names_in(line: str) -> set:
     return set(_NAME.findall(line))
+
+
+def has_aux(prim) -> bool:
+    """Whether ``prim``'s forward also returns a value for its backward (``_x<slot>``)."""
+    found = structured.PRIMS.get(prim)
+    return found is not None and found.aux
+
+
+def unbroadcasts(prim) -> bool:
+    """Whether ``prim``'s operand gradients may need summing back to the operand's shape (the
+    elementwise ops and addmm's bias; the other structured prims give exact shapes)."""
+    return prim not in structured.PRIMS or prim == "addmm"

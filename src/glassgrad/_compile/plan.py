@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad._compile import fusion, lowering
+from glassgrad._compile import fusion, lowering, structured
 from glassgrad._compile.trace import Slot, flatten, tree_map
 from glassgrad.autograd import grad_mode as _grad_mode
 from glassgrad.tensor import _make
@@ -84,6 +84,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
 
     live = {real(s) for s in flat_out}
     live.update(int(n[1:]) for n in used_by_backward if n.startswith("v"))
+    live.update(int(n[2:]) for n in used_by_backward if n.startswith("_x"))
     kept = []
     for index, low in reversed(stmts):
         op = ops[index]
@@ -106,13 +107,15 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
         "_call_grad": _call_grad,
         "_sum_to": lowering.sum_to,
         "_sigmoid": lowering.sigmoid,
+        **structured.env(),
     }
     lines = []
     for index, low in kept:
         op = ops[index]
         if low is not None:
             prim, operands, out = low
-            lines.append((f"v{out}", lowering.forward_expr(prim, operands), values[out]))
+            target = f"v{out}, _x{out}" if lowering.has_aux(prim) else f"v{out}"
+            lines.append((target, lowering.forward_expr(prim, operands), values[out]))
             plan.lowered_count += 1
             continue
         env[f"_op{index}"] = op
@@ -128,7 +131,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
             )
         else:
             lines.append((f"({targets})", f"_call(_op{index}, ({args},))", None))
-    saved_names = sorted(n for n in used_by_backward if n.startswith("_h") or (n.startswith("v")))
+    saved_names = sorted(n for n in used_by_backward if n.startswith(("_h", "_x", "v")))
     region = {f"v{s}" for s in plan.region_inputs}
     plan.saved_inputs = [s for s in plan.region_inputs if f"v{s}" in used_by_backward]
     saved_names = [n for n in saved_names if n not in region]
@@ -244,7 +247,7 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
                     continue
                 expr = lowering.backward_expr(prim, position, g, operands, f"v{slot}", values)
                 shape = values[real(operand[1])].shape
-                if shape != values[slot].shape:
+                if shape != values[slot].shape and lowering.unbroadcasts(prim):
                     expr = f"_sum_to({expr}, {shape!r})"
                 accumulate(operand[1], expr)
             continue
