@@ -43,6 +43,31 @@ INPLACE_ERROR = (
     "file a bug report instead."
 )
 
+INPLACE_LEVEL_ERROR = (
+    "vmap: aten::{name}(self, *extra_args) is not possible because there exists a Tensor "
+    "`other` in extra_args that has more elements than `self`. This happened due to `other` "
+    "being vmapped over but `self` not being vmapped over at level {level}. Please try to use "
+    "out-of-place operators instead of aten::{name}. If said operator is being called inside "
+    "the PyTorch framework, please file a bug report instead."
+)
+OUT_ERROR = (
+    "Batching rule not implemented for aten::{name}.out; the fallback path doesn't work on "
+    "out= or view ops."
+)
+# How PyTorch words the refusal of an in-place write of a batch into a tensor not batched at
+# its level, by in-place method: its generic in-place kernels (``add_``...) check the result's
+# broadcast shape, ops with their own in-place batching rule name the op and the level, the
+# others (the decompositions, the boxed fallback) say "inplace arithmetic" or the op's name.
+_BROADCAST_WRITES = frozenset(
+    "add_ atan2_ copysign_ bitwise_and_ bitwise_or_ bitwise_xor_ bitwise_left_shift_ "
+    "bitwise_right_shift_".split()
+)
+_ARITHMETIC_WRITES = frozenset(
+    "sub_ mul_ div_ copy_ clamp_min_ clamp_max_ logical_and_ logical_or_ logical_xor_ "
+    "true_divide_".split()
+)
+_NAMED_WRITES = frozenset("fill_ index_put_ index_add_ index_fill_ scatter_add_".split())
+
 
 class LogicalShape(tuple):
     """A batch's per-sample shape, which also names its vmap levels (``levels``)."""
@@ -407,3 +432,33 @@ class _PerSample:
             return BatchedArray(np.asarray(out), self._levels)
 
         return draw
+
+
+def inplace_write_error(name, target, values):
+    """PyTorch's vmap error for the in-place method ``name`` writing ``values`` (arrays) into
+    ``target`` (an array) that is not batched at a vmap level one of them is batched at; None
+    where the write is fine (no vmap, or ``target`` batched wherever ``values`` are)."""
+    own = target.levels if target.__class__ is BatchedArray else ()
+    levels, sizes = levels_of((target, *values))
+    missing = [level for level in levels if level not in own]
+    if not missing:
+        return None
+    if name in _BROADCAST_WRITES:
+        logical = np.broadcast_shapes(*(np.shape(v) for v in (target, *values)))
+        return RuntimeError(
+            f"output with shape {list(np.shape(target))} doesn't match the broadcast shape "
+            f"{[*sizes, *logical]}"
+        )
+    if name in _ARITHMETIC_WRITES:
+        return RuntimeError(INPLACE_ERROR.format(name="inplace arithmetic"))
+    if name in _NAMED_WRITES:
+        return RuntimeError(INPLACE_ERROR.format(name=name))
+    level = ACTIVE.levels.index(missing[-1]) + 1 if missing[-1] in ACTIVE.levels else 1
+    return RuntimeError(INPLACE_LEVEL_ERROR.format(name=name, level=level))
+
+
+def out_error(name, values):
+    """PyTorch's vmap error for ``out=`` where an argument (or ``out``) is batched, or None."""
+    if levels_of(values)[0]:
+        return RuntimeError(OUT_ERROR.format(name=name))
+    return None

@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import ACTIVE as _VMAP
+from glassgrad._batched import out_error
 from glassgrad._tensor_info import _C_NAMES, _C_TYPES, _type_name
 from glassgrad.autograd.grad_mode import no_grad, state
 from glassgrad.backend import WRAPPER_CODES
@@ -251,12 +253,27 @@ def takes_out(
     def op(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
+        if _VMAP.levels:
+            error = out_error(name, _arrays((args, kwargs, out)))
+            if error is not None:
+                raise error
         if needs is not None:
             _check_overload(name, fn, args, kwargs, needs)
         return write_out(spec, fn, args, kwargs, out)
 
     op.out_rule = dtype if isinstance(dtype, str) else dtype.__qualname__
     return op
+
+
+def _arrays(values):
+    """The data of the tensors in nested tuples, lists and dicts."""
+    if isinstance(values, Tensor):
+        return [values._data]
+    if isinstance(values, dict):
+        values = tuple(values.values())
+    if isinstance(values, (tuple, list)):
+        return [array for value in values for array in _arrays(value)]
+    return []
 
 
 def _check_overload(name, fn, args, kwargs, needs):

@@ -200,6 +200,8 @@ def _like(func):
     def like(a, *args, shape=None, **kwargs):
         if "shape" in kwargs or (func is np.full_like and len(args) > 2):
             return fallback(func, (a, *args), kwargs)
+        if func is np.full_like and args[0].__class__ is BatchedArray and shape is None:
+            return _full_of_batch(a, args[0], *args[1:], **kwargs)
         nb = len(a.levels)
         if shape is not None:
             shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
@@ -207,6 +209,16 @@ def _like(func):
         return BatchedArray(func(a.value, *args, shape=shape, **kwargs), a.levels)
 
     RULES[func] = like
+
+
+def _full_of_batch(a, fill, dtype=None, order="K", subok=True):
+    """``np.full_like(a, fill)`` with a batched ``fill`` (``fill_`` with a per-sample value)."""
+    levels, sizes = levels_of((a, fill))
+    ndim = logical_ndim(a)
+    shape = physical(a, levels, sizes, ndim, expand=True).shape
+    out = np.empty(shape, a.dtype if dtype is None else dtype)
+    out[...] = physical(fill, levels, sizes, ndim)
+    return BatchedArray(out, levels)
 
 
 for _func in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):

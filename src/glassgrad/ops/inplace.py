@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
@@ -15,8 +16,10 @@ from glassgrad.ops.elementwise import binary, power, unary
 from glassgrad.ops.index.indexing import check_inplace, inplace
 from glassgrad.ops.inplace_core import (
     FILL_OPS,
+    INPLACE_NAMES,
     _rebase,
     check_partial_overlap,
+    check_vmap_write,
     expanded_write_warning,
     fill_array,
     inplace_untracked,
@@ -143,7 +146,12 @@ def _arith_method(outplace, ufunc):
             raise RuntimeError(
                 "For integral input tensors, argument alpha must not be a floating point number."
             )
-        if kwargs or _FW[0] or (_state.record and (self._requires_grad or _needs_grad(other))):
+        if (
+            kwargs
+            or _FW[0]
+            or _VMAP.levels  # (the general path refuses a batch written into a non-batch)
+            or (_state.record and (self._requires_grad or _needs_grad(other)))
+        ):
             return (
                 inplace(self, outplace, other, alpha=alpha, **kwargs)
                 if alpha != 1
@@ -216,6 +224,7 @@ _INPLACE = {
 }
 for _name, _fn in _INPLACE.items():
     setattr(Tensor, _name, _method(_fn))
+    INPLACE_NAMES[_fn] = _name
 for _name, _fn, _ufunc in (
     ("add_", binary.add, np.add),
     ("sub_", binary.sub, np.subtract),
@@ -231,6 +240,7 @@ Tensor.clip_ = Tensor.clamp_
 
 def _copy_(self, src, non_blocking=False):
     """``self.copy_(src)``: outside the graph, one ``np.copyto`` (broadcasting ``src``)."""
+    check_vmap_write(self, "copy_", (src,))
     if (
         src.__class__ is Tensor
         and not _FW[0]
@@ -249,6 +259,7 @@ def _copy_(self, src, non_blocking=False):
 
 def _fill_(self, value):
     """``self.fill_(value)``: outside the graph, one ``ndarray.fill``."""
+    check_vmap_write(self, "fill_", (value,))
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(
             "fill_ only supports 0-dimension value tensor but got tensor with "
@@ -381,11 +392,15 @@ def _install_from_table():
             FILL_OPS[OPS[name].fn] = (expanded_write_warning(name + "_"), write)
     for name in names:
         info = OPS.get(name)
+        if info is not None:
+            INPLACE_NAMES.setdefault(info.fn, name + "_")
         if info is not None and not hasattr(Tensor, name + "_"):
             method = _untracked_method if name in _UNTRACKED else _method
             setattr(Tensor, name + "_", method(info.fn))
     for name in "eq ne lt le gt ge".split():
-        setattr(Tensor, name + "_", _method(_comparison(name, OPS[name].fn)))
+        compared = _comparison(name, OPS[name].fn)
+        INPLACE_NAMES[compared] = name + "_"
+        setattr(Tensor, name + "_", _method(compared))
     _install_aliases()
 
 

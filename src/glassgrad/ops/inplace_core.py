@@ -11,6 +11,8 @@ import weakref
 
 import numpy as np
 
+from glassgrad._batched import ACTIVE as _VMAP
+from glassgrad._batched import inplace_write_error
 from glassgrad._errors import INFERENCE_INPLACE
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
@@ -354,8 +356,29 @@ def inplace(self, outplace, *args, **kwargs):
 FILL_OPS: dict = {}
 
 
+INPLACE_NAMES: dict = {}  # an out-of-place op -> the in-place method that runs it (``add_``)
+
+
+def _check_vmap_args(self, outplace, args, kwargs):
+    """``check_vmap_write`` for an in-place op run as ``outplace(self, *args, **kwargs)``."""
+    name = INPLACE_NAMES.get(outplace) or f"{getattr(outplace, '__name__', '')}_"
+    check_vmap_write(self, name, (*args, *kwargs.values()))
+
+
+def check_vmap_write(self, name, values):
+    """Under ``vmap``, PyTorch's refusal of in-place method ``name`` writing batched ``values``
+    (tensors or numbers) into ``self`` where ``self`` is not batched at their level."""
+    if _VMAP.levels:
+        arrays = [v._data for v in values if isinstance(v, Tensor)]
+        error = inplace_write_error(name, self._data, arrays)
+        if error is not None:
+            raise error
+
+
 def _inplace(self, outplace, *args, **kwargs):
     """``inplace``'s work; returns the out-of-place result that was written into ``self``."""
+    if _VMAP.levels:  # (PyTorch refuses a batch written into a non-batch before anything)
+        _check_vmap_args(self, outplace, args, kwargs)
     others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
     fill = outplace in FILL_OPS
     base = check_inplace(self, fills=fill, others=others)
@@ -412,6 +435,8 @@ def inplace_untracked(self, outplace, *args, **kwargs):
     """An in-place op PyTorch has no derivative for (``logical_not_``, ``logical_and_``...):
     autograd's checks do not run, so it writes even into a leaf that requires grad, which keeps
     its flag and ``grad_fn``; only the version counter records the write."""
+    if _VMAP.levels:
+        _check_vmap_args(self, outplace, args, kwargs)
     if overlaps(self._data):
         raise RuntimeError(_OVERLAP)
     for other in (*args, *kwargs.values()):

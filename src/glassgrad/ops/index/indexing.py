@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_state import ACTIVE as _FW
@@ -25,6 +26,7 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
     _snapshot,
     check_inplace,
     check_partial_overlap,
+    check_vmap_write,
     expanded_write_warning,
     inplace,
     overlaps,
@@ -363,6 +365,10 @@ def setitem(self, key, value):
 
 
 def _setitem(self, key, value):
+    if _VMAP.levels:  # (PyTorch: a basic key copies into a view, an advanced one is index_put_)
+        keys = key if isinstance(key, tuple) else (key,)
+        advanced = any(isinstance(k, (Tensor, list, np.ndarray)) for k in keys)
+        check_vmap_write(self, "index_put_" if advanced else "copy_", (value, *keys))
     if self._requires_grad:
         _index_before_writing(self, key, value)
     if isinstance(value, Tensor):
