@@ -16,9 +16,12 @@ graph only through these and the public ``Record``/``CutEdge``/``Flow`` classes.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from glassgrad.autograd.flows import Flow, flow
-from glassgrad.autograd.node import FREED, AccumulateGrad, Node
-from glassgrad.autograd.provenance import CutEdge, Record, created_at
+from glassgrad.autograd.node import FREED, AccumulateGrad, Node, next_seq
+from glassgrad.autograd.provenance import CutEdge, Record, _source_name, _user_frame, created_at
 
 __all__ = [
     "Node",
@@ -39,6 +42,11 @@ __all__ = [
     "accumulator",
     "array",
     "outputs",
+    "is_accumulator",
+    "source_name",
+    "user_line",
+    "hooks_silenced",
+    "next_seq",
 ]
 
 
@@ -129,3 +137,74 @@ def quiet(node) -> int | None:
 def seq(node) -> int:
     """The node's creation number (later nodes have larger numbers)."""
     return int(node._seq) if node._seq is not None else -1
+
+
+def is_accumulator(node) -> bool:
+    """Whether ``node`` is a leaf's ``AccumulateGrad`` (alive or not)."""
+    return isinstance(node, AccumulateGrad)
+
+
+def source_name(record: Record) -> str | None:
+    """The variable name of the tensor a ``detach`` record's tensor was detached from, if known."""
+    return _source_name(record)
+
+
+def user_line() -> str:
+    """``file.py:12``: the line running now in the user's code (the first frame outside
+    glassgrad, from the caller up); ``?`` if there is none."""
+    frame, _ = _user_frame(2)
+    if frame is None:
+        return "?"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+# what registering a hook (the user's, or flows' and anomaly mode's own) sets on a node
+_HOOKED = ("_pre_hooks", "_post_hooks", "_retain", "_flow_hooked")
+_KEPT = (*_HOOKED, "apply", "_custom_apply", "_special", "_prov")
+
+
+@contextlib.contextmanager
+def hooks_silenced(roots):
+    """Within the block, backward through the graph behind the nodes ``roots`` runs none of
+    the hooks registered on its tensors and nodes (``register_hook``, ``retain_grad``, module
+    backward hooks, post-accumulate hooks); afterwards every node and leaf is as it was, and
+    hooks registered inside the block (``glass.record_flows``'s own) are gone again.
+
+    For a pass of glass's own (``explain``): it must not run what the user registered.
+    """
+    nodes, stack, seen = [], list(roots), set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack += [edge[0] for edge in node.next_functions]
+    kept, posts, leaves = [], [], []
+    for node in nodes:
+        own = node.__dict__
+        kept.append((node, {key: own[key] for key in _KEPT if key in own}))
+        for key in _HOOKED:
+            own.pop(key, None)
+        post = own.get("apply")
+        if isinstance(getattr(post, "hooks", None), dict):  # node.register_hook's wrapper
+            posts.append((post, dict(post.hooks)))
+            post.hooks.clear()
+        variable = node.variable if isinstance(node, AccumulateGrad) else None
+        extra = variable._extra if variable is not None else None
+        if extra is not None:
+            leaves.append((extra, extra.hooks, extra.post_hooks))
+            extra.hooks = extra.post_hooks = None
+    try:
+        yield
+    finally:
+        for node, fields in kept:
+            own = node.__dict__
+            for key in _KEPT:
+                own.pop(key, None)
+            own.update(fields)
+        for post, hooks in posts:
+            post.hooks.clear()
+            post.hooks.update(hooks)
+        for extra, hooks, post_hooks in leaves:
+            extra.hooks, extra.post_hooks = hooks, post_hooks

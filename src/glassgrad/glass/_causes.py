@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glassgrad.autograd import flows, introspect
-from glassgrad.autograd.provenance import Record, _source_name
+from glassgrad.autograd.provenance import Record
 
 __all__ = ["Cause", "of_record", "of_escape", "diagnose", "ZERO_DERIVATIVE"]
 
@@ -46,7 +46,7 @@ def of_record(record: Record) -> Cause:
     """The cause a provenance record stands for (a cut edge or a frozen leaf)."""
     kind, how, where = record.kind, record.how, record.where
     if kind == "detach":
-        source = _source_name(record) or "tensor"
+        source = introspect.source_name(record) or "tensor"
         if how == ".data":
             text = f"the path to the output goes through `{source}.data` at {where}"
         elif how == "detach()":

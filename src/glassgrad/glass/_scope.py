@@ -15,8 +15,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from glassgrad.autograd import node as _node
-from glassgrad.autograd.node import AccumulateGrad
+from glassgrad.autograd import introspect
 from glassgrad.autograd.provenance import CutEdge, Record
 from glassgrad.nn.modules import module as _module
 from glassgrad.tensor import Tensor
@@ -111,7 +110,7 @@ def _pre(module, args) -> None:
         root, root_kind, path = id(module), type(module).__name__, ""
     kinds[(root, path)] = type(module).__name__
     stop = {id(item) for item in _items(args)}
-    stack.append((root, root_kind, path, module, _node.next_seq(), stop, caller))
+    stack.append((root, root_kind, path, module, introspect.next_seq(), stop, caller))
 
 
 def _child_name(parent, module) -> str:
@@ -142,7 +141,7 @@ def _post(module, args, output) -> None:
             if item.kind in ("frozen", "by_hand"):
                 continue
             links = [link() if isinstance(link, weakref.ref) else link for link in item.inputs]
-        elif item._seq is None or item._seq < start or isinstance(item, AccumulateGrad):
+        elif introspect.seq(item) < start or introspect.is_accumulator(item):
             continue
         else:
             links = [
@@ -161,10 +160,11 @@ def _items(value):
     while pending:
         value = pending.pop()
         if isinstance(value, Tensor):
-            if value._grad_fn is not None:
-                yield value._grad_fn
-            elif value._extra is not None and value._extra.prov is not None:
-                yield value._extra.prov
+            node, record = value.grad_fn, introspect.record(value)
+            if node is not None:
+                yield node
+            elif record is not None:
+                yield record
         elif isinstance(value, (tuple, list)):
             pending += list(value)
         elif isinstance(value, dict):

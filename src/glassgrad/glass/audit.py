@@ -8,13 +8,11 @@ given the optimizer, gradients that keep accumulating because ``zero_grad()`` is
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
 
 from glassgrad.autograd import introspect
-from glassgrad.autograd.provenance import _user_frame
 
 __all__ = ["audit", "Audit"]
 
@@ -70,12 +68,7 @@ class Audit:
             held = param.grad
             if id(param) in self._used and held is not None and held.any():
                 if name not in self._stale:
-                    frame, _ = _user_frame(1)
-                    self._stale[name] = (
-                        f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
-                        if frame is not None
-                        else "?"
-                    )
+                    self._stale[name] = introspect.user_line()
             elif held is None or not held.any():
                 self._used.discard(id(param))  # zero_grad() ran: a fresh gradient starts
 

@@ -2,9 +2,10 @@
 
 Every row names a status, the mechanism and the user's source line. While the output's graph is
 still whole (before ``backward()``, or with ``retain_graph=True``) explain runs its own backward
-pass with flow statistics on (``autograd.grad``: no ``.grad`` changes, though hooks the user
-registered run), so a zero or NaN gradient is traced to the op that made it. Once backward
-freed the graph, the rows use ``.grad`` and whatever ``glass.record_flows()`` kept.
+pass with flow statistics on (``autograd.grad`` with the user's hooks silenced: no ``.grad``
+changes, no hook runs, every node is left as it was), so a zero or NaN gradient is traced to the
+op that made it. Once backward freed the graph, the rows use ``.grad`` and whatever
+``glass.record_flows()`` kept.
 """
 
 from __future__ import annotations
@@ -92,10 +93,16 @@ def _own_pass(output: Tensor, listed: list, found: Walk):
     ones = ones_like(output)
     previous = flows.record_flows(True)
     try:
-        got = autograd_grad(
-            [output], targets, [ones], retain_graph=True, allow_unused=True, materialize_grads=False
-        )
-    except Exception:  # a hook or a custom Function failed: fall back to .grad
+        with introspect.hooks_silenced([node]):
+            got = autograd_grad(
+                [output],
+                targets,
+                [ones],
+                retain_graph=True,
+                allow_unused=True,
+                materialize_grads=False,
+            )
+    except Exception:  # a custom Function failed: fall back to .grad
         return None
     finally:
         flows.record_flows(previous)
