@@ -149,3 +149,7 @@ WORKLOADS.update(FUNC_WORKLOADS)
 from workloads_compile import COMPILE_WORKLOADS  # noqa: E402 - torch.compile rows (W1c, W3c...)
 
 WORKLOADS.update(COMPILE_WORKLOADS)
+
+from workloads_models import MODEL_WORKLOADS  # noqa: E402 - real models: G1 (GPT), L1 (LSTM)
+
+WORKLOADS.update(MODEL_WORKLOADS)

@@ -147,6 +147,15 @@ def _gelu_backward(ctx, grad, x, cdf=None):
         return (grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * d_inner),)
     if cdf is None or not D._is_array(x):  # (on tensors, recomputed so it is differentiable)
         cdf = (N.erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
+    elif D._is_array(grad) and grad.shape == x.shape:  # first order: in place, one buffer
+        slope = x * x
+        slope *= -0.5
+        np.exp(slope, out=slope)
+        slope *= x
+        slope *= _INV_SQRT_2PI
+        slope += cdf
+        slope *= grad
+        return (slope,)
     pdf = D.exp(x * x * -0.5) * _INV_SQRT_2PI
     return (grad * (cdf + x * pdf),)
 
@@ -163,7 +172,12 @@ def gelu(input, approximate="none"):
     elif approximate == "none":
         # Phi(x) is kept for the first-order backward, which would otherwise compute erf again
         # (erf is most of GELU's time)
-        one_plus_erf = N.erf(data * (1 / math.sqrt(2.0))) + 1
+        scaled = data * (1 / math.sqrt(2.0))
+        if scaled.dtype.type is np.float32 and scaled.ndim:
+            one_plus_erf = N.erf_float32(scaled)
+            one_plus_erf += N.ONE32
+        else:
+            one_plus_erf = N.erf(scaled) + 1
         out = data * 0.5 * one_plus_erf  # (PyTorch's order of products)
         cdf = one_plus_erf * 0.5
         return result(

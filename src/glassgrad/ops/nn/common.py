@@ -76,6 +76,37 @@ def erf(x):
     return OPS["erf"].fn(x)
 
 
+# erf(z) = z * P(z*z) / Q(z*z) on |z| <= 3.92 (past it erf rounds to +-1 in float32): a
+# rational fit made by tools/fit_erf.py (relative error 3e-8 in float64; evaluated in float32,
+# within 7 ulp of the true value, as PyTorch's own vectorised kernels are within a few ulp)
+_ERF_P = (1.1283791591019376, 0.1881521846367567, 0.05247371071853878, 0.003675911927798653)
+_ERF_P += (0.0002840764840197803, 2.082877361947455e-06)
+_ERF_Q = (1.0, 0.5000785173230077, 0.11319848907808548, 0.014787773383773222)
+_ERF_Q += (0.0011430929253625323, 3.839023172001049e-05)
+_ERF_P32 = tuple(np.float32(c) for c in reversed(_ERF_P))
+_ERF_Q32 = tuple(np.float32(c) for c in reversed(_ERF_Q))
+_ERF_EDGE = np.float32(3.92)
+ONE32 = np.float32(1.0)
+
+
+def erf_float32(x):
+    """erf of a float32 array in about 25 in-place passes over it (SciPy's float32 erf costs
+    7x that: exact GELU's forward was most of a GPT step). NaN stays NaN."""
+    z = np.clip(x, -_ERF_EDGE, _ERF_EDGE)
+    u = z * z
+    num = np.full_like(u, _ERF_P32[0])
+    for c in _ERF_P32[1:]:
+        num *= u
+        num += c
+    den = np.full_like(u, _ERF_Q32[0])
+    for c in _ERF_Q32[1:]:
+        den *= u
+        den += c
+    num *= z
+    num /= den
+    return np.clip(num, -ONE32, ONE32, out=num)
+
+
 def mean_dims(x, dims, keepdim=True):
     """Mean over ``dims`` of an array or a tensor."""
     count = 1
