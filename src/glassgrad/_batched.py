@@ -79,6 +79,7 @@ class _Active(threading.local):
     def __init__(self) -> None:
         self.levels = []  # the vmap levels running now, outermost first
         self.modes = []  # their randomness: (level, "error" | "different" | "same", size)
+        self.transforms = 0  # torch.func grad/vjp calls running now (autograd.Function checks)
 
 
 ACTIVE = _Active()

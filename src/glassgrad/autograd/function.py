@@ -14,9 +14,15 @@ import weakref
 
 import numpy as np
 
+from glassgrad._batched import ACTIVE as _VMAP
+from glassgrad._batched import as_data
 from glassgrad.autograd import forward_state, grad_mode
 from glassgrad.autograd.node import Node, next_seq, node_class
 from glassgrad.autograd.node import use_counter as _node_counter
+
+# ``forward_under_transforms(cls, ctx, args, kwargs)``, installed by glassgrad.func (which sits
+# above this layer): a Function's forward while a torch.func transform is running
+VMAP_FORWARD: list = [None]
 
 
 def _use_counter(counter):
@@ -117,7 +123,7 @@ class _FunctionNode(FunctionCtx, Node):
                 return None
             shape, dtype = meta
             return Tensor._from_array(np.zeros(shape, dtype=dtype))
-        return grad if isinstance(grad, Tensor) else Tensor._from_array(np.asarray(grad))
+        return grad if isinstance(grad, Tensor) else Tensor._from_array(as_data(grad))
 
     def _grads_out(self, out):
         """PyTorch's checks on what backward returned; one gradient per tensor input."""
@@ -230,7 +236,7 @@ class Function(metaclass=FunctionMeta):
             "forward mode AD."
         )
 
-    # torch.func's batching hooks: accepted here, used once glassgrad has vmap
+    # torch.func's batching hooks (see glassgrad.func._function_vmap)
     generate_vmap_rule = False
 
     @staticmethod
@@ -257,7 +263,10 @@ class Function(metaclass=FunctionMeta):
         forward_state.ACTIVE[0] = 0  # as PyTorch: forward runs without forward AD too
         try:
             with grad_mode.no_grad():
-                if cls.setup_context is Function.setup_context:
+                if _VMAP.levels or _VMAP.transforms:  # (torch.func's rules for Functions)
+                    outputs = VMAP_FORWARD[0](cls, ctx, args, kwargs)
+                    cls.setup_context(ctx, args, outputs)
+                elif cls.setup_context is Function.setup_context:
                     outputs = cls.forward(ctx, *args, **kwargs)
                 else:
                     outputs = cls.forward(*args, **kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 
 from glassgrad import autograd
+from glassgrad._batched import ACTIVE
 from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from glassgrad.autograd.node import AccumulateGrad
 from glassgrad.creation import zeros_like
@@ -108,7 +109,13 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         flat, spec = _pytree.tree_flatten(diff)
         with enable_grad():
             inner = [_track(t, "grad_and_value") for t in flat]
-            out = func(*_replace_args(args, argnums, _pytree.tree_unflatten(inner, spec)), **kwargs)
+            ACTIVE.transforms += 1
+            try:
+                out = func(
+                    *_replace_args(args, argnums, _pytree.tree_unflatten(inner, spec)), **kwargs
+                )
+            finally:
+                ACTIVE.transforms -= 1
             out, aux = _split_aux(out, has_aux, "grad_and_value")
             if not isinstance(out, Tensor):
                 raise RuntimeError(
@@ -165,7 +172,11 @@ def vjp(func, *primals, has_aux: bool = False):
     flat, spec = _pytree.tree_flatten(primals)
     with enable_grad():
         inner = [_track(t, "vjp") for t in flat]
-        out = func(*_pytree.tree_unflatten(inner, spec))
+        ACTIVE.transforms += 1
+        try:
+            out = func(*_pytree.tree_unflatten(inner, spec))
+        finally:
+            ACTIVE.transforms -= 1
         out, aux = _split_aux(out, has_aux, "vjp")
     flat_out, out_spec = _pytree.tree_flatten(out)
     for value in flat_out:
