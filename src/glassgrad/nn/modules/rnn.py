@@ -106,6 +106,9 @@ class RNNBase(Module):
         ]
 
     def _cell(self, x, state, weights):
+        """One step from ``x``, the step's input already projected (``x W_ih^T + b_ih``): the
+        projection runs once per layer over the whole sequence (one large product instead of
+        one per step, as PyTorch's CPU kernels do)."""
         raise NotImplementedError
 
     def _run(self, input, state, batch_sizes=None):
@@ -120,12 +123,13 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 hidden = tuple(s[index] for s in state)
                 weights = self._weights(layer, direction)
+                projected = F.linear(layer_input, weights[0], weights[2])
                 if batch_sizes is None:
-                    output, hidden = self._padded_layer(layer_input, hidden, weights, direction)
+                    output, hidden = self._padded_layer(projected, hidden, weights, direction)
                 elif direction == 0:
-                    output, hidden = self._packed_layer(layer_input, hidden, weights, batch_sizes)
+                    output, hidden = self._packed_layer(projected, hidden, weights, batch_sizes)
                 else:
-                    output, hidden = self._packed_reverse(layer_input, hidden, weights, batch_sizes)
+                    output, hidden = self._packed_reverse(projected, hidden, weights, batch_sizes)
                 outputs.append(output)
                 finals.append(hidden)
             layer_input = outputs[0] if directions == 1 else glassgrad.cat(outputs, -1)
@@ -303,8 +307,8 @@ class RNN(RNNBase):
         )
 
     def _cell(self, x, state, weights):
-        w_ih, w_hh, b_ih, b_hh = weights
-        pre = F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)
+        _, w_hh, _, b_hh = weights
+        pre = x + F.linear(state[0], w_hh, b_hh)
         return (pre.tanh() if self.nonlinearity == "tanh" else pre.relu(),)
 
     def forward(self, input, hx=None):
@@ -319,8 +323,8 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def _cell(self, x, state, weights):
-        w_ih, w_hh, b_ih, b_hh = weights
-        gates = F.linear(x, w_ih, b_ih) + F.linear(state[0], w_hh, b_hh)
+        _, w_hh, _, b_hh = weights
+        gates = x + F.linear(state[0], w_hh, b_hh)
         i, f, g, o = gates.chunk(4, -1)
         cell = f.sigmoid() * state[1] + i.sigmoid() * g.tanh()
         return (o.sigmoid() * cell.tanh(), cell)
@@ -337,8 +341,8 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def _cell(self, x, state, weights):
-        w_ih, w_hh, b_ih, b_hh = weights
-        x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
+        _, w_hh, _, b_hh = weights
+        x_r, x_z, x_n = x.chunk(3, -1)
         h_r, h_z, h_n = F.linear(state[0], w_hh, b_hh).chunk(3, -1)
         reset = (x_r + h_r).sigmoid()
         update = (x_z + h_z).sigmoid()
