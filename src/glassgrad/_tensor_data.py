@@ -12,7 +12,8 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._sparse_data import SparseArray, not_implemented
 from glassgrad._tensor_info import _C_NAMES, _type_name
-from glassgrad.tensor import Size, Tensor, _make
+from glassgrad.autograd import grad_mode as _grad_mode
+from glassgrad.tensor import Size, Tensor, _make, init_slots
 
 # -- argument parsing --------------------------------------------------------------------------
 _REQUIRES_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
@@ -334,10 +335,7 @@ def _legacy_constructor(self, args, dtype, requires_grad):
         # The legacy constructor takes neither keyword (use torch.tensor or a factory).
         keyword = {"dtype": dtype} if dtype is not None else {"requires_grad": requires_grad}
         raise _keyword_error(args, keyword)
-    made = _make(_legacy_data(args))
-    for slot in Tensor.__slots__[:-2]:  # (not __dict__, __weakref__)
-        setattr(self, slot, getattr(made, slot))
-    self._requires_grad = False
+    init_slots(self, _legacy_data(args), inference=_grad_mode.state.inference)
 
 
 # -- typed tensor classes (torch.FloatTensor, ...) -----------------------------------------------

@@ -52,7 +52,8 @@ _INFERENCE_VERSION = "Inference tensors do not track version counter."
 
 
 def _make(data, grad_fn=None, output_nr=0):
-    """Wrap an ndarray as a Tensor (the one constructor the ops use)."""
+    """Wrap an ndarray as a Tensor (the one constructor the ops use). It writes ``init_slots``
+    out, on the ops' hot path, and gives an op's result its node's edge."""
     t = _new(Tensor)
     t._data = data
     t._grad = None
@@ -62,6 +63,19 @@ def _make(data, grad_fn=None, output_nr=0):
     t._accum = None
     t._extra = None
     t._vc = [0] if grad_fn is not None or not _state.inference else None
+    return t
+
+
+def init_slots(t, data, requires_grad=False, inference=False):
+    """Set every slot of ``t``, a new tensor of any Tensor class, as a leaf around ``data``,
+    and return it: no grad, no node, a fresh version counter (none for an ``inference``
+    tensor). The one place a new tensor's slots are written, but for an op's result on the hot
+    path (``_make``, and the recorder's ``record2``, which write the same out)."""
+    t._data = data
+    t._grad = t._grad_fn = t._accum = t._extra = None
+    t._output_nr = 0
+    t._requires_grad = requires_grad
+    t._vc = None if inference else [0]
     return t
 
 
@@ -91,13 +105,9 @@ def grad_tensor(t):
     held = t._grad
     if held is None or isinstance(held, Tensor):
         return held
-    grad = _new(Tensor)
-    # (a sparse gradient is kept as its sparse array: there is no scalar to unwrap)
-    grad._data = held if held.__class__ is _SparseArray else held.__array__()
-    grad._grad = grad._grad_fn = grad._accum = grad._extra = None
-    grad._output_nr = 0
-    grad._requires_grad = False
-    grad._vc = [0]  # stored pending only outside inference mode (see engine_plain)
+    # (a sparse gradient is kept as its sparse array: there is no scalar to unwrap; stored
+    # pending only outside inference mode, see engine_plain, so not an inference tensor)
+    grad = init_slots(_new(Tensor), held if held.__class__ is _SparseArray else held.__array__())
     if _threads():  # a backward in another thread may be adding to the scalar right now
         with GRAD_LOCK:
             if t._grad is not held:
@@ -413,8 +423,7 @@ class Tensor(TensorHooks, TensorInfo):
                 "torch.nn.utils.weight_norm usage, see "
                 "https://github.com/pytorch/pytorch/pull/103001"
             )
-        new = type(self).__new__(type(self))
-        Tensor.__init_from(new, self._data.copy(), self._requires_grad)
+        new = init_slots(type(self).__new__(type(self)), self._data.copy(), self._requires_grad)
         memo[id(self)] = new
         if self._grad is not None:
             new._grad = grad_tensor(self).__deepcopy__(memo)
@@ -423,16 +432,6 @@ class Tensor(TensorHooks, TensorInfo):
 
             new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
-
-    def __init_from(self, data, requires_grad):
-        self._data = data
-        self._grad = None
-        self._grad_fn = None
-        self._output_nr = 0
-        self._requires_grad = requires_grad
-        self._accum = None
-        self._extra = None
-        self._vc = [0]
 
 
 def _inference_alias(out) -> None:

@@ -24,10 +24,10 @@ from glassgrad._compile import plan as _plan
 from glassgrad._compile import sources as _sources
 from glassgrad._compile.trace import ACTIVE as _ACTIVE
 from glassgrad._compile.trace import Break, Slot, Tracer, flatten, patched, shares_memory
-from glassgrad._errors import INFERENCE_SAVE as _INFERENCE_SAVE
 from glassgrad.autograd import grad_mode as _grad_mode
 from glassgrad.autograd.node import Node
 from glassgrad.autograd.node import use_counter as _use_counter
+from glassgrad.autograd.record import saved_record
 from glassgrad.compiler import Unsupported
 from glassgrad.tensor import Tensor, _make
 
@@ -178,9 +178,8 @@ class Entry:
                 node._saved = (saved, tuple([t._data for t in kept]))
                 records = []
                 for t in kept:
-                    counter = t._vc
-                    if counter is not None:
-                        records.append((counter, counter[0], t, None))
+                    if t._vc is not None:
+                        records.append(saved_record(t, None))
                 if records:
                     node._vars = tuple(records)
             else:
@@ -213,13 +212,6 @@ class Entry:
 _NO_EDGE = (None, 0)
 _SEQ: list = [None]  # the node-numbering function (anomaly mode and saved hooks swap it)
 _use_counter(lambda counter: _SEQ.__setitem__(0, counter))
-
-
-def _saved_record(t):
-    counter = t._vc
-    if counter is None:
-        raise RuntimeError(_INFERENCE_SAVE)
-    return (counter, counter[0], t, None)
 
 
 def _replay_function(entry):
@@ -255,7 +247,7 @@ def _replay_function(entry):
         f"    node._saved = (saved, ({''.join(f't{k}._data, ' for k in kept)}))",
     ]
     if kept:
-        lines.append(f"    node._vars = ({''.join(f'_rec(t{k}), ' for k in kept)})")
+        lines.append(f"    node._vars = ({''.join(f'_rec(t{k}, None), ' for k in kept)})")
     lines.append("    return _make(out, node, 0)")
     namespace = {
         "__name__": "glassgrad._compile.generated",
@@ -269,7 +261,7 @@ def _replay_function(entry):
         "_NO": _NO_EDGE,
         "_meta": entry.meta,
         "_entry": entry,
-        "_rec": _saved_record,
+        "_rec": saved_record,
     }
     exec(compile("\n".join(lines) + "\n", "<glassgrad.compile replay>", "exec"), namespace)
     return namespace["replay"]

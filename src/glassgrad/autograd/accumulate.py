@@ -16,7 +16,7 @@ import numpy as np
 from glassgrad._errors import broadcast_error
 from glassgrad._sparse_data import SparseArray
 from glassgrad.autograd import bound
-from glassgrad.autograd.node import next_seq, node_class
+from glassgrad.autograd.node import link, next_seq, node_class
 from glassgrad.autograd.node import use_counter as _node_counter
 from glassgrad.dtypes import from_numpy_dtype
 
@@ -215,6 +215,5 @@ def _copy_node(grad):
         return _make(grad._data.copy())
     node = CopyBackwards()
     node._seq = next_seq()
-    node.next_functions = ((None, 0), grad._edge())
-    node._meta = (None, (grad._data.shape, grad._data.dtype))
+    link(node, (None, grad))
     return _make(grad._data.copy(), node, 0)

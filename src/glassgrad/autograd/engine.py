@@ -225,8 +225,8 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
             elif saved is not FREED and not node._scalars and not _data_assigned[0]:
                 records = node._vars
                 if records is not None:
-                    for record in records:
-                        if record[0][0] != record[1]:
+                    for counter, version, _owner, _index in records:
+                        if counter[0] != version:
                             node.saved(False)  # raises PyTorch's "modified by an inplace" error
                 outputs = node._backward(grads, *saved)
             else:

@@ -32,7 +32,6 @@ from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
 from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad
 from glassgrad.autograd.partial import keep_complete
 
-_new = object.__new__
 _ndarray = np.ndarray
 
 
@@ -71,13 +70,7 @@ def _store_leaves(leaves, inference):
                 and not locked
             ):
                 if inference:  # an inference tensor, made now
-                    tensor = _new(bound.Tensor)
-                    tensor._data = grad.__array__()
-                    tensor._grad = tensor._grad_fn = tensor._accum = tensor._extra = None
-                    tensor._output_nr = 0
-                    tensor._requires_grad = False
-                    tensor._vc = None
-                    variable._grad = tensor
+                    variable._grad = bound.make(grad.__array__())  # (no version counter)
                 else:
                     # kept as the scalar; tensor.grad_tensor makes the tensor when it is read
                     variable._grad = grad
@@ -169,8 +162,8 @@ def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
                 else:
                     records = node._vars
                     if records is not None:
-                        for record in records:
-                            if record[0][0] != record[1]:
+                        for counter, version, _owner, _index in records:
+                            if counter[0] != version:
                                 node.saved(False)  # raises PyTorch's "modified by an inplace" error
                     scalars = node._scalars
                     if scalars == SCALAR_PAIR:

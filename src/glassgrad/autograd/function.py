@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import as_data
 from glassgrad.autograd import forward_state, grad_mode
-from glassgrad.autograd.node import Node, next_seq, node_class
+from glassgrad.autograd.node import Node, link, next_seq, node_class
 from glassgrad.autograd.node import use_counter as _node_counter
 
 # ``forward_under_transforms(cls, ctx, args, kwargs)``, installed by glassgrad.func (which sits
@@ -319,7 +319,6 @@ def _forward_mode(cls, ctx, args, made) -> None:
 
 def _wrap_outputs(node, args, outputs, tracked):
     """Connect ``outputs`` to ``node`` (when ``tracked``): PyTorch's ``_wrap_outputs``."""
-    from glassgrad.autograd.record import _edge
     from glassgrad.tensor import Tensor
 
     single = not isinstance(outputs, tuple)
@@ -333,8 +332,7 @@ def _wrap_outputs(node, args, outputs, tracked):
         return outputs
     tensors = [a for a in args if isinstance(a, Tensor)]
     node._seq = next_seq()
-    node.next_functions = tuple(_edge(t) for t in tensors)
-    node._meta = tuple((t._data.shape, t._data.dtype) for t in tensors)
+    link(node, tensors)
     node._tensor_args = tuple(isinstance(a, Tensor) for a in args)
     node._n_outputs = len(outs)
     node._out_meta = tuple(
@@ -369,7 +367,7 @@ def _wrap_one(node, index, out):
 
 def _save_for_backward(node, outs, made):
     """Record what ``ctx.save_for_backward`` got: outputs weakly (no cycle), inputs as is."""
-    from glassgrad._errors import INFERENCE_SAVE as _INFERENCE_SAVE
+    from glassgrad.autograd.record import saved_record
 
     values, records = [], []
     for index, item in enumerate(node._to_save):
@@ -382,9 +380,7 @@ def _save_for_backward(node, outs, made):
             owner = weakref.ref(tensor)
         else:
             tensor = owner = item
-        if tensor._vc is None:
-            raise RuntimeError(_INFERENCE_SAVE)
-        records.append((tensor._vc, tensor._vc[0], owner, index))
+        records.append(saved_record(tensor, index, owner))
         values.append(tensor._data)
     node._saved = tuple(values)
     node._vars = tuple(records) or None

@@ -27,7 +27,7 @@ from glassgrad.autograd import provenance as _provenance
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.forward_state import is_dual as _is_dual
 from glassgrad.autograd.grad_mode import record_off, state
-from glassgrad.autograd.node import SCALAR_PAIR, complex_class
+from glassgrad.autograd.node import SCALAR_PAIR, complex_class, link
 from glassgrad.autograd.node import next_seq as _next_seq
 from glassgrad.autograd.node import use_counter as _node_counter
 from glassgrad.dtypes import COMPLEX_SEEN as _COMPLEX
@@ -42,6 +42,7 @@ __all__ = [
     "SavedCast",
     "needs_grad",
     "track_versions",
+    "saved_record",
 ]
 
 _ndarray = np.ndarray
@@ -64,6 +65,19 @@ def _use_counter(counter):
 
 _node_counter(_use_counter)  # (anomaly mode and saved-tensor hooks swap it)
 OUT = object()  # in a ``saved`` tuple: save the op's own output
+_NO_EDGE = (None, 0)
+
+
+def saved_record(tensor, index, owner=None) -> tuple:
+    """The record of ``tensor``, saved at ``index`` of a node's ``_saved`` (None: kept only to
+    check its version). ``owner``: what the node keeps of it, the tensor itself by default (a
+    weak reference for an op's own output). An inference tensor cannot be saved (PyTorch's
+    error). The one builder of saved records (see ``autograd.node``), which ``record2`` and
+    ``result1`` write out."""
+    counter = tensor._vc
+    if counter is None:
+        raise RuntimeError(_INFERENCE_SAVE)
+    return (counter, counter[0], tensor if owner is None else owner, index)
 
 
 def result(out, cls, inputs, saved=None, args=None, _fw=True):
@@ -103,10 +117,7 @@ def result(out, cls, inputs, saved=None, args=None, _fw=True):
             cls = complex_class(cls, (out,), inputs)
         node = cls()
         node._seq = _next_seq()
-        node.next_functions = tuple([_edge(t) if t is not None else _NO_EDGE for t in inputs])
-        node._meta = tuple(
-            [(t._data.shape, t._data.dtype) if t is not None else None for t in inputs]
-        )
+        link(node, inputs)
         if args is not None:
             node._args = args
         if cls._locate:
@@ -207,7 +218,7 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype, _fw=True):
             counter = a._vc
             if counter is None:
                 raise RuntimeError(_INFERENCE_SAVE)
-            record_a = (counter, counter[0], a, 0)
+            record_a = (counter, counter[0], a, 0)  # (saved_record's)
         if saved_b:
             counter = b._vc
             if counter is None:
@@ -253,9 +264,6 @@ def _stale_view_needs_grad(t) -> bool:
     return t._requires_grad
 
 
-_NO_EDGE = (None, 0)
-
-
 def _stopped(out, inputs, cls):
     """A result computed without recording: note it when a gradient was actually stopped."""
     res = _make(out)
@@ -279,8 +287,7 @@ def results(outs, cls, inputs, saved=None, args=None, differentiable=None, _fw=T
         cls = complex_class(cls, outs, inputs)
     node = cls()
     node._seq = _next_seq()
-    node.next_functions = tuple([_edge(t) if t is not None else (None, 0) for t in inputs])
-    node._meta = tuple([(t._data.shape, t._data.dtype) if t is not None else None for t in inputs])
+    link(node, inputs)
     node._args = args
     made = []
     for index, out in enumerate(outs):
@@ -299,20 +306,14 @@ def _save(node, saved, res):
     scalars = False
     for index, item in enumerate(saved):
         if item.__class__ is Tensor or isinstance(item, Tensor):
-            counter = item._vc
-            if counter is None:
-                raise RuntimeError(_INFERENCE_SAVE)
+            records.append(saved_record(item, index))
             data = item._data
-            records.append((counter, counter[0], item, index))
         elif item is OUT:
             data = res._data
-            records.append((res._vc, res._vc[0], weakref.ref(res), index))
+            records.append(saved_record(res, index, weakref.ref(res)))
         elif item.__class__ is SavedCast:
-            counter = item.tensor._vc
-            if counter is None:
-                raise RuntimeError(_INFERENCE_SAVE)
+            records.append(saved_record(item.tensor, index))
             data = item.data
-            records.append((counter, counter[0], item.tensor, index))
         else:
             values.append(item)
             continue
@@ -344,12 +345,9 @@ def track_versions(res, *tensors, output=False):
         return res
     records = list(node._vars or ())
     if output:
-        records.append((res._vc, res._vc[0], weakref.ref(res), None))
-    for tensor in tensors:
-        counter = tensor._vc
-        if counter is None:
-            raise RuntimeError(_INFERENCE_SAVE)
-        records.append((counter, counter[0], tensor, None))  # (no saved value: index None)
+        records.append(saved_record(res, None, weakref.ref(res)))
+    # (no saved value: index None)
+    records.extend([saved_record(tensor, None) for tensor in tensors])
     node._vars = tuple(records)
     if node._saved is None:
         node._saved = ()  # (so that the engine checks the versions, and a second pass raises)

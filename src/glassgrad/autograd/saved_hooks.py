@@ -17,6 +17,7 @@ import weakref
 
 from glassgrad.autograd import bound
 from glassgrad.autograd import node as _node
+from glassgrad.autograd.record import saved_record
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
@@ -57,7 +58,7 @@ def _pack(node, hooks) -> None:
     pack, unpack = hooks
     packed = {}
     values = list(node._saved)
-    for _vc, _version, owner, index in records:
+    for _counter, _version, owner, index in records:
         tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
         if tensor is None:
             tensor = _make(values[index], node, 0)
@@ -80,7 +81,10 @@ def unpack(node) -> None:
         tensor = unpack_hook(value)
         _check_unpacked(tensor)
         values[index] = tensor._data
-        records.append((tensor._vc, tensor._vc[0] if tensor._vc else 0, tensor, index))
+        if tensor._vc is not None:
+            records.append(saved_record(tensor, index))
+        else:  # an inference tensor: no version to check (PyTorch takes it)
+            records.append(([0], 0, tensor, index))
     node._saved, node._vars = tuple(values), tuple(records)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, init_slots
 
 __all__ = [
     "Parameter",
@@ -30,17 +30,10 @@ class Parameter(Tensor):
             raise TypeError(
                 f"Parameter.__new__() got an unexpected data of type {type(data).__name__}"
             )
-        self = Tensor.__new__(cls)
-        # A parameter shares its storage with ``data``, as PyTorch's ``_make_subclass`` does.
-        self._data = array
-        self._grad = None
-        self._grad_fn = None
-        self._output_nr = 0
-        self._requires_grad = False
-        self._accum = None
-        self._extra = None
+        # A parameter shares its storage with ``data``, as PyTorch's ``_make_subclass`` does
         # (a parameter made of an inference tensor is one: requires_grad=True is then refused)
-        self._vc = None if isinstance(data, Tensor) and data._vc is None else [0]
+        inference = isinstance(data, Tensor) and data._vc is None
+        self = init_slots(Tensor.__new__(cls), array, inference=inference)
         if requires_grad:
             self._set_requires_grad(
                 True, "Only Tensors of floating point and complex dtype can require gradients"
@@ -222,11 +215,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
 
     def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
         data = _empty_of(dtype, device)
-        buffer = Tensor.__new__(cls)
-        for slot in ("_grad", "_grad_fn", "_accum", "_extra"):
-            setattr(buffer, slot, None)
-        buffer._data, buffer._output_nr, buffer._vc = data._data, 0, [0]
-        buffer._requires_grad = False
+        buffer = init_slots(Tensor.__new__(cls), data._data)
         if requires_grad:
             buffer.requires_grad_(True)
         buffer.persistent = persistent

@@ -16,6 +16,7 @@ from glassgrad._batched import inplace_write_error
 from glassgrad._errors import INFERENCE_INPLACE
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
+from glassgrad.autograd.record import saved_record
 from glassgrad.ops.view_rebase import handle_view_on_rebase
 from glassgrad.tensor import Tensor, _make, install_view_regeneration
 
@@ -466,10 +467,10 @@ def _adopt_saved_output(res, self, node=None):
     saved = list(node._saved)
     changed = []
     for record in records:
-        owner, index = record[2], record[3]
+        _counter, _version, owner, index = record
         if isinstance(owner, weakref.ReferenceType) and owner() is res and index is not None:
             saved[index] = self._data
-            record = (self._vc, self._vc[0], weakref.ref(self), index)
+            record = saved_record(self, index, weakref.ref(self))
             if through_view and self._grad_fn is not None:
                 # PyTorch's error names the view's node of now while it lives, else the op's
                 node.__dict__.setdefault("_view_fns", {})[index] = weakref.ref(self._grad_fn)

@@ -10,7 +10,7 @@ import numpy as np
 
 from glassgrad._batched import as_data, c_order
 from glassgrad.autograd.node import node_class
-from glassgrad.autograd.record import needs_grad, result, results, track_versions
+from glassgrad.autograd.record import needs_grad, result, results, saved_record, track_versions
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.reduce.sum_prod import expand_back, normalize_dims
@@ -126,7 +126,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     made = results((low, high), AminmaxBackward0, (input,), args=args)
     track_versions(made[0], input, output=True)  # (PyTorch saves input and both results)
     if made[0]._grad_fn is not None:
-        made[0]._grad_fn._vars += ((made[1]._vc, made[1]._vc[0], weakref.ref(made[1]), None),)
+        made[0]._grad_fn._vars += (saved_record(made[1], None, weakref.ref(made[1])),)
     return aminmax_type(*made)
 
 
