@@ -70,28 +70,31 @@ def _map_arrays(args, convert):
     return out
 
 
-def _build(args, tangents, lib, make_dual):
-    """``args`` as ``lib`` tensors, the float ones made dual with their tangents."""
+def _build(args, tangents, lib, make_dual, graph=False):
+    """``args`` as ``lib`` tensors, the float ones made dual with their tangents (tangents that
+    require grad with ``graph``: then no op's tangent is a view of its input's made without
+    its rule, so view and index ops run their own JVP rules)."""
     tangents = iter(tangents)
 
     def convert(value):
         tangent = next(tangents)
         tensor = lib.tensor(value)
-        return tensor if tangent is None else make_dual(tensor, lib.tensor(tangent))
+        if tangent is None:
+            return tensor
+        return make_dual(tensor, lib.tensor(tangent).requires_grad_(graph))
 
     return _map_arrays(args, convert)
 
 
-def _ours(info, args, kwargs, tangents, style=None):
+def _ours(info, args, kwargs, tangents, style=None, graph=False):
     with fw.dual_level():
-        outs = outputs(
-            run(info, glassgrad, _build(args, tangents, glassgrad, fw.make_dual), kwargs, style)
-        )
+        built = _build(args, tangents, glassgrad, fw.make_dual, graph)
+        outs = outputs(run(info, glassgrad, built, kwargs, style))
         return [(_array(o), _tangent(fw.unpack_dual(o).tangent)) for o in outs]
 
 
 def _tangent(t):
-    return None if t is None else _array(t)
+    return None if t is None else _array(t.detach())
 
 
 def _theirs(info, args, kwargs, tangents):
@@ -177,9 +180,11 @@ def test_jvp_matches_central_differences(name):
             )
 
 
+@pytest.mark.parametrize("graph", [False, True], ids=["plain", "graph"])
 @pytest.mark.parametrize("name", _marked(NAMES))
-def test_jvp_matches_torch(name):
-    """Same tangents (or both none), or the same error type, as PyTorch's forward AD."""
+def test_jvp_matches_torch(name, graph):
+    """Same tangents (or both none), or the same error type, as PyTorch's forward AD; with
+    tangents that require grad too (each op's own rule, never a view of the input's tangent)."""
     info = OPS[name]
     for args, kwargs, tangents in _cases(info, 12):
         try:
@@ -190,7 +195,7 @@ def test_jvp_matches_torch(name):
         except Exception as exc:  # noqa: BLE001 - the oracle decides which errors are right
             theirs, style, their_error = None, None, exc
         try:
-            ours = _ours(info, args, kwargs, tangents, style)
+            ours = _ours(info, args, kwargs, tangents, style, graph)
             our_error = None
         except Exception as exc:  # noqa: BLE001
             ours, our_error = None, exc

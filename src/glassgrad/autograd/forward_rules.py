@@ -23,7 +23,16 @@ import numpy as np
 
 from glassgrad.autograd import forward_state as _fs
 
-__all__ = ["ELEMENTWISE", "TRANSPOSE", "JvpContext", "propagate", "unsupported"]
+__all__ = [
+    "ELEMENTWISE",
+    "TRANSPOSE",
+    "JvpContext",
+    "expanded",
+    "indexed",
+    "propagate",
+    "reshaped",
+    "unsupported",
+]
 
 ELEMENTWISE = "elementwise"
 TRANSPOSE = "transpose"
@@ -49,6 +58,22 @@ class JvpContext:
     @property
     def output(self):
         return self.outputs[0]
+
+
+# -- rules many ops share: ops that only move elements are linear, their JVP is the op itself
+def reshaped(ctx, tangent):
+    """The JVP of an op that only reshapes (view, squeeze, unsqueeze, flatten...)."""
+    return tangent.reshape(tuple(ctx.output.shape))
+
+
+def expanded(ctx, tangent):
+    """The JVP of ``expand``."""
+    return tangent.expand(tuple(ctx.output.shape))
+
+
+def indexed(ctx, tangent):
+    """The JVP of indexing with the key the node keeps as ``args[1]`` (select, slice, x[key])."""
+    return tangent[ctx.args[1]]
 
 
 def propagate(outputs, cls, inputs, saved, args) -> None:

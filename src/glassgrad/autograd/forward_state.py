@@ -78,7 +78,9 @@ def put(tensor, token, tangent) -> None:
     """Give ``tensor`` the tangent ``tangent`` at level ``token`` (its layout made like the
     tensor's: a copy only where it differs, as PyTorch's ``make_dual``)."""
     data = tensor._data
-    if (tangent._data.shape != data.shape or tangent._data.strides != data.strides) and not (
+    if type(data) is not np.ndarray or type(tangent._data) is not np.ndarray:
+        pass  # (a batch under vmap has no layout of its own to match)
+    elif (tangent._data.shape != data.shape or tangent._data.strides != data.strides) and not (
         0 in data.strides and data.size > 1
     ):  # (an expanded primal keeps the tangent as computed: its elements share memory)
         tangent = layout_like(tangent, data)
@@ -159,6 +161,8 @@ def view_tangent(view, base, root):
     ``base``; None where the two layouts cannot be related (then no tangent is shared)."""
     _make = bound.make
     data, base_data, tangent = view._data, base._data, root._data
+    if not (type(data) is type(base_data) is type(tangent) is np.ndarray):
+        return None  # (batched under vmap: the view's own rule gives its tangent)
     if tangent.strides != base_data.strides or tangent.dtype.itemsize != data.itemsize:
         return None
     offset = data.__array_interface__["data"][0] - base_data.__array_interface__["data"][0]

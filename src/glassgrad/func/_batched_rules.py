@@ -219,6 +219,13 @@ def _batched_matmul(a, b, levels, sizes, ndim):
     if a.__class__ is BatchedArray and b.__class__ is not BatchedArray and np.ndim(b) == 2:
         rows = pa.reshape(-1, pa.shape[-1])
         return np.matmul(rows, pb).reshape((*pa.shape[:-1], pb.shape[-1]))
+    if b.__class__ is BatchedArray and a.__class__ is not BatchedArray and np.ndim(a) == 2:
+        # one matrix times a batch (a Jacobian's rows through ``w.T @ grad``): the batch's
+        # columns side by side, one GEMM instead of a GEMV per sample
+        mat = np.asarray(a)
+        cols = np.swapaxes(pb, -1, -2).reshape(-1, pb.shape[-2])
+        made = np.matmul(cols, mat.T).reshape((*pb.shape[:-2], pb.shape[-1], mat.shape[0]))
+        return np.swapaxes(made, -1, -2)
     return np.matmul(pa, pb)
 
 

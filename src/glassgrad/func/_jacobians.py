@@ -1,10 +1,11 @@
 """Jacobians and Hessians: ``jacrev``, ``jacfwd``, ``hessian``, ``jvp``, ``linearize``.
 
 ``jacrev`` is one forward pass and one batched backward pass: ``vmap`` over the rows of the
-identity as cotangents of ``vjp_fn``. ``jvp`` is the transpose of a vjp (the "double vjp":
-the vjp is linear in its cotangent, so differentiating it with respect to the cotangent in the
-direction of the tangent gives J @ tangent), which needs only reverse-mode rules; ``jacfwd``
-batches it over the identity as tangents.
+identity as cotangents of ``vjp_fn``. ``jvp`` is forward mode: the function runs once on dual
+tensors (``autograd.forward_ad``, a level of its own) and each op's JVP rule carries the
+tangents; ``jacfwd`` batches it over the identity as tangents (one forward pass whose tangents
+are the whole identity), ``hessian`` is ``jacfwd(jacrev(f))`` (forward over reverse: the
+transforms inside keep their gradients' graphs while an enclosing level differentiates them).
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import functools
 
 import numpy as np
 
-from glassgrad.autograd import grad as _autograd_grad
-from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.creation import zeros_like
-from glassgrad.func import _pytree
+from glassgrad.func import _pytree, _transforms
 from glassgrad.func._transforms import (
     _diff_args,
     _replace_args,
     _split_aux,
-    _track,
+    detached,
     needs_graph,
     vjp,
 )
@@ -94,7 +93,7 @@ def jacrev(
     return wrapper
 
 
-# -- forward mode (as the transpose of reverse mode) ---------------------------------------
+# -- forward mode ----------------------------------------------------------------------------
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
     """``(func(*primals), J @ tangents)``: the Jacobian-vector product."""
     if not isinstance(primals, tuple):
@@ -122,49 +121,42 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
                 f"original Tensor, this is not supported. Tensor is of size {list(p.shape)} "
                 f"while the given forward gradient is of size {list(t.shape)}."
             )
-    with enable_grad():
-        inner = [_track(t, "jvp") for t in flat_p]
-        out = func(*_pytree.tree_unflatten(inner, p_spec))
+    return _forward_jvp(func, flat_p, p_spec, flat_t, has_aux)
+
+
+def _forward_jvp(func, flat_p, p_spec, flat_t, has_aux):
+    """``jvp`` by forward mode: ``func`` runs once on dual tensors (a level of its own)."""
+    from glassgrad.autograd import forward_ad as fw
+
+    level = fw._enter()
+    _transforms.MADE.append([])
+    try:
+        duals = [fw._make_dual(p, t, level) for p, t in zip(flat_p, flat_t, strict=True)]
+        out = func(*_pytree.tree_unflatten(duals, p_spec))
         out, aux = _split_aux(out, has_aux, "jvp")
         flat_out, out_spec = _pytree.tree_flatten(out)
+        primals_out, tangents_out = [], []
         for value in flat_out:
             if not isinstance(value, Tensor):
                 raise RuntimeError(
                     "jvp(f, primals, tangents): Expected f(*primals) to return only tensors, got "
                     f"unsupported type {type(value)}"
                 )
-        keep = needs_graph(flat_out, inner, [*flat_p, *flat_t])
-        tangents_out = _transpose_vjp(flat_out, inner, flat_t)
-    primals_out = [o if keep else o.detach() for o in flat_out]
-    tangents_out = [t if keep else t.detach() for t in tangents_out]
+            tangent = fw._fs.get(value, fw._fs.LEVELS[level])
+            primals_out.append(value)
+            tangents_out.append(zeros_like(value) if tangent is None else tangent)
+        made_inside = _transforms.MADE[-1]
+    finally:
+        _transforms.MADE.pop()
+        fw._exit(level)
+    if not needs_graph([*primals_out, *tangents_out], made_inside, [*flat_p, *flat_t]):
+        primals_out = [detached(o) for o in primals_out]
+        tangents_out = [detached(t) for t in tangents_out]
     made = (
         _pytree.tree_unflatten(primals_out, out_spec),
         _pytree.tree_unflatten(tangents_out, out_spec),
     )
     return (*made, aux) if has_aux else made
-
-
-def _transpose_vjp(outputs, inputs, tangents):
-    """J @ tangents from reverse mode: ``u -> J^T u`` is linear, so its gradient with respect
-    to ``u`` along ``tangents`` is ``J @ tangents``."""
-    pairs = [(o, i) for i, o in enumerate(outputs) if o.requires_grad]
-    made = [zeros_like(o) for o in outputs]
-    if not pairs:
-        return made
-    dummies = [zeros_like(o).requires_grad_() for o, _ in pairs]
-    back = _autograd_grad(
-        [o for o, _ in pairs], inputs, dummies, create_graph=True, allow_unused=True
-    )
-    used = [(b, t) for b, t in zip(back, tangents, strict=True) if b is not None]
-    if not used:
-        return made
-    forward = _autograd_grad(
-        [b for b, _ in used], dummies, [t for _, t in used], create_graph=True, allow_unused=True
-    )
-    for (_, index), value in zip(pairs, forward, strict=True):
-        if value is not None:
-            made[index] = value
-    return made
 
 
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):

@@ -14,6 +14,8 @@ import functools
 
 from glassgrad import autograd
 from glassgrad._batched import ACTIVE
+from glassgrad.autograd import forward_state as _fs
+from glassgrad.autograd.forward_rules import carry
 from glassgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from glassgrad.autograd.node import AccumulateGrad
 from glassgrad.creation import zeros_like
@@ -58,7 +60,15 @@ def _track(tensor, api):
         raise ValueError(f"Thing passed to transform API must be Tensor, got {type(tensor)}")
     if tensor.requires_grad:
         return tensor.view_as(tensor)
-    return tensor.detach().requires_grad_()
+    leaf = tensor.detach().requires_grad_()
+    if _fs.ACTIVE[0]:
+        carry(leaf, tensor)  # an enclosing jvp/jacfwd differentiates through (forward over reverse)
+        if MADE:
+            MADE[-1].append(leaf)
+    return leaf
+
+
+MADE: list = []  # per running forward-mode jvp: the leaves transforms inside it made
 
 
 def needs_graph(outputs, inputs, extra=()) -> bool:
@@ -68,6 +78,10 @@ def needs_graph(outputs, inputs, extra=()) -> bool:
         return False
     if any(isinstance(t, Tensor) and t.requires_grad for t in extra):
         return True
+    if _fs.ACTIVE[0] and any(
+        isinstance(t, Tensor) and _fs.is_dual(t) for t in (*extra, *inputs, *outputs)
+    ):
+        return True  # an enclosing forward level differentiates the gradient
     own = {id(t) for t in inputs if t.grad_fn is None}
     seen = set()
     stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
@@ -95,7 +109,22 @@ def _release(value, keep):
     """``value`` as the transform returns it: detached from its own level unless kept."""
     if keep or not isinstance(value, Tensor):
         return value
-    return value.detach()
+    return detached(value)
+
+
+def detached(value):
+    """``value.detach()`` without glass's provenance record: the transform's own level ends
+    here, which is no cut in any graph the user made (and the record's frame walk costs more
+    than a small Jacobian's arithmetic)."""
+    from glassgrad.autograd import provenance
+
+    if not (provenance.enabled and value.requires_grad):
+        return value.detach()
+    provenance.enabled = False
+    try:
+        return value.detach()
+    finally:
+        provenance.enabled = True
 
 
 # -- grad ----------------------------------------------------------------------------------

@@ -38,8 +38,15 @@ def _remove_rule(ctx, grad):
     return (_add(grad, dim, level),)
 
 
-AddBatchDimBackward = node_class("AddBatchDimBackward0", _add_rule)
-RemoveBatchDimBackward = node_class("RemoveBatchDimBackward0", _remove_rule)
+# (moving a level's dimension is linear: each JVP moves the tangent's the same way)
+AddBatchDimBackward = node_class(
+    "AddBatchDimBackward0", _add_rule, jvp=lambda ctx, t: _add(t, ctx.args[1], ctx.args[0])
+)
+RemoveBatchDimBackward = node_class(
+    "RemoveBatchDimBackward0",
+    _remove_rule,
+    jvp=lambda ctx, t: _remove(t, ctx.args[0], ctx.args[2], ctx.args[1]),
+)
 
 
 def _add(value, dim, level):

@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import BatchedArray as _Batched
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.forward_rules import indexed
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import node_class
@@ -91,13 +92,15 @@ def _basic_backward(ctx, grad):
     return (index_scatter(shape, key, grad),)
 
 
-SelectBackward0 = node_class("SelectBackward0", _basic_backward)
-SliceBackward0 = node_class("SliceBackward0", _basic_backward)
-AliasBackward0 = node_class("AliasBackward0", _basic_backward)
-_UnsqueezeIndex = node_class("UnsqueezeBackward0_index", _basic_backward)
+SelectBackward0 = node_class("SelectBackward0", _basic_backward, jvp=indexed)
+SliceBackward0 = node_class("SliceBackward0", _basic_backward, jvp=indexed)
+AliasBackward0 = node_class("AliasBackward0", _basic_backward, jvp=indexed)
+_UnsqueezeIndex = node_class("UnsqueezeBackward0_index", _basic_backward, jvp=indexed)
 _UnsqueezeIndex.__name__ = _UnsqueezeIndex.__qualname__ = "UnsqueezeBackward0"
 IndexBackward0 = node_class(
-    "IndexBackward0", lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),)
+    "IndexBackward0",
+    lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),),
+    jvp=indexed,
 )
 
 

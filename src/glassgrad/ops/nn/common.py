@@ -188,23 +188,25 @@ def refuse_grad(op, arguments):
             )
 
 
-def _scalar_node(name, rule):
+def _scalar_node(name, rule, jvp):
     # the core ops may define these names one day: then fall back to the plain operators
-    return None if name in _CLASSES else node_class(name, rule)
+    return None if name in _CLASSES else node_class(name, rule, jvp=jvp)
+
+
+def _is_tensor(grad) -> bool:
+    return hasattr(grad, "_data")  # (not an array, nor a batch of arrays under vmap)
 
 
 # (their own gradients are Scalar products too: MulBackward1/DivBackward1 under create_graph)
 _MulScalar = _scalar_node(
     "MulBackward1",
-    lambda ctx, grad: (
-        grad * ctx._args if grad.__class__ is np.ndarray else mul_scalar(grad, ctx._args),
-    ),
+    lambda ctx, grad: (mul_scalar(grad, ctx._args) if _is_tensor(grad) else grad * ctx._args,),
+    jvp=lambda ctx, t: mul_scalar(t, ctx.args),
 )
 _DivScalar = _scalar_node(
     "DivBackward1",
-    lambda ctx, grad: (
-        grad / ctx._args if grad.__class__ is np.ndarray else div_scalar(grad, ctx._args),
-    ),
+    lambda ctx, grad: (div_scalar(grad, ctx._args) if _is_tensor(grad) else grad / ctx._args,),
+    jvp=lambda ctx, t: div_scalar(t, ctx.args),
 )
 
 

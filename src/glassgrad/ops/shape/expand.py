@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import expanded
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import _samples, _shape_arg, as_view
 
-ExpandBackward0 = node_class("ExpandBackward0", lambda ctx, grad: (grad,))  # engine sums back
+# (the engine sums the gradient back to the input's shape)
+ExpandBackward0 = node_class("ExpandBackward0", lambda ctx, grad: (grad,), jvp=expanded)
 
 
 def expand(input, *sizes):
@@ -89,7 +91,7 @@ register(
 
 
 # PyTorch's ``*_copy`` ops record their own node, named after the view's with ``_copy``
-ExpandBackward0_copy = node_class("ExpandBackward0_copy", lambda ctx, grad: (grad,))
+ExpandBackward0_copy = node_class("ExpandBackward0_copy", lambda ctx, grad: (grad,), jvp=expanded)
 
 
 def expand_copy(input, size):

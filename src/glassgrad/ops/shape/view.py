@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import _memory_format as _mf
 from glassgrad._sparse_data import SparseArray
+from glassgrad.autograd.forward_rules import reshaped
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
 from glassgrad.autograd.node import node_class
@@ -126,10 +127,12 @@ def _no_copy_reshape(data, shape):
         return None
 
 
-ViewBackward0 = node_class("ViewBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),))
+ViewBackward0 = node_class(
+    "ViewBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),), jvp=reshaped
+)
 # PyTorch's reshape of a tensor that is not contiguous but can be viewed: ``_reshape_alias``
 ReshapeAliasBackward0 = node_class(
-    "ReshapeAliasBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),)
+    "ReshapeAliasBackward0", lambda ctx, grad: (D.reshape(grad, ctx._args),), jvp=reshaped
 )
 
 
@@ -143,7 +146,15 @@ def _unsafe_view_backward(ctx, grad, *saved):
     return (D.reshape(grad, ctx._args),)
 
 
-UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_backward)
+def _unsafe_view_jvp(ctx, *tangents):
+    if ctx.saved:
+        from glassgrad.ops.linalg.matmul import _matmul_jvp
+
+        return _matmul_jvp(ctx, *tangents).reshape(tuple(ctx.output.shape))
+    return reshaped(ctx, tangents[0])
+
+
+UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_backward, jvp=_unsafe_view_jvp)
 
 
 def reshape(input, *shape):
@@ -247,7 +258,9 @@ def unflatten(input, dim, sizes):
 
 
 TransposeBackward0 = node_class(
-    "TransposeBackward0", lambda ctx, grad: (D.swapaxes(grad, *ctx._args),)
+    "TransposeBackward0",
+    lambda ctx, grad: (D.swapaxes(grad, *ctx._args),),
+    jvp=lambda ctx, t: t.transpose(*ctx.args),
 )
 
 
@@ -264,6 +277,7 @@ TBackward0 = node_class(
     lambda ctx, grad: (
         (D.swapaxes(grad, 0, 1) if D._is_array(grad) else grad.t()) if ctx._args == 2 else grad,
     ),
+    jvp=lambda ctx, t: t.t(),
 )
 
 
@@ -277,7 +291,9 @@ def t(input):
 
 
 PermuteBackward0 = node_class(
-    "PermuteBackward0", lambda ctx, grad: (D.permute(grad, tuple(np.argsort(ctx._args))),)
+    "PermuteBackward0",
+    lambda ctx, grad: (D.permute(grad, tuple(np.argsort(ctx._args))),),
+    jvp=lambda ctx, t: t.permute(ctx.args),
 )
 
 
@@ -331,7 +347,7 @@ def _unsqueeze_back(ctx, grad):
     return (D.reshape(grad, shape) if D._is_array(grad) else grad.squeeze(dim),)
 
 
-UnsqueezeBackward0 = node_class("UnsqueezeBackward0", _unsqueeze_back)
+UnsqueezeBackward0 = node_class("UnsqueezeBackward0", _unsqueeze_back, jvp=reshaped)
 
 
 def unsqueeze(input, dim):
@@ -346,9 +362,9 @@ def _unsqueeze_rule(ctx, grad):
     return (D.reshape(grad, ctx._args),)
 
 
-SqueezeBackward0 = node_class("SqueezeBackward0", _unsqueeze_rule)
-SqueezeBackward1 = node_class("SqueezeBackward1", _unsqueeze_rule)
-SqueezeBackward2 = node_class("SqueezeBackward2", _unsqueeze_rule)
+SqueezeBackward0 = node_class("SqueezeBackward0", _unsqueeze_rule, jvp=reshaped)
+SqueezeBackward1 = node_class("SqueezeBackward1", _unsqueeze_rule, jvp=reshaped)
+SqueezeBackward2 = node_class("SqueezeBackward2", _unsqueeze_rule, jvp=reshaped)
 
 
 def squeeze(input, dim=None):
