@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
@@ -193,6 +194,8 @@ class Tensor(TensorHooks, TensorInfo):
                 if not flag
                 else "you can only change requires_grad flags of leaf variables."
             )
+        if flag and self._extra is not None and self._extra.view_no_grad:
+            self._own_flag()
         self._set_requires_grad(
             bool(flag), "only Tensors of floating point and complex dtype can require gradients"
         )
@@ -209,11 +212,24 @@ class Tensor(TensorHooks, TensorInfo):
                 raise RuntimeError(_LEAF_ONLY)
             return self
         if self._extra is not None and self._extra.view_no_grad:
-            return self  # PyTorch ignores this on a view taken under no_grad
+            if not requires_grad:
+                return self  # PyTorch's flag still reports the base's
+            self._own_flag()
         self._set_requires_grad(
             bool(requires_grad), "only Tensors of floating point dtype can require gradients"
         )
         return self
+
+    def _own_flag(self) -> None:
+        """A view taken under no_grad given requires_grad=True: PyTorch sets the view's own
+        flag, so it stops following its base and becomes a leaf with its own ``.grad``."""
+        extra = self._extra
+        extra.view_no_grad = False
+        held = extra.base._extra if extra.base is not None else None
+        if held is not None and held.no_grad_views is not None:
+            # (not WeakSet.discard: it compares with the tensors' elementwise ==)
+            kept = [view for view in held.no_grad_views if view is not self]
+            held.no_grad_views = weakref.WeakSet(kept)
 
     def _set_requires_grad(self, flag: bool, message: str) -> None:
         if flag and not (self.dtype.is_floating_point or self._data.dtype.kind == "c"):

@@ -166,8 +166,9 @@ def copysign(input, other):
     ad, bd = _floats("copysign", input, other, integers="float")
     values = as_data(np.copysign(ad, bd)).astype(ad.dtype, copy=False)
     if isinstance(other, Tensor):
-        # (PyTorch saves input and result for input's gradient only)
-        saved = (input, OUT) if needs_grad(input) else (None, None)
+        # PyTorch saves input for input's gradient only, and its result always (a later
+        # in-place write to the result fails the backward even when only other needs a grad)
+        saved = (input if needs_grad(input) else None, OUT)
         return result(values, CopysignBackward0, (input, other), saved)
     return result(values, CopysignBackward1, (input,), (input, OUT))
 

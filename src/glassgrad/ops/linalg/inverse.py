@@ -113,7 +113,10 @@ def inverse(input):
 def _det_backward(ctx, grad, a, out):
     # d det(A) = det(A) tr(A^-1 dA): the gradient is grad * det * A^-T. At an exactly singular
     # A PyTorch gives 0: det is 0 there, so any finite stand-in for A^-1 (the pseudo-inverse)
-    # gives the same.
+    # gives the same. A 1x1 matrix's cofactor is 1: PyTorch passes grad through alone (so a
+    # create_graph gradient of a constant grad is a constant).
+    if a.shape[-1] == 1:
+        return (D.expand(_col(grad), a.shape),)
     if D._is_array(a):
         try:
             inverse = np.linalg.inv(a)
@@ -130,7 +133,11 @@ LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_backward)
 def det(A):
     """The determinant of each square matrix in ``A``."""
     data = check_float("linalg.det", A)
-    return result(as_data(np.linalg.det(data)), LinalgDetBackward0, (A,), (A, OUT))
+    values = np.linalg.det(data)
+    has_nan = np.isnan(data).any(axis=(-2, -1))  # (see _slogdet)
+    if has_nan.any():
+        values = np.where(has_nan, np.nan, values).astype(values.dtype, copy=False)
+    return result(as_data(values), LinalgDetBackward0, (A,), (A, OUT))
 
 
 def _slogdet_backward(ctx, grads, a):
@@ -168,6 +175,12 @@ linalg_slogdet_type = _named("linalg_slogdet", ("sign", "logabsdet"))
 def _slogdet(A, name, kind):
     data = check_float(name, A)
     sign, logabs = np.linalg.slogdet(data)
+    # a NaN anywhere reaches a pivot of PyTorch's LU, whose sign is then sgn(NaN) = 0 and whose
+    # log|det| is NaN; NumPy's pivot search may skip it ([[nan, 1], [1, 1]] gives 0, -inf)
+    has_nan = np.isnan(data).any(axis=(-2, -1))
+    if has_nan.any():
+        sign = np.where(has_nan, 0, sign).astype(sign.dtype, copy=False)
+        logabs = np.where(has_nan, np.nan, logabs).astype(logabs.dtype, copy=False)
     made = results((as_data(sign), as_data(logabs)), LinalgSlogdetBackward0, (A,), (A,))
     return kind(*made)
 
