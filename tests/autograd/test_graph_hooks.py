@@ -44,6 +44,16 @@ def unpack_changes_value(lib):
     return a.grad
 
 
+def unpack_returns_inference_tensor(lib):
+    a = _x(lib)
+    with lib.inference_mode():
+        twos = lib.full(tuple(a.shape), 2.0)
+    with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: twos):
+        y = (a * a).sum()
+    y.backward()
+    return a.grad
+
+
 def unpack_returns_not_tensor(lib):
     a = _x(lib)
     with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: 3):
@@ -241,6 +251,7 @@ def node_introspection(lib):
 CASES = [
     pack_and_unpack,
     unpack_changes_value,
+    unpack_returns_inference_tensor,
     unpack_returns_not_tensor,
     nested_hooks_innermost_wins,
     hooks_with_custom_function,

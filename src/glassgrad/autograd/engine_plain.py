@@ -1,9 +1,10 @@
 """The plain backward walk: ``loss.backward()`` with no ``inputs=`` and no ``create_graph``.
 
 The same walk as ``engine._loop`` with the branches that cannot apply taken out, written out
-for speed: on small graphs this loop is most of what backward costs. Keep the two in step when
-changing either: their edge dispatch is written twice on purpose (a function call per edge
-would cost small graphs ~5%).
+for speed: on small graphs this loop is most of what backward costs. Their edge dispatch is
+written twice on purpose (a function call per edge would cost small graphs ~5%); the tests keep
+the two alike: the engine's test modules and the gradient-control spec run through both loops
+(``tests/autograd/conftest.py``, ``tests/autograd/test_semantics_general_loop.py``).
 """
 
 from __future__ import annotations
