@@ -40,7 +40,10 @@ class Plan:
         self.opaque_grad_count = 0  # opaque ops whose backward the plan runs
 
 
-def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
+def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
+    """The plan of ``tracer``'s ops; ``sparse``: many of the outputs usually get no gradient
+    (a resumed function's segment: every value the Python code may use is an output), so a
+    missing output gradient is no gradient, not zeros."""
     values = tracer.values
     ops = tracer.ops
     plan = Plan()
@@ -77,7 +80,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
     bstmts: list[str] = []
     gshapes: dict = {}
     if needs_grad:
-        _backward(plan, tracer, stmts, real, grad_of, bstmts, gshapes)
+        _backward(plan, tracer, stmts, real, grad_of, bstmts, gshapes, sparse)
     used_by_backward = set()
     for line in bstmts:
         used_by_backward.update(lowering.names_in(line))
@@ -194,7 +197,7 @@ def build(tracer, input_slots, lifted_slots, out_tree) -> Plan:
     return plan
 
 
-def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
+def _backward(plan, tracer, stmts, real, grad_of, out, shapes, sparse=False) -> None:
     """Reverse-mode statements for the whole region into ``out``; ``grad_of[slot]`` names the
     variable holding each slot's gradient when done."""
     values = tracer.values
@@ -223,7 +226,16 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes) -> None:
         grad_of[slot] = name
 
     for k, slot in enumerate(plan.out_slots):
-        if plan.out_grad[k]:
+        if sparse and plan.out_grad[k]:
+            if values[slot].shape == ():
+                out.append(f"g{k} = None if g{k} is None else g{k}[()]")
+            name = f"gr{counter[0]}"
+            counter[0] += 1
+            before = grad_of.get(real(slot))
+            out.append(f"{name} = g{k}" if before is None else f"{name} = _add({before}, g{k})")
+            maybe_none.add(name)
+            grad_of[real(slot)] = name
+        elif plan.out_grad[k]:
             v = values[slot]
             zero = f"_zeros({v.shape!r}, _np.{v.dtype.name})"
             shapes[f"g{k}"] = (v.shape, v.dtype)

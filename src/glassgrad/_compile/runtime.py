@@ -112,6 +112,8 @@ class Entry:
         self.compile_time = 0.0
         self.key = None
         self.trace_ops: list = []
+        self.resume = None  # a ``resume.Resumable`` where the breaks only read values
+        self.lifted_slots: list = []  # (slot, tensor) of the lifted tensors
 
     def check(self, roots, fn) -> bool:
         for path, tensor, meta in self.lifted:
@@ -340,6 +342,8 @@ class CompiledFunction:
         for entry in self.cache.get(key, ()):
             if (entry.lifted or entry.scalars) and not entry.check(self.roots, self.fn):
                 continue
+            if entry.resume is not None:
+                return entry.resume.run(self.fn, args, kwargs, inputs, entry.lifted_slots)
             if entry.eager or not entry.profitable:
                 return self.fn(*args, **kwargs)
             if simple:
@@ -444,6 +448,9 @@ class CompiledFunction:
         entry.trace_ops = tracer.ops
         if not entry.breaks:
             self._finish(entry, tracer, inputs, input_slots, result)
+        elif not self.fullgraph and len(entry.breaks) == len(tracer.breaks):
+            if all(resumable for _, resumable in tracer.stops):
+                self._resumable(entry, tracer)
         if entry.breaks:
             entry.eager = True
             if self.fullgraph:
@@ -491,6 +498,37 @@ class CompiledFunction:
         # faster (the tests replay such plans anyway: REPLAY_OPAQUE)
         plan = entry.plan
         entry.profitable = plan.lowered_count > plan.opaque_grad_count or REPLAY_OPAQUE[0]
+
+    def _resumable(self, entry, tracer) -> None:
+        """Split the trace at its breaks into compiled segments (see ``resume``), where that
+        is worth it (as for one region: more written-out ops than opaque ones)."""
+        from glassgrad._compile import resume
+
+        values = tracer.values
+        if any(v.kind == "lifted" and v.source is None for v in values):
+            return
+        split = resume.Resumable(tracer, _segment_entry)
+        if not split.worth_it() and not REPLAY_OPAQUE[0]:
+            return
+        for s, v in enumerate(values):
+            if v.kind != "lifted":
+                continue
+            t = tracer.keep[s][0]
+            entry.lifted_slots.append((s, t))
+            data = t._data
+            entry.lifted.append((values[s].source, t, (data.shape, data.dtype, t.requires_grad)))
+        entry.scalars = _sources.scalar_guards(self.fn)
+        entry.resume = split
+
+
+def _segment_entry(plan, out_tree, values):
+    """An ``Entry`` for one segment of a resumed function."""
+    entry = Entry()
+    entry.plan = plan
+    entry.out_tree = out_tree
+    entry.values = values
+    entry.prepare()
+    return entry
 
 
 def _unsupported_text(reason, frame) -> str:

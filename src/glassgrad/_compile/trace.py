@@ -52,6 +52,11 @@ _BREAKS = {
     "untyped_storage": "Tensor.untyped_storage() reads storage",
     "tolist_": "",
 }
+# The breaks a compiled function can resume after: they only read values into Python (what
+# Python then does with them is checked at replay, call by call; see ``resume``)
+READS = frozenset(
+    "item tolist __bool__ __float__ __int__ __index__ __repr__ __str__ __format__".split()
+)
 # Methods that read only metadata (fixed by the guards): not recorded, not a break
 _META = frozenset(
     {
@@ -201,6 +206,8 @@ class Tracer:
         self.depth = 0
         self._sources = None
         self.thread = _get_ident()
+        self.stops: list = []  # (number of ops recorded before a break, whether resumable)
+        self.used: set = set()  # the (owner, name) pairs the function called
 
     # -- values ------------------------------------------------------------------------------
     def add(self, tensor, kind, source=None, op=None) -> int:
@@ -231,9 +238,10 @@ class Tracer:
         return self.add(tensor, "lifted", path)
 
     # -- breaks ------------------------------------------------------------------------------
-    def graph_break(self, reason: str) -> None:
+    def graph_break(self, reason: str, resumable: bool = False) -> None:
         frame = user_frame()
         self.breaks.append((reason, frame))
+        self.stops.append((len(self.ops), resumable))
         if self.fullgraph:
             raise Break(reason, frame)
 
@@ -244,7 +252,7 @@ class Tracer:
             return fn(*args, **kwargs)
         reason = _BREAKS.get(name)
         if reason:
-            self.graph_break(reason)
+            self.graph_break(reason, name in READS)
             return self._inside(fn, args, kwargs)
         if (name.endswith("_") and not name.endswith("__")) or name.startswith("__i"):
             if tensors:
@@ -295,15 +303,17 @@ class Tracer:
         for tensor, version, data in self.keep:
             if tensor._data is not data or (tensor._vc and tensor._vc[0] != version):
                 self.breaks.append(("a traced tensor was changed in place", user_frame()))
+                self.stops.append((len(self.ops), False))
                 return
 
 
 # -- the recording wrappers ----------------------------------------------------------------
-def _wrapper(name, fn):
+def _wrapper(owner, name, fn):
     def traced(*args, **kwargs):
         tracer = ACTIVE[0]
         if tracer is None or tracer.depth or tracer.thread != _get_ident():
             return fn(*args, **kwargs)  # (another thread's eager code is not this trace's)
+        tracer.used.add((owner, name))
         return tracer.call(name, fn, args, kwargs)
 
     traced.__wrapped__ = fn
@@ -313,6 +323,11 @@ def _wrapper(name, fn):
 
 
 _PATCHES: list = []  # (owner, name, original, wrapper)
+
+
+def patch_list() -> list:
+    """``(owner, name, op, wrapper)`` for every name a trace records."""
+    return _patch_list()
 
 
 def _patch_list() -> list:
@@ -327,7 +342,7 @@ def _patch_list() -> list:
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) and (
             not name.startswith("_") or name in _DUNDERS or name in _BREAKS
         ):
-            _PATCHES.append((Tensor, name, value, _wrapper(name, value)))
+            _PATCHES.append((Tensor, name, value, _wrapper(Tensor, name, value)))
     import glassgrad
     from glassgrad import linalg, special
     from glassgrad.nn import functional
@@ -343,15 +358,17 @@ def _patch_list() -> list:
                 or not getattr(value, "__module__", "").startswith("glassgrad")
             ):
                 continue
-            _PATCHES.append((module, name, value, _wrapper(name, value)))
+            _PATCHES.append((module, name, value, _wrapper(module, name, value)))
     return _PATCHES
 
 
 class patched:
-    """While inside: the recording wrappers are installed and ``tracer`` is the active one."""
+    """While inside: the recording wrappers are installed and ``tracer`` is the active one
+    (``only``: just these entries of ``patch_list()``, as a resumed replay needs)."""
 
-    def __init__(self, tracer: Tracer) -> None:
+    def __init__(self, tracer, only=None) -> None:
         self.tracer = tracer
+        self.only = only
 
     def __enter__(self):
         if ACTIVE[0] is not None:
@@ -360,12 +377,12 @@ class patched:
         # wrapped an op since (autocast and bfloat16 install their wrappers on first use), and
         # putting back a stale original would silently undo that
         self.saved = []
-        for owner, name, first, wrapper in _patch_list():
+        for owner, name, first, wrapper in _patch_list() if self.only is None else self.only:
             current = getattr(owner, name, None)
             if current is None:
                 continue
             if current is not first:
-                wrapper = _wrapper(name, current)
+                wrapper = _wrapper(owner, name, current)
             self.saved.append((owner, name, owner.__dict__.get(name), wrapper))
             setattr(owner, name, wrapper)
         ACTIVE[0] = self.tracer
