@@ -28,9 +28,11 @@ __all__ = [
     "TRANSPOSE",
     "JvpContext",
     "expanded",
+    "filled",
     "indexed",
     "propagate",
     "reshaped",
+    "transposed",
     "unsupported",
 ]
 
@@ -74,6 +76,17 @@ def expanded(ctx, tangent):
 def indexed(ctx, tangent):
     """The JVP of indexing with the key the node keeps as ``args[1]`` (select, slice, x[key])."""
     return tangent[ctx.args[1]]
+
+
+def transposed(ctx, *tangents):
+    """The ``TRANSPOSE`` fallback, for a rule that covers only some cases (complex inputs...)."""
+    made = _transpose(ctx.cls, ctx.inputs, ctx.outputs, ctx.saved, ctx.args, tangents)
+    return made if ctx.cls._n_outputs > 1 else made[0]
+
+
+def filled(ctx, tangents):
+    """``tangents`` with zeros (tensors) for the inputs that have none (cat, stack...)."""
+    return [_zeros(inp) if t is None else t for t, inp in zip(tangents, ctx.inputs, strict=True)]
 
 
 def propagate(outputs, cls, inputs, saved, args) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from glassgrad._errors import broadcast_error
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.forward_rules import indexed
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
@@ -48,7 +49,9 @@ def _no_larger(index, others, dim, message):
 
 
 GatherBackward0 = node_class(
-    "GatherBackward0", lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),)
+    "GatherBackward0",
+    lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),),
+    jvp=indexed,
 )
 
 
@@ -208,7 +211,9 @@ def _select_key(input, dim, index, name):
 
 
 IndexSelectBackward0 = node_class(
-    "IndexSelectBackward0", lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),)
+    "IndexSelectBackward0",
+    lambda ctx, grad: (D.scatter_into(ctx._args[0], ctx._args[1], grad),),
+    jvp=indexed,
 )
 
 

@@ -25,7 +25,11 @@ def _scatter_backward(ctx, grad):
     return (D.scatter_into(shape, key, grad),)
 
 
-TakeBackward0 = node_class("TakeBackward0", _scatter_backward)
+TakeBackward0 = node_class(
+    "TakeBackward0",
+    _scatter_backward,
+    jvp=lambda ctx, t: (t if t.dim() else t.reshape(1))[ctx.args[1]],
+)
 UnfoldBackward0 = node_class("UnfoldBackward0", _scatter_backward)
 
 
@@ -36,7 +40,9 @@ def _trace_backward(ctx, grad):
     return (D.scatter_into(shape, key, along),)
 
 
-TraceBackward0 = node_class("TraceBackward0", _trace_backward)
+TraceBackward0 = node_class(
+    "TraceBackward0", _trace_backward, jvp=lambda ctx, t: t[ctx.args[1]].sum()
+)
 
 
 def take(input, index):

@@ -76,10 +76,16 @@ def _even_backward(ctx, grad):
     return (expand_back(grad, shape, dims, keepdim) * share,)
 
 
-AmaxBackward0 = node_class("AmaxBackward0", _even_backward)
-AminBackward0 = node_class("AminBackward0", _even_backward)
-MaxBackward1 = node_class("MaxBackward1", _even_backward)
-MinBackward1 = node_class("MinBackward1", _even_backward)
+def _even_jvp(ctx, tangent):
+    # the mean of the tangent over the elements equal to the extreme value, as PyTorch's
+    _, dims, keepdim, share = ctx.args
+    return (tangent * Tensor._from_array(share)).sum(dim=dims, keepdim=keepdim)
+
+
+AmaxBackward0 = node_class("AmaxBackward0", _even_backward, jvp=_even_jvp)
+AminBackward0 = node_class("AminBackward0", _even_backward, jvp=_even_jvp)
+MaxBackward1 = node_class("MaxBackward1", _even_backward, jvp=_even_jvp)
+MinBackward1 = node_class("MinBackward1", _even_backward, jvp=_even_jvp)
 
 
 def _no_complex(data, name, kernel=None):
@@ -123,8 +129,13 @@ def _indexed_backward(ctx, grad, hit):
     return (expand_back(grad, shape, dims, keepdim) * hit,)
 
 
-MaxBackward0 = node_class("MaxBackward0", _indexed_backward, n_outputs=1)
-MinBackward0 = node_class("MinBackward0", _indexed_backward, n_outputs=1)
+def _indexed_jvp(ctx, tangent):
+    _, dims, keepdim, _ = ctx.args
+    return (tangent * ctx.saved[0]).sum(dim=dims, keepdim=keepdim)  # (one hit per slice)
+
+
+MaxBackward0 = node_class("MaxBackward0", _indexed_backward, n_outputs=1, jvp=_indexed_jvp)
+MinBackward0 = node_class("MinBackward0", _indexed_backward, n_outputs=1, jvp=_indexed_jvp)
 
 
 def _arg(name, arg_reduce, data, dim, keepdim):

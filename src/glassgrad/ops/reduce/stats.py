@@ -8,6 +8,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad.autograd.forward_rules import transposed
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result, results
 from glassgrad.backend import quiet
@@ -67,10 +68,45 @@ def _pair_backward(first):
     return backward
 
 
-VarBackward0 = node_class("VarBackward0", lambda ctx, grad, x: (_var_grad(ctx, grad, x),))
-StdBackward0 = node_class("StdBackward0", lambda ctx, grad, x, out: (_std_grad(ctx, grad, x, out),))
-VarMeanBackward0 = node_class("VarMeanBackward0", _pair_backward(_var_grad), n_outputs=2)
-StdMeanBackward0 = node_class("StdMeanBackward0", _pair_backward(_std_grad), n_outputs=2)
+def _var_jvp(ctx, tangent):
+    """``2 / dof * sum((x - mean) * t)`` over the reduced dims."""
+    _, dims, keepdim, _, dof = ctx.args
+    x = ctx.saved[0]
+    centered = x - x.mean(dim=dims, keepdim=True)
+    return (centered * tangent).sum(dim=dims, keepdim=keepdim) * (2 / dof if dof else float("inf"))
+
+
+def _moments_jvp(std, pair):
+    def jvp(ctx, tangent):
+        if ctx.inputs[0].is_complex():
+            return transposed(ctx, tangent)
+        made = _var_jvp(ctx, tangent)
+        if std:
+            made = made / (ctx.outputs[0] * 2)
+        if not pair:
+            return made
+        _, dims, keepdim, _, _ = ctx.args
+        return made, tangent.mean(dim=dims, keepdim=keepdim)
+
+    return jvp
+
+
+VarBackward0 = node_class(
+    "VarBackward0",
+    lambda ctx, grad, x: (_var_grad(ctx, grad, x),),
+    jvp=_moments_jvp(False, False),
+)
+StdBackward0 = node_class(
+    "StdBackward0",
+    lambda ctx, grad, x, out: (_std_grad(ctx, grad, x, out),),
+    jvp=_moments_jvp(True, False),
+)
+VarMeanBackward0 = node_class(
+    "VarMeanBackward0", _pair_backward(_var_grad), n_outputs=2, jvp=_moments_jvp(False, True)
+)
+StdMeanBackward0 = node_class(
+    "StdMeanBackward0", _pair_backward(_std_grad), n_outputs=2, jvp=_moments_jvp(True, True)
+)
 
 
 def _moments(name, input, dim, unbiased, keepdim, correction):
@@ -126,6 +162,9 @@ LogsumexpBackward0 = node_class(
     "LogsumexpBackward0",
     lambda ctx, grad, x, out: (
         expand_back(grad, *ctx._args) * D.exp(x - keep_dims(out, *ctx._args)),
+    ),
+    jvp=lambda ctx, t: (t * (ctx.saved[0] - keep_dims(ctx.saved[1], *ctx.args)).exp()).sum(
+        dim=ctx.args[1], keepdim=ctx.args[2]
     ),
 )
 

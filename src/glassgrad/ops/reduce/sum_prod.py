@@ -234,7 +234,9 @@ def _reverse_cumsum(grad, dim):
 
 
 CumsumBackward0 = node_class(
-    "CumsumBackward0", lambda ctx, grad: (_reverse_cumsum(grad, ctx._args) if grad.ndim else grad,)
+    "CumsumBackward0",
+    lambda ctx, grad: (_reverse_cumsum(grad, ctx._args) if grad.ndim else grad,),
+    jvp=lambda ctx, t: cumsum(t, ctx.args) if t.dim() else t,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import indexed
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
@@ -75,7 +76,7 @@ def _diagonal_backward(ctx, grad):
     return (D.scatter_into(shape, key, grad),)
 
 
-DiagonalBackward0 = node_class("DiagonalBackward0", _diagonal_backward)
+DiagonalBackward0 = node_class("DiagonalBackward0", _diagonal_backward, jvp=indexed)
 DiagonalBackward0_copy = node_class("DiagonalBackward0_copy", _diagonal_backward)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import c_order
 from glassgrad._tensor_info import _type_name
+from glassgrad.autograd.forward_rules import filled
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result, results
 from glassgrad.ops import _dual as D
@@ -63,7 +64,9 @@ def _cat_backward(ctx, grad):
     return tuple(grads)
 
 
-CatBackward0 = node_class("CatBackward0", _cat_backward)
+CatBackward0 = node_class(
+    "CatBackward0", _cat_backward, jvp=lambda ctx, *ts: cat(filled(ctx, ts), ctx.args[0])
+)
 
 
 def _common_dtype(tensors):
@@ -145,7 +148,11 @@ def _unstack(grad, dim, count):
     return tuple(grad[lead + (i,)] for i in range(count))
 
 
-StackBackward0 = node_class("StackBackward0", lambda ctx, grad: _unstack(grad, *ctx._args))
+StackBackward0 = node_class(
+    "StackBackward0",
+    lambda ctx, grad: _unstack(grad, *ctx._args),
+    jvp=lambda ctx, *ts: stack(filled(ctx, ts), ctx.args[0]),
+)
 
 
 def stack(tensors, dim=0):
@@ -174,8 +181,13 @@ def _split_backward(ctx, grads):
     return (_concat(_filled(grads, shapes), dim),)
 
 
-SplitBackward0 = node_class("SplitBackward0", _split_backward)
-SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_backward)
+def _split_jvp(ctx, tangent):
+    dim, shapes = ctx.args
+    return tuple(split(tangent, [shape[dim] for shape in shapes], dim))
+
+
+SplitBackward0 = node_class("SplitBackward0", _split_backward, jvp=_split_jvp)
+SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_backward, jvp=_split_jvp)
 
 
 def _pieces(input, dim, sizes, cls):
@@ -238,6 +250,7 @@ def chunk(input, chunks, dim=0):
 UnbindBackward0 = node_class(
     "UnbindBackward0",
     lambda ctx, grads: (_stack_grads(_filled(grads, ctx._args[1]), ctx._args[0]),),
+    jvp=lambda ctx, t: unbind(t, ctx.args[0]),
 )
 
 
@@ -276,7 +289,9 @@ def _repeat_backward(ctx, grad):
     return (D.reshape(summed, shape),)
 
 
-RepeatBackward0 = node_class("RepeatBackward0", _repeat_backward)
+RepeatBackward0 = node_class(
+    "RepeatBackward0", _repeat_backward, jvp=lambda ctx, t: repeat(t, ctx.args[1])
+)
 
 
 def repeat(input, *sizes):
@@ -314,6 +329,7 @@ def _flip_dims(dims, ndim):
 FlipBackward0 = node_class(
     "FlipBackward0",
     lambda ctx, grad: (np.flip(grad, ctx._args) if D._is_array(grad) else flip(grad, ctx._args),),
+    jvp=lambda ctx, t: flip(t, ctx.args),
 )
 
 
@@ -346,7 +362,7 @@ def _roll_backward(ctx, grad):
     return (roll(grad, back, dims),)
 
 
-RollBackward0 = node_class("RollBackward0", _roll_backward)
+RollBackward0 = node_class("RollBackward0", _roll_backward, jvp=lambda ctx, t: roll(t, *ctx.args))
 
 
 def roll(input, shifts, dims=None):
