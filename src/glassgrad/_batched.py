@@ -376,6 +376,33 @@ RANDOM_ERROR = (
     "'same' or 'different' randomness flags on vmap or perform the randomness operation out of "
     "vmap"
 )
+SAME_BATCHED_ERROR = (
+    "Vmap does not currently support same randomness with a batched tensor input. Please file "
+    "an issue with functorch"
+)
+UNBATCHED_DIFFERENT_ERROR = (
+    "vmap: Cannot ask for different inplace randomness on an unbatched tensor. This will appear "
+    "like same randomness. If this is necessary for your usage, please file an issue with "
+    "functorch."
+)
+
+
+def check_random_inputs(*arrays, fills=None):
+    """Under ``vmap``, PyTorch's refusals for a random op on ``arrays`` (its tensor inputs'
+    data): randomness="same" with a batched input, and for an in-place fill of ``fills`` (an
+    array; a batched one may take the same draws), randomness="different" where it is not
+    batched."""
+    if not ACTIVE.levels:
+        return
+    modes = {mode for _, mode, _ in ACTIVE.modes}
+    if "error" in modes:
+        raise RuntimeError(RANDOM_ERROR)
+    if "same" in modes and any(a.__class__ is BatchedArray for a in arrays):
+        raise RuntimeError(SAME_BATCHED_ERROR)
+    if fills is not None and "different" in modes and fills.__class__ is not BatchedArray:
+        raise RuntimeError(UNBATCHED_DIFFERENT_ERROR)
+
+
 _SIZE_AT = {  # NumPy Generator method -> position of its ``size`` argument
     "random": 0,
     "standard_normal": 0,
@@ -414,6 +441,8 @@ class _PerSample:
 
     def __getattr__(self, name):
         method = getattr(self._rng, name)
+        if name == "permutation":
+            return self._permutations
         at = _SIZE_AT.get(name)
         if at is None:
             raise RuntimeError(
@@ -422,17 +451,24 @@ class _PerSample:
 
         def draw(*args, **kwargs):
             args = list(args)
-            if "size" in kwargs:
-                size = kwargs.pop("size")
-            elif len(args) > at:
-                size = args.pop(at)
-            else:
-                size = None
+            positional = "size" not in kwargs and len(args) > at
+            size = args[at] if positional else kwargs.get("size")
             size = () if size is None else (size,) if isinstance(size, int) else tuple(size)
-            out = method(*args, size=(*self._sizes, *size), **kwargs)
+            if positional:  # (the size in its place: later positional arguments follow it)
+                args[at] = (*self._sizes, *size)
+            else:
+                kwargs["size"] = (*self._sizes, *size)
+            out = method(*args, **kwargs)
             return BatchedArray(np.asarray(out), self._levels)
 
         return draw
+
+    def _permutations(self, x):
+        """One permutation per sample (``randperm``)."""
+        count = int(np.prod(self._sizes))
+        drawn = [np.asarray(self._rng.permutation(x)) for _ in range(count)]
+        stacked = np.stack(drawn).reshape((*self._sizes, *drawn[0].shape))
+        return BatchedArray(stacked, self._levels)
 
 
 def inplace_write_error(name, target, values):

@@ -277,10 +277,15 @@ def _unwrap(func, out, out_dims, level, size):
 
 
 def _chunked(func, in_dims, out_dims, randomness, chunk_size, leaves, spec, dims, size, kwargs):
+    from glassgrad._random import get_rng_state, set_rng_state
     from glassgrad.ops.shape.join import cat
 
+    # randomness="same": every chunk draws what the first one does, as one batch would
+    state = get_rng_state() if randomness == "same" else None
     pieces = []
     for start in range(0, size, chunk_size):
+        if state is not None:
+            set_rng_state(state)
         stop = min(start + chunk_size, size)
         part = [
             leaf if dim is None else leaf.narrow(dim, start, stop - start)

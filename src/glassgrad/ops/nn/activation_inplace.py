@@ -129,8 +129,11 @@ RreluWithNoiseBackward1 = node_class(
 
 
 def _rrelu_out(input, lower, upper, training, cls):
-    from glassgrad._random import _rng as _draw_rng  # (vmap: its randomness mode)
+    from glassgrad._batched import ACTIVE as _VMAP
+    from glassgrad._random import _rng as _draw_rng
 
+    if _VMAP.levels:  # (PyTorch's vmap has no rule for it, in any randomness mode)
+        raise RuntimeError("vmap: we do not yet support aten::rrelu. Please file an issue")
     data = N.float_data(input)
     if training and upper - lower > 1e-6:
         slopes = _draw_rng(None).uniform(lower, upper, data.shape).astype(data.dtype)

@@ -14,6 +14,8 @@ import math
 import numpy as np
 
 from glassgrad import creation as _creation
+from glassgrad._batched import ACTIVE as _VMAP
+from glassgrad._batched import as_data, check_random_inputs
 from glassgrad._tensor_info import _c_name, _c_type
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -33,19 +35,23 @@ ExponentialBackward0 = node_class("ExponentialBackward0", lambda ctx, grad: (gra
 GeometricBackward0 = node_class("GeometricBackward0", lambda ctx, grad: (grad * 0,))
 
 
-def _rng(name: str, generator):
-    """The generator's stream (PyTorch checks the argument's type first)."""
+def _rng(name: str, generator, inputs=(), fills=None):
+    """The generator's stream (PyTorch checks the argument's type first). Under ``vmap``,
+    ``inputs`` (the op's tensor data) and ``fills`` (what an in-place fill writes) meet
+    PyTorch's randomness checks (``_batched.check_random_inputs``)."""
     if generator is not None and not isinstance(generator, _creation.Generator):
         raise TypeError(
             f"{name}(): argument 'generator' must be torch.Generator, "
             f"not {type(generator).__name__}"
         )
+    if _VMAP.levels:
+        check_random_inputs(*inputs, fills=fills)
     return _creation._rng(generator)
 
 
 def _fill(self, values, node, others=()):
     """Write ``values`` (an array of ``self``'s shape) into ``self`` as the node ``node``."""
-    values = np.asarray(values).astype(self._data.dtype, copy=False)
+    values = as_data(values).astype(self._data.dtype, copy=False)  # (vmap: a batch stays one)
     return inplace(self, lambda snap: result(values, node, (snap, *others)))
 
 
@@ -99,7 +105,9 @@ def uniform_(self, from_=0, to=1, *, generator=None):
             f"from={_num(from_)} > to={_num(to)}"
         )
     size = _draw_size(self)
-    values = _rng("uniform_", generator).uniform(from_, to, size, self._data.dtype)
+    values = _rng("uniform_", generator, fills=self._data).uniform(
+        from_, to, size, self._data.dtype
+    )
     return _fill(self, _in_memory_order(self, values), UniformBackward0)
 
 
@@ -112,7 +120,7 @@ def normal_(self, mean=0, std=1, *, generator=None):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
     data = self._data
     contiguous = not isinstance(data, np.ndarray) or data.flags.c_contiguous
-    values = _rng("normal_", generator).normal(
+    values = _rng("normal_", generator, fills=self._data).normal(
         mean, std, _draw_size(self), data.dtype, contiguous=contiguous
     )
     return _fill(self, _in_memory_order(self, values), NormalBackward0)
@@ -121,7 +129,7 @@ def normal_(self, mean=0, std=1, *, generator=None):
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill ``self`` with 0/1 samples, 1 with probability ``p`` (a number or a tensor)."""
     check_inplace(self)  # PyTorch refuses a leaf before it looks at the arguments
-    rng = _rng("bernoulli_", generator)
+    rng = _rng("bernoulli_", generator, fills=self._data)
     shape = self._data.shape
     if isinstance(p, Tensor):
         if p._data.dtype.kind != "f":
@@ -151,7 +159,7 @@ def exponential_(self, lambd=1, *, generator=None):
     lambd = float(lambd)
     if not lambd > 0.0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_num(lambd)}")
-    draws = _rng("exponential_", generator).standard_exponential(self._data.shape)
+    draws = _rng("exponential_", generator, fills=self._data).standard_exponential(self._data.shape)
     return _fill(self, draws * (1.0 / lambd), ExponentialBackward0)  # (PyTorch's rounding)
 
 
@@ -163,7 +171,7 @@ def geometric_(self, p, *, generator=None):
     p = float(p)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_num(p)}")
-    draws = _rng("geometric_", generator).geometric(p, self._data.shape)
+    draws = _rng("geometric_", generator, fills=self._data).geometric(p, self._data.shape)
     return _fill(self, draws, GeometricBackward0)
 
 
@@ -185,7 +193,9 @@ def random_(self, *args, generator=None, **kwargs):
     if high is None:
         high = _default_top(dtype) + 1
     _creation._randint_bounds(low, high, dtype if dtype.kind != "f" else np.int64)
-    draws = _rng("random_", generator).integers(low, high, self._data.shape, dtype=np.int64)
+    draws = _rng("random_", generator, fills=self._data).integers(
+        low, high, self._data.shape, dtype=np.int64
+    )
     return _fill(self, draws, node)
 
 

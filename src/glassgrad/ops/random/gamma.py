@@ -94,7 +94,7 @@ def _standard_gamma(input, generator=None):
     """Gamma(``input``, 1) samples; a gradient flows to ``input`` (implicit reparameterisation)."""
     _require_float(input, "gamma_cpu")
     alpha = input._data.astype(np.float64)
-    draws = _rng("_standard_gamma", generator).standard_gamma(np.maximum(alpha, 0.0))
+    draws = _rng("_standard_gamma", generator, (alpha,)).standard_gamma(np.maximum(alpha, 0.0))
     tiny = np.finfo(input._data.dtype).tiny  # PyTorch never returns 0 (its log is finite)
     values = np.maximum(draws, tiny).astype(input._data.dtype)
     return result(values, StandardGammaBackward0, (input,), saved=(input, OUT))
@@ -110,7 +110,7 @@ def _sample_dirichlet(input, generator=None):
     """Dirichlet(``input``) samples along the last dimension (normalised Gamma draws)."""
     _require_float(input, "dirichlet")
     alpha = input._data.astype(np.float64)
-    draws = _rng("_sample_dirichlet", generator).standard_gamma(np.maximum(alpha, 0.0))
+    draws = _rng("_sample_dirichlet", generator, (alpha,)).standard_gamma(np.maximum(alpha, 0.0))
     tiny = np.finfo(input._data.dtype).tiny
     draws = np.maximum(draws, tiny)
     values = (draws / draws.sum(-1, keepdims=True)).astype(input._data.dtype)
@@ -130,7 +130,7 @@ def poisson(input, generator=None):
     rate = input._data
     if np.any(rate < 0):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    draws = _rng("poisson", generator).poisson(rate.astype(np.float64))
+    draws = _rng("poisson", generator, (rate,)).poisson(rate.astype(np.float64))
     return result(draws.astype(rate.dtype), PoissonBackward0, (input,))
 
 
@@ -157,7 +157,7 @@ def binomial(count, prob, generator=None):
         )
     n = np.broadcast_to(np.floor(count._data.astype(np.float64)), shape)
     p = np.broadcast_to(np.clip(prob._data.astype(np.float64), 0.0, 1.0), shape)
-    draws = _rng("binomial", generator).binomial(n.astype(np.int64), p)
+    draws = _rng("binomial", generator, (n, p)).binomial(n.astype(np.int64), p)
     return result(
         draws.astype(count._data.dtype), NotImplementedNode, (count, prob), args="binomial"
     )

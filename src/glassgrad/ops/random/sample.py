@@ -34,7 +34,7 @@ CauchyBackward0 = node_class("CauchyBackward0", lambda ctx, grad: (grad * 0,))
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories weighted by each row of ``input`` (1-D or 2-D)."""
     num_samples = _check_count(num_samples, "num_samples", "multinomial", 2)
-    rng = _rng("multinomial", generator)
+    rng = _rng("multinomial", generator, (input._data,))
     if input._data.dtype.kind != "f":
         from glassgrad._tensor_info import _c_type
 
@@ -154,7 +154,7 @@ def _normal_tensor(mean, std, mean_t, std_t, generator):
     shape = _broadcast(np.shape(mean_a), np.shape(std_a))
     dtype = (mean if mean_t else std)._data.dtype
     # PyTorch fills the result with N(0, 1) in its dtype, then scales and shifts it there
-    draws = _rng("normal", generator).standard_normal(shape, dtype).astype(dtype)
+    draws = _rng("normal", generator, (mean_a, std_a)).standard_normal(shape, dtype).astype(dtype)
     values = (draws * np.asarray(std_a, dtype) + np.asarray(mean_a, dtype)).astype(dtype)
     if mean_t and std_t:
         return result(values, NormalBackward3, (mean, std))
@@ -173,7 +173,7 @@ def _broadcast(a_shape, b_shape):
 # -- bernoulli ----------------------------------------------------------------------------
 def bernoulli(input, p=None, *, generator=None):
     """0/1 samples of ``input``'s dtype, 1 with probability ``input`` (or the number ``p``)."""
-    rng = _rng("bernoulli", generator)
+    rng = _rng("bernoulli", generator, (input._data,))
     data = input._data
     if p is not None:
         p = float(p)
@@ -224,7 +224,9 @@ def log_normal_(self, mean=1, std=2, *, generator=None):
     if not std > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_num(std)}")
     # (PyTorch draws each element on its own, never with the 16-at-a-time normal fill)
-    draws = _rng("log_normal_", generator).standard_normal(self._data.shape, contiguous=False)
+    draws = _rng("log_normal_", generator, fills=self._data).standard_normal(
+        self._data.shape, contiguous=False
+    )
     return _fill(self, np.exp(mean + draws * std), LogNormalBackward0)
 
 
@@ -242,7 +244,7 @@ def cauchy_(self, median=0, sigma=1, *, generator=None):
     median, sigma = float(median), float(sigma)
     if not sigma > 0.0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_num(sigma)}")
-    draws = _rng("cauchy_", generator).standard_cauchy(self._data.shape)
+    draws = _rng("cauchy_", generator, fills=self._data).standard_cauchy(self._data.shape)
     return _fill(self, median + sigma * draws, CauchyBackward0)
 
 
