@@ -163,9 +163,23 @@ def masked_out_loss(torch):
     enc, head, x = _model(torch)
     per_item = head(enc(x))
     mask = torch.zeros(5, 1)
-    # (a product's node does not note its line: multiplication is too hot to pay for it)
-    loss = (per_item * mask).sum()
-    return loss, {"enc": enc, "head": head}, {"enc.weight": ("zero", "mask", None)}
+    loss = (per_item * mask).sum()  # line: mask
+    return loss, {"enc": enc, "head": head}, {"enc.weight": ("zero", "mask", "line: mask")}
+
+
+def masked_mean_by_zero(torch):
+    enc, head, x = _model(torch)
+    per_item = head(enc(x)).squeeze(1)
+    mask = (x[:, 0] > 100).float()
+    loss = (per_item * mask).sum() / mask.sum()  # line: divide
+    return loss, {"enc": enc}, {"enc.weight": ("nonfinite", "division", "line: divide")}
+
+
+def empty_selection(torch):
+    enc, head, x = _model(torch)
+    per_item = head(enc(x)).squeeze(1)
+    loss = per_item[x[:, 0] > 100].mean()  # line: select
+    return loss, {"enc": enc}, {"enc.bias": ("zero", "mask", "line: select")}
 
 
 def masked_fill_loss(torch):
@@ -231,6 +245,8 @@ SCENARIOS = [
     saturated_tanh,
     clamp_outside,
     masked_out_loss,
+    masked_mean_by_zero,
+    empty_selection,
     masked_fill_loss,
     non_leaf_parameter,
     times_one_parameter,
@@ -335,7 +351,8 @@ def test_records_switched_off_earlier_do_not_hedge_later_programs():
 # after backward() freed the graph, these causes leave no trace (explain says so)
 UNKNOWN_AFTER_BACKWARD = {
     "clamp_outside",
-    "masked_out_loss",
+    "masked_mean_by_zero",
+    "empty_selection",
     "masked_fill_loss",
     "nonfinite_backward",
     "saturated_sigmoid",

@@ -47,6 +47,7 @@ __all__ = [
     "user_line",
     "hooks_silenced",
     "next_seq",
+    "input_shapes",
 ]
 
 
@@ -129,9 +130,15 @@ def freed(node) -> bool:
 
 
 def quiet(node) -> int | None:
-    """For a ReLU, sigmoid or tanh whose every output had derivative 0 when it ran (all units
-    dead or saturated): how many units (the output's second axis); None otherwise."""
+    """For a ReLU whose every output had derivative 0 when it ran (all units dead): how many
+    units (the output's second axis); for a product with a tensor of zeros (``loss * mask``,
+    the mask all zeros): how many elements that tensor had; None otherwise."""
     return node._quiet
+
+
+def input_shapes(node) -> list:
+    """The shape of each input of ``node`` (None for an argument that is not a tensor)."""
+    return [None if meta is None or meta is False else meta[0] for meta in node._input_meta()]
 
 
 def seq(node) -> int:

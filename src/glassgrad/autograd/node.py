@@ -131,6 +131,9 @@ class Node:
     # Whether nodes of this class note the user's source line when made (``LOCATED``), and that
     # line as ``(code, lineno)`` once noted
     _locate = False
+    # Whether a node of this class notes its line when one operand is a tensor that does not
+    # require grad (``loss * mask``: ``MASK_LOCATED``)
+    _locate_mask = False
     _where = None
     _quiet = None  # units of an activation whose every output had derivative 0 (``locate``)
     # For an op whose backward PyTorch runs as one fused kernel taking some forward inputs
@@ -339,6 +342,7 @@ LOCATED = frozenset(
         "MaskedFillBackward0",
         "MaskedFillBackward1",
         "WhereBackward0",
+        "IndexBackward0",
         "LogBackward0",
         "Log2Backward0",
         "Log10Backward0",
@@ -346,6 +350,12 @@ LOCATED = frozenset(
         "RsqrtBackward0",
     }
 )
+
+
+# Products and quotients note their line only when one operand is a tensor that does not
+# require grad (a mask, a weighting, a normaliser: what zeroes a loss when it is all zeros);
+# arithmetic between tensors that require grad, or with Python numbers, stays free of the walk.
+MASK_LOCATED = frozenset({"MulBackward0", "DivBackward0"})
 
 
 _TIED: dict = {}
@@ -409,6 +419,7 @@ def node_class(name: str, backward, n_outputs: int = 1, jvp=None) -> type:
         "_backward": backward,
         "_n_outputs": n_outputs,
         "_locate": name in LOCATED,
+        "_locate_mask": name in MASK_LOCATED,
         "__module__": "glassgrad.autograd.graph",
     }
     if jvp is not None:

@@ -218,6 +218,15 @@ def locate(node, out) -> None:
             node._quiet = out.shape[1] if out.ndim > 1 else 1
 
 
+def locate_mask(node, out, constant) -> None:
+    """``locate`` for a product with a tensor that does not require grad (``loss * mask``):
+    the line, and whether that tensor is all zeros (explain may ask after backward freed it)."""
+    locate(node, out)
+    data = constant._data
+    if enabled and isinstance(data, _PLAIN) and data.size and not data.any():
+        node._quiet = data.size
+
+
 _PLAIN = (np.ndarray, np.generic)
 # activations whose output says where the derivative is zero: (one output has a nonzero
 # derivative, every output has derivative zero)

@@ -122,6 +122,11 @@ def result(out, cls, inputs, saved=None, args=None, _fw=True):
             node._args = args
         if cls._locate:
             _provenance.locate(node, out)
+        elif cls._locate_mask and None not in inputs:
+            for t in inputs:
+                if not t._requires_grad:  # ``loss * mask``: see node.MASK_LOCATED
+                    _provenance.locate_mask(node, out, t)
+                    break
         res = _make(out, node, 0)
         if saved is not None:
             _save(node, saved, res)
@@ -213,6 +218,8 @@ def record2(out, cls, a, b, saved_a, saved_b, shape, dtype, _fw=True):
     else:
         edge_b = b._edge()
     node.next_functions = (edge_a, edge_b)
+    if cls._locate_mask and a._requires_grad is not b._requires_grad:
+        _provenance.locate_mask(node, out, b if a._requires_grad else a)  # (node.MASK_LOCATED)
     if saved_a or saved_b:
         if saved_a:
             counter = a._vc

@@ -145,25 +145,50 @@ def _zero_input(node) -> tuple:
 
 
 def diagnose(node, grad_inputs, grad_outputs):
-    """Flow observer: a note ``(mechanism, sentence)`` for a node that zeroed a nonzero
-    gradient or turned a finite one into NaN/inf; None for the others."""
+    """Flow observer: a note ``(mechanism, sentence)`` for a node that turned a finite gradient
+    into NaN/inf or zeroed a nonzero one; None for the others."""
     found = flows.flow(node)
     if found is None:
         return None
-    if not found.zero_in and any(found.zero_each):
-        op = introspect.name(node)
+    op = introspect.name(node)
+    if found.finite_in and not found.finite_out:
+        arrays = introspect.saved_values(node) or ()
+        if op == "DivBackward0" and len(arrays) == 2 and _has_zero(arrays[1]):
+            return "division", "division by zero (the divisor holds 0)"
+        return op[: op.rfind("Backward")].lower(), f"{op} turned a finite gradient into NaN/inf"
+    # (an edge with no gradient path, a mask's, counts as zero in zero_each: not a cause)
+    live = [src is not None for src, _ in introspect.inputs(node)]
+    zeroed = [z and alive for z, alive in zip(found.zero_each, live, strict=False)]
+    if not found.zero_in and any(zeroed):
+        if any(shape is not None and 0 in shape for shape in introspect.input_shapes(node)):
+            return _empty(node)
         return _zeroed(node, _saved_arrays(node)) or (
             op[: op.rfind("Backward")].lower(),
             f"{op} passes on a zero gradient",
         )
-    if found.finite_in and not found.finite_out:
-        op = introspect.name(node)
-        return op[: op.rfind("Backward")].lower(), f"{op} turned a finite gradient into NaN/inf"
     return None
+
+
+def _has_zero(value) -> bool:
+    return value is not None and hasattr(value, "shape") and bool((np.asarray(value) == 0).any())
+
+
+def _empty(node) -> tuple:
+    """A reduction of an empty tensor (``loss[mask].mean()`` with a mask that selects
+    nothing): name the op that made it empty, and its line."""
+    src = introspect.inputs(node)[0][0]
+    made = introspect.name(src) if src is not None else "an op"
+    where = introspect.created_at(src) if src is not None else None
+    text = f"its input is empty: {made[: made.rfind('Backward')]} selected no element (a mask "
+    return "mask", text + "that selects nothing)", where or ""
 
 
 _QUIET_TEXT = {
     "ReluBackward0": ("ReLU", "dead ReLU: all {} units inactive (output 0 for every input)"),
+    "MulBackward0": (
+        "mask",
+        "it is multiplied by a tensor of zeros ({} elements: a mask that masks out everything)",
+    ),
     "SigmoidBackward0": ("sigmoid", "saturated sigmoid: all {} units output 0 or 1"),
     "TanhBackward0": ("tanh", "saturated tanh: all {} units output -1 or 1"),
 }
@@ -206,6 +231,10 @@ if diagnose not in flows.observers:
 def nonfinite_forward(node):
     """Why ``node``'s forward made NaN/inf from finite inputs, from what it saved; or None."""
     name = introspect.name(node)
+    if name.startswith("Mean") and any(
+        shape is not None and 0 in shape for shape in introspect.input_shapes(node)
+    ):
+        return "mean of an empty tensor (a mask that selects nothing?)"
     arrays = _saved_arrays(node)
     if not arrays:
         return None
@@ -213,8 +242,10 @@ def nonfinite_forward(node):
         x = arrays[0]
         if np.isfinite(x).all() and (x <= 0).any():
             return f"log of {'a negative number' if (x < 0).any() else 'zero'}"
-    if name == "DivBackward0" and len(arrays) == 2 and np.isfinite(arrays[1]).all():
-        if (arrays[1] == 0).any():
+    values = introspect.saved_values(node) or ()
+    if name == "DivBackward0" and len(values) == 2 and values[1] is not None:
+        divisor = np.asarray(values[1])
+        if np.isfinite(divisor).all() and (divisor == 0).any():
             return "division by zero"
     if name in ("SqrtBackward0", "RsqrtBackward0", "PowBackward0", "DivBackward0"):
         if any(not np.isfinite(a).all() for a in arrays):

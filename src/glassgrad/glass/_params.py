@@ -19,6 +19,7 @@ class Entry:
     names: list
     module: str
     tensor: object
+    owner: object = None  # the nn.Module holding it, where found through one
 
 
 def _is_module(value) -> bool:
@@ -26,13 +27,16 @@ def _is_module(value) -> bool:
 
 
 def _walk(params, prefix: str, found: list) -> None:
-    """``(name, module path, tensor)`` for everything in ``params``, depth first."""
+    """``(name, module path, tensor, module or None)`` for everything in ``params``, depth
+    first."""
     if params is None:
         return
     if _is_module(params):
+        modules = dict(params.named_modules(remove_duplicate=False))
         for name, tensor in params.named_parameters(remove_duplicate=False):
             owner = name.rpartition(".")[0]
-            found.append((prefix + name, prefix + owner if owner else prefix.rstrip("."), tensor))
+            path = prefix + owner if owner else prefix.rstrip(".")
+            found.append((prefix + name, path, tensor, modules.get(owner)))
         return
     if hasattr(params, "items"):
         for key, value in params.items():
@@ -40,14 +44,14 @@ def _walk(params, prefix: str, found: list) -> None:
             if _is_module(value) or hasattr(value, "items") or isinstance(value, (list, tuple)):
                 _walk(value, name + ".", found)
             else:
-                found.append((name, prefix.rstrip("."), value))
+                found.append((name, prefix.rstrip("."), value, None))
         return
     for index, value in enumerate(params):
         name = f"{prefix}{index}" if prefix else f"param[{index}]"
         if _is_module(value) or hasattr(value, "items") or isinstance(value, (list, tuple)):
             _walk(value, name + ".", found)
         else:
-            found.append((name, prefix.rstrip("."), value))
+            found.append((name, prefix.rstrip("."), value, None))
 
 
 def entries(params) -> list[Entry]:
@@ -55,14 +59,14 @@ def entries(params) -> list[Entry]:
     found: list = []
     _walk(params, "", found)
     by_id: dict = {}
-    for name, module, tensor in found:
+    for name, module, tensor, owner in found:
         if not hasattr(tensor, "requires_grad"):
             raise TypeError(
                 f"explain: {name} is a {type(tensor).__name__}, not a tensor or nn.Module"
             )
         entry = by_id.get(id(tensor))
         if entry is None:
-            by_id[id(tensor)] = Entry([name], module, tensor)
+            by_id[id(tensor)] = Entry([name], module, tensor, owner)
         elif name not in entry.names:
             entry.names.append(name)
     return list(by_id.values())

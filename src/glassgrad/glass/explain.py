@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad.autograd import escapes, flows, introspect, provenance
 from glassgrad.creation import ones_like
-from glassgrad.glass import _causes, _report
+from glassgrad.glass import _causes, _findings, _report
 from glassgrad.glass._params import entries, named_tensors
 from glassgrad.glass._report import STATUSES, Explanation, Finding, ModuleFlow, Row
 from glassgrad.glass._walk import LIVE, Walk, walk
@@ -64,6 +64,9 @@ def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = N
     # (leaves missing from a whole model's parameters are news; from a hand-picked dict, not)
     whole = hasattr(params, "named_parameters")
     findings = _report.whole_output(output, label, found, rows if whole else [], modules, names)
+    findings += _findings.shortened(found)
+    if whole:
+        findings += _findings.stale_optimizer(optimizer, listed)
     return Explanation(label, rows, modules, findings)
 
 
@@ -123,6 +126,7 @@ def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
     row = Row(tuple(entry.names), tuple(tensor.shape), entry.module, "ok", tensors=(tensor,))
     if not tensor.requires_grad:
         _frozen(row, tensor)
+        row.cause += _findings.train_mode_note(entry.owner)
         cut = found.first_cut.get(id(tensor), LIVE)
         if cut is not LIVE:  # frozen, and behind a cut as well: say both
             row.cause += f"; and {_causes.of_record(cut).text}"
