@@ -77,6 +77,59 @@ def _no_grad_view_requires_grad(lib, kind, unset):
     return view.requires_grad, view.is_leaf, view.grad, base.grad
 
 
+def _histogram(lib, needs):
+    """Tensor bins (or weight) that require grad make both results require grad."""
+    x = lib.tensor([-1.775, 1.664, 0.3, 0.6, 0.15], requires_grad="input" in needs)
+    bins = lib.tensor([0.1, 0.143, 0.793, 0.9], requires_grad="bins" in needs)
+    weight = lib.ones(5, requires_grad="weight" in needs)
+    hist, edges = lib.histogram(x, bins, weight=weight)
+    flags = [(t.requires_grad, t.is_leaf, type(t.grad_fn).__name__) for t in (hist, edges)]
+    try:
+        hist.sum().backward()
+    except RuntimeError as error:
+        return flags, hist, edges, str(error)
+    return flags, hist, edges
+
+
+def _einsum(lib, equation, dtypes, shapes):
+    """Mixed dtypes: a pair of operands with a subscript summed between them is one batched
+    product (one dtype); subscripts of one operand alone are summed first and the pair is then
+    a broadcast multiply, which promotes."""
+    operands = [
+        lib.ones(shape, dtype=getattr(lib, dtype), requires_grad=True)
+        for dtype, shape in zip(dtypes, shapes, strict=True)
+    ]
+    out = lib.einsum(equation, *operands)
+    out.sum().backward()
+    return out, [x.grad for x in operands]
+
+
+def _inference_saved(lib, op, a_shape, b_shape, a_dtype, b_dtype):
+    """An inference tensor the node would save: PyTorch's refusal comes before the kernel's
+    dtype and size checks (it saves first)."""
+    a = lib.ones(a_shape, dtype=getattr(lib, a_dtype), requires_grad=True)
+    with lib.inference_mode():
+        b = lib.ones(b_shape, dtype=getattr(lib, b_dtype))
+    return getattr(lib, op)(a, b)
+
+
+def _lerp_inference_weight(lib, end_dtype):
+    start = lib.ones(3, dtype=lib.float64)
+    end = lib.ones(3, dtype=getattr(lib, end_dtype), requires_grad=True)
+    with lib.inference_mode():
+        weight = lib.full((3,), 0.25, dtype=lib.float64)
+    return lib.lerp(start, end, weight)
+
+
+EINSUMS = {
+    "i,j->": ((2,), (3,)),
+    "i,j->i": ((2,), (3,)),
+    "ij,k->": ((2, 3), (4,)),
+    "i,i->": ((3,), (3,)),
+    "ij,jk->ik": ((2, 3), (3, 4)),
+}
+EINSUMS3 = {"i,i,j->": ((3,), (3,), (2,)), "i,j,j->": ((3,), (2,), (2,))}
+
 CASES = {
     "copysign result written, input needs grad": lambda lib: _copysign_result_written(lib, True),
     "copysign result written, only other needs grad": lambda lib: _copysign_result_written(
@@ -97,6 +150,44 @@ CASES = {
         for kind in ("unbind", "slice", "setter")
         for unset in (False, True)
     },
+    **{
+        f"histogram, {needs} needs grad": (lambda lib, needs=needs: _histogram(lib, needs))
+        for needs in ("bins", "input", "weight", "nothing")
+    },
+    **{
+        f"einsum {equation} {dtypes}": (
+            lambda lib, e=equation, d=dtypes, s=shapes: _einsum(lib, e, d, s)
+        )
+        for equation, shapes in EINSUMS.items()
+        for dtypes in (("float32", "float64"), ("float64", "float32"))
+    },
+    **{
+        f"einsum {equation} {dtypes}": (
+            lambda lib, e=equation, d=dtypes, s=shapes: _einsum(lib, e, d, s)
+        )
+        for equation, shapes in EINSUMS3.items()
+        for dtypes in (("float32", "float32", "float64"), ("float64", "float32", "float32"))
+    },
+    **{
+        f"inference tensor saved: {op} {a} {b} {da} {db}": (
+            lambda lib, op=op, a=a, b=b, da=da, db=db: _inference_saved(lib, op, a, b, da, db)
+        )
+        for op, a, b in (
+            ("mm", (2, 3), (3, 4)),
+            ("mm", (2, 3), (2, 4)),
+            ("matmul", (3,), (3, 4)),
+            ("matmul", (2, 3), (3,)),
+            ("matmul", (2, 2, 3), (3, 4)),
+            ("matmul", (2, 2, 3), (2, 3, 4)),
+            ("matmul", (2, 2, 3), (2, 2, 4)),
+            ("bmm", (2, 2, 3), (2, 3, 4)),
+            ("mv", (2, 3), (3,)),
+            ("dot", (3,), (3,)),
+        )
+        for da, db in (("float32", "float64"), ("float64", "float64"))
+    },
+    "lerp inference weight, end float32": lambda lib: _lerp_inference_weight(lib, "float32"),
+    "lerp inference weight, end float64": lambda lib: _lerp_inference_weight(lib, "float64"),
 }
 
 

@@ -333,6 +333,19 @@ def _save(node, saved, res):
         node._scalars = True
 
 
+def refuse_inference_saved(inputs, saved) -> None:
+    """PyTorch saves a node's tensors before its kernel runs: an inference tensor among them
+    fails with its error before the kernel's own checks (dtypes, sizes). For ops that check
+    before they compute; ``result`` makes the same refusal when it saves."""
+    if record_off[0] and not state.record:
+        return
+    if not any(t is not None and t.requires_grad for t in inputs):
+        return
+    for item in saved:
+        if isinstance(item, Tensor) and item._vc is None:
+            raise RuntimeError(_INFERENCE_SAVE)
+
+
 def needs_grad(*tensors) -> bool:
     """Whether any of ``tensors`` (None for a non-tensor argument) requires grad: what decides,
     as in PyTorch, whether the tensors another input's gradient needs are saved at all. A

@@ -13,7 +13,12 @@ from glassgrad._batched import as_data
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
-from glassgrad.autograd.record import needs_grad, result, track_versions
+from glassgrad.autograd.record import (
+    needs_grad,
+    refuse_inference_saved,
+    result,
+    track_versions,
+)
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
@@ -336,6 +341,9 @@ def _lerp(start, end, weight):
 
 def lerp(input, end, weight):
     """``input + weight * (end - input)``."""
+    if isinstance(weight, Tensor):  # (PyTorch saves before its kernel checks dtypes)
+        ends = needs_grad(weight)
+        refuse_inference_saved((input, end, weight), (input, end, weight) if ends else (weight,))
     for name, t in (("end", end), ("weight", weight)):
         if name == "weight" and isinstance(t, Tensor) and not t._data.ndim:
             continue  # PyTorch takes a 0-d weight of any float dtype

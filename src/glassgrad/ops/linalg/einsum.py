@@ -8,6 +8,8 @@ import string
 
 import numpy as np
 
+from glassgrad import dtypes as _dt
+from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, result
 from glassgrad.ops import _dual as D
@@ -137,7 +139,7 @@ def einsum(equation, *operands):
             labels = [c for i, c in enumerate(labels) if i not in (first, second)] + [labels[first]]
         return x.permute([labels.index(c) for c in output])
     if summed:
-        _same_scalar_type(operands)
+        _same_scalar_type(inputs, output, operands)
         out = _fused(inputs, output, operands)
         return out.view(out.shape)
     product = None
@@ -150,12 +152,23 @@ def einsum(equation, *operands):
     return product
 
 
-def _same_scalar_type(operands):
-    """PyTorch contracts operands pairwise, left to right, in batched products of one dtype."""
-    from glassgrad.ops.linalg.products import _same_scalar_type as same
-
-    for x in operands[1:]:
-        same(operands[0], x)
+def _same_scalar_type(inputs, output, operands):
+    """PyTorch contracts operands pairwise, left to right. A pair sharing a subscript summed
+    away there is a batched product, which takes one dtype; a pair with none (subscripts of one
+    operand alone are summed first) is a broadcast multiply, which promotes."""
+    dtype = operands[0].dtype
+    held = set(inputs[0])
+    for index in range(1, len(operands)):
+        later = set(output).union(*inputs[index + 1 :])
+        other = operands[index].dtype
+        if (held & set(inputs[index])) - later:
+            if dtype != other:
+                raise RuntimeError(
+                    f"expected scalar type {_C_TYPES[dtype.name]} but found {_C_TYPES[other.name]}"
+                )
+        else:
+            dtype = _dt.promote_types(dtype, other)
+        held = (held | set(inputs[index])) & later
 
 
 def _check_sizes(inputs, output, operands):

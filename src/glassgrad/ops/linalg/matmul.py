@@ -7,7 +7,7 @@ import numpy as np
 
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
-from glassgrad.autograd.record import needs_grad, result
+from glassgrad.autograd.record import needs_grad, refuse_inference_saved, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import UnsafeViewBackward0, unsqueeze
@@ -129,8 +129,9 @@ def _check(a, b, name):
     k_a = ad.shape[-1]
     k_b = bd.shape[0] if bd.ndim == 1 else bd.shape[-2]
     if bd.ndim > 2 or (ad.ndim > 2 and name != "matmul"):
-        _check_batched(ad, bd, k_a, k_b)
+        _check_batched(ad, bd, k_a, k_b, (a, b))
         return
+    refuse_inference_saved((a, b), _saved_pair(a, b))  # (mm, mv and dot save first)
     if ad.ndim > 2:  # PyTorch folds the batch into the rows of one mm (or mv)
         ad = ad.reshape(-1, k_a)
         if k_a != k_b:
@@ -156,11 +157,12 @@ def _mismatch(ad, bd, k_a, k_b):
     raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
 
 
-def _check_batched(ad, bd, k_a, k_b):
+def _check_batched(ad, bd, k_a, k_b, operands):
     """PyTorch's checks where matmul runs as one bmm over the broadcast batch dimensions."""
     from glassgrad.ops.elementwise.binary import broadcast_shapes
 
     batch = broadcast_shapes(ad.shape[:-2], bd.shape[:-2])
+    refuse_inference_saved(operands, _saved_pair(*operands))  # (bmm saves before it checks)
     count = 1
     for size in batch:
         count *= size
@@ -237,6 +239,7 @@ def dot(input, tensor):
     """Dot product of two 1-D tensors."""
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    refuse_inference_saved((input, tensor), _saved_pair(input, tensor))
     _same_dtype(input, tensor)
     return matmul(input, tensor)
 
@@ -246,6 +249,7 @@ def bmm(input, mat2):
     for name, t in (("batch1", input), ("batch2", mat2)):
         if t.ndim != 3:
             raise RuntimeError(f"{name} must be a 3D tensor")
+    refuse_inference_saved((input, mat2), _saved_pair(input, mat2))
     a, b = input._data.shape, mat2._data.shape
     if b[:2] != (a[0], a[2]):
         raise RuntimeError(

@@ -138,7 +138,8 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
         widths = np.diff(edges)
         with np.errstate(invalid="ignore", divide="ignore"):
             hist = (hist / (hist.sum() * widths)).astype(dtype)
-    tracked = (input, weight) if weight is not None else (input,)
+    # (tensor bins that require grad make the results require grad too, as in PyTorch)
+    tracked = (input, *(t for t in (bins, weight) if isinstance(t, Tensor)))
     return _HISTOGRAM(
         result(hist, NotImplementedNode, tracked, args="histogram"),
         result(np.array(edges, dtype=dtype), NotImplementedNode, tracked, args="histogram"),
