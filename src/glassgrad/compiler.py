@@ -115,9 +115,11 @@ def compile(  # noqa: A001 - PyTorch's name
     isolate_recompiles: bool = False,
     shapes_spec=None,
 ):
-    """A callable that computes what ``model`` computes (eagerly: glassgrad compiles nothing).
+    """``model`` compiled: traced at its first call per guard set, then replayed as a plan.
 
-    Used as ``compile(fn)``, ``@compile`` or ``@compile(mode=...)``, as in PyTorch.
+    Used as ``compile(fn)``, ``@compile`` or ``@compile(mode=...)``, as in PyTorch; see
+    docs/compile.md for what is traced, fused and guarded. ``dynamic=True`` lets one trace of a
+    function serve every size of its inputs' first dimension where that is sound.
     """
     _check(mode, options, backend)
     if model is None:
@@ -141,7 +143,7 @@ def compile(  # noqa: A001 - PyTorch's name
         return __getattr__("OptimizedModule")(model, fullgraph)
     from glassgrad._compile.runtime import CompiledFunction
 
-    compiled_fn = CompiledFunction(model, fullgraph)
+    compiled_fn = CompiledFunction(model, fullgraph, dynamic=dynamic)
 
     @functools.wraps(model)
     def compiled(*args, **kwargs):

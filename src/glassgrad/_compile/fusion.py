@@ -52,12 +52,13 @@ def numba_available() -> bool:
     return _AVAILABLE[0]
 
 
-def fuse(lines, env, keep, shapes, tail=""):
+def fuse(lines, env, keep, shapes, tail="", dynamic=False):
     """Source lines for ``lines`` (each ``"name = expr"`` or any other statement), with runs of
     fusable statements replaced by kernel calls; and how many kernels were made.
 
     ``shapes``: ``name -> (shape, dtype)`` of the values assigned; ``keep``: names needed after
-    the body besides those read by later lines and by ``tail`` (the return statement)."""
+    the body besides those read by later lines and by ``tail`` (the return statement);
+    ``dynamic``: the kernels take their sizes from their input arrays, not from ``shapes``."""
     if not numba_available():
         return list(lines), 0
     groups: list = []  # (start, end) of fusable runs
@@ -82,7 +83,7 @@ def fuse(lines, env, keep, shapes, tail=""):
     position = 0
     for number, (start, end) in enumerate(groups):
         out.extend(lines[position:start])
-        out.extend(_kernel_call(info[start:end], reads_after[end], shapes, env, number))
+        out.extend(_kernel_call(info[start:end], reads_after[end], shapes, env, number, dynamic))
         position = end
     out.extend(lines[position:])
     return out, len(groups)
@@ -110,7 +111,7 @@ def _fusable(line, shapes):
     return target, expr, (shape, dtype)
 
 
-def _kernel_call(items, needed, shapes, env, number):
+def _kernel_call(items, needed, shapes, env, number, dynamic=False):
     shape, dtype = items[0][2]
     defined = []
     inputs = []
@@ -142,14 +143,17 @@ def _kernel_call(items, needed, shapes, env, number):
     env[name] = kernel
     env["_empty"] = np.empty
     count = int(np.prod(shape))
+    size, shape_text = str(count), repr(shape)
+    if dynamic and arrays:
+        size, shape_text = f"{arrays[0]}.size", f"{arrays[0]}.shape"
     lines = []
     flat = []
     one_d = len(shape) == 1
     for a in arrays:
         flat.append(a if one_d else f"{a}.reshape(-1)")
     for o in outputs:
-        lines.append(f"{o} = _empty({shape!r}, _np.{dtype.name})")
-    args = [str(count)] + flat + scalars + [o if one_d else f"{o}.reshape(-1)" for o in outputs]
+        lines.append(f"{o} = _empty({shape_text}, _np.{dtype.name})")
+    args = [size] + flat + scalars + [o if one_d else f"{o}.reshape(-1)" for o in outputs]
     lines.append(f"{name}({', '.join(args)})")
     return lines
 

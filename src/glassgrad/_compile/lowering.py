@@ -152,7 +152,7 @@ def forward_expr(prim, operands) -> str:
     return _FORWARD[prim].format(*[_s(o) for o in operands])
 
 
-def backward_expr(prim, position, g, operands, out, values) -> str:
+def backward_expr(prim, position, g, operands, out, values, shape_text=None) -> str:
     """The gradient reaching operand ``position`` of ``prim``, given ``g`` for its output."""
     if prim in structured.PRIMS:
         return structured.backward_expr(prim, position, g, operands, out)
@@ -192,11 +192,12 @@ def backward_expr(prim, position, g, operands, out, values) -> str:
             return f"{g} * 2 * {a}"
         return f"{g} * {c!r} * _np.power({a}, {c - 1!r})"
     v = values[operands[0][1]]
+    shape = repr(v.shape) if shape_text is None else shape_text(operands[0][1])
     if prim == "sumall":
-        return f"_np.full({v.shape!r}, {g}, _np.{v.dtype.name})"
+        return f"_np.full({shape}, {g}, _np.{v.dtype.name})"
     if prim == "meanall":
-        count = max(int(np.prod(v.shape)), 1)
-        return f"_np.full({v.shape!r}, {g} / {count}, _np.{v.dtype.name})"
+        count = max(int(np.prod(v.shape)), 1) if shape_text is None else f"_size({shape})"
+        return f"_np.full({shape}, {g} / {count}, _np.{v.dtype.name})"
     raise AssertionError(prim)
 
 
@@ -220,7 +221,7 @@ def sum_to(grad, shape):
     return out.reshape(shape)
 
 
-_NAME = re.compile(r"\b(v\d+|_h\d+|_x\d+)\b")
+_NAME = re.compile(r"\b(v\d+|_h\d+|_x\d+|_s\d+)\b")
 
 
 def names_in(line: str) -> set:
@@ -237,3 +238,26 @@ def unbroadcasts(prim) -> bool:
     """Whether ``prim``'s operand gradients may need summing back to the operand's shape (the
     elementwise ops and addmm's bias; the other structured prims give exact shapes)."""
     return prim not in structured.PRIMS or prim == "addmm"
+
+
+def size(shape) -> int:
+    """The element count of ``shape``, at least 1 (a mean's divisor)."""
+    count = 1
+    for n in shape:
+        count *= n
+    return max(count, 1)
+
+
+# the prims a plan can run for any size of its inputs' first dimension: their forward and
+# backward read sizes from their arrays, never from the trace (``runtime``, ``dynamic=True``)
+DYNAMIC = ELEMENTWISE | {
+    "sumall",
+    "meanall",
+    "matmul",
+    "addmm",
+    "linear",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "cross_entropy",
+}

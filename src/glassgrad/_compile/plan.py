@@ -14,6 +14,8 @@ statements are fused (``fusion``).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from glassgrad._compile import fusion, lowering, structured
@@ -40,10 +42,12 @@ class Plan:
         self.opaque_grad_count = 0  # opaque ops whose backward the plan runs
 
 
-def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
+def build(tracer, input_slots, lifted_slots, out_tree, sparse=False, dynamic=False) -> Plan:
     """The plan of ``tracer``'s ops; ``sparse``: many of the outputs usually get no gradient
     (a resumed function's segment: every value the Python code may use is an output), so a
-    missing output gradient is no gradient, not zeros."""
+    missing output gradient is no gradient, not zeros. ``dynamic``: no shape is written into
+    the source; the backward reads each shape it needs from the forward's arrays (``_s<slot>``),
+    so one plan serves every size of the inputs' first dimension (see ``runtime``)."""
     values = tracer.values
     ops = tracer.ops
     plan = Plan()
@@ -74,20 +78,29 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
     def real(slot):
         return alias.get(slot, slot)
 
+    dyn = set() if dynamic else None
+
+    def shape_text(slot):
+        slot = real(slot)
+        if dyn is None or values[slot].shape == ():
+            return repr(values[slot].shape)
+        dyn.add(slot)
+        return f"_s{slot}"
+
     needs_grad = any(plan.out_grad) and _grad_mode.state.record
     # backward statements first (they decide which forward values are saved)
     grad_of: dict[int, str] = {}  # slot -> name of its gradient variable
     bstmts: list[str] = []
     gshapes: dict = {}
     if needs_grad:
-        _backward(plan, tracer, stmts, real, grad_of, bstmts, gshapes, sparse)
+        _backward(plan, tracer, stmts, real, grad_of, bstmts, gshapes, sparse, shape_text)
     used_by_backward = set()
     for line in bstmts:
         used_by_backward.update(lowering.names_in(line))
 
     live = {real(s) for s in flat_out}
     live.update(int(n[1:]) for n in used_by_backward if n.startswith("v"))
-    live.update(int(n[2:]) for n in used_by_backward if n.startswith("_x"))
+    live.update(int(n[2:]) for n in used_by_backward if n.startswith(("_x", "_s")))
     kept = []
     for index, low in reversed(stmts):
         op = ops[index]
@@ -110,6 +123,7 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
         "_call_grad": _call_grad,
         "_sum_to": lowering.sum_to,
         "_sigmoid": lowering.sigmoid,
+        "_size": lowering.size,
         **structured.env(),
     }
     lines = []
@@ -134,7 +148,7 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
             )
         else:
             lines.append((f"({targets})", f"_call(_op{index}, ({args},))", None))
-    saved_names = sorted(n for n in used_by_backward if n.startswith(("_h", "_x", "v")))
+    saved_names = sorted(n for n in used_by_backward if n.startswith(("_h", "_x", "_s", "v")))
     region = {f"v{s}" for s in plan.region_inputs}
     plan.saved_inputs = [s for s in plan.region_inputs if f"v{s}" in used_by_backward]
     saved_names = [n for n in saved_names if n not in region]
@@ -149,7 +163,10 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
         keep=set(),
         shapes=shapes,
         tail=f"return ({outs}), ({saved})",
+        dynamic=dynamic,
     )
+    if dyn:
+        body = _capture_shapes(body, dyn, plan.region_inputs)
     body = fusion.free_dead(body, f"return ({outs}), ({saved})")
     src = f"def forward({params}):\n"
     # 0-d arrays as NumPy scalars: arithmetic on scalars is several times faster (W1)
@@ -181,7 +198,9 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
         ret = f"return ({''.join(r + ', ' for r in rets)})"
         gshapes.update(shapes)
         benv: dict = {}
-        bbody, fused = fusion.fuse(bstmts, benv, keep=set(), shapes=gshapes, tail=ret)
+        bbody, fused = fusion.fuse(
+            bstmts, benv, keep=set(), shapes=gshapes, tail=ret, dynamic=dynamic
+        )
         plan.fused_count += fused
         bbody = fusion.free_dead(bbody, ret)
         src += "".join(f"    {line}\n" for line in bbody)
@@ -197,7 +216,19 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False) -> Plan:
     return plan
 
 
-def _backward(plan, tracer, stmts, real, grad_of, out, shapes, sparse=False) -> None:
+def _capture_shapes(body, slots, region_inputs) -> list:
+    """``body`` with ``_s<slot> = v<slot>.shape`` right where each slot's array is made."""
+    out = [f"_s{s} = v{s}.shape" for s in region_inputs if s in slots]
+    for line in body:
+        out.append(line)
+        target = line.split(" = ", 1)[0] if " = " in line else ""
+        for name in re.findall(r"\bv(\d+)\b", target):
+            if int(name) in slots and int(name) not in region_inputs:
+                out.append(f"_s{name} = v{name}.shape")
+    return out
+
+
+def _backward(plan, tracer, stmts, real, grad_of, out, shapes, sparse, shape_text) -> None:
     """Reverse-mode statements for the whole region into ``out``; ``grad_of[slot]`` names the
     variable holding each slot's gradient when done."""
     values = tracer.values
@@ -207,7 +238,7 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes, sparse=False) -> 
 
     def zeros(slot):
         v = values[real(slot)]
-        return f"_zeros({v.shape!r}, _np.{v.dtype.name})"
+        return f"_zeros({shape_text(slot)}, _np.{v.dtype.name})"
 
     def accumulate(slot, expr):
         slot = real(slot)
@@ -237,7 +268,7 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes, sparse=False) -> 
             grad_of[real(slot)] = name
         elif plan.out_grad[k]:
             v = values[slot]
-            zero = f"_zeros({v.shape!r}, _np.{v.dtype.name})"
+            zero = f"_zeros({shape_text(slot)}, _np.{v.dtype.name})"
             shapes[f"g{k}"] = (v.shape, v.dtype)
             if v.shape == ():  # as a NumPy scalar (see forward)
                 out.append(f"g{k} = {zero}[()] if g{k} is None else g{k}[()]")
@@ -257,10 +288,12 @@ def _backward(plan, tracer, stmts, real, grad_of, out, shapes, sparse=False) -> 
             for position, operand in enumerate(operands):
                 if operand[0] != "v" or not values[real(operand[1])].requires_grad:
                     continue
-                expr = lowering.backward_expr(prim, position, g, operands, f"v{slot}", values)
+                expr = lowering.backward_expr(
+                    prim, position, g, operands, f"v{slot}", values, shape_text
+                )
                 shape = values[real(operand[1])].shape
                 if shape != values[slot].shape and lowering.unbroadcasts(prim):
-                    expr = f"_sum_to({expr}, {shape!r})"
+                    expr = f"_sum_to({expr}, {shape_text(operand[1])})"
                 accumulate(operand[1], expr)
             continue
         outs = op.out_slots()

@@ -113,6 +113,7 @@ class Entry:
         self.key = None
         self.trace_ops: list = []
         self.resume = None  # a ``resume.Resumable`` where the breaks only read values
+        self.dynamic = False  # one plan for any size of the inputs' first dimension
         self.lifted_slots: list = []  # (slot, tensor) of the lifted tensors
 
     def check(self, roots, fn) -> bool:
@@ -150,7 +151,7 @@ class Entry:
         self.node_class = _node_class(len(plan.out_slots))
         self.out_grad = plan.out_grad
         self.replay = None
-        if self.single and plan.backward is not None and plan.out_grad[0]:
+        if self.single and plan.backward is not None and plan.out_grad[0] and not self.dynamic:
             self.replay = _replay_function(self)
 
     def run(self, inputs):
@@ -173,6 +174,13 @@ class Entry:
                     edges.append(t._edge())
             node.next_functions = tuple(edges)
             node._meta = self.meta  # (shapes and dtypes are guarded: the same each call)
+            if self.dynamic:  # (except the first dimension of the inputs)
+                node._meta = tuple(
+                    [
+                        (t._data.shape, t._data.dtype) if g else None
+                        for t, g in zip(region, self.grad_mask, strict=True)
+                    ]
+                )
             node._exact = True  # the plan's gradients have their inputs' shapes and dtypes
             node._args = self
             if self.saved_positions:
@@ -281,7 +289,7 @@ class _Input:
 class CompiledFunction:
     """What ``glassgrad.compile(fn)`` returns for a function (and uses for a module)."""
 
-    def __init__(self, fn, fullgraph=False, module=None, name=None) -> None:
+    def __init__(self, fn, fullgraph=False, module=None, name=None, dynamic=None) -> None:
         self.fn = fn
         self.fullgraph = fullgraph
         self.module = module
@@ -292,6 +300,8 @@ class CompiledFunction:
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.last_reason = None
         self._last = None  # (entry, argument metadata, grad mode, inference mode)
+        self.dynamic = dynamic is True and module is None
+        self.dynamic_cache: dict = {}  # dynamic key -> entry (``dynamic=True``)
 
     def _training(self):
         if self.module is None:
@@ -337,6 +347,12 @@ class CompiledFunction:
             tree = (args, kwargs)
             key = _key(tree, state)
             inputs = _tensors(tree)
+        elif self.dynamic and key not in self.cache:
+            entry = self.dynamic_cache.get(_dynamic_key(key))
+            if entry is not None and (
+                not (entry.lifted or entry.scalars) or entry.check(self.roots, self.fn)
+            ):
+                return entry.run(inputs)
         if self.module is not None:
             key = (key, self._training())
         for entry in self.cache.get(key, ()):
@@ -373,6 +389,8 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         entry, result = self._trace(args, kwargs)
         entry.key = key
+        if entry.dynamic:
+            self.dynamic_cache[_dynamic_key(key)] = entry
         self.entries.append(entry)
         self.cache.setdefault(key, []).append(entry)
         return result
@@ -492,6 +510,9 @@ class CompiledFunction:
         entry.out_tree = out_tree
         entry.values = values
         entry.plan = _plan.build(tracer, input_slots, lifted_slots, out_tree)
+        if self.dynamic and _dynamic_ok(tracer, inputs, lifted_slots, out_tree):
+            entry.plan = _plan.build(tracer, input_slots, lifted_slots, out_tree, dynamic=True)
+            entry.dynamic = True
         entry.prepare()
         # A plan made mostly of opaque ops that need their own backward calls the same ops as
         # eager with more bookkeeping (W2's MLP: 1.1x eager): eager is then both exact and
@@ -519,6 +540,42 @@ class CompiledFunction:
             entry.lifted.append((values[s].source, t, (data.shape, data.dtype, t.requires_grad)))
         entry.scalars = _sources.scalar_guards(self.fn)
         entry.resume = split
+
+
+def _dynamic_key(key):
+    """``key`` (grad modes, then (shape, dtype, requires_grad) per tensor argument) with each
+    first dimension of 2 or more replaced by the first argument position having that size: a
+    key for every size of those dimensions that keeps which of them are equal (sizes 0 and 1
+    stay as they are, as PyTorch specializes them, since broadcasting treats them apart)."""
+    parts = list(key[:2])
+    first: dict = {}
+    for shape, dtype, grad in key[2:]:
+        if shape and shape[0] >= 2:
+            shape = (("dim", first.setdefault(shape[0], len(parts))), *shape[1:])
+        parts.append((shape, dtype, grad))
+    return tuple(parts)
+
+
+def _dynamic_ok(tracer, inputs, lifted_slots, out_tree) -> bool:
+    """Whether the trace's plan holds for any size of its inputs' first dimensions: the Python
+    code read no shape (``x.shape``, ``size()``, ``len(x)``...: a size it could have computed
+    with), every op is one of ``lowering.DYNAMIC`` (their sizes come from their arrays), and
+    no first dimension of 2 or more met another dimension by coincidence (the trace cannot
+    tell a batch size of 5 from a feature size of 5)."""
+    from glassgrad._compile import lowering
+
+    if tracer.shape_reads or not all(isinstance(leaf, Slot) for leaf in flatten(out_tree)):
+        return False
+    for op in tracer.ops:
+        low = lowering.lower(op, tracer.values)
+        if low is None or low[0] not in lowering.DYNAMIC:
+            return False
+    batch = {t._data.shape[0] for t in inputs if t._data.ndim and t._data.shape[0] >= 2}
+    if not batch:
+        return False
+    other = {n for t in inputs for n in t._data.shape[1:]}
+    other.update(n for s in lifted_slots for n in tracer.values[s].shape)
+    return not batch & other
 
 
 def _segment_entry(plan, out_tree, values):

@@ -84,15 +84,18 @@ _META = frozenset(
         "promote_types",
         "can_cast",
         "broadcast_shapes",
+        "__len__",
     }
 )
+# metadata reads that give a size (a ``dynamic=True`` plan must not depend on them)
+_SIZES = frozenset({"size", "numel", "nelement", "stride", "__len__", "shape"})
 _DUNDERS = (
     "__abs__ __add__ __and__ __eq__ __floordiv__ __ge__ __getitem__ __gt__ __invert__ __le__ "
     "__lshift__ __lt__ __matmul__ __mod__ __mul__ __ne__ __neg__ __or__ __pos__ __pow__ __radd__ "
     "__rand__ __rfloordiv__ __rlshift__ __rmatmul__ __rmod__ __rmul__ __ror__ __rpow__ "
     "__rrshift__ __rshift__ __rsub__ __rtruediv__ __rxor__ __sub__ __truediv__ __xor__ "
     "__iadd__ __iand__ __ifloordiv__ __ilshift__ __imod__ __imul__ __ior__ __ipow__ __irshift__ "
-    "__isub__ __itruediv__ __ixor__ __setitem__"
+    "__isub__ __itruediv__ __ixor__ __setitem__ __len__"
 ).split()
 # module-level names never recorded (they make no tensor from tensors, or manage state)
 _SKIP = frozenset({"compile", "set_grad_enabled", "manual_seed", "seed", "set_default_dtype"})
@@ -208,6 +211,7 @@ class Tracer:
         self.thread = _get_ident()
         self.stops: list = []  # (number of ops recorded before a break, whether resumable)
         self.used: set = set()  # the (owner, name) pairs the function called
+        self.shape_reads = 0
 
     # -- values ------------------------------------------------------------------------------
     def add(self, tensor, kind, source=None, op=None) -> int:
@@ -249,6 +253,8 @@ class Tracer:
     def call(self, name, fn, args, kwargs):
         tensors = [t for t in flatten((args, kwargs)) if isinstance(t, Tensor)]
         if name in _META:
+            if name in _SIZES:
+                self.shape_reads += 1
             return fn(*args, **kwargs)
         reason = _BREAKS.get(name)
         if reason:
@@ -385,11 +391,21 @@ class patched:
                 wrapper = _wrapper(owner, name, current)
             self.saved.append((owner, name, owner.__dict__.get(name), wrapper))
             setattr(owner, name, wrapper)
+        self.shape = None
+        if self.only is None:  # a trace: count reads of ``t.shape`` (a property, not a call)
+            owner = next(c for c in Tensor.__mro__ if "shape" in vars(c))
+            self.shape = (Tensor.__dict__.get("shape"), owner.__dict__["shape"])
+            Tensor.shape = _counted_shape(self.shape[1])
         ACTIVE[0] = self.tracer
         return self.tracer
 
     def __exit__(self, *exc) -> None:
         ACTIVE[0] = None
+        if self.shape is not None:
+            if self.shape[0] is None:
+                del Tensor.shape
+            else:
+                Tensor.shape = self.shape[0]
         for owner, name, original, wrapper in self.saved:
             if owner.__dict__.get(name) is not wrapper:
                 continue  # replaced meanwhile by someone else: theirs stays
@@ -397,6 +413,17 @@ class patched:
                 delattr(owner, name)  # it was inherited
             else:
                 setattr(owner, name, original)
+
+
+def _counted_shape(original):
+    def shape(self):
+        tracer = ACTIVE[0]
+        if tracer is not None and not tracer.depth and tracer.thread == _get_ident():
+            tracer.shape_reads += 1
+        return original.__get__(self)
+
+    shape.__doc__ = original.__doc__
+    return property(shape)
 
 
 def shares_memory(a, b) -> bool:
