@@ -3,16 +3,19 @@
 Each sample of each op becomes a batch of three: the sample itself and two versions with each
 array's values permuted (so they stay in the op's domain). ``vmap`` over all arrays, and over
 the first array only (the others shared by every sample), must give what calling the op once
-per sample and stacking gives: values, dtypes and shapes.
+per sample and stacking gives: values, dtypes and shapes; and, where PyTorch's
+``torch.func.vmap`` runs the op on that batch, what it gives.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
-from tests.ops.test_op_table import samples_of, to_lib
+import torch
+from tests.ops.test_op_table import _callable, _convert_kwargs, _styles, samples_of, to_lib
 
 import glassgrad
 from glassgrad.func import vmap
@@ -138,9 +141,20 @@ def _batch(args, rng):
 
 
 def _tensors(out):
+    kinds = (glassgrad.Tensor, torch.Tensor)
     if isinstance(out, (tuple, list)):
-        return [o for o in out if isinstance(o, glassgrad.Tensor)]
-    return [out] if isinstance(out, glassgrad.Tensor) else []
+        return [o for o in out if isinstance(o, kinds)]
+    return [out] if isinstance(out, kinds) else []
+
+
+# Ops whose values PyTorch computes differently even without vmap (tested against PyTorch in
+# test_op_table with their own tolerances or tie rules): no comparison with torch.func.vmap.
+TORCH_DIFFERS: dict[str, str] = {
+    "all": "PyTorch's vmap reads dim=[] as every dimension; its unbatched all reads it as none",
+    "any": "PyTorch's vmap reads dim=[] as every dimension; its unbatched any reads it as none",
+    "bucketize": "the permuted samples' boundaries are unsorted: each library's answer is its own",
+    "searchsorted": "the permuted samples' sequences are unsorted: each answer is its own",
+}
 
 
 def _check(info, args, kwargs, first_only, fell_back):
@@ -157,7 +171,7 @@ def _check(info, args, kwargs, first_only, fell_back):
             for row in per
         ]
     if not any(mapped):
-        return
+        return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -165,13 +179,13 @@ def _check(info, args, kwargs, first_only, fell_back):
                 _tensors(info.fn(*[to_lib(a, glassgrad) for a in row], **kwargs)) for row in per
             ]
         except Exception:  # noqa: BLE001 - a permuted sample outside the op's domain
-            return
+            return False
         if any(
             len(w) != len(wants[0])
             or any(a.shape != b.shape for a, b in zip(w, wants[0], strict=False))
             for w in wants
         ):
-            return  # data-dependent output shapes (unique, nonzero): not vmappable
+            return False  # data-dependent output shapes (unique, nonzero): not vmappable
         in_dims = tuple(0 if m else None for m in mapped)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -188,6 +202,43 @@ def _check(info, args, kwargs, first_only, fell_back):
         np.testing.assert_allclose(
             tensor.numpy(), want, rtol=1e-10, atol=1e-12, err_msg=f"{info.name} {kwargs}"
         )
+    theirs = _torch_vmap(info, stacked, kwargs, in_dims)
+    if theirs is None:
+        return False
+    assert len(theirs) == len(got), (info.name, kwargs)
+    for ours, their in zip(got, theirs, strict=True):
+        context = f"{info.name} {kwargs} in_dims={in_dims}: torch.func.vmap"
+        assert str(ours.dtype) == str(their.dtype), context
+        assert tuple(ours.shape) == tuple(their.shape), context
+        np.testing.assert_allclose(
+            ours.numpy(), their.detach().numpy(), rtol=1e-7, atol=1e-9, err_msg=context
+        )
+    return True
+
+
+def _call(fn, kwargs, *args):
+    return fn(*args, **kwargs)
+
+
+def _torch_vmap(info, stacked, kwargs, in_dims):
+    """PyTorch's ``torch.func.vmap`` of the op over the same batch, or None where PyTorch has
+    no public form of it or its vmap refuses the call."""
+    if info.name in TORCH_DIFFERS:
+        return None
+    for style in _styles(info):
+        fn = _callable(info, torch, style)
+        if fn is None:
+            continue
+        theirs = _convert_kwargs(kwargs, torch)
+        args = [to_lib(s, torch) for s in stacked]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                call = functools.partial(_call, fn, theirs)
+                return _tensors(torch.func.vmap(call, in_dims=in_dims)(*args))
+            except Exception:  # noqa: BLE001, S112 - PyTorch's vmap does not run this call
+                continue
+    return None
 
 
 def _marked(names):
