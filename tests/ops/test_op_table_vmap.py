@@ -225,8 +225,10 @@ def _torch_vmap(info, stacked, kwargs, in_dims):
     no public form of it or its vmap refuses the call."""
     if info.name in TORCH_DIFFERS:
         return None
-    for style in _styles(info):
-        fn = _callable(info, torch, style)
+    candidates = [_callable(info, torch, style) for style in _styles(info)]
+    if info.name.startswith("special_"):  # (torch.special.zeta is the table's special_zeta)
+        candidates.append(getattr(torch.special, info.name[len("special_") :], None))
+    for fn in candidates:
         if fn is None:
             continue
         theirs = _convert_kwargs(kwargs, torch)
