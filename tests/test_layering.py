@@ -35,7 +35,7 @@ LAYERS = [
     ("core", ["autograd." + name for name in _CORE]),
     ("tensor", ["tensor", "_tensor_data", "_tensor_hooks", "_tensor_info", "_tensor_str"]
      + ["creation", "_random", "_out_arg", "_finfo"]),
-    ("ops", ["ops", "linalg", "special", "fft", "autograd", "_foreach"]),
+    ("ops", ["ops", "linalg", "special", "fft", "autograd", "_foreach", "_C"]),
     ("library", ["nn", "optim", "utils", "serialization", "amp", "distributed", "testing", "jit"]
      + ["distributions", "random"]
      + ["func", "multiprocessing", "sparse", "accelerator", "futures", "hub", "profiler"]

@@ -291,6 +291,7 @@ def is_complex(input) -> bool:
 
 
 from glassgrad import (  # noqa: E402, F401
+    _C,  # torch._C's switches (forward grad)
     cpu,
     distributed,  # torch.distributed (MPI is loaded only when used)
     distributions,  # noqa: E402, F401 - torch.distributions

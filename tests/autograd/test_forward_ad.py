@@ -402,3 +402,83 @@ def test_ops_on_dual_tensors(name):
             return out, fw.unpack_dual(out).tangent
 
     both(scenario)
+
+
+# -- switching forward grad off (torch._C._set_fwd_grad_enabled) ------------------------------
+def _switched_off(lib, fw):
+    found = [lib._C._is_fwd_grad_enabled(), fw._is_fwd_grad_enabled()]
+    with fw.dual_level():
+        x = fw.make_dual(lib.ones(2), lib.ones(2) * 2)
+        with fw._set_fwd_grad_enabled(False):
+            found += [lib._C._is_fwd_grad_enabled(), fw.unpack_dual(x * 3).tangent]
+            found.append(fw.unpack_dual(x).tangent)
+            made_off = fw.make_dual(lib.ones(2), lib.ones(2))  # kept, read once back on
+            found.append(fw.unpack_dual(made_off).tangent)
+        found += [fw.unpack_dual(x * 3).tangent, fw.unpack_dual(made_off * 3).tangent]
+        lib._C._set_fwd_grad_enabled(False)
+        found.append(fw.unpack_dual(x * 3).tangent)
+        lib._C._set_fwd_grad_enabled(True)
+        found.append(lib._C._is_fwd_grad_enabled())
+    return found
+
+
+def test_set_fwd_grad_enabled():
+    both(_switched_off)
+
+
+def test_set_fwd_grad_enabled_refuses_a_non_bool():
+    both(lambda lib, fw: lib._C._set_fwd_grad_enabled(1))
+
+
+# -- autograd.Function.jvp with setup_context, under torch.func and in a dual level ----------
+def _functions(lib):
+    class Pair(lib.autograd.Function):
+        @staticmethod
+        def forward(x, y):
+            return x * y.exp(), y * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_forward(*inputs)
+
+        @staticmethod
+        def jvp(ctx, tx, ty):  # ty: zeros for an input without a tangent (materialized)
+            x, y = ctx.saved_tensors
+            return tx * y.exp() + x * y.exp() * ty, ty * 2
+
+    class OldStyle(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_forward(x)
+            return x**2
+
+        @staticmethod
+        def jvp(ctx, tx):
+            return 2 * ctx.saved_tensors[0] * tx
+
+    return Pair, OldStyle
+
+
+X, Y = [1.0, 2.0], [0.5, 0.1]
+
+
+def test_function_jvp_under_func_jvp():
+    both(
+        lambda lib, fw: lib.func.jvp(
+            _functions(lib)[0].apply, (lib.tensor(X), lib.tensor(Y)), (lib.ones(2), lib.ones(2))
+        )
+    )
+
+
+def test_function_without_setup_context_refused_by_func_jvp():
+    both(lambda lib, fw: lib.func.jvp(_functions(lib)[1].apply, (lib.tensor(X),), (lib.ones(2),)))
+
+
+def test_function_jvp_materializes_missing_tangents():
+    def scenario(lib, fw):
+        with fw.dual_level():
+            x = fw.make_dual(lib.tensor(X), lib.ones(2))
+            outs = _functions(lib)[0].apply(x, lib.tensor(Y))
+            return [fw.unpack_dual(o).tangent for o in outs]
+
+    both(scenario)

@@ -15,6 +15,8 @@ from glassgrad.autograd.grad_mode import _DecoratorContextManager
 
 __all__ = [
     "UnpackedDualTensor",
+    "_is_fwd_grad_enabled",
+    "_set_fwd_grad_enabled",
     "enter_dual_level",
     "exit_dual_level",
     "make_dual",
@@ -58,7 +60,7 @@ def _enter() -> int:
     """Open a level (any depth: ``torch.func`` nests them); returns its index."""
     token = _fs.Level(len(_fs.LEVELS))
     _fs.LEVELS.append(token)
-    _fs.ACTIVE[0] = len(_fs.LEVELS)
+    _fs.reset()
     return token.index
 
 
@@ -71,7 +73,7 @@ def _exit(level: int) -> None:
             "Ensure they are released in the reverse order they were created."
         )
     _fs.LEVELS.pop()
-    _fs.ACTIVE[0] = len(_fs.LEVELS)
+    _fs.reset()
 
 
 def _token(level: int, what: str):
@@ -122,7 +124,7 @@ def _make_dual(tensor, tangent, level):
             f"{list(tangent.shape)}."
         )
     dual = _alias(tensor, "ViewBackward0", level)
-    _fs.put(dual, token, tangent)
+    _fs.put(dual, token, tangent)  # (kept with forward grad off too: read once it is back on)
     return dual
 
 
@@ -168,7 +170,7 @@ def unpack_dual(tensor, *, level=None):
             f"_unpack_dual(): argument 'dual' (position 1) must be Tensor, not {_type_name(tensor)}"
         )
     token = _token(level, "_unpack_dual")
-    tangent = _fs.get(tensor, token)
+    tangent = _fs.get(tensor, token) if _fs.ENABLED[0] else None
     return UnpackedDualTensor(_alias(tensor, "AliasBackward0", level), tangent)
 
 
@@ -184,7 +186,22 @@ class dual_level(_DecoratorContextManager):  # noqa: N801 - PyTorch's name
 
 
 def _is_fwd_grad_enabled() -> bool:
-    return bool(_fs.ACTIVE[0]) or not _fs.LEVELS
+    """Whether forward grad is on (``torch._C._is_fwd_grad_enabled``)."""
+    return _fs.ENABLED[0]
+
+
+class _set_fwd_grad_enabled(_DecoratorContextManager):  # noqa: N801 - PyTorch's name
+    """Switch forward grad on or off now, and back to what it was on leaving the block."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _is_fwd_grad_enabled()
+        _fs.set_enabled(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        _fs.set_enabled(self.prev)
 
 
 def _jacobian_forward(func, inputs):

@@ -21,6 +21,20 @@ __all__ = ["ACTIVE", "LEVELS", "get", "put", "layout_like", "view_tangent"]
 
 ACTIVE = [0]
 LEVELS: list = []  # the live levels' tokens, outermost first (PyTorch's level i is LEVELS[i])
+ENABLED = [True]  # ``torch._C._set_fwd_grad_enabled``: off, no op propagates nor reads tangents
+
+
+def set_enabled(mode: bool) -> None:
+    """Switch forward grad on or off (the tangents already made are kept for later)."""
+    ENABLED[0] = bool(mode)
+    reset()
+
+
+def reset() -> None:
+    """``ACTIVE`` for the live levels, as the flag allows."""
+    ACTIVE[0] = len(LEVELS) if ENABLED[0] else 0
+
+
 NONE = object()  # stored for a level: "no tangent here", not even one derived from the base
 
 

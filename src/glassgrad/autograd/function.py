@@ -280,6 +280,16 @@ class Function(metaclass=FunctionMeta):
         return made
 
 
+def _zero_tangent(arg):
+    from glassgrad.tensor import Tensor
+
+    if isinstance(arg, Tensor) and (arg.is_floating_point() or arg.is_complex()):
+        from glassgrad.creation import zeros_like
+
+        return zeros_like(arg)
+    return None
+
+
 def _forward_mode(cls, ctx, args, made) -> None:
     """Run the Function's ``jvp`` on its inputs' tangents, at each active level, and give the
     outputs the tangents it returns (PyTorch's ``_process_forward_mode_AD``)."""
@@ -292,6 +302,9 @@ def _forward_mode(cls, ctx, args, made) -> None:
         tangents = [forward_state.get(a, token) if isinstance(a, Tensor) else None for a in args]
         if all(t is None for t in tangents):
             continue
+        if ctx._materialize:  # as PyTorch: float inputs without a tangent get zeros
+            pairs = zip(args, tangents, strict=True)
+            tangents = [_zero_tangent(a) if t is None else t for a, t in pairs]
         forward_state.ACTIVE[0] = position
         ctx._in_jvp = True
         try:

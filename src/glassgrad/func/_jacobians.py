@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from glassgrad._batched import ACTIVE
 from glassgrad.creation import zeros_like
 from glassgrad.func import _pytree, _transforms
 from glassgrad.func._transforms import (
@@ -130,6 +131,7 @@ def _forward_jvp(func, flat_p, p_spec, flat_t, has_aux):
 
     level = fw._enter()
     _transforms.MADE.append([])
+    ACTIVE.transforms += 1  # (an autograd.Function inside runs as torch.func requires)
     try:
         duals = [fw._make_dual(p, t, level) for p, t in zip(flat_p, flat_t, strict=True)]
         out = func(*_pytree.tree_unflatten(duals, p_spec))
@@ -147,6 +149,7 @@ def _forward_jvp(func, flat_p, p_spec, flat_t, has_aux):
             tangents_out.append(zeros_like(value) if tangent is None else tangent)
         made_inside = _transforms.MADE[-1]
     finally:
+        ACTIVE.transforms -= 1
         _transforms.MADE.pop()
         fw._exit(level)
     if not needs_graph([*primals_out, *tangents_out], made_inside, [*flat_p, *flat_t]):
