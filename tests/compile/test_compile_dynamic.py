@@ -61,15 +61,30 @@ def test_one_trace_serves_every_batch_size_with_eager_values():
     assert len(entries) == 1 and entries[0].dynamic
 
 
-@pytest.mark.parametrize("dynamic", [None, False])
-def test_without_dynamic_each_shape_has_its_entry(dynamic):
+def test_dynamic_false_gives_each_shape_its_entry():
     w, b = _params(glassgrad)
-    compiled = glassgrad.compile(_model(glassgrad, F, w, b), dynamic=dynamic)
+    compiled = glassgrad.compile(_model(glassgrad, F, w, b), dynamic=False)
     rng = np.random.default_rng(1)
-    for n in (4, 9, 4):
+    for n in (4, 9, 4, 12):
         compiled(glassgrad.tensor(rng.standard_normal((n, 7))), glassgrad.tensor([0] * n))
     entries = compiled._compiled.entries
-    assert len(entries) == 2 and not any(e.dynamic for e in entries)
+    assert len(entries) == 3 and not any(e.dynamic for e in entries)
+
+
+def test_dynamic_none_turns_dynamic_at_the_first_size_change_as_pytorch():
+    w, b = _params(glassgrad)
+    eager = _model(glassgrad, F, w, b)
+    compiled = glassgrad.compile(eager)
+    rng = np.random.default_rng(1)
+    for n in (4, 4, 9, 12, 4, 30):
+        x_np, y_np = rng.standard_normal((n, 7)), rng.integers(0, 3, n)
+        got = _run(glassgrad, compiled, x_np, y_np, (w, b))
+        expected = _run(glassgrad, eager, x_np, y_np, (w, b))
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+        for a, e in zip(got[1], expected[1], strict=True):
+            np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-14)
+    entries = compiled._compiled.entries
+    assert [e.dynamic for e in entries] == [False, True]
 
 
 @pytest.mark.parametrize(

@@ -300,8 +300,11 @@ class CompiledFunction:
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.last_reason = None
         self._last = None  # (entry, argument metadata, grad mode, inference mode)
-        self.dynamic = dynamic is True and module is None
-        self.dynamic_cache: dict = {}  # dynamic key -> entry (``dynamic=True``)
+        # dynamic=True: dynamic from the first trace; None: from the first trace after a
+        # change of first-dimension sizes (PyTorch's automatic dynamic); False: never
+        self.dynamic = dynamic if module is None else False
+        self.dynamic_cache: dict = {}  # dynamic key -> entry
+        self.simple_keys: set = set()  # the dynamic keys of the entries traced so far
 
     def _training(self):
         if self.module is None:
@@ -347,7 +350,7 @@ class CompiledFunction:
             tree = (args, kwargs)
             key = _key(tree, state)
             inputs = _tensors(tree)
-        elif self.dynamic and key not in self.cache:
+        elif self.dynamic_cache and simple and key not in self.cache:
             entry = self.dynamic_cache.get(_dynamic_key(key))
             if entry is not None and (
                 not (entry.lifted or entry.scalars) or entry.check(self.roots, self.fn)
@@ -387,7 +390,12 @@ class CompiledFunction:
                     self.last_reason or "guard failure",
                 )
             return self.fn(*args, **kwargs)
-        entry, result = self._trace(args, kwargs)
+        dynamic = False
+        if simple and self.dynamic is not False:
+            dynamic_key = _dynamic_key(key)
+            dynamic = self.dynamic is True or dynamic_key in self.simple_keys
+            self.simple_keys.add(dynamic_key)
+        entry, result = self._trace(args, kwargs, dynamic)
         entry.key = key
         if entry.dynamic:
             self.dynamic_cache[_dynamic_key(key)] = entry
@@ -443,7 +451,7 @@ class CompiledFunction:
             )
         return head + "a guard failed (an argument, a closure value or a lifted tensor changed)"
 
-    def _trace(self, args, kwargs):
+    def _trace(self, args, kwargs, dynamic=False):
         start = time.perf_counter()
         entry = Entry()
         tracer = Tracer(self.fullgraph, self.roots)
@@ -465,7 +473,7 @@ class CompiledFunction:
         entry.breaks.extend(tracer.breaks)
         entry.trace_ops = tracer.ops
         if not entry.breaks:
-            self._finish(entry, tracer, inputs, input_slots, result)
+            self._finish(entry, tracer, inputs, input_slots, result, dynamic)
         elif not self.fullgraph and len(entry.breaks) == len(tracer.breaks):
             if all(resumable for _, resumable in tracer.stops):
                 self._resumable(entry, tracer)
@@ -478,7 +486,7 @@ class CompiledFunction:
         _STATS["compiles"] += 1
         return entry, result
 
-    def _finish(self, entry, tracer, inputs, input_slots, result) -> None:
+    def _finish(self, entry, tracer, inputs, input_slots, result, dynamic=False) -> None:
         values = tracer.values
         lifted_slots = [i for i, v in enumerate(values) if v.kind == "lifted"]
         region_index = {s: k for k, s in enumerate(input_slots + lifted_slots)}
@@ -510,7 +518,7 @@ class CompiledFunction:
         entry.out_tree = out_tree
         entry.values = values
         entry.plan = _plan.build(tracer, input_slots, lifted_slots, out_tree)
-        if self.dynamic and _dynamic_ok(tracer, inputs, lifted_slots, out_tree):
+        if dynamic and _dynamic_ok(tracer, inputs, lifted_slots, out_tree):
             entry.plan = _plan.build(tracer, input_slots, lifted_slots, out_tree, dynamic=True)
             entry.dynamic = True
         entry.prepare()
