@@ -282,6 +282,8 @@ class Tensor(TensorHooks, TensorInfo):
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves; accumulate it in ``.grad``."""
+        if _provenance.enabled:  # (glass: a value of the loss read before was a log)
+            _escapes.on_backward(self)
         node = self._grad_fn
         if (
             gradient is None
@@ -473,5 +475,7 @@ def install_view_regeneration(regenerate) -> None:
 _bound.install(Tensor, _make, grad_tensor)
 import glassgrad.autograd as _autograd  # noqa: E402 - the autograd package imports this module
 from glassgrad.autograd import engine as _engine  # noqa: E402
+from glassgrad.autograd import escapes as _escapes  # noqa: E402
+from glassgrad.autograd import provenance as _provenance  # noqa: E402
 
 _ONES = _autograd._ONES  # the cached implicit gradients, read here without a call

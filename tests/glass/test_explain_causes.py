@@ -117,6 +117,14 @@ def comparison_mask(torch):
     return loss, {"enc": enc, "head": head}, {"enc.bias": ("cut", "comparison", "line: compare")}
 
 
+def int_of_comparison(torch):
+    enc, head, x = _model(torch)
+    positive = int(enc(x).sum() > 0)  # line: int of comparison
+    loss = (head(x[:, :1].repeat(1, 4)) * positive).sum()
+    expected = {"enc.weight": ("cut", "comparison then int()", "line: int of comparison")}
+    return loss, {"enc": enc, "head": head}, expected
+
+
 def int_cast(torch):
     enc, head, x = _model(torch)
     steps = enc(x).long()  # line: long
@@ -238,6 +246,7 @@ SCENARIOS = [
     detach_in_place,
     argmax_index,
     comparison_mask,
+    int_of_comparison,
     int_cast,
     *[_zero_derivative(op) for op in ("round", "floor", "ceil", "sign", "trunc")],
     dead_relu,

@@ -173,6 +173,24 @@ def sigmoid_saturated_by_large_inputs(torch):
     return loss, model, {"weight": ("zero", "sigmoid", None)}, [], None
 
 
+def training_loop_that_logs_its_loss(torch):
+    nn = torch.nn
+    model = _seeded(torch, nn.ModuleDict({"used": nn.Linear(3, 1), "spare": nn.Linear(3, 1)}))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    total = 0.0
+    for _ in range(2):
+        optimizer.zero_grad()
+        outputs = model["used"](torch.tensor(X)) + model["spare"](torch.tensor(X))
+        loss = outputs.pow(2).mean()
+        print(f"loss {loss.item():.3f}")  # a log before backward: feeds nothing back
+        loss.backward()
+        optimizer.step()
+        total += float(loss)  # and one after it
+    loss = model["used"](torch.tensor(X)).pow(2).mean()  # the spare head is dropped now
+    expected = {"spare.weight": ("unused", "", None), "used.weight": ("ok", "", None)}
+    return loss, model, expected, [], optimizer
+
+
 SCENARIOS = [
     gan_generator_detached,
     frozen_batchnorm_in_train_mode,
@@ -183,6 +201,7 @@ SCENARIOS = [
     no_grad_around_the_encoder,
     optimizer_made_before_layer_replaced,
     sigmoid_saturated_by_large_inputs,
+    training_loop_that_logs_its_loss,
 ]
 
 
@@ -195,9 +214,12 @@ def _line(marker: str) -> str:
 def _truth(scenario) -> dict:
     """PyTorch's gradients for the scenario, per name: None, "zero", "nonfinite" or "ok"."""
     loss, params, _, _, _ = scenario(real_torch)
+    named = named_tensors(params)
+    for tensor in named.values():
+        tensor.grad = None  # (a training loop's last step left its own)
     loss.backward()
     truth = {}
-    for name, tensor in named_tensors(params).items():
+    for name, tensor in named.items():
         grad = tensor.grad if tensor.is_leaf else None
         if grad is None:
             truth[name] = None

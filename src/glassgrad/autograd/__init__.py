@@ -199,6 +199,9 @@ def backward(
     outputs = _as_tuple(tensors)
     grads = _grads_tuple(grad_tensors, len(outputs))
     _make_grads(outputs, grads)
+    if _provenance.enabled:  # (glass: values of these read before were logs)
+        for tensor in outputs:
+            _escapes.on_backward(tensor)
     if retain_graph is None:
         retain_graph = create_graph
     if create_graph:
@@ -371,6 +374,8 @@ from glassgrad.autograd import (
     graph,  # noqa: E402
     profiler,  # noqa: E402 - torch.autograd.profiler, the profiler's older interface
 )
+from glassgrad.autograd import escapes as _escapes  # noqa: E402
+from glassgrad.autograd import provenance as _provenance  # noqa: E402
 from glassgrad.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from glassgrad.autograd.function import Function  # noqa: E402
 from glassgrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402

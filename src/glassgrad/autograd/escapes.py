@@ -24,7 +24,15 @@ import weakref
 from glassgrad.autograd import provenance as _prov
 from glassgrad.autograd.node import next_seq
 
-__all__ = ["on_value", "on_numpy", "on_rewrap", "escapes_before", "LINES", "PER_LINE"]
+__all__ = [
+    "on_value",
+    "on_numpy",
+    "on_rewrap",
+    "on_backward",
+    "escapes_before",
+    "LINES",
+    "PER_LINE",
+]
 
 LINES, PER_LINE = 256, 4
 _log: collections.OrderedDict = collections.OrderedDict()  # (code, line) -> [(seq, Record)]
@@ -32,11 +40,12 @@ _arrays: dict = {}  # id(ndarray) -> (weak reference to it, the detach record of
 _ref = weakref.ref
 
 
-def _detached(tensor):
-    """The ``detach`` record a tensor carries (``h.detach()``, ``h.data``...), else None."""
+def _detached(tensor, also: str = "detach"):
+    """The ``detach`` record a tensor carries (``h.detach()``, ``h.data``...), else None; or a
+    record of kind ``also`` (a comparison's, before ``int()``)."""
     extra = tensor._extra
     record = extra.prov if extra is not None else None
-    return record if record is not None and record.kind == "detach" else None
+    return record if record is not None and record.kind in ("detach", also) else None
 
 
 def _by_glassgrad(depth: int) -> bool:
@@ -52,6 +61,9 @@ def on_value(tensor, mechanism: str, depth: int = 2) -> None:
     (``depth``: frames from here to the code that asked for the value)."""
     if not _prov.enabled or _by_glassgrad(depth):
         return
+    for root in _roots:
+        if root() is tensor:
+            return  # a loss read after its backward (``total += loss.item()``): a log
     if tensor._requires_grad or tensor._grad_fn is not None:
         node = tensor._grad_fn
         if _last[0] is not None and _last[0]() is tensor:
@@ -59,12 +71,25 @@ def on_value(tensor, mechanism: str, depth: int = 2) -> None:
         record = _new(tensor, mechanism, (_ref(node) if node is not None else _ref(tensor),))
         record.behind = _prov._leaves_behind(node) if node is not None else (_ref(tensor),)
     else:
-        earlier = _detached(tensor)
+        earlier = _detached(tensor, "non_differentiable")
         if earlier is None:
             return
         record = _new(tensor, f"{earlier.how} then {mechanism}", earlier.inputs)
         record.behind, record.via = earlier.behind, earlier
     _append(record)
+
+
+def on_backward(tensor) -> None:
+    """``tensor.backward()``: values of it read before (``print(loss.item())``) were logs that
+    fed nothing back, so they explain no missing gradient: forget them, and the values read
+    after it too."""
+    for record in list(_recent):
+        if record.tensor() is tensor:
+            _recent.remove(record)
+            entries = _log.get((record.code, record.line))
+            if entries is not None:
+                entries[:] = [entry for entry in entries if entry[1] is not record]
+    _roots.append(_ref(tensor))
 
 
 def on_numpy(tensor, array) -> None:
@@ -108,6 +133,8 @@ def on_rewrap(source, out, mechanism: str) -> None:
 
 
 _last: list = [None]  # weak reference to the tensor of the newest escape
+_recent: collections.deque = collections.deque(maxlen=8)  # the newest escapes' records
+_roots: collections.deque = collections.deque(maxlen=8)  # the newest backward roots (weak)
 
 
 def _append(record) -> None:
@@ -122,6 +149,7 @@ def _append(record) -> None:
     entries.append((next_seq(), record))
     del entries[:-PER_LINE]
     _last[0] = record.tensor
+    _recent.append(record)
 
 
 def _new(tensor, mechanism: str, inputs) -> _prov.Record:

@@ -198,14 +198,18 @@ def _non_leaf(row: Row, tensor: Tensor, names) -> Row:
         seen.add(id(item))
         leaf = introspect.leaf(item)
         if leaf is not None:
-            leaves.append(names.get(id(leaf), "a leaf"))
+            shape = "x".join(map(str, leaf.shape)) or "scalar"
+            leaves.append(f"`{names[id(leaf)]}`" if id(leaf) in names else f"a leaf ({shape})")
+        elif introspect.is_accumulator(item):
+            leaves.append("a leaf that nothing holds any more")
         stack += [src for src, _ in introspect.inputs(item)]
     where = introspect.created_at(node) or ""
-    source = ", ".join(f"`{n}`" for n in leaves) or "a leaf"
+    source = ", ".join(leaves) or "a leaf"
     text = (
         f"not a leaf: made from {source} by {how}"
         + (f" at {where}" if where else "")
-        + f" ({op}), so its .grad stays None; the gradient goes to {source}"
+        + f" ({op}), so its .grad stays None; the gradient goes to {source} (make the "
+        "tensor with requires_grad=True after the cast, or keep and optimize that leaf)"
     )
     return row.set("non_leaf", _causes.Cause(how, where, text))
 
