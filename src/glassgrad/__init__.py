@@ -181,6 +181,7 @@ from glassgrad.sparse._creation import (
     sparse_csr_tensor,
 )
 from glassgrad.tensor import Size, Tensor
+from glassgrad.tensor import tensor_method as _tensor_method
 from glassgrad.utils.dlpack import from_dlpack
 
 __version__ = "0.1.0"
@@ -276,8 +277,8 @@ def _allclose_method(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bo
     return allclose(self, other, rtol, atol, equal_nan)
 
 
-Tensor.equal = _equal_method
-Tensor.allclose = _allclose_method
+_tensor_method(_equal_method, "equal")
+_tensor_method(_allclose_method, "allclose")
 
 
 def is_complex(input) -> bool:

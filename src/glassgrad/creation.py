@@ -65,7 +65,7 @@ from glassgrad._tensor_data import (  # noqa: F401
 )
 from glassgrad.autograd import escapes as _escapes
 from glassgrad.backend import allocating as _allocating
-from glassgrad.tensor import Tensor, _make
+from glassgrad.tensor import Tensor, _make, tensor_method
 
 __all__ = [
     "tensor",
@@ -720,15 +720,15 @@ def _reduce_ex(self, protocol):
 def _install_new_methods():
     """``tensor.new_zeros(2, 3)`` and friends: the tensor's dtype unless another is given; the
     legacy constructor (``Tensor([1., 2.])``) and pickling."""
-    Tensor.__init__ = _tensor_init
-    Tensor.__reduce_ex__ = _reduce_ex
-    Tensor.new_zeros = _allocating(_new_factory("new_zeros", np.zeros))
-    Tensor.new_ones = _allocating(_new_factory("new_ones", np.ones))
+    tensor_method(_tensor_init, "__init__")
+    tensor_method(_reduce_ex, "__reduce_ex__")
+    tensor_method(_allocating(_new_factory("new_zeros", np.zeros)), "new_zeros")
+    tensor_method(_allocating(_new_factory("new_ones", np.ones)), "new_ones")
     # never left uninitialised
-    Tensor.new_empty = _allocating(_new_factory("new_empty", np.zeros))
-    Tensor.new_full = _allocating(_new_full)
-    Tensor.new_tensor = _new_tensor
-    Tensor.new = _allocating(_new)
+    tensor_method(_allocating(_new_factory("new_empty", np.zeros)), "new_empty")
+    tensor_method(_allocating(_new_full), "new_full")
+    tensor_method(_new_tensor, "new_tensor")
+    tensor_method(_allocating(_new), "new")
 
 
 _install_new_methods()

@@ -33,7 +33,7 @@ from glassgrad.autograd.accumulate import GRAD_LOCK, _threads
 from glassgrad.autograd.node import DATA_ASSIGNED as _DATA_ASSIGNED
 from glassgrad.autograd.node import AccumulateGrad
 
-__all__ = ["Tensor", "Size"]
+__all__ = ["Tensor", "Size", "tensor_method"]
 
 _state = _gm.state
 _ndarray = np.ndarray
@@ -450,6 +450,16 @@ class Tensor(TensorHooks, TensorInfo):
 
             new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
+
+
+def tensor_method(fn, *names):
+    """Install ``fn`` as the Tensor method, operator or property ``names`` (all of them, for
+    aliases) and return it: the one way a module outside this class adds to it. Table ops get
+    theirs from ``ops.registry.register``, which calls this; each family file installs the rest
+    at import, below the functions (``tensor_method(add, "__add__", "__radd__")``)."""
+    for name in names:
+        setattr(Tensor, name, fn)
+    return fn
 
 
 def _inference_alias(out) -> None:

@@ -28,7 +28,7 @@ from glassgrad.ops.inplace_core import (
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.linalg import matmul as _linalg
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 
 # PyTorch's node names: fill_ with a number is FillBackward2 (one edge), with a 0-d tensor
@@ -223,7 +223,7 @@ _INPLACE = {
     "clamp_": _clamped,
 }
 for _name, _fn in _INPLACE.items():
-    setattr(Tensor, _name, _method(_fn))
+    tensor_method(_method(_fn), _name)
     INPLACE_NAMES[_fn] = _name
 for _name, _fn, _ufunc in (
     ("add_", binary.add, np.add),
@@ -231,11 +231,11 @@ for _name, _fn, _ufunc in (
     ("mul_", binary.mul, np.multiply),
     ("div_", binary.div, np.true_divide),
 ):
-    setattr(Tensor, _name, _arith_method(_fn, _ufunc))
-Tensor.subtract_ = Tensor.sub_
-Tensor.multiply_ = Tensor.mul_
-Tensor.divide_ = Tensor.div_
-Tensor.clip_ = Tensor.clamp_
+    tensor_method(_arith_method(_fn, _ufunc), _name)
+tensor_method(Tensor.sub_, "subtract_")
+tensor_method(Tensor.mul_, "multiply_")
+tensor_method(Tensor.div_, "divide_")
+tensor_method(Tensor.clamp_, "clip_")
 
 
 def _copy_(self, src, non_blocking=False):
@@ -283,14 +283,14 @@ def _zero_(self):
     return inplace(self, _zeroed)
 
 
-Tensor.copy_ = _copy_
-Tensor.fill_ = _fill_
-Tensor.zero_ = _zero_
-Tensor.__iadd__ = Tensor.add_
-Tensor.__isub__ = Tensor.sub_
-Tensor.__imul__ = Tensor.mul_
-Tensor.__itruediv__ = Tensor.div_
-Tensor.__ipow__ = Tensor.pow_
+tensor_method(_copy_, "copy_")
+tensor_method(_fill_, "fill_")
+tensor_method(_zero_, "zero_")
+tensor_method(Tensor.add_, "__iadd__")
+tensor_method(Tensor.sub_, "__isub__")
+tensor_method(Tensor.mul_, "__imul__")
+tensor_method(Tensor.div_, "__itruediv__")
+tensor_method(Tensor.pow_, "__ipow__")
 register("zero_", Tensor.zero_, function=False, differentiable=False)
 register(
     "fill",
@@ -344,7 +344,7 @@ def _masked_fill_(self, mask, value):
     return done if done is not None else inplace(self, masked_fill, mask, value)
 
 
-Tensor.masked_fill_ = _masked_fill_
+tensor_method(_masked_fill_, "masked_fill_")
 
 
 def _apply_(self, callable):  # noqa: A002 - PyTorch's name
@@ -367,7 +367,7 @@ def _apply_(self, callable):  # noqa: A002 - PyTorch's name
     return self  # (PyTorch's apply_ leaves the version counter as it was)
 
 
-Tensor.apply_ = _apply_
+tensor_method(_apply_, "apply_")
 FILL_OPS[_filled] = FILL_OPS[_zeroed] = (None, None)
 
 
@@ -396,11 +396,11 @@ def _install_from_table():
             INPLACE_NAMES.setdefault(info.fn, name + "_")
         if info is not None and not hasattr(Tensor, name + "_"):
             method = _untracked_method if name in _UNTRACKED else _method
-            setattr(Tensor, name + "_", method(info.fn))
+            tensor_method(method(info.fn), name + "_")
     for name in "eq ne lt le gt ge".split():
         compared = _comparison(name, OPS[name].fn)
         INPLACE_NAMES[compared] = name + "_"
-        setattr(Tensor, name + "_", _method(compared))
+        tensor_method(_method(compared), name + "_")
     _install_aliases()
 
 
@@ -437,7 +437,7 @@ def _install_aliases():
     for table in (_ALIASES, _DUNDERS):
         for alias, name in table.items():
             if hasattr(Tensor, name) and not hasattr(Tensor, alias):
-                setattr(Tensor, alias, getattr(Tensor, name))
+                tensor_method(getattr(Tensor, name), alias)
 
 
 # -- in-place view ops: ``t_``, ``transpose_``, ``squeeze_``, ``unsqueeze_``, ``resize_`` -------
@@ -564,9 +564,9 @@ def _resize_(self, *sizes, memory_format=None):
     return self
 
 
-Tensor.t_ = _t_
-Tensor.transpose_ = _transpose_
-Tensor.swapaxes_ = Tensor.swapdims_ = _transpose_
-Tensor.squeeze_ = _squeeze_
-Tensor.unsqueeze_ = _unsqueeze_
-Tensor.resize_ = _resize_
+tensor_method(_t_, "t_")
+tensor_method(_transpose_, "transpose_")
+tensor_method(_transpose_, "swapaxes_", "swapdims_")
+tensor_method(_squeeze_, "squeeze_")
+tensor_method(_unsqueeze_, "unsqueeze_")
+tensor_method(_resize_, "resize_")

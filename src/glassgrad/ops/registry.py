@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from glassgrad._out_arg import takes_out
 from glassgrad._tensor_info import _type_name
 from glassgrad.backend import allocating
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 __all__ = ["OPS", "OpInfo", "register", "function_form", "as_tensor_arg"]
 
@@ -85,7 +85,7 @@ def register(
         if method:
             for alias in names:
                 # PyTorch's allocator error, not NumPy's MemoryError (see backend.allocating)
-                setattr(Tensor, alias, allocating(_strict(fn, alias, 1) if strict else fn))
+                tensor_method(allocating(_strict(fn, alias, 1) if strict else fn), alias)
         return fn if out is None else table_fn
 
     return add if fn is None else add(fn)

@@ -14,7 +14,7 @@ from glassgrad._sparse_data import SparseArray, coo, not_implemented
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.sparse._creation import warn_once
-from glassgrad.tensor import Tensor, _make
+from glassgrad.tensor import Tensor, _make, tensor_method
 
 __all__ = ["install"]
 
@@ -305,4 +305,4 @@ METHODS = [
 def install() -> None:
     """Make these functions methods of ``Tensor`` (called once, at import)."""
     for method in METHODS:
-        setattr(Tensor, method.__name__, method)
+        tensor_method(method, method.__name__)

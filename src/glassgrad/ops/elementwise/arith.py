@@ -16,7 +16,7 @@ from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops._sampling import positive_samples as _positive
 from glassgrad.ops.elementwise.binary import _other, _promote, _tensor_or_none, broadcast_shapes
 from glassgrad.ops.registry import as_tensor_arg, register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 
 # -- integer-style division ------------------------------------------------------------------
@@ -227,10 +227,10 @@ def _install():
         strict=True,
         out={"dtype": "cast", "grad_name": None, "out_grad_name": "aten::floor_divide"},
     )
-    Tensor.__floordiv__ = floor_divide
-    Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
-    Tensor.__mod__ = remainder
-    Tensor.__rmod__ = lambda self, other: remainder(other, self)
+    tensor_method(floor_divide, "__floordiv__")
+    tensor_method(lambda self, other: floor_divide(other, self), "__rfloordiv__")
+    tensor_method(remainder, "__mod__")
+    tensor_method(lambda self, other: remainder(other, self), "__rmod__")
 
 
 _install()

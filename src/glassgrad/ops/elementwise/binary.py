@@ -20,7 +20,7 @@ from glassgrad.backend import check_fits, quiet
 from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 _ndarray = np.ndarray
 _SCALARS = (int, float, bool, complex, np.generic)
@@ -377,13 +377,13 @@ def _install():
             strict=True,
             out="cast",
         )
-    Tensor.__add__ = Tensor.__radd__ = add
-    Tensor.__sub__ = sub
-    Tensor.__rsub__ = _rsub
-    Tensor.__mul__ = Tensor.__rmul__ = mul
-    Tensor.__truediv__ = div
-    Tensor.__rtruediv__ = _rtruediv
-    Tensor.__hash__ = lambda self: id(self)
+    tensor_method(add, "__add__", "__radd__")
+    tensor_method(sub, "__sub__")
+    tensor_method(_rsub, "__rsub__")
+    tensor_method(mul, "__mul__", "__rmul__")
+    tensor_method(div, "__truediv__")
+    tensor_method(_rtruediv, "__rtruediv__")
+    tensor_method(lambda self: id(self), "__hash__")
 
 
 # x / 0 is inf in PyTorch, without NumPy's warnings.

@@ -17,7 +17,7 @@ from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import as_view
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 
 def _is_array(x) -> bool:
@@ -331,10 +331,14 @@ def _setter(part):
     return assign
 
 
-Tensor.real = property(real, _setter(real), doc="The real parts (a view; ``self`` if real).")
-Tensor.imag = property(imag, _setter(imag), doc="The imaginary parts of a complex tensor (a view).")
+tensor_method(
+    property(real, _setter(real), doc="The real parts (a view; ``self`` if real)."), "real"
+)
+tensor_method(
+    property(imag, _setter(imag), doc="The imaginary parts of a complex tensor (a view)."), "imag"
+)
 for _fn in (conj, conj_physical, resolve_conj, is_conj):
-    setattr(Tensor, _fn.__name__, _fn)
+    tensor_method(_fn, _fn.__name__)
 _PARTS_OUT = exact(
     "Expected object of scalar type {res} but got scalar type {out} for argument 'out'"
 )

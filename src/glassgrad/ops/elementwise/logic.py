@@ -15,7 +15,7 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import binary_samples, shaped
 from glassgrad.ops.elementwise.binary import _other, _promote, broadcast_shapes
 from glassgrad.ops.registry import as_tensor_arg, register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 
 def _c_type(data):
@@ -253,13 +253,17 @@ def _install():
         any_shape=True,
         reference=lambda x, mask, value: np.where(mask, value, x),
     )
-    Tensor.__eq__, Tensor.__ne__ = eq, ne
-    Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
-    Tensor.__and__ = Tensor.__rand__ = bitwise_and
-    Tensor.__or__ = Tensor.__ror__ = bitwise_or
-    Tensor.__xor__ = Tensor.__rxor__ = bitwise_xor
-    Tensor.__invert__ = _invert
-    Tensor.__hash__ = lambda self: id(self)
+    tensor_method(eq, "__eq__")
+    tensor_method(ne, "__ne__")
+    tensor_method(lt, "__lt__")
+    tensor_method(le, "__le__")
+    tensor_method(gt, "__gt__")
+    tensor_method(ge, "__ge__")
+    tensor_method(bitwise_and, "__and__", "__rand__")
+    tensor_method(bitwise_or, "__or__", "__ror__")
+    tensor_method(bitwise_xor, "__xor__", "__rxor__")
+    tensor_method(_invert, "__invert__")
+    tensor_method(lambda self: id(self), "__hash__")
 
 
 _install()
@@ -325,7 +329,11 @@ register(
     samples=shaped(_shift_samples),
     out="cast",
 )
-Tensor.__lshift__ = bitwise_left_shift
-Tensor.__rshift__ = bitwise_right_shift
-Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(as_tensor_arg(other, self), self)
-Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(as_tensor_arg(other, self), self)
+tensor_method(bitwise_left_shift, "__lshift__")
+tensor_method(bitwise_right_shift, "__rshift__")
+tensor_method(
+    lambda self, other: bitwise_left_shift(as_tensor_arg(other, self), self), "__rlshift__"
+)
+tensor_method(
+    lambda self, other: bitwise_right_shift(as_tensor_arg(other, self), self), "__rrshift__"
+)

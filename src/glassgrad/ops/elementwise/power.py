@@ -16,7 +16,7 @@ from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _SCALARS, _other, _promote
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 
 # -- pow -------------------------------------------------------------------------------------
@@ -126,8 +126,8 @@ register(
     strict=True,
     out="cast",
 )
-Tensor.__pow__ = pow
-Tensor.__rpow__ = _rpow
+tensor_method(pow, "__pow__")
+tensor_method(_rpow, "__rpow__")
 
 
 # -- float_power -----------------------------------------------------------------------------
@@ -172,4 +172,4 @@ register(
     ),
     out={"dtype": "float_power", "grad_name": "pow"},
 )
-Tensor.float_power_ = _float_power_
+tensor_method(_float_power_, "float_power_")

@@ -21,7 +21,7 @@ from glassgrad.autograd.record import OUT, SAVE_OUTPUT, result, result1
 from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 _SAVE = {
     "input": lambda t: (t,),
@@ -389,8 +389,8 @@ def _move_to(name):
     return method
 
 
-Tensor.to = _to
-Tensor.clone = clone
+tensor_method(_to, "to")
+tensor_method(clone, "clone")
 for _name, _dtype in (
     ("float", _dt.float32),
     ("double", _dt.float64),
@@ -406,14 +406,14 @@ for _name, _dtype in (
     ("cdouble", _dt.complex128),
     ("chalf", _dt.complex32),
 ):
-    setattr(Tensor, _name, (lambda d: lambda self, memory_format=None: to_dtype(self, d))(_dtype))
-Tensor.cpu = _cpu
-Tensor.cuda = _cuda
-Tensor.xpu = _move_to("xpu")
-Tensor.ipu = _move_to("ipu")
-Tensor.__neg__ = neg
-Tensor.__abs__ = abs
-Tensor.__pos__ = lambda self: self
+    tensor_method((lambda d: lambda self, memory_format=None: to_dtype(self, d))(_dtype), _name)
+tensor_method(_cpu, "cpu")
+tensor_method(_cuda, "cuda")
+tensor_method(_move_to("xpu"), "xpu")
+tensor_method(_move_to("ipu"), "ipu")
+tensor_method(neg, "__neg__")
+tensor_method(abs, "__abs__")
+tensor_method(lambda self: self, "__pos__")
 
 
 def _type(self, dtype=None, non_blocking=False, **kwargs):
@@ -437,7 +437,7 @@ def _type(self, dtype=None, non_blocking=False, **kwargs):
     return to_dtype(self, dtype)
 
 
-Tensor.type = _type
+tensor_method(_type, "type")
 
 
 def _no_cuda():

@@ -15,7 +15,7 @@ from glassgrad.ops import _sampling as S
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.binary import _promote, broadcast_shapes
 from glassgrad.ops.registry import as_tensor_arg, register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 WhereBackward0 = node_class(
     "WhereBackward0",
@@ -70,4 +70,4 @@ def _where_method(self, condition, y):
     return where(condition, self, y)
 
 
-Tensor.where = allocating(_where_method)
+tensor_method(allocating(_where_method), "where")

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from glassgrad.ops.fft.transforms import _fft_c2c, _fft_c2r, _fft_r2c
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 _NEED_RETURN_COMPLEX = (
     "stft requires the return_complex parameter be given for real inputs, and will further "
@@ -243,5 +243,5 @@ def _istft_method(self, *args, **kwargs):
     return istft(self, *args, **kwargs)
 
 
-Tensor.stft = _stft_method
-Tensor.istft = _istft_method
+tensor_method(_stft_method, "stft")
+tensor_method(_istft_method, "istft")

@@ -18,7 +18,7 @@ from glassgrad.autograd.record import OUT, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.index.gather import _scatter_key
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor, _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim, tensor_method
 
 _on_tensors = D.on_tensors
 
@@ -426,5 +426,5 @@ register(
     samples=_scatter_reduce_samples,
     out="expected",
 )
-Tensor.fill_diagonal_ = fill_diagonal_
-Tensor.masked_scatter_ = masked_scatter_
+tensor_method(fill_diagonal_, "fill_diagonal_")
+tensor_method(masked_scatter_, "masked_scatter_")

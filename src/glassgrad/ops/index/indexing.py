@@ -37,7 +37,7 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
 from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import as_view
 from glassgrad.ops.view_rebase import handle_view_on_rebase
-from glassgrad.tensor import Tensor, _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim, tensor_method
 
 _BASIC = (int, slice, np.integer)
 
@@ -640,6 +640,6 @@ register(
         ),
     ],
 )
-Tensor.index_put_ = _index_put_
-Tensor.__getitem__ = getitem
-Tensor.__setitem__ = setitem
+tensor_method(_index_put_, "index_put_")
+tensor_method(getitem, "__getitem__")
+tensor_method(setitem, "__setitem__")

@@ -17,7 +17,7 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
 from glassgrad.ops.shape.diagonal import diagonal_key
 from glassgrad.ops.shape.view import as_view
-from glassgrad.tensor import Tensor, _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim, tensor_method
 
 
 def _scatter_backward(ctx, grad):
@@ -141,5 +141,5 @@ register(
         ((rng.standard_normal((4, 2)),), {}),
     ],
 )
-Tensor.unfold = unfold
-Tensor.type_as = type_as
+tensor_method(unfold, "unfold")
+tensor_method(type_as, "type_as")

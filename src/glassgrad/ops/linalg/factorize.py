@@ -21,7 +21,7 @@ from glassgrad.autograd.record import OUT, result, results
 from glassgrad.ops import _dual as D
 from glassgrad.ops.linalg.inverse import _inv_any, _mT, _named, check_float
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import tensor_method
 
 
 def _row(x):
@@ -317,7 +317,7 @@ register(
     samples=lambda rng: _tall(rng) + _matrices(rng)[:1],
     out={"dtype": "expected", "grad_name": "linalg_qr"},
 )
-Tensor.svd = svd
+tensor_method(svd, "svd")
 # svd and eigh are not in the op table: their vectors' signs can differ from PyTorch's, and
 # eigh reads one triangle only (central differences disagree with PyTorch's symmetric
 # gradient). tests/ops/linalg/test_solve_decompositions.py checks them on sign-free quantities.

@@ -20,7 +20,7 @@ from glassgrad.autograd.record import OUT, result, results
 from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import tensor_method
 
 
 class _LinAlgError(RuntimeError):
@@ -326,7 +326,7 @@ _CHOLESKY_DEPRECATED = (
     "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
     "equivalent results for all valid (symmetric positive definite) inputs."
 )
-Tensor.cholesky = cholesky
+tensor_method(cholesky, "cholesky")
 
 
 def _register_square(name, fn, reference, **info):

@@ -11,7 +11,7 @@ from glassgrad.autograd.record import needs_grad, refuse_inference_saved, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
 from glassgrad.ops.shape.view import UnsafeViewBackward0, unsqueeze
-from glassgrad.tensor import _C_NAMES, Tensor
+from glassgrad.tensor import _C_NAMES, Tensor, tensor_method
 
 
 def _fortran(t) -> bool:
@@ -434,8 +434,9 @@ register(
     samples=_mats((3, 4), (2, 3, 2), (2, 2, 4)),
     out="expected",
 )
-Tensor.__matmul__ = matmul
-Tensor.baddbmm_ = baddbmm_
-Tensor.__rmatmul__ = lambda self, other: (
-    matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+tensor_method(matmul, "__matmul__")
+tensor_method(baddbmm_, "baddbmm_")
+tensor_method(
+    lambda self, other: matmul(other, self) if isinstance(other, Tensor) else NotImplemented,
+    "__rmatmul__",
 )

@@ -21,7 +21,7 @@ from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops.index.indexing import check_inplace, inplace
 from glassgrad.ops.shape.expand import expand
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 # Each fill forgets what ``self`` held: its gradient to the old values is zero (not None).
 UniformBackward0 = node_class("UniformBackward0", lambda ctx, grad: (grad * 0,))
@@ -251,4 +251,4 @@ for _name, _fn in (
     ("exponential_", exponential_),
     ("geometric_", geometric_),
 ):
-    setattr(Tensor, _name, _fn)
+    tensor_method(_fn, _name)

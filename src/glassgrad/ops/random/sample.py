@@ -20,7 +20,7 @@ from glassgrad.autograd.record import result
 from glassgrad.ops.elementwise.arith import NotImplementedNode
 from glassgrad.ops.index.indexing import check_inplace
 from glassgrad.ops.random.fill import _fill, _num, _rng
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 NormalBackward1 = node_class("NormalBackward1", lambda ctx, grad: (grad * 0,))
 NormalBackward2 = node_class("NormalBackward2", lambda ctx, grad: (grad * 0,))
@@ -254,4 +254,4 @@ for _name, _fn in (
     ("log_normal_", log_normal_),
     ("cauchy_", cauchy_),
 ):
-    setattr(Tensor, _name, _fn)
+    tensor_method(_fn, _name)

@@ -21,7 +21,7 @@ from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor, _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim, tensor_method
 
 
 def as_view(res, base, key=None, multi=False):
@@ -543,5 +543,5 @@ register(
     samples=_samples((1, ((1, 3, 1),), {}), (1, ((1, 3, 1), 2), {})),
 )
 register("contiguous", contiguous, function=False, reference=np.ascontiguousarray)
-Tensor.T = property(_t_property)
-Tensor.mT = property(_mt_property)
+tensor_method(property(_t_property), "T")
+tensor_method(property(_mt_property), "mT")

@@ -25,7 +25,7 @@ from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.elementwise.unary import check_kind, elementwise
 from glassgrad.ops.registry import register
-from glassgrad.tensor import Tensor
+from glassgrad.tensor import Tensor, tensor_method
 
 _LOG_PI = math.log(math.pi)
 # Bernoulli numbers B_2, B_4, ..., B_14
@@ -199,7 +199,7 @@ def _polygamma_method(self, n):
     return polygamma(n, self)
 
 
-Tensor.polygamma = _polygamma_method
+tensor_method(_polygamma_method, "polygamma")
 register(
     "mvlgamma",
     mvlgamma,
