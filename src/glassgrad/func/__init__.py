@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from glassgrad.func import _batched_funcs as _batched_funcs  # noqa: F401 - installs the rules
 from glassgrad.func import _batched_methods as _batched_methods  # noqa: F401
+from glassgrad.func import _batched_search as _batched_search  # noqa: F401
 from glassgrad.func import _function_vmap as _function_vmap  # noqa: F401 - Function under vmap
 from glassgrad.func._jacobians import hessian, jacfwd, jacrev, jvp, linearize
 from glassgrad.func._modules import functional_call, stack_module_state

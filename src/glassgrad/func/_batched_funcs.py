@@ -251,6 +251,8 @@ def _stack(arrays, axis=0, out=None, **kwargs):
 
 def _splitting(func):
     def split(a, indices_or_sections, axis=0):
+        if a.__class__ is not BatchedArray or indices_or_sections.__class__ is BatchedArray:
+            raise no_rule(f"numpy.{func.__name__} at per-sample points")  # (their own shapes)
         nb = len(a.levels)
         parts = func(a.value, indices_or_sections, axis_of(axis, a.ndim, nb))
         return [BatchedArray(p, a.levels) for p in parts]
