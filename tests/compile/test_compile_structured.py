@@ -121,6 +121,16 @@ def _cases():
             lambda t, F, x: (F.max_pool2d(x, 2) * 3).sum(),
             [arr(2, 3, 6, 8)],
         ),
+        (
+            "relu_max_pool2d",
+            lambda t, F, x: (F.max_pool2d(F.relu(x - 0.5), 2) * x[:, :, ::2, ::2]).sum(),
+            [arr(2, 3, 6, 8)],
+        ),
+        (
+            "max_pool2d",  # (the relu's output has another use: not combined)
+            lambda t, F, x: (lambda r: F.max_pool2d(r, 2).sum() + r.sum() * 0)(F.relu(x)),
+            [arr(2, 3, 6, 8)],
+        ),
     ]
 
 
@@ -178,13 +188,19 @@ def test_a_target_out_of_range_raises_at_replay():
         compiled(x, glassgrad.tensor([0, 7, 2, 1]))
 
 
-def test_max_pool_with_nan_replays_eager_values():
-    compiled = glassgrad.compile(lambda x: (F.max_pool2d(x, 2) * 2).sum())
+@pytest.mark.parametrize("relu", [False, True])
+def test_max_pool_with_nan_replays_eager_values(relu):
+    def f(x, F_=F):
+        return (F_.max_pool2d(F_.relu(x) if relu else x, 2) * 2).sum()
+
+    compiled = glassgrad.compile(f)
     data = np.arange(2 * 4 * 4, dtype=np.float32).reshape(1, 2, 4, 4)
     compiled(glassgrad.tensor(data, requires_grad=True))
     data[0, 0, 1, 0] = np.nan
     got = _run(glassgrad, lambda t, F_, x: compiled(x), [data])
-    expected = _run(torch, lambda t, F_, x: (F_.max_pool2d(x, 2) * 2).sum(), [data])
+    expected = _run(torch, lambda t, F_, x: f(x, F_), [data])
+    source = compiled._compiled.entries[0].plan.forward_source
+    assert ("_F_relu_max_pool2d(" in source) is relu
     np.testing.assert_array_equal(got[1][0], expected[1][0])
     assert np.isnan(got[0]) and np.isnan(expected[0])
 

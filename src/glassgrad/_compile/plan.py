@@ -61,11 +61,20 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False, dynamic=Fal
     stmts = []  # (op index, lowered form or None)
     alias: dict[int, int] = {}  # slot -> slot it equals (CSE)
     seen: dict = {}
+    uses: dict = {}
+    for op in ops:
+        for slot in op.inputs:
+            uses[slot] = uses.get(slot, 0) + 1
+    for slot in flat_out:
+        uses[slot] = uses.get(slot, 0) + 1
+    made_by: dict = {}  # slot -> the lowered form that made it
     for index, op in enumerate(ops):
         low = lowering.lower(op, values)
         if low is not None:
             prim, operands, out = low
             operands = [("v", alias.get(o[1], o[1])) if o[0] == "v" else o for o in operands]
+            prim, operands = structured.combine(prim, operands, made_by, uses)
+            made_by[out] = (prim, operands)
             key = (prim, tuple(operands), values[out].requires_grad)
             if key in seen:
                 alias[out] = seen[key]

@@ -631,6 +631,55 @@ def _max_pool2d_grad(g, aux, shape):
 _prim("max_pool2d", _max_pool2d, aux=True, b0=(_max_pool2d_grad, (2,), False, True))
 
 
+def combine(prim, operands, made_by, uses):
+    """``(prim, operands)``, or one prim doing the work of this op and the op that made its
+    operand where that operand has no other use: ``max_pool2d(relu(x))`` is
+    ``relu(max_pool2d(x))`` (the maximum commutes with a rising function), whose relu and
+    its backward touch a quarter of the elements (the relu is then dead code)."""
+    if prim == "max_pool2d" and uses.get(operands[0][1]) == 1:
+        made = made_by.get(operands[0][1])
+        if made is not None and made[0] == "relu" and made[1][0][0] == "v":
+            return "relu_max_pool2d", [made[1][0], *operands[1:]]
+    return prim, operands
+
+
+def _relu_max_pool2d(x, kernel, shape):
+    from glassgrad.ops.nn.pool import tiled
+
+    out, masks = tiled.tiled_max(x, kernel)
+    if out is None:  # (a NaN: eager's ops, their graph kept, as in _max_pool2d)
+        from glassgrad.autograd.grad_mode import enable_grad
+        from glassgrad.nn.functional import max_pool2d, relu
+
+        leaf = _make_leaf(x)
+        with enable_grad():
+            made = max_pool2d(relu(leaf), kernel)
+        return made._data, ("graph", (leaf, made))
+    return np.maximum(out.dtype.type(0), out), ("masks", masks)
+
+
+def _relu_max_pool2d_grad(g, out, aux, shape):
+    if aux[0] == "masks":  # (eager's relu backward: the output itself where it is <= 0)
+        g = np.where(out <= 0, out, g)
+    return _max_pool2d_grad(g, aux, shape)
+
+
+def _make_leaf(x):
+    from glassgrad.tensor import _make
+
+    leaf = _make(x)
+    leaf._requires_grad = True
+    return leaf
+
+
+_prim(
+    "relu_max_pool2d",
+    _relu_max_pool2d,
+    aux=True,
+    b0=(_relu_max_pool2d_grad, (2,), True, True),
+)
+
+
 # -- activations -----------------------------------------------------------------------------------
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
