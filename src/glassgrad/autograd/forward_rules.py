@@ -30,6 +30,7 @@ __all__ = [
     "expanded",
     "filled",
     "indexed",
+    "pointwise_reduced",
     "propagate",
     "reshaped",
     "transposed",
@@ -82,6 +83,31 @@ def transposed(ctx, *tangents):
     """The ``TRANSPOSE`` fallback, for a rule that covers only some cases (complex inputs...)."""
     made = _transpose(ctx.cls, ctx.inputs, ctx.outputs, ctx.saved, ctx.args, tangents)
     return made if ctx.cls._n_outputs > 1 else made[0]
+
+
+def pointwise_reduced(ctx, *tangents):
+    """The JVP of an op each of whose input elements reaches one output element (a pointwise
+    loss, reduced or not; nll_loss): the backward rule on a gradient of ones gives each input
+    element's derivative, times its tangent, summed into the output element it reaches (all of
+    them for a reduced scalar, the class dim for nll_loss's unreduced rows)."""
+    from glassgrad.tensor import Tensor
+
+    out = ctx.output
+    ones = Tensor._from_array(np.ones_like(out._data))
+    node = _node(ctx.cls, ctx.args, [t is not None for t in tangents], ctx.inputs)
+    total = None
+    for part, tangent in zip(_call(node, ones, ctx.saved), tangents, strict=False):
+        if part is None or tangent is None:
+            continue
+        term = tangent * part  # (the tensor first: an array part must not take the product)
+        total = term if total is None else total + term
+    if total is None:
+        return _zeros(out)
+    if out._data.ndim == 0:
+        return total.sum()
+    if tuple(total.shape) != tuple(out.shape):
+        return total.sum(dim=1)
+    return total
 
 
 def filled(ctx, tangents):

@@ -69,7 +69,7 @@ register(
 
 # -- deg2rad / rad2deg -----------------------------------------------------------------------
 def _scaling(name, node_name, factor):
-    node = node_class(node_name, lambda ctx, grad: (grad * factor,))
+    node = node_class(node_name, lambda ctx, grad: (grad * factor,), jvp=ELEMENTWISE)
 
     def scaled(input):
         if input._data.dtype.kind == "c":

@@ -251,7 +251,9 @@ def _rot90_backward(ctx, grad):
     return (rot90(grad, -k, dims),)
 
 
-Rot90Backward0 = node_class("Rot90Backward0", _rot90_backward)
+Rot90Backward0 = node_class(
+    "Rot90Backward0", _rot90_backward, jvp=lambda ctx, t: rot90(t, *ctx.args)
+)
 
 
 def rot90(input, k=1, dims=(0, 1)):

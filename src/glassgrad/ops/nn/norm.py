@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import c_order
 from glassgrad._tensor_info import _C_TYPES
+from glassgrad.autograd.forward_rules import _zeros
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -23,6 +24,7 @@ from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.pad import pad
 from glassgrad.ops.nn.pool.pool import avg_pool2d
 from glassgrad.ops.registry import register
+from glassgrad.tensor import Tensor
 
 
 def _norm_backward(ctx, grad, x, weight):
@@ -54,9 +56,40 @@ def _affine_shape(shape, affine):
     return tuple(n if i in affine else 1 for i, n in enumerate(shape))
 
 
-NativeLayerNormBackward0 = node_class("NativeLayerNormBackward0", _norm_backward)
-NativeBatchNormBackward0 = node_class("NativeBatchNormBackward0", _norm_backward)
-NativeGroupNormBackward0 = node_class("NativeGroupNormBackward0", _norm_backward)
+def _norm_jvp(ctx, t_x, t_weight=None, t_bias=None):
+    """``out = xhat * w + b``; with statistics of the batch, xhat's tangent is
+    ``rstd * (tc - xhat * mean(xhat * tc))`` where ``tc`` is the centred tangent."""
+    shape, red_shape, axes, affine, eps, fixed = ctx.args
+    x, weight = ctx.saved
+    xr = x.reshape(red_shape)
+    if fixed is None:
+        centred = xr - xr.mean(dim=axes, keepdim=True)
+        rstd = ((centred * centred).mean(dim=axes, keepdim=True) + eps).rsqrt()
+    else:
+        centred, rstd = xr - Tensor._from_array(fixed[0]), Tensor._from_array(fixed[1])
+    xhat = centred * rstd
+    view = _affine_shape(shape, affine)
+    total = None
+    if t_x is not None:
+        tr = t_x.reshape(red_shape)
+        if fixed is None:
+            tc = tr - tr.mean(dim=axes, keepdim=True)
+            tr = tc - xhat * (xhat * tc).mean(dim=axes, keepdim=True)
+        total = (tr * rstd).reshape(shape)
+        if weight is not None:
+            total = total * weight.reshape(view)
+    for term in (
+        None if t_weight is None else xhat.reshape(shape) * t_weight.reshape(view),
+        None if t_bias is None else t_bias.reshape(view),
+    ):
+        if term is not None:
+            total = term if total is None else total + term
+    return _zeros(ctx.output) + total if total is not None else _zeros(ctx.output)
+
+
+NativeLayerNormBackward0 = node_class("NativeLayerNormBackward0", _norm_backward, jvp=_norm_jvp)
+NativeBatchNormBackward0 = node_class("NativeBatchNormBackward0", _norm_backward, jvp=_norm_jvp)
+NativeGroupNormBackward0 = node_class("NativeGroupNormBackward0", _norm_backward, jvp=_norm_jvp)
 
 
 def _normalise(cls, input, weight, bias, red_shape, axes, affine, eps, fixed=None):

@@ -18,6 +18,7 @@ from glassgrad.ops.registry import register
 from glassgrad.ops.sort.sort import (
     _dim_samples,
     _dims,
+    _gathered_jvp,
     _pair,
     _scatter_backward,
     _tie_dims,
@@ -26,8 +27,8 @@ from glassgrad.ops.sort.sort import (
 from glassgrad.tensor import Tensor
 
 cummax_type, cummin_type = return_type("cummax"), return_type("cummin")
-CummaxBackward0 = node_class("CummaxBackward0", _scatter_backward)
-CumminBackward0 = node_class("CumminBackward0", _scatter_backward)
+CummaxBackward0 = node_class("CummaxBackward0", _scatter_backward, jvp=_gathered_jvp)
+CumminBackward0 = node_class("CumminBackward0", _scatter_backward, jvp=_gathered_jvp)
 
 
 def _cumulative(input, dim, accumulate, cls, pair):

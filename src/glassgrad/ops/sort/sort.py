@@ -26,7 +26,7 @@ from glassgrad.ops.index.gather import along_key
 from glassgrad.ops.reduce.minmax import return_type
 from glassgrad.ops.registry import register
 from glassgrad.ops.sort._introsort import mode_of_row
-from glassgrad.tensor import _wrap_dim
+from glassgrad.tensor import Tensor, _wrap_dim
 
 sort_type, topk_type, kthvalue_type = (return_type(n) for n in ("sort", "topk", "kthvalue"))
 median_type, nanmedian_type, mode_type = (return_type(n) for n in ("median", "nanmedian", "mode"))
@@ -38,13 +38,19 @@ def _scatter_backward(ctx, grad):
     return (D.reshape(D.scatter_into(work_shape, key, D.reshape(grad, kept)), shape),)
 
 
-SortBackward0 = node_class("SortBackward0", _scatter_backward)
-SortBackward1 = node_class("SortBackward1", _scatter_backward)
-TopkBackward0 = node_class("TopkBackward0", _scatter_backward)
-KthvalueBackward0 = node_class("KthvalueBackward0", _scatter_backward)
-MedianBackward1 = node_class("MedianBackward1", _scatter_backward)
-NanmedianBackward1 = node_class("NanmedianBackward1", _scatter_backward)
-ModeBackward0 = node_class("ModeBackward0", _scatter_backward)
+def _gathered_jvp(ctx, tangent):
+    # the values are the input's elements at ``key``: so are their tangents
+    _, work_shape, key, _ = ctx.args
+    return tangent.reshape(work_shape)[key].reshape(tuple(ctx.outputs[0].shape))
+
+
+SortBackward0 = node_class("SortBackward0", _scatter_backward, jvp=_gathered_jvp)
+SortBackward1 = node_class("SortBackward1", _scatter_backward, jvp=_gathered_jvp)
+TopkBackward0 = node_class("TopkBackward0", _scatter_backward, jvp=_gathered_jvp)
+KthvalueBackward0 = node_class("KthvalueBackward0", _scatter_backward, jvp=_gathered_jvp)
+MedianBackward1 = node_class("MedianBackward1", _scatter_backward, jvp=_gathered_jvp)
+NanmedianBackward1 = node_class("NanmedianBackward1", _scatter_backward, jvp=_gathered_jvp)
+ModeBackward0 = node_class("ModeBackward0", _scatter_backward, jvp=_gathered_jvp)
 
 
 def _even_backward(ctx, grad):
@@ -52,8 +58,12 @@ def _even_backward(ctx, grad):
     return (grad * ctx._args,)
 
 
-MedianBackward0 = node_class("MedianBackward0", _even_backward)
-NanmedianBackward0 = node_class("NanmedianBackward0", _even_backward)
+def _even_jvp(ctx, tangent):
+    return (tangent * Tensor._from_array(ctx.args)).sum()
+
+
+MedianBackward0 = node_class("MedianBackward0", _even_backward, jvp=_even_jvp)
+NanmedianBackward0 = node_class("NanmedianBackward0", _even_backward, jvp=_even_jvp)
 
 
 def _work(input, dim):

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.special as _sc
 
 from glassgrad import dtypes as _dt
+from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.backend import quiet
@@ -86,7 +87,7 @@ special_erfcx = elementwise(
 
 
 # -- ndtr, log_ndtr, ndtri -------------------------------------------------------------------
-AddBackward1 = node_class("AddBackward1", lambda ctx, grad: (grad,))
+AddBackward1 = node_class("AddBackward1", lambda ctx, grad: (grad,), jvp=ELEMENTWISE)
 
 
 def special_ndtr(input):

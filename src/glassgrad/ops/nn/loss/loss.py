@@ -15,6 +15,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
 from glassgrad._tensor_info import _c_type
+from glassgrad.autograd.forward_rules import pointwise_reduced
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, result
 from glassgrad.ops import _dual as D
@@ -52,7 +53,7 @@ def _both(ctx, grad, local):
 
 
 MseLossBackward0 = node_class(
-    "MseLossBackward0", lambda ctx, grad, x, y: _both(ctx, grad, (x - y) * 2)
+    "MseLossBackward0", lambda ctx, grad, x, y: _both(ctx, grad, (x - y) * 2), jvp=pointwise_reduced
 )
 
 
@@ -82,7 +83,9 @@ def _smooth_l1_backward(ctx, grad, x, y):
     return _both(ctx, grad, local)
 
 
-SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_backward)
+SmoothL1LossBackward0 = node_class(
+    "SmoothL1LossBackward0", _smooth_l1_backward, jvp=pointwise_reduced
+)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -118,7 +121,7 @@ def _huber_backward(ctx, grad, x, y):
     return _both(ctx, grad, local)
 
 
-HuberLossBackward0 = node_class("HuberLossBackward0", _huber_backward)
+HuberLossBackward0 = node_class("HuberLossBackward0", _huber_backward, jvp=pointwise_reduced)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -168,7 +171,9 @@ def _log(x):
     return x.log()
 
 
-BinaryCrossEntropyBackward0 = node_class("BinaryCrossEntropyBackward0", _bce_backward)
+BinaryCrossEntropyBackward0 = node_class(
+    "BinaryCrossEntropyBackward0", _bce_backward, jvp=pointwise_reduced
+)
 
 
 def binary_cross_entropy(
@@ -230,7 +235,7 @@ def _bce_logits_backward(ctx, grad, x, y, w, pos_weight):
 
 
 BinaryCrossEntropyWithLogitsBackward0 = node_class(
-    "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_backward
+    "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_backward, jvp=pointwise_reduced
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad.autograd.forward_rules import pointwise_reduced
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
@@ -23,7 +24,9 @@ def _soft_margin_backward(ctx, grad, x, y):
     return (_scaled(grad, -y * N.sigmoid(-(x * y)), ctx._args),)
 
 
-SoftMarginLossBackward0 = node_class("SoftMarginLossBackward0", _soft_margin_backward)
+SoftMarginLossBackward0 = node_class(
+    "SoftMarginLossBackward0", _soft_margin_backward, jvp=pointwise_reduced
+)
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad.autograd.forward_rules import pointwise_reduced
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -27,8 +28,9 @@ def _nll_backward(ctx, grad, scale):
     return (D.scatter_into(shape, key, grad * scale),)
 
 
-NllLossBackward0 = node_class("NllLossBackward0", _nll_backward)
-NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_backward)  # spatial inputs
+NllLossBackward0 = node_class("NllLossBackward0", _nll_backward, jvp=pointwise_reduced)
+# (spatial inputs)
+NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_backward, jvp=pointwise_reduced)
 
 
 def _nll_key(data, target, weight, ignore_index):
