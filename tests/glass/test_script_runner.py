@@ -216,3 +216,30 @@ def test_tied_weights_are_listed_under_every_name(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "embed.weight = lm_head.weight" in done.stdout  # nanoGPT's wte/lm_head, both names
     assert "<td>embed.weight = lm_head.weight</td>" in page.read_text(encoding="utf-8")
+
+
+def test_findings_about_missing_parameters_are_made_for_the_whole_program(tmp_path):
+    # Two models, one optimizer made before a layer was replaced: no model's table may claim
+    # the other model's weights are unregistered, and the stale optimizer is named once.
+    script = tmp_path / "replaced.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import torch
+            nn = torch.nn
+            model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+            critic = nn.Linear(1, 1)
+            opt = torch.optim.SGD(list(model.parameters()) + list(critic.parameters()), lr=0.1)
+            model[2] = nn.Linear(4, 1)
+            loss = critic(model(torch.ones(2, 3))).sum()
+            loss.backward()
+            """
+        )
+    )
+    done = _explain(tmp_path, script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "not among the parameters explained" not in out
+    assert out.count("tensor(s) that are not parameters of the model") == 1
+    assert "note: opt: the optimizer holds 2 tensor(s)" in out
+    assert "not_in_optimizer" in out  # model[2]'s new weights: in no param group

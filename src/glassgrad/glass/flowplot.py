@@ -94,8 +94,9 @@ def gradient_flow(layers, explanation=None, *, title: str | None = None, ax=None
     means = [layer.mean_abs if layer.status == "ok" else 0.0 for layer in layers]
     ax.bar(x, maxes, width=0.8, color="#9ecae1", label="max |grad|", bottom=0)
     ax.bar(x, means, width=0.5, color="#08519c", label="mean |grad|")
-    ax.set_yscale("log")
+    # (the limits first: log scale on bars that are all zero warns, though the limits fix it)
     ax.set_ylim(floor, max([floor * 1e4, *(m * 10 for m in maxes if m)]))
+    ax.set_yscale("log")
     for index, layer in enumerate(layers):
         if layer.status != "ok":
             ax.plot(index, floor * 1.5, marker="x", color="#b00020", markersize=10, mew=2)

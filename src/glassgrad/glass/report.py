@@ -44,6 +44,7 @@ class Report:
     loss: float | None
     models: list = field(default_factory=list)
     optimizers: list = field(default_factory=list)  # (name, class)
+    notes: list = field(default_factory=list)  # about the whole program, not one model
 
     @property
     def heading(self) -> str:
@@ -63,6 +64,8 @@ class Report:
             lines.append(f"optimizers: {names}")
         for model in report.models:
             lines += ["", f"{model.title}:", str(model.explanation)]
+        if report.notes:
+            lines += ["", *[f"note: {note}" for note in report.notes]]
         return "\n".join(lines)
 
 
@@ -164,6 +167,10 @@ def _figure(model: ModelReport) -> str:
 def page(report: Report | None, calls: int, step: int) -> str:
     """The whole report as one HTML document."""
     body = [f"<h1>glassgrad explain</h1><p>{html.escape(_summary(report, calls, step))}</p>"]
+    notes = report.notes if report is not None else []
+    if notes:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+        body.append(f'<ul class="glass-notes">{items}</ul>')
     for model in report.models if report is not None else []:
         body += [
             f"<section><h2>{html.escape(model.title)}</h2>",

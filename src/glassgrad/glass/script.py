@@ -94,6 +94,29 @@ def _explain(loss, module, optimizer):
         return explain(loss, module, name="the loss")
 
 
+# findings about parameters missing from a model: with several models, true only program-wide
+_PROGRAM_WIDE = ("unlisted", "stale_optimizer")
+
+
+def _program_notes(loss, modules: list, optimizers: list, frame) -> list:
+    """The program-wide findings: tensors feeding the loss that no model holds, and tensors an
+    optimizer updates that no model has."""
+    from glassgrad.glass import _findings
+    from glassgrad.glass._params import entries
+    from glassgrad.glass.explain import explain
+
+    models = {_name_of(m, frame, f"model{i}"): m for i, m in enumerate(modules)}
+    notes = [
+        f.cause for f in explain(loss, models, name="the loss").findings if f.kind == "unlisted"
+    ]
+    listed = entries(models)
+    for optimizer in optimizers:
+        stale = _findings.stale_optimizer(optimizer, listed)
+        name = _name_of(optimizer, frame, "optimizer")
+        notes += [f"{name}: {f.cause}" for f in stale]
+    return notes
+
+
 def collect(loss, frame, step: int) -> Report:
     """Explain and draw every model alive at this ``backward()``: the report's data."""
     from glassgrad.glass.draw import draw
@@ -108,16 +131,21 @@ def collect(loss, frame, step: int) -> Report:
     report.optimizers = [
         (_name_of(opt, frame, type(opt).__name__), type(opt).__name__) for opt in optimizers
     ]
-    for module in _modules_in_use():
+    modules = _modules_in_use()
+    for module in modules:
         optimizer = _optimizer_for(module, optimizers)
         name = _name_of(module, frame, type(module).__name__)
         explanation = _explain(loss, module, optimizer)
+        if len(modules) > 1:  # (what one model misses, another may hold: see _program_notes)
+            explanation.findings = [f for f in explanation.findings if f.kind not in _PROGRAM_WIDE]
         graph = draw(loss, params=module, depth=1, legend=False)
         opt_name = None if optimizer is None else _name_of(optimizer, frame, "optimizer")
         layers = layer_stats(module, explanation)
         report.models.append(
             ModelReport(name, type(module).__name__, explanation, graph, opt_name, layers)
         )
+    if len(modules) > 1:
+        report.notes = _program_notes(loss, modules, optimizers, frame)
     if not report.models:  # plain tensors: explain the graph's leaves (a leaf loss, ...)
         graph = draw(loss, legend=False)
         report.models.append(
