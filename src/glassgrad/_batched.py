@@ -346,6 +346,23 @@ def c_order(value):
     return np.asarray(value, order="C")
 
 
+def as_strided(value, shape, strides, writeable=True):
+    """``np.lib.stride_tricks.as_strided`` that keeps a batch batched: ``shape`` and
+    ``strides`` describe one sample (as ``value.strides`` gives them), each sample's view
+    starts at its own sample."""
+    if value.__class__ is BatchedArray:
+        array = value.value
+        nb = len(value.levels)
+        view = np.lib.stride_tricks.as_strided(
+            array,
+            (*array.shape[:nb], *shape),
+            (*array.strides[:nb], *strides),
+            writeable=writeable,
+        )
+        return BatchedArray(view, value.levels)
+    return np.lib.stride_tricks.as_strided(value, shape, strides, writeable=writeable)
+
+
 def settle(grad, shape, create_graph=False):
     """A gradient batched at vmap levels that have ended and that its input (of logical
     ``shape``, as recorded in the forward pass) was not batched at: the input was shared by

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.registry import register
-
-_as_strided = np.lib.stride_tricks.as_strided
 
 
 def _blocks(size, kernel, dilation, padding, stride):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_strided
 from glassgrad.autograd.forward_rules import indexed
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -68,7 +69,7 @@ def _diag_view(data, offset, dim1, dim2):
     length = _diag_length(data.shape[dim1], data.shape[dim2], offset)
     shape = [data.shape[d] for d in others] + [length]
     strides = [data.strides[d] for d in others] + [data.strides[dim1] + data.strides[dim2]]
-    return np.lib.stride_tricks.as_strided(moved, shape, strides)
+    return as_strided(moved, shape, strides)  # (vmap: a batch stays one)
 
 
 def _diagonal_backward(ctx, grad):

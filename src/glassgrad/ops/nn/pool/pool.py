@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.pool import tiled as T
 from glassgrad.ops.registry import register
-
-_as_strided = np.lib.stride_tricks.as_strided
 
 
 def _windows(xp, kernel, stride, dilation, out_hw):
@@ -140,7 +139,7 @@ def _max_of(windows):
     arg = flat.argmax(axis=-1)
     if flat.dtype.kind == "f":
         nan = np.isnan(flat)
-        if nan.any():  # NaN wins, as in PyTorch
+        if nan.__class__ is not np.ndarray or nan.any():  # NaN wins (vmap: always asked)
             arg = np.where(nan.any(axis=-1), nan.argmax(axis=-1), arg)
     out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
     return out, np.divmod(arg, kw)

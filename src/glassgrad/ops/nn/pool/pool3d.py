@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
@@ -21,7 +22,6 @@ from glassgrad.ops.nn import upsample as U
 from glassgrad.ops.nn.pool import pool as P
 from glassgrad.ops.registry import register
 
-_as_strided = np.lib.stride_tricks.as_strided
 _RANK = "non-empty 4D or 5D (batch mode) tensor expected for input"
 
 
@@ -137,7 +137,7 @@ def _max_of(windows):
     arg = flat.argmax(axis=-1)
     if flat.dtype.kind == "f":
         nan = np.isnan(flat)
-        if nan.any():
+        if nan.__class__ is not np.ndarray or nan.any():  # NaN wins (vmap: always asked)
             arg = np.where(nan.any(axis=-1), nan.argmax(axis=-1), arg)
     return np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0], arg
 

@@ -34,8 +34,9 @@ def tiled_max(x, kernel):
     out = views[0].copy()
     for view in views[1:]:
         np.maximum(out, view, out=out)
-    if out.dtype.kind == "f" and np.isnan(out).any():
-        return None, None  # NaN wins in PyTorch, at its own position: the general path
+    if out.__class__ is not np.ndarray or (out.dtype.kind == "f" and np.isnan(out).any()):
+        # NaN wins in PyTorch, at its own position (or a vmap batch): the general path
+        return None, None
     masks = np.empty((len(views),) + out.shape, dtype=bool)
     taken = np.equal(views[0], out, out=masks[0]).copy()
     for mask, view in zip(masks[1:-1], views[1:-1], strict=True):
