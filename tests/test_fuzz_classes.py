@@ -121,6 +121,50 @@ def _lerp_inference_weight(lib, end_dtype):
     return lib.lerp(start, end, weight)
 
 
+def _detached_after_save(lib, op, then=None, create_graph=False):
+    """A non-leaf saved by a node, then detach_()ed: PyTorch's unpack refuses it."""
+    x = lib.tensor([[1.777, -1.957, 0.978], [-1.324, 0.431, -1.7]], requires_grad=True)
+    w = lib.tensor([0.5, -1.5, 2.0], requires_grad=True)
+    saved = lib.erfc(x)
+    out = op(saved, w)
+    saved.detach_()
+    if then is not None:
+        then(saved, w)
+    try:
+        return lib.autograd.grad(out.sum(), [x, w], create_graph=create_graph)
+    except RuntimeError as error:
+        return str(error), x.grad, w.grad
+
+
+def _detached_before_save(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    made = x * 2
+    made.detach_()
+    w = lib.tensor([3.0, 4.0], requires_grad=True)
+    return lib.autograd.grad((made * w).sum(), [w])
+
+
+def _detached_custom_function(lib):
+    """A custom Function's saved input is unpacked even after detach_()."""
+
+    class Double(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    made = x * 2
+    out = Double.apply(made).sum()
+    made.detach_()
+    return lib.autograd.grad(out, [x])
+
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -186,6 +230,23 @@ CASES = {
         )
         for da, db in (("float32", "float64"), ("float64", "float64"))
     },
+    "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
+    "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),
+    "detach_ after save: mul": lambda lib: _detached_after_save(lib, lambda t, w: t * w),
+    "detach_ after save: sin, create_graph": lambda lib: _detached_after_save(
+        lib, lambda t, w: t.sin(), create_graph=True
+    ),
+    "detach_ after save: exp saves its output": lambda lib: _detached_after_save(
+        lib, lambda t, w: t.exp() * 1
+    ),
+    "detach_ after save, then changed in place": lambda lib: _detached_after_save(
+        lib, lambda t, w: t * w, lambda t, w: t.mul_(2)
+    ),
+    "detach_ after save, then given a grad_fn again": lambda lib: _detached_after_save(
+        lib, lambda t, w: t * w, lambda t, w: t.mul_(w)
+    ),
+    "detach_ before save": _detached_before_save,
+    "detach_ after save: custom Function": _detached_custom_function,
     "lerp inference weight, end float32": lambda lib: _lerp_inference_weight(lib, "float32"),
     "lerp inference weight, end float64": lambda lib: _lerp_inference_weight(lib, "float64"),
 }

@@ -28,6 +28,7 @@ class _Extra:
         "post_hooks",
         "fw",
         "no_grad_views",
+        "detached_at",
         "__dict__",
     )
 
@@ -47,6 +48,7 @@ class _Extra:
         self.fw = None  # forward-mode tangents: {level token: tangent tensor} (forward_ad)
         # views taken under no_grad while this base required grad: their flag follows the base's
         self.no_grad_views = None
+        self.detached_at = None  # when detach_() took its grad_fn away (node.detached_now)
 
 
 class TensorHooks:

@@ -32,6 +32,7 @@ from glassgrad.autograd import grad_mode as _gm
 from glassgrad.autograd.accumulate import GRAD_LOCK, _threads
 from glassgrad.autograd.node import DATA_ASSIGNED as _DATA_ASSIGNED
 from glassgrad.autograd.node import AccumulateGrad
+from glassgrad.autograd.node import detached_now as _detached_now
 
 __all__ = ["Tensor", "Size", "tensor_method"]
 
@@ -329,6 +330,8 @@ class Tensor(TensorHooks, TensorInfo):
 
         if provenance.enabled and self._requires_grad:
             provenance.on_detach_(self, self._grad_fn)
+        if self._grad_fn is not None:  # nodes that saved it as a non-leaf now refuse it
+            self._x().detached_at = _detached_now()
         self._grad_fn = None
         self._requires_grad = False
         self._views_follow(False)

@@ -25,6 +25,7 @@ from glassgrad.autograd.accumulate import (  # noqa: F401 - CopyBackwards, _UNSH
     _store_grad,
 )
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
+from glassgrad.autograd.node import DETACHED as _detached
 from glassgrad.autograd.node import FREED, AccumulateGrad
 from glassgrad.autograd.partial import keep_complete
 
@@ -222,7 +223,9 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
                 outputs = node.apply(grads, create_graph)
             elif saved is None:
                 outputs = node._backward(grads)
-            elif saved is not FREED and not node._scalars and not _data_assigned[0]:
+            elif (
+                saved is not FREED and not node._scalars and not (_data_assigned[0] or _detached[0])
+            ):
                 records = node._vars
                 if records is not None:
                     for counter, version, _owner, _index in records:

@@ -30,6 +30,7 @@ from glassgrad.autograd.engine import (
     run_backward,
 )
 from glassgrad.autograd.node import DATA_ASSIGNED as _data_assigned
+from glassgrad.autograd.node import DETACHED as _detached
 from glassgrad.autograd.node import FREED, SCALAR_PAIR, AccumulateGrad
 from glassgrad.autograd.partial import keep_complete
 
@@ -157,7 +158,7 @@ def _propagate_plain(roots, retain_graph, inference, root=None, seed=None):
             elif saved is None:
                 outputs = node._backward(grads)
             else:
-                if saved is FREED or _data_assigned[0]:
+                if saved is FREED or _data_assigned[0] or _detached[0]:
                     # the second-backward error, or saved inputs read from their tensors (node.py)
                     outputs = node.apply(grads, False)
                 else:

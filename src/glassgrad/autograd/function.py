@@ -85,6 +85,7 @@ class _FunctionNode(FunctionCtx, Node):
 
     _custom_apply = True
     _special = True
+    _detach_checked = False  # PyTorch unpacks a custom Function's saved input even if detach_()ed
 
     @property
     def saved_tensors(self) -> tuple:

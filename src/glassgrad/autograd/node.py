@@ -62,6 +62,35 @@ SCALAR_PAIR = 2
 # saved inputs are read from their tensors instead (``_current_inputs``).
 DATA_ASSIGNED = [False]
 
+# Set for good by the first ``detach_()`` of a tensor that had a grad_fn: from then on backward
+# takes its checked path, which refuses a saved input detached in place after it was saved
+# (PyTorch's error; its unpack finds no grad_fn for a tensor saved as a non-leaf).
+DETACHED = [False]
+_DETACHED_SAVED = (
+    "Trying to use a saved tensor that has been detached in-place, i.e. with .detach_()."
+    "This is not supported, please use out-of-place `.detach()` instead"
+)
+
+
+def detached_now():
+    """The creation-order number of a ``detach_()`` of a non-leaf (compared with nodes' own)."""
+    DETACHED[0] = True
+    return _current[0]()
+
+
+def _refuse_detached(node, records) -> None:
+    seq = node._seq
+    if seq is None or not node._detach_checked:
+        return
+    for _counter, _version, owner, _index in records:
+        extra = getattr(owner, "_extra", None)  # (a saved output is a weak reference: skipped)
+        if extra is None or owner._grad_fn is not None:
+            continue
+        detached = extra.detached_at
+        if detached is not None and detached > seq:
+            raise RuntimeError(_DETACHED_SAVED)
+
+
 # PyTorch's hand-written C++ nodes: their name() carries the namespace
 _CPP_NODES = frozenset({"AccumulateGrad", "CopySlices", "CopyBackwards", "Error", "GraphRoot"})
 
@@ -119,6 +148,7 @@ class Node:
     _retain = None
     _prov = None
     _custom_apply = False  # True where ``apply`` is overridden (custom Functions)
+    _detach_checked = True  # refuses a saved input detached in place since (``DETACHED``)
     # True once the node has hooks, a retained output or a custom ``apply``: the plain engine
     # loop then hands it to the general path (one flag read for nodes that need none of it)
     _special = False
@@ -199,6 +229,8 @@ class Node:
             raise RuntimeError(_SECOND_BACKWARD)
         records = self._vars
         if records is not None:
+            if DETACHED[0]:
+                _refuse_detached(self, records)
             for record in reversed(records) if self._other_first else records:
                 counter, version, _owner, _index = record
                 if counter[0] != version:
