@@ -36,7 +36,7 @@ from glassgrad.ops.nn.conv.transpose import (  # noqa: F401
     conv_transpose2d,
     conv_transpose3d,
 )
-from glassgrad.ops.nn.dropout import dropout  # noqa: F401
+from glassgrad.ops.nn.dropout import alpha_dropout, dropout, feature_alpha_dropout  # noqa: F401
 from glassgrad.ops.nn.embedding.embedding import embedding  # noqa: F401
 from glassgrad.ops.nn.fold import fold, unfold  # noqa: F401
 from glassgrad.ops.nn.grid_sample import affine_grid, grid_sample  # noqa: F401
@@ -112,18 +112,54 @@ def celu_(input, alpha=1.0):
     return celu(input, alpha, inplace=True)
 
 
-def _channel_dropout(input, p, training, inplace, batched_ndim):
-    """Zero whole channels with probability ``p``, scaling the rest by ``1 / (1 - p)``."""
+_CHANNEL_NOTE = (
+    "{name}: Received a {dim}-D input to {name}, which is deprecated and will result in an "
+    "error in a future release. To retain the behavior and silence this warning, please use "
+    "dropout instead. Note that {name} exists to provide channel-wise dropout on inputs with "
+    "{spatial} spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+    "{low}D or {high}D inputs)."
+)
+
+
+def _unbatched_channel_dropout(input, p, training, inplace):
+    """Channel dropout of an input without a batch dim: seen as a batch of one, as PyTorch."""
+    from glassgrad.ops.nn.dropout import feature_dropout
+
+    input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    out = feature_dropout(input, p, training, inplace)
+    return out.squeeze_(0) if inplace else out.squeeze(0)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p``."""
+    from glassgrad.ops.nn.dropout import _check_p, feature_dropout
+
+    _check_p(p)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note "
+            "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            "inputs)."
+        )
+    if input.dim() == 2:
+        return _unbatched_channel_dropout(input, p, training, inplace)
+    return feature_dropout(input, p, training, inplace)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, H, W) input with probability ``p`` (a 3-D input is
+    read as (N, C, L), with PyTorch's warning)."""
     import warnings as _warnings
 
-    from glassgrad._random import _rng as _draw_rng  # (vmap: its randomness mode)
-    from glassgrad.creation import as_tensor as _as_tensor
+    from glassgrad.ops.nn.dropout import _check_p, feature_dropout
 
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if input.ndim == batched_ndim - 1 and batched_ndim == 4:
+    _check_p(p)
+    dim = input.dim()
+    if dim not in (3, 4):
+        note = _CHANNEL_NOTE.format(name="dropout2d", dim=dim, spatial=2, low=3, high=4)
+        _warnings.warn(note, UserWarning, stacklevel=2)
+    if dim == 3:
         _warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
             "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
@@ -131,25 +167,25 @@ def _channel_dropout(input, p, training, inplace, batched_ndim):
             "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=2,
         )
-    data = input._data
-    channels = data.shape[:2] if data.ndim >= batched_ndim - 1 else data.shape[:1]
-    shape = channels + (1,) * (data.ndim - len(channels))
-    keep = _draw_rng(None).random(shape) >= p
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    mask = _as_tensor((keep * scale).astype(data.dtype))
-    return input.mul_(mask) if inplace else input * mask
+    return feature_dropout(input, p, training, inplace)
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of an (N, C, L) input with probability ``p``."""
-    return _channel_dropout(input, p, training, inplace, 3)
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
+    import warnings as _warnings
 
+    from glassgrad.ops.nn.dropout import _check_p, feature_dropout
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of an (N, C, H, W) input with probability ``p``."""
-    return _channel_dropout(input, p, training, inplace, 4)
+    _check_p(p)
+    dim = input.dim()
+    if dim not in (4, 5):
+        note = _CHANNEL_NOTE.format(name="dropout3d", dim=dim, spatial=3, low=4, high=5)
+        _warnings.warn(note, UserWarning, stacklevel=2)
+    if dim != 5:
+        return _unbatched_channel_dropout(input, p, training, inplace)
+    return feature_dropout(input, p, training, inplace)
 
 
 # pooling, normalisation, distance and loss functions added with their layers
