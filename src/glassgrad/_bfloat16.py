@@ -57,6 +57,12 @@ def is_bfloat16(array) -> bool:
     return NP is not None and array.dtype == NP
 
 
+def differentiable(array) -> bool:
+    """Whether an array's dtype can carry gradients: floating (bfloat16's NumPy kind is "V",
+    so a ``kind in "fc"`` test alone would treat its tensors as integers) or complex."""
+    return array.dtype.kind in "fc" or (NP is not None and array.dtype == NP)
+
+
 def used() -> None:
     """A bfloat16 tensor is being made: run the first-use hooks (once)."""
     while _FIRST_USE:

@@ -22,7 +22,7 @@ _REQUIRES_FLOAT = "Only Tensors of floating point and complex dtype can require 
 def _finish(data, requires_grad):
     t = _make(data)
     if requires_grad:
-        if data.dtype.kind not in "fc":
+        if not (t.dtype.is_floating_point or data.dtype.kind == "c"):  # (bfloat16's kind is V)
             raise RuntimeError(_REQUIRES_FLOAT)
         t._requires_grad = True
     return t

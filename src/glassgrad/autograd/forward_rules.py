@@ -21,6 +21,7 @@ import re
 
 import numpy as np
 
+from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad.autograd import forward_state as _fs
 
 __all__ = [
@@ -394,7 +395,7 @@ def _own_tangent(tensor, token):
         return found
     extra = tensor._extra
     base = extra.base if extra is not None else None
-    if base is not None and base._data.dtype.kind in "fc":
+    if base is not None and _differentiable(base._data):
         _fs.put(base, token, _zeros(base))
         found = _fs.get(tensor, token)
         if found is not None:
@@ -405,7 +406,7 @@ def _own_tangent(tensor, token):
 
 def _each_level(tensor, write) -> None:
     """Run ``write(token)`` for each active level, with that level's propagation off."""
-    if tensor._data.dtype.kind not in "fc":
+    if not _differentiable(tensor._data):
         return
     active = _fs.ACTIVE[0]
     for position in range(active):

@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad.autograd import forward_state, grad_mode
 from glassgrad.autograd.node import Node, link, next_seq, node_class
 from glassgrad.autograd.node import use_counter as _node_counter
@@ -323,7 +324,7 @@ def _forward_mode(cls, ctx, args, made) -> None:
             if (
                 tangent is None
                 or not isinstance(out, Tensor)
-                or out._data.dtype.kind not in "fc"
+                or not _differentiable(out._data)
                 or id(out) in ctx._non_differentiable
             ):
                 continue
@@ -374,7 +375,7 @@ def _wrap_one(node, index, out):
         if out._vc is not None:
             out._vc[0] += 1
         return out
-    if id(out) in node._non_differentiable or out._data.dtype.kind not in "fc":
+    if id(out) in node._non_differentiable or not _differentiable(out._data):
         return out
     return _make(out._data, node, index)
 

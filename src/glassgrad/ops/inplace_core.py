@@ -13,6 +13,7 @@ import numpy as np
 
 from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import inplace_write_error
+from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad._errors import INFERENCE_INPLACE
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import _set_record, state
@@ -389,7 +390,7 @@ def _inplace(self, outplace, *args, **kwargs):
     if (
         state.record
         and (self._requires_grad or any(a._requires_grad for a in others))
-        and self._data.dtype.kind in "fc"
+        and (self._data.dtype.kind in "fc" or _differentiable(self._data))
     ):
         overlapping = fill and overlaps(self._data)
         if overlapping:
