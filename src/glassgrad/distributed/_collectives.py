@@ -39,10 +39,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     data = w.reducible(w.buffer(tensor), op)
     MPI = _mpi()
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Allreduce(MPI.IN_PLACE, data, mpi_op)
-            return []
+    def start():
         return [pg.comm.Iallreduce(MPI.IN_PLACE, data, mpi_op)]
 
     def finish():
@@ -62,10 +59,7 @@ def broadcast(tensor, src=None, group=None, async_op: bool = False, group_src=No
     data = w.buffer(tensor)
     payload = w.raw(data)
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Bcast(payload, root)
-            return []
+    def start():
         return [pg.comm.Ibcast(payload, root)]
 
     def finish():
@@ -88,10 +82,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op: bool = False
     mine = pg.rank() == root
     send = _mpi().IN_PLACE if mine else data
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Reduce(send, data if mine else None, mpi_op, root)
-            return []
+    def start():
         return [pg.comm.Ireduce(send, data if mine else None, mpi_op, root)]
 
     def finish():
@@ -148,10 +139,7 @@ def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
     send = w.buffer(tensor)
     block, unpack = _gathered(tensor_list)
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Allgather(w.raw(send), w.raw(block))
-            return []
+    def start():
         return [pg.comm.Iallgather(w.raw(send), w.raw(block))]
 
     return w.run(pg, async_op, start, unpack, tensor_list)
@@ -181,10 +169,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
     send = w.buffer(input_tensor)
     block = np.empty(output_tensor._data.size, dtype=output_tensor._data.dtype)
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Allgather(w.raw(send), w.raw(block))
-            return []
+    def start():
         return [pg.comm.Iallgather(w.raw(send), w.raw(block))]
 
     return w.run(pg, async_op, start, lambda: w.store(output_tensor, block), [output_tensor])
@@ -224,10 +209,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = Fals
     block, unpack = _gathered(gather_list) if mine else (None, None)
     target = w.raw(block) if mine else None
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Gather(w.raw(send), target, root)
-            return []
+    def start():
         return [pg.comm.Igather(w.raw(send), target, root)]
 
     return w.run(pg, async_op, start, unpack, gather_list or [])
@@ -249,10 +231,7 @@ def scatter(
     source = w.raw(np.ascontiguousarray(block)) if mine else None
     data = np.empty_like(w.buffer(tensor))
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Scatter(source, w.raw(data), root)
-            return []
+    def start():
         return [pg.comm.Iscatter(source, w.raw(data), root)]
 
     return w.run(pg, async_op, start, lambda: w.store(tensor, data), [tensor])
@@ -293,10 +272,7 @@ def _reduce_scatter(pg, output, block, op, async_op):
     send = np.ascontiguousarray(w.reducible(block, op))
     data = np.empty(output._data.size, dtype=send.dtype)
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Reduce_scatter_block(send, data, mpi_op)
-            return []
+    def start():
         return [pg.comm.Ireduce_scatter_block(send, data, mpi_op)]
 
     def finish():
@@ -324,10 +300,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op: bool
     send = (np.concatenate(sends), [s.size for s in sends])
     recv = (np.empty(sum(o.nbytes for o in outs), np.uint8), [o.nbytes for o in outs])
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Alltoallv(send, recv)
-            return []
+    def start():
         return [pg.comm.Ialltoallv(send, recv)]
 
     def finish():
@@ -361,10 +334,7 @@ def all_to_all_single(
     data = np.empty_like(w.buffer(output))
     recv = (w.raw(data), [n * row_out for n in outs])
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Alltoallv(send, recv)
-            return []
+    def start():
         return [pg.comm.Ialltoallv(send, recv)]
 
     return w.run(pg, async_op, start, lambda: w.store(output, data), [output])
@@ -376,10 +346,7 @@ def barrier(group=None, async_op: bool = False, device_ids=None, timeout=None):
     if pg is None:
         return None
 
-    def start(blocking):
-        if blocking:
-            pg.comm.Barrier()
-            return []
+    def start():
         return [pg.comm.Ibarrier()]
 
     return w.run(pg, async_op, start)

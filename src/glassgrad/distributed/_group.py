@@ -7,6 +7,7 @@ and a group is an MPI communicator over some of them.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import os
 
@@ -28,6 +29,8 @@ __all__ = [
     "is_nccl_available",
     "new_group",
 ]
+
+DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default_pg_timeout
 
 _NOT_INITIALIZED = (
     "Default process group has not been initialized, please make sure to call init_process_group."
@@ -86,10 +89,15 @@ class Backend(str):
 class ProcessGroup:
     """A set of processes that run collectives together: an MPI communicator over them."""
 
-    def __init__(self, comm, ranks: list[int], backend: str) -> None:
+    def __init__(self, comm, ranks: list[int], backend: str, timeout=DEFAULT_TIMEOUT) -> None:
         self.comm = comm  # None on a process outside the group
         self.ranks = ranks  # the global ranks of the members, in group-rank order
         self.backend = backend
+        self.timeout = timeout  # how long a collective may wait for the other ranks
+        self.timed_out = False  # a collective gave up waiting: the group is unusable, as Gloo's
+        # collective clean-ups (MPI windows must be freed by every rank at once, never from a
+        # garbage collector on one), run by destroy_process_group
+        self.on_destroy: list = []
 
     def rank(self) -> int:
         """This process's rank within the group."""
@@ -183,16 +191,27 @@ def init_process_group(
 
     Rank and world size come from MPI; where ``rank``/``world_size`` or the ``RANK`` and
     ``WORLD_SIZE`` variables (set by ``glassgrad.distributed.run``) are given, they must agree.
+    A collective that waits longer than ``timeout`` (a ``datetime.timedelta``, 30 minutes by
+    default) for the other ranks raises RuntimeError, and the group is unusable afterwards.
     """
     if _state["default"] is not None:
         raise ValueError("trying to initialize the default process group twice!")
     name = _check_backend(backend)
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    _check_timeout(timeout)
     comm = _mpi().COMM_WORLD.Dup()
     _agree(comm, rank, world_size)
-    world = ProcessGroup(comm, list(range(comm.Get_size())), name)
+    world = ProcessGroup(comm, list(range(comm.Get_size())), name, timeout)
     _state["default"] = world
     GroupMember.WORLD = world
     group.WORLD = world
+
+
+def _check_timeout(timeout) -> None:
+    if not isinstance(timeout, datetime.timedelta):
+        raise TypeError(
+            f"Expected timeout argument to be of type datetime.timedelta, got {timeout}"
+        )
 
 
 def _agree(comm, rank: int, world_size: int) -> None:
@@ -232,6 +251,9 @@ def destroy_process_group(group_arg: ProcessGroup | None = None) -> None:
         raise AssertionError("Process group cannot be None")
     targets = [*_state["groups"], world] if group_arg is None else [group_arg]
     for pg in targets:
+        for clean_up in reversed(pg.on_destroy):
+            clean_up()
+        pg.on_destroy = []
         if pg.comm is not None:
             pg.comm.Free()
             pg.comm = None
@@ -246,6 +268,8 @@ def destroy_process_group(group_arg: ProcessGroup | None = None) -> None:
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, **kwargs) -> ProcessGroup:
     """A group of the given global ranks; every process of the default group must call it."""
     world = _default()
+    timeout = world.timeout if timeout is None else timeout
+    _check_timeout(timeout)
     members = list(range(world.size())) if ranks is None else sorted(int(r) for r in ranks)
     if len(members) > world.size():
         raise ValueError(
@@ -261,7 +285,8 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, **kwargs)
     mpi_group = world.comm.Get_group().Incl(members)
     comm = world.comm.Create(mpi_group)
     mpi_group.Free()
-    pg = ProcessGroup(comm if comm != _mpi().COMM_NULL else None, members, world.backend)
+    comm = comm if comm != _mpi().COMM_NULL else None
+    pg = ProcessGroup(comm, members, world.backend, timeout)
     _state["groups"].append(pg)
     return pg
 

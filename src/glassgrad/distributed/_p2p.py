@@ -53,7 +53,7 @@ def isend(tensor, dst=None, group=None, tag: int = 0, group_dst=None):
     data = w.buffer(tensor).copy()  # the sender may change the tensor before the send completes
     with w._mpi_errors():
         request = pg.comm.Isend(w.raw(data), peer, tag)
-    return w.Work([request], keep=(data,))
+    return w.Work([request], keep=(data,), pg=pg)
 
 
 def send(tensor, dst=None, group=None, tag: int = 0, group_dst=None) -> None:
@@ -64,7 +64,8 @@ def send(tensor, dst=None, group=None, tag: int = 0, group_dst=None) -> None:
         return None
     peer = _peer(pg, dst, group_dst, "dst")
     with w._mpi_errors():
-        pg.comm.Send(w.raw(w.buffer(tensor)), peer, tag)
+        request = pg.comm.Isend(w.raw(w.buffer(tensor)), peer, tag)
+    w.wait_all(pg, [request])
     return None
 
 
@@ -78,7 +79,7 @@ def _receive(tensor, src, group, tag, group_src, op):
     if peer is None:
         peer = _peer(pg, src, group_src, "src")
     data = np.empty_like(w.buffer(tensor))
-    work = w.Work(keep=(data,))
+    work = w.Work(keep=(data,), pg=pg)
     work._statuses = [MPI.Status()]
 
     def finish():
@@ -86,12 +87,11 @@ def _receive(tensor, src, group, tag, group_src, op):
         work._source = pg.ranks[work._statuses[0].Get_source()]
 
     with w._mpi_errors():
-        if op == "recv":
-            pg.comm.Recv(w.raw(data), peer, tag, work._statuses[0])
-            finish()
-            return work._source, None
         work._requests = [pg.comm.Irecv(w.raw(data), peer, tag)]
     work._finish = finish
+    if op == "recv":
+        work.wait()
+        return work._source, None
     return None, work
 
 
@@ -106,11 +106,20 @@ def irecv(tensor, src=None, group=None, tag: int = 0, group_src=None):
     return _receive(tensor, src, group, tag, group_src, "irecv")[1]
 
 
+def _arrived(pg) -> None:
+    """Every rank has reached this call, within the group's timeout: mpi4py's pickled
+    collectives block in MPI, where no timeout can reach them."""
+    with w._mpi_errors():
+        request = pg.comm.Ibarrier()
+    w.wait_all(pg, [request])
+
+
 def broadcast_object_list(object_list, src=None, group=None, device=None, group_src=None):
     """Replace ``object_list``'s items on every rank with rank ``src``'s (pickled)."""
     pg = w.member(group, "broadcast_object_list")
     if pg is None:
         return None
+    _arrived(pg)
     root = w.root_rank(pg, src, group_src, "broadcast", "src")
     with w._mpi_errors():
         items = pg.comm.bcast(list(object_list) if pg.rank() == root else None, root)
@@ -123,6 +132,7 @@ def all_gather_object(object_list, obj, group=None) -> None:
     pg = w.member(group, "all_gather_object")
     if pg is None:
         return None
+    _arrived(pg)
     with w._mpi_errors():
         items = pg.comm.allgather(obj)
     object_list[: len(items)] = items
@@ -134,6 +144,7 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
     pg = w.member(group, "gather_object")
     if pg is None:
         return None
+    _arrived(pg)
     root = w.root_rank(pg, dst, group_dst, "gather", "dst")
     with w._mpi_errors():
         items = pg.comm.gather(obj, root)
@@ -149,6 +160,7 @@ def scatter_object_list(
     pg = w.member(group, "scatter_object_list")
     if pg is None:
         return None
+    _arrived(pg)
     root = w.root_rank(pg, src, group_src, "scatter", "src")
     with w._mpi_errors():
         item = pg.comm.scatter(scatter_object_input_list if pg.rank() == root else None, root)

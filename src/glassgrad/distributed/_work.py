@@ -4,15 +4,20 @@ reductions, and the cross-rank check that every rank runs the same collective on
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 
+from glassgrad import futures
 from glassgrad.distributed._group import ProcessGroup, RedOpType, _mpi, _resolve
 
 
 class Work:
     """A collective in flight (``async_op=True``): ``wait()`` finishes it and writes the results."""
 
-    def __init__(self, requests=(), finish=None, result=None, keep=()) -> None:
+    def __init__(self, requests=(), finish=None, result=None, keep=(), pg=None) -> None:
+        self._pg = pg  # whose timeout a wait honours
         self._requests = list(requests)
         self._finish = finish
         self._result = result
@@ -28,11 +33,11 @@ class Work:
             finish()
 
     def wait(self, timeout=None) -> bool:
-        """Block until the operation is done and its output tensors hold the results."""
+        """Block until the operation is done and its output tensors hold the results; raise
+        RuntimeError after ``timeout`` (the group's timeout when None)."""
         if not self._done:
             if self._requests:
-                with _mpi_errors():
-                    _mpi().Request.Waitall(self._requests, self._statuses)
+                wait_all(self._pg, self._requests, self._statuses, timeout)
             self._complete()
         return True
 
@@ -57,7 +62,7 @@ class Work:
 
     def get_future(self) -> Future:
         """A future whose value is ``result()``."""
-        return Future(self)
+        return _work_future(self)
 
     def source_rank(self) -> int:
         self.wait()
@@ -67,36 +72,59 @@ class Work:
         return f"<glassgrad.distributed.Work done={self._done}>"
 
 
-class Future:
-    """The future of a ``Work``: ``wait()`` and ``value()`` return its output tensors."""
+class Future(futures.Future):
+    """A ``torch.futures.Future`` that MPI completes: ``wait()`` and ``done()`` drive the
+    collective, and callbacks chained with ``then`` run as it completes."""
 
-    def __init__(self, work: Work) -> None:
-        self._work = work
+    def __init__(self, drive) -> None:
+        super().__init__()
+        self._drive = drive  # drive(block): complete this future if (or once) MPI is done
+        self._driving = False  # completing runs callbacks that ask done(): no driving then
 
-    def wait(self):
-        return self._work.result()
-
-    def value(self):
-        return self._work.result()
-
-    def done(self) -> bool:
-        return self._work.is_completed()
-
-    def then(self, callback):
-        return _Done(callback(self))
-
-
-class _Done(Future):
-    def __init__(self, value) -> None:
-        self._value = value
-
-    def wait(self):
-        return self._value
-
-    value = wait
+    def _step(self, block: bool) -> None:
+        if self._driving or futures.Future.done(self):
+            return
+        self._driving = True
+        try:
+            self._drive(block)
+        finally:
+            self._driving = False
 
     def done(self) -> bool:
-        return True
+        self._step(False)
+        return futures.Future.done(self)
+
+    def wait(self):
+        self._step(True)
+        return futures.Future.wait(self)
+
+    def then(self, callback) -> Future:
+        """A future of ``callback(self)``; waiting on it waits on this one."""
+        chained = Future(lambda block: self.wait() if block else self.done())
+
+        def run(done) -> None:
+            try:
+                result = callback(done)
+            except Exception as error:
+                chained.set_exception(futures._callback_error(error))
+                return
+            chained.set_result(result)
+
+        self.add_done_callback(run)
+        return chained
+
+
+def _work_future(work: Work) -> Future:
+    def drive(block: bool) -> None:
+        if block:
+            work.wait()
+        elif not work.is_completed():
+            return
+        if not futures.Future.done(future):
+            future.set_result(list(work._result or []))
+
+    future = Future(drive)
+    return future
 
 
 class _mpi_errors:
@@ -111,11 +139,52 @@ class _mpi_errors:
         return False
 
 
-def run(pg: ProcessGroup, async_op: bool, start, finish=None, result=None):
-    """Start a collective (``start(blocking)`` returns its requests) and finish or hand it back."""
+_TIMED_OUT = "Timed out waiting {ms}ms for recv operation to complete"
+_CLOSED = "Application timeout caused pair closure"
+
+
+def wait_all(pg, requests, statuses=None, timeout=None) -> None:
+    """Wait for MPI ``requests``, at most the group's timeout (Gloo's error text after it).
+
+    MPI's blocking waits cannot give up, so this polls; every few polls it yields the core, as
+    MPI's own waits do, so that a rank sharing it with this one can reach the collective.
+    """
+    MPI = _mpi()
     with _mpi_errors():
-        requests = start(not async_op)
-    work = Work(requests, finish, result)
+        if MPI.Request.Testall(requests, statuses):
+            return
+        limit = timeout if timeout is not None else (pg.timeout if pg is not None else None)
+        seconds = limit.total_seconds() if limit is not None else float("inf")
+        deadline = time.monotonic() + seconds
+        polls = 0
+        while not MPI.Request.Testall(requests, statuses):
+            polls += 1
+            if polls % 64:
+                continue
+            if time.monotonic() > deadline:
+                if pg is not None:
+                    pg.timed_out = True  # MPI cannot cancel a collective: the group is spent
+                error = RuntimeError(_TIMED_OUT.format(ms=round(seconds * 1000)))
+                error.add_note(
+                    "glassgrad: another rank did not reach the same collective within the "
+                    "process group's timeout (init_process_group(timeout=...)); it may have "
+                    "died, hung, or taken a different path through the program."
+                )
+                raise error
+            os.sched_yield()
+
+
+def check_usable(pg: ProcessGroup) -> None:
+    """After a timeout the group is unusable, as a Gloo group is after its pairs closed."""
+    if pg.timed_out:
+        raise RuntimeError(_CLOSED)
+
+
+def run(pg: ProcessGroup, async_op: bool, start, finish=None, result=None):
+    """Start a collective (``start()`` returns its MPI requests) and finish or hand it back."""
+    with _mpi_errors():
+        requests = start()
+    work = Work(requests, finish, result, pg=pg)
     if async_op:
         return work
     work.wait()
@@ -183,8 +252,8 @@ def reducible(array: np.ndarray, op) -> np.ndarray:
     """The array as MPI reduces it: bool as uint8 (sum = or), half precision as float32."""
     if array.dtype == np.bool_:
         return array.astype(np.uint8)
-    if array.dtype == np.float16:
-        return array.astype(np.float32)
+    if array.dtype == np.float16 or array.dtype.name == "bfloat16":
+        return array.astype(np.float32)  # MPI has no half-precision sums
     if op is RedOpType.AVG and array.dtype.kind in "iub":
         raise RuntimeError(
             f"result type Float can't be cast to the desired output type {_c10(array.dtype)}"
@@ -237,7 +306,8 @@ def agree(pg: ProcessGroup, op: str, tensor=None, root: int = -1) -> None:
     mine = _fingerprint(op, tensor, root)
     rows = np.empty((pg.size(), mine.size), dtype=np.int64)
     with _mpi_errors():
-        pg.comm.Allgather(mine, rows)
+        request = pg.comm.Iallgather(mine, rows)
+    wait_all(pg, [request])
     for other, row in enumerate(rows):
         if not np.array_equal(row, rows[0]):
             raise RuntimeError(
@@ -259,6 +329,7 @@ def member(group_arg, op: str):
             stacklevel=3,
         )
         return None
+    check_usable(pg)
     return pg
 
 
