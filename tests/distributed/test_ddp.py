@@ -21,6 +21,11 @@ CASES = [
     "bucket_view",
     "buffers",
     "sync_batchnorm",
+    "mpi_path",
+    "find_unused_one_rank",
+    "comm_hooks",
+    "join",
+    "join_throw",
 ]
 
 
@@ -97,3 +102,82 @@ def test_data_parallel_on_cpu_runs_the_module():
     assert ours.device_ids == theirs.device_ids == []
     x = glassgrad.ones(4, 2)
     assert glassgrad.equal(ours(x), inner(x))
+
+
+HOOKS = """
+import os
+import {module} as torch
+import {module}.distributed as dist
+from {module}.distributed.algorithms.ddp_comm_hooks import default_hooks
+os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="{port}")
+dist.init_process_group("gloo", rank=0, world_size=1)
+
+def model(hook=None):
+    torch.manual_seed(0)
+    ddp = torch.nn.parallel.DistributedDataParallel(
+        torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 2))
+    )
+    if hook is not None:
+        ddp.register_comm_hook(None, hook)
+    return ddp
+
+def attempt(thunk):
+    try:
+        thunk()
+        print("ok")
+    except Exception as exc:
+        print(type(exc).__name__, repr(str(exc)))
+
+def describe(state, bucket):
+    print("bucket", bucket.index(), bucket.is_last(), tuple(bucket.buffer().shape),
+          [tuple(p.shape) for p in bucket.parameters()],
+          [tuple(g.shape) for g in bucket.gradients()])
+    future = torch.futures.Future()
+    future.set_result(bucket.buffer())
+    return future
+
+def returns(value):
+    def hook(state, bucket):
+        future = torch.futures.Future()
+        future.set_result(value)
+        return future
+    return hook
+
+def step(ddp):
+    ddp(torch.ones(2, 3)).sum().backward()
+    print([[round(float(v), 4) for v in p.grad.reshape(-1)] for p in ddp.parameters()])
+
+step(model(describe))
+step(model(default_hooks.allreduce_hook))
+step(model(default_hooks.fp16_compress_hook))
+step(model(default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook)))
+print(default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook).__name__)
+hooked = model(default_hooks.allreduce_hook)
+attempt(lambda: hooked.register_comm_hook(None, default_hooks.allreduce_hook))
+attempt(lambda: model().register_comm_hook(None, 5))
+attempt(lambda: step(model(returns(3))))
+attempt(lambda: step(model(returns(torch.ones(5)))))
+print("OK rank 0")
+"""
+
+
+def test_comm_hooks_as_pytorchs(tmp_path):
+    """The GradBucket a hook sees, the default hooks' results and the hook errors, against
+    PyTorch on one process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    theirs = subprocess.run(
+        [sys.executable, "-c", HOOKS.format(module="torch", port=port)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    script = tmp_path / "hooks.py"
+    script.write_text(HOOKS.format(module="glassgrad", port=0))
+    ours = launch(script, nproc=1)
+    assert_ok(ours, nproc=1)
+    assert "Unable to cast 3 to Tensor" in theirs.stdout
+    assert ours.stdout == theirs.stdout

@@ -19,6 +19,7 @@ from glassgrad.distributed._collectives import (
     reduce_scatter_tensor,
     scatter,
 )
+from glassgrad.distributed._grad_bucket import GradBucket
 from glassgrad.distributed._group import (
     Backend,
     GroupMember,
@@ -53,6 +54,7 @@ from glassgrad.distributed._work import Work
 
 __all__ = [
     "Backend",
+    "GradBucket",
     "GroupMember",
     "ProcessGroup",
     "ReduceOp",

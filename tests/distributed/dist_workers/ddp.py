@@ -233,6 +233,165 @@ def case_sync_batchnorm(rank, world):
     close(synced[1].running_var.numpy(), plain[1].running_var.numpy(), "running_var")
 
 
+def case_mpi_path(rank, world):
+    """Where the ranks cannot share memory, buckets travel by MPI allreduce: the same answers."""
+    assert nn.parallel.DistributedDataParallel(mlp(0)).reducer.buckets[0].shared is not None
+    nn.parallel._reducer.USE_SHARED_MEMORY = False
+    assert nn.parallel.DistributedDataParallel(mlp(0)).reducer.buckets[0].shared is None
+    case_equivalence(rank, world)
+    case_bucket_view(rank, world)
+    case_find_unused(rank, world)
+
+
+class TwoLayers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 3), nn.Linear(3, 3)
+
+    def forward(self, x, use_b=True):
+        return self.b(self.a(x)) if use_b else self.a(x)
+
+
+def case_find_unused_one_rank(rank, world):
+    """Only rank 1 leaves a layer out: rank 0 has nothing unused, and must still take part in
+    the exchange that finds out which parameters no rank used."""
+    torch.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(TwoLayers().double(), find_unused_parameters=True)
+    reference = TwoLayers().double()
+    reference.load_state_dict(model.module.state_dict())
+    xs = [torch.arange(6.0, dtype=torch.float64).reshape(2, 3) * (r + 1) for r in range(world)]
+    for _ in range(2):
+        model.zero_grad()
+        model(xs[rank], use_b=rank == 0).sum().backward()
+    for r in range(world):
+        reference(xs[r], use_b=r == 0).sum().backward()
+    for (name, p), q in zip(model.module.named_parameters(), reference.parameters(), strict=True):
+        close(p.grad.numpy(), q.grad.numpy() / world, f"grad {name}")
+
+
+def _local_and_reference_grads(rank, world, step=0):
+    """Each rank's own gradients on its half, and the whole batch's (the average of halves)."""
+    local, reference = mlp(0).float(), mlp(0).float()
+    x, y = batch(step)
+    half = slice(rank * 4, rank * 4 + 4)
+    nn.functional.mse_loss(
+        local(torch.tensor(x[half]).float()), torch.tensor(y[half]).float()
+    ).backward()
+    nn.functional.mse_loss(reference(torch.tensor(x).float()), torch.tensor(y).float()).backward()
+    return [p.grad for p in local.parameters()], [p.grad for p in reference.parameters()]
+
+
+def _hooked_grads(rank, hook, state=None):
+    model = nn.parallel.DistributedDataParallel(mlp(0).float())
+    model.register_comm_hook(state, hook)
+    x, y = batch(0)
+    half = slice(rank * 4, rank * 4 + 4)
+    out = model(torch.tensor(x[half]).float())
+    nn.functional.mse_loss(out, torch.tensor(y[half]).float()).backward()
+    return [p.grad for p in model.module.parameters()]
+
+
+def case_comm_hooks(rank, world):
+    from glassgrad.distributed.algorithms.ddp_comm_hooks import default_hooks as hooks
+
+    local, reference = _local_and_reference_grads(rank, world)
+    for grad, want in zip(_hooked_grads(rank, hooks.allreduce_hook), reference, strict=True):
+        # float32: the halves' average and the whole batch's differ in the last bits
+        np.testing.assert_allclose(grad.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
+    compressed = {
+        "fp16": (hooks.fp16_compress_hook, np.float16, 1e-3),
+        "bf16": (hooks.bf16_compress_hook, torch.bfloat16, 1e-2),
+        "fp16 wrapper": (hooks.fp16_compress_wrapper(hooks.allreduce_hook), np.float16, 1e-3),
+        "bf16 wrapper": (hooks.bf16_compress_wrapper(hooks.allreduce_hook), torch.bfloat16, 1e-2),
+    }
+    for name, (hook, dtype, tolerance) in compressed.items():
+        grads = _hooked_grads(rank, hook, dist.group.WORLD)
+        for grad, want in zip(grads, reference, strict=True):
+            np.testing.assert_allclose(grad.numpy(), want.numpy(), rtol=tolerance, atol=tolerance)
+            # each average was computed in half precision: it survives the round trip unchanged
+            if dtype is np.float16:
+                rounded = grad.numpy().astype(np.float16).astype(np.float32)
+            else:
+                rounded = grad.to(dtype).float().numpy()
+            np.testing.assert_array_equal(grad.numpy(), rounded, err_msg=name)
+        assert grads[0].dtype == torch.float32, name
+
+    seen = []
+
+    def keep_local(state, bucket):
+        """Average nothing: each rank keeps its own gradients."""
+        assert isinstance(bucket, dist.GradBucket)
+        seen.append((bucket.index(), bucket.is_last(), bucket.parameters(), bucket.gradients()))
+        future = torch.futures.Future()
+        future.set_result(bucket.buffer())
+        return future
+
+    for grad, want in zip(_hooked_grads(rank, keep_local), local, strict=True):
+        close(grad.numpy(), want.numpy(), "a hook that keeps local gradients")
+    ((index, last, params, grads),) = seen
+    assert (index, last) == (0, True)
+    assert [tuple(p.shape) for p in params] == [(16, 6), (16,), (16, 16), (16,), (3, 16), (3,)]
+    for grad, want in zip(grads, local, strict=True):
+        close(grad.numpy(), want.numpy(), "GradBucket.gradients()")
+
+
+def _train_unevenly(rank, world, divide_by_initial_world_size):
+    """Rank r trains on 2 + 2r batches inside join(); the reference replays every step, with
+    the gradients a joined rank contributes (zeros)."""
+    model = nn.parallel.DistributedDataParallel(mlp(0))
+    reference = mlp(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    ref_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
+    steps = [2 + 2 * r for r in range(world)]
+    with model.join(divide_by_initial_world_size=divide_by_initial_world_size):
+        for step in range(steps[rank]):
+            x, y = batch(step)
+            optimizer.zero_grad()
+            half = slice(rank * 4, rank * 4 + 4)
+            nn.functional.mse_loss(model(torch.tensor(x[half])), torch.tensor(y[half])).backward()
+            optimizer.step()
+    for step in range(max(steps)):
+        x, y = batch(step)
+        training = [r for r in range(world) if step < steps[r]]
+        ref_optimizer.zero_grad()
+        for r in training:
+            half = slice(r * 4, r * 4 + 4)
+            out = reference(torch.tensor(x[half]))
+            nn.functional.mse_loss(out, torch.tensor(y[half])).backward()
+        divisor = world if divide_by_initial_world_size else len(training)
+        for p in reference.parameters():
+            p.grad = p.grad / divisor
+        ref_optimizer.step()
+    for (name, p), q in zip(model.module.named_parameters(), reference.parameters(), strict=True):
+        close(p.detach().numpy(), q.detach().numpy(), f"after uneven training: {name}")
+
+
+def case_join(rank, world):
+    _train_unevenly(rank, world, divide_by_initial_world_size=True)
+    _train_unevenly(rank, world, divide_by_initial_world_size=False)
+    nn.parallel._reducer.USE_SHARED_MEMORY = False
+    _train_unevenly(rank, world, divide_by_initial_world_size=True)
+
+
+def case_join_throw(rank, world):
+    from glassgrad.distributed.algorithms.join import Join
+
+    model = nn.parallel.DistributedDataParallel(mlp(0))
+    x, y = batch(0)
+    try:
+        with Join([model], throw_on_early_termination=True):
+            for _ in range(1 + 3 * rank):
+                nn.functional.mse_loss(model(torch.tensor(x)), torch.tensor(y)).backward()
+    except RuntimeError as exc:
+        expected = (
+            "Rank 0 exhausted all inputs." if rank == 0 else
+            "Detected at least one rank that exhausted inputs. Throwing across all ranks."
+        )  # fmt: skip
+        assert str(exc) == expected, str(exc)
+    else:
+        raise AssertionError("no rank stopped early")
+
+
 if __name__ == "__main__":
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()

@@ -10,6 +10,7 @@ import weakref
 import numpy as np
 
 from glassgrad.autograd import grad_mode
+from glassgrad.distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
 from glassgrad.nn.modules.module import Module
 from glassgrad.nn.parallel._reducer import (
     DEFAULT_BUCKET_CAP_MB,
@@ -36,7 +37,7 @@ _PRIOR_REDUCTION = (
 )
 
 
-class DistributedDataParallel(Module):
+class DistributedDataParallel(Module, Joinable):
     """Wrap ``module`` so that its gradients are averaged across the process group."""
 
     def __init__(
@@ -85,34 +86,60 @@ class DistributedDataParallel(Module):
         self._params = [p for _, p in named]
         self._static_unused: set | None = None
         self._outputs: list = []
+        self._join_config = _JoinConfig.construct_disabled_join_config()
+        self._divide_by_initial_world_size = True
         comm = self.process_group.comm
         self._comm = comm.Dup()
+        # freed with the group, on every rank at once: MPICH agrees on communicator ids across
+        # ranks, and a garbage collector freeing this on one rank first breaks the next agreement
+        group.on_destroy.append(self._comm.Free)
         _verify_same_params(comm, self._params)
         if init_sync:
             self._sync_module_states()
         cap = int((bucket_cap_mb or DEFAULT_BUCKET_CAP_MB) * 1024 * 1024)
         first = DEFAULT_FIRST_BUCKET_BYTES if bucket_cap_mb is None else cap
-        self.reducer = Reducer(self._params, self._comm, first, cap, gradient_as_bucket_view)
+        self.reducer = Reducer(self._params, group, self._comm, first, cap, gradient_as_bucket_view)
         self._hooks = [_install(self.reducer, i, p) for i, p in enumerate(self._params)]
 
     def _sync_module_states(self) -> None:
         """Parameters and buffers start as rank 0's on every rank."""
         tensors = [*self.module.parameters(), *(b for b in self.module.buffers())]
-        _broadcast_coalesced(self.process_group.comm, tensors)
+        _broadcast_coalesced(self.process_group, tensors)
 
-    def _sync_buffers(self) -> None:
+    def _sync_buffers(self, joined: bool | None = None) -> None:
+        """Buffers from rank 0; under ``join()``, from the highest rank still training."""
         buffers = list(self.module.buffers())
-        if buffers:
-            _broadcast_coalesced(self.process_group.comm, buffers)
+        if not buffers:
+            return
+        root = 0
+        if self._join_config.enable:
+            root = self._find_common_rank(joined is None)
+        _broadcast_coalesced(self.process_group, buffers, root)
+
+    def _find_common_rank(self, candidate: bool) -> int:
+        """The highest rank among those that offer themselves (every rank must call this)."""
+        import glassgrad
+        from glassgrad import distributed as dist
+
+        rank = dist.get_rank(self.process_group)
+        offer = glassgrad.tensor([rank if candidate else -1])
+        dist.all_reduce(offer, op=dist.ReduceOp.MAX, group=self.process_group)
+        return int(offer.item())
 
     def forward(self, *inputs, **kwargs):
         grad_enabled = grad_mode.is_grad_enabled()
         if grad_enabled and self.reducer.require_finalize:
             self._raise_unfinished()
+        if self._join_config.enable:
+            self._notify_join()
         if self.require_forward_param_sync and self.broadcast_buffers:
             self._sync_buffers()
+        if self._join_config.enable:
+            self._global_backward_sync(self.require_backward_grad_sync)
         output = self.module(*inputs, **kwargs)
-        if grad_enabled and self.require_backward_grad_sync:
+        sync = grad_enabled and self.require_backward_grad_sync
+        self.require_forward_param_sync = sync  # PyTorch's rule: buffers follow a synced step
+        if sync:
             self._prepare_for_backward(output)
         return output
 
@@ -126,7 +153,7 @@ class DistributedDataParallel(Module):
         elif self.static_graph:
             unused = self._static_unused
         else:
-            unused = set()
+            unused = None  # not looked for: every parameter must get a gradient
         # held only until this backward finishes: the graph the unused-parameter error explains
         self._outputs = tensors
         self.reducer.prepare_for_backward(unused)
@@ -160,6 +187,63 @@ class DistributedDataParallel(Module):
             lines.append(f"  {name} (index {index}): {why}")
         return "\n".join(lines)
 
+    def register_comm_hook(self, state, hook) -> None:
+        """Reduce each bucket with ``hook(state, bucket)`` (a ``dist.GradBucket``), which returns
+        a future of the bucket's averaged gradients as one flat tensor (see
+        ``torch.distributed.algorithms.ddp_comm_hooks.default_hooks``)."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        if self.reducer.comm_hook is not None:
+            raise RuntimeError(
+                "register_comm_hook or register_builtin_comm_hook can only be called once."
+            )
+        self.reducer.comm_hook = (state, hook)
+
+    # -- uneven inputs: ``with model.join(): ...`` ---------------------------------------------
+    def join(
+        self, divide_by_initial_world_size: bool = True, enable: bool = True,
+        throw_on_early_termination: bool = False,
+    ) -> Join:  # fmt: skip
+        """A context manager for ranks with different numbers of batches: a rank that runs out
+        shadows the others' gradient allreduces (with zeros) until every rank is done."""
+        return Join(
+            [self], enable, throw_on_early_termination,
+            divide_by_initial_world_size=divide_by_initial_world_size,
+        )  # fmt: skip
+
+    def join_hook(self, **kwargs) -> JoinHook:
+        """What a joined rank does for each iteration of the ranks still training."""
+        divide = kwargs.get("divide_by_initial_world_size", True)
+        return _DDPJoinHook(self, divide_by_initial_world_size=divide)
+
+    @property
+    def join_device(self):
+        from glassgrad._device import device
+
+        return device("cpu")
+
+    @property
+    def join_process_group(self):
+        return self.process_group
+
+    def _notify_join(self) -> None:
+        work = Join.notify_join_context(self)
+        world = self.process_group.size()
+        if work is None or self._divide_by_initial_world_size:
+            self.reducer.divide_by = world
+        else:  # average over the ranks still training only
+            work.wait()
+            self.reducer.divide_by = int(work.result()[0].item())
+
+    def _global_backward_sync(self, mine: bool) -> bool:
+        """Whether any rank will average gradients this iteration (joined ranks ask)."""
+        import glassgrad
+        from glassgrad import distributed as dist
+
+        flag = glassgrad.tensor([1 if mine else 0])
+        dist.all_reduce(flag, group=self.process_group)
+        return bool(flag.item())
+
     @contextlib.contextmanager
     def no_sync(self):
         """Accumulate gradients locally: backward inside this block averages nothing."""
@@ -173,11 +257,29 @@ class DistributedDataParallel(Module):
     def _get_ddp_logging_data(self) -> dict:
         return {"world_size": self.process_group.size(), "can_set_static_graph": True}
 
-    def __del__(self) -> None:
-        comm = self.__dict__.get("_comm")
-        if comm is not None:
-            with contextlib.suppress(Exception):
-                comm.Free()
+
+class _DDPJoinHook(JoinHook):
+    """A joined rank's share of each iteration: zeros into every bucket's allreduce."""
+
+    def __init__(self, ddp: DistributedDataParallel, divide_by_initial_world_size: bool) -> None:
+        self.ddp = ddp
+        ddp._divide_by_initial_world_size = divide_by_initial_world_size
+
+    def main_hook(self) -> None:
+        ddp = self.ddp
+        if ddp.require_forward_param_sync and ddp.broadcast_buffers:
+            ddp._sync_buffers(joined=True)
+        should_sync = ddp._global_backward_sync(False)
+        ddp.require_forward_param_sync = should_sync
+        if should_sync:
+            ddp.reducer.shadow(track_unused=ddp.find_unused_parameters or ddp.static_graph)
+
+    def post_hook(self, is_last_joiner: bool) -> None:
+        """Every rank ends with the model of the last rank to finish."""
+        ddp = self.ddp
+        root = ddp._find_common_rank(is_last_joiner)
+        tensors = [*ddp.module.parameters(), *ddp.module.buffers()]
+        _broadcast_coalesced(ddp.process_group, tensors, root)
 
 
 def _unexplained(param, had_outputs: bool) -> str:
@@ -264,14 +366,15 @@ def _verify_same_params(comm, params) -> None:
                 )
 
 
-def _broadcast_coalesced(comm, tensors) -> None:
-    """Rank 0's values into every rank's tensors, in one message."""
-    from glassgrad.distributed._work import store
+def _broadcast_coalesced(pg, tensors, root: int = 0) -> None:
+    """Rank ``root``'s values into every rank's tensors, in one message."""
+    from glassgrad.distributed._work import store, wait_all
 
+    comm = pg.comm
     arrays = [np.ascontiguousarray(t._data).reshape(-1).view(np.uint8) for t in tensors]
     flat = np.concatenate(arrays) if arrays else np.empty(0, np.uint8)
-    comm.Bcast(flat, 0)
-    if comm.Get_rank() == 0:
+    wait_all(pg, [comm.Ibcast(flat, root)])
+    if comm.Get_rank() == root:
         return
     offset = 0
     with grad_mode.no_grad():

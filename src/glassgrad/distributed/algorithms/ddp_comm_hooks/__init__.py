@@ -1,0 +1,6 @@
+"""``torch.distributed.algorithms.ddp_comm_hooks``: hooks for
+``DistributedDataParallel.register_comm_hook``."""
+
+from glassgrad.distributed.algorithms.ddp_comm_hooks import default_hooks
+
+__all__ = ["default_hooks"]
