@@ -346,6 +346,12 @@ def c_order(value):
     return np.asarray(value, order="C")
 
 
+def anywhere(value) -> bool:
+    """Whether any element of ``value`` is true, in any sample of a batch: a loop that runs
+    until every element has converged runs until every sample has."""
+    return bool((value.value if value.__class__ is BatchedArray else value).any())
+
+
 def as_strided(value, shape, strides, writeable=True):
     """``np.lib.stride_tricks.as_strided`` that keeps a batch batched: ``shape`` and
     ``strides`` describe one sample (as ``value.strides`` gives them), each sample's view

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import c_order
 from glassgrad._errors import broadcast_error
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_rules import indexed
@@ -234,7 +235,7 @@ def index_select(input, dim, index):
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad[0]} axis_dim={size}")
     key = (slice(None),) * dim + (idx,)
     # (NumPy lays an index along an inner dim out first; PyTorch's result is contiguous)
-    out = np.ascontiguousarray(data[key])
+    out = c_order(data[key])
     return result(out, IndexSelectBackward0, (input,), args=(data.shape, key))
 
 

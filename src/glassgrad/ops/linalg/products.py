@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._batched import zeros_over
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, needs_grad, result
@@ -235,7 +236,8 @@ def block_diag(*tensors):
         for t in tensors[1:]:
             kind, dims = _dt.result_type(kind, dims, t.dtype, t.ndim), max(dims, t.ndim)
         dtype = kind.np
-    out = np.zeros((sum(m.shape[0] for m in mats), sum(m.shape[1] for m in mats)), dtype)
+    shape = (sum(m.shape[0] for m in mats), sum(m.shape[1] for m in mats))
+    out = zeros_over(shape, dtype, tuple(mats))  # (vmap: batched blocks, a batched result)
     row = col = 0
     for m in mats:
         out[row : row + m.shape[0], col : col + m.shape[1]] = m

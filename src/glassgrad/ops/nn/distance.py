@@ -7,8 +7,7 @@ the forward and the rule are ``vector_norm``'s, recorded here under that name.
 
 from __future__ import annotations
 
-import numpy as np
-
+from glassgrad._batched import as_data
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
 from glassgrad.ops.reduce.stats import _norm_backward, _vector_norm
@@ -20,7 +19,7 @@ NormBackward1 = node_class("NormBackward1", _norm_backward)
 def _norm_last(input, p, keepdim):
     data = input._data
     dims = (data.ndim - 1,) if data.ndim else ()
-    out = np.asarray(_vector_norm(data, p, dims, dims, keepdim), dtype=data.dtype)
+    out = as_data(_vector_norm(data, p, dims, dims, keepdim), data.dtype)
     return result(out, NormBackward1, (input,), (input, OUT), args=(p, data.shape, dims, keepdim))
 
 

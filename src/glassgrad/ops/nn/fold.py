@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
+from glassgrad._batched import zeros_over
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.registry import register
 
@@ -51,7 +52,7 @@ def _col2im(cols, args):
         )
         for i in range(2)
     ]
-    out = np.zeros((n, c, *full), dtype=cols.dtype)
+    out = zeros_over((n, c, *full), cols.dtype, cols)  # (vmap: batched columns)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             top, left = i * dilation[0], j * dilation[1]

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad._batched import zeros_over
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
@@ -251,7 +252,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise ValueError("grid_sample: mode='bicubic' is not available in glassgrad")
     x = input._data
     ix, iy, _, _, corners = _geometry(x, grid._data, mode, padding_mode, align_corners)
-    out = np.zeros((x.shape[0], x.shape[1], *ix.shape[1:]))
+    out = zeros_over((x.shape[0], x.shape[1], *ix.shape[1:]), np.float64, x, ix)  # (vmap)
     for px, py, weight in corners:
         out += _read(x, px, py)[0] * weight[:, None]
     (made,) = results(

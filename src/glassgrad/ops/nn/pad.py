@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import zeros_over
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.upsample import interpolate  # the resizing modes live in upsample.py
 from glassgrad.ops.registry import register
@@ -43,7 +44,7 @@ def _key(ndim, parts):
 
 def _constant_forward(x, args):
     in_shape, out_shape, src, dst = args
-    out = np.zeros(out_shape, dtype=x.dtype)
+    out = zeros_over(out_shape, x.dtype, x)  # (vmap: a batch's buffer is a batch)
     out[_key(x.ndim, dst)] = x[_key(x.ndim, src)]
     return out
 

@@ -7,8 +7,7 @@ composites so that ``grad_fn`` reads ``PixelShuffleBackward0`` etc., as in PyTor
 
 from __future__ import annotations
 
-import numpy as np
-
+from glassgrad._batched import c_order
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.registry import register
 
@@ -19,7 +18,7 @@ def _shuffle(x, r):
     out = x.reshape(*lead, c // (r * r), r, r, h, w)
     k = len(lead)
     out = out.transpose(*range(k), k, k + 3, k + 1, k + 4, k + 2)
-    return np.ascontiguousarray(out).reshape(*lead, c // (r * r), h * r, w * r)
+    return c_order(out).reshape(*lead, c // (r * r), h * r, w * r)
 
 
 def _unshuffle(x, r):
@@ -28,14 +27,14 @@ def _unshuffle(x, r):
     out = x.reshape(*lead, c, h // r, r, w // r, r)
     k = len(lead)
     out = out.transpose(*range(k), k, k + 2, k + 4, k + 1, k + 3)
-    return np.ascontiguousarray(out).reshape(*lead, c * r * r, h // r, w // r)
+    return c_order(out).reshape(*lead, c * r * r, h // r, w // r)
 
 
 def _channels(x, groups):
     """(N, g * k, *) -> (N, k * g, *): channel ``i * k + j`` moves to ``j * g + i``."""
     n, c, *rest = x.shape
     out = x.reshape(n, groups, c // groups, *rest).swapaxes(1, 2)
-    return np.ascontiguousarray(out).reshape(n, c, *rest)
+    return c_order(out).reshape(n, c, *rest)
 
 
 _pixel_shuffle = N.linear_pair(

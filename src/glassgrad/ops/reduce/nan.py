@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -30,7 +31,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     dims = normalize_dims(dim, data.ndim)
     out = np.nansum(data, axis=dims, keepdims=keepdim, dtype=_sum_dtype(data, dtype))
     return result(
-        np.asarray(out), NansumBackward0, (input,), saved=(input,), args=(data.shape, dims, keepdim)
+        as_data(out), NansumBackward0, (input,), saved=(input,), args=(data.shape, dims, keepdim)
     )
 
 

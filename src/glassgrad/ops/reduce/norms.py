@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
@@ -129,7 +130,7 @@ def dist(input, other, p=2):
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
             f"{_C_TYPES[input.dtype.name]}"
         )
-    out = np.asarray(_norm_values(difference, float(p), None, False), dtype=difference.dtype)
+    out = as_data(_norm_values(difference, float(p), None, False), difference.dtype)
     return result(out, DistBackward0, (input, other), saved=(input, other, OUT), args=float(p))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad._batched import as_strided
+from glassgrad._batched import as_strided, zeros_over
 from glassgrad.autograd.forward_rules import indexed
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -109,7 +109,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     others = iter(data.shape[:-1])
     shape = tuple(size if d in (d1, d2) else next(others) for d in range(ndim))
     key = diagonal_key(shape, offset, d1, d2)
-    out = np.zeros(shape, dtype=data.dtype)
+    out = zeros_over(shape, data.dtype, data)  # (vmap: a batch's buffer is a batch)
     out[key] = data
     return result(out, DiagEmbedBackward0, (input,), args=key)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import anywhere, as_data
 from glassgrad.autograd.engine import output_needed
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
@@ -34,13 +35,13 @@ def _series_p(a, x):
     term = 1 / a
     total = term.copy()
     n = np.zeros_like(a)
-    live = np.ones(a.shape, bool)
+    live = np.ones_like(a, bool)  # (vmap: a batch of flags for a batch)
     for _ in range(100000):
         n = n + 1
         term = np.where(live, term * x / (a + n), term)
         total = np.where(live, total + term, total)
         live &= np.abs(term) >= np.abs(total) * _EPS
-        if not live.any():
+        if not anywhere(live):
             break
     return total * np.exp(a * np.log(x) - x - _lgamma64(a))
 
@@ -50,7 +51,7 @@ def _fraction_q(a, x):
     c = np.full_like(a, 1 / _TINY)
     d = 1 / b
     h = d.copy()
-    live = np.ones(a.shape, bool)
+    live = np.ones_like(a, bool)  # (vmap: a batch of flags for a batch)
     for i in range(1, 100000):
         an = -i * (i - a)
         b = b + 2
@@ -62,13 +63,13 @@ def _fraction_q(a, x):
         delta = d * c
         h = np.where(live, h * delta, h)
         live &= np.abs(delta - 1) >= _EPS
-        if not live.any():
+        if not anywhere(live):
             break
     return np.exp(a * np.log(x) - x - _lgamma64(a)) * h
 
 
 def _gammainc64(a, x, upper):
-    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    a, x = np.broadcast_arrays(as_data(a, np.float64), as_data(x, np.float64))
     ordinary = (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
     sa, sx = np.where(ordinary, a, 1.0), np.where(ordinary, x, 1.0)
     by_series = sx < sa + 1

@@ -39,7 +39,7 @@ _A = (
 
 
 def _zeta64(x, q):
-    x, q = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(q, np.float64))
+    x, q = np.broadcast_arrays(as_data(x, np.float64), as_data(q, np.float64))
     total = q**-x
     done = np.zeros(x.shape, bool)
     a, b = q.copy(), np.zeros(x.shape)

@@ -19,7 +19,8 @@ from math import prod
 
 import numpy as np
 
-_as_strided = np.lib.stride_tricks.as_strided
+from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
+from glassgrad._batched import c_order, zeros_over
 
 
 def out_size(size, kernel, stride, padding, dilation):
@@ -30,7 +31,8 @@ def out_size(size, kernel, stride, padding, dilation):
 def _channels_last(x, padding):
     """``x`` (N, C, *S) as a zero-padded, contiguous (N, *(S + 2P), C) array."""
     n, c, *size = x.shape
-    out = np.zeros((n, *[s + 2 * p for s, p in zip(size, padding, strict=False)], c), dtype=x.dtype)
+    shape = (n, *[s + 2 * p for s, p in zip(size, padding, strict=False)], c)
+    out = zeros_over(shape, x.dtype, x)  # (vmap: a batch's buffer is a batch)
     inner = [slice(p, p + s) for s, p in zip(size, padding, strict=False)]
     out[(slice(None), *inner)] = x.transpose(0, *range(2, x.ndim), 1)
     return out
@@ -89,7 +91,7 @@ def conv_input_grad(grad, weight, x_shape, stride, padding, dilation, groups):
     cols = cols.reshape(n, groups, *outs, *kernel, cg)
     size = x_shape[2:]
     padded = [s + 2 * p for s, p in zip(size, padding, strict=False)]
-    out = np.zeros((n, *padded, groups, cg), dtype=grad.dtype)
+    out = zeros_over((n, *padded, groups, cg), grad.dtype, cols)  # (vmap: batched columns)
     order = (0, *range(2, dims + 2), 1, dims + 2)  # (N, *OS, G, C/G) for each offset
     lead = (slice(None),) * (dims + 2)
     # each dimension's output window per kernel offset, built once; ``product`` then pairs them
@@ -101,7 +103,7 @@ def conv_input_grad(grad, weight, x_shape, stride, padding, dilation, groups):
         out[window] += cols[lead + offset].transpose(order)
     inner = tuple(slice(p, p + s) for s, p in zip(size, padding, strict=True))
     out = out[(slice(None), *inner)].reshape(n, *size, x_shape[1])
-    return np.ascontiguousarray(out.transpose(0, dims + 1, *range(1, dims + 1)))
+    return c_order(out.transpose(0, dims + 1, *range(1, dims + 1)))
 
 
 def conv_weight_grad(x, grad, w_shape, stride, padding, dilation, groups, cols=None):
