@@ -175,7 +175,7 @@ def test_written_out_op_matches_eager_and_pytorch(index):
         _close(got, _run(torch, fn, arrays), 1e-4)
     entry = compiled._compiled.entries[0]
     assert not entry.eager and entry.profitable, entry.breaks
-    name = "_np.maximum(0.0" if prim == "relu" else f"_F_{prim}("
+    name = "_relu(" if prim == "relu" else f"_F_{prim}("
     assert name in entry.plan.forward_source, entry.plan.forward_source
     assert len(compiled._compiled.entries) == 1
 
@@ -243,3 +243,29 @@ def test_a_compiled_training_step_gives_eager_losses():
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-5)
     for a, b in zip(params, eager_params, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_its_backward_in_a_kernel_keep_eagers_zeros_and_nans(dtype):
+    data = np.random.default_rng(0).standard_normal(1024).astype(dtype)
+    data[:4] = [np.nan, -0.0, 0.0, -np.inf]
+
+    def f(x, w):
+        return (F.relu(x * 1.5) * w).sum()
+
+    weights = np.linspace(-1, 1, 1024).astype(dtype)
+    weights[5] = np.nan
+    compiled = glassgrad.compile(f)
+    for run in (f, compiled, compiled):
+        x = glassgrad.tensor(data, requires_grad=True)
+        w = glassgrad.tensor(weights, requires_grad=True)
+        out = run(x, w)
+        out.backward()
+        if run is f:
+            expected = (x.grad.numpy().copy(), w.grad.numpy().copy())
+            continue
+        for got, want in zip((x.grad.numpy(), w.grad.numpy()), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    source = compiled._compiled.entries[0].plan.backward_source
+    assert "_k" in source and "_relu_bwd" not in source  # (the select is inside a kernel)

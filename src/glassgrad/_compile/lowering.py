@@ -136,7 +136,7 @@ _FORWARD = {
     "log": "_np.log({0})",
     "sqrt": "_np.sqrt({0})",
     "sigmoid": "_sigmoid({0})",
-    "relu": "_np.maximum(0.0, {0})",  # (zero first: relu(-0.0) is -0.0, as eager)
+    "relu": "_relu({0})",
     "square": "{0} * {0}",
     "sumall": "_np.sum({0})",
     "meanall": "_np.mean({0})",
@@ -183,7 +183,7 @@ def backward_expr(prim, position, g, operands, out, values, shape_text=None) -> 
     if prim == "sigmoid":
         return f"{g} * ({out} * (1 - {out}))"
     if prim == "relu":
-        return f"_np.where({out} <= 0, {out}, {g})"  # (eager passes a NaN output its grad)
+        return f"_relu_bwd({out}, {g})"
     if prim == "square":
         return f"{g} * 2 * {a}"
     if prim == "pow":
@@ -199,6 +199,17 @@ def backward_expr(prim, position, g, operands, out, values, shape_text=None) -> 
         count = max(int(np.prod(v.shape)), 1) if shape_text is None else f"_size({shape})"
         return f"_np.full({shape}, {g} / {count}, _np.{v.dtype.name})"
     raise AssertionError(prim)
+
+
+def relu(x):
+    """Eager's relu on an array: zero first, so relu(-0.0) is -0.0 (NumPy's maximum returns its
+    second operand on ties) and NaN stays NaN."""
+    return np.maximum(0.0, x)
+
+
+def relu_backward(out, grad):
+    """Eager's relu backward: zero where the output is <= 0 (a NaN output passes ``grad``)."""
+    return np.where(out <= 0, 0, grad)
 
 
 def sigmoid(x):

@@ -132,6 +132,8 @@ def build(tracer, input_slots, lifted_slots, out_tree, sparse=False, dynamic=Fal
         "_call_grad": _call_grad,
         "_sum_to": lowering.sum_to,
         "_sigmoid": lowering.sigmoid,
+        "_relu": lowering.relu,
+        "_relu_bwd": lowering.relu_backward,
         "_size": lowering.size,
         **structured.env(),
     }

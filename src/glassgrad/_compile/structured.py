@@ -659,8 +659,8 @@ def _relu_max_pool2d(x, kernel, shape):
 
 
 def _relu_max_pool2d_grad(g, out, aux, shape):
-    if aux[0] == "masks":  # (eager's relu backward: the output itself where it is <= 0)
-        g = np.where(out <= 0, out, g)
+    if aux[0] == "masks":  # (eager's relu backward: zero where the output is <= 0)
+        g = np.where(out <= 0, 0, g)
     return _max_pool2d_grad(g, aux, shape)
 
 
