@@ -152,13 +152,13 @@ def dead_relu(torch):
 def saturated_sigmoid(torch):
     enc, head, x = _model(torch, enc_bias=np.full(4, 200, np.float32))
     loss = head(torch.sigmoid(enc(x))).sum()  # line: sigmoid
-    return loss, {"enc": enc, "head": head}, {"enc.weight": ("zero", "sigmoid", None)}
+    return loss, {"enc": enc, "head": head}, {"enc.weight": ("zero", "sigmoid", "line: sigmoid")}
 
 
 def saturated_tanh(torch):
     enc, head, x = _model(torch, enc_bias=np.full(4, -200, np.float32))
     loss = head(torch.tanh(enc(x))).sum()  # line: tanh
-    return loss, {"enc": enc, "head": head}, {"enc.bias": ("zero", "tanh", None)}
+    return loss, {"enc": enc, "head": head}, {"enc.bias": ("zero", "tanh", "line: tanh")}
 
 
 def clamp_outside(torch):

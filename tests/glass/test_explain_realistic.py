@@ -169,8 +169,8 @@ def sigmoid_saturated_by_large_inputs(torch):
     model = _seeded(torch, torch.nn.Linear(3, 1))
     with torch.no_grad():
         model.bias.fill_(60.0)
-    loss = torch.sigmoid(model(torch.tensor(X))).sum()
-    return loss, model, {"weight": ("zero", "sigmoid", None)}, [], None
+    loss = torch.nn.Sigmoid()(model(torch.tensor(X))).sum()  # line: sigmoid
+    return loss, model, {"weight": ("zero", "sigmoid", "line: sigmoid")}, [], None
 
 
 def training_loop_that_logs_its_loss(torch):

@@ -349,9 +349,9 @@ _CLASSES: dict = {}
 # Nodes that note their user source line even without anomaly mode: the ops that stop or zero a
 # gradient while it flows (zero derivative, dead or saturated units, clamping, masking) and the
 # casts that turn a parameter into a non-leaf, so ``glass.explain`` can name the line. A frame
-# walk each (one to three microseconds); the ops of ordinary arithmetic stay free of it, and so
-# do sigmoid and tanh (W3's chain of 100 tanh paid 5% for it): their lines come with
-# anomaly mode.
+# walk each (one to three microseconds); the ops of ordinary arithmetic stay free of it. Sigmoid
+# and tanh walk only when sampled outputs are saturated (provenance._SATURATED: W3's chain of
+# 100 tanh paid 5% for a walk and a saturation pass on every op).
 LOCATED = frozenset(
     {
         "ReluBackward0",
@@ -375,6 +375,8 @@ LOCATED = frozenset(
         "MaskedFillBackward1",
         "WhereBackward0",
         "IndexBackward0",
+        "SigmoidBackward0",
+        "TanhBackward0",
         "LogBackward0",
         "Log2Backward0",
         "Log10Backward0",

@@ -199,10 +199,18 @@ def locate(node, out) -> None:
     that it is ``quiet``: backward frees the output, explain may ask after."""
     if not enabled:
         return
+    name = type(node).__name__
+    saturated = _SATURATED.get(name)
+    if saturated is not None:  # sigmoid, tanh: the line only where three outputs are saturated
+        if not (isinstance(out, _PLAIN) and out.size and out.dtype.kind == "f"):
+            return
+        flat = out.reshape(-1)
+        if not (saturated(flat[0]) and saturated(flat[flat.size // 2]) and saturated(flat[-1])):
+            return
     frame, _ = _user_frame(2)
     if frame is not None:
         node._where = (frame.f_code, frame.f_lineno)
-    tests = _QUIET.get(type(node).__name__)
+    tests = _QUIET.get(name)
     # (plain arrays only: under vmap a batch's elements are no Python values)
     if tests is not None and isinstance(out, _PLAIN) and out.size and out.dtype.kind == "f":
         flat = out.reshape(-1)
@@ -236,6 +244,13 @@ _QUIET = {
 # (sigmoid and tanh are not checked: a deep tanh chain such as W3 is mostly saturated, so the
 # samples rarely settle it and the check costs more than the op; after backward freed the graph
 # their saturation is known only from glass.record_flows())
+# Sigmoid and tanh note their line only when three sampled outputs sit where the derivative is
+# exactly 0 (a saturated layer, or a mostly saturated one such as W3's deeper tanh): three
+# element reads per op otherwise, and no pass over the output.
+_SATURATED = {
+    "SigmoidBackward0": lambda v: v == 0.0 or v == 1.0,
+    "TanhBackward0": lambda v: v == 1.0 or v == -1.0,
+}
 
 
 def created_at(node) -> str | None:
