@@ -75,14 +75,15 @@ class _ConvNd(Module):
         self.dilation, self.transposed = dilation, transposed
         self.output_padding, self.groups, self.padding_mode = output_padding, groups, padding_mode
         self._reversed_padding_repeated_twice = _reversed_padding(padding, kernel_size, dilation)
-        shape = (
-            (in_channels, out_channels // groups)
-            if transposed
-            else (out_channels, in_channels // groups)
-        )
-        self.weight = Parameter(creation.empty((*shape, *kernel_size), dtype=dtype))
+        self.weight = Parameter(creation.empty(self._weight_shape(), dtype=dtype))
         _optional_bias(self, bias, out_channels, dtype)
         self.reset_parameters()
+
+    def _weight_shape(self) -> tuple:
+        groups = self.groups
+        if self.transposed:
+            return (self.in_channels, self.out_channels // groups, *self.kernel_size)
+        return (self.out_channels, self.in_channels // groups, *self.kernel_size)
 
     def reset_parameters(self) -> None:
         """Kaiming uniform (a=sqrt(5)) weight and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
