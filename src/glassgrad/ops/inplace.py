@@ -23,7 +23,6 @@ from glassgrad.ops.inplace_core import (
     expanded_write_warning,
     fill_array,
     inplace_untracked,
-    write_expanded,
 )
 from glassgrad.ops.inplace_core import _bump as bump
 from glassgrad.ops.linalg import matmul as _linalg
@@ -334,17 +333,6 @@ def _write_index_fill(array, dim, index, value):
     value = value._data if isinstance(value, Tensor) else value
     dim = dim + array.ndim if dim < 0 else dim
     array[(slice(None),) * dim + (np.asarray(index._data),)] = value
-
-
-def _masked_fill_(self, mask, value):
-    """``self.masked_fill_(mask, value)`` (PyTorch writes through an ``expand``, warning)."""
-    from glassgrad.ops.elementwise.logic import masked_fill
-
-    done = write_expanded(self, masked_fill, _write_masked, "masked_fill_", mask, value)
-    return done if done is not None else inplace(self, masked_fill, mask, value)
-
-
-tensor_method(_masked_fill_, "masked_fill_")
 
 
 def _apply_(self, callable):  # noqa: A002 - PyTorch's name

@@ -144,27 +144,6 @@ def expanded_write_warning(name):
     return _EXPANDED_WRITE.format(name, *what)
 
 
-def write_expanded(self, outplace, write, name, *args):
-    """``masked_fill_``/``index_put_`` on an ``expand``ed tensor outside the graph: PyTorch
-    writes each selected element's memory (deprecated, with its warning) where other in-place
-    ops refuse. ``outplace(self, *args)`` runs the op's checks; ``write(array, *args)`` writes;
-    returns None when the ordinary path applies."""
-    if not overlaps(self._data):
-        return None
-    if state.record and (
-        self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
-    ):
-        return None
-    import warnings
-
-    with _NoRecord():
-        outplace(self, *args)  # the op's own argument checks and messages
-    warnings.warn(expanded_write_warning(name), UserWarning, stacklevel=3)
-    write(writable(self._data), *args)
-    _bump(self)
-    return self
-
-
 def _bump(self):
     counter = self._vc
     if counter is None:
@@ -283,14 +262,28 @@ def _renamed(node, name):
     return node
 
 
-def _write_shared(self, before, write, args, kwargs):
+def _warn_expanded(outplace, stacklevel):
+    """PyTorch's deprecation warning (if any) for fill op ``outplace`` writing into a tensor
+    whose elements share memory; returns the op's ``write`` (see ``FILL_OPS``)."""
+    warning, write = FILL_OPS[outplace]
+    if warning is not None:
+        import warnings
+
+        warnings.warn(warning, UserWarning, stacklevel=stacklevel + 1)
+    return write
+
+
+def _write_shared(self, before, write, res, args, kwargs):
     """Give memory shared by several elements of ``self`` the values PyTorch's kernel leaves:
-    the selected elements written one by one into memory, not the out-of-place result (whose
-    copies of one memory location may differ) copied in."""
-    if write is None:
-        return
+    the selected elements written one by one into memory (over ``before``, when the result was
+    already written through a view), not the out-of-place result ``res`` (whose copies of one
+    memory location may differ) copied in; ``res`` itself where every element gets one value."""
     target = writable(self._data)
-    target[...] = before
+    if write is None:
+        np.copyto(target, res._data)
+        return
+    if before is not None:
+        target[...] = before
     write(target, *args, **kwargs)
 
 
@@ -394,12 +387,8 @@ def _inplace(self, outplace, *args, **kwargs):
     ):
         overlapping = fill and overlaps(self._data)
         if overlapping:
-            warning, write = FILL_OPS[outplace]
-            if warning is not None:
-                import warnings
-
-                warnings.warn(warning, UserWarning, stacklevel=4)
-            before = self._data.copy()
+            write = _warn_expanded(outplace, 4)
+            before = self._data.copy() if base is not None else None
         snapshot = _snapshot(self)
         if _FW[0]:
             from glassgrad.autograd.forward_rules import carry
@@ -410,16 +399,17 @@ def _inplace(self, outplace, *args, **kwargs):
         if base is not None:
             write_through(self, base, res)
             if overlapping:
-                _write_shared(self, before, write, args, kwargs)
+                _write_shared(self, before, write, res, args, kwargs)
                 _refuse_backward(base._grad_fn)
             # the op saved its output: that is the view now (a later write to it is caught)
             _adopt_saved_output(res, self, res._grad_fn)
             return res
-        np.copyto(writable(self._data) if overlapping else self._data, res._data)
-        _bump(self)
         if overlapping:
-            _write_shared(self, before, write, args, kwargs)
+            _write_shared(self, None, write, res, args, kwargs)
             _refuse_backward(res._grad_fn)
+        else:
+            np.copyto(self._data, res._data)
+        _bump(self)
         if res._grad_fn is not None:
             # a non-differentiable op (logical_not_...) keeps the old grad_fn, as in PyTorch
             _rebase(self, res._grad_fn)
@@ -428,7 +418,10 @@ def _inplace(self, outplace, *args, **kwargs):
     with _NoRecord():
         res = outplace(self, *args, **kwargs)
     _result_check(res, self)
-    np.copyto(self._data, res._data)
+    if fill and overlaps(self._data):
+        _write_shared(self, None, _warn_expanded(outplace, 4), res, args, kwargs)
+    else:
+        np.copyto(self._data, res._data)
     _bump(self)
     return res
 

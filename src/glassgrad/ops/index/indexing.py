@@ -31,7 +31,6 @@ from glassgrad.ops.inplace_core import (  # noqa: F401 - inplace/check_inplace r
     expanded_write_warning,
     inplace,
     overlaps,
-    write_expanded,
     write_through,
 )
 from glassgrad.ops.registry import register
@@ -591,8 +590,7 @@ def _write_put(array, indices, values, accumulate=False):
 
 def _index_put_(self, indices, values, accumulate=False):
     """In-place ``index_put`` (PyTorch writes through an ``expand``, warning)."""
-    done = write_expanded(self, index_put, _write_put, "index_put_", indices, values, accumulate)
-    return done if done is not None else inplace(self, index_put, indices, values, accumulate)
+    return inplace(self, index_put, indices, values, accumulate)
 
 
 FILL_OPS[index_put] = (expanded_write_warning("index_put_"), _write_put)
