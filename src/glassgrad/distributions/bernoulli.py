@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from glassgrad import creation
 from glassgrad.distributions import constraints
+from glassgrad.distributions._probs_logits import ProbsOrLogits
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.utils import (
     broadcast_all,
-    lazy_property,
-    logits_to_probs,
     op,
-    probs_to_logits,
 )
 
 __all__ = ["Bernoulli"]
@@ -22,7 +20,7 @@ def _bce_with_logits(logits, value):
     return functional.binary_cross_entropy_with_logits(logits, value, reduction="none")
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(ProbsOrLogits, ExponentialFamily):
     """Bernoulli by ``probs`` or by ``logits`` (log-odds), exactly one of them."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -41,12 +39,7 @@ class Bernoulli(ExponentialFamily):
         super().__init__(self._param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expanded(Bernoulli, batch_shape, _instance, ("probs", "logits"))
-        new._param = new.logits if "logits" in self.__dict__ else new.probs
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
+        return self._expand_pair(Bernoulli, batch_shape, _instance)
 
     @property
     def mean(self):
@@ -60,18 +53,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def variance(self):
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=()):
         from glassgrad.autograd.grad_mode import no_grad

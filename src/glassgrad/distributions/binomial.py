@@ -5,18 +5,16 @@ from __future__ import annotations
 from glassgrad import creation
 from glassgrad.distributions import constraints
 from glassgrad.distributions._primitives import binomial
+from glassgrad.distributions._probs_logits import ProbsOrLogits
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.utils import (
     broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
 
 __all__ = ["Binomial"]
 
 
-class Binomial(Distribution):
+class Binomial(ProbsOrLogits, Distribution):
     """Binomial by ``probs`` or ``logits`` (exactly one), with ``total_count`` trials."""
 
     arg_constraints = {
@@ -39,12 +37,7 @@ class Binomial(Distribution):
         super().__init__(self._param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expanded(Binomial, batch_shape, _instance, ("total_count", "probs", "logits"))
-        new._param = new.logits if "logits" in self.__dict__ else new.probs
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
+        return self._expand_pair(Binomial, batch_shape, _instance, ("total_count",))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -61,18 +54,6 @@ class Binomial(Distribution):
     @property
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=()):
         from glassgrad.autograd.grad_mode import no_grad

@@ -5,14 +5,14 @@ from __future__ import annotations
 from glassgrad import creation
 from glassgrad import dtypes as _dtypes
 from glassgrad.distributions import constraints
+from glassgrad.distributions._probs_logits import ProbsOrLogits
 from glassgrad.distributions.distribution import Distribution
-from glassgrad.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
 from glassgrad.tensor import Size
 
 __all__ = ["Categorical"]
 
 
-class Categorical(Distribution):
+class Categorical(ProbsOrLogits, Distribution):
     """Categories by ``probs`` (normalised along the last dimension) or by unnormalised
     ``logits``, exactly one of them; the leading dimensions are the batch."""
 
@@ -21,6 +21,7 @@ class Categorical(Distribution):
         "logits": constraints.independent(constraints.real, 1),
     }
     has_enumerate_support = True
+    _binary = False
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
@@ -39,31 +40,13 @@ class Categorical(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        count = self._num_events
-        params = ("probs", "logits")
-        new = self._expanded(Categorical, batch_shape, _instance, params, Size((count,)))
-        new._num_events = count
-        new._param = new.logits if "logits" in self.__dict__ else new.probs
+        new = self._expand_pair(Categorical, batch_shape, _instance, (), Size((self._num_events,)))
+        new._num_events = self._num_events
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self._num_events - 1)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     @property
     def mean(self):
