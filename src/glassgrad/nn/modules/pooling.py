@@ -56,6 +56,8 @@ class MaxPool2d(_MaxPoolNd):
 class AvgPool2d(Module):
     """The mean of each window of a ``(N, C, H, W)`` input."""
 
+    _function = "avg_pool2d"
+
     def __init__(
         self,
         kernel_size,
@@ -72,7 +74,7 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input):
-        return F.avg_pool2d(
+        return getattr(F, self._function)(
             input,
             self.kernel_size,
             self.stride,

@@ -19,16 +19,7 @@ class MaxPool3d(_MaxPoolNd):
 class AvgPool3d(AvgPool2d):
     """The mean of each window of a ``(N, C, D, H, W)`` input."""
 
-    def forward(self, input):
-        return F.avg_pool3d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
+    _function = "avg_pool3d"
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):

@@ -187,8 +187,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Zero ``amount`` entries chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Zero ``amount`` entries (a count or a fraction), those ``_chosen`` picks."""
 
     def __init__(self, amount) -> None:
         _validate_pruning_amount_init(amount)
@@ -200,31 +200,26 @@ class RandomUnstructured(BasePruningMethod):
         count = _compute_nparams_toprune(self.amount, size)
         mask = default_mask.clone()
         if count != 0:
-            chosen = creation.rand(size).topk(count).indices
-            mask.view(-1)[chosen] = 0
+            mask.view(-1)[self._chosen(t, count)] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Zero ``amount`` entries chosen at random."""
+
+    def _chosen(self, t, count):
+        return creation.rand(t.numel()).topk(count).indices
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Zero the ``amount`` entries of smallest absolute value."""
 
-    def __init__(self, amount) -> None:
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        size = t.numel()
-        _validate_pruning_amount(self.amount, size)
-        count = _compute_nparams_toprune(self.amount, size)
-        mask = default_mask.clone()
-        if count != 0:
-            smallest = t.abs().reshape(-1).topk(count, largest=False).indices
-            mask.view(-1)[smallest] = 0
-        return mask
+    def _chosen(self, t, count):
+        return t.abs().reshape(-1).topk(count, largest=False).indices
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
