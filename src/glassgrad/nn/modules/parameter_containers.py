@@ -13,12 +13,18 @@ from glassgrad.tensor import Tensor
 __all__ = ["ParameterList", "ParameterDict"]
 
 
-def _describe(value) -> str:
-    if isinstance(value, Tensor):
-        size = "x".join(str(n) for n in value.size())
-        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
-        return kind, size
-    return None, type(value).__name__
+def _describe(pairs, type_of) -> str:
+    """The ``extra_repr`` lines of a container's ``(label, value)`` pairs, as PyTorch's."""
+    lines = []
+    for label, value in pairs:
+        if isinstance(value, Tensor):
+            size = "x".join(str(n) for n in value.size())
+            kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+            text = f"{kind} containing: [{type_of(value)} of size {size}]"
+        else:
+            text = f"Object of type: {type(value).__name__}"
+        lines.append(f"  ({label}): {text}")
+    return "\n".join(lines)
 
 
 class ParameterList(Module):
@@ -72,16 +78,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        lines = []
-        for index, value in enumerate(self):
-            kind, size = _describe(value)
-            text = (
-                f"{kind} containing: [{value.dtype} of size {size}]"
-                if kind
-                else f"Object of type: {size}"
-            )
-            lines.append(f"  ({index}): {text}")
-        return "\n".join(lines)
+        return _describe(enumerate(self), lambda value: value.dtype)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -162,16 +159,7 @@ class ParameterDict(Module):
             self[key] = value
 
     def extra_repr(self) -> str:
-        lines = []
-        for key, value in self.items():
-            kind, size = _describe(value)
-            text = (
-                f"{kind} containing: [{typename(value)} of size {size}]"
-                if kind
-                else f"Object of type: {size}"
-            )
-            lines.append(f"  ({key}): {text}")
-        return "\n".join(lines)
+        return _describe(self.items(), typename)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")
