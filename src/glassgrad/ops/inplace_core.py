@@ -346,8 +346,9 @@ def inplace(self, outplace, *args, **kwargs):
 # tensor whose elements share memory (an ``expand``) where other in-place ops refuse. Each maps
 # to ``(warning, write)``: the deprecation warning PyTorch gives (or None), and
 # ``write(array, *args)``, the kernel's write of just the selected elements into the memory (None
-# where every element gets the same value). In the graph the write is recorded, but the backward
-# of that ``CopySlices`` then fails with the overlap error (its gradient would be ambiguous).
+# where every element gets the same value). ``_inplace`` writes them so in and out of the graph;
+# in the graph the write is recorded, but the backward of that ``CopySlices`` then fails with the
+# overlap error (its gradient would be ambiguous).
 FILL_OPS: dict = {}
 
 
