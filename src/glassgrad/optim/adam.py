@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim._inplace import addcdiv_, decay_addcmul_, lerp_, scale_, temporary
-from glassgrad.optim._per_param import check_common
-from glassgrad.optim.optimizer import (
-    Optimizer,
-    _grad_of,
-    _number,
-    _step_tensor,
-    _with_grad,
-    _write,
-    _zeros_like,
-)
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
+from glassgrad.optim.optimizer import _grad_of, _number, _write, _zeros_like
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adam"]
 
 
-class Adam(Optimizer):
+class Adam(PerParamOptimizer):
     """Adam, PyTorch's single-tensor (``foreach=False``, not capturable) algorithm."""
 
     _sparse_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
+    _buffers = ("exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -69,22 +61,11 @@ class Adam(Optimizer):
         ("decoupled_weight_decay", False),
         ("fused", None),
     )
-    _scalar_state = ("step",)
 
-    def _init_state(self, param, group) -> dict:
-        state = self.state[param]
-        if len(state) == 0:
-            state["step"] = _step_tensor()
-            state["exp_avg"] = _zeros_like(param)
-            state["exp_avg_sq"] = _zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = _zeros_like(param)
-        return state
-
-    def _update_group(self, group) -> None:
-        for param in _with_grad(group):
-            check_step_flags(group, param)
-            self._update_param(param, self._init_state(param, group), group)
+    def _init_state(self, state, param, group) -> None:
+        super()._init_state(state, param, group)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(param)
 
     def _update_param(self, param, state, group, grad=None) -> None:
         lr = _number(group["lr"])

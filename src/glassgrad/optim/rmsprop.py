@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad.optim._flags import check_step_flags
 from glassgrad.optim._inplace import add_scaled_, addcdiv_, decay_addcmul_, lerp_, scale_, temporary
+from glassgrad.optim._per_param import PerParamOptimizer, check_common
 from glassgrad.optim.optimizer import (
-    Optimizer,
-    _check_lr,
     _check_nonnegative,
     _decay,
     _grad_of,
     _number,
-    _step_tensor,
-    _with_grad,
     _write,
     _zeros_like,
 )
@@ -22,10 +18,11 @@ from glassgrad.optim.optimizer import (
 __all__ = ["RMSprop"]
 
 
-class RMSprop(Optimizer):
+class RMSprop(PerParamOptimizer):
     """RMSprop, PyTorch's single-tensor algorithm."""
 
     _sparse_error = "RMSprop does not support sparse gradients"
+    _buffers = ("square_avg",)
 
     def __init__(
         self,
@@ -41,10 +38,8 @@ class RMSprop(Optimizer):
         maximize=False,
         differentiable=False,
     ) -> None:
-        _check_lr(lr)
+        check_common(lr, eps)
         _check_nonnegative(
-            (lr, "Invalid learning rate"),
-            (eps, "Invalid epsilon value"),
             (momentum, "Invalid momentum value"),
             (weight_decay, "Invalid weight_decay value"),
             (alpha, "Invalid alpha value"),
@@ -71,42 +66,34 @@ class RMSprop(Optimizer):
         ("differentiable", False),
         ("capturable", False),
     )
-    _scalar_state = ("step",)
 
-    def _init_state(self, param, group) -> dict:
-        state = self.state[param]
-        if len(state) == 0:
-            state["step"] = _step_tensor()
-            state["square_avg"] = _zeros_like(param)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = _zeros_like(param)
-            if group["centered"]:
-                state["grad_avg"] = _zeros_like(param)
-        return state
+    def _init_state(self, state, param, group) -> None:
+        super()._init_state(state, param, group)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = _zeros_like(param)
+        if group["centered"]:
+            state["grad_avg"] = _zeros_like(param)
 
-    def _update_group(self, group) -> None:
+    def _update_param(self, param, state, group) -> None:
         lr = _number(group["lr"])
         alpha, momentum = group["alpha"], group["momentum"]
-        for param in _with_grad(group):
-            check_step_flags(group, param)
-            state = self._init_state(param, group)
-            grad = _grad_of(param, group["maximize"])
-            _write(state["step"], state["step"]._data + 1)
-            grad = _decay(grad, param, group["weight_decay"])
-            square_avg = state["square_avg"]
-            decay_addcmul_(square_avg, alpha, 1 - alpha, grad)
-            if group["centered"]:
-                grad_avg = state["grad_avg"]
-                lerp_(grad_avg, grad, 1 - alpha)
-                avg = np.sqrt(square_avg._data + (-1) * grad_avg._data * grad_avg._data)
-            else:
-                avg = np.sqrt(square_avg._data)
-            avg = temporary(avg)
-            np.add(avg, group["eps"], out=avg)
-            if momentum > 0:
-                buf = state["momentum_buffer"]
-                scale_(buf, momentum)
-                addcdiv_(buf, 1, grad, avg)
-                add_scaled_(param, -lr, buf._data)
-            else:
-                addcdiv_(param, -lr, grad, avg)
+        grad = _grad_of(param, group["maximize"])
+        _write(state["step"], state["step"]._data + 1)
+        grad = _decay(grad, param, group["weight_decay"])
+        square_avg = state["square_avg"]
+        decay_addcmul_(square_avg, alpha, 1 - alpha, grad)
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            lerp_(grad_avg, grad, 1 - alpha)
+            avg = np.sqrt(square_avg._data + (-1) * grad_avg._data * grad_avg._data)
+        else:
+            avg = np.sqrt(square_avg._data)
+        avg = temporary(avg)
+        np.add(avg, group["eps"], out=avg)
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            scale_(buf, momentum)
+            addcdiv_(buf, 1, grad, avg)
+            add_scaled_(param, -lr, buf._data)
+        else:
+            addcdiv_(param, -lr, grad, avg)
