@@ -26,6 +26,8 @@ WRITES = {
     "index_put_pairs": lambda t, v: v.index_put_(
         (t.tensor([0, 1]), t.tensor([1, 2])), t.tensor([7.0, 8.0])
     ),
+    "index_fill_": lambda t, v: v.index_fill_(1, t.tensor([0, 2]), 9.0),
+    "index_fill_tensor": lambda t, v: v.index_fill_(1, t.tensor([1]), t.tensor(-1.0)),
     "add_": lambda t, v: v.add_(1),
     "mul_": lambda t, v: v.mul_(2),
     "relu_": lambda t, v: v.relu_(),
