@@ -46,8 +46,6 @@ _CREATE_GRAPH_WARNING = (
 def _as_tuple(value):
     if value is None:
         return ()
-    from glassgrad.tensor import Tensor
-
     if isinstance(value, Tensor):
         return (value,)
     return tuple(value)
@@ -55,8 +53,6 @@ def _as_tuple(value):
 
 def _inputs_tuple(inputs, caller):
     """PyTorch's reading of ``inputs=``: a tensor, a sequence of tensors or a dict of them."""
-    from glassgrad.tensor import Tensor
-
     if isinstance(inputs, Tensor):
         return (inputs,)
     if type(inputs) is dict:
@@ -71,8 +67,6 @@ def _inputs_tuple(inputs, caller):
 
 def _grads_tuple(grad_outputs, count):
     """PyTorch's ``_tensor_or_tensors_to_tuple``: ``None`` for each output, or as given."""
-    from glassgrad.tensor import Tensor
-
     if grad_outputs is None:
         return (None,) * count
     if isinstance(grad_outputs, Tensor):
@@ -87,8 +81,6 @@ def _make_grads(outputs, grads, batched=False):
     PyTorch, so which error a bad call gets matches too. Implicit gradients stay ``None`` here;
     ``_roots`` makes them once it knows whether to make arrays or tensors.
     """
-    from glassgrad.tensor import Tensor
-
     for out, grad in zip(outputs, grads, strict=False):
         if isinstance(grad, Tensor):
             shape = grad.shape[1:] if batched else grad.shape
@@ -108,8 +100,6 @@ def _make_grads(outputs, grads, batched=False):
 
 
 def _shape_message(grad_index, out_index, grad, out, batched):
-    from glassgrad.tensor import Size
-
     # batched: PyTorch drops the batch dimension twice here (from grad[0], then [1:]), so the
     # message shows the shape without the first two dimensions
     grad_shape = Size(grad.shape[2:] if batched else grad.shape)
@@ -149,8 +139,6 @@ def _roots(outputs, grads, create_graph):
 
 def _root_grad(out, grad, create_graph):
     """The gradient the engine starts from: ones for a scalar, else ``grad`` in ``out``'s dtype."""
-    from glassgrad.tensor import Tensor
-
     data = out._data
     if grad is None:
         if create_graph:
@@ -301,7 +289,6 @@ _capturing = [0]
 def _grad_once(grads, outputs, inputs, retain_graph, create_graph, allow_unused):
     """One engine run for ``grad``: the summed gradient reaching each input, or None."""
     from glassgrad.autograd.engine import run_backward
-    from glassgrad.tensor import Tensor
 
     roots = _roots(outputs, grads, create_graph)
     for tensor in inputs:
@@ -379,3 +366,4 @@ from glassgrad.autograd import provenance as _provenance  # noqa: E402
 from glassgrad.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from glassgrad.autograd.function import Function  # noqa: E402
 from glassgrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from glassgrad.tensor import Size, Tensor  # noqa: E402 - this package is imported by tensor

@@ -20,6 +20,8 @@ from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad.autograd import forward_state, grad_mode
 from glassgrad.autograd.node import Node, link, next_seq, node_class
 from glassgrad.autograd.node import use_counter as _node_counter
+from glassgrad.autograd.record import result, saved_record
+from glassgrad.tensor import Tensor, _make
 
 # ``forward_under_transforms(cls, ctx, args, kwargs)``, installed by glassgrad.func (which sits
 # above this layer): a Function's forward while a torch.func transform is running
@@ -46,7 +48,6 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep ``tensors`` for backward (checked for in-place changes when read back)."""
-        from glassgrad.tensor import Tensor
 
         for index, tensor in enumerate(tensors):
             if tensor is not None and not isinstance(tensor, Tensor):
@@ -66,7 +67,6 @@ class FunctionCtx:
 
     def save_for_forward(self, *tensors) -> None:
         """Keep ``tensors`` for a forward-mode ``jvp`` rule."""
-        from glassgrad.tensor import Tensor
 
         for tensor in tensors:
             if not (isinstance(tensor, Tensor) or tensor is None):
@@ -99,8 +99,6 @@ class _FunctionNode(FunctionCtx, Node):
         for _counter, _version, owner, index in self._vars or ():
             tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
             if tensor is None:  # a saved output nobody holds any more: rebuild it on this node
-                from glassgrad.tensor import _make
-
                 tensor = _make(self._saved[index], self, 0)
             tensors[index] = tensor
         return tuple(tensors)
@@ -117,7 +115,6 @@ class _FunctionNode(FunctionCtx, Node):
 
     def _grad_in(self, grad, index):
         """The gradient of output ``index`` as backward sees it: a tensor, zeros or None."""
-        from glassgrad.tensor import Tensor
 
         if grad is None:
             meta = self._out_meta[index]
@@ -129,7 +126,6 @@ class _FunctionNode(FunctionCtx, Node):
 
     def _grads_out(self, out):
         """PyTorch's checks on what backward returned; one gradient per tensor input."""
-        from glassgrad.tensor import Tensor
 
         name = type(self).__name__
         expected = len(self._tensor_args)
@@ -251,7 +247,6 @@ class Function(metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` without recording, then record one node whose rule is ``backward``."""
-        from glassgrad.tensor import Tensor
 
         if cls.setup_context is not Function.setup_context:
             # as PyTorch: bind to forward's signature, so setup_context sees defaults positionally
@@ -283,7 +278,6 @@ class Function(metaclass=FunctionMeta):
 
 
 def _zero_tangent(arg):
-    from glassgrad.tensor import Tensor
 
     if isinstance(arg, Tensor) and (arg.is_floating_point() or arg.is_complex()):
         from glassgrad.creation import zeros_like
@@ -295,7 +289,6 @@ def _zero_tangent(arg):
 def _forward_mode(cls, ctx, args, made) -> None:
     """Run the Function's ``jvp`` on its inputs' tangents, at each active level, and give the
     outputs the tangents it returns (PyTorch's ``_process_forward_mode_AD``)."""
-    from glassgrad.tensor import Tensor
 
     outs = made if isinstance(made, tuple) else (made,)
     active = forward_state.ACTIVE[0]
@@ -334,7 +327,6 @@ def _forward_mode(cls, ctx, args, made) -> None:
 
 def _wrap_outputs(node, args, outputs, tracked):
     """Connect ``outputs`` to ``node`` (when ``tracked``): PyTorch's ``_wrap_outputs``."""
-    from glassgrad.tensor import Tensor
 
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
@@ -363,7 +355,6 @@ _LEAF_DIRTY = "a leaf Variable that requires grad has been used in an in-place o
 
 
 def _wrap_one(node, index, out):
-    from glassgrad.tensor import Tensor, _make
 
     if not isinstance(out, Tensor):
         return out
@@ -382,7 +373,6 @@ def _wrap_one(node, index, out):
 
 def _save_for_backward(node, outs, made):
     """Record what ``ctx.save_for_backward`` got: outputs weakly (no cycle), inputs as is."""
-    from glassgrad.autograd.record import saved_record
 
     values, records = [], []
     for index, item in enumerate(node._to_save):
@@ -416,8 +406,6 @@ def once_differentiable(fn):
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
-        from glassgrad.autograd.record import result
-        from glassgrad.tensor import Tensor
 
         with grad_mode.no_grad():
             outputs = fn(ctx, *args)

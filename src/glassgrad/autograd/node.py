@@ -14,7 +14,8 @@ import weakref
 
 import numpy as np
 
-from glassgrad.autograd import bound
+from glassgrad.autograd import bound, forward_state
+from glassgrad.dtypes import from_numpy_dtype
 
 _ndarray = np.ndarray
 next_seq = itertools.count().__next__  # numbers nodes in creation order (the engine's priority)
@@ -286,8 +287,6 @@ def _raise_modified(node: Node, record) -> None:
     # (a composite op saved a reshaped view of the operand: PyTorch names that view's shape)
     shape = node.__dict__.get("_saved_shapes", {}).get(index, data.shape)
     shape = ", ".join(str(n) for n in shape)
-    from glassgrad.dtypes import from_numpy_dtype
-
     legacy = from_numpy_dtype(data.dtype)._legacy
     where = ""
     is_output = isinstance(owner, weakref.ReferenceType)
@@ -331,8 +330,6 @@ def _as_tensors(node: Node, values, records):
             out[index] = _make(values[index], node, 0)
             kept = node.__dict__.get("_fw_outs")
             if kept:  # its tangents, for forward over reverse (forward_rules)
-                from glassgrad.autograd import forward_state
-
                 for (output_nr, token), tangent in kept.items():
                     if output_nr == 0 and token in forward_state.LEVELS:
                         forward_state.put(out[index], token, tangent)
