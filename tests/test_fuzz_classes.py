@@ -165,6 +165,28 @@ def _detached_custom_function(lib):
     return lib.autograd.grad(out, [x])
 
 
+def _outer_create_graph(lib, op):
+    """outer/ger reshape their first operand to a column: its gradient ends in ViewBackward0."""
+    a = lib.tensor([-0.878, -0.751, 1.181], requires_grad=True)
+    b = lib.tensor([0.973, 1.799], requires_grad=True)
+    out = getattr(lib, op)(a, b)
+    return lib.autograd.grad((out * lib.tensor([[1.0, 2.0]])).sum(), [a, b], create_graph=True)
+
+
+def _qr_wide(lib, which, shape):
+    """QR of a wide matrix: first- and second-order gradients through Q, R or both."""
+    data = np.random.default_rng(0).standard_normal(shape)
+    a = lib.tensor(data, requires_grad=True)
+    q, r = lib.linalg.qr(a)
+    loss = 0
+    if which != "R":
+        loss = loss + (q * lib.tensor(np.linspace(0.5, 1.5, q.numel()).reshape(q.shape))).sum()
+    if which != "Q":
+        loss = loss + (r * lib.tensor(np.linspace(-1, 2, r.numel()).reshape(r.shape))).sum()
+    (grad,) = lib.autograd.grad(loss, [a], create_graph=True)
+    return grad.detach(), lib.autograd.grad((grad * grad).sum(), [a])
+
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -229,6 +251,15 @@ CASES = {
             ("dot", (3,), (3,)),
         )
         for da, db in (("float32", "float64"), ("float64", "float64"))
+    },
+    "outer create_graph": lambda lib: _outer_create_graph(lib, "outer"),
+    "ger create_graph": lambda lib: _outer_create_graph(lib, "ger"),
+    **{
+        f"qr of a wide matrix {shape}, through {which}": (
+            lambda lib, which=which, shape=shape: _qr_wide(lib, which, shape)
+        )
+        for which in ("Q", "R", "Q and R")
+        for shape in ((3, 5), (2, 2, 3), (1, 3))
     },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),

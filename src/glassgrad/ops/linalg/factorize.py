@@ -54,26 +54,51 @@ def _qr_backward(ctx, grads, a, q, r):
             "linalg.qr."
         )
     m, n = a.shape[-2], a.shape[-1]
-    if m < n:
-        raise NotImplementedError("glassgrad: the derivative of linalg.qr needs nrows >= ncols")
     if not D._is_array(grads[0] if grads[0] is not None else grads[1]):
         q, r = linalg_qr(a, mode)
     if mode == "complete" and m > n:
         raise RuntimeError(
             "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
         )
+    if grad_q is None and grad_r is None:
+        return (None,)
+    if m < n:
+        return (_qr_wide_backward(grad_q, grad_r, a, q, r),)
+    return (_qr_square_backward(grad_q, grad_r, q, r),)
+
+
+def _qr_wide_backward(grad_q, grad_r, a, q, r):
+    """A = [X | Y] with X square: X = Q R1 is a square QR and Y = Q R2, so Y's gradient is
+    Q gR2 and X's is the square rule's with gQ + Y gR2^T for gQ."""
+    m = a.shape[-2]
+    grad_y = None
+    if grad_r is not None:
+        grad_r, grad_r2 = grad_r[..., :m], grad_r[..., m:]
+        grad_y = q @ grad_r2
+        shift = a[..., m:] @ _mT(grad_r2)
+        grad_q = shift if grad_q is None else grad_q + shift
+    grad_x = _qr_square_backward(grad_q, grad_r, q, r[..., :m])
+    if grad_y is None:
+        grad_y = D.new_zeros(grad_x, (*grad_x.shape[:-1], a.shape[-1] - m))
+    if D._is_array(grad_x):
+        return np.concatenate([grad_x, grad_y], axis=-1)
+    from glassgrad.ops.shape.join import cat
+
+    return cat([grad_x, grad_y], -1)
+
+
+def _qr_square_backward(grad_q, grad_r, q, r):
     # Walter & Lehmann (2018): M = R gR^T - gQ^T Q, gA = (gQ + Q copyltu(M)) R^-T
+    n = r.shape[-1]
     lower, strict = np.tril(np.ones((n, n))), np.tril(np.ones((n, n)), -1)
     m_mat = 0
     if grad_r is not None:
         m_mat = r @ _mT(grad_r)
     if grad_q is not None:
         m_mat = m_mat - _mT(grad_q) @ q
-    if grad_q is None and grad_r is None:
-        return (None,)
     copyltu = m_mat * lower + _mT(m_mat * strict)
     left = q @ copyltu if grad_q is None else grad_q + q @ copyltu
-    return (left @ _mT(_inv_any(r)),)
+    return left @ _mT(_inv_any(r))
 
 
 LinalgQrBackward0 = node_class("LinalgQrBackward0", _qr_backward, n_outputs=2)

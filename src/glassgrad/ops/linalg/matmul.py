@@ -10,7 +10,7 @@ from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, refuse_inference_saved, result
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
-from glassgrad.ops.shape.view import UnsafeViewBackward0, unsqueeze
+from glassgrad.ops.shape.view import UnsafeViewBackward0
 from glassgrad.tensor import _C_NAMES, Tensor, tensor_method
 
 
@@ -266,7 +266,8 @@ def outer(input, vec2):
     for name, t in (("self", input), ("vec2", vec2)):
         if t.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
-    return unsqueeze(input, 1) * vec2
+    # a reshape to a column, as PyTorch's: input's create_graph gradient ends in ViewBackward0
+    return input.reshape(input.shape[0], 1) * vec2
 
 
 def _addmm_backward(ctx, grad, mat1, mat2):
