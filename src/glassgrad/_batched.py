@@ -346,6 +346,16 @@ def c_order(value):
     return np.asarray(value, order="C")
 
 
+def take_rows(table, indices):
+    """``table[indices]`` for integer ``indices`` (rows of ``table``), either one a batch:
+    NumPy's indexing and ``np.take`` do not ask a batch of indices how to batch."""
+    if indices.__class__ is BatchedArray and table.__class__ is not BatchedArray:
+        return BatchedArray(np.take(table, indices.value, axis=0), indices.levels)
+    if table.__class__ is BatchedArray:
+        return np.take(table, indices, axis=0)  # (the batched table's rule)
+    return table[indices]
+
+
 def anywhere(value) -> bool:
     """Whether any element of ``value`` is true, in any sample of a batch: a loop that runs
     until every element has converged runs until every sample has."""

@@ -29,12 +29,8 @@ KNOWN: dict[str, str] = {}
 LOOPED = {
     "adaptive_max_pool2d",
     "adaptive_max_pool3d",
-    "addmm",
-    "baddbmm",
     "bincount",
-    "embedding",
     "embedding_bag",
-    "fill",
     "histc",
     "histogram",
     "index_add",

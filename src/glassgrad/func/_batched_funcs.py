@@ -370,6 +370,15 @@ def _take_along_axis(arr, indices, axis):
 
 @rule(np.take)
 def _take(a, indices, axis=None, out=None, mode="raise"):
+    if (
+        indices.__class__ is _B
+        and a.__class__ is _B
+        and out is None
+        and mode == "raise"
+        and axis is not None
+        and axis % a.ndim == 0
+    ):
+        return _take_rows(a, indices)  # (a table and indices per sample: embedding's lookup)
     if out is not None or a.__class__ is not _B or indices.__class__ is _B:
         return fallback(np.take, (a, indices, axis), {"out": out, "mode": mode})
     nb = len(a.levels)
@@ -379,6 +388,18 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
     else:
         axis = axis_of(axis, a.ndim, nb)
     return BatchedArray(np.take(value, indices, axis, mode=mode), a.levels)
+
+
+def _take_rows(a, indices):
+    """``np.take(a, indices, axis=0)`` with a table and indices per sample."""
+    levels, sizes = levels_of((a, indices))
+    count = int(np.prod(sizes))
+    table = physical(a, levels, sizes, a.ndim, expand=True).reshape(count, *a.shape)
+    keys = physical(indices, levels, sizes, indices.ndim, expand=True)
+    keys = keys.reshape(count, *indices.shape)
+    rows = np.arange(count).reshape(count, *(1,) * indices.ndim)
+    taken = table[rows, keys]
+    return BatchedArray(taken.reshape(*sizes, *taken.shape[1:]), levels)
 
 
 @rule(np.repeat)

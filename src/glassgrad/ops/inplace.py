@@ -67,8 +67,7 @@ def fill(input, value):
                 "fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value._data.ndim} dimensions."
             )
-        # (np.asarray: under vmap, per sample)
-        out = np.full_like(np.asarray(input._data), np.asarray(value._data))
+        out = np.full_like(input._data, value._data)  # (vmap: a per-sample value, batched)
         return result(out, FillBackward1, (input, value))
     return result(np.full_like(input._data, value), FillBackward0, (input,))
 

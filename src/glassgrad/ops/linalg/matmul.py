@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import BatchedArray
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, refuse_inference_saved, result
@@ -310,7 +311,11 @@ def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
             expand(input, product.shape)  # PyTorch's shape check and message
     out = product * alpha if alpha != 1 else product  # ``product`` is ours: add in place
     if beta != 0:
-        out += bias * beta if beta != 1 else bias
+        addend = bias * beta if beta != 1 else bias
+        if addend.__class__ is BatchedArray:  # (vmap: a per-sample bias, a batched sum)
+            out = out + addend
+        else:
+            out += addend
     return result(
         out.astype(product.dtype, copy=False),
         cls,

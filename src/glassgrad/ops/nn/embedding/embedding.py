@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import take_rows
 from glassgrad._sparse_data import coo
 from glassgrad._tensor_info import _type_name
 from glassgrad.autograd.node import node_class
@@ -85,7 +86,7 @@ def _embedding(weight, input, padding_idx, scale_grad_by_freq, sparse=False):
     rows = weight._data.shape[0]
     if indices.size and (indices.min() < 0 or indices.max() >= rows):
         raise IndexError("index out of range in self")
-    out = weight._data[indices]
+    out = take_rows(weight._data, indices)  # (vmap: either may be a batch)
     args = (weight._data.shape, indices, padding_idx, scale_grad_by_freq, bool(sparse))
     return result(out, EmbeddingBackward0, (weight,), args=args)
 
