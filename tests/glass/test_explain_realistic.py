@@ -137,6 +137,23 @@ def truncated_bptt(torch):
     return loss, {"cell": cell, "head": head}, expected, ["partial_cut"], None
 
 
+def lstm_state_carried_across_batches(torch):
+    nn = torch.nn
+    lstm, head = _seeded(torch, nn.LSTM(3, 4, batch_first=True)), _seeded(torch, nn.Linear(4, 1))
+    optimizer = torch.optim.SGD([*lstm.parameters(), *head.parameters()], lr=0.1)
+    state = (torch.zeros(1, 2, 4), torch.zeros(1, 2, 4))
+    for batch in range(3):
+        state = (state[0].detach(), state[1].detach())  # line: carry
+        out, state = lstm(torch.tensor(SEQ.transpose(1, 0, 2) * (batch + 1)), state)
+        loss = head(out).pow(2).mean()
+        if batch < 2:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    expected = {"lstm.weight_hh_l0": ("ok", "", None), "head.bias": ("ok", "", None)}
+    return loss, {"lstm": lstm, "head": head}, expected, ["partial_cut"], optimizer
+
+
 def no_grad_around_the_encoder(torch):
     nn = torch.nn
     enc, head = _seeded(torch, nn.Linear(3, 4)), _seeded(torch, nn.Linear(4, 1))
@@ -198,6 +215,7 @@ SCENARIOS = [
     module_dict_and_nested_dicts,
     loss_masked_to_zero,
     truncated_bptt,
+    lstm_state_carried_across_batches,
     no_grad_around_the_encoder,
     optimizer_made_before_layer_replaced,
     sigmoid_saturated_by_large_inputs,
@@ -271,6 +289,12 @@ def test_tied_weight_is_listed_under_both_names():
 def test_frozen_batchnorm_in_train_mode_says_its_statistics_still_move():
     loss, model, _, _, _ = frozen_batchnorm_in_train_mode(glassgrad)
     assert "train mode" in glass.explain(loss, model)["1.weight"].cause
+
+
+def test_a_replaced_layer_says_the_optimizer_was_made_before():
+    loss, model, _, _, optimizer = optimizer_made_before_layer_replaced(glassgrad)
+    row = glass.explain(loss, model, optimizer=optimizer)["2.weight"]
+    assert "made before this layer was replaced" in row.cause
 
 
 def test_truncated_bptt_is_named_without_claiming_a_bug():

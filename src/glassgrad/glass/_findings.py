@@ -4,6 +4,7 @@ has (made before a layer was replaced), a frozen normalisation layer left in tra
 
 from __future__ import annotations
 
+from glassgrad.autograd.provenance import Record
 from glassgrad.glass._report import Finding
 from glassgrad.glass._walk import LIVE, Walk
 
@@ -20,7 +21,7 @@ def shortened(found: Walk) -> list:
             continue
         if record.where in seen:
             continue
-        leaves = [leaf for leaf in (link() for link in record.behind) if leaf is not None]
+        leaves = [leaf for leaf in (link() for link in _behind(record)) if leaf is not None]
         if not leaves or any(found.first_cut.get(id(leaf)) is not LIVE for leaf in leaves):
             continue
         seen.add(record.where)
@@ -34,14 +35,30 @@ def shortened(found: Walk) -> list:
     return findings
 
 
-def stale_optimizer(optimizer, listed: list) -> list:
-    """Tensors the optimizer updates that are not among the model's parameters."""
+def _behind(record) -> tuple:
+    """The leaves behind a cut: an op on a detached tensor (``h[0]`` inside an LSTM) carries
+    a record linked back to the ``detach()``'s own, which knows them."""
+    while not record.behind and record.inputs and isinstance(record.inputs[0], Record):
+        record = record.inputs[0]
+    return record.behind
+
+
+def stale_optimizer(optimizer, listed: list, rows: tuple = ()) -> list:
+    """Tensors the optimizer updates that are not among the model's parameters; a row whose
+    tensor is in no param group while a stale one of its shape is gets that said too."""
     if optimizer is None:
         return []
     known = {id(entry.tensor) for entry in listed}
     stale = [p for group in optimizer.param_groups for p in group["params"] if id(p) not in known]
     if not stale:
         return []
+    shapes = {tuple(p.shape) for p in stale}
+    for row in rows:
+        if row.status == "not_in_optimizer" and tuple(row.shape) in shapes:
+            row.cause += (
+                "; the optimizer holds an older tensor of this shape: was it made before "
+                "this layer was replaced?"
+            )
     shapes = ", ".join("x".join(map(str, p.shape)) or "scalar" for p in stale[:6])
     text = (
         f"the optimizer holds {len(stale)} tensor(s) that are not parameters of the model "

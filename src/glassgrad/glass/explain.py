@@ -66,7 +66,7 @@ def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = N
     findings = _report.whole_output(output, label, found, rows if whole else [], modules, names)
     findings += _findings.shortened(found)
     if whole:
-        findings += _findings.stale_optimizer(optimizer, listed)
+        findings += _findings.stale_optimizer(optimizer, listed, rows)
     return Explanation(label, rows, modules, findings)
 
 
