@@ -133,8 +133,9 @@ def _forward_jvp(func, flat_p, p_spec, flat_t, has_aux):
     _transforms.MADE.append([])
     ACTIVE.transforms += 1  # (an autograd.Function inside runs as torch.func requires)
     try:
-        duals = [fw._make_dual(p, t, level) for p, t in zip(flat_p, flat_t, strict=True)]
-        out = func(*_pytree.tree_unflatten(duals, p_spec))
+        with _transforms.unrecorded():
+            duals = [fw._make_dual(p, t, level) for p, t in zip(flat_p, flat_t, strict=True)]
+            out = func(*_pytree.tree_unflatten(duals, p_spec))
         out, aux = _split_aux(out, has_aux, "jvp")
         flat_out, out_spec = _pytree.tree_flatten(out)
         primals_out, tangents_out = [], []

@@ -60,7 +60,7 @@ def _track(tensor, api):
         raise ValueError(f"Thing passed to transform API must be Tensor, got {type(tensor)}")
     if tensor.requires_grad:
         return tensor.view_as(tensor)
-    leaf = tensor.detach().requires_grad_()
+    leaf = _unrecorded(lambda: tensor.detach().requires_grad_())
     if _fs.ACTIVE[0]:
         carry(leaf, tensor)  # an enclosing jvp/jacfwd differentiates through (forward over reverse)
         if MADE:
@@ -116,15 +116,30 @@ def detached(value):
     """``value.detach()`` without glass's provenance record: the transform's own level ends
     here, which is no cut in any graph the user made (and the record's frame walk costs more
     than a small Jacobian's arithmetic)."""
-    from glassgrad.autograd import provenance
+    return _unrecorded(value.detach) if value.requires_grad else value.detach()
 
-    if not (provenance.enabled and value.requires_grad):
-        return value.detach()
-    provenance.enabled = False
-    try:
-        return value.detach()
-    finally:
-        provenance.enabled = True
+
+def _unrecorded(make):
+    """``make()`` with glass's provenance records off (a transform's own leaves and cuts)."""
+    with unrecorded():
+        return make()
+
+
+class unrecorded:  # noqa: N801 - used as a context manager, as grad_mode's are
+    """Glass's provenance records off while a transform runs the function and its backward:
+    the graphs there are the transform's own, which no explanation reads, and each record
+    walks the stack to the user's frame through every transform's frames, on every op."""
+
+    def __enter__(self) -> None:
+        from glassgrad.autograd import provenance
+
+        self.previous = provenance.enabled
+        provenance.enabled = False
+
+    def __exit__(self, *exc) -> None:
+        from glassgrad.autograd import provenance
+
+        provenance.enabled = self.previous
 
 
 # -- grad ----------------------------------------------------------------------------------
@@ -136,7 +151,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     def wrapper(*args, **kwargs):
         diff = _diff_args(args, argnums, "grad_and_value")
         flat, spec = _pytree.tree_flatten(diff)
-        with enable_grad():
+        with enable_grad(), unrecorded():
             inner = [_track(t, "grad_and_value") for t in flat]
             ACTIVE.transforms += 1
             try:
@@ -199,7 +214,7 @@ def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)`` gives the vector-Jacobian product
     with respect to each primal (a tuple), as often as asked."""
     flat, spec = _pytree.tree_flatten(primals)
-    with enable_grad():
+    with enable_grad(), unrecorded():
         inner = [_track(t, "vjp") for t in flat]
         ACTIVE.transforms += 1
         try:
@@ -232,7 +247,7 @@ def vjp(func, *primals, has_aux: bool = False):
         if create_graph is not None:
             graph = create_graph
         pairs = [(o, c) for o, c in zip(flat_out, flat_ct, strict=True) if o.requires_grad]
-        with enable_grad():
+        with enable_grad(), unrecorded():
             if pairs:
                 found = autograd.grad(
                     [o for o, _ in pairs],
