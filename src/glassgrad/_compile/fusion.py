@@ -144,16 +144,25 @@ def _kernel_call(items, needed, shapes, env, number, dynamic=False):
     arrays = [name for name in inputs if shapes[name][0] != ()]
     scalars = [name for name in inputs if shapes[name][0] == ()]
     cast = dtype == np.float32
+    # the kernel's own names, in order of appearance: groups that differ only in the plan's
+    # names share one source, so one compiled kernel (W3's 100 layers: one compile, not 100)
+    local = {n: f"x{k}" for k, n in enumerate(dict.fromkeys(inputs + defined))}
+
+    def rename(text):
+        return _NAME.sub(lambda m: local.get(m.group(1), m.group(1)), text)
+
     body = []
     for name in arrays:
-        body.append(f"        {name} = {name}_[i]")
+        body.append(f"        {local[name]} = {local[name]}_[i]")
     for target, expr, _, _ in items:
+        expr = rename(expr)
         if cast:  # float32 arithmetic with float32 constants, as NumPy's weak Python numbers
             expr = _NUMBER.sub(lambda m: f"_f32({m.group(1)})", expr)
-        body.append(f"        {target} = {expr}")
+        body.append(f"        {local[target]} = {expr}")
     for name in outputs:
-        body.append(f"        {name}_o[i] = {name}")
-    params = [f"{n}_" for n in arrays] + scalars + [f"{n}_o" for n in outputs]
+        body.append(f"        {local[name]}_o[i] = {local[name]}")
+    params = [f"{local[n]}_" for n in arrays] + [local[n] for n in scalars]
+    params += [f"{local[n]}_o" for n in outputs]
     src = f"def kernel(n, {', '.join(params)}):\n    for i in range(n):\n" + "\n".join(body) + "\n"
     kernel = _compiled(src)
     name = f"_k{len([k for k in env if k.startswith('_k')])}"
