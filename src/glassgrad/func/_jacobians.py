@@ -34,6 +34,9 @@ def _basis(tensors):
     cotangent (or tangent) of element ``i``; each piece has shape ``(total, *tensor.shape)``."""
     sizes = [t.numel() for t in tensors]
     total = sum(sizes)
+    if len(tensors) == 1 and tensors[0].dtype.is_floating_point:  # (the common case, at once)
+        eye = np.eye(total, dtype=tensors[0]._data.dtype)
+        return [Tensor._from_array(eye.reshape((total, *tensors[0].shape)))], sizes
     dtype = tensors[0]._data.dtype if tensors else np.float64
     pieces = []
     start = 0
@@ -49,6 +52,8 @@ def _basis(tensors):
 
 def _split_rows(jac, sizes, shapes, in_shape):
     """``jac`` (rows: outputs' elements) as one Jacobian per output."""
+    if len(sizes) == 1:
+        return [jac.reshape(*shapes[0], *in_shape)]
     out = []
     start = 0
     for size, shape in zip(sizes, shapes, strict=True):
@@ -195,7 +200,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
             leaves = []
             start = 0
             for x, size in zip(flat_in, sizes, strict=True):
-                part = moved.narrow(-1, start, size)
+                part = moved if len(sizes) == 1 else moved.narrow(-1, start, size)
                 leaves.append(part.reshape(*column.shape[1:], *x.shape))
                 start += size
             jacs.append(_pytree.tree_unflatten(leaves, in_spec))
