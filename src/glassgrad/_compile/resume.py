@@ -35,6 +35,7 @@ from glassgrad._compile.trace import (
     patched,
     tree_map,
 )
+from glassgrad.autograd.record import saved_record
 from glassgrad.tensor import Tensor, _make
 
 _VALUES = (int, float, bool, str, complex, type(None), slice, range)
@@ -236,7 +237,7 @@ def _watch(made, positions) -> None:
             # output itself would make a cycle, and a weak reference dies with the output)
             stand_in = _make(made[k]._data)
             stand_in._vc = counter
-            records.append((counter, counter[0], stand_in, None))
+            records.append(saved_record(stand_in, None))
     node._vars = (*(node._vars or ()), *records)
 
 
