@@ -356,6 +356,12 @@ def take_rows(table, indices):
     return table[indices]
 
 
+def every_sample(value):
+    """``value``'s elements, of all its samples when it is a batch (as one array): for a
+    reduction that steers a loop (how many steps, whether to stop) over the whole batch."""
+    return value.value if value.__class__ is BatchedArray else value
+
+
 def anywhere(value) -> bool:
     """Whether any element of ``value`` is true, in any sample of a batch: a loop that runs
     until every element has converged runs until every sample has."""

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from glassgrad._batched import anywhere
 from glassgrad.backend import quiet
 from glassgrad.ops.elementwise.unary import elementwise
 from glassgrad.ops.special.gamma import _in64
@@ -118,7 +119,7 @@ def _maclaurin(x):
     """``|x| < 2.09``: Ai = c1 f - c2 g, summed until the terms fall below float64's epsilon."""
     f, g, k, m, n = np.ones_like(x), x.copy(), np.ones_like(x), np.ones_like(x), x.copy()
     z = x * x * x
-    live = np.ones(x.shape, bool)
+    live = np.ones_like(x, bool)  # (vmap: per-sample flags for a batch)
     for _ in range(200):
         m = np.where(live, m * z / (k + 1) / (k + 2), m)
         n = np.where(live, n * z / (k + 2) / (k + 3), n)
@@ -126,7 +127,7 @@ def _maclaurin(x):
         f = np.where(live, f + m, f)
         g = np.where(live, g + n, g)
         live &= np.abs(m / f) > np.finfo(np.float64).eps
-        if not live.any():
+        if not anywhere(live):
             break
     return _C1 * f - _C2 * g
 

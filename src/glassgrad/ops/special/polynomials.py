@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
-from glassgrad._batched import as_data
+from glassgrad._batched import as_data, every_sample
 from glassgrad._finfo import result_type
 from glassgrad.autograd.record import result
 from glassgrad.backend import quiet
@@ -40,7 +40,7 @@ def _operands(name, x, n):
     if not dtype.is_floating_point:
         dtype = _dt.get_default_dtype()
     xd = as_data(x._data if isinstance(x, Tensor) else x).astype(dtype.np)
-    nd = np.asarray(n._data if isinstance(n, Tensor) else n)
+    nd = as_data(n._data if isinstance(n, Tensor) else n)
     if nd.dtype.kind == "f":
         nd = np.where(np.isfinite(nd), np.trunc(nd), -1)  # C's cast of nan/inf, made defined
     xd, nd = np.broadcast_arrays(xd, nd.astype(np.int64))
@@ -51,7 +51,7 @@ def _recur(x, n, first, step):
     """``q_n`` from ``q_0 = 1``, ``q_1 = first`` and ``q_d = step(d, q_(d-2), q_(d-1))``."""
     one = np.ones_like(x)
     p, q = one, np.broadcast_to(first, x.shape)
-    for d in range(2, int(n.max(initial=0)) + 1):
+    for d in range(2, int(every_sample(n).max(initial=0)) + 1):  # (vmap: the batch's largest)
         more = d <= n
         p, q = np.where(more, q, p), np.where(more, step(d, p, q), q)
     return np.where(n == 0, one, q)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassgrad._batched import as_data
+from glassgrad._batched import anywhere, as_data, every_sample
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.backend import quiet
@@ -41,15 +41,16 @@ _A = (
 def _zeta64(x, q):
     x, q = np.broadcast_arrays(as_data(x, np.float64), as_data(q, np.float64))
     total = q**-x
-    done = np.zeros(x.shape, bool)
-    a, b = q.copy(), np.zeros(x.shape)
+    done = np.zeros_like(x, bool)  # (vmap: per-sample flags and terms for a batch)
+    a, b = q.copy(), np.zeros_like(x)
     # the direct sum runs until q + n > 9; elements that end up as edge values do not count
     pole = (q <= 0) & (q == np.floor(q))
     summed = np.isfinite(q) & ~pole & (x > 1) & ((q > 0) | (x == np.floor(x)))
-    steps = max(9, int(np.ceil(9 - np.min(q, where=summed, initial=9.0))) + 1)
+    lowest = np.min(every_sample(q), where=every_sample(summed), initial=9.0)  # (vmap: all)
+    steps = max(9, int(np.ceil(9 - lowest)) + 1)
     for i in range(1, steps + 1):
         live = ~done & ((i <= 9) | (a <= 9))
-        if not live.any():
+        if not anywhere(live):
             break
         a = np.where(live, a + 1, a)
         b = np.where(live, a**-x, b)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import pointwise_reduced
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -101,8 +102,7 @@ def multi_margin_loss(
     classes = _check_multi_margin(input, target, p, weight)
     x = input._data.reshape(-1, classes)
     t = target._data.reshape(-1).astype(np.int64)
-    onehot = np.zeros(x.shape, dtype=x.dtype)
-    onehot[np.arange(len(t)), t] = 1
+    onehot = (np.arange(classes) == t[:, None]).astype(x.dtype)  # (vmap: per-sample targets)
     per_class = weight._data[t][:, None].astype(x.dtype) if weight is not None else 1.0
     scale = (np.ones((len(t), 1), x.dtype) * per_class) / classes
     z = _margins(x, onehot, margin)
@@ -112,7 +112,7 @@ def multi_margin_loss(
         loss, onehot, scale = loss.reshape(()), onehot[0], scale[0]
     out, count = N.reduce_array(loss, reduction)
     args = (onehot, scale, p, margin, count, input.ndim == 2)
-    return result(np.asarray(out, x.dtype), MultiMarginLossBackward0, (input,), (input,), args=args)
+    return result(as_data(out, x.dtype), MultiMarginLossBackward0, (input,), (input,), args=args)
 
 
 # -- composites -----------------------------------------------------------------------------------

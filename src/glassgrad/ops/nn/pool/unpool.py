@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from glassgrad._batched import zeros_over
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.registry import register
 
@@ -20,7 +21,7 @@ def _scatter(x, args):
     if not batched:
         return _scatter(x[None], (index, size, True))[0]
     n, c = x.shape[:2]
-    out = np.zeros((n, c, math.prod(size)), dtype=x.dtype)
+    out = zeros_over((n, c, math.prod(size)), x.dtype, x, index)  # (vmap: a batch's buffer)
     key = (np.arange(n)[:, None, None], np.arange(c)[None, :, None], index.reshape(n, c, -1))
     out[key] = x.reshape(n, c, -1)
     return out.reshape(n, c, *size)
