@@ -11,6 +11,21 @@ import torch
 import glassgrad as gg
 
 
+@pytest.fixture(autouse=True)
+def _validation_on():
+    """Both libraries validate by default, as in a fresh process: an earlier ``torch.compile``
+    in the same session (the public-name walk calls it) turns PyTorch's default off."""
+    saved = (
+        torch.distributions.Distribution._validate_args,
+        gg.distributions.Distribution._validate_args,
+    )
+    torch.distributions.Distribution.set_default_validate_args(True)
+    gg.distributions.Distribution.set_default_validate_args(True)
+    yield
+    torch.distributions.Distribution.set_default_validate_args(saved[0])
+    gg.distributions.Distribution.set_default_validate_args(saved[1])
+
+
 def _outcome(fn):
     try:
         result = fn()
