@@ -182,6 +182,22 @@ def optimizer_made_before_layer_replaced(torch):
     return loss, model, expected, ["stale_optimizer"], optimizer
 
 
+def dead_relu_in_the_middle(torch):
+    nn = torch.nn
+    layers = [nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 1)]
+    model = _seeded(torch, nn.Sequential(*layers))
+    with torch.no_grad():
+        model[2].bias.fill_(-100.0)  # a bad initialisation kills every unit of layer 2
+    loss = model(torch.tensor(X)).sum()  # line: dead
+    expected = {
+        "0.weight": ("zero", "ReLU", "line: dead"),
+        "2.bias": ("zero", "ReLU", "line: dead"),
+        "4.weight": ("zero", "ReLU", "line: dead"),
+        "4.bias": ("ok", "", None),
+    }
+    return loss, model, expected, [], None
+
+
 def sigmoid_saturated_by_large_inputs(torch):
     model = _seeded(torch, torch.nn.Linear(3, 1))
     with torch.no_grad():
@@ -218,6 +234,7 @@ SCENARIOS = [
     lstm_state_carried_across_batches,
     no_grad_around_the_encoder,
     optimizer_made_before_layer_replaced,
+    dead_relu_in_the_middle,
     sigmoid_saturated_by_large_inputs,
     training_loop_that_logs_its_loss,
 ]
@@ -295,6 +312,14 @@ def test_a_replaced_layer_says_the_optimizer_was_made_before():
     loss, model, _, _, optimizer = optimizer_made_before_layer_replaced(glassgrad)
     row = glass.explain(loss, model, optimizer=optimizer)["2.weight"]
     assert "made before this layer was replaced" in row.cause
+
+
+def test_a_dead_relu_names_its_layer_and_unit_count():
+    loss, model, _, _, _ = dead_relu_in_the_middle(glassgrad)
+    table = glass.explain(loss, model)
+    for name in ("0.weight", "4.weight"):
+        cause = table[name].cause
+        assert "all 4 units inactive" in cause and "on the output of layer `2`" in cause
 
 
 def test_truncated_bptt_is_named_without_claiming_a_bug():

@@ -59,7 +59,8 @@ def explain(output: Tensor, params=None, *, optimizer=None, name: str | None = N
     seq = introspect.seq(output.grad_fn) if output.grad_fn is not None else None
     escaped = escapes.escapes_before(seq)
     in_groups = _optimized(optimizer)
-    rows = [_row(e, found, grads, escaped, in_groups, names) for e in listed]
+    owners = {id(e.tensor): e.module for e in listed}
+    rows = [_row(e, found, grads, escaped, in_groups, names, owners) for e in listed]
     modules = _report.module_flows(rows)
     # (leaves missing from a whole model's parameters are news; from a hand-picked dict, not)
     whole = hasattr(params, "named_parameters")
@@ -121,7 +122,7 @@ def _optimized(optimizer):
     return {id(p) for group in optimizer.param_groups for p in group["params"]}
 
 
-def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
+def _row(entry, found: Walk, grads, escaped, in_groups, names, owners=None) -> Row:
     tensor = entry.tensor
     row = Row(tuple(entry.names), tuple(tensor.shape), entry.module, "ok", tensors=(tensor,))
     if not tensor.requires_grad:
@@ -154,9 +155,9 @@ def _row(entry, found: Walk, grads, escaped, in_groups, names) -> Row:
         return row.set("pending", _causes.Cause("", "", "backward() not run yet"))
     row.measure(grad)
     if not np.isfinite(grad).all():
-        row.set("nonfinite", _trace(tensor, found, "nonfinite"))
+        row.set("nonfinite", _trace(tensor, found, "nonfinite", owners))
     elif not np.any(grad):
-        row.set("zero", _trace(tensor, found, "zero"))
+        row.set("zero", _trace(tensor, found, "zero", owners))
     if in_groups is not None and key not in in_groups and row.status == "ok":
         row.set(
             "not_in_optimizer",
@@ -214,8 +215,41 @@ def _non_leaf(row: Row, tensor: Tensor, names) -> Row:
     return row.set("non_leaf", _causes.Cause(how, where, text))
 
 
-def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
-    """Where on the paths to ``tensor`` a gradient became zero (or NaN/inf)."""
+_ACTIVATIONS = ("ReLU", "sigmoid", "tanh")
+_ACTIVATION_NODES = ("ReluBackward0", "ThresholdBackward0", "SigmoidBackward0", "TanhBackward0")
+
+
+def _layer(node, mechanism: str, owners) -> str:
+    """`` on the output of layer `encoder.0` ``: for an activation, the module whose parameters
+    made its input (the nearest found within a few nodes), if it is among those explained."""
+    if mechanism not in _ACTIVATIONS or not owners:
+        return ""
+    # (a layer whose input a dead activation zeroed: start from that activation)
+    hops = 0
+    while node is not None and introspect.name(node) not in _ACTIVATION_NODES and hops < 4:
+        sources = [src for src, _ in introspect.inputs(node) if src is not None]
+        node = next((s for s in sources if introspect.leaf(s) is None), None)
+        hops += 1
+    if node is None or introspect.name(node) not in _ACTIVATION_NODES:
+        return ""
+    stack, seen = [src for src, _ in introspect.inputs(node)][:1], set()
+    while stack and len(seen) < 8:
+        item = stack.pop(0)
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        leaf = introspect.leaf(item)
+        if leaf is not None:
+            if owners.get(id(leaf)):
+                return f" on the output of layer `{owners[id(leaf)]}`"
+            continue
+        stack += [src for src, _ in introspect.inputs(item)]
+    return ""
+
+
+def _trace(tensor: Tensor, found: Walk, kind: str, owners=None) -> _causes.Cause:
+    """Where on the paths to ``tensor`` a gradient became zero (or NaN/inf); ``owners``: the
+    module path of each explained tensor (by id), to name an activation's layer."""
     nodes, keys = _on_paths(id(tensor), found)
     for node in nodes:
         flow = introspect.flow(node)
@@ -231,12 +265,14 @@ def _trace(tensor: Tensor, found: Walk, kind: str) -> _causes.Cause:
             made_here = flow.finite_in and not flow.finite_out
         if made_here:
             where = known[0] if known else introspect.created_at(node) or ""
+            text += _layer(node, mechanism, owners)
             return _causes.Cause(mechanism, where, _at(f"gradient is {kind}: {text}", where))
     for node in nodes:
         hint = _causes.structural(node) if kind == "zero" else None
         if hint is not None:
             where = hint[2] or introspect.created_at(node) or ""
-            return _causes.Cause(hint[0], where, _at(f"gradient is zero: {hint[1]}", where))
+            text = hint[1] + _layer(node, hint[0], owners)
+            return _causes.Cause(hint[0], where, _at(f"gradient is zero: {text}", where))
     what = "exactly zero" if kind == "zero" else "NaN/inf"
     return _causes.Cause(
         "",
