@@ -187,6 +187,43 @@ def _qr_wide(lib, which, shape):
     return grad.detach(), lib.autograd.grad((grad * grad).sum(), [a])
 
 
+def _xlogy_grad(lib, form, create_graph):
+    """input's gradient is xlogy(grad, other): 0 where grad is 0 even where log(other) is nan."""
+    x = lib.tensor([0.0, 0.0, 1.0, 2.0, -1.0, 0.0, 3.0], requires_grad=True)
+    y = lib.tensor([0.0, -1.0, -0.5, NAN, 2.0, 2.0, 0.0], requires_grad=True)
+    weight = lib.tensor([0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 1.0])
+    out = lib.xlogy(x, y) if form == "tensors" else lib.xlogy(x, -0.133)
+    grads = lib.autograd.grad(
+        (out * weight).sum(), [x, y], create_graph=create_graph, allow_unused=True
+    )
+    if not create_graph:
+        return grads
+    return grads, lib.autograd.grad((grads[0] * grads[0]).sum(), [x, y], allow_unused=True)
+
+
+def _xlogy_unbind(lib):
+    """The fuzzer's program: only one slice of the result reaches the loss."""
+    x = lib.tensor([[0.067, -0.305, 0.297], [-1.32, 1.145, -0.372]], requires_grad=True)
+    out = x.xlogy(lib.tensor(-0.133, requires_grad=True))
+    out.unbind(-1)[2].sum().backward()
+    return x.grad
+
+
+def _svd_of_nan(lib, op, batched):
+    """NumPy's SVD does not converge on a NaN: PyTorch's LinAlgError, naming the batch element."""
+    a = lib.ones((3, 2, 2) if batched else (2, 2), dtype=lib.float64)
+    a[..., -1:, -1:] = NAN
+    if batched:
+        a[0] = 1.0
+    return {
+        "svd": lib.linalg.svd,
+        "svdvals": lib.linalg.svdvals,
+        "pinv": lib.linalg.pinv,
+        "pinverse": lib.pinverse,
+        "matrix_norm 2": lambda x: lib.linalg.matrix_norm(x, 2),
+    }[op](a)
+
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -260,6 +297,21 @@ CASES = {
         )
         for which in ("Q", "R", "Q and R")
         for shape in ((3, 5), (2, 2, 3), (1, 3))
+    },
+    **{
+        f"xlogy gradient, {form}, create_graph {cg}": (
+            lambda lib, form=form, cg=cg: _xlogy_grad(lib, form, cg)
+        )
+        for form in ("tensors", "number other")
+        for cg in (False, True)
+    },
+    "xlogy gradient through unbind": _xlogy_unbind,
+    **{
+        f"{op} of a NaN matrix (batched {batched})": (
+            lambda lib, op=op, batched=batched: _svd_of_nan(lib, op, batched)
+        )
+        for op in ("svd", "svdvals", "pinv", "pinverse", "matrix_norm 2")
+        for batched in (False, True)
     },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),

@@ -98,16 +98,23 @@ def hypot(input, other):
 
 
 # -- xlogy -----------------------------------------------------------------------------------
-def _xlogy_self(grad, x, y, log_y):
-    # PyTorch gives grad * log(y), masked to 0 (selected: whatever arrives) where x is 0 and
-    # y <= 0 (nan stays nan)
-    x, y = (v if D._is_array(v) else v._data for v in (x, y))
-    return D.select(~((x == 0) & (y <= 0)), grad * log_y)
+def _xlogy_self(grad, x, y):
+    # PyTorch's xlogy(grad, y): 0 where grad is 0 (a log(y) of nan or -inf there does not
+    # leak), nan where y is; then 0 where x is 0 and y <= 0. Recorded as those two ops.
+    data = [v if D._is_array(v) or not isinstance(v, Tensor) else v._data for v in (x, y)]
+    zero = (data[0] == 0) & (data[1] <= 0)
+    if D._is_array(grad):
+        with np.errstate(all="ignore"):
+            values = _xlogy_values(grad, data[1])
+        return np.where(zero, 0, values).astype(values.dtype, copy=False)
+    from glassgrad.creation import as_tensor
+
+    return xlogy(grad, y).masked_fill(as_tensor(zero), 0.0)
 
 
 XlogyBackward0 = node_class(
     "XlogyBackward0",
-    quiet(lambda ctx, grad, x, y: (_xlogy_self(grad, x, y, D.log(y)), grad * x / y)),
+    quiet(lambda ctx, grad, x, y: (_xlogy_self(grad, x, y), grad * x / y)),
     jvp=ELEMENTWISE,
 )
 XlogyBackward1 = node_class(
@@ -115,7 +122,7 @@ XlogyBackward1 = node_class(
 )
 XlogyBackward2 = node_class(
     "XlogyBackward2",
-    quiet(lambda ctx, grad, x: (_xlogy_self(grad, x, ctx._args, np.log(np.float64(ctx._args))),)),
+    quiet(lambda ctx, grad, x: (_xlogy_self(grad, x, ctx._args),)),
     jvp=ELEMENTWISE,
 )
 

@@ -19,7 +19,7 @@ import numpy as np
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result, results
 from glassgrad.ops import _dual as D
-from glassgrad.ops.linalg.inverse import _inv_any, _mT, _named, check_float
+from glassgrad.ops.linalg.inverse import LinAlgError, _inv_any, _mT, _named, check_float
 from glassgrad.ops.registry import register
 from glassgrad.tensor import tensor_method
 
@@ -184,10 +184,25 @@ linalg_svd_type = _named("linalg_svd", ("U", "S", "Vh"))
 svd_type = _named("svd", ("U", "S", "V"))
 
 
+def _svd(data, full_matrices):
+    """NumPy's SVD; where its LAPACK call does not converge (a NaN in the matrix), PyTorch's
+    error, naming the first such matrix of a batch."""
+    try:
+        return np.linalg.svd(data, full_matrices=full_matrices)
+    except np.linalg.LinAlgError:
+        pass
+    bad = ~np.isfinite(data.reshape(-1, *data.shape[-2:])).all(axis=(-2, -1))
+    where = f"(Batch element {int(np.argmax(bad))}): " if data.ndim > 2 else ""
+    raise LinAlgError(
+        f"linalg.svd: {where}The algorithm failed to converge because the input matrix "
+        "contained non-finite values."
+    ) from None
+
+
 def linalg_svd(A, full_matrices=True, *, driver=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh`` and ``S`` descending."""
     data = check_float("linalg.svd", A, square=False)
-    u, s, vh = np.linalg.svd(data, full_matrices=full_matrices)
+    u, s, vh = _svd(data, full_matrices)
     made = results((u, s, vh), LinalgSvdBackward0, (A,), (A, u, s, vh), args=full_matrices)
     return linalg_svd_type(*made)
 
@@ -217,7 +232,7 @@ def _svdvals_backward(ctx, grad, a, u, vh):
 def svdvals(A, *, driver=None):
     """The singular values of the matrices in ``A``, in descending order."""
     data = check_float("linalg.svd", A, square=False)
-    u, s, vh = np.linalg.svd(data, full_matrices=False)
+    u, s, vh = _svd(data, False)
     return result(s, _SvdvalsNode, (A,), saved=(A, u, vh))
 
 
@@ -283,7 +298,7 @@ def _pinv_array(data, atol, rtol, hermitian):
         scale = np.abs(values)
         left, right = vectors * np.sign(values)[..., None, :], np.swapaxes(vectors, -1, -2)
     else:
-        left, scale, right = np.linalg.svd(data, full_matrices=False)
+        left, scale, right = _svd(data, False)
     top = scale.max(axis=-1, keepdims=True, initial=0.0)
     cutoff = np.maximum(atol, rtol * top)
     kept = scale > cutoff
