@@ -91,7 +91,21 @@ def _einsum_backward(ctx, grad, *operands):
     )
 
 
-EinsumBackward0 = node_class("EinsumBackward0", _einsum_backward)
+def _einsum_jvp(ctx, *tangents):
+    """Multilinear: one contraction per operand with a tangent, that operand replaced by it."""
+    inputs, output = ctx.args
+    total = None
+    for i, tangent in enumerate(tangents):
+        if tangent is None:
+            continue
+        operands = list(ctx.inputs)
+        operands[i] = tangent
+        term = _fused(inputs, output, operands)
+        total = term if total is None else total + term
+    return total
+
+
+EinsumBackward0 = node_class("EinsumBackward0", _einsum_backward, jvp=_einsum_jvp)
 
 
 def _fused(inputs, output, operands):

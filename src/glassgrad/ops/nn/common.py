@@ -168,8 +168,11 @@ def linear_pair(name, adjoint_name, forward, adjoint):
             return (forward(grad, ctx._args),)
         return (ops["forward"](grad, ctx._args),)
 
-    forward_cls = node_class(name, rule_forward)
-    adjoint_cls = node_class(adjoint_name, rule_adjoint)
+    # (linear: each one's JVP is the op itself on the tangent)
+    forward_cls = node_class(name, rule_forward, jvp=lambda ctx, t: ops["forward"](t, ctx.args))
+    adjoint_cls = node_class(
+        adjoint_name, rule_adjoint, jvp=lambda ctx, t: ops["adjoint"](t, ctx.args)
+    )
     ops["forward"] = lambda t, args: result(forward(t._data, args), forward_cls, (t,), args=args)
     ops["adjoint"] = lambda t, args: result(adjoint(t._data, args), adjoint_cls, (t,), args=args)
     ops["forward"].adjoint = ops["adjoint"]

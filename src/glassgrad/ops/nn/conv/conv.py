@@ -106,7 +106,30 @@ def _transposed_raw(x, weight, params, out_full_shape):
     return result(out, ConvolutionBackward0, (x, weight, None), (x, weight, None), args=args)
 
 
-ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward)
+def _conv_jvp(ctx, t_x, t_weight=None, t_bias=None):
+    """Bilinear in input and weight: ``conv(tx, w) + conv(x, tw) + tb``."""
+    transposed, params, x_shape, _ = ctx.args
+    x, weight = ctx.inputs[0], ctx.inputs[1]
+
+    def conv(a, b):
+        if transposed:
+            return _transposed_raw(a, b, params, x_shape)
+        return _convolution_raw(a, b, *params)
+
+    terms = []
+    if t_x is not None:
+        terms.append(conv(t_x, weight))
+    if t_weight is not None:
+        terms.append(conv(x, t_weight))
+    if t_bias is not None:
+        terms.append(t_bias.reshape(-1, *(1,) * (ctx.output.dim() - 2)))
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_backward, jvp=_conv_jvp)
 
 
 def _convolution(input, weight, bias, params, out_sizes=None, mkldnn=True, string_padding=False):
