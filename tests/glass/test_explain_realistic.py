@@ -328,3 +328,12 @@ def test_truncated_bptt_is_named_without_claiming_a_bug():
     (finding,) = table.findings
     assert _line("line: truncate") in finding.cause and "truncated" in finding.cause
     assert all(row.status == "ok" for row in table.rows)
+
+
+def test_named_parameters_and_parameters_generators_are_accepted():
+    loss, model, _, _, _ = frozen_batchnorm_in_train_mode(glassgrad)
+    by_name = glass.explain(loss, model.named_parameters())
+    assert [row.name for row in by_name.rows] == [name for name, _ in model.named_parameters()]
+    assert by_name["1.weight"].status == "frozen" and by_name["0.weight"].status == "ok"
+    plain = glass.explain(loss, model.parameters())
+    assert [row.status for row in plain.rows] == [row.status for row in by_name.rows]

@@ -57,6 +57,13 @@ def _walk(params, prefix: str, found: list) -> None:
 def entries(params) -> list[Entry]:
     """The tensors in ``params``, one ``Entry`` per tensor, in the order first found."""
     found: list = []
+    if params is not None and not _is_module(params) and not hasattr(params, "items"):
+        params = list(params)  # (a generator: model.parameters())
+        if params and all(
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            for item in params
+        ):
+            params = dict(params)  # model.named_parameters()
     _walk(params, "", found)
     by_id: dict = {}
     for name, module, tensor, owner in found:
