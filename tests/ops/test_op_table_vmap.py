@@ -40,7 +40,6 @@ LOOPED = {
     "median",
     "mode",
     "nanmedian",
-    "polygamma",
     "repeat_interleave",
     "scatter_reduce",
     "unique",

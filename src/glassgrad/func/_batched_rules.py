@@ -180,9 +180,11 @@ def _ufunc_at(ufunc, inputs):
             fallback(ufunc.at, inputs, {}, f"numpy.{ufunc.__name__}.at")
             return None
     else:
-        if any(isinstance(k, (slice, type(None))) for k in key):
+        arrays = sum(1 for k in key if not isinstance(k, (slice, type(None), int, np.integer)))
+        if any(k is None for k in key) or (arrays > 1 and any(isinstance(k, slice) for k in key)):
             fallback(ufunc.at, inputs, {}, f"numpy.{ufunc.__name__}.at")
             return None
+        # (one index array after slices, as index_add's: its dimensions stay where it is)
         parts = (slice(None),) * nb + key
     sub = target.value[parts]  # (only for its shape)
     if values is not None and values.__class__ is BatchedArray:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import scipy.special as _sc
 
-from glassgrad._batched import as_data
+from glassgrad._batched import anywhere, as_data
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -36,7 +36,7 @@ def _shift_up(x, step):
     """Add ``step(x)`` to a running total while ``x < 10``, moving ``x`` up by one each time."""
     total = np.zeros_like(x)
     low = x < 10
-    while np.any(low):
+    while anywhere(low):  # (vmap: until every sample is up)
         total += np.where(low, step(np.where(low, x, 1.0)), 0.0)
         x = np.where(low, x + 1, x)
         low = x < 10
@@ -92,7 +92,7 @@ def _trigamma_pole(x, dtype):
     """PyTorch's trigamma at a negative integer: its reflection divides by ``sin(pi x)``, which
     is not exactly 0 there, so the value is huge but finite (computed in the input's dtype)."""
     pi = np.asarray(math.pi, dtype=dtype)
-    sine = np.sin(pi * np.asarray(x, dtype=dtype))
+    sine = np.sin(pi * as_data(x, dtype))
     with np.errstate(all="ignore"):
         return (pi * pi / (sine * sine)).astype(np.float64)
 
@@ -108,7 +108,7 @@ def _polygamma_values(n, x):
         return _sc.digamma(x.astype(np.float64)).astype(x.dtype, copy=False)
     pole_dtype = np.float32 if x.dtype.itemsize < 4 else x.dtype.type  # (half: float kernels)
     values = _polygamma64(n, x.astype(np.float64), pole_dtype)
-    return np.asarray(values).astype(x.dtype, copy=False)
+    return as_data(values).astype(x.dtype, copy=False)
 
 
 lgamma_values = quiet(_in64(_lgamma64))
