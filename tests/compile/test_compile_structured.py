@@ -269,3 +269,33 @@ def test_relu_and_its_backward_in_a_kernel_keep_eagers_zeros_and_nans(dtype):
             np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
     source = compiled._compiled.entries[0].plan.backward_source
     assert "_k" in source and "_relu_bwd" not in source  # (the select is inside a kernel)
+
+
+@pytest.mark.parametrize("weight_inf", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_max_pool_loops_give_eagers_values_and_signed_zeros(dtype, weight_inf):
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((3, 4, 8, 6)).astype(dtype)
+    data[0, 0, :2, :2] = [[-0.0, 0.0], [-1.0, -0.0]]  # a window of zeros: ties
+    data[0, 1, :2, :2] = [[2.0, 2.0], [1.0, 2.0]]  # ties at the maximum: the first wins
+    weights = rng.standard_normal((3, 4, 4, 3)).astype(dtype)
+    if weight_inf:
+        weights[1, 2, 0, 0] = np.inf  # (eager then selects: +0, not g * 0)
+
+    def f(x, w):
+        return (F.max_pool2d(F.relu(x), 2) * w).sum()
+
+    compiled = glassgrad.compile(f)
+    for run in (f, compiled, compiled):
+        x = glassgrad.tensor(data, requires_grad=True)
+        w = glassgrad.tensor(weights)
+        out = run(x, w)
+        out.backward()
+        if run is f:
+            expected = out.detach().numpy(), x.grad.numpy().copy()
+            continue
+        np.testing.assert_array_equal(out.detach().numpy(), expected[0])
+        np.testing.assert_array_equal(x.grad.numpy(), expected[1])
+        np.testing.assert_array_equal(np.signbit(x.grad.numpy()), np.signbit(expected[1]))
+    source = compiled._compiled.entries[0].plan.forward_source
+    assert "_F_relu_max_pool2d(" in source

@@ -195,6 +195,11 @@ def _cache_dir():
     return path if os.access(path, os.W_OK) else None
 
 
+def compiled_kernel(src):
+    """The Numba function ``kernel`` defined by ``src``, compiled once and cached on disk."""
+    return _compiled(src)
+
+
 def _compiled(src):
     kernel = _KERNELS.get(src)
     if kernel is not None:

@@ -655,13 +655,37 @@ def _relu_max_pool2d(x, kernel, shape):
         with enable_grad():
             made = max_pool2d(relu(leaf), kernel)
         return made._data, ("graph", (leaf, made))
-    return np.maximum(out.dtype.type(0), out), ("masks", masks)
+    return np.maximum(out.dtype.type(0), out), ("masks", masks, x)
 
 
-def _relu_max_pool2d_grad(g, out, aux, shape):
-    if aux[0] == "masks":  # (eager's relu backward: zero where the output is <= 0)
-        g = np.where(out <= 0, 0, g)
-    return _max_pool2d_grad(g, aux, shape)
+def _relu_max_pool2d_grad(g, aux, shape):
+    """Eager's two rules in eager's order: the pooling's (g at each window's first maximum; the
+    masks of ``x`` are those of ``relu(x)`` wherever a window's maximum is positive, and the
+    relu zeroes every other window), then relu's (+0 where ``x <= 0``), signed zeros included."""
+    if aux[0] != "masks":
+        return _max_pool2d_grad(g, aux, shape)
+    from glassgrad.ops.nn.pool import tiled
+
+    _, masks, x = aux
+    return _positive_only(x, tiled.tiled_backward(g, masks, shape))
+
+
+_SELECT = """def kernel(n, x, grad, zero):
+    for i in range(n):
+        if not x[i] > zero:
+            grad[i] = zero
+"""
+
+
+def _positive_only(x, grad):
+    """``grad`` set to +0 where ``x <= 0``, in place (one compiled loop where Numba is)."""
+    from glassgrad._compile import fusion
+
+    if not fusion.numba_available() or not (x.flags.c_contiguous and grad.flags.c_contiguous):
+        return np.where(x <= 0, 0, grad)
+    zero = grad.dtype.type(0)
+    fusion.compiled_kernel(_SELECT)(x.size, x.reshape(-1), grad.reshape(-1), zero)
+    return grad
 
 
 def _make_leaf(x):
@@ -676,7 +700,7 @@ _prim(
     "relu_max_pool2d",
     _relu_max_pool2d,
     aux=True,
-    b0=(_relu_max_pool2d_grad, (2,), True, True),
+    b0=(_relu_max_pool2d_grad, (2,), False, True),
 )
 
 
