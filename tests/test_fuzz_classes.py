@@ -224,6 +224,21 @@ def _svd_of_nan(lib, op, batched):
     }[op](a)
 
 
+def _quantile_written(lib, name, interpolation, options, write):
+    """quantile's result is no view: an in-place op on it records its own node."""
+    x = lib.tensor([[0.443, -0.021, -0.106], [-0.816, 0.861, 1.692]], requires_grad=True)
+    out = getattr(lib, name)(x, 0.3, interpolation=interpolation, **options)
+    write(lib, out)
+    (out * 2).sum().backward()
+    return out, out._base is None, x.grad
+
+
+QUANTILE_WRITES = {
+    "mul_": lambda lib, t: t.mul_(2),
+    "masked_fill_": lambda lib, t: t.masked_fill_(t > 0, 0.0),
+    "copy_": lambda lib, t: t.copy_(lib.full_like(t, 0.5)),
+}
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -312,6 +327,17 @@ CASES = {
         )
         for op in ("svd", "svdvals", "pinv", "pinverse", "matrix_norm 2")
         for batched in (False, True)
+    },
+    **{
+        f"{name} {interpolation} {options} then {write}": (
+            lambda lib, n=name, i=interpolation, o=options, w=write: _quantile_written(
+                lib, n, i, o, QUANTILE_WRITES[w]
+            )
+        )
+        for name in ("quantile", "nanquantile")
+        for interpolation in ("linear", "nearest")
+        for options in ({}, {"keepdim": True}, {"dim": 1, "keepdim": True}, {"dim": 0})
+        for write in QUANTILE_WRITES
     },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),

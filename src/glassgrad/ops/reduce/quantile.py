@@ -87,10 +87,14 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     ranks = _ranks(sorted_values, q.reshape(q_shape), ignore_nan)
     ranks = ranks.expand(*sorted_values.shape[:-1], 1)
     values = _read(sorted_values, ranks, interpolation)  # [Q, *rest, 1]
+    # reshaped in place only, as PyTorch's result is: never a view (a later in-place op on it
+    # records its own node, not AsStridedBackward0)
     if dim is None:
-        values = values.view((count,) + ((1,) * ndim if keepdim else ()) + (1,))
+        for _ in range(ndim if keepdim else 0):
+            values.unsqueeze_(1)
     elif dim == ndim - 1:
-        values = values.unsqueeze(-1) if keepdim else values
+        if keepdim:
+            values.unsqueeze_(-1)
     elif not keepdim:
         values.squeeze_(dim + 1)
     values.squeeze_(-1)
