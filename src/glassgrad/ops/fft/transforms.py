@@ -108,7 +108,16 @@ def _c2r_backward(ctx, grad):
     return (out,)
 
 
-FftC2CBackward0 = node_class("FftC2CBackward0", _c2c_backward)
-FftR2CBackward0 = node_class("FftR2CBackward0", _r2c_backward)
-FftC2RBackward0 = node_class("FftC2RBackward0", _c2r_backward)
+# (linear: each transform's JVP is the transform of the tangent)
+FftC2CBackward0 = node_class(
+    "FftC2CBackward0", _c2c_backward, jvp=lambda ctx, t: _fft_c2c(t, *ctx.args)
+)
+FftR2CBackward0 = node_class(
+    "FftR2CBackward0", _r2c_backward, jvp=lambda ctx, t: _fft_r2c(t, *ctx.args[:3])
+)
+FftC2RBackward0 = node_class(
+    "FftC2RBackward0",
+    _c2r_backward,
+    jvp=lambda ctx, t: _fft_c2r(t, *ctx.args, ctx.output.shape[ctx.args[0][-1]]),
+)
 complex_rule(NATIVE, FftC2CBackward0, FftR2CBackward0, FftC2RBackward0)

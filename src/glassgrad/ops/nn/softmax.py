@@ -71,6 +71,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 SafeSoftmaxBackward0 = node_class(
     "SafeSoftmaxBackward0",
     lambda ctx, grad, out: (out * (grad - D.sum_dims(grad * out, ctx._args, True)),),
+    jvp=lambda ctx, t: ctx.output * (t - (t * ctx.output).sum(dim=ctx.args, keepdim=True)),
 )
 
 
