@@ -5,9 +5,9 @@ Imports are read with ``ast``, those inside functions included (a lazy import is
 dependency). From the bottom:
 
 0. base: dtypes, the array backend, configuration, shared error texts, hook handles;
-1. the graph core: grad modes, nodes, the engines, accumulation, provenance, saved-tensor
-   hooks, forward mode's tangent store (``autograd.bound`` holds the Tensor class, bound by
-   ``glassgrad.tensor`` at import);
+1. the graph core: grad modes, nodes, the recorder every op ends in (``autograd.record``), the
+   engines, accumulation, provenance, saved-tensor hooks, forward mode's tangent store
+   (``autograd.bound`` holds the Tensor class, bound by ``glassgrad.tensor`` at import);
 2. the tensor: ``Tensor``, its data and info, the factories, ``out=``;
 3. the ops (``glassgrad.ops``, ``linalg``, ``special``) and autograd's API on top of them
    (``Function``, ``grad``, ``functional``, ``gradcheck``);
