@@ -356,6 +356,12 @@ def take_rows(table, indices):
     return table[indices]
 
 
+def pick(table, rows, columns):
+    """``table[rows, columns]`` of a 2-D ``table`` where ``columns`` (integers) may be a batch
+    (NumPy's indexing does not ask it how to batch)."""
+    return take_rows(table.reshape(-1), rows * table.shape[1] + columns)
+
+
 def every_sample(value):
     """``value``'s elements, of all its samples when it is a batch (as one array): for a
     reduction that steers a loop (how many steps, whether to stop) over the whole batch."""

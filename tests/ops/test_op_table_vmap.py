@@ -27,8 +27,6 @@ KNOWN: dict[str, str] = {}
 # array, calls np.asarray, SciPy or as_strided on it, or has a data-dependent output shape).
 # Strict both ways: an op that batches must leave this list; a new op must not fall back.
 LOOPED = {
-    "adaptive_max_pool2d",
-    "adaptive_max_pool3d",
     "bincount",
     "embedding_bag",
     "histc",

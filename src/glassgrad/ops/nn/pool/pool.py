@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
+from glassgrad._batched import pick
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
@@ -248,8 +249,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     cols = np.minimum(sw[:, None] + np.arange(kw), ew[:, None] - 1)
     windows = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]
     out, (di, dj) = _max_of(windows)
-    index = (
-        rows[np.arange(sizes[0])[:, None], di] * x.shape[3] + cols[np.arange(sizes[1])[None, :], dj]
+    index = (  # (pick: vmap's per-sample offsets)
+        pick(rows, np.arange(sizes[0])[:, None], di) * x.shape[3]
+        + pick(cols, np.arange(sizes[1])[None, :], dj)
     )
     return _with_indices(input, out, index, AdaptiveMaxPool2DBackward0, unbatched, return_indices)
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
+from glassgrad._batched import pick
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
@@ -243,7 +244,8 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     out, arg = _max_of(windows)
     od, oh, ow = np.unravel_index(arg, windows.shape[-3:])
     grid = np.ix_(*(np.arange(s) for s in sizes))
-    index = (d[grid[0], od] * x.shape[3] + h[grid[1], oh]) * x.shape[4] + w[grid[2], ow]
+    depth, height, width = pick(d, grid[0], od), pick(h, grid[1], oh), pick(w, grid[2], ow)
+    index = (depth * x.shape[3] + height) * x.shape[4] + width  # (pick: vmap's offsets)
     return _with_indices(input, out, index, AdaptiveMaxPool3DBackward0, return_indices)
 
 
