@@ -13,6 +13,7 @@ CASES = [
     "reduce_scatter",
     "all_to_all",
     "p2p",
+    "batch_p2p",
     "groups",
     "mismatch",
 ]

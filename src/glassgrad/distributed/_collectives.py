@@ -107,6 +107,24 @@ def _same_as(pg, op: str, tensor, others, what: str = "tensor") -> None:
             )
 
 
+_CPP_DTYPES = {
+    "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+    "bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+    "int32": "int", "int64": "long int", "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}  # fmt: skip
+
+
+def _options(tensor) -> str:
+    """A tensor's options as PyTorch's C++ prints them in Gloo's errors."""
+    name = str(tensor.dtype).removeprefix("torch.")
+    return (
+        f"TensorOptions(dtype={_CPP_DTYPES.get(name, name)}, device=cpu, layout=Strided, "
+        "requires_grad=false (default), pinned_memory=false (default), "
+        "memory_format=(nullopt))"
+    )
+
+
 def _sizes(shape) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ")"
 
@@ -158,7 +176,8 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
         expected = input_tensor if pg.size() == 1 else None
         if output_tensor.dtype != input_tensor.dtype:
             raise RuntimeError(
-                f"ProcessGroup{_kind(pg)}::allgather: invalid tensor type at index 0"
+                f"ProcessGroup{_kind(pg)}::allgather: invalid tensor type at index 0 (expected "
+                f"{_options(input_tensor)}, got {_options(output_tensor)})"
             )
         shape = expected.shape if expected is not None else (pg.size(), *input_tensor.shape)
         raise RuntimeError(

@@ -18,6 +18,8 @@ __all__ = [
     "ReduceOp",
     "destroy_process_group",
     "get_backend",
+    "get_node_local_rank",
+    "get_process_group_ranks",
     "get_rank",
     "get_world_size",
     "group",
@@ -27,6 +29,7 @@ __all__ = [
     "is_mpi_available",
     "is_gloo_available",
     "is_nccl_available",
+    "is_torchelastic_launched",
     "new_group",
 ]
 
@@ -241,7 +244,25 @@ def _default() -> ProcessGroup:
 def _resolve(group_arg) -> ProcessGroup:
     """The group a call runs on (the default one for ``None``)."""
     world = _default()
-    return world if group_arg is None else group_arg
+    if group_arg is None or group_arg is world:
+        return world
+    if group_arg not in _state["groups"]:
+        raise ValueError(
+            f"Process group {group_arg} is not initialized in the world group map. Please "
+            "initialize the group first."
+        )
+    return group_arg
+
+
+def _registered(group_arg) -> ProcessGroup:
+    """``_resolve`` with the words PyTorch's rank look-ups use for an unknown group."""
+    world = _default()
+    if group_arg is not None and group_arg is not world and group_arg not in _state["groups"]:
+        raise ValueError(
+            f"Group {group_arg} is not registered, please create group with "
+            "torch.distributed.new_group API"
+        )
+    return _resolve(group_arg)
 
 
 def destroy_process_group(group_arg: ProcessGroup | None = None) -> None:
@@ -271,6 +292,8 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, **kwargs)
     timeout = world.timeout if timeout is None else timeout
     _check_timeout(timeout)
     members = list(range(world.size())) if ranks is None else sorted(int(r) for r in ranks)
+    if len(set(members)) != len(members):
+        raise ValueError(f"ranks list must not contain duplicate entries, got {list(ranks)}")
     if len(members) > world.size():
         raise ValueError(
             "the new group's world size should be less or equal to the world size set by "
@@ -279,8 +302,8 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, **kwargs)
     for member in members:
         if member < 0 or member >= world.size():
             raise ValueError(
-                f"The new group's rank should be within the world_size set by "
-                f"init_process_group, but got {member}"
+                f"Rank {member} is out of range. Valid ranks are 0 to {world.size() - 1} "
+                f"(world_size={world.size()})"
             )
     mpi_group = world.comm.Get_group().Incl(members)
     comm = world.comm.Create(mpi_group)
@@ -293,7 +316,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, **kwargs)
 
 def get_rank(group: ProcessGroup | None = None) -> int:
     """This process's rank in ``group`` (-1 outside it)."""
-    pg = _resolve(group)
+    pg = _registered(group)
     return pg.rank() if pg.comm is not None else -1
 
 
@@ -312,13 +335,37 @@ def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
     """The global rank of ``group``'s member ``group_rank``."""
     if group is None or group is _state["default"]:
         return group_rank
-    return group.ranks[group_rank]
+    return _registered(group).ranks[group_rank]
+
+
+def get_process_group_ranks(group: ProcessGroup | None) -> list[int]:
+    """The global ranks of ``group``'s members, in group-rank order."""
+    return list(_registered(group).ranks)
+
+
+def is_torchelastic_launched() -> bool:
+    """Whether a torchrun-like launcher started this process (``glassgrad run`` is one)."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its machine (``LOCAL_RANK``, which the launcher sets)."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError(
+        "LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+        "`get_node_local_rank` to work, assuming you are not running in a multi-device context "
+        "and want the code to run locally instead."
+    )
 
 
 def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
     """The rank within ``group`` of the process with global rank ``global_rank``."""
     if group is None or group is _state["default"]:
         return global_rank
+    _registered(group)
     if global_rank not in group.ranks:
         raise ValueError(f"Global rank {global_rank} is not part of group {group}")
     return group.ranks.index(global_rank)

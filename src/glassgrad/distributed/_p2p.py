@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.distributed import _work as w
-from glassgrad.distributed._group import _mpi, _state, get_group_rank
+from glassgrad.distributed._group import _mpi, _resolve, _state, get_group_rank
 
 __all__ = [
+    "P2POp",
     "all_gather_object",
+    "batch_isend_irecv",
     "broadcast_object_list",
     "gather_object",
     "irecv",
@@ -166,3 +168,46 @@ def scatter_object_list(
         item = pg.comm.scatter(scatter_object_input_list if pg.rank() == root else None, root)
     scatter_object_output_list[0] = item
     return None
+
+
+class P2POp:
+    """One point-to-point operation (``isend`` or ``irecv``) for ``batch_isend_irecv``."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag: int = 0, group_peer=None) -> None:
+        if op not in (isend, irecv):
+            raise ValueError(
+                "Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or "
+                "``torch.distributed.irecv``."
+            )
+        self.op = op
+        self.tensor = tensor
+        self.group = _resolve(group)
+        what = "dst" if op is isend else "src"
+        self.group_peer = _peer(self.group, peer, group_peer, what)
+        self.peer = self.group.ranks[self.group_peer]
+        self.tag = tag
+
+    def __repr__(self) -> str:
+        return (
+            f"P2POp({self.op.__name__} peer={self.peer}, {tuple(self.tensor.shape)}, "
+            f"{self.tensor.dtype})"
+        )
+
+
+def batch_isend_irecv(p2p_op_list) -> list:
+    """Start every send and receive of ``p2p_op_list`` (all on one group); their ``Work``s."""
+    if not isinstance(p2p_op_list, list) or not all(isinstance(op, P2POp) for op in p2p_op_list):
+        raise ValueError(
+            "Invalid ``p2p_op_list``. Each op is expected to to be of type "
+            "``torch.distributed.P2POp``."
+        )  # (PyTorch's text, its doubled "to" included)
+    group = p2p_op_list[0].group
+    if not all(op.group is group for op in p2p_op_list):
+        raise ValueError("All ops need to use the same group.")
+    works = []
+    for op in p2p_op_list:
+        key = "group_dst" if op.op is isend else "group_src"
+        work = op.op(op.tensor, group=op.group, tag=op.tag, **{key: op.group_peer})
+        if work is not None:
+            works.append(work)
+    return works

@@ -250,6 +250,9 @@ def mpi_op(op):
 
 def reducible(array: np.ndarray, op) -> np.ndarray:
     """The array as MPI reduces it: bool as uint8 (sum = or), half precision as float32."""
+    bitwise = (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR)
+    if op in bitwise and array.dtype.kind not in "iub":
+        raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
     if array.dtype == np.bool_:
         return array.astype(np.uint8)
     if array.dtype == np.float16 or array.dtype.name == "bfloat16":

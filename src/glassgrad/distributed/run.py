@@ -87,6 +87,7 @@ def rank_env(rank: int, nproc: int, addr: str, port: int) -> dict:
         "MASTER_PORT": str(port),
         "TORCHELASTIC_RESTART_COUNT": "0",
         "TORCHELASTIC_MAX_RESTARTS": "0",
+        "TORCHELASTIC_RUN_ID": "none",  # torchrun's default --rdzv-id: is_torchelastic_launched()
         "GLASSGRAD_WATCH_PORT": str(port),
     }
 

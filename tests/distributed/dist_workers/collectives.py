@@ -144,6 +144,20 @@ def case_p2p(rank, world):
         dist.send(value(9), dst=0)
 
 
+def case_batch_p2p(rank, world):
+    """A ring: each rank sends to the next and receives from the previous, in one batch."""
+    got = torch.zeros(2, 3)
+    ops = [
+        dist.P2POp(dist.isend, value(rank), (rank + 1) % world),
+        dist.P2POp(dist.irecv, got, (rank - 1) % world),
+    ]
+    works = dist.batch_isend_irecv(ops)
+    assert len(works) == 2
+    for work in works:
+        work.wait()
+    same(got, value((rank - 1) % world))
+
+
 def case_groups(rank, world):
     solo = dist.new_group([1])
     pair = dist.new_group()
