@@ -224,6 +224,22 @@ def training_loop_that_logs_its_loss(torch):
     return loss, model, expected, [], optimizer
 
 
+def earlier_step_logged_a_probe(torch):
+    nn = torch.nn
+    model = _seeded(torch, nn.ModuleDict({"body": nn.Linear(3, 1), "probe": nn.Linear(3, 1)}))
+    optimizer = torch.optim.SGD(model["body"].parameters(), lr=0.01)
+    for _ in range(2):
+        optimizer.zero_grad()
+        loss = model["body"](torch.tensor(X)).pow(2).mean()
+        probe = model["probe"](torch.tensor(X)).mean().item()  # logged; fed into nothing
+        loss.backward()
+        optimizer.step()
+    print(f"probe {probe:.3f}")
+    loss = model["body"](torch.tensor(X)).pow(2).mean()
+    expected = {"probe.weight": ("unused", "", None), "body.weight": ("ok", "", None)}
+    return loss, model, expected, [], None
+
+
 SCENARIOS = [
     gan_generator_detached,
     frozen_batchnorm_in_train_mode,
@@ -237,6 +253,7 @@ SCENARIOS = [
     dead_relu_in_the_middle,
     sigmoid_saturated_by_large_inputs,
     training_loop_that_logs_its_loss,
+    earlier_step_logged_a_probe,
 ]
 
 

@@ -90,6 +90,7 @@ def on_backward(tensor) -> None:
             if entries is not None:
                 entries[:] = [entry for entry in entries if entry[1] is not record]
     _roots.append(_ref(tensor))
+    _stamps.append(next_seq())
 
 
 def on_numpy(tensor, array) -> None:
@@ -135,6 +136,7 @@ def on_rewrap(source, out, mechanism: str) -> None:
 _last: list = [None]  # weak reference to the tensor of the newest escape
 _recent: collections.deque = collections.deque(maxlen=8)  # the newest escapes' records
 _roots: collections.deque = collections.deque(maxlen=8)  # the newest backward roots (weak)
+_stamps: collections.deque = collections.deque(maxlen=16)  # node numbers at those backwards
 
 
 def _append(record) -> None:
@@ -162,7 +164,11 @@ def _new(tensor, mechanism: str, inputs) -> _prov.Record:
 
 def escapes_before(seq: int | None) -> list:
     """The logged escapes (``Record``s, newest first) that happened before node number ``seq``
-    was made (all of them for ``None``): only those can have fed a value into that node."""
+    was made and after the last ``backward()`` before it (all of them for ``None``): only those
+    can have fed a value into that node (a training loop's earlier steps fed nothing in)."""
     found = [entry for entries in _log.values() for entry in entries]
     found.sort(key=lambda entry: -entry[0])
-    return [record for when, record in found if seq is None or when < seq]
+    if seq is None:
+        return [record for _, record in found]
+    since = max([stamp for stamp in _stamps if stamp < seq], default=-1)
+    return [record for when, record in found if since < when < seq]
