@@ -23,25 +23,29 @@ from glassgrad.ops import OPS
 
 # Ops whose batched run differs from the per-sample loop, with why (strict: delete on passing).
 KNOWN: dict[str, str] = {}
-# Ops whose batched call still runs per sample (an op body that writes a batch into a scratch
-# array, calls np.asarray, SciPy or as_strided on it, or has a data-dependent output shape).
-# Strict both ways: an op that batches must leave this list; a new op must not fall back.
-LOOPED = {
-    "bincount",
-    "embedding_bag",
-    "histc",
-    "histogram",
-    "index_add",
-    "index_copy",
-    "index_fill",
-    "masked_scatter",
-    "median",
-    "mode",
-    "nanmedian",
-    "repeat_interleave",
-    "scatter_reduce",
-    "unique",
+# Ops whose batched call still runs per sample, with why. Strict both ways: an op that batches
+# must leave this list; a new op must not fall back.
+LOOPED_WHY = {
+    # PyTorch's vmap runs these per sample too (its own performance warning): data-dependent
+    # output sizes or ranges per sample
+    "bincount": "output length is each sample's largest value",
+    "histc": "bin edges come from each sample's min and max",
+    "histogram": "bin edges come from each sample's min and max",
+    "repeat_interleave": "output length is each sample's sum of repeats",
+    "embedding_bag": "bags split at each sample's own offsets",
+    "masked_scatter": "each sample takes as many source values as its mask holds",
+    # PyTorch has batching rules; glassgrad's kernels still work on one sample's array
+    "index_add": "a per-sample index into a batch: ufunc.at with a batched key after slices",
+    "index_copy": "the kernel writes through np.asarray of the input (one sample's array)",
+    "index_fill": "the kernel writes through np.asarray of the input (one sample's array)",
+    "scatter_reduce": "the reduce kernel works on np.asarray of input and source",
+    "median": "the whole-tensor median branches on the sample's NaN count",
+    "nanmedian": "the whole-tensor median branches on the sample's NaN count",
+    "mode": "PyTorch's std::sort replay branches per row on its data",
+    # PyTorch's vmap refuses it (dynamic shape); glassgrad loops where the shapes agree
+    "unique": "output length is each sample's count of distinct values",
 }
+LOOPED = set(LOOPED_WHY)
 RANDOM = {"dropout", "rrelu"}  # random ops: vmap's randomness modes, tested in test_func_vmap
 DYNAMIC = {"argwhere", "masked_select", "nonzero"}  # data-dependent shapes: PyTorch's error
 
