@@ -284,8 +284,10 @@ def _raise_modified(node: Node, record) -> None:
     tensor = owner() if isinstance(owner, weakref.ReferenceType) else owner
     # (the tensor's own array: a saved copy promoted to the op's dtype is not what PyTorch names)
     data = tensor._data if isinstance(tensor, Tensor) else node._saved[index or 0]
-    # (a composite op saved a reshaped view of the operand: PyTorch names that view's shape)
-    shape = node.__dict__.get("_saved_shapes", {}).get(index, data.shape)
+    # (a composite op saved a reshaped view of the operand: PyTorch names that view's shape,
+    # and its node, regenerated once the base changed: AsStridedBackward0)
+    folded = node.__dict__.get("_saved_shapes", {}).get(index)
+    shape = data.shape if folded is None else folded
     shape = ", ".join(str(n) for n in shape)
     legacy = from_numpy_dtype(data.dtype)._legacy
     where = ""
@@ -298,7 +300,11 @@ def _raise_modified(node: Node, record) -> None:
         # an op's output written through a view (_adopt_saved_output): PyTorch names the view's
         # node of then while it lives, which (short of a user holding it) is while the view has it
         grad_fn = tensor._grad_fn
-    if grad_fn is not None:
+    if folded is not None and tensor is not None and tensor.requires_grad:
+        where = ", which is output 0 of AsStrided,"
+    elif folded is not None:
+        pass  # (a view of a tensor outside the graph has no node to name)
+    elif grad_fn is not None:
         name = grad_fn.name()
         # PyTorch drops "Backward0" and keeps other numbers: ExpBackward0 -> Exp, EluBackward1 ->
         # Elu1

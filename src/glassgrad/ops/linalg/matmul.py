@@ -201,23 +201,43 @@ def matmul(input, other):
     fortran = (_fortran(input), _fortran(other))
     res = result(out, cls, (input, other), _saved_pair(input, other), args=fortran)
     if res._grad_fn is not None and (ad.ndim > 2 or bd.ndim > 2 or ad.ndim < bd.ndim):
-        res._grad_fn._saved_shapes = _saved_shapes(ad.shape, bd.shape)
+        res._grad_fn._saved_shapes = _saved_shapes(ad, bd)
     return res
 
 
-def _saved_shapes(a, b):
-    """The shapes PyTorch's matmul saves its operands in (what its version error names): a
-    vector lifted to a row, a batch folded into the rows of one ``mm``, or both operands
-    expanded to the broadcast batch of one ``bmm``."""
+def _folds(data, shape):
+    """Whether PyTorch's reshape of ``data`` to ``shape`` is a view (else it saves a copy)."""
+    folded = data.reshape(shape)
+    return folded.size == 0 or np.may_share_memory(folded, data)
+
+
+def _saved_shapes(ad, bd):
+    """The views of its operands PyTorch's matmul saves (what its version error names, as
+    ``AsStrided`` once their base changed): a vector lifted to a row, a batch folded into the
+    rows of one ``mm`` (transposed when only the second operand has one), or both expanded to
+    the broadcast batch of one ``bmm``. An operand it saves as is, or as a copy, has no entry."""
+    a, b = ad.shape, bd.shape
+    if len(b) > 2 and len(a) > 2 and int(np.prod(b[:-2])) == 1:
+        shapes = _saved_shapes(ad, bd.reshape(b[-2:]))
+        return {**shapes, 1: b[-2:]}
     if len(b) <= 2:
         if len(a) == 1:
-            return {0: (1, a[0])}
-        return {0: (int(np.prod(a[:-1])), a[-1])}
+            return {0: (1, a[0])} if len(b) == 2 else {}
+        rows = (int(np.prod(a[:-1])), a[-1])
+        return {0: rows} if len(a) > 2 and _folds(ad, rows) else {}
+    if len(a) <= 2:  # PyTorch folds b^T's batch into rows and multiplies by a^T
+        rows = (int(np.prod(b[:-2])) * b[-1], b[-2])
+        shapes = {1: rows} if _folds(np.swapaxes(bd, -1, -2), rows) else {}
+        return {**shapes, 0: a[::-1]} if len(a) == 2 else shapes
     from glassgrad.ops.elementwise.binary import broadcast_shapes
 
-    count = int(np.prod(broadcast_shapes(a[:-2], b[:-2])))
-    rows = 1 if len(a) == 1 else a[-2]
-    return {0: (count, rows, a[-1]), 1: (count, b[-2], b[-1])}
+    batch = broadcast_shapes(a[:-2], b[:-2])
+    count = int(np.prod(batch))
+    return {
+        index: (count, *shape[-2:])
+        for index, shape in ((0, a), (1, b))
+        if tuple(shape[:-2]) == tuple(batch)  # (a broadcast one is expanded and copied)
+    }
 
 
 def mm(input, mat2):
