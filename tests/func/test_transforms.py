@@ -62,6 +62,7 @@ CASES = {
     "hessian": lambda L: L.func.hessian(f_scalar(L))(L.tensor(X)),
     "hessian_argnums": lambda L: L.func.hessian(f_two(L), argnums=(0, 1))(L.tensor(X), L.tensor(Y)),
     "jacfwd_jacrev": lambda L: L.func.jacfwd(L.func.jacrev(f_scalar(L)))(L.tensor(X)),
+    "jacfwd_jacfwd": lambda L: L.func.jacfwd(L.func.jacfwd(f_vector(L)))(L.tensor(X)),
     "jacrev_jacrev": lambda L: L.func.jacrev(L.func.jacrev(f_scalar(L)))(L.tensor(X)),
     "vmap_jacrev": lambda L: L.func.vmap(L.func.jacrev(f_vector(L)))(L.tensor(np.stack([X, Y]))),
     "vmap_grad": lambda L: L.func.vmap(L.func.grad(f_scalar(L)))(L.tensor(np.stack([X, Y]))),

@@ -260,6 +260,7 @@ def _loop(heap, buffers, leaves, reach, plain, retain_graph, create_graph, captu
                         _push(heap, (-nxt._seq, nxt))
                     elif (
                         held.__class__ is _ndarray
+                        and grad.__class__ is _ndarray  # (not a vmap batch into a plain one)
                         and _refcount(held) <= _BUFFER_ONLY
                         and held.base is None
                         and held.flags.writeable

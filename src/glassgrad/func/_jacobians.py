@@ -15,12 +15,15 @@ import functools
 import numpy as np
 
 from glassgrad._batched import ACTIVE
+from glassgrad.autograd import grad as _autograd_grad
+from glassgrad.autograd.grad_mode import enable_grad
 from glassgrad.creation import zeros_like
 from glassgrad.func import _pytree, _transforms
 from glassgrad.func._transforms import (
     _diff_args,
     _replace_args,
     _split_aux,
+    _track,
     detached,
     needs_graph,
     vjp,
@@ -127,7 +130,56 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
                 f"original Tensor, this is not supported. Tensor is of size {list(p.shape)} "
                 f"while the given forward gradient is of size {list(t.shape)}."
             )
+    if any(t.requires_grad for t in (*flat_p, *flat_t)):
+        return _reverse_jvp(func, flat_p, p_spec, flat_t, has_aux)
     return _forward_jvp(func, flat_p, p_spec, flat_t, has_aux)
+
+
+def _reverse_jvp(func, flat_p, p_spec, flat_t, has_aux):
+    """``jvp`` as the transpose of a vjp, where reverse mode differentiates the result (the
+    primals or tangents require grad: ``jacrev(jacfwd(f))``): the tangents are then made by
+    reverse-mode rules only, whose gradients batched by an enclosing ``vmap`` are summed as
+    the engine knows how (forward rules' graphs there are not, yet)."""
+    with enable_grad():
+        inner = [_track(t, "jvp") for t in flat_p]
+        out = func(*_pytree.tree_unflatten(inner, p_spec))
+        out, aux = _split_aux(out, has_aux, "jvp")
+        flat_out, out_spec = _pytree.tree_flatten(out)
+        for value in flat_out:
+            if not isinstance(value, Tensor):
+                raise RuntimeError(
+                    "jvp(f, primals, tangents): Expected f(*primals) to return only tensors, got "
+                    f"unsupported type {type(value)}"
+                )
+        tangents_out = _transpose_vjp(flat_out, inner, flat_t)
+    made = (
+        _pytree.tree_unflatten(flat_out, out_spec),
+        _pytree.tree_unflatten(tangents_out, out_spec),
+    )
+    return (*made, aux) if has_aux else made
+
+
+def _transpose_vjp(outputs, inputs, tangents):
+    """J @ tangents from reverse mode: ``u -> J^T u`` is linear, so its gradient with respect
+    to ``u`` along ``tangents`` is ``J @ tangents``."""
+    pairs = [(o, i) for i, o in enumerate(outputs) if o.requires_grad]
+    made = [zeros_like(o) for o in outputs]
+    if not pairs:
+        return made
+    dummies = [zeros_like(o).requires_grad_() for o, _ in pairs]
+    back = _autograd_grad(
+        [o for o, _ in pairs], inputs, dummies, create_graph=True, allow_unused=True
+    )
+    used = [(b, t) for b, t in zip(back, tangents, strict=True) if b is not None]
+    if not used:
+        return made
+    forward = _autograd_grad(
+        [b for b, _ in used], dummies, [t for _, t in used], create_graph=True, allow_unused=True
+    )
+    for (_, index), value in zip(pairs, forward, strict=True):
+        if value is not None:
+            made[index] = value
+    return made
 
 
 def _forward_jvp(func, flat_p, p_spec, flat_t, has_aux):
