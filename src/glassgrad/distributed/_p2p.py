@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad.distributed import _work as w
-from glassgrad.distributed._group import _mpi, _resolve, _state, get_group_rank
+from glassgrad.distributed._group import (
+    DEFAULT_TIMEOUT,
+    _mpi,
+    _resolve,
+    _state,
+    get_group_rank,
+)
 
 __all__ = [
     "P2POp",
@@ -16,6 +22,7 @@ __all__ = [
     "gather_object",
     "irecv",
     "isend",
+    "monitored_barrier",
     "recv",
     "scatter_object_list",
     "send",
@@ -211,3 +218,52 @@ def batch_isend_irecv(p2p_op_list) -> list:
         if work is not None:
             works.append(work)
     return works
+
+
+_MONITOR_TAG = 32000  # reserved for monitored_barrier's tokens (MPI guarantees tags to 32767)
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) -> None:
+    """A barrier that names the ranks that did not reach it within ``timeout``: rank 0 waits
+    for a token from every other rank, then answers each."""
+    pg = w.member(group, "monitored_barrier")
+    if pg is None:
+        return None
+    # PyTorch waits 30 minutes (its default timeout) by default, whatever the group's timeout
+    limit = DEFAULT_TIMEOUT if timeout is None else timeout
+    rank, size = pg.rank(), pg.size()
+    token = np.zeros(1, np.uint8)
+    if rank != 0:
+        with w._mpi_errors():
+            requests = [pg.comm.Isend(token, 0, _MONITOR_TAG)]
+            requests.append(pg.comm.Irecv(np.zeros(1, np.uint8), 0, _MONITOR_TAG))
+        try:
+            w.wait_all(pg, requests, timeout=limit)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"Rank {rank} successfully reached monitoredBarrier, but received errors while "
+                "waiting for send/recv from rank 0. Please check rank 0 logs for faulty rank.\n"
+                f" Original exception: \n{error}"
+            ) from None
+        return None
+    tokens = {peer: np.zeros(1, np.uint8) for peer in range(1, size)}
+    with w._mpi_errors():
+        waiting = {peer: pg.comm.Irecv(tokens[peer], peer, _MONITOR_TAG) for peer in tokens}
+    try:
+        w.wait_all(pg, list(waiting.values()), timeout=limit)
+    except RuntimeError as error:
+        missing = [peer for peer, request in waiting.items() if not request.Test()]
+        for peer in missing:
+            waiting[peer].Cancel()
+        shown = missing if wait_all_ranks else missing[:1]
+        ranks = ", ".join(str(peer) for peer in shown)
+        who = f"Ranks {ranks}" if wait_all_ranks else f"Rank {ranks}"
+        ms = round(limit.total_seconds() * 1000)
+        raise RuntimeError(
+            f"[Rank 0]: {who} failed to pass monitoredBarrier in {ms} ms\n"
+            f" Original exception: \n{error}"
+        ) from None
+    with w._mpi_errors():
+        answers = [pg.comm.Isend(token, peer, _MONITOR_TAG) for peer in tokens]
+    w.wait_all(pg, answers, timeout=limit)
+    return None

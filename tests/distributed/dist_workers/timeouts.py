@@ -1,6 +1,7 @@
 """Run on 2 processes by tests/distributed/test_timeouts.py, with ``torch`` (gloo) or glassgrad:
 rank 1 stays away longer than the process group's timeout; rank 0 prints, as JSON, what each
-collective it tries raises and how long it waited."""
+collective it tries raises and how long it waited. The last argument picks the calls: plain
+collectives, or a monitored_barrier (which leaves Gloo's group in another state)."""
 
 import datetime
 import json
@@ -22,6 +23,7 @@ else:
     rank = int(os.environ["RANK"])
     options = {}
 
+mode = sys.argv[-1]
 TIMEOUT = 2.0
 dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=TIMEOUT), **options)
 results = {}
@@ -38,11 +40,18 @@ def case(name, thunk):
 
 
 if rank == 1:
+    if mode == "monitored":
+        dist.monitored_barrier()  # the first one: every rank passes it
     time.sleep(4 * TIMEOUT)  # rank 0 gives up on it long before
+elif mode == "monitored":
+    dist.monitored_barrier()
+    limit = datetime.timedelta(seconds=TIMEOUT)
+    case("monitored_barrier", lambda: dist.monitored_barrier(timeout=limit))
 else:
     t = torch.ones(3)
     case("all_reduce", lambda: dist.all_reduce(t))
     case("broadcast_after", lambda: dist.broadcast(t, 0))
     case("barrier_after", dist.barrier)
+if rank == 0:
     print("RESULTS " + json.dumps(results), flush=True)
 print(f"OK rank {rank}", flush=True)
