@@ -57,6 +57,12 @@ def is_bfloat16(array) -> bool:
     return NP is not None and array.dtype == NP
 
 
+def floating(array) -> bool:
+    """Whether an array holds floating-point values: NumPy's float kinds or bfloat16 (whose
+    NumPy kind is "V")."""
+    return array.dtype.kind == "f" or (NP is not None and array.dtype == NP)
+
+
 def differentiable(array) -> bool:
     """Whether an array's dtype can carry gradients: floating (bfloat16's NumPy kind is "V",
     so a ``kind in "fc"`` test alone would treat its tensors as integers) or complex."""

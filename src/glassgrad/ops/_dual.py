@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import zeros_over
+from glassgrad._bfloat16 import differentiable as _differentiable
 
 _ndarray = np.ndarray
 
@@ -125,7 +126,7 @@ def np_sign(x):
     if getattr(x, "dtype", None) == np.bool_:
         return np.array(x, copy=True)
     out = np.sign(x)
-    if out.dtype.kind in "fc":
+    if _differentiable(out):
         return np.where(x != x, out.dtype.type(0), out)
     return out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import ACTIVE as _VMAP
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.engine import CopyBackwards as _EngineCopyBackwards
 from glassgrad.autograd.forward_state import ACTIVE as _FW
 from glassgrad.autograd.grad_mode import state as _state
@@ -195,7 +196,7 @@ def _needs_grad(value) -> bool:
 
 def _float_like(value) -> bool:
     if isinstance(value, np.ndarray):
-        return value.dtype.kind == "f"
+        return _floating(value)
     return isinstance(value, float)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, result
@@ -98,7 +99,7 @@ FmodBackward1 = node_class(
 def _remainder(a, b):
     """PyTorch's float remainder: ``fmod``, moved by ``b`` when its sign differs from ``b``'s
     (so a zero keeps the dividend's sign: ``remainder(-0.0, 1.5)`` is -0.0, unlike NumPy's)."""
-    if a.dtype.kind != "f":
+    if not _floating(a):
         return np.remainder(a, b)
     mod = np.fmod(a, b)
     return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
@@ -189,7 +190,7 @@ def atan2(input, other):
     _need_tensor("atan2", input, other)
     ad, bd = _promote(input, other)
     _dt.refuse_complex(ad, "atan2_cpu")
-    if ad.dtype.kind != "f":
+    if not _floating(ad):
         ad = ad.astype(_dt.get_default_dtype().np)
         bd = bd.astype(ad.dtype)
     return result(np.arctan2(ad, bd), Atan2Backward0, (input, other), (input, other))

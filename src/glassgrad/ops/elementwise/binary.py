@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._bfloat16 import differentiable as _differentiable
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._errors import broadcast_error
 from glassgrad.autograd.grad_mode import record_off as _record_off
 from glassgrad.autograd.grad_mode import state as _state
@@ -56,7 +58,7 @@ def _promote(a, b):
     if isinstance(b, np.generic):
         # PyTorch reads a NumPy bool as a float (it is not a Python bool, and has __float__)
         b = float(b) if b.__class__ is np.bool_ else b.item()
-    if ad.dtype.kind != "f" or b.__class__ is complex:
+    if not _floating(ad) or b.__class__ is complex:
         target = _dt.result_type_scalar(_dt.from_numpy_dtype(ad.dtype), b).np
         if ad.dtype != target:
             ad = ad.astype(target)
@@ -244,7 +246,7 @@ def mul(input, other):
                 # Save each operand only if the other one needs its gradient (as PyTorch does).
                 return record2(data, MulBackward0, input, other, b_grad, a_grad, shape, dtype)
             return result(data, MulBackward0, (input, other))
-    elif other.__class__ is float and input._data.dtype.kind == "f":
+    elif other.__class__ is float and (input._data.dtype.kind == "f" or _floating(input._data)):
         # a float tensor times a Python float (weak: the tensor's dtype wins, as NumPy 2 does)
         data = input._data
         other = _in_range(other, data.dtype)
@@ -300,7 +302,7 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode is not None:
         return _div_rounding(input, other, rounding_mode)
     ad, bd = _promote(input, other)
-    if ad.dtype.kind not in "fc":
+    if not _differentiable(ad):
         ad = ad.astype(_dt.get_default_dtype().np)
         if isinstance(bd, _ndarray):
             bd = bd.astype(ad.dtype)
@@ -352,7 +354,7 @@ def _rtruediv(input, other):
     if not isinstance(other, _SCALARS):
         other = _other(other)
         return NotImplemented if other is None else div(other, input)
-    if input._data.dtype.kind not in "fc":
+    if not _differentiable(input._data):
         input = input.to(_dt.get_default_dtype())
     return mul(reciprocal(input), other)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, needs_grad, result
@@ -32,7 +33,7 @@ _LN2 = math.log(2.0)
 def _floats(name, input, other, integers="refuse"):
     """Promoted arrays; integer results refused (``"refuse"``) or computed in the default float."""
     ad, bd = _promote(input, other)
-    if ad.dtype.kind != "f":
+    if not _floating(ad):
         if integers == "refuse":
             raise NotImplementedError(
                 f"\"{name}_cpu\" not implemented for '{input.dtype._legacy[:-6]}'"

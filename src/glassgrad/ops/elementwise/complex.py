@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._out_arg import exact, takes_out
 from glassgrad.autograd.node import NATIVE, complex_rule, node_class
 from glassgrad.autograd.record import result
@@ -305,7 +306,7 @@ def angle(input):
     data = input._data
     if data.dtype.kind == "c":
         return result(np.angle(data), AngleBackward0, (input,), saved=(input,))
-    if data.dtype.kind != "f":
+    if not _floating(data):
         data = data.astype(_dt.get_default_dtype().np)
     out = np.where(data < 0, np.pi, 0.0).astype(data.dtype)
     out = np.where(np.isnan(data), data, out)

@@ -8,6 +8,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -38,7 +39,7 @@ def _float_data(input):
     data = input._data
     if data.dtype.kind == "c":
         _dt.refuse_complex(data, f"{sys._getframe(1).f_code.co_name}_cpu")
-    return data if data.dtype.kind == "f" else data.astype(_dt.get_default_dtype().np)
+    return data if _floating(data) else data.astype(_dt.get_default_dtype().np)
 
 
 @quiet

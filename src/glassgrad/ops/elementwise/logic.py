@@ -7,6 +7,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data, c_order
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
@@ -63,8 +64,8 @@ def _bitwise(ufunc, name):
         if other is None:
             return NotImplemented
         ad, bd = _promote(input, other)
-        if ad.dtype.kind == "f" or getattr(bd, "dtype", np.dtype(type(bd))).kind == "f":
-            culprit = _c_type(ad if ad.dtype.kind == "f" else bd)
+        if _floating(ad) or getattr(bd, "dtype", np.dtype(type(bd))).kind == "f":
+            culprit = _c_type(ad if _floating(ad) else bd)
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{culprit}'")
         return result(ufunc(ad, bd), None, ())
 
@@ -109,7 +110,7 @@ def logical_not(input):
 
 def bitwise_not(input):
     """Elementwise bitwise inversion (``~``) of an integer or bool tensor."""
-    if input._data.dtype.kind == "f":
+    if _floating(input._data):
         raise NotImplementedError(
             f"\"bitwise_not_cpu\" not implemented for '{_c_type(input._data)}'"
         )
@@ -117,7 +118,7 @@ def bitwise_not(input):
 
 
 def _invert(self):
-    if self._data.dtype.kind == "f":
+    if _floating(self._data):
         raise TypeError(
             "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
         )

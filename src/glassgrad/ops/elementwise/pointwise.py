@@ -10,6 +10,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _C_NAMES
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
@@ -101,7 +102,7 @@ def _c_name(data):
 def round(input, *, decimals=0):  # noqa: A001 - PyTorch's name
     """Round half to even, optionally to ``decimals`` decimal places."""
     data = check_kind("round", input._data, "int", "round_vml_cpu")
-    if data.dtype.kind != "f":
+    if not _floating(data):
         if decimals:
             raise NotImplementedError(f"\"round_cpu\" not implemented for '{_c_name(data)}'")
         return result(data.copy(), RoundBackward0, (input,))
@@ -133,7 +134,7 @@ NanToNumBackward0 = node_class(
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf`` (default: dtype extremes)."""
     data = input._data
-    if data.dtype.kind != "f":
+    if not _floating(data):
         return result(data.copy(), None, (input,))
     out_data = np.nan_to_num(data, nan=nan, posinf=posinf, neginf=neginf)
     res = result(out_data, NanToNumBackward0, (input,), (np.isfinite(data),))
@@ -352,7 +353,7 @@ def lerp(input, end, weight):
                 f"expected dtype {_C_NAMES[input.dtype.name]} for `{name}` but got dtype "
                 f"{_C_NAMES[t.dtype.name]}"
             )
-    if input._data.dtype.kind != "f":
+    if not _floating(input._data):
         kernel = "tensor" if isinstance(weight, Tensor) else "scalar"
         raise NotImplementedError(
             f"\"lerp_kernel_{kernel}\" not implemented for '{input.dtype._legacy[:-6]}'"

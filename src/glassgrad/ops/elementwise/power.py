@@ -7,6 +7,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
@@ -87,7 +88,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     if ad.dtype.kind in "iu" and isinstance(bd, int) and bd < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     # NumPy's bool ** bool is int8; PyTorch keeps a bool tensor with a scalar exponent bool
-    data = as_data(_scalar_power(ad, bd) if ad.dtype.kind == "f" else np.power(ad, bd))
+    data = as_data(_scalar_power(ad, bd) if _floating(ad) else np.power(ad, bd))
     data = data.astype(ad.dtype, copy=False)
     return result(data, PowBackward0, (input,), (input, bd))
 

@@ -15,6 +15,7 @@ import scipy.special as _sc
 from glassgrad import _bfloat16, _device
 from glassgrad import _memory_format as _mf
 from glassgrad import dtypes as _dt
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, SAVE_OUTPUT, result, result1
@@ -39,7 +40,7 @@ _NEG_BOOL = (
 
 def check_kind(name, data, kind, kernel=None):
     """``data`` as the op computes it: promoted to the default float, kept, or refused."""
-    if data.dtype.kind == "f" or kind == "any":
+    if _floating(data) or kind == "any":
         return data
     if data.dtype.kind == "c":
         if name in _COMPLEX_OK:
@@ -254,7 +255,7 @@ abs = elementwise(
 def keep_inside(out, x):
     """``out`` (``x`` clipped) where it differs from ``x``, else ``x`` itself: PyTorch's clamps
     replace only values strictly outside the bounds, so a -0.0 against a bound of 0 stays -0.0."""
-    return np.where(out == x, x, out) if x.dtype.kind == "f" else out
+    return np.where(out == x, x, out) if _floating(x) else out
 
 
 def _relu(x):

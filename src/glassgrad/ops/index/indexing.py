@@ -13,6 +13,7 @@ import numpy as np
 
 from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import BatchedArray as _Batched
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.forward_rules import indexed
 from glassgrad.autograd.forward_state import ACTIVE as _FW
@@ -45,7 +46,7 @@ def _convert_part(part):
     """One key entry as NumPy understands it, PyTorch's way (0-d int tensors are ints)."""
     if isinstance(part, Tensor):
         data = part._data
-        if data.dtype.kind == "f":
+        if _floating(data):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if data.dtype == np.uint8:  # PyTorch's legacy byte mask
             return data.astype(bool)

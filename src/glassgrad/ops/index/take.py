@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
@@ -81,7 +82,7 @@ def trace(input):
     key = diagonal_key(data.shape, 0, 0, 1)
     dtype = np.int64 if data.dtype.kind in "iu" else data.dtype
     out = as_data(data[key].sum(dtype=dtype))
-    cls = TraceBackward0 if data.dtype.kind == "f" else None
+    cls = TraceBackward0 if _floating(data) else None
     return result(out, cls, (input,), args=(data.shape, key))
 
 

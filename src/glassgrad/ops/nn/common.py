@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.grad_mode import state
 from glassgrad.autograd.node import _CLASSES, node_class
 from glassgrad.autograd.record import result
@@ -36,7 +37,7 @@ def float_data(input):
         if name == "hardtanh":
             raise NotImplementedError("clamp is not supported for complex types")
         _dt.refuse_complex(data, _KERNELS.get(name, f"{name}_cpu"))
-    return data if data.dtype.kind == "f" else data.astype(_dt.get_default_dtype().np)
+    return data if _floating(data) else data.astype(_dt.get_default_dtype().np)
 
 
 def np_sigmoid(x):
@@ -215,7 +216,7 @@ _DivScalar = _scalar_node(
 
 def mul_scalar(x, value):
     """``x * value`` for a Python number, recorded as PyTorch's Scalar overload (MulBackward1)."""
-    if _MulScalar is None or x._data.dtype.kind != "f":
+    if _MulScalar is None or not _floating(x._data):
         return x * value
     out = x._data * x._data.dtype.type(value)
     return result(out, _MulScalar, (x,), args=value)
@@ -223,7 +224,7 @@ def mul_scalar(x, value):
 
 def div_scalar(x, value):
     """``x / value`` for a Python number, recorded as PyTorch's Scalar overload (DivBackward1)."""
-    if _DivScalar is None or x._data.dtype.kind != "f":
+    if _DivScalar is None or not _floating(x._data):
         return x / value
     out = x._data / x._data.dtype.type(value)
     return result(out, _DivScalar, (x,), args=value)

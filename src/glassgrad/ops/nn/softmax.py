@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from glassgrad._batched import c_order
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
 from glassgrad.ops import _dual as D
@@ -37,7 +38,7 @@ def _softmax_dim(name, ndim, dim, stacklevel=4):
 def _cast(input, dtype, kernel="softmax", dim=-1):
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind != "f":
+    if not _floating(input._data):
         last = "_lastdim" if dim in (-1, input._data.ndim - 1) or not input._data.ndim else ""
         raise NotImplementedError(
             f"\"{kernel}{last}_kernel_impl\" not implemented for '{input.dtype._legacy[:-6]}'"

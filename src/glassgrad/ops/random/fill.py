@@ -16,6 +16,7 @@ import numpy as np
 from glassgrad import creation as _creation
 from glassgrad._batched import ACTIVE as _VMAP
 from glassgrad._batched import as_data, check_random_inputs
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _c_name, _c_type
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -82,7 +83,7 @@ def _in_memory_order(self, values):
 
 
 def _require_float(self, kernel: str) -> None:
-    if self._data.dtype.kind != "f":
+    if not _floating(self._data):
         raise _creation._not_implemented(kernel, self.dtype)
 
 
@@ -132,7 +133,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
     rng = _rng("bernoulli_", generator, fills=self._data)
     shape = self._data.shape
     if isinstance(p, Tensor):
-        if p._data.dtype.kind != "f":
+        if not _floating(p._data):
             raise _creation._not_implemented("bernoulli_tensor_cpu_p_", p.dtype)
         probs = expand(p, shape)._data  # PyTorch's expand error
         if not np.all((probs >= 0) & (probs <= 1)):
@@ -151,7 +152,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
 def exponential_(self, lambd=1, *, generator=None):
     """Fill ``self`` with samples from the exponential distribution of rate ``lambd``."""
     check_inplace(self)  # PyTorch refuses a leaf before it looks at the arguments
-    if self._data.dtype.kind != "f":
+    if not _floating(self._data):
         raise RuntimeError(
             "Exponential distribution is a continuous probability distribution. dtype must be a "
             f"floating point but you specified {_c_type(self.dtype)}"

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import special as _sp
 
 from glassgrad import creation as _creation
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import _RESIZED, _scalar_type
 from glassgrad._tensor_info import _c_type
@@ -86,7 +87,7 @@ PoissonBackward0 = node_class("PoissonBackward0", lambda ctx, grad: (grad * 0,))
 
 
 def _require_float(input, kernel: str) -> None:
-    if input._data.dtype.kind != "f":
+    if not _floating(input._data):
         raise _creation._not_implemented(kernel, input.dtype)
 
 
@@ -137,7 +138,7 @@ def poisson(input, generator=None):
 def binomial(count, prob, generator=None):
     """Binomial(``count``, ``prob``) samples, broadcast, of ``count``'s dtype."""
     for name, tensor in (("count", count), ("prob", prob)):
-        if tensor._data.dtype.kind != "f":
+        if not _floating(tensor._data):
             raise ValueError(
                 f"binomial only supports floating-point dtypes for {name}, got: "
                 f"{_c_type(tensor.dtype)}"
@@ -146,6 +147,8 @@ def binomial(count, prob, generator=None):
         raise RuntimeError(
             f"Found dtype {_scalar_type(prob.dtype)} but expected {_scalar_type(count.dtype)}"
         )
+    if count._data.dtype.kind != "f":  # (its kernel has no bfloat16 form)
+        raise _creation._not_implemented("binomial_cpu", count.dtype)
     try:
         shape = np.broadcast_shapes(count._data.shape, prob._data.shape)
     except ValueError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import creation as _creation
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import kinds, takes_out
 from glassgrad._tensor_data import _check_count, _size, _type_name
@@ -35,7 +36,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories weighted by each row of ``input`` (1-D or 2-D)."""
     num_samples = _check_count(num_samples, "num_samples", "multinomial", 2)
     rng = _rng("multinomial", generator, (input._data,))
-    if input._data.dtype.kind != "f":
+    if not _floating(input._data):
         from glassgrad._tensor_info import _c_type
 
         raise RuntimeError(
@@ -106,7 +107,7 @@ def _is_number(value) -> bool:
 
 
 def _require_float(tensor) -> None:
-    if tensor._data.dtype.kind != "f":
+    if not _floating(tensor._data):
         raise _creation._not_implemented("normal_kernel_cpu", tensor.dtype)
 
 
@@ -182,7 +183,7 @@ def bernoulli(input, p=None, *, generator=None):
         values = (rng.random(data.shape) < p).astype(data.dtype)
         value = result(values, NotImplementedNode, (input,), args="bernoulli")
         return value
-    if data.dtype.kind != "f":
+    if not _floating(data):
         raise _creation._not_implemented("bernoulli_tensor_cpu_p_", input.dtype)
     if not np.all((data >= 0) & (data <= 1)):
         raise RuntimeError(
@@ -218,7 +219,7 @@ bernoulli = takes_out("bernoulli", bernoulli, "any_cast", warn_resize=False)
 def log_normal_(self, mean=1, std=2, *, generator=None):
     """Fill ``self`` with ``exp(N(mean, std^2))`` samples."""
     check_inplace(self)  # PyTorch refuses a leaf before it looks at the arguments
-    if self._data.dtype.kind != "f":
+    if not _floating(self._data):
         raise _creation._not_implemented("log_normal_cpu", self.dtype)
     mean, std = float(mean), float(std)
     if not std > 0.0:
@@ -235,7 +236,7 @@ def cauchy_(self, median=0, sigma=1, *, generator=None):
     from glassgrad._tensor_info import _c_name
 
     check_inplace(self)  # PyTorch refuses a leaf before it looks at the arguments
-    if self._data.dtype.kind != "f":
+    if not _floating(self._data):
         raise RuntimeError(
             "Cauchy distribution is a continuous probability distribution. dtype must be a "
             # the C++ type's name here, where exponential_ says PyTorch's ("Long")

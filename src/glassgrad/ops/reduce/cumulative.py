@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
@@ -48,7 +49,7 @@ LogcumsumexpBackward0 = node_class(
 def logcumsumexp(input, dim):
     """``log(cumsum(exp(input), dim))``, computed without overflow."""
     data = input._data
-    if data.dtype.kind not in "fc":
+    if not _differentiable(data):
         raise NotImplementedError(
             f"\"logcumsumexp_out_cpu\" not implemented for '{_C_TYPES[input.dtype.name]}'"
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.record import result
 from glassgrad.ops.elementwise.arith import NotImplementedNode
@@ -31,7 +32,7 @@ def bincount(input, weights=None, minlength=0):
     if values.ndim != 1 or values.shape[0] != data.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     # float weights keep their dtype; integer and bool weights count in double
-    dtype = values.dtype if values.dtype.kind == "f" else np.float64
+    dtype = values.dtype if _floating(values) else np.float64
     out = np.bincount(data, values.astype(np.float64), minlength=minlength).astype(dtype)
     return result(out, NotImplementedNode, (None, weights), args="bincount")
 
@@ -40,7 +41,8 @@ _HISTOGRAM = _named("histogram", ("hist", "bin_edges"))
 
 
 def _float_input(input, kernel):
-    if input._data.dtype.kind != "f":
+    # (histc's kernel takes bfloat16, histogramdd's does not)
+    if not _floating(input._data) or (kernel == "histogramdd" and input._data.dtype.kind != "f"):
         raise NotImplementedError(
             f"\"{kernel}\" not implemented for '{_C_TYPES[input.dtype.name]}'"
         )

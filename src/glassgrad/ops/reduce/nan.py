@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -37,7 +38,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """The mean over ``dim`` (all by default) of the numbers that are not NaN."""
-    if input._data.dtype.kind not in "fc":
+    if not _differentiable(input._data):
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
             f"{_C_TYPES[input.dtype.name]}"

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
@@ -78,7 +79,7 @@ def renorm(input, p, dim, maxnorm):
         raise RuntimeError("renorm: non-positive-norm not supported")
     if data.ndim < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {data.ndim} dimensions")
-    if data.dtype.kind != "f":
+    if not _floating(data):
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
             f"{_C_TYPES[input.dtype.name]}"
@@ -125,7 +126,7 @@ def dist(input, other, p=2):
     except ValueError:
         raise broadcast_error(input._data.shape, other._data.shape) from None
     difference = input._data - other._data
-    if difference.dtype.kind != "f":
+    if not _floating(difference):
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
             f"{_C_TYPES[input.dtype.name]}"

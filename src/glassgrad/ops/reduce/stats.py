@@ -8,6 +8,8 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data
+from glassgrad._bfloat16 import differentiable as _differentiable
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import transposed
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result, results
@@ -172,7 +174,7 @@ LogsumexpBackward0 = node_class(
 def logsumexp(input, dim, keepdim=False):
     """``log(sum(exp(input)))`` over ``dim``, computed stably."""
     data = input._data
-    if data.dtype.kind not in "fc":
+    if not _differentiable(data):
         data = data.astype(_dt.get_default_dtype().np)
     dims = normalize_dims(dim, data.ndim)
     if data.dtype.kind == "c":  # shifted by the largest real part (the magnitudes of exp)
@@ -318,7 +320,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if data.dtype.kind == "c" and dtype is None and p != "nuc":
         # the norm of the magnitudes (PyTorch's value and gradient, through abs's node)
         return norm(input.abs(), p, dim, keepdim)
-    if data.dtype.kind != "f":
+    if not _floating(data):
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as "
             f"input. Got {input.dtype._legacy[:-6]}"

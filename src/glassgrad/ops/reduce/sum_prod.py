@@ -13,6 +13,8 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data, c_order
+from glassgrad._bfloat16 import differentiable as _differentiable
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result
 from glassgrad.backend import quiet
@@ -69,7 +71,7 @@ def keep_dims(out, shape, dims, keepdim):
 
 def float_data(name, data):
     """The data of a float-only reduction (integer inputs refused, as PyTorch does)."""
-    if data.dtype.kind != "f":
+    if not _floating(data):
         raise RuntimeError(f"{name} only support floating point and complex dtypes")
     return data
 
@@ -141,7 +143,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
                 f"either a floating point or complex dtype. Got: {dtype._legacy[:-6]}"
             )
         data = data.astype(dtype.np)
-    if data.dtype.kind not in "fc":
+    if not _differentiable(data):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {_dt.from_numpy_dtype(data.dtype)._legacy[:-6]}"
@@ -246,7 +248,7 @@ def cumsum(input, dim, *, dtype=None):
     axis = _wrap_dim(dim, data.ndim)
     out_dtype = _sum_dtype(data, dtype)
     out = np.cumsum(data, axis=axis, dtype=out_dtype) if data.ndim else data.astype(out_dtype)
-    if data.ndim and out.dtype.kind in "fc":
+    if data.ndim and _differentiable(out):
         out += 0  # PyTorch's running sum starts from +0.0, so it never gives -0.0
     # (NumPy keeps a transposed input's layout; PyTorch's result is contiguous)
     out = c_order(out)

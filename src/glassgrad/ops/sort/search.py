@@ -9,6 +9,7 @@ import weakref
 import numpy as np
 
 from glassgrad._batched import as_data, c_order
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, result, results, saved_record, track_versions
 from glassgrad.ops._sampling import shaped
@@ -35,7 +36,7 @@ def _cumulative(input, dim, accumulate, cls, pair):
     work, axis = _work(input, dim)
     values = c_order(accumulate(work, axis=axis))  # (contiguous, as PyTorch's)
     hit = values == work
-    if work.dtype.kind == "f":
+    if _floating(work):
         hit |= np.isnan(work) & np.isnan(values)
     # PyTorch moves the index on ties (``>=``) and at every NaN: the last hit so far
     shape = [-1 if d == axis else 1 for d in range(work.ndim)]
@@ -157,7 +158,7 @@ def _search(bounds, values, side):
         # one NumPy search per row: rows differ, so no single search covers them
         found = np.stack([np.searchsorted(r, v, side) for r, v in zip(rows, flat, strict=True)])
         found = found.reshape(values.shape)
-    if values.dtype.kind == "f":  # PyTorch puts NaN after every boundary
+    if _floating(values):  # PyTorch puts NaN after every boundary
         found = np.where(np.isnan(values), bounds.shape[-1], found)
     return found
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad import dtypes as _dt
+from glassgrad._bfloat16 import differentiable as _differentiable
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, result, results, track_versions
 from glassgrad.ops import _dual as D
@@ -177,10 +179,10 @@ def _full_median(input, ignore_nan):
     data = input._data
     _no_bool("median_cpu" if not ignore_nan else "nanmedian_cpu", data)
     flat = np.sort(data.reshape(-1))  # NaN last
-    nans = np.isnan(flat) if flat.dtype.kind == "f" else np.zeros(flat.shape, bool)
+    nans = np.isnan(flat) if _floating(flat) else np.zeros(flat.shape, bool)
     count = flat.size - int(nans.sum()) if ignore_nan else flat.size
     if count == 0 or (not ignore_nan and nans.any()):
-        value = np.asarray(np.nan if flat.dtype.kind == "f" else 0, dtype=data.dtype)
+        value = np.asarray(np.nan if _floating(flat) else 0, dtype=data.dtype)
     else:
         value = flat[(count - 1) // 2]
     share = None
@@ -194,7 +196,7 @@ def _full_median(input, ignore_nan):
 
 
 def _median_position(work, axis, ignore_nan):
-    nans = np.isnan(work) if work.dtype.kind == "f" else np.zeros(work.shape, bool)
+    nans = np.isnan(work) if _floating(work) else np.zeros(work.shape, bool)
     valid = work.shape[axis] - nans.sum(axis=axis, keepdims=True)
     if ignore_nan:
         return np.maximum(valid - 1, 0) // 2, None
@@ -255,7 +257,7 @@ def mode(input, dim=-1, keepdim=False):
     # value's last position (stable order)
     best = np.argmax(counts, axis=-1)[..., None]
     found = np.take_along_axis(ranks, best, -1)
-    if rows.dtype.kind in "fc":
+    if _differentiable(rows):
         exact = np.isnan(rows).any(-1)
     else:
         exact = np.zeros(rows.shape[:-1], bool)

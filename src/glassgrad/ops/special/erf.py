@@ -16,6 +16,7 @@ import numpy as np
 import scipy.special as _sc
 
 from glassgrad import dtypes as _dt
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -92,7 +93,7 @@ AddBackward1 = node_class("AddBackward1", lambda ctx, grad: (grad,), jvp=ELEMENT
 
 def special_ndtr(input):
     """The standard normal CDF, ``(1 + erf(x / sqrt(2))) / 2``, built as PyTorch builds it."""
-    if input._data.dtype.kind != "f":
+    if not _floating(input._data):
         input = input.to(_dt.get_default_dtype())
     shifted = erf(mul_scalar(input, _SQRT_HALF))
     return mul_scalar(result(shifted._data + 1, AddBackward1, (shifted,)), 0.5)

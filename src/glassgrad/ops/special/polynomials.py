@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data, every_sample
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._finfo import result_type
 from glassgrad.autograd.record import result
 from glassgrad.backend import quiet
@@ -41,7 +42,7 @@ def _operands(name, x, n):
         dtype = _dt.get_default_dtype()
     xd = as_data(x._data if isinstance(x, Tensor) else x).astype(dtype.np)
     nd = as_data(n._data if isinstance(n, Tensor) else n)
-    if nd.dtype.kind == "f":
+    if _floating(nd):
         nd = np.where(np.isfinite(nd), np.trunc(nd), -1)  # C's cast of nan/inf, made defined
     xd, nd = np.broadcast_arrays(xd, nd.astype(np.int64))
     return xd, nd

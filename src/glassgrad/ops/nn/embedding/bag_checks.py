@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._bfloat16 import floating as _floating
+
 _MODES = {"sum": 0, "mean": 1, "max": 2}
 UNCHECKED = (
     "Expected i < index_size to be true, but got false.  (Could this error message be improved?"
@@ -60,7 +62,7 @@ def check_kernel_args(weight, indices, offsets, per_sample_weights, padding_idx)
                 f"types: Long, Int; but got {_type(array)} instead (while checking arguments "
                 "for embedding_bag)"
             )
-    if weight._data.dtype.kind != "f":
+    if not _floating(weight._data):
         raise RuntimeError(
             "Expected tensor for argument #1 'weight' to have one of the following scalar types: "
             f"Half, BFloat16, Float, Double; but got {weight.type()} instead (while checking "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.ops import _dual as D
@@ -36,7 +37,7 @@ def embedding_renorm_(weight, input, max_norm, norm_type):
     # -rows fails before any row changes, one past the end only after all others are scaled
     if flat.size and flat.min() < -rows:
         raise IndexError(_select_message(flat.min(), data.shape))
-    if flat.size and data.dtype.kind not in "fc":
+    if flat.size and not _differentiable(data):
         name = weight.type().removeprefix("torch.").removesuffix("Tensor")
         raise RuntimeError(
             f"norm(): input dtype should be either floating point or complex. Got {name} instead."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad._tensor_info import _c_type
 
 
@@ -53,7 +54,7 @@ def check_nll(input, target, weight) -> None:
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got {_c_type(target.dtype)}"
         )
-    if data.dtype.kind != "f":
+    if not _floating(data):
         kernel = "nll_loss2d_forward_out_frame" if spatial else "nll_loss_out_frame"
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_c_type(input.dtype)}'")
     if weight is not None and weight._data.dtype != data.dtype:
@@ -64,7 +65,7 @@ def check_nll(input, target, weight) -> None:
 
 def check_probabilities(input, target, weight, ignore_index) -> None:
     """``cross_entropy``'s checks where ``target`` has ``input``'s shape (class probabilities)."""
-    if target._data.dtype.kind != "f":
+    if not _floating(target._data):
         raise RuntimeError(
             "Expected floating point type for target with class probabilities, got "
             f"{_c_type(target.dtype)}"

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad._batched import pick
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
@@ -138,7 +139,7 @@ def _max_of(windows):
     n, c, oh, ow, kh, kw = windows.shape
     flat = windows.reshape(n, c, oh, ow, kh * kw)
     arg = flat.argmax(axis=-1)
-    if flat.dtype.kind == "f":
+    if _floating(flat):
         nan = np.isnan(flat)
         if nan.__class__ is not np.ndarray or nan.any():  # NaN wins (vmap: always asked)
             arg = np.where(nan.any(axis=-1), nan.argmax(axis=-1), arg)
@@ -181,7 +182,7 @@ def max_pool2d(
         made = _tiled_pool(input, batched, kernel, unbatched, return_indices)
         if made is not None:
             return made
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    fill = -np.inf if _floating(x) else np.iinfo(x.dtype).min
     xp = _padded(x, padding, out_hw, kernel, stride, dilation, fill)
     windows = _windows(xp, kernel, stride, dilation, out_hw)
     out, (di, dj) = _max_of(windows)

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad._batched import pick
+from glassgrad._bfloat16 import floating as _floating
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import results
 from glassgrad.ops import _dual as D
@@ -136,7 +137,7 @@ def _max_of(windows):
     """Max over the last three axes and its flat position in the window (NaN wins)."""
     flat = windows.reshape(*windows.shape[:5], -1)
     arg = flat.argmax(axis=-1)
-    if flat.dtype.kind == "f":
+    if _floating(flat):
         nan = np.isnan(flat)
         if nan.__class__ is not np.ndarray or nan.any():  # NaN wins (vmap: always asked)
             arg = np.where(nan.any(axis=-1), nan.argmax(axis=-1), arg)
@@ -186,7 +187,7 @@ def max_pool3d(
         "max_pool3d_with_indices_out_cpu_template",
     )  # fmt: skip
     x = input._data if input.ndim == 5 else input._data[None]
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    fill = -np.inf if _floating(x) else np.iinfo(x.dtype).min
     xp = _padded(x, padding, out_size, kernel, stride, dilation, fill)
     out, arg = _max_of(_windows(xp, kernel, stride, dilation, out_size))
     offsets = np.unravel_index(arg, kernel)

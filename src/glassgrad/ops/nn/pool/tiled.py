@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad._bfloat16 import floating as _floating
+
 
 def tiles(x_shape, kernel, stride, padding, dilation):
     """Whether the pooling windows cover the input exactly once, with no padding or gaps."""
@@ -34,7 +36,7 @@ def tiled_max(x, kernel):
     out = views[0].copy()
     for view in views[1:]:
         np.maximum(out, view, out=out)
-    if out.__class__ is not np.ndarray or (out.dtype.kind == "f" and np.isnan(out).any()):
+    if out.__class__ is not np.ndarray or (_floating(out) and np.isnan(out).any()):
         # NaN wins in PyTorch, at its own position (or a vmap batch): the general path
         return None, None
     masks = np.empty((len(views),) + out.shape, dtype=bool)
