@@ -36,9 +36,10 @@ def test_glassgrad_run_alias():
     ],
 )
 @pytest.mark.parametrize("victim", [0, 1])
-def test_a_failed_rank_stops_every_rank(how, why, victim):
+@pytest.mark.parametrize("model", ["", "ddp"])
+def test_a_failed_rank_stops_every_rank(how, why, victim, model):
     start = time.monotonic()
-    proc = launch("fault.py", how, victim, timeout=90)
+    proc = launch("fault.py", how, victim, *([model] if model else []), timeout=90)
     elapsed = time.monotonic() - start
     survivor = 1 - victim
     assert proc.returncode != 0
