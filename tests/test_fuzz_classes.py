@@ -266,6 +266,45 @@ MATMUL_SAVED = {
     "(2, 3) @ (1, 3, 4)": ((2, 3), (1, 3, 4)),
 }
 
+
+def _extreme_grad(lib, op, rows, dim, create_graph):
+    """amax/amin share grad / count over the elements equal to the result (a NaN result: NaN
+    over its slice); max/min(dim) scatter it to the index, recorded as ScatterBackward0."""
+    x = lib.tensor(rows, dtype=lib.float64, requires_grad=True)
+    values = getattr(lib, op)(x * 1, dim=dim)
+    values = values if op in ("amax", "amin") else values[0]
+    weight = lib.tensor(2.0, dtype=lib.float64, requires_grad=True)
+    (grad,) = lib.autograd.grad((values * weight).sum(), [x], create_graph=create_graph)
+    if not create_graph:
+        return grad
+    return grad, lib.autograd.grad((grad * grad).sum(), [x, weight], allow_unused=True)
+
+
+def _incomplete_gamma_inference(lib, op, written):
+    """Both operands are saved for other's gradient only: an inference (or later changed)
+    other is fine when only input needs a gradient."""
+    a = lib.tensor([1.5, 2.0], dtype=lib.float64, requires_grad=True) * 1
+    with lib.inference_mode():
+        x = lib.tensor([0.5, 1.0], dtype=lib.float64)
+    if written:
+        x = lib.tensor([0.5, 1.0], dtype=lib.float64) * 1
+    out = getattr(lib.special, op)(a, x)
+    if written:
+        x.mul_(2)
+    try:
+        out.sum().backward()
+    except Exception as error:  # noqa: BLE001 - the type and message are compared
+        return out, type(error).__name__, str(error)
+    return out
+
+
+EXTREMES = {
+    "NaN rows": ([[0.1, NAN, 2.0], [0.5, 0.3, NAN]], 1),
+    "NaN columns": ([[0.1, NAN, 2.0], [0.5, 0.3, NAN]], 0),
+    "one column": ([[-1.7], [-1.4], [-1.4]], 1),
+    "ties": ([[1.0, 1.0, 2.0]], 1),
+}
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -379,6 +418,21 @@ CASES = {
     "matmul (3,) @ (2, 4, 3).mT: b written": lambda lib: _matmul_saved_view(
         lib, (3,), (2, 4, 3), "b", "a", transposed=True
     ),
+    **{
+        f"{op} {name} grad, create_graph {cg}": (
+            lambda lib, op=op, case=case, cg=cg: _extreme_grad(lib, op, *case, cg)
+        )
+        for op in ("amax", "amin", "max", "min")
+        for name, case in EXTREMES.items()
+        for cg in (False, True)
+    },
+    **{
+        f"{op}: other inference / changed ({written})": (
+            lambda lib, op=op, w=written: _incomplete_gamma_inference(lib, op, w)
+        )
+        for op in ("gammainc", "gammaincc")
+        for written in (False, True)
+    },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),
     "detach_ after save: mul": lambda lib: _detached_after_save(lib, lambda t, w: t * w),

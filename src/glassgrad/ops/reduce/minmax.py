@@ -11,6 +11,7 @@ import numpy as np
 from glassgrad._batched import as_data
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import needs_grad, result, results, track_versions
+from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
 from glassgrad.ops.reduce.sum_prod import dim_samples, expand_back, normalize_dims, reduce_reference
 from glassgrad.ops.registry import register
@@ -72,18 +73,27 @@ def _check_nonempty(name, data, dim):
 
 def _even_backward(ctx, grad):
     # the gradient is shared evenly among the elements equal to the extreme value
-    shape, dims, keepdim, share = ctx._args
+    shape, dims, keepdim, share = ctx._args[:4]
     return (expand_back(grad, shape, dims, keepdim) * share,)
 
 
 def _even_jvp(ctx, tangent):
     # the mean of the tangent over the elements equal to the extreme value, as PyTorch's
-    _, dims, keepdim, share = ctx.args
+    _, dims, keepdim, share = ctx.args[:4]
     return (tangent * Tensor._from_array(share)).sum(dim=dims, keepdim=keepdim)
 
 
-AmaxBackward0 = node_class("AmaxBackward0", _even_backward, jvp=_even_jvp)
-AminBackward0 = node_class("AminBackward0", _even_backward, jvp=_even_jvp)
+def _counted_backward(ctx, grad):
+    # PyTorch's amax/amin: grad / count * mask over the elements equal to the result; a NaN
+    # result equals nothing, so its whole slice gets 0/0 = NaN (the full max()/min() match NaN)
+    shape, dims, keepdim, _, hit, count = ctx._args
+    kept = tuple(1 if d in dims else n for d, n in enumerate(shape))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ((D.reshape(grad, kept) / count) * hit,)
+
+
+AmaxBackward0 = node_class("AmaxBackward0", _counted_backward, jvp=_even_jvp)
+AminBackward0 = node_class("AminBackward0", _counted_backward, jvp=_even_jvp)
 MaxBackward1 = node_class("MaxBackward1", _even_backward, jvp=_even_jvp)
 MinBackward1 = node_class("MinBackward1", _even_backward, jvp=_even_jvp)
 
@@ -103,13 +113,17 @@ def _extreme(name, reduce, cls, input, dim, keepdim):
     _check_nonempty(name, data, dim)
     dims = normalize_dims(dim, data.ndim)
     out = reduce(data, axis=dims, keepdims=True)
-    share = None
+    args = (data.shape, dims, keepdim, None)
     if cls is not None and needs_grad(input):
-        hit = (data == out) | (np.isnan(data) & np.isnan(out))
-        share = hit / hit.sum(axis=dims, keepdims=True).astype(data.dtype)
+        hit = data == out
+        if cls not in (AmaxBackward0, AminBackward0):
+            hit |= np.isnan(data) & np.isnan(out)
+        count = hit.sum(axis=dims, keepdims=True).astype(data.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            args = (data.shape, dims, keepdim, hit / count, hit.astype(data.dtype), count)
     if not keepdim:
         out = out.reshape([n for d, n in enumerate(data.shape) if d not in dims])
-    res = result(out, cls, (input,), args=(data.shape, dims, keepdim, share))
+    res = result(out, cls, (input,), args=args)
     # (PyTorch saves input and result)
     return track_versions(res, input, output=True) if cls is not None else res
 
@@ -126,7 +140,14 @@ def amin(input, dim=(), keepdim=False):
 
 def _indexed_backward(ctx, grad, hit):
     shape, dims, keepdim, _ = ctx._args
-    return (expand_back(grad, shape, dims, keepdim) * hit,)
+    if D._is_array(grad):
+        return (expand_back(grad, shape, dims, keepdim) * hit,)
+    # under create_graph as PyTorch records it: zeros scattered with grad at the index
+    (dim,) = dims
+    mask = hit if D._is_array(hit) else hit._data
+    index = Tensor._from_array(mask.argmax(axis=dim, keepdims=True))
+    restored = grad if keepdim else grad.unsqueeze(dim)
+    return (D.new_zeros(grad, shape).scatter(dim, index, restored),)
 
 
 def _indexed_jvp(ctx, tangent):

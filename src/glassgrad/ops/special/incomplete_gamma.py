@@ -18,7 +18,7 @@ from glassgrad._batched import anywhere, as_data
 from glassgrad.autograd.engine import output_needed
 from glassgrad.autograd.forward_rules import ELEMENTWISE
 from glassgrad.autograd.node import node_class
-from glassgrad.autograd.record import result
+from glassgrad.autograd.record import needs_grad, result
 from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops._sampling import shaped
@@ -98,6 +98,8 @@ def _backward(name, sign):
     def rule(ctx, grad, a, x):
         if output_needed(ctx, 0):  # a's gradient is needed: PyTorch has no formula
             raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+        if x is None:  # (other needs no gradient: nothing was saved)
+            return None, None
         return None, grad * (sign * _density(x, a))
 
     return quiet(rule)
@@ -123,7 +125,9 @@ def _op(name, kernel, input, other, cls, upper):
     ad, xd = _promote(input, other)
     ad = check_kind(kernel, ad, "floatonly", kernel + "_cpu")
     values = quiet(_gammainc64)(ad, xd, upper).astype(ad.dtype)
-    return result(values, cls, (input, other), (input, other))
+    # as PyTorch: both are saved for other's gradient only (input's has no formula)
+    saved = (input, other) if needs_grad(other) else (None, None)
+    return result(values, cls, (input, other), saved)
 
 
 def gammainc(input, other):
