@@ -78,8 +78,8 @@ def _outcome(lib, run):
 
 
 # Open: PyTorch refuses bfloat16 here (linalg, quantile, FFT, cdist, the special polynomials,
-# avg_pool3d...) where glassgrad computes; dot/mv/adaptive pooling/interpolate/affine_grid/
-# hardtanh/relu6 return float32; nansum/nanmean round differently; multi-head attention and
+# avg_pool3d...) where glassgrad computes; adaptive pooling/interpolate/affine_grid return
+# float32; nansum/nanmean round differently; multi-head attention and
 # spmm fail. Strict: a fixed one fails until it is taken off this list.
 KNOWN = frozenset(
     """
@@ -87,17 +87,13 @@ KNOWN = frozenset(
     F.adaptive_avg_pool2d
     F.affine_grid
     F.avg_pool3d
-    F.hardtanh
     F.interpolate
     F.lp_pool3d
     F.multi_head_attention_forward
     F.multi_margin_loss
-    F.relu6
     Tensor.cholesky
-    Tensor.dot
     Tensor.inverse
     Tensor.istft
-    Tensor.mv
     Tensor.nanmean
     Tensor.nanquantile
     Tensor.nansum
@@ -106,10 +102,8 @@ KNOWN = frozenset(
     Tensor.stft
     cdist
     cholesky
-    dot
     inverse
     istft
-    mv
     nanmean
     nanquantile
     nansum

@@ -197,6 +197,8 @@ def matmul(input, other):
             raise broadcast_error(ad.shape[:-2], bd.shape[: -2 if bd.ndim > 1 else 0]) from None
     else:
         out = np.matmul(ad, bd)
+    if out.dtype != ad.dtype and ad.dtype == bd.dtype:  # (NumPy gives bfloat16 products in float32)
+        out = out.astype(ad.dtype)
     cls = _NODES.get((ad.ndim, bd.ndim), UnsafeViewBackward0)
     fortran = (_fortran(input), _fortran(other))
     res = result(out, cls, (input, other), _saved_pair(input, other), args=fortran)

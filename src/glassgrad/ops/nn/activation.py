@@ -60,7 +60,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if inplace:
         return _in_place().hardtanh_(input, min_val, max_val)
     data = N.float_data(input)
-    out = keep_inside(np.clip(data, min_val, max_val), data)
+    clipped = np.clip(data, min_val, max_val).astype(data.dtype, copy=False)  # (bfloat16)
+    out = keep_inside(clipped, data)
     return result(out, HardtanhBackward0, (input,), (input,), args=(min_val, max_val))
 
 
