@@ -73,3 +73,10 @@ def used() -> None:
     """A bfloat16 tensor is being made: run the first-use hooks (once)."""
     while _FIRST_USE:
         _FIRST_USE.pop()()
+
+
+def refuse(array, kernel: str) -> None:
+    """PyTorch's NotImplementedError where its ``kernel`` has no bfloat16 version (the special
+    polynomials, zeta, cdist, avg_pool3d...): raised when ``array`` holds bfloat16 values."""
+    if is_bfloat16(array):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'BFloat16'")

@@ -83,7 +83,9 @@ _QUIET = frozenset(
 )
 
 
-def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn=None, **info):
+def elementwise(
+    name, forward, rule, save, *, kind="float", kernel=None, grad_fn=None, bfloat16=True, **info
+):
     """Define, register and return a unary elementwise op.
 
     Args:
@@ -95,6 +97,7 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
         kind: "float" (non-float inputs compute in the default float dtype), "int" (integers
             kept, bool refused), "floatonly" (non-float refused) or "any" (every dtype kept).
         kernel: the kernel name PyTorch's NotImplementedError names for a refused dtype.
+        bfloat16: False where PyTorch's kernel has no bfloat16 version (refused, as there).
     """
     cls = None
     if name in _QUIET:
@@ -106,6 +109,8 @@ def elementwise(name, forward, rule, save, *, kind="float", kernel=None, grad_fn
 
     def op(input):
         data = check_kind(name, input._data, kind, kernel)
+        if not bfloat16:
+            _bfloat16.refuse(data, kernel or name + "_cpu")
         return result1(forward(data), cls, input, pack(input))
 
     op.__name__ = name

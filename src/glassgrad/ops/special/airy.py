@@ -148,6 +148,8 @@ airy_ai = elementwise(
     None,
     None,
     domain=(-6.0, 6.0),
+    kernel="airy_ai_cpu",
+    bfloat16=False,
     method=False,
     function=False,
 )

@@ -16,6 +16,7 @@ import numpy as np
 from glassgrad import dtypes as _dt
 from glassgrad._batched import as_data, every_sample
 from glassgrad._bfloat16 import floating as _floating
+from glassgrad._bfloat16 import refuse
 from glassgrad._finfo import result_type
 from glassgrad.autograd.record import result
 from glassgrad.backend import quiet
@@ -41,6 +42,7 @@ def _operands(name, x, n):
     if not dtype.is_floating_point:
         dtype = _dt.get_default_dtype()
     xd = as_data(x._data if isinstance(x, Tensor) else x).astype(dtype.np)
+    refuse(xd, name + "_cpu")
     nd = as_data(n._data if isinstance(n, Tensor) else n)
     if _floating(nd):
         nd = np.where(np.isfinite(nd), np.trunc(nd), -1)  # C's cast of nan/inf, made defined

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._batched import anywhere, as_data, every_sample
+from glassgrad._bfloat16 import refuse
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
 from glassgrad.backend import quiet
@@ -115,9 +116,11 @@ def special_zeta(input, other):
     """The Hurwitz zeta function ``sum_k (k + other)^-input``."""
     if not isinstance(input, Tensor):
         qd, xd = _floats("zeta", other, input, integers="float")
+        refuse(qd, "zeta_cpu")
         values = zeta_values(np.asarray(xd, qd.dtype), qd).astype(qd.dtype)
         return result(values, SpecialZetaBackward1, (other,), (other,), args=input)
     xd, qd = _floats("zeta", input, other, integers="float")
+    refuse(xd, "zeta_cpu")
     values = zeta_values(xd, as_data(qd, xd.dtype)).astype(xd.dtype)
     if not isinstance(other, Tensor):
         return result(values, SpecialZetaBackward2, (input,), args=other)
