@@ -11,19 +11,31 @@ one: the barrier of the next iteration is what separates a read from the write a
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from glassgrad.distributed._group import _mpi
 
 
-def one_machine(comm) -> bool:
-    """Whether every rank of ``comm`` runs on this machine (so they can share memory)."""
+def fits(comm, nbytes: int) -> bool:
+    """Whether every rank of ``comm`` runs on this machine and its shared memory has room for
+    ``nbytes`` twice over (containers often mount a small /dev/shm, and a window larger than
+    it ends in SIGBUS, not an error); the same answer on every rank."""
     MPI = _mpi()
     local = comm.Split_type(MPI.COMM_TYPE_SHARED)
     try:
-        return local.Get_size() == comm.Get_size()
+        together = local.Get_size() == comm.Get_size()
     finally:
         local.Free()
+    try:
+        stat = os.statvfs("/dev/shm")
+        room = stat.f_bavail * stat.f_frsize >= 2 * nbytes
+    except OSError:
+        room = False
+    answer = np.array([int(together and room)], dtype=np.int32)
+    comm.Allreduce(MPI.IN_PLACE, answer, MPI.MIN)
+    return bool(answer[0])
 
 
 class SharedSum:

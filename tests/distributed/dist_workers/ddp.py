@@ -3,6 +3,7 @@ batch against one process on the whole batch (glassgrad's and PyTorch's), parame
 """
 
 import sys
+import types
 
 import numpy as np
 import torch as real_torch
@@ -236,6 +237,14 @@ def case_sync_batchnorm(rank, world):
 def case_mpi_path(rank, world):
     """Where the ranks cannot share memory, buckets travel by MPI allreduce: the same answers."""
     assert nn.parallel.DistributedDataParallel(mlp(0)).reducer.buckets[0].shared is not None
+    from glassgrad.distributed import _shared
+
+    real = _shared.os.statvfs
+    _shared.os.statvfs = lambda path: types.SimpleNamespace(f_bavail=1, f_frsize=4096)
+    try:  # a small /dev/shm (as containers mount it): the buckets travel by MPI instead
+        assert nn.parallel.DistributedDataParallel(mlp(0)).reducer.buckets[0].shared is None
+    finally:
+        _shared.os.statvfs = real
     nn.parallel._reducer.USE_SHARED_MEMORY = False
     assert nn.parallel.DistributedDataParallel(mlp(0)).reducer.buckets[0].shared is None
     case_equivalence(rank, world)

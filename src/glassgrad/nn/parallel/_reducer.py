@@ -69,7 +69,7 @@ class Reducer:
     """Which gradients are ready this iteration, and the buckets in flight."""
 
     def __init__(self, params: list, pg, comm, first_cap: int, cap: int, as_view: bool) -> None:
-        from glassgrad.distributed._shared import SharedSum, one_machine
+        from glassgrad.distributed._shared import SharedSum, fits
 
         self.params = params
         self.pg = pg  # the process group: its size, and the timeout every wait honours
@@ -80,7 +80,8 @@ class Reducer:
         self.as_view = as_view
         self.comm_hook = None  # (state, hook) once register_comm_hook was called
         self.divide_by = self.world  # Join: the initial world size, whoever has joined
-        if USE_SHARED_MEMORY and self.world > 1 and one_machine(comm):
+        windows = sum(2 * self.world * bucket.flat.nbytes for bucket in self.buckets)
+        if USE_SHARED_MEMORY and self.world > 1 and fits(comm, windows):
             for bucket in self.buckets:
                 bucket.shared = SharedSum(pg, comm, bucket.flat.size, bucket.flat.dtype)
         self.expect = False  # a forward that needs a synchronised backward has run
