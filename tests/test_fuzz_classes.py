@@ -305,6 +305,38 @@ EXTREMES = {
     "ties": ([[1.0, 1.0, 2.0]], 1),
 }
 
+
+def _lapack_layout(lib, op, batch):
+    """LAPACK's results are column-major: not contiguous, and .view(-1) refuses them."""
+    a = lib.tensor([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]]).expand(*batch, 3, 3)
+    made = op(lib, a.contiguous())
+    layout = []
+    for t in made if isinstance(made, tuple) else (made,):
+        try:
+            viewed = tuple(t.view(-1).shape)
+        except RuntimeError as error:
+            viewed = str(error)
+        layout.append((tuple(t.shape), t.stride(), t.is_contiguous(), viewed))
+    return layout
+
+
+LAPACK_RESULTS = {
+    "inverse": lambda lib, a: lib.inverse(a),
+    "linalg.inv": lambda lib, a: lib.linalg.inv(a),
+    "linalg.cholesky": lambda lib, a: lib.linalg.cholesky(a),
+    "linalg.cholesky upper": lambda lib, a: lib.linalg.cholesky(a, upper=True),
+    "linalg.solve": lambda lib, a: lib.linalg.solve(a, lib.ones(*a.shape[:-1], 2)),
+    "linalg.solve left=False": lambda lib, a: lib.linalg.solve(
+        a, lib.ones(*a.shape[:-2], 2, 3), left=False
+    ),
+    "linalg.qr": lambda lib, a: tuple(lib.linalg.qr(a)),
+    "linalg.qr complete": lambda lib, a: tuple(lib.linalg.qr(a, mode="complete")),
+    "linalg.svd": lambda lib, a: tuple(lib.linalg.svd(a)),
+    "svd": lambda lib, a: tuple(lib.svd(a)),
+    "linalg.eigh": lambda lib, a: tuple(lib.linalg.eigh(a)),
+    "linalg.pinv": lambda lib, a: lib.linalg.pinv(a),
+}
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -432,6 +464,13 @@ CASES = {
         )
         for op in ("gammainc", "gammaincc")
         for written in (False, True)
+    },
+    **{
+        f"layout of {name} {batch}": (
+            lambda lib, op=op, batch=batch: _lapack_layout(lib, op, batch)
+        )
+        for name, op in LAPACK_RESULTS.items()
+        for batch in ((), (2,))
     },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),

@@ -19,7 +19,14 @@ import numpy as np
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result, results
 from glassgrad.ops import _dual as D
-from glassgrad.ops.linalg.inverse import LinAlgError, _inv_any, _mT, _named, check_float
+from glassgrad.ops.linalg.inverse import (
+    LinAlgError,
+    _inv_any,
+    _mT,
+    _named,
+    check_float,
+    column_major,
+)
 from glassgrad.ops.registry import register
 from glassgrad.tensor import tensor_method
 
@@ -114,6 +121,7 @@ def _qr(A, mode, kind):
             "'r', or 'complete'"
         )
     q, r = np.linalg.qr(data, mode="complete" if mode == "complete" else "reduced")
+    q, r = column_major(q), column_major(r)
     if mode == "r":
         q = np.zeros((0,), data.dtype)
     made = results((q, r), LinalgQrBackward0, (A,), (A, q, r), args=mode)
@@ -203,6 +211,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh`` and ``S`` descending."""
     data = check_float("linalg.svd", A, square=False)
     u, s, vh = _svd(data, full_matrices)
+    u, vh = column_major(u), column_major(vh)
     made = results((u, s, vh), LinalgSvdBackward0, (A,), (A, u, s, vh), args=full_matrices)
     return linalg_svd_type(*made)
 
@@ -271,6 +280,7 @@ def linalg_eigh(A, UPLO="L"):
         )
     data = check_float("linalg.eigh", A)
     values, vectors = np.linalg.eigh(data, UPLO=UPLO)
+    vectors = column_major(vectors)
     made = results((values, vectors), LinalgEighBackward0, (A,), (A, values, vectors), args=UPLO)
     return linalg_eigh_type(*made)
 

@@ -39,6 +39,15 @@ def _col(x):
     return D.reshape(x, (*x.shape, 1, 1))
 
 
+def column_major(x):
+    """``x`` with each matrix laid out column by column, as LAPACK leaves (and PyTorch returns)
+    its results: not contiguous, so ``.view(-1)`` refuses them as PyTorch's does. (vmap's
+    batched arrays stay as they are.)"""
+    if x.__class__ is not np.ndarray:
+        return x
+    return np.swapaxes(np.ascontiguousarray(np.swapaxes(x, -1, -2)), -1, -2)
+
+
 def _inv_any(x):
     return np.linalg.inv(x) if D._is_array(x) else inv(x)
 
@@ -102,7 +111,7 @@ def inv(A):
                 f"linalg.inv: The diagonal element {_zero_pivot(data)} is zero, the inversion "
                 "could not be completed because the input matrix is singular."
             ) from None
-    return result(inverse_data, LinalgInvExBackward0, (A,), (OUT,))
+    return result(column_major(inverse_data), LinalgInvExBackward0, (A,), (OUT,))
 
 
 def inverse(input):
@@ -258,7 +267,7 @@ def solve(A, B, *, left=True):
         raise LinAlgError(
             "torch.linalg.solve: The solver failed because the input matrix is singular."
         ) from None
-    x = x[..., 0] if vector else x
+    x = x[..., 0] if vector else column_major(x) if left else np.ascontiguousarray(x)
     return result(x, LinalgSolveExBackward0, (A, B), (A, OUT), args=(vector, left))
 
 
@@ -293,8 +302,7 @@ def _cholesky(A, upper, name, cls):
             f"{name}: The factorization could not be completed because the input is not "
             f"positive-definite (the leading minor of order {minor} is not positive-definite)."
         ) from None
-    if upper:
-        factor = np.swapaxes(factor, -1, -2).copy()
+    factor = column_major(np.swapaxes(factor, -1, -2) if upper else factor)
     return result(factor, cls, (A,), (OUT,), args=upper)
 
 
