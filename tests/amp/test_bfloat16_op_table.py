@@ -86,29 +86,15 @@ KNOWN = frozenset(
     F.adaptive_avg_pool1d
     F.adaptive_avg_pool2d
     F.affine_grid
-    F.avg_pool3d
     F.interpolate
-    F.lp_pool3d
     F.multi_head_attention_forward
-    F.multi_margin_loss
-    Tensor.cholesky
-    Tensor.inverse
     Tensor.istft
     Tensor.nanmean
-    Tensor.nanquantile
     Tensor.nansum
-    Tensor.pinverse
-    Tensor.quantile
     Tensor.stft
-    cdist
-    cholesky
-    inverse
     istft
     nanmean
-    nanquantile
     nansum
-    pinverse
-    quantile
     spmm
     stft
     """.split()

@@ -35,7 +35,10 @@ _ARITHMETIC = (
     "div true_divide __truediv__ __rtruediv__ softmax log_softmax layer_norm group_norm "
     "batch_norm gelu silu sigmoid mean sum var std norm cumsum round"
 ).split()
-VIA_FLOAT32 = LOWER + FP32 + _ARITHMETIC
+# autocast runs these in float32, but outside it PyTorch has no bfloat16 kernel for them and
+# raises: the ops refuse bfloat16 themselves instead of computing it through float32
+_REFUSE_BF16 = "cdist avg_pool3d multi_margin_loss quantile nanquantile pinverse inverse cholesky"
+VIA_FLOAT32 = LOWER + [n for n in FP32 if n not in _REFUSE_BF16.split()] + _ARITHMETIC
 _ACTIVE = [0]  # threads with CPU autocast on: the wrappers' fast path skips casting at 0
 
 _state = threading.local()  # per thread, as PyTorch's autocast state

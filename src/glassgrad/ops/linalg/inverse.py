@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad._batched import as_data
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import OUT, result, results
@@ -102,6 +103,8 @@ LinalgInvExBackward0 = node_class("LinalgInvExBackward0", _inv_backward)
 
 def inv(A):
     """The inverse of each square matrix in ``A`` (``torch.linalg.inv``)."""
+    if _bfloat16.is_bfloat16(A._data):
+        raise RuntimeError("linalg.inv: Low precision dtypes not supported. Got BFloat16")
     data = check_float("linalg.inv", A)
     with np.errstate(all="ignore"):
         try:
@@ -290,6 +293,7 @@ LinalgCholeskyExBackward0 = node_class("LinalgCholeskyExBackward0", _cholesky_ba
 
 
 def _cholesky(A, upper, name, cls):
+    _bfloat16.refuse(A._data, "cholesky_cpu")
     data = check_float(name, A)
     # LAPACK reads one triangle only; NumPy reads the lower one, so symmetrise from it
     low_data = np.tril(data)

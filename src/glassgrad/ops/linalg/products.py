@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad import dtypes as _dt
 from glassgrad._batched import zeros_over
 from glassgrad._tensor_info import _C_TYPES
@@ -193,6 +194,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     _same_scalar_type(x1, x2)
+    _bfloat16.refuse(a, "cdist")
     diff = np.abs(a[..., :, None, :] - b[..., None, :, :])
     if p == 0:
         values = (diff != 0).sum(-1).astype(diff.dtype)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad._batched import as_data
 from glassgrad.autograd.forward_rules import pointwise_reduced
 from glassgrad.autograd.node import node_class
@@ -100,6 +101,7 @@ def multi_margin_loss(
     """Multi-class hinge loss: ``sum_j max(0, margin - x[y] + x[j]) ** p / C`` per sample."""
     reduction = N.legacy_reduction(size_average, reduce, reduction)
     classes = _check_multi_margin(input, target, p, weight)
+    _bfloat16.refuse(input._data, "multi_margin_loss_cpu_kernel")
     x = input._data.reshape(-1, classes)
     t = target._data.reshape(-1).astype(np.int64)
     onehot = (np.arange(classes) == t[:, None]).astype(x.dtype)  # (vmap: per-sample targets)

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad._batched import pick
 from glassgrad._bfloat16 import floating as _floating
@@ -324,6 +325,7 @@ def avg_pool3d(
     out_size = _geometry(input, "avg", kernel, stride, padding, (1, 1, 1), ceil_mode, "avg_pool3d")
     size = tuple(input.shape)[-3:]
     divisor = _divisor(size, kernel, stride, padding, out_size, count_include_pad, divisor_override)
+    _bfloat16.refuse(input._data, "avg_pool3d_out_frame")
     return _avg_pool(input, (kernel, stride, padding, out_size, divisor, size))
 
 
