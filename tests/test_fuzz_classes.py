@@ -337,6 +337,19 @@ LAPACK_RESULTS = {
     "linalg.pinv": lambda lib, a: lib.linalg.pinv(a),
 }
 
+
+def _slogdet_written(lib, name, written):
+    """slogdet's backward reads its sign: writing to the sign in place fails it."""
+    a = lib.tensor(
+        [[-1.035, -0.933, 0.407], [-1.733, 0.468, -1.572], [-1.637, 0.077, -1.271]],
+        dtype=lib.float64,
+        requires_grad=True,
+    )
+    made = lib.slogdet(a) if name == "slogdet" else lib.linalg.slogdet(a)
+    made[written].mul_(lib.tensor(2.0, dtype=lib.float64, requires_grad=True))
+    return lib.autograd.grad(made[1].sum(), [a])
+
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -471,6 +484,13 @@ CASES = {
         )
         for name, op in LAPACK_RESULTS.items()
         for batch in ((), (2,))
+    },
+    **{
+        f"{name}: output {written} written": (
+            lambda lib, name=name, written=written: _slogdet_written(lib, name, written)
+        )
+        for name in ("slogdet", "linalg.slogdet")
+        for written in (0, 1)
     },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),

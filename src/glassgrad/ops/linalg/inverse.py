@@ -17,7 +17,7 @@ import numpy as np
 from glassgrad import _bfloat16
 from glassgrad._batched import as_data
 from glassgrad.autograd.node import node_class
-from glassgrad.autograd.record import OUT, result, results
+from glassgrad.autograd.record import OUT, result, results, track_versions
 from glassgrad.backend import quiet
 from glassgrad.ops import _dual as D
 from glassgrad.ops.registry import register
@@ -194,6 +194,7 @@ def _slogdet(A, name, kind):
         sign = np.where(has_nan, 0, sign).astype(sign.dtype, copy=False)
         logabs = np.where(has_nan, np.nan, logabs).astype(logabs.dtype, copy=False)
     made = results((as_data(sign), as_data(logabs)), LinalgSlogdetBackward0, (A,), (A,))
+    track_versions(made[0], output=True)  # (PyTorch's backward reads the sign too)
     return kind(*made)
 
 
