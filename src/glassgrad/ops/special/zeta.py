@@ -1,16 +1,16 @@
-"""The Hurwitz zeta function ``special.zeta(x, q) = sum_k (k + q)^-x`` on NumPy alone.
+"""The Hurwitz zeta function ``special.zeta(x, q) = sum_k (k + q)^-x``.
 
-Cephes' method, as PyTorch computes it: the direct sum until its terms fall below double
-precision (at least 9 terms and ``q + n > 9``), then the Euler-Maclaurin tail with Bernoulli
-terms up to ``B_24``. Each element stops where Cephes stops it. PyTorch differentiates only
-with respect to ``q`` (``-x zeta(x + 1, q)``); the derivative in ``x`` raises its error.
+The values are SciPy's ``scipy.special.zeta``: Cephes' method, which PyTorch's kernel also
+follows (the same values, poles and NaNs). PyTorch differentiates only with respect to ``q``
+(``-x zeta(x + 1, q)``); the derivative in ``x`` raises its error.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.special as _sc
 
-from glassgrad._batched import anywhere, as_data, every_sample
+from glassgrad._batched import as_data
 from glassgrad._bfloat16 import refuse
 from glassgrad.autograd.node import node_class
 from glassgrad.autograd.record import result
@@ -21,56 +21,11 @@ from glassgrad.ops.elementwise.binary_math import _floats
 from glassgrad.ops.registry import register
 from glassgrad.tensor import Tensor
 
-_MACHEP = 1.11022302462515654042e-16
-# (2k)! / B_2k, k = 1..12
-_A = (
-    12.0,
-    -720.0,
-    30240.0,
-    -1209600.0,
-    47900160.0,
-    -1.8924375803183791606e9,
-    7.47242496e10,
-    -2.950130727918164224e12,
-    1.1646782814350067249e14,
-    -4.5979787224074726105e15,
-    1.8152105401943546773e17,
-    -7.1661652561756670113e18,
-)
-
 
 def _zeta64(x, q):
     x, q = np.broadcast_arrays(as_data(x, np.float64), as_data(q, np.float64))
-    total = q**-x
-    done = np.zeros_like(x, bool)  # (vmap: per-sample flags and terms for a batch)
-    a, b = q.copy(), np.zeros_like(x)
-    # the direct sum runs until q + n > 9; elements that end up as edge values do not count
-    pole = (q <= 0) & (q == np.floor(q))
-    summed = np.isfinite(q) & ~pole & (x > 1) & ((q > 0) | (x == np.floor(x)))
-    lowest = np.min(every_sample(q), where=every_sample(summed), initial=9.0)  # (vmap: all)
-    steps = max(9, int(np.ceil(9 - lowest)) + 1)
-    for i in range(1, steps + 1):
-        live = ~done & ((i <= 9) | (a <= 9))
-        if not anywhere(live):
-            break
-        a = np.where(live, a + 1, a)
-        b = np.where(live, a**-x, b)
-        total = np.where(live, total + b, total)
-        done |= live & (np.abs(b) < _MACHEP * total) & (-_MACHEP * total < b)
-    w = a
-    tail = ~done
-    total = np.where(tail, total + b * w / (x - 1) - 0.5 * b, total)
-    rising, k = np.ones(x.shape), 0.0
-    for coefficient in _A:
-        rising = rising * (x + k)
-        b = b / w
-        term = rising * b / coefficient
-        total = np.where(tail, total + term, total)
-        tail &= ~(np.abs(term / total) < _MACHEP)
-        rising = rising * (x + k + 1)
-        b = b / w
-        k += 2
-    return _zeta_edges(x, q, total)
+    # (Cephes' tail is 0 * inf at q = inf: NaN in PyTorch, where SciPy gives 0)
+    return _zeta_edges(x, q, np.where(q == np.inf, np.nan, _sc.zeta(x, q)))
 
 
 def _zeta_edges(x, q, total):
