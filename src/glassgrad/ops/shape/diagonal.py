@@ -25,7 +25,10 @@ def _tri(name, np_fn):
             return (np_fn(grad, ctx._args),)
         return (getattr(grad, name)(ctx._args),)
 
-    cls = node_class(name.title() + "Backward0", backward)
+    # (linear: the JVP is the same triangle of the tangent)
+    cls = node_class(
+        name.title() + "Backward0", backward, jvp=lambda ctx, t: getattr(t, name)(ctx.args)
+    )
 
     def op(input, diagonal=0):
         if input._data.ndim < 2:
