@@ -88,15 +88,11 @@ KNOWN = frozenset(
     F.affine_grid
     F.interpolate
     F.multi_head_attention_forward
-    Tensor.istft
     Tensor.nanmean
     Tensor.nansum
-    Tensor.stft
-    istft
     nanmean
     nansum
     spmm
-    stft
     """.split()
 )
 

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad.ops.fft.transforms import _fft_c2c, _fft_c2r, _fft_r2c
 from glassgrad.tensor import Tensor, tensor_method
 
@@ -108,6 +109,8 @@ def _stft(input, n_fft, hop_length, win_length, window, normalized, onesided, re
     frames = frames.unfold(-1, n_fft, hop_length)
     if window is not None:
         frames = frames * window
+    if _bfloat16.is_bfloat16(frames._data):  # (a float32 window promotes bfloat16 frames)
+        raise RuntimeError("MKL FFT doesn't support tensors of type: BFloat16")
     complex_input = frames.is_complex()
     onesided = not complex_input if onesided is None else onesided
     normalization = 1 if normalized else 0
