@@ -8,6 +8,8 @@ ImportError that says what to install.
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassgrad import dtypes as _dt
 
 _MISSING = (
@@ -49,6 +51,7 @@ _dt.bfloat16 = bfloat16
 
 
 NP = bfloat16.np if ml_dtypes is not None else None
+_FLOAT32 = np.dtype(np.float32)
 _FIRST_USE: list = []  # callables to run once, when a bfloat16 tensor is first made (amp's)
 
 
@@ -80,3 +83,10 @@ def refuse(array, kernel: str) -> None:
     polynomials, zeta, cdist, avg_pool3d...): raised when ``array`` holds bfloat16 values."""
     if is_bfloat16(array):
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'BFloat16'")
+
+
+def accumulating(array):
+    """The dtype to compute ``array``'s sums and products in: float32 for bfloat16 (PyTorch's
+    kernels accumulate there and round once; ml_dtypes' matmul returns float32 anyway), else
+    the array's own."""
+    return _FLOAT32 if is_bfloat16(array) else array.dtype

@@ -83,10 +83,6 @@ def _outcome(lib, run):
 # spmm fail. Strict: a fixed one fails until it is taken off this list.
 KNOWN = frozenset(
     """
-    F.adaptive_avg_pool1d
-    F.adaptive_avg_pool2d
-    F.affine_grid
-    F.interpolate
     F.multi_head_attention_forward
     Tensor.nanmean
     Tensor.nansum

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad._batched import zeros_over
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.node import node_class
@@ -46,14 +47,17 @@ def _base_grid(spatial, align_corners):
 
 def _affine_forward(theta, args):
     base, shape = args
-    grid = np.matmul(base.astype(theta.dtype), np.swapaxes(theta, 1, 2))
-    return grid.reshape(shape)
+    work = _bfloat16.accumulating(theta)  # (bfloat16: in float32, rounded once)
+    grid = np.matmul(base.astype(work), np.swapaxes(theta.astype(work, copy=False), 1, 2))
+    return grid.reshape(shape).astype(theta.dtype, copy=False)
 
 
 def _affine_adjoint(grad, args):
     base, _ = args
-    flat = grad.reshape(grad.shape[0], -1, grad.shape[-1])
-    return np.swapaxes(np.matmul(np.swapaxes(base.astype(grad.dtype), 0, 1), flat), 1, 2)
+    work = _bfloat16.accumulating(grad)
+    flat = grad.reshape(grad.shape[0], -1, grad.shape[-1]).astype(work, copy=False)
+    out = np.swapaxes(np.matmul(np.swapaxes(base.astype(work), 0, 1), flat), 1, 2)
+    return out.astype(grad.dtype, copy=False)
 
 
 _affine = N.linear_pair(

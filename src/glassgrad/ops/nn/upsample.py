@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad.ops.nn import common as N
 from glassgrad.ops.nn.pool.pool import _SEPARABLE, adaptive_avg_pool2d
 
@@ -21,12 +22,13 @@ _MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | n
 def _along(x, matrices):
     """Apply ``matrices[i]`` along spatial dim ``i`` of ``x`` (the trailing dims, so an
     unbatched input works too)."""
-    first = x.ndim - len(matrices)
+    first, dtype = x.ndim - len(matrices), x.dtype
+    x = x.astype(_bfloat16.accumulating(x), copy=False)  # (bfloat16: in float32, rounded once)
     for i, matrix in enumerate(matrices):
         if matrix is not None:
             axis = first + i
             x = np.moveaxis(np.tensordot(matrix.astype(x.dtype), x, axes=(1, axis)), 0, axis)
-    return x
+    return x.astype(dtype, copy=False)
 
 
 def _along_adjoint(grad, matrices):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad._batched import as_strided as _as_strided  # (vmap: a batch stays one)
 from glassgrad._batched import pick
 from glassgrad._bfloat16 import floating as _floating
@@ -342,16 +343,20 @@ def avg_pool2d(
 # -- separable linear maps: adaptive average pooling and interpolation ----------------------------
 def _separable(x, args):
     rows, cols = args
+    work = _bfloat16.accumulating(x)  # (bfloat16: in float32, rounded once)
+    data = x.astype(work, copy=False)
     if rows is None:  # (N, C, L) inputs: only the last dim is resized
-        return x @ cols.T.astype(x.dtype)
-    return (rows.astype(x.dtype) @ x) @ cols.T.astype(x.dtype)
+        return (data @ cols.T.astype(work)).astype(x.dtype, copy=False)
+    return ((rows.astype(work) @ data) @ cols.T.astype(work)).astype(x.dtype, copy=False)
 
 
 def _separable_adjoint(grad, args):
     rows, cols = args
+    work = _bfloat16.accumulating(grad)
+    data = grad.astype(work, copy=False)
     if rows is None:
-        return grad @ cols.astype(grad.dtype)
-    return (rows.T.astype(grad.dtype) @ grad) @ cols.astype(grad.dtype)
+        return (data @ cols.astype(work)).astype(grad.dtype, copy=False)
+    return ((rows.T.astype(work) @ data) @ cols.astype(work)).astype(grad.dtype, copy=False)
 
 
 def _pair_of(name):
