@@ -350,6 +350,18 @@ def _slogdet_written(lib, name, written):
     return lib.autograd.grad(made[1].sum(), [a])
 
 
+def _view_before_requires_grad(lib, view, op):
+    """A view made before its base was made to require grad reports the base's flag: what is
+    computed from it requires grad, with no edge back (its backward reaches nothing)."""
+    base = lib.tensor([0.743, -1.805, -0.23])
+    made = view(base)
+    base.requires_grad_()
+    out = op(lib, made)
+    edges = [f is None for f, _ in out.grad_fn.next_functions] if out.grad_fn else None
+    out.sum().backward()
+    return made.requires_grad, out.requires_grad, type(out.grad_fn).__name__, edges, base.grad
+
+
 EINSUMS = {
     "i,j->": ((2,), (3,)),
     "i,j->i": ((2,), (3,)),
@@ -491,6 +503,18 @@ CASES = {
         )
         for name in ("slogdet", "linalg.slogdet")
         for written in (0, 1)
+    },
+    **{
+        f"view made before base.requires_grad_(), then {name}": (
+            lambda lib, op=op: _view_before_requires_grad(lib, lambda t: t[1:], op)
+        )
+        for name, op in {
+            "mul number": lambda lib, v: v * 1.5,
+            "add tensor": lambda lib, v: v + lib.ones(2),
+            "exp": lambda lib, v: v.exp(),
+            "view": lambda lib, v: v.view(2),
+            "cat": lambda lib, v: lib.cat([v, v]),
+        }.items()
     },
     "detach_ after save: i0": lambda lib: _detached_after_save(lib, lambda t, w: t.i0()),
     "detach_ after save: std": lambda lib: _detached_after_save(lib, lambda t, w: t.std(-1)),

@@ -268,7 +268,12 @@ def _stale_view_needs_grad(t) -> bool:
     if t._extra is None:  # (callers in hot loops test _extra first)
         return False
     t._refresh_view()
-    return t._requires_grad
+    if t._requires_grad:
+        return True
+    # PyTorch quirk: a view made before its base was made to require grad reports the base's
+    # flag, so what is computed from it requires grad too (with no edge back to the view)
+    base = t._extra.base
+    return t._grad_fn is None and base is not None and base.requires_grad
 
 
 def _stopped(out, inputs, cls):
