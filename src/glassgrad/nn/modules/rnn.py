@@ -13,6 +13,7 @@ import glassgrad
 from glassgrad import creation
 from glassgrad.nn import functional as F
 from glassgrad.nn import init
+from glassgrad.nn.modules._lstm_layer import composite_step, fusable, lstm_layer
 from glassgrad.nn.modules.module import Module
 from glassgrad.nn.parameter import Parameter
 from glassgrad.nn.utils.rnn import PackedSequence
@@ -123,6 +124,11 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 hidden = tuple(s[index] for s in state)
                 weights = self._weights(layer, direction)
+                if self.mode == "LSTM" and batch_sizes is None and fusable(layer_input, *weights):
+                    output, *hidden = lstm_layer(layer_input, *weights, *hidden, direction == 1)
+                    outputs.append(output)
+                    finals.append(hidden)
+                    continue
                 projected = F.linear(layer_input, weights[0], weights[2])
                 if batch_sizes is None:
                     output, hidden = self._padded_layer(projected, hidden, weights, direction)
@@ -323,11 +329,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def _cell(self, x, state, weights):
-        _, w_hh, _, b_hh = weights
-        gates = x + F.linear(state[0], w_hh, b_hh)
-        i, f, g, o = gates.chunk(4, -1)
-        cell = f.sigmoid() * state[1] + i.sigmoid() * g.tanh()
-        return (o.sigmoid() * cell.tanh(), cell)
+        return composite_step(x, state, weights[1], weights[3])
 
     def forward(self, input, hx=None):
         output, state = self._forward(input, hx, 2)
