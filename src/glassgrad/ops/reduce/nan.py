@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassgrad import _bfloat16
 from glassgrad._batched import as_data
 from glassgrad._bfloat16 import differentiable as _differentiable
 from glassgrad._tensor_info import _C_TYPES
@@ -30,7 +31,14 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     if data.dtype.kind == "c":
         raise RuntimeError("nansum on CPU does not support complex inputs")
     dims = normalize_dims(dim, data.ndim)
-    out = np.nansum(data, axis=dims, keepdims=keepdim, dtype=_sum_dtype(data, dtype))
+    out_dtype = np.dtype(_sum_dtype(data, dtype))
+    if _bfloat16.is_bfloat16(data) or out_dtype == _bfloat16.NP:
+        # NumPy's nansum sees no NaN in bfloat16 (not a NumPy float kind); PyTorch adds in
+        # float32 and rounds once
+        data, work = data.astype(np.float32), np.float32
+    else:
+        work = out_dtype
+    out = np.nansum(data, axis=dims, keepdims=keepdim, dtype=work).astype(out_dtype, copy=False)
     return result(
         as_data(out), NansumBackward0, (input,), saved=(input,), args=(data.shape, dims, keepdim)
     )
