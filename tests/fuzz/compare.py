@@ -75,6 +75,15 @@ DEPARTURES = [
         "depends on the element's position and on the CPU's vector width",
     ),
     (
+        r"^(pinverse|linalg_pinv|pinv):",
+        r"values",
+        r"values differ \(max error \d(\.\d+)?e\+(0[3-9]|[1-9]\d)\)",
+        "pinverse (rcond=1e-15) of an exactly rank-deficient float32 matrix (the fuzzer's "
+        "index_select repeats columns): the 'zero' singular values are rounding noise near "
+        "1e-8, above the cutoff, and their inverses (~1e8) dominate; their size depends on the "
+        "LAPACK build's rounding (MKL's vs NumPy's OpenBLAS), not on semantics",
+    ),
+    (
         r"^qr:",
         r"values",
         r"",
