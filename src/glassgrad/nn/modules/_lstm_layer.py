@@ -70,21 +70,27 @@ def _layer_backward(ctx, grads, x, w_ih, w_hh, b_ih, b_hh, h0, c0, acts, cells, 
     dc = np.zeros((batch, hidden), dtype) if g_c is None else np.array(g_c, dtype)
     if g_out is not None and reverse:
         g_out = g_out[::-1]
-    d_gates = np.empty_like(acts)
+    # Everything that does not depend on the incoming gradient, for all steps at once: each
+    # gate's gradient is (dc, dc, dc, dh) times its factor below, so a step costs a few passes
+    i, f, g, o = (acts[..., k * hidden : (k + 1) * hidden] for k in range(4))
+    factors = acts * (1 - acts)  # sigmoid' for i, f, o
+    factors = factors.reshape(steps, batch, 4, hidden)
+    factors[:, :, 0] *= g
+    factors[:, :, 1] *= cells[:-1]
+    np.multiply(i, 1 - g * g, out=factors[:, :, 2])  # tanh' for g
+    factors[:, :, 3] *= tanhs
+    through_tanh = o * (1 - tanhs * tanhs)
+    d_gates = np.empty_like(factors)
+    spread = np.empty((batch, 4, hidden), dtype)
     for t in range(steps - 1, -1, -1):
         if g_out is not None:
             dh += g_out[t]
-        i, f, g, o = (acts[t, :, k * hidden : (k + 1) * hidden] for k in range(4))
-        tc = tanhs[t]
-        d_o = dh * tc
-        dc += dh * o * (1 - tc * tc)
-        part = d_gates[t]
-        np.multiply(dc * g, i * (1 - i), out=part[:, :hidden])
-        np.multiply(dc * cells[t], f * (1 - f), out=part[:, hidden : 2 * hidden])
-        np.multiply(dc * i, 1 - g * g, out=part[:, 2 * hidden : 3 * hidden])
-        np.multiply(d_o, o * (1 - o), out=part[:, 3 * hidden :])
-        dc = dc * f
-        dh = part @ w_hh
+        dc += dh * through_tanh[t]
+        spread[:, :3] = dc[:, None]
+        spread[:, 3] = dh
+        part = np.multiply(spread, factors[t], out=d_gates[t])
+        dc *= f[t]
+        dh = part.reshape(batch, 4 * hidden) @ w_hh
     flat = d_gates.reshape(steps * batch, -1)
     out = [None] * 7
     if wants[0]:
@@ -151,9 +157,8 @@ def lstm_layer(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse: bool = False):
             recurrent += b
         gates = projected[t] + recurrent
         act = acts[t]
-        act[:, : 2 * hidden] = _sigmoid(gates[:, : 2 * hidden])
+        act[...] = _sigmoid(gates)  # one pass; the g block is then overwritten by tanh
         np.tanh(gates[:, 2 * hidden : 3 * hidden], out=act[:, 2 * hidden : 3 * hidden])
-        act[:, 3 * hidden :] = _sigmoid(gates[:, 3 * hidden :])
         i, f, g, o = (act[:, k * hidden : (k + 1) * hidden] for k in range(4))
         cells[t + 1] = f * cells[t] + i * g
         np.tanh(cells[t + 1], out=tanhs[t])
