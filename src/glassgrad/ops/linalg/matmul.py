@@ -281,6 +281,8 @@ def bmm(input, mat2):
         )
     _scalar_type(input, mat2)
     out = np.matmul(input._data, mat2._data)
+    if out.dtype != input._data.dtype:  # (NumPy gives bfloat16 products in float32)
+        out = out.astype(input._data.dtype)
     return result(out, BmmBackward0, (input, mat2), _saved_pair(input, mat2), args=(False, False))
 
 
@@ -339,7 +341,7 @@ def _fused_add(input, product, cls, mat1, mat2, beta, alpha):
         else:
             out += addend
     return result(
-        out.astype(product.dtype, copy=False),
+        out.astype(mat2._data.dtype, copy=False),  # (NumPy gives bfloat16 products in float32)
         cls,
         (input, mat1, mat2),
         _saved_pair(mat1, mat2),
