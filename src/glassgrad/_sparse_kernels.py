@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from glassgrad import _layout
+from glassgrad import _bfloat16, _layout
 from glassgrad._sparse_data import SparseArray, coo, not_implemented
 
 __all__ = ["coalesce", "to_dense", "to_coo", "to_compressed", "gather", "mask", "scatter_add"]
@@ -140,14 +140,21 @@ def sum_dims(a: SparseArray, dims) -> SparseArray | np.ndarray:
     return coalesce(coo(a.indices[kept], values, shape))
 
 
+def _for_scipy(values):
+    """``values`` as SciPy computes them: it has no bfloat16, so those go as float32 (what
+    PyTorch's bfloat16 kernels accumulate in; callers round the result back)."""
+    return values.astype(np.float32) if _bfloat16.is_bfloat16(values) else values
+
+
 def scipy_matrix(a: SparseArray):
     """``a`` (2-D, no dense dimensions) as a SciPy CSR array."""
+    values = _for_scipy(a.values)
     if a.layout is _layout.sparse_csr:
-        return sp.csr_array((a.values, a.plain, a.compressed), shape=a.shape)
+        return sp.csr_array((values, a.plain, a.compressed), shape=a.shape)
     if a.layout is _layout.sparse_csc:
-        return sp.csc_array((a.values, a.plain, a.compressed), shape=a.shape)
+        return sp.csc_array((values, a.plain, a.compressed), shape=a.shape)
     rows, cols = a.indices
-    return sp.coo_array((a.values, (rows, cols)), shape=a.shape).tocsr()
+    return sp.coo_array((values, (rows, cols)), shape=a.shape).tocsr()
 
 
 def from_scipy(matrix, dtype) -> SparseArray:
@@ -294,15 +301,17 @@ def matmul(left, right):
         return _sparse_product(left, right)
     if left.__class__ is SparseArray:
         dtype = np.result_type(left.dtype, right.dtype)
-        return np.asarray(scipy_matrix(left) @ right, dtype=dtype)
+        return np.asarray(scipy_matrix(left) @ _for_scipy(right), dtype=dtype)
     dtype = np.result_type(left.dtype, right.dtype)
-    return np.asarray((scipy_matrix(right).T @ np.asarray(left).T).T, dtype=dtype)
+    dense = _for_scipy(np.asarray(left))
+    return np.asarray((scipy_matrix(right).T @ dense.T).T, dtype=dtype)
 
 
 def _sparse_product(left: SparseArray, right: SparseArray) -> SparseArray:
     """Sparse times sparse, coalesced, holding every index the operands' patterns reach (also
     where the values cancel to zero, as PyTorch keeps them; SciPy alone would drop them)."""
     dtype = np.result_type(left.dtype, right.dtype)
+    _bfloat16.refuse(np.empty(0, dtype), "sparse_matmul")  # (PyTorch has no bfloat16 kernel)
     a, b = scipy_matrix(left), scipy_matrix(right)
     reach = _ones(a) @ _ones(b)
     pattern = from_scipy(reach, dtype)

@@ -83,7 +83,6 @@ def _outcome(lib, run):
 # spmm fail. Strict: a fixed one fails until it is taken off this list.
 KNOWN = frozenset(
     """
-    spmm
     """.split()
 )
 
