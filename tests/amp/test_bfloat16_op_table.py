@@ -77,10 +77,8 @@ def _outcome(lib, run):
             return ("error", type(exc).__name__), switch.count
 
 
-# Open: PyTorch refuses bfloat16 here (linalg, quantile, FFT, cdist, the special polynomials,
-# avg_pool3d...) where glassgrad computes; adaptive pooling/interpolate/affine_grid return
-# float32; nansum/nanmean round differently; multi-head attention and
-# spmm fail. Strict: a fixed one fails until it is taken off this list.
+# Names still open (none now): each is a strict xfail, so a fixed one fails until it is taken
+# off this list. test_bfloat16_edges.py covers the cases around the last ones fixed.
 KNOWN = frozenset(
     """
     """.split()
