@@ -204,3 +204,23 @@ def outcome(lib, case):
 def test_fuzz_regressions(case):
     want, got = outcome(torch, case), outcome(glassgrad, case)
     assert _differ(got, want) is None, (_differ(got, want), got, want)
+
+
+def _view_read_then_base_requires_grad(lib):
+    base = lib.tensor([[0.548, -0.921], [0.427, 0.918]])
+    view = lib.unflatten(base, 1, (2, 1))
+    view.abs_()
+    seen = [(view.grad_fn is None, view.is_leaf)]  # read while nothing requires grad
+    base.requires_grad_()
+    seen.append((view.requires_grad, view.is_leaf, type(view.grad_fn).__name__))
+    view.sum().backward()
+    return seen, base.grad
+
+
+def test_view_read_before_its_base_requires_grad_regenerates_later():
+    """A view changed in place and read while nothing required grad: once its base requires
+    grad, the view's grad_fn is regenerated (AsStridedBackward0), as in PyTorch."""
+    ours, ours_grad = _view_read_then_base_requires_grad(glassgrad)
+    theirs, theirs_grad = _view_read_then_base_requires_grad(torch)
+    assert ours == theirs
+    np.testing.assert_array_equal(ours_grad.numpy(), theirs_grad.numpy())

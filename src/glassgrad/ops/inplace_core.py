@@ -227,9 +227,11 @@ def regenerate_view(view, base):
     extra = view._extra
     if extra.view_meta is not None and (view._grad_fn is not None or base.requires_grad):
         handle_view_on_rebase(view, indirect=True)
-    extra.view_version = view._vc[0]
     if base._grad_fn is None and not base._requires_grad:
+        # (not marked fresh: should the base start to require grad, the view's next read of
+        # grad_fn regenerates it, as PyTorch's does)
         return
+    extra.view_version = view._vc[0]
     key = extra.view_key
     if key.__class__.__name__ == "Reinterpret":
         regenerated = key.view(base)._grad_fn
