@@ -17,6 +17,7 @@ import functools
 import threading
 
 from glassgrad import dtypes as _dt
+from glassgrad.backend import WRAPPER_CODES
 
 LOWER = (
     "linear matmul __matmul__ mm bmm addmm baddbmm addbmm conv1d conv2d conv3d "
@@ -115,6 +116,10 @@ def wrap(fn, name: str):
 
     op.__wrapped_by_autocast__ = True
     return op
+
+
+# glass names an op by the function that recorded it: the wrapper is not that function
+WRAPPER_CODES.update(c for c in wrap.__code__.co_consts if getattr(c, "co_name", "") == "op")
 
 
 def _holds_bf16(value) -> bool:
