@@ -83,7 +83,7 @@ def on_backward(tensor) -> None:
     """``tensor.backward()``: values of it read before (``print(loss.item())``) were logs that
     fed nothing back, so they explain no missing gradient: forget them, and the values read
     after it too."""
-    for record in list(_recent):
+    for record in list(_recent) if _recent else ():
         if record.tensor() is tensor:
             _recent.remove(record)
             entries = _log.get((record.code, record.line))
