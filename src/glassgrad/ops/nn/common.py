@@ -95,12 +95,14 @@ def erf_float32(x):
     7x that: exact GELU's forward was most of a GPT step). NaN stays NaN."""
     z = np.clip(x, -_ERF_EDGE, _ERF_EDGE)
     u = z * z
-    num = np.full_like(u, _ERF_P32[0])
-    for c in _ERF_P32[1:]:
+    num = u * _ERF_P32[0]  # (Horner's first step: no buffer of the leading coefficient)
+    num += _ERF_P32[1]
+    for c in _ERF_P32[2:]:
         num *= u
         num += c
-    den = np.full_like(u, _ERF_Q32[0])
-    for c in _ERF_Q32[1:]:
+    den = u * _ERF_Q32[0]
+    den += _ERF_Q32[1]
+    for c in _ERF_Q32[2:]:
         den *= u
         den += c
     num *= z

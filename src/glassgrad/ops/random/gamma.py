@@ -17,6 +17,7 @@ from scipy import special as _sp
 
 from glassgrad import creation as _creation
 from glassgrad._bfloat16 import floating as _floating
+from glassgrad._bfloat16 import refuse
 from glassgrad._errors import broadcast_error
 from glassgrad._out_arg import _RESIZED, _scalar_type
 from glassgrad._tensor_info import _c_type
@@ -147,8 +148,7 @@ def binomial(count, prob, generator=None):
         raise RuntimeError(
             f"Found dtype {_scalar_type(prob.dtype)} but expected {_scalar_type(count.dtype)}"
         )
-    if count._data.dtype.kind != "f":  # (its kernel has no bfloat16 form)
-        raise _creation._not_implemented("binomial_cpu", count.dtype)
+    refuse(count._data, "binomial_cpu")
     try:
         shape = np.broadcast_shapes(count._data.shape, prob._data.shape)
     except ValueError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassgrad._bfloat16 import floating as _floating
+from glassgrad._bfloat16 import refuse
 from glassgrad._tensor_info import _C_TYPES
 from glassgrad.autograd.record import result
 from glassgrad.ops.elementwise.arith import NotImplementedNode
@@ -41,8 +42,7 @@ _HISTOGRAM = _named("histogram", ("hist", "bin_edges"))
 
 
 def _float_input(input, kernel):
-    # (histc's kernel takes bfloat16, histogramdd's does not)
-    if not _floating(input._data) or (kernel == "histogramdd" and input._data.dtype.kind != "f"):
+    if not _floating(input._data):
         raise NotImplementedError(
             f"\"{kernel}\" not implemented for '{_C_TYPES[input.dtype.name]}'"
         )
@@ -86,6 +86,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
     """Counts (or summed ``weight``) of ``input``'s elements in ``bins``: a number of equal
     bins over ``range`` (the data's by default) or a tensor of increasing edges."""
     _float_input(input, "histogramdd")
+    refuse(input._data, "histogramdd")  # (histc's kernel takes bfloat16, histogramdd's not)
     data = input._data.reshape(-1)
     dtype = data.dtype
     if isinstance(bins, Tensor):
